@@ -1,0 +1,22 @@
+//! llmrig-catalog: the model and device catalogs, embedded as TOML data (`data/models.toml`,
+//! `data/devices.toml`) and parsed once; lookup by id or by the names people use (Hugging Face repo
+//! names, Ollama tags, `-instruct`/`-it`/`-chat` variants), with "did you mean" suggestions.
+//!
+//! ```
+//! let catalog = llmrig_catalog::models();
+//! let m = catalog.find("Meta-Llama-3.1-8B-Instruct").unwrap();
+//! assert_eq!(m.spec.id, "llama-3.1-8b");
+//! ```
+
+mod devices;
+mod models;
+
+pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError};
+pub use models::{models, ModelCatalog, ModelEntry, ModelError};
+
+/// Lower-cases and unifies separators so `Qwen/Qwen2.5-14B-Instruct`, `qwen2.5_14b` and
+/// `Qwen2.5 14B` compare equal after the org prefix is dropped.
+pub(crate) fn normalize(name: &str) -> String {
+    let base = name.trim().rsplit('/').next().unwrap_or("");
+    base.to_ascii_lowercase().replace(['_', ' '], "-")
+}

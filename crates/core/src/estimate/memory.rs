@@ -1,0 +1,195 @@
+//! Context-dependent memory: llama.cpp's context sizing, KV cache, compute buffers and output buffer.
+//!
+//! Rules from `llama_context`'s constructor, `llama_kv_cache(_iswa)` and the graph reservation of
+//! `ggml_backend_sched` (see shared/notes/llamacpp-memory.md §3.2–3.5). Compute buffers are the peak of
+//! the live tensors under ggml-alloc's reuse; the closed forms below reproduce the logged peaks
+//! (`tests/calibration.rs` checks them against the logs).
+
+use crate::model::ModelSpec;
+use crate::quant::GgmlType;
+
+use super::settings::{FlashAttn, Settings};
+
+/// llama.cpp pads `n_ctx` (and each stream's share) to a multiple of 256 (PR #17046, Nov 2025).
+pub const CTX_PAD: u64 = 256;
+
+/// The sizes llama.cpp derives from `-c`, `-np`, `-kvu`, `-b` and `-ub`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextShape {
+    /// Total cells (`n_ctx` after padding).
+    pub n_ctx: u64,
+    /// Cells per stream (`n_ctx_seq`).
+    pub n_ctx_seq: u64,
+    /// KV streams: 1 when unified, else one per sequence.
+    pub n_stream: u64,
+    /// Sequences (`n_seq_max`).
+    pub n_seq: u64,
+    /// Tokens per graph evaluation (`min(n_ctx, n_ubatch)`).
+    pub n_tokens: u64,
+}
+
+fn pad(x: u64, to: u64) -> u64 {
+    x.div_ceil(to) * to
+}
+
+impl ContextShape {
+    /// Applies llama.cpp's padding and stream rules to a requested context.
+    #[must_use]
+    pub fn new(ctx: u64, s: &Settings) -> ContextShape {
+        let n_seq = u64::from(s.parallel.max(1));
+        let mut n_ctx = pad(ctx.max(1), CTX_PAD);
+        let (n_ctx_seq, n_stream) = if s.kv_unified || n_seq == 1 {
+            (n_ctx, 1)
+        } else {
+            let per = pad(n_ctx / n_seq, CTX_PAD);
+            n_ctx = per * n_seq;
+            (per, n_seq)
+        };
+        let n_batch = s.batch.min(n_ctx);
+        let n_tokens = s.ubatch.min(n_batch).max(1);
+        ContextShape {
+            n_ctx,
+            n_ctx_seq,
+            n_stream,
+            n_seq,
+            n_tokens,
+        }
+    }
+}
+
+/// Whether flash attention is on for this run: `auto` is on for the GPU backends and the CPU, which
+/// all implement it in current builds.
+#[must_use]
+pub fn flash_attn_on(s: &Settings) -> bool {
+    !matches!(s.flash_attn, FlashAttn::Off)
+}
+
+/// Cells of layer `il`'s cache per stream.
+#[must_use]
+pub fn layer_cells(spec: &ModelSpec, il: u32, shape: &ContextShape, s: &Settings) -> u64 {
+    match spec.sliding_window {
+        Some(n_swa) if spec.is_swa_layer(il) && !s.swa_full => {
+            // `llama_kv_cache_iswa`: the window (times the sequences sharing a unified pool) plus one
+            // ubatch, padded, never more than the full cache.
+            let seqs = if s.kv_unified { shape.n_seq } else { 1 };
+            pad(
+                shape
+                    .n_ctx_seq
+                    .min(n_swa * seqs + s.ubatch.min(shape.n_ctx)),
+                CTX_PAD,
+            )
+            .min(shape.n_ctx_seq)
+        }
+        _ => shape.n_ctx_seq,
+    }
+}
+
+/// Bytes of K and of V for layer `il` (all streams included). A recurrent layer reports its conv
+/// state as K and its SSM state as V: one cell per sequence, independent of the context.
+#[must_use]
+pub fn layer_kv_bytes(spec: &ModelSpec, il: u32, shape: &ContextShape, s: &Settings) -> (u64, u64) {
+    if spec.is_recurrent_layer(il) {
+        let (r, st) = spec.recurrent_state_bytes();
+        return (r * shape.n_seq.max(1), st * shape.n_seq.max(1));
+    }
+    let cells = layer_cells(spec, il, shape, s) * shape.n_stream;
+    let swa = spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full;
+    // Since PR #21277 (Apr 2026) the sliding-window cache stays F16 when -ctk/-ctv are quantized.
+    let (tk, tv) = if swa {
+        (swa_type(s.cache_type_k), swa_type(s.cache_type_v))
+    } else {
+        (s.cache_type_k, s.cache_type_v)
+    };
+    let k = tk.row_size(spec.n_embd_k_gqa(il)) * cells;
+    // MLA: V is a view of the latent K since PR #19067 (Jan 2026), nothing is allocated for it.
+    let v = if spec.is_mla() && !spec.mla_legacy_kv {
+        0
+    } else {
+        tv.row_size(spec.n_embd_v_gqa(il)) * cells
+    };
+    (k, v)
+}
+
+fn swa_type(t: GgmlType) -> GgmlType {
+    if t.is_quantized() {
+        GgmlType::F16
+    } else {
+        t
+    }
+}
+
+/// Peaks of the graph pieces a device may hold, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphPeaks {
+    /// Attention of one block at full context (largest over layers).
+    pub attention: u64,
+    /// The FFN of one block (dense or MoE, largest over layers).
+    pub ffn: u64,
+    /// Logits at the end of the graph: `(n_vocab + n_embd) · n_tokens · 4`.
+    pub logits: u64,
+    /// Graph inputs kept in host memory: embeddings, mask, token ids, positions, output ids.
+    pub host_inputs: u64,
+    /// The small int32 inputs alone (token ids, positions, output ids).
+    pub small_inputs: u64,
+}
+
+/// Computes the worst-case graph peaks for this context.
+#[must_use]
+pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> GraphPeaks {
+    const F32: u64 = 4;
+    let t = shape.n_tokens;
+    let e = spec.n_embd;
+    let n_kv = shape.n_ctx_seq;
+    let fa = flash_attn_on(s);
+    let width = e.max(spec.q_width());
+    // Without FA the f32 KQ matrix of every head is materialized, plus the f32 mask and about four
+    // activations of the block's width (q, k/v views, kqv, out). With FA only an f16 mask, padded to
+    // 64 rows (GGML_KQ_MASK_PAD), and the activations remain.
+    let mask = if fa {
+        n_kv * pad(t, 64) * 2
+    } else {
+        n_kv * t * F32
+    };
+    let kq = if fa {
+        0
+    } else {
+        n_kv * t * u64::from(spec.n_head) * F32
+    };
+    let attention = kq + mask + 4 * width * t * F32;
+    // Dense FFN: gate and up outputs live together with the block input.
+    let dense = (2 * spec.n_ff + e) * t * F32;
+    let moe = if spec.n_expert > 1 {
+        let f = spec.expert_ff.unwrap_or(spec.n_ff);
+        let used = u64::from(spec.n_expert_used);
+        let shared = f * u64::from(spec.n_expert_shared);
+        // Router logits, then gate/up/product per selected expert, plus the shared expert's pair.
+        u64::from(spec.n_expert) * t * F32
+            + 3 * used * f * t * F32
+            + 2 * shared * t * F32
+            + e * t * F32
+    } else {
+        0
+    };
+    let ffn = if spec.n_expert > 1 && spec.leading_dense_layers == 0 {
+        moe
+    } else {
+        dense.max(moe)
+    };
+    let logits = (spec.n_vocab + e) * t * F32;
+    // token ids, positions and output ids: three int32 vectors of n_tokens.
+    let small_inputs = 3 * t * 4;
+    let host_inputs = e * t * F32 + mask + small_inputs;
+    GraphPeaks {
+        attention,
+        ffn,
+        logits,
+        host_inputs,
+        small_inputs,
+    }
+}
+
+/// The output (logits) buffer in host memory: one row of `n_vocab` f32 per sequence at start.
+#[must_use]
+pub fn output_buffer_bytes(spec: &ModelSpec, shape: &ContextShape) -> u64 {
+    spec.n_vocab * 4 * shape.n_seq.max(1)
+}

@@ -1,0 +1,727 @@
+//! The estimator: (model weights, machine, settings) → memory per device, layers on GPU, largest
+//! context, speed and a verdict. Pure: no files, devices or catalog.
+//!
+//! The memory side reproduces llama.cpp's allocations (weights per device, KV cache, compute and output
+//! buffers) plus the runtime overhead it does not log; the speed side is a first roofline that a later
+//! calibration replaces.
+
+mod memory;
+mod placement;
+mod settings;
+mod speed;
+mod weights;
+
+use serde::Serialize;
+
+pub use memory::{
+    flash_attn_on, graph_peaks, layer_cells, layer_kv_bytes, output_buffer_bytes, ContextShape,
+    GraphPeaks, CTX_PAD,
+};
+pub use placement::{Dev, Placement};
+pub use settings::{FlashAttn, GpuLayers, Settings, SplitMode, KV_CACHE_TYPES};
+pub use speed::Performance;
+pub use weights::{ModelWeights, WeightTensor};
+
+use crate::model::Role;
+use crate::system::{DeviceKind, GpuApi, SystemSpec};
+
+/// Largest context the estimator accepts, in tokens (16 Mi; no model is trained longer).
+pub const MAX_CTX: u64 = 1 << 24;
+
+/// Memory on one device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceUsage {
+    /// Device name.
+    pub name: String,
+    /// `gpu`, `cpu` or `unified`.
+    pub kind: DeviceKind,
+    /// Memory the device offers, bytes.
+    pub capacity_bytes: u64,
+    /// Model weights placed here, bytes.
+    pub weights_bytes: u64,
+    /// KV cache (and recurrent state) here, bytes.
+    pub kv_cache_bytes: u64,
+    /// Compute buffers here, bytes.
+    pub compute_bytes: u64,
+    /// Output buffer and runtime overhead, bytes.
+    pub other_bytes: u64,
+    /// Sum of the above, bytes.
+    pub total_bytes: u64,
+    /// Layers (blocks, and the output layer) whose weights are here.
+    pub layers: u32,
+}
+
+impl DeviceUsage {
+    /// Whether the usage fits the device.
+    #[must_use]
+    pub fn fits(&self) -> bool {
+        self.total_bytes <= self.capacity_bytes
+    }
+}
+
+/// Memory over the whole machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryBreakdown {
+    /// All weights, bytes (tied embeddings copied to a GPU count twice, as allocated).
+    pub weights_bytes: u64,
+    /// All KV cache, bytes.
+    pub kv_cache_bytes: u64,
+    /// All compute buffers, bytes.
+    pub compute_bytes: u64,
+    /// Output (logits) buffer, bytes.
+    pub output_bytes: u64,
+    /// Backend runtime overhead on the GPUs, bytes.
+    pub overhead_bytes: u64,
+    /// Sum, bytes.
+    pub total_bytes: u64,
+    /// Per device, GPUs first, then the CPU.
+    pub devices: Vec<DeviceUsage>,
+}
+
+/// How much of the model runs outside the GPUs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Offload {
+    /// Layers on GPUs (the output layer counts as one).
+    pub gpu_layers: u32,
+    /// `n_layer + 1`.
+    pub total_layers: u32,
+    /// Share of the weight bytes read per token that sit in system RAM (the input embedding, a
+    /// lookup table, is left out).
+    pub ram_fraction: f64,
+}
+
+/// How well the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Fits on the GPUs (or fast enough) for interactive use.
+    WorksWell,
+    /// Fits and runs at a readable speed.
+    Usable,
+    /// Fits but generates slower than reading speed.
+    Slow,
+    /// Some device runs out of memory.
+    DoesNotFit,
+}
+
+/// A warning with a stable code for scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Stable identifier (`spills-to-ram`).
+    pub code: &'static str,
+    /// Text for people.
+    pub message: String,
+}
+
+/// The settings after defaults and `auto` were resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    /// Context as requested or chosen (before padding).
+    pub ctx: u64,
+    /// Context shape after llama.cpp's padding.
+    #[serde(skip)]
+    pub shape: ContextShape,
+    /// Layers on GPUs.
+    pub gpu_layers: u32,
+    /// Flash attention on.
+    pub flash_attn: bool,
+}
+
+/// Everything the estimator says about one (model, machine, settings).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Resolved settings.
+    pub resolved: Resolved,
+    /// Memory.
+    pub memory: MemoryBreakdown,
+    /// Offload summary.
+    pub offload: Offload,
+    /// Speed.
+    pub performance: Performance,
+    /// Largest context (tokens, a multiple of 256) that fits with these settings and layers, up to the
+    /// trained length; 0 when not even the smallest does.
+    pub max_context: u64,
+    /// Overall judgement.
+    pub verdict: Verdict,
+    /// Things the user should know.
+    pub warnings: Vec<Warning>,
+}
+
+/// Settings that llama.cpp would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EstimateError {
+    /// A numeric setting out of range.
+    #[error("{flag} {value} is out of range: expected {expected}")]
+    OutOfRange {
+        /// The flag (`-c`).
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// The accepted range.
+        expected: String,
+    },
+    /// A KV cache type llama.cpp does not accept.
+    #[error("{flag} {value} is not a KV cache type: expected one of f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1")]
+    CacheType {
+        /// `-ctk` or `-ctv`.
+        flag: &'static str,
+        /// The type given.
+        value: String,
+    },
+    /// Quantized V cache without flash attention.
+    #[error("-ctv {0} needs flash attention: llama.cpp refuses a quantized V cache with -fa off")]
+    QuantizedVNeedsFa(String),
+    /// More `-ts` entries than GPUs.
+    #[error("-ts has {given} entries but the machine has {gpus} GPU(s)")]
+    TensorSplit {
+        /// Entries given.
+        given: usize,
+        /// GPUs present.
+        gpus: usize,
+    },
+}
+
+fn check_settings(s: &Settings, sys: &SystemSpec) -> Result<(), EstimateError> {
+    let range = |flag: &'static str, v: u64, lo: u64, hi: u64| {
+        if v < lo || v > hi {
+            Err(EstimateError::OutOfRange {
+                flag,
+                value: v.to_string(),
+                expected: format!("{lo}..={hi}"),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(c) = s.ctx {
+        range("-c", c, 1, MAX_CTX)?;
+    }
+    range("-b", s.batch, 1, MAX_CTX)?;
+    range("-ub", s.ubatch, 1, MAX_CTX)?;
+    range("-np", u64::from(s.parallel), 1, 1024)?;
+    range("--prompt", s.prompt, 0, MAX_CTX)?;
+    range("--gen", s.gen, 0, MAX_CTX)?;
+    range("--depth", s.depth, 0, MAX_CTX)?;
+    for (flag, t) in [("-ctk", s.cache_type_k), ("-ctv", s.cache_type_v)] {
+        if !KV_CACHE_TYPES.contains(&t) {
+            return Err(EstimateError::CacheType {
+                flag,
+                value: t.name().to_ascii_lowercase(),
+            });
+        }
+    }
+    if s.cache_type_v.is_quantized() && s.flash_attn == FlashAttn::Off {
+        return Err(EstimateError::QuantizedVNeedsFa(
+            s.cache_type_v.name().to_ascii_lowercase(),
+        ));
+    }
+    if s.tensor_split.len() > sys.gpus.len() {
+        return Err(EstimateError::TensorSplit {
+            given: s.tensor_split.len(),
+            gpus: sys.gpus.len(),
+        });
+    }
+    if s.tensor_split.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err(EstimateError::OutOfRange {
+            flag: "-ts",
+            value: format!("{:?}", s.tensor_split),
+            expected: "non-negative proportions".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The split weights llama.cpp uses: `-ts`, else each GPU's memory.
+fn split_weights(sys: &SystemSpec, s: &Settings) -> Vec<f64> {
+    if s.split_mode == SplitMode::None {
+        return sys.gpus.first().map(|_| vec![1.0]).unwrap_or_default();
+    }
+    if !s.tensor_split.is_empty() && s.tensor_split.iter().any(|w| *w > 0.0) {
+        let mut w = s.tensor_split.clone();
+        w.resize(sys.gpus.len(), 0.0);
+        return w;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    sys.gpus.iter().map(|g| g.memory_bytes as f64).collect()
+}
+
+/// CUDA/ROCm pad each quantized tensor whose rows are not a multiple of 512 by part of a row
+/// (`ggml_backend_cuda_buffer_type_get_alloc_size`, MATRIX_ROW_PADDING = 512).
+fn gpu_alloc_bytes(t: &WeightTensor, api: GpuApi) -> u64 {
+    const MATRIX_ROW_PADDING: u64 = 512;
+    let mut bytes = t.bytes;
+    if matches!(api, GpuApi::Cuda | GpuApi::Rocm) {
+        if let Some(ty) = t.ggml_type {
+            let rem = t.info.ne[0] % MATRIX_ROW_PADDING;
+            if ty.is_quantized() && rem != 0 {
+                bytes += ty.row_size(MATRIX_ROW_PADDING - rem);
+            }
+        }
+    }
+    bytes
+}
+
+/// Context-independent part: where every tensor sits for one `-ngl`.
+struct WeightLayout {
+    placement: Placement,
+    /// Weight bytes per GPU, then the CPU last.
+    bytes: Vec<u64>,
+    /// Layers per GPU, then the CPU last.
+    layers: Vec<u32>,
+    /// Largest single CPU-resident matrix used in a matmul (op_offload copies it to GPU 0), bytes.
+    largest_cpu_matrix: u64,
+    /// Its output rows plus input width (for the result it produces on the GPU).
+    largest_cpu_matrix_io: u64,
+    /// Bytes read per generated token, per GPU then CPU (experts scaled to the used ones).
+    read_per_token: Vec<f64>,
+    /// Matmul weights (elements) used per token, per GPU then CPU.
+    active_params: Vec<f64>,
+}
+
+fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightLayout {
+    let spec = &w.spec;
+    let n_gpu = sys.gpus.len();
+    let cpu = n_gpu;
+    let split = split_weights(sys, s);
+    let placement = Placement::new(spec.n_layer, if n_gpu == 0 { 0 } else { ngl }, &split);
+    let mut bytes = vec![0u64; n_gpu + 1];
+    let mut layers = vec![0u32; n_gpu + 1];
+    let mut read = vec![0f64; n_gpu + 1];
+    let mut active = vec![0f64; n_gpu + 1];
+    for d in &placement.layer_dev {
+        layers[d.unwrap_or(cpu)] += 1;
+    }
+    let out_dev = placement.output_dev();
+    let mut largest = 0u64;
+    let mut largest_io = 0u64;
+    let expert_share = if spec.n_expert > 1 {
+        f64::from(spec.n_expert_used) / f64::from(spec.n_expert)
+    } else {
+        1.0
+    };
+    for t in &w.tensors {
+        let dev = match (t.info.role, t.info.layer) {
+            (Role::TokenEmbd, _) => None,
+            (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
+            (_, Some(il)) => placement.layer_dev[il as usize],
+            (_, None) => out_dev,
+        };
+        let idx = dev.unwrap_or(cpu);
+        bytes[idx] += match dev {
+            Some(g) => gpu_alloc_bytes(t, sys.gpus[g].api),
+            None => t.bytes,
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);
+        match t.info.role {
+            Role::TokenEmbd => {
+                if spec.tied_embeddings {
+                    // The output matmul reads the (duplicated) embedding matrix where the output is.
+                    let o = out_dev.unwrap_or(cpu);
+                    if let Some(g) = out_dev {
+                        bytes[g] += gpu_alloc_bytes(t, sys.gpus[g].api);
+                    }
+                    read[o] += b;
+                    active[o] += p;
+                }
+            }
+            Role::Experts => {
+                read[idx] += b * expert_share;
+                active[idx] += p * expert_share;
+            }
+            Role::Small | Role::OutputNorm => read[idx] += b,
+            Role::Matrix | Role::Output => {
+                read[idx] += b;
+                active[idx] += p;
+            }
+        }
+        let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
+        if dev.is_none() && is_matmul && t.bytes > largest {
+            largest = t.bytes;
+            largest_io = t.info.ne[0] + t.info.ne[1];
+        }
+    }
+    if spec.tied_embeddings && out_dev.is_none() {
+        // Output on the CPU with tied embeddings: the matmul uses token_embd, a CPU matrix.
+        if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
+            if e.bytes > largest {
+                largest = e.bytes;
+                largest_io = e.info.ne[0] + e.info.ne[1];
+            }
+        }
+    }
+    WeightLayout {
+        placement,
+        bytes,
+        layers,
+        largest_cpu_matrix: largest,
+        largest_cpu_matrix_io: largest_io,
+        read_per_token: read,
+        active_params: active,
+    }
+}
+
+/// Memory per device for one context on one layout.
+fn memory(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    lay: &WeightLayout,
+    shape: &ContextShape,
+) -> MemoryBreakdown {
+    let spec = &w.spec;
+    let n_gpu = sys.gpus.len();
+    let cpu = n_gpu;
+    let mut kv = vec![0u64; n_gpu + 1];
+    for il in 0..spec.n_layer {
+        let dev = if s.no_kv_offload {
+            None
+        } else {
+            lay.placement.layer_dev[il as usize]
+        };
+        let (k, v) = layer_kv_bytes(spec, il, shape, s);
+        kv[dev.unwrap_or(cpu)] += k + v;
+    }
+    let peaks = graph_peaks(spec, shape, s);
+    let out_dev = lay.placement.output_dev();
+    let mut compute = vec![0u64; n_gpu + 1];
+    let cpu_has_layers = lay.placement.layer_dev[..spec.n_layer as usize]
+        .iter()
+        .any(Option::is_none);
+    for (g, c) in compute.iter_mut().enumerate().take(n_gpu) {
+        let has_layers = lay.layers[g] > 0;
+        let mut peak = 0;
+        if has_layers {
+            peak = peak.max(peaks.attention).max(peaks.ffn);
+        }
+        if out_dev == Some(g) {
+            peak = peak.max(peaks.logits);
+        }
+        // op_offload: with a batch of 32+ tokens, CPU weights are copied into GPU 0's compute buffer
+        // for the matmul, next to its result (ggml_backend_sched, GGML_OP_OFFLOAD_MIN_BATCH = 32).
+        if g == 0 && lay.largest_cpu_matrix > 0 && shape.n_tokens >= 32 {
+            peak =
+                peak.max(lay.largest_cpu_matrix + lay.largest_cpu_matrix_io * shape.n_tokens * 4);
+        }
+        *c = peak;
+    }
+    compute[cpu] = if n_gpu == 0 {
+        peaks.attention.max(peaks.ffn).max(peaks.logits) + peaks.small_inputs
+    } else {
+        let layers_here = if cpu_has_layers {
+            peaks.attention.max(peaks.ffn)
+        } else {
+            0
+        };
+        peaks.host_inputs + layers_here
+    };
+    let output = output_buffer_bytes(spec, shape);
+    let mut devices = Vec::with_capacity(n_gpu + 1);
+    let mut overhead_total = 0;
+    for (g, gpu) in sys.gpus.iter().enumerate() {
+        let used = lay.layers[g] > 0 || lay.bytes[g] > 0;
+        let overhead = if used {
+            gpu.api.runtime_overhead_bytes()
+        } else {
+            0
+        };
+        overhead_total += overhead;
+        let total = lay.bytes[g] + kv[g] + compute[g] + overhead;
+        devices.push(DeviceUsage {
+            name: gpu.name.clone(),
+            kind: gpu.kind,
+            capacity_bytes: gpu.memory_bytes,
+            weights_bytes: lay.bytes[g],
+            kv_cache_bytes: kv[g],
+            compute_bytes: compute[g],
+            other_bytes: overhead,
+            total_bytes: total,
+            layers: lay.layers[g],
+        });
+    }
+    devices.push(DeviceUsage {
+        name: sys.cpu.name.clone(),
+        kind: DeviceKind::Cpu,
+        capacity_bytes: sys.cpu.ram_bytes,
+        weights_bytes: lay.bytes[cpu],
+        kv_cache_bytes: kv[cpu],
+        compute_bytes: compute[cpu],
+        other_bytes: output,
+        total_bytes: lay.bytes[cpu] + kv[cpu] + compute[cpu] + output,
+        layers: lay.layers[cpu],
+    });
+    let weights_bytes = lay.bytes.iter().sum();
+    let kv_cache_bytes = kv.iter().sum();
+    let compute_bytes = compute.iter().sum();
+    MemoryBreakdown {
+        weights_bytes,
+        kv_cache_bytes,
+        compute_bytes,
+        output_bytes: output,
+        overhead_bytes: overhead_total,
+        total_bytes: weights_bytes + kv_cache_bytes + compute_bytes + output + overhead_total,
+        devices,
+    }
+}
+
+/// Whether every device fits; `margin` is kept free on each GPU (the `--fit` target).
+fn fits(m: &MemoryBreakdown, sys: &SystemSpec, margin: u64) -> bool {
+    let n_gpu = sys.gpus.len();
+    let gpus_ok = m.devices[..n_gpu].iter().all(|d| {
+        d.layers == 0 && d.weights_bytes == 0 || d.total_bytes + margin <= d.capacity_bytes
+    });
+    let cpu = &m.devices[n_gpu];
+    // Unified memory: the GPU's allocations come out of the same RAM.
+    let unified: u64 = m.devices[..n_gpu]
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Unified)
+        .map(|d| d.total_bytes)
+        .sum();
+    gpus_ok && cpu.total_bytes + unified <= cpu.capacity_bytes
+}
+
+/// A prepared estimator for one model on one machine with one set of settings; `ctx` and `ngl` vary.
+struct Problem<'a> {
+    w: &'a ModelWeights,
+    sys: &'a SystemSpec,
+    s: &'a Settings,
+}
+
+impl Problem<'_> {
+    fn eval(&self, lay: &WeightLayout, ctx: u64) -> (ContextShape, MemoryBreakdown) {
+        let shape = ContextShape::new(ctx, self.s);
+        let m = memory(self.w, self.sys, self.s, lay, &shape);
+        (shape, m)
+    }
+
+    fn fits_at(&self, lay: &WeightLayout, ctx: u64, margin: u64) -> bool {
+        fits(&self.eval(lay, ctx).1, self.sys, margin)
+    }
+
+    /// Largest multiple of 256 in `lo..=hi` that fits, if any. Memory grows with context, so a
+    /// binary search over multiples of 256 is exact.
+    fn largest_ctx(&self, lay: &WeightLayout, lo: u64, hi: u64, margin: u64) -> Option<u64> {
+        let (mut lo, mut hi) = (lo.div_ceil(CTX_PAD), hi / CTX_PAD);
+        if lo > hi || !self.fits_at(lay, lo * CTX_PAD, margin) {
+            return None;
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if self.fits_at(lay, mid * CTX_PAD, margin) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Some(lo * CTX_PAD)
+    }
+
+    /// Most layers (0..=n_layer+1) that fit at `ctx` with `margin`, by binary search (more layers on
+    /// the GPU never use less GPU memory).
+    fn most_layers(&self, ctx: u64, margin: u64) -> u32 {
+        let total = self.w.spec.n_layer + 1;
+        if self.sys.gpus.is_empty() {
+            return 0;
+        }
+        let ok = |n: u32| {
+            let lay = layout(self.w, self.sys, self.s, n);
+            let m = self.eval(&lay, ctx).1;
+            let n_gpu = self.sys.gpus.len();
+            m.devices[..n_gpu].iter().all(|d| {
+                d.layers == 0 && d.weights_bytes == 0 || d.total_bytes + margin <= d.capacity_bytes
+            })
+        };
+        let (mut lo, mut hi) = (0, total);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if ok(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        lo
+    }
+}
+
+/// Estimates memory, placement, context and speed.
+///
+/// # Errors
+/// [`EstimateError`] for settings llama.cpp would reject.
+pub fn estimate(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+) -> Result<Estimate, EstimateError> {
+    check_settings(s, sys)?;
+    let p = Problem { w, sys, s };
+    let spec = &w.spec;
+    let n_total = spec.n_layer + 1;
+    let ctx_train = spec.context_length.clamp(1, MAX_CTX);
+    let margin = s.fit_margin_bytes;
+    let mut warnings = Vec::new();
+
+    // Resolve -c and -ngl the way llama.cpp's --fit does: keep everything on the GPUs if possible,
+    // shrinking an unset context toward --fit-ctx first, then give up layers.
+    let (ctx, ngl) = match (s.ctx, s.gpu_layers) {
+        (Some(c), GpuLayers::Count(n)) => (c, n.min(n_total)),
+        (Some(c), GpuLayers::Auto) => (c, p.most_layers(c, margin)),
+        (None, gl) => {
+            let ngl_full = match gl {
+                GpuLayers::Count(n) => n.min(n_total),
+                GpuLayers::Auto => n_total,
+            };
+            let lay = layout(w, sys, s, ngl_full);
+            let min_ctx = s.fit_min_ctx.min(ctx_train);
+            let gpu_margin = if sys.gpus.is_empty() { 0 } else { margin };
+            match p.largest_ctx(&lay, min_ctx, ctx_train, gpu_margin) {
+                Some(c) if c >= ctx_train => (ctx_train, ngl_full),
+                Some(c) => {
+                    warnings.push(Warning {
+                        code: "context-reduced",
+                        message: format!(
+                            "context reduced from the trained {ctx_train} to {c} tokens to fit, as llama.cpp's --fit does; pass -c to choose"
+                        ),
+                    });
+                    (c, ngl_full)
+                }
+                None => {
+                    let ngl = match gl {
+                        GpuLayers::Count(n) => n.min(n_total),
+                        GpuLayers::Auto => p.most_layers(min_ctx, margin),
+                    };
+                    (min_ctx, ngl)
+                }
+            }
+        }
+    };
+    let lay = layout(w, sys, s, ngl);
+    let (shape, mem) = p.eval(&lay, ctx);
+    let fit = fits(&mem, sys, 0);
+    let max_context = p.largest_ctx(&lay, CTX_PAD, ctx_train, 0).unwrap_or(0);
+
+    let perf = speed::performance(
+        w,
+        sys,
+        s,
+        &lay.read_per_token,
+        &lay.active_params,
+        &lay.placement,
+        &shape,
+    );
+    let ram_fraction = {
+        let n_gpu = sys.gpus.len();
+        let total: f64 = lay.read_per_token.iter().sum();
+        if total > 0.0 {
+            lay.read_per_token[n_gpu] / total
+        } else {
+            0.0
+        }
+    };
+
+    if !sys.gpus.is_empty() && lay.placement.gpu_layers < n_total {
+        warnings.push(Warning {
+            code: "spills-to-ram",
+            message: format!(
+                "only {} of {} layers fit on the GPU; the rest run on the CPU from system RAM, which is much slower",
+                lay.placement.gpu_layers, n_total
+            ),
+        });
+    }
+    if !fit {
+        for d in mem.devices.iter().filter(|d| !d.fits()) {
+            warnings.push(Warning {
+                code: "does-not-fit",
+                message: format!(
+                    "{} needs {:.2} GiB but has {:.2} GiB",
+                    d.name,
+                    gib(d.total_bytes),
+                    gib(d.capacity_bytes)
+                ),
+            });
+        }
+    }
+    if ctx > ctx_train {
+        warnings.push(Warning {
+            code: "context-beyond-training",
+            message: format!(
+                "context {ctx} is longer than the {ctx_train} tokens the model was trained for; quality degrades past it"
+            ),
+        });
+    }
+    if spec.n_expert > 1 {
+        warnings.push(Warning {
+            code: "moe-speed-rough",
+            message: "mixture-of-experts speed assumes uniform routing; real routing is skewed"
+                .into(),
+        });
+    }
+    if matches!(w.quant, crate::quant::Quant::Other(_)) {
+        warnings.push(Warning {
+            code: "non-gguf-memory-model",
+            message: "weights are sized for this format, but the context memory follows llama.cpp's rules; other engines allocate differently".into(),
+        });
+    }
+    if sys.gpus.len() > 1 && lay.placement.gpu_layers == n_total && s.split_mode == SplitMode::Layer
+    {
+        warnings.push(Warning {
+            code: "pipeline-parallel-buffers",
+            message: "several GPUs in layer mode turn on pipeline parallelism, whose extra compute-buffer copies are not modelled yet".into(),
+        });
+    }
+
+    let verdict = if !fit {
+        Verdict::DoesNotFit
+    } else if perf.decode_tokens_per_s >= 20.0 {
+        Verdict::WorksWell
+    } else if perf.decode_tokens_per_s >= 5.0 {
+        Verdict::Usable
+    } else {
+        Verdict::Slow
+    };
+    Ok(Estimate {
+        resolved: Resolved {
+            ctx,
+            shape,
+            gpu_layers: lay.placement.gpu_layers,
+            flash_attn: flash_attn_on(s),
+        },
+        memory: mem,
+        offload: Offload {
+            gpu_layers: lay.placement.gpu_layers,
+            total_layers: n_total,
+            ram_fraction,
+        },
+        performance: perf,
+        max_context,
+        verdict,
+        warnings,
+    })
+}
+
+/// The largest context that fits with these settings and `-ngl` (auto resolved at the trained
+/// context), a multiple of 256 up to the trained length; `None` if not even 256 tokens fit.
+///
+/// # Errors
+/// [`EstimateError`] for settings llama.cpp would reject.
+pub fn max_context(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+) -> Result<Option<u64>, EstimateError> {
+    check_settings(s, sys)?;
+    let p = Problem { w, sys, s };
+    let n_total = w.spec.n_layer + 1;
+    let ctx_train = w.spec.context_length.clamp(1, MAX_CTX);
+    let ngl = match s.gpu_layers {
+        GpuLayers::Count(n) => n.min(n_total),
+        GpuLayers::Auto => p.most_layers(s.fit_min_ctx.min(ctx_train), s.fit_margin_bytes),
+    };
+    let lay = layout(w, sys, s, ngl);
+    Ok(p.largest_ctx(&lay, CTX_PAD, ctx_train, 0))
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn gib(b: u64) -> f64 {
+    b as f64 / f64::from(1u32 << 30)
+}

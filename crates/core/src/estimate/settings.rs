@@ -1,0 +1,119 @@
+//! `Settings`: the llama.cpp options an estimate is for, named as llama.cpp names them.
+
+use serde::Serialize;
+
+use crate::quant::GgmlType;
+
+/// `-ngl`: how many layers go to the GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuLayers {
+    /// The most that fit, like llama.cpp's `--fit` (the default since late 2025).
+    Auto,
+    /// Exactly this many of the last layers (the output layer counts as layer `n_layer + 1`).
+    Count(u32),
+}
+
+/// `-fa`: flash attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlashAttn {
+    On,
+    Off,
+    /// llama.cpp turns it on where the backend supports it (CUDA, Metal, Vulkan, CPU do).
+    Auto,
+}
+
+/// `-sm`: how layers are split over several GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitMode {
+    /// Whole layers per GPU (the default).
+    Layer,
+    /// Rows of each matrix over GPUs (CUDA only).
+    Row,
+    /// Only the main GPU.
+    None,
+}
+
+/// Everything about a run besides the model and the machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// `-c`: context in tokens; `None` = the model's trained length, shrunk to fit like `--fit`.
+    pub ctx: Option<u64>,
+    /// `-b`: logical batch (default 2048).
+    pub batch: u64,
+    /// `-ub`: physical batch (default 512).
+    pub ubatch: u64,
+    /// `-ngl`.
+    pub gpu_layers: GpuLayers,
+    /// `-fa`.
+    pub flash_attn: FlashAttn,
+    /// `-ctk` (default f16).
+    pub cache_type_k: GgmlType,
+    /// `-ctv` (default f16).
+    pub cache_type_v: GgmlType,
+    /// `-np`: parallel sequences.
+    pub parallel: u32,
+    /// `-kvu`: one KV pool shared by all sequences (llama-server's default when `-np` is left at 1).
+    pub kv_unified: bool,
+    /// `--swa-full`: full-size cache for sliding-window layers.
+    pub swa_full: bool,
+    /// `--n-cpu-moe N`: the routed experts of the first N layers stay in RAM (`--cpu-moe` = all).
+    pub n_cpu_moe: u32,
+    /// `-nkvo`: KV cache in system RAM.
+    pub no_kv_offload: bool,
+    /// `-ts`: proportions of layers per GPU; empty = by free memory.
+    pub tensor_split: Vec<f64>,
+    /// `-sm`.
+    pub split_mode: SplitMode,
+    /// `-fitt`: memory `-ngl auto` leaves free on each GPU, bytes (default 1 GiB).
+    pub fit_margin_bytes: u64,
+    /// `-fitc`: the smallest context `--fit` shrinks to (default 4096).
+    pub fit_min_ctx: u64,
+    /// Speed test: prompt tokens (llama-bench `-p`, default 512).
+    pub prompt: u64,
+    /// Speed test: generated tokens (llama-bench `-n`, default 128).
+    pub gen: u64,
+    /// Speed test: tokens already in context (llama-bench `-d`, default 0).
+    pub depth: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            ctx: None,
+            batch: 2048,
+            ubatch: 512,
+            gpu_layers: GpuLayers::Auto,
+            flash_attn: FlashAttn::Auto,
+            cache_type_k: GgmlType::F16,
+            cache_type_v: GgmlType::F16,
+            parallel: 1,
+            kv_unified: false,
+            swa_full: false,
+            n_cpu_moe: 0,
+            no_kv_offload: false,
+            tensor_split: Vec::new(),
+            split_mode: SplitMode::Layer,
+            fit_margin_bytes: 1 << 30,
+            fit_min_ctx: 4096,
+            prompt: 512,
+            gen: 128,
+            depth: 0,
+        }
+    }
+}
+
+/// KV cache types llama.cpp accepts for `-ctk`/`-ctv` (`kv_cache_types` in common/arg.cpp).
+pub const KV_CACHE_TYPES: [GgmlType; 9] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::IQ4_NL,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+];

@@ -1,0 +1,203 @@
+//! `ModelWeights`: a model's tensors with the type and byte size each one has in a given quant.
+//!
+//! Built once per (model, quant) and reused by every estimate and by the context search, so the
+//! per-tensor work is not repeated.
+
+use serde::Serialize;
+
+use crate::model::{tensor_inventory, ModelSpec, Role, TensorInfo};
+use crate::quant::ftype::{MixModel, MixTensor, Quantizer};
+use crate::quant::other::WeightRole;
+use crate::quant::{GgmlType, Quant};
+
+/// One tensor with its storage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightTensor {
+    /// Name, shape and role.
+    #[serde(flatten)]
+    pub info: TensorInfo,
+    /// The ggml type (GGUF quants), or `None` for other formats.
+    pub ggml_type: Option<GgmlType>,
+    /// Bytes as stored (`ggml_nbytes` for GGUF).
+    pub bytes: u64,
+}
+
+/// A model in one quant: the spec plus every tensor's storage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelWeights {
+    /// Architecture numbers.
+    pub spec: ModelSpec,
+    /// The quant the tensors are stored in.
+    pub quant: Quant,
+    /// Every tensor.
+    pub tensors: Vec<WeightTensor>,
+}
+
+/// llama.cpp's classification of the model as `LLM_TYPE_70B` (`llama_model::load_hparams`): an
+/// 80-layer llama with GQA or an 80-layer qwen2.
+fn is_70b(spec: &ModelSpec) -> bool {
+    use crate::model::Arch;
+    spec.n_layer == 80
+        && match spec.arch {
+            Arch::Llama => spec.n_head != spec.n_head_kv,
+            Arch::Qwen2 => true,
+            _ => false,
+        }
+}
+
+/// The type convert_hf_to_gguf gives the tensors llama-quantize leaves alone: norms, biases, the MoE
+/// router and other small tensors are written as F32.
+const UNQUANTIZED_TYPE: GgmlType = GgmlType::F32;
+
+impl ModelWeights {
+    /// Derives every tensor of `spec` and the storage `quant` gives it.
+    #[must_use]
+    pub fn new(spec: &ModelSpec, quant: Quant) -> ModelWeights {
+        let inventory = tensor_inventory(spec);
+        let tensors = match quant {
+            Quant::Gguf(mix) => {
+                let n_attention_wv = inventory
+                    .iter()
+                    .filter(|t| {
+                        matches!(
+                            t.category,
+                            crate::quant::ftype::Category::AttnV
+                                | crate::quant::ftype::Category::AttnQkv
+                                | crate::quant::ftype::Category::AttnKvB
+                        )
+                    })
+                    .count();
+                let n_gqa = if spec.is_mla() {
+                    // MLA GGUFs store one latent KV head (`head_count_kv = 1`).
+                    spec.n_head
+                } else {
+                    spec.n_head / spec.n_head_kv.max(1)
+                };
+                let mut q = Quantizer::new(
+                    mix,
+                    MixModel {
+                        n_gqa,
+                        n_expert: spec.n_expert,
+                        n_layer: spec.n_layer,
+                        is_70b: is_70b(spec),
+                        is_falcon: false,
+                        has_output: !spec.tied_embeddings,
+                        n_attention_wv: u32::try_from(n_attention_wv).unwrap_or(u32::MAX),
+                    },
+                );
+                inventory
+                    .into_iter()
+                    .map(|info| {
+                        let ty = q.tensor_type(&MixTensor {
+                            category: info.category,
+                            layer: info.layer,
+                            ne0: info.ne[0],
+                            stacked: info.ne[2] > 1,
+                            quantizable: info.quantizable(),
+                            source_type: UNQUANTIZED_TYPE,
+                        });
+                        let bytes = ty.row_size(info.ne[0]) * info.ne[1] * info.ne[2];
+                        WeightTensor {
+                            info,
+                            ggml_type: Some(ty),
+                            bytes,
+                        }
+                    })
+                    .collect()
+            }
+            Quant::Other(fmt) => inventory
+                .into_iter()
+                .map(|info| {
+                    let role = match info.role {
+                        Role::TokenEmbd => WeightRole::Embedding,
+                        Role::Output => WeightRole::Output,
+                        Role::Matrix => WeightRole::Linear,
+                        Role::Experts => WeightRole::Expert,
+                        Role::OutputNorm | Role::Small => WeightRole::Norm,
+                    };
+                    let bits = fmt.bits_per_weight(role, info.ne[0], info.ne[1]);
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let bytes = (info.n_elements() as f64 * bits / 8.0).ceil() as u64;
+                    WeightTensor {
+                        info,
+                        ggml_type: None,
+                        bytes,
+                    }
+                })
+                .collect(),
+        };
+        ModelWeights {
+            spec: spec.clone(),
+            quant,
+            tensors,
+        }
+    }
+
+    /// Builds from tensors read from a file (their types and sizes are facts, not predictions).
+    #[must_use]
+    pub fn from_tensors(spec: ModelSpec, quant: Quant, tensors: Vec<WeightTensor>) -> ModelWeights {
+        ModelWeights {
+            spec,
+            quant,
+            tensors,
+        }
+    }
+
+    /// Σ bytes of every tensor (llama.cpp's "model size").
+    #[must_use]
+    pub fn total_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.bytes).sum()
+    }
+
+    /// Parameters (elements of every tensor).
+    #[must_use]
+    pub fn params(&self) -> u64 {
+        self.tensors.iter().map(|t| t.info.n_elements()).sum()
+    }
+
+    /// Parameters one token uses: routed experts count only `n_expert_used / n_expert`, and the
+    /// input embedding is a lookup, not a matmul.
+    #[must_use]
+    pub fn active_params(&self) -> u64 {
+        let s = &self.spec;
+        self.tensors
+            .iter()
+            .map(|t| match t.info.role {
+                Role::Experts => {
+                    t.info.n_elements() / u64::from(s.n_expert.max(1))
+                        * u64::from(s.n_expert_used.max(1))
+                }
+                Role::TokenEmbd if !s.tied_embeddings => 0,
+                _ => t.info.n_elements(),
+            })
+            .sum()
+    }
+
+    /// Effective bits per weight over all tensors.
+    #[must_use]
+    pub fn bits_per_weight(&self) -> f64 {
+        let p = self.params();
+        if p == 0 {
+            return 0.0;
+        }
+        self.total_bytes() as f64 * 8.0 / p as f64
+    }
+
+    /// Count and bytes of tensors per ggml type, sorted by type id.
+    #[must_use]
+    pub fn type_histogram(&self) -> Vec<(GgmlType, usize, u64)> {
+        let mut h: Vec<(GgmlType, usize, u64)> = Vec::new();
+        for t in &self.tensors {
+            let Some(ty) = t.ggml_type else { continue };
+            match h.iter_mut().find(|e| e.0 == ty) {
+                Some(e) => {
+                    e.1 += 1;
+                    e.2 += t.bytes;
+                }
+                None => h.push((ty, 1, t.bytes)),
+            }
+        }
+        h.sort_by_key(|e| e.0.id());
+        h
+    }
+}

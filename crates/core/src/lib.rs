@@ -1,0 +1,51 @@
+//! llmrig-core: the pure domain of llmrig — quant formats, model architectures, machines and the
+//! estimator that turns them into llama.cpp's memory use, placement, context and speed. No I/O.
+//!
+//! ```
+//! use llmrig_core::estimate::{estimate, ModelWeights, Settings};
+//! use llmrig_core::model::{Arch, ModelSpec};
+//! use llmrig_core::quant::Quant;
+//! use llmrig_core::system::{CpuSpec, SystemSpec};
+//!
+//! let spec = ModelSpec {
+//!     id: "tiny".into(), name: "Tiny".into(), arch: Arch::Llama, n_layer: 2, n_embd: 256,
+//!     n_ff: 512, n_head: 4, n_head_kv: 4, head_dim: None, n_vocab: 1000, tied_embeddings: false,
+//!     context_length: 2048, rope_theta: None, rope_scaling: None, attn_bias: false, qk_norm: false,
+//!     sliding_window: None, swa_period: None, n_expert: 0, n_expert_used: 0, n_expert_shared: 0,
+//!     expert_ff: None, leading_dense_layers: 0, q_lora_rank: None, kv_lora_rank: None,
+//!     qk_nope_head_dim: None, qk_rope_head_dim: None, v_head_dim: None, mla_legacy_kv: false,
+//!     recurrent: None,
+//! };
+//! let weights = ModelWeights::new(&spec, Quant::parse("Q8_0").unwrap());
+//! let cpu = CpuSpec { name: "cpu".into(), ram_bytes: 8 << 30, bandwidth_bytes_per_s: 50e9,
+//!                     flops: 1e12, cores: 8 };
+//! let est = estimate(&weights, &SystemSpec { gpus: vec![], cpu }, &Settings::default()).unwrap();
+//! assert_eq!(est.max_context, 2048);
+//! ```
+
+pub mod estimate;
+pub mod model;
+pub mod quant;
+pub mod system;
+
+/// Up to `n` candidates closest to `input` by case-insensitive edit distance, best first; only
+/// candidates within a third of the longer length are suggested.
+#[must_use]
+pub fn closest<'a>(
+    input: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    n: usize,
+) -> Vec<String> {
+    let needle = input.to_ascii_lowercase();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .map(|c| (strsim::levenshtein(&needle, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= needle.len().max(c.len()) / 3 + 1)
+        .collect();
+    scored.sort_by_key(|(d, c)| (*d, c.len()));
+    scored.dedup_by(|a, b| a.1.eq_ignore_ascii_case(b.1));
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}

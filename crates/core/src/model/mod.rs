@@ -1,0 +1,7 @@
+//! Models: architecture numbers ([`ModelSpec`]) and the tensors they imply.
+
+mod spec;
+mod tensors;
+
+pub use spec::{Arch, ModelSpec, RecurrentSpec, SpecError};
+pub use tensors::{tensor_inventory, Role, TensorInfo};

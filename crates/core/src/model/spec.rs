@@ -1,0 +1,324 @@
+//! `ModelSpec`: the architecture numbers of a model, enough to list its tensors and size its caches.
+//!
+//! Field names follow Hugging Face `config.json` where it has one and llama.cpp's hparams otherwise.
+//! A spec comes from the catalog (TOML data), from a GGUF header or from a `config.json`; this module
+//! only holds and checks the numbers.
+
+use serde::{Deserialize, Serialize};
+
+/// The llama.cpp architecture (`general.architecture`) whose graph and tensor names a model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Arch {
+    /// Llama, Mistral, Mixtral, SmolLM, TinyLlama and other Llama-shaped models.
+    #[serde(rename = "llama")]
+    Llama,
+    /// Qwen2 / Qwen2.5 (q/k/v biases).
+    #[serde(rename = "qwen2")]
+    Qwen2,
+    /// Qwen3 dense (per-head q/k norms).
+    #[serde(rename = "qwen3")]
+    Qwen3,
+    /// Qwen3 mixture of experts.
+    #[serde(rename = "qwen3moe")]
+    Qwen3Moe,
+    /// Gemma 2 (post-norms, alternating sliding window).
+    #[serde(rename = "gemma2")]
+    Gemma2,
+    /// Gemma 3 text (q/k norms, 5:1 sliding window).
+    #[serde(rename = "gemma3")]
+    Gemma3,
+    /// Phi-3, Phi-3.5, Phi-4 (fused qkv and gate/up).
+    #[serde(rename = "phi3")]
+    Phi3,
+    /// DeepSeek V2/V3/R1 (multi-head latent attention, shared + routed experts).
+    #[serde(rename = "deepseek2")]
+    Deepseek2,
+    /// gpt-oss (attention sinks, biased experts, MXFP4 experts).
+    #[serde(rename = "gpt-oss")]
+    GptOss,
+    /// Cohere Command R7B (parallel blocks, 3:1 sliding window).
+    #[serde(rename = "cohere2")]
+    Cohere2,
+}
+
+impl Arch {
+    /// The `general.architecture` string.
+    #[must_use]
+    pub fn gguf_name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            Arch::Qwen3Moe => "qwen3moe",
+            Arch::Gemma2 => "gemma2",
+            Arch::Gemma3 => "gemma3",
+            Arch::Phi3 => "phi3",
+            Arch::Deepseek2 => "deepseek2",
+            Arch::GptOss => "gpt-oss",
+            Arch::Cohere2 => "cohere2",
+        }
+    }
+}
+
+/// Architecture numbers of one model. Sizes are element counts, not bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Short id (`llama-3.1-8b`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// llama.cpp architecture.
+    pub arch: Arch,
+    /// Transformer blocks (`num_hidden_layers`).
+    pub n_layer: u32,
+    /// Hidden size (`hidden_size`).
+    pub n_embd: u64,
+    /// Dense FFN inner size (`intermediate_size`).
+    pub n_ff: u64,
+    /// Attention (query) heads.
+    pub n_head: u32,
+    /// Key/value heads (GQA); equal to `n_head` for multi-head attention.
+    pub n_head_kv: u32,
+    /// Per-head dimension of keys and values (`head_dim`, else `n_embd / n_head`). Unused by MLA.
+    #[serde(default)]
+    pub head_dim: Option<u64>,
+    /// Vocabulary size (rows of the embedding matrix).
+    pub n_vocab: u64,
+    /// The output projection shares the token-embedding matrix (no `output.weight`).
+    #[serde(default)]
+    pub tied_embeddings: bool,
+    /// Trained context length in tokens (`max_position_embeddings`).
+    pub context_length: u64,
+    /// RoPE base frequency.
+    #[serde(default)]
+    pub rope_theta: Option<f64>,
+    /// RoPE scaling summary (`llama3 factor 8`, `yarn factor 40`, `longrope`, `linear factor 8`).
+    #[serde(default)]
+    pub rope_scaling: Option<String>,
+    /// q/k/v projections carry biases.
+    #[serde(default)]
+    pub attn_bias: bool,
+    /// Per-head RMSNorm on q and k.
+    #[serde(default)]
+    pub qk_norm: bool,
+    /// Sliding-window size in tokens, for the layers that use it.
+    #[serde(default)]
+    pub sliding_window: Option<u64>,
+    /// Every `swa_period`-th layer (the last of each group) is global; the others slide. With a window
+    /// and no period, every layer slides.
+    #[serde(default)]
+    pub swa_period: Option<u32>,
+    /// Routed experts per MoE layer (0 for dense models).
+    #[serde(default)]
+    pub n_expert: u32,
+    /// Experts each token uses.
+    #[serde(default)]
+    pub n_expert_used: u32,
+    /// Always-on shared experts.
+    #[serde(default)]
+    pub n_expert_shared: u32,
+    /// FFN inner size of one expert.
+    #[serde(default)]
+    pub expert_ff: Option<u64>,
+    /// Leading blocks with a dense FFN in an MoE model (`first_k_dense_replace`).
+    #[serde(default)]
+    pub leading_dense_layers: u32,
+    /// MLA query low-rank size.
+    #[serde(default)]
+    pub q_lora_rank: Option<u64>,
+    /// MLA compressed KV size (the latent that is cached).
+    #[serde(default)]
+    pub kv_lora_rank: Option<u64>,
+    /// MLA per-head q/k size without RoPE.
+    #[serde(default)]
+    pub qk_nope_head_dim: Option<u64>,
+    /// MLA per-head RoPE part (cached once per token).
+    #[serde(default)]
+    pub qk_rope_head_dim: Option<u64>,
+    /// MLA per-head value size.
+    #[serde(default)]
+    pub v_head_dim: Option<u64>,
+    /// An MLA model in a GGUF converted before llama.cpp's MLA keys (`key_length_mla`): it caches full
+    /// per-head K (`qk_nope + qk_rope`) and V (`v_head_dim`) instead of the latent.
+    #[serde(default)]
+    pub mla_legacy_kv: bool,
+    /// Recurrent (Mamba-style or gated delta-net) state, for recurrent and hybrid models.
+    #[serde(default)]
+    pub recurrent: Option<RecurrentSpec>,
+}
+
+/// Sizes of a recurrent layer's state (llama.cpp `llama_memory_recurrent`, f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrentSpec {
+    /// Convolution kernel size (`ssm.conv_kernel`).
+    pub d_conv: u64,
+    /// Inner size (`ssm.inner_size`).
+    pub d_inner: u64,
+    /// State size (`ssm.state_size`).
+    pub d_state: u64,
+    /// Groups (`ssm.group_count`).
+    pub n_group: u64,
+    /// Every `attention_period`-th layer (the last of each group) is an attention layer with a KV
+    /// cache; the others are recurrent. `None`: every layer is recurrent.
+    #[serde(default)]
+    pub attention_period: Option<u32>,
+}
+
+/// A spec whose numbers cannot describe a model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("model `{id}`: {what}")]
+pub struct SpecError {
+    /// The model id.
+    pub id: String,
+    /// What is wrong, and what was expected.
+    pub what: String,
+}
+
+impl ModelSpec {
+    /// Key/value per-head size.
+    #[must_use]
+    pub fn head_dim(&self) -> u64 {
+        self.head_dim
+            .unwrap_or_else(|| self.n_embd / u64::from(self.n_head.max(1)))
+    }
+
+    /// Whether the model uses multi-head latent attention.
+    #[must_use]
+    pub fn is_mla(&self) -> bool {
+        self.kv_lora_rank.is_some()
+    }
+
+    /// Whether block `il` keeps recurrent state (and no KV cache).
+    #[must_use]
+    pub fn is_recurrent_layer(&self, il: u32) -> bool {
+        match self.recurrent {
+            None => false,
+            Some(RecurrentSpec {
+                attention_period: Some(p),
+                ..
+            }) => p > 0 && (il + 1) % p != 0,
+            Some(_) => true,
+        }
+    }
+
+    /// Recurrent state per layer and sequence, bytes: the conv state `(d_conv − 1)(d_inner +
+    /// 2·n_group·d_state)` and the SSM state `d_state·d_inner`, both f32 (`n_embd_r`, `n_embd_s`).
+    #[must_use]
+    pub fn recurrent_state_bytes(&self) -> (u64, u64) {
+        self.recurrent.map_or((0, 0), |r| {
+            (
+                r.d_conv.saturating_sub(1) * (r.d_inner + 2 * r.n_group * r.d_state) * 4,
+                r.d_state * r.d_inner * 4,
+            )
+        })
+    }
+
+    /// Whether block `il` has a routed-expert FFN.
+    #[must_use]
+    pub fn is_moe_layer(&self, il: u32) -> bool {
+        self.n_expert > 1 && il >= self.leading_dense_layers
+    }
+
+    /// Whether block `il` uses sliding-window attention (llama.cpp's `is_swa(il)`).
+    #[must_use]
+    pub fn is_swa_layer(&self, il: u32) -> bool {
+        match (self.sliding_window, self.swa_period) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(p)) => p > 1 && (il % p) < p - 1,
+        }
+    }
+
+    /// Query heads × head size: the width of q and of the attention output.
+    #[must_use]
+    pub fn q_width(&self) -> u64 {
+        u64::from(self.n_head) * self.head_dim()
+    }
+
+    /// K elements cached per token in block `il` (`n_embd_k_gqa`).
+    #[must_use]
+    pub fn n_embd_k_gqa(&self, _il: u32) -> u64 {
+        if let (Some(kv), Some(rope)) = (self.kv_lora_rank, self.qk_rope_head_dim) {
+            if self.mla_legacy_kv {
+                return u64::from(self.n_head_kv) * (self.qk_nope_head_dim.unwrap_or(0) + rope);
+            }
+            return kv + rope;
+        }
+        u64::from(self.n_head_kv) * self.head_dim()
+    }
+
+    /// V elements cached per token in block `il` (`n_embd_v_gqa`); MLA stores V inside K.
+    #[must_use]
+    pub fn n_embd_v_gqa(&self, _il: u32) -> u64 {
+        if let Some(kv) = self.kv_lora_rank {
+            if self.mla_legacy_kv {
+                return u64::from(self.n_head_kv) * self.v_head_dim.unwrap_or(0);
+            }
+            return kv;
+        }
+        u64::from(self.n_head_kv) * self.head_dim()
+    }
+
+    /// Checks that the numbers can describe a model; catalog data and parsed files pass through here.
+    ///
+    /// # Errors
+    /// A [`SpecError`] naming the first impossible value.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let err = |what: String| {
+            Err(SpecError {
+                id: self.id.clone(),
+                what,
+            })
+        };
+        if self.n_layer == 0 || self.n_layer > 1024 {
+            return err(format!("n_layer {} is not in 1..=1024", self.n_layer));
+        }
+        if self.n_embd == 0 || self.n_embd > 1 << 20 {
+            return err(format!("n_embd {} is not in 1..=1048576", self.n_embd));
+        }
+        if self.n_head == 0 || self.n_head_kv == 0 || self.n_head % self.n_head_kv != 0 {
+            return err(format!(
+                "n_head {} must be a positive multiple of n_head_kv {}",
+                self.n_head, self.n_head_kv
+            ));
+        }
+        if self.n_vocab == 0 || self.n_vocab > 1 << 24 {
+            return err(format!("n_vocab {} is not in 1..=16777216", self.n_vocab));
+        }
+        if self.n_ff == 0 && self.n_expert == 0 {
+            return err("a dense model needs n_ff > 0".into());
+        }
+        if self.context_length == 0 {
+            return err("context_length must be positive".into());
+        }
+        if self.n_expert > 0 {
+            if self.n_expert_used == 0 || self.n_expert_used > self.n_expert {
+                return err(format!(
+                    "n_expert_used {} must be in 1..={}",
+                    self.n_expert_used, self.n_expert
+                ));
+            }
+            if self.expert_ff.unwrap_or(0) == 0 {
+                return err("an MoE model needs expert_ff".into());
+            }
+        }
+        if self.is_mla()
+            && (self.q_lora_rank.is_none()
+                || self.qk_nope_head_dim.is_none()
+                || self.qk_rope_head_dim.is_none()
+                || self.v_head_dim.is_none())
+        {
+            return err(
+                "an MLA model needs q_lora_rank, qk_nope_head_dim, qk_rope_head_dim and v_head_dim"
+                    .into(),
+            );
+        }
+        if self.swa_period == Some(0) {
+            return err("swa_period must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,258 @@
+//! The tensor inventory an architecture implies: every tensor's GGUF name, shape and role, derived
+//! from a [`ModelSpec`] alone.
+//!
+//! Names and shapes follow llama.cpp's `llama-arch.cpp` (tensor names) and `llama-model.cpp`
+//! (`create_tensor` calls per architecture), with ggml's order of dimensions: `ne[0]` is the row length
+//! (input features), `ne[1]` the rows (output features), `ne[2]` the stacked experts.
+
+use serde::Serialize;
+
+use super::spec::{Arch, ModelSpec};
+use crate::quant::ftype::Category;
+
+/// What a tensor does, which decides its quant rule, its placement and whether decoding reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Input embedding matrix (always kept on the CPU by llama.cpp).
+    TokenEmbd,
+    /// Output (lm_head) matrix.
+    Output,
+    /// Final norm before the output.
+    OutputNorm,
+    /// A dense matrix of a block (attention or FFN).
+    Matrix,
+    /// Stacked routed experts: decoding reads only the used experts' slices.
+    Experts,
+    /// Norm weights, biases, sinks, RoPE factors and router gates: small, kept in F32.
+    Small,
+}
+
+/// One tensor of the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorInfo {
+    /// GGUF tensor name (`blk.3.attn_v.weight`).
+    pub name: String,
+    /// Dimensions `[ne0, ne1, ne2]` (unused trailing dimensions are 1).
+    pub ne: [u64; 3],
+    /// The block it belongs to, if any.
+    pub layer: Option<u32>,
+    /// Role for placement and speed.
+    pub role: Role,
+    /// Category for the quantizer's rules.
+    pub category: Category,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    #[must_use]
+    pub fn n_elements(&self) -> u64 {
+        self.ne[0] * self.ne[1] * self.ne[2]
+    }
+
+    /// Number of dimensions ggml reports (trailing 1s dropped).
+    #[must_use]
+    pub fn n_dims(&self) -> u32 {
+        if self.ne[2] > 1 {
+            3
+        } else if self.ne[1] > 1 {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Whether llama-quantize quantizes it (`tensor_allows_quantization`): 2-D or more, a weight, not
+    /// a norm and not the MoE router.
+    #[must_use]
+    pub fn quantizable(&self) -> bool {
+        self.n_dims() >= 2
+            && self.name.ends_with("weight")
+            && !self.name.contains("_norm.weight")
+            && !self.name.contains("ffn_gate_inp.weight")
+    }
+}
+
+struct Builder {
+    out: Vec<TensorInfo>,
+    layer: Option<u32>,
+}
+
+impl Builder {
+    fn push(&mut self, short: &str, ne: [u64; 3], role: Role, category: Category) {
+        let name = match self.layer {
+            Some(il) => format!("blk.{il}.{short}"),
+            None => short.to_string(),
+        };
+        self.out.push(TensorInfo {
+            name,
+            ne,
+            layer: self.layer,
+            role,
+            category,
+        });
+    }
+    fn small(&mut self, short: &str, n: u64) {
+        self.push(short, [n, 1, 1], Role::Small, Category::Other);
+    }
+    fn mat(&mut self, short: &str, ne0: u64, ne1: u64, category: Category) {
+        self.push(short, [ne0, ne1, 1], Role::Matrix, category);
+    }
+    fn experts(&mut self, short: &str, ne0: u64, ne1: u64, n: u64, category: Category) {
+        self.push(short, [ne0, ne1, n], Role::Experts, category);
+    }
+}
+
+/// Every tensor of `spec`, in the order llama-quantize visits them (non-block tensors first, then each
+/// block with its tensors sorted by name).
+#[must_use]
+#[allow(clippy::too_many_lines)]
+pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
+    use Category as C;
+    let e = spec.n_embd;
+    let v = spec.n_vocab;
+    let hd = spec.head_dim();
+    let q = spec.q_width();
+    let kv = u64::from(spec.n_head_kv) * hd;
+    let heads = u64::from(spec.n_head);
+    let mut b = Builder {
+        out: Vec::with_capacity(spec.n_layer as usize * 16 + 8),
+        layer: None,
+    };
+
+    // Non-block tensors. `output` exists unless the embeddings are tied.
+    if !spec.tied_embeddings {
+        b.push("output.weight", [e, v, 1], Role::Output, C::Output);
+    }
+    b.push("output_norm.weight", [e, 1, 1], Role::OutputNorm, C::Other);
+    let scaling = spec.rope_scaling.as_deref().unwrap_or("");
+    if spec.arch == Arch::Llama && scaling.starts_with("llama3") {
+        // convert_hf_to_gguf writes the llama3 frequency factors as one F32 tensor.
+        b.small("rope_freqs.weight", hd / 2);
+    }
+    if spec.arch == Arch::Phi3 && scaling.starts_with("longrope") {
+        b.small("rope_factors_long.weight", hd / 2);
+        b.small("rope_factors_short.weight", hd / 2);
+    }
+    b.push(
+        "token_embd.weight",
+        [e, v, 1],
+        Role::TokenEmbd,
+        C::TokenEmbd,
+    );
+    sort_by_name(&mut b.out, 0);
+
+    for il in 0..spec.n_layer {
+        let start = b.out.len();
+        b.layer = Some(il);
+        b.small("attn_norm.weight", e);
+        match spec.arch {
+            Arch::Phi3 => {
+                b.mat("attn_qkv.weight", e, q + 2 * kv, C::AttnQkv);
+                b.mat("attn_output.weight", q, e, C::AttnOutput);
+            }
+            Arch::Deepseek2 => mla_attention(&mut b, spec),
+            _ => {
+                b.mat("attn_q.weight", e, q, C::AttnQ);
+                b.mat("attn_k.weight", e, kv, C::AttnK);
+                b.mat("attn_v.weight", e, kv, C::AttnV);
+                b.mat("attn_output.weight", q, e, C::AttnOutput);
+                if spec.attn_bias {
+                    b.small("attn_q.bias", q);
+                    b.small("attn_k.bias", kv);
+                    b.small("attn_v.bias", kv);
+                }
+            }
+        }
+        if spec.qk_norm {
+            b.small("attn_q_norm.weight", hd);
+            b.small("attn_k_norm.weight", hd);
+        }
+        match spec.arch {
+            Arch::Gemma2 | Arch::Gemma3 => {
+                b.small("post_attention_norm.weight", e);
+                b.small("post_ffw_norm.weight", e);
+                b.small("ffn_norm.weight", e);
+            }
+            Arch::GptOss => {
+                b.small("attn_output.bias", e);
+                b.small("attn_sinks.weight", heads);
+                b.small("post_attention_norm.weight", e);
+            }
+            Arch::Cohere2 => {} // parallel block: one norm feeds attention and FFN
+            _ => b.small("ffn_norm.weight", e),
+        }
+
+        if spec.is_moe_layer(il) {
+            let x = u64::from(spec.n_expert);
+            let f = spec.expert_ff.unwrap_or(spec.n_ff);
+            b.small_2d("ffn_gate_inp.weight", e, x);
+            b.experts("ffn_gate_exps.weight", e, f, x, C::FfnGate);
+            b.experts("ffn_up_exps.weight", e, f, x, C::FfnUp);
+            b.experts("ffn_down_exps.weight", f, e, x, C::FfnDown);
+            if spec.arch == Arch::GptOss {
+                b.small("ffn_gate_inp.bias", x);
+                b.push("ffn_gate_exps.bias", [f, x, 1], Role::Small, C::Other);
+                b.push("ffn_up_exps.bias", [f, x, 1], Role::Small, C::Other);
+                b.push("ffn_down_exps.bias", [e, x, 1], Role::Small, C::Other);
+            }
+            if spec.arch == Arch::Deepseek2 {
+                b.small("exp_probs_b.bias", x);
+            }
+            if spec.n_expert_shared > 0 {
+                let fs = f * u64::from(spec.n_expert_shared);
+                b.mat("ffn_gate_shexp.weight", e, fs, C::FfnGate);
+                b.mat("ffn_up_shexp.weight", e, fs, C::FfnUp);
+                b.mat("ffn_down_shexp.weight", fs, e, C::FfnDown);
+            }
+        } else if spec.arch == Arch::Phi3 {
+            // Phi-3 stores gate and up as one matrix.
+            b.mat("ffn_up.weight", e, 2 * spec.n_ff, C::FfnUp);
+            b.mat("ffn_down.weight", spec.n_ff, e, C::FfnDown);
+        } else {
+            b.mat("ffn_gate.weight", e, spec.n_ff, C::FfnGate);
+            b.mat("ffn_up.weight", e, spec.n_ff, C::FfnUp);
+            b.mat("ffn_down.weight", spec.n_ff, e, C::FfnDown);
+        }
+        sort_by_name(&mut b.out, start);
+    }
+    b.out
+}
+
+impl Builder {
+    fn small_2d(&mut self, short: &str, ne0: u64, ne1: u64) {
+        self.push(short, [ne0, ne1, 1], Role::Small, Category::Other);
+    }
+}
+
+/// DeepSeek-style multi-head latent attention, as current GGUFs store it (split `attn_k_b`/`attn_v_b`).
+fn mla_attention(b: &mut Builder, spec: &ModelSpec) {
+    use Category as C;
+    let e = spec.n_embd;
+    let heads = u64::from(spec.n_head);
+    let kv_lora = spec.kv_lora_rank.unwrap_or(0);
+    let rope = spec.qk_rope_head_dim.unwrap_or(0);
+    let nope = spec.qk_nope_head_dim.unwrap_or(0);
+    let vh = spec.v_head_dim.unwrap_or(0);
+    match spec.q_lora_rank {
+        Some(ql) => {
+            b.mat("attn_q_a.weight", e, ql, C::Other);
+            b.small("attn_q_a_norm.weight", ql);
+            b.mat("attn_q_b.weight", ql, heads * (nope + rope), C::Other);
+        }
+        None => b.mat("attn_q.weight", e, heads * (nope + rope), C::AttnQ),
+    }
+    b.mat("attn_kv_a_mqa.weight", e, kv_lora + rope, C::Other);
+    b.small("attn_kv_a_norm.weight", kv_lora);
+    b.experts("attn_k_b.weight", nope, kv_lora, heads, C::Other);
+    b.experts("attn_v_b.weight", kv_lora, vh, heads, C::Other);
+    // The per-head k_b/v_b matrices are read whole for every token, like dense weights.
+    let n = b.out.len();
+    b.out[n - 2].role = Role::Matrix;
+    b.out[n - 1].role = Role::Matrix;
+    b.mat("attn_output.weight", heads * vh, e, C::AttnOutput);
+}
+
+fn sort_by_name(v: &mut [TensorInfo], start: usize) {
+    v[start..].sort_by(|a, b| a.name.cmp(&b.name));
+}

@@ -1,0 +1,107 @@
+//! `SystemSpec`: the machine an estimate is for — GPUs, CPU and system RAM, with the numbers that
+//! decide fit and speed (memory size, bandwidth, compute rate, GPU API).
+
+use serde::{Deserialize, Serialize};
+
+/// Where a device's memory lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// A discrete GPU with its own memory.
+    Gpu,
+    /// The CPU and system RAM.
+    Cpu,
+    /// A GPU sharing system memory (Apple silicon, Strix Halo, DGX Spark).
+    Unified,
+}
+
+/// The GPU API llama.cpp was built with; decides the runtime overhead and buffer padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuApi {
+    Cuda,
+    Rocm,
+    Vulkan,
+    Metal,
+    Sycl,
+    Cpu,
+}
+
+impl GpuApi {
+    /// Memory the backend takes on each GPU before llama.cpp allocates anything (driver context,
+    /// library workspaces), in bytes. llama.cpp never logs it; Ollama budgets 457 MiB for CUDA/ROCm
+    /// and 512 MiB for Metal (`MinimumMemory`, see shared/notes/llamacpp-memory.md §3.6, §4.1).
+    #[must_use]
+    pub fn runtime_overhead_bytes(self) -> u64 {
+        const MIB: u64 = 1 << 20;
+        match self {
+            GpuApi::Cuda | GpuApi::Rocm | GpuApi::Vulkan | GpuApi::Sycl => 457 * MIB,
+            GpuApi::Metal => 512 * MIB,
+            GpuApi::Cpu => 0,
+        }
+    }
+
+    /// The name users type (`cuda`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            GpuApi::Cuda => "cuda",
+            GpuApi::Rocm => "rocm",
+            GpuApi::Vulkan => "vulkan",
+            GpuApi::Metal => "metal",
+            GpuApi::Sycl => "sycl",
+            GpuApi::Cpu => "cpu",
+        }
+    }
+}
+
+/// One GPU (or unified-memory accelerator) as the estimator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSpec {
+    /// Display name (`NVIDIA GeForce RTX 4090`).
+    pub name: String,
+    /// Discrete or unified memory.
+    pub kind: DeviceKind,
+    /// Memory llama.cpp may use, in bytes (total, or free when the user says so).
+    pub memory_bytes: u64,
+    /// Peak memory bandwidth, bytes/s.
+    pub bandwidth_bytes_per_s: f64,
+    /// Dense FP16 tensor rate with FP32 accumulate, FLOP/s (0 when unknown).
+    pub fp16_flops: f64,
+    /// Dense INT8 tensor rate, OP/s (0 when unknown); llama.cpp's MMQ prefill runs on it.
+    pub int8_ops: f64,
+    /// The API llama.cpp uses for it.
+    pub api: GpuApi,
+}
+
+/// The host: CPU and system RAM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuSpec {
+    /// Display name.
+    pub name: String,
+    /// System RAM available to the model, bytes.
+    pub ram_bytes: u64,
+    /// Peak RAM bandwidth, bytes/s.
+    pub bandwidth_bytes_per_s: f64,
+    /// Usable SIMD compute rate for prompt processing, FLOP/s.
+    pub flops: f64,
+    /// Physical cores.
+    pub cores: u32,
+}
+
+/// A whole machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemSpec {
+    /// GPUs in llama.cpp's device order (empty for CPU-only).
+    pub gpus: Vec<DeviceSpec>,
+    /// The host.
+    pub cpu: CpuSpec,
+}
+
+impl SystemSpec {
+    /// Whether any GPU shares memory with the CPU (then GPU and RAM use draw on one pool).
+    #[must_use]
+    pub fn is_unified(&self) -> bool {
+        self.gpus.iter().any(|g| g.kind == DeviceKind::Unified)
+    }
+}

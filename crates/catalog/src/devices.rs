@@ -28,7 +28,9 @@ pub struct DeviceEntry {
     /// Other names.
     #[serde(default)]
     pub aliases: Vec<String>,
-    /// Memory in decimal GB (largest configuration for unified chips); absent for RAM configurations.
+    /// Memory as vendors state it, which for GPU and unified memory means GiB ("24 GB" on an RTX 4090
+    /// is 24576 MiB; nvidia-smi shows 24564 MiB of it); the largest configuration for unified chips;
+    /// absent for RAM configurations.
     #[serde(default)]
     pub memory_gb: Option<f64>,
     /// Peak memory bandwidth, GB/s.
@@ -60,11 +62,17 @@ impl DeviceEntry {
         }
     }
 
+    /// Catalog memory in bytes (GiB, see `memory_gb`).
+    #[must_use]
+    pub fn memory_bytes(&self) -> Option<u64> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        self.memory_gb.map(|g| (g * 1_073_741_824.0) as u64)
+    }
+
     /// A [`DeviceSpec`] with the catalog memory, or `memory_bytes` when given.
     #[must_use]
     pub fn to_spec(&self, memory_bytes: Option<u64>, api: Option<GpuApi>) -> DeviceSpec {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let catalog_bytes = (self.memory_gb.unwrap_or(0.0) * 1e9) as u64;
+        let catalog_bytes = self.memory_bytes().unwrap_or(0);
         DeviceSpec {
             name: self.name.clone(),
             kind: self.kind,
@@ -112,7 +120,7 @@ impl DeviceCatalog {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut index = HashMap::new();
         for (i, e) in file.device.iter().enumerate() {
-            if !(e.bandwidth_gbs > 0.0) {
+            if !e.bandwidth_gbs.is_finite() || e.bandwidth_gbs <= 0.0 {
                 return Err(format!("{}: bandwidth must be positive", e.id));
             }
             let mut names = vec![e.id.clone(), e.name.clone()];

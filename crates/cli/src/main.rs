@@ -1,1 +1,53 @@
-fn main() {}
+//! llmrig: parse → settings → one library call → render → exit code.
+
+mod args;
+mod commands;
+mod options;
+mod render;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, MachineArgs};
+
+#[allow(clippy::print_stderr)]
+fn main() -> ExitCode {
+    let argv = args::normalize_llama_flags(std::env::args());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors to stderr with exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = match &cli.command {
+        Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json),
+        Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
+        Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
+        Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),
+        Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
+        None => commands::hw::run(&MachineArgs::default(), cli.json).map(|s| {
+            format!("{s}\nTry `llmrig estimate llama-3.1-8b -q Q4_K_M` or `llmrig models`.\n")
+        }),
+    };
+    match result {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`llmrig models | head`) is success.
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::SUCCESS,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

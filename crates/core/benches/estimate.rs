@@ -1,1 +1,96 @@
-fn main() {}
+//! Speed targets of the estimator (issue: `estimate` for a 70B model under 1 ms, `max_context` under
+//! 10 ms). The model's weights are built once, as the CLI does; `estimate` then resolves `-ngl auto`
+//! and the largest context.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use llmrig_core::estimate::{estimate, max_context, GpuLayers, ModelWeights, Settings};
+use llmrig_core::model::{Arch, ModelSpec};
+use llmrig_core::quant::Quant;
+use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, GpuApi, SystemSpec};
+
+/// Llama 3.1 70B's architecture (meta-llama/Llama-3.1-70B config.json, as in the catalog).
+fn llama_70b() -> ModelSpec {
+    ModelSpec {
+        id: "llama-3.1-70b".into(),
+        name: "Llama 3.1 70B".into(),
+        arch: Arch::Llama,
+        n_layer: 80,
+        n_embd: 8192,
+        n_ff: 28672,
+        n_head: 64,
+        n_head_kv: 8,
+        head_dim: Some(128),
+        n_vocab: 128_256,
+        tied_embeddings: false,
+        context_length: 131_072,
+        rope_theta: Some(500_000.0),
+        rope_scaling: Some("llama3 factor 8".into()),
+        attn_bias: false,
+        qk_norm: false,
+        sliding_window: None,
+        swa_period: None,
+        n_expert: 0,
+        n_expert_used: 0,
+        n_expert_shared: 0,
+        expert_ff: None,
+        leading_dense_layers: 0,
+        q_lora_rank: None,
+        kv_lora_rank: None,
+        qk_nope_head_dim: None,
+        qk_rope_head_dim: None,
+        v_head_dim: None,
+        mla_legacy_kv: false,
+        recurrent: None,
+    }
+}
+
+fn rtx_4090_box() -> SystemSpec {
+    SystemSpec {
+        gpus: vec![DeviceSpec {
+            name: "NVIDIA GeForce RTX 4090".into(),
+            kind: DeviceKind::Gpu,
+            memory_bytes: 24 << 30,
+            bandwidth_bytes_per_s: 1008e9,
+            fp16_flops: 165.2e12,
+            int8_ops: 660.6e12,
+            api: GpuApi::Cuda,
+        }],
+        cpu: CpuSpec {
+            name: "desktop".into(),
+            ram_bytes: 64 << 30,
+            bandwidth_bytes_per_s: 89.6e9,
+            flops: 1e12,
+            cores: 8,
+        },
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let spec = llama_70b();
+    let sys = rtx_4090_box();
+    let w = ModelWeights::new(&spec, Quant::parse("Q4_K_M").unwrap());
+    let fixed = Settings {
+        ctx: Some(8192),
+        gpu_layers: GpuLayers::Count(40),
+        ..Settings::default()
+    };
+    let auto = Settings {
+        ctx: Some(8192),
+        ..Settings::default()
+    };
+    c.bench_function("estimate 70b Q4_K_M -c 8192 -ngl 40", |b| {
+        b.iter(|| estimate(black_box(&w), &sys, &fixed).unwrap());
+    });
+    c.bench_function("estimate 70b Q4_K_M -c 8192 -ngl auto", |b| {
+        b.iter(|| estimate(black_box(&w), &sys, &auto).unwrap());
+    });
+    c.bench_function("max_context 70b Q4_K_M -ngl auto", |b| {
+        b.iter(|| max_context(black_box(&w), &sys, &auto).unwrap());
+    });
+    c.bench_function("weights 70b Q4_K_M (tensor inventory + mix)", |b| {
+        b.iter(|| ModelWeights::new(black_box(&spec), Quant::parse("Q4_K_M").unwrap()));
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -427,11 +427,7 @@ impl Quantizer {
             let i = ffn_layer(self.i_ffn_down);
             match ft {
                 F::Q2_K => ty = G::Q3_K,
-                F::Q2_K_S => {
-                    if i < n / 8 {
-                        ty = G::Q4_K;
-                    }
-                }
+                F::Q2_K_S if i < n / 8 => ty = G::Q4_K,
                 F::IQ3_XXS if !imatrix => ty = if i < n / 8 { G::Q4_K } else { G::Q3_K },
                 F::Q3_K_M => {
                     ty = if i < n / 16 {

@@ -1,0 +1,197 @@
+//! The command line: clap definitions only. llama.cpp spells some long options with one dash
+//! (`-ngl`, `-ub`, `-ctk`); [`normalize_llama_flags`] rewrites those to their `--long` names first so
+//! users can paste their own llama.cpp command lines.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Will this model run here, how much memory, how fast: llama.cpp's real allocations, predicted.
+#[derive(Debug, Parser)]
+#[command(name = "llmrig", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a command, shows this machine.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Memory, placement, largest context, speed and verdict for a model on a machine.
+    Estimate(Box<EstimateArgs>),
+    /// The model catalog.
+    Models,
+    /// The device catalog.
+    Devices,
+    /// Every quant format: ggml types, llama.cpp file types and other formats.
+    Quants,
+    /// The hardware llmrig sees on this machine.
+    Hw(MachineArgs),
+}
+
+/// `llmrig estimate`.
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    /// Catalog id or alias (`llama-3.1-8b`, `Meta-Llama-3.1-8B-Instruct`, `qwen2.5:14b`) or a size like `70b`.
+    pub model: String,
+    /// Quantization (`Q4_K_M`, `IQ4_XS`, `Q8_0`, `fp8`, `awq`, `exl2:4.65`); default Q4_K_M.
+    #[arg(short = 'q', long = "quant", default_value = "Q4_K_M")]
+    pub quant: String,
+    /// Context size in tokens; default: the model's trained length, reduced to fit as llama.cpp's --fit does.
+    #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true)]
+    pub ctx: Option<String>,
+    /// Logical batch size.
+    #[arg(short = 'b', long = "batch-size", default_value_t = 2048)]
+    pub batch: u64,
+    /// Physical batch size.
+    #[arg(long = "ubatch-size", default_value_t = 512)]
+    pub ubatch: u64,
+    /// Layers on the GPU: a number, `all` or `auto` (the most that fit, like --fit).
+    #[arg(
+        long = "n-gpu-layers",
+        default_value = "auto",
+        allow_hyphen_values = true
+    )]
+    pub gpu_layers: String,
+    /// Flash attention: on, off or auto.
+    #[arg(long = "flash-attn", default_value = "auto")]
+    pub flash_attn: String,
+    /// K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1.
+    #[arg(long = "cache-type-k", default_value = "f16")]
+    pub cache_type_k: String,
+    /// V cache type (quantized types need flash attention).
+    #[arg(long = "cache-type-v", default_value = "f16")]
+    pub cache_type_v: String,
+    /// Parallel sequences.
+    #[arg(long = "parallel", default_value_t = 1)]
+    pub parallel: u32,
+    /// One KV pool shared by all sequences.
+    #[arg(long = "kv-unified")]
+    pub kv_unified: bool,
+    /// Full-size cache for sliding-window layers.
+    #[arg(long = "swa-full")]
+    pub swa_full: bool,
+    /// Keep all MoE expert weights in system RAM.
+    #[arg(long = "cpu-moe")]
+    pub cpu_moe: bool,
+    /// Keep the MoE expert weights of the first N layers in system RAM.
+    #[arg(long = "n-cpu-moe")]
+    pub n_cpu_moe: Option<u32>,
+    /// KV cache in system RAM.
+    #[arg(long = "no-kv-offload")]
+    pub no_kv_offload: bool,
+    /// Share of layers per GPU, e.g. `3,1`.
+    #[arg(long = "tensor-split", allow_hyphen_values = true)]
+    pub tensor_split: Option<String>,
+    /// Multi-GPU split: layer, row or none.
+    #[arg(long = "split-mode", default_value = "layer")]
+    pub split_mode: String,
+    /// Memory `-ngl auto` keeps free per GPU, MiB.
+    #[arg(long = "fit-target", default_value_t = 1024)]
+    pub fit_target: u64,
+    /// Smallest context --fit shrinks to.
+    #[arg(long = "fit-ctx", default_value_t = 4096)]
+    pub fit_ctx: u64,
+    /// Speed test: prompt tokens (like llama-bench -p).
+    #[arg(long, default_value_t = 512)]
+    pub prompt: u64,
+    /// Speed test: generated tokens (like llama-bench -n).
+    #[arg(long, default_value_t = 128)]
+    pub gen: u64,
+    /// Speed test: tokens already in context (like llama-bench -d).
+    #[arg(long, default_value_t = 0)]
+    pub depth: u64,
+    /// Engine: llama.cpp, ollama, vllm, exllamav2, mlx, transformers (only llama.cpp is modelled so far).
+    #[arg(long, default_value = "llama.cpp")]
+    pub backend: String,
+    /// The machine.
+    #[command(flatten)]
+    pub machine: MachineArgs,
+}
+
+/// Describes the machine instead of (or on top of) detecting it.
+#[derive(Debug, Args, Default)]
+pub struct MachineArgs {
+    /// A GPU: catalog id (`rtx-4090`), a count (`2x rtx-3090`), free memory (`rtx-4090:20GiB`). Repeatable.
+    #[arg(long = "gpu")]
+    pub gpu: Vec<String>,
+    /// No GPU: CPU and RAM only.
+    #[arg(long = "no-gpu", conflicts_with = "gpu")]
+    pub no_gpu: bool,
+    /// RAM configuration from the device catalog (`ddr5-5600`, `epyc-9004-12ch-ddr5-4800`).
+    #[arg(long = "cpu")]
+    pub cpu: Option<String>,
+    /// System RAM (`64GiB`, `32GB`).
+    #[arg(long = "ram", allow_hyphen_values = true)]
+    pub ram: Option<String>,
+    /// RAM bandwidth in GB/s.
+    #[arg(long = "ram-bw")]
+    pub ram_bw: Option<f64>,
+    /// GPU API llama.cpp was built with: cuda, rocm, vulkan, metal, sycl, cpu.
+    #[arg(long = "api")]
+    pub api: Option<String>,
+    /// Machine description (TOML) instead of detection.
+    #[arg(long = "system")]
+    pub system: Option<PathBuf>,
+}
+
+/// llama.cpp's single-dash long options and their `--long` equivalents here.
+const LLAMA_FLAGS: &[(&str, &str)] = &[
+    ("-ngl", "--n-gpu-layers"),
+    ("-ub", "--ubatch-size"),
+    ("-fa", "--flash-attn"),
+    ("-ctk", "--cache-type-k"),
+    ("-ctv", "--cache-type-v"),
+    ("-np", "--parallel"),
+    ("-ts", "--tensor-split"),
+    ("-sm", "--split-mode"),
+    ("-kvu", "--kv-unified"),
+    ("-nkvo", "--no-kv-offload"),
+    ("-fitt", "--fit-target"),
+    ("-fitc", "--fit-ctx"),
+    ("--gpu-layers", "--n-gpu-layers"),
+    ("--ctx", "--ctx-size"),
+];
+
+/// Rewrites llama.cpp's one-dash long options (`-ngl 99`, `-ngl=99`) to the `--long` form.
+pub fn normalize_llama_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| {
+            let (flag, value) = match a.split_once('=') {
+                Some((f, v)) => (f.to_string(), Some(v.to_string())),
+                None => (a.clone(), None),
+            };
+            match LLAMA_FLAGS.iter().find(|(short, _)| *short == flag) {
+                Some((_, long)) => match value {
+                    Some(v) => format!("{long}={v}"),
+                    None => (*long).to_string(),
+                },
+                None => a,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn llama_flags_are_rewritten() {
+        let v = normalize_llama_flags(["-ngl", "99", "-ub=256", "-c", "8192"].map(String::from));
+        assert_eq!(
+            v,
+            ["--n-gpu-layers", "99", "--ubatch-size=256", "-c", "8192"]
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand; each returns the text to print.
+
+pub mod catalogs;
+pub mod estimate;
+pub mod hw;

@@ -1,0 +1,442 @@
+//! Raw arguments → validated inputs for the library: the model's weights, the machine and the
+//! estimator's settings. Every error names the input and what was expected.
+
+use anyhow::{anyhow, bail, Context, Result};
+use llmrig_catalog::{devices, models};
+use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings, SplitMode};
+use llmrig_core::model::{Arch, ModelSpec};
+use llmrig_core::quant::{GgmlType, Quant};
+use llmrig_core::system::{DeviceKind, GpuApi, SystemSpec};
+
+use crate::args::{EstimateArgs, MachineArgs};
+
+/// The model as resolved: weights plus where the numbers came from.
+pub struct ResolvedModel {
+    pub weights: ModelWeights,
+    pub source: String,
+    pub notes: Vec<String>,
+}
+
+/// Parses a size such as `64GiB`, `24GB`, `512MiB` or plain bytes.
+pub fn parse_size(flag: &str, s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("{flag} `{s}`: expected a size such as 64GiB, 24GB or 512MiB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1048576.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1073741824.0,
+        "t" | "tb" => 1e12,
+        "tib" => 1099511627776.0,
+        u => bail!("{flag} `{s}`: unknown unit `{u}`, expected B, MB, MiB, GB, GiB, TB or TiB"),
+    };
+    let bytes = n * mult;
+    if !(bytes.is_finite() && bytes > 0.0 && bytes < 1e18) {
+        bail!("{flag} `{s}`: expected a positive size below 1 EB");
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(bytes as u64)
+}
+
+/// Parses a context such as `8192`, `8k`, `128K`.
+pub fn parse_ctx(s: &str) -> Result<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = match t.strip_suffix('k') {
+        Some(n) => (n, 1024),
+        None => (t.as_str(), 1),
+    };
+    let n: u64 = num.parse().map_err(|_| {
+        anyhow!("-c `{s}`: expected a positive number of tokens such as 8192 or 32k")
+    })?;
+    let ctx = n.saturating_mul(mult);
+    if ctx == 0 || ctx > llmrig_core::estimate::MAX_CTX {
+        bail!(
+            "-c `{s}`: expected a context between 1 and {} tokens",
+            llmrig_core::estimate::MAX_CTX
+        );
+    }
+    Ok(ctx)
+}
+
+fn parse_kv_type(flag: &str, s: &str) -> Result<GgmlType> {
+    GgmlType::from_name(s)
+        .filter(|t| llmrig_core::estimate::KV_CACHE_TYPES.contains(t))
+        .ok_or_else(|| {
+            anyhow!("{flag} `{s}`: expected one of f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1")
+        })
+}
+
+fn parse_api(s: &str) -> Result<GpuApi> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "cuda" => GpuApi::Cuda,
+        "rocm" | "hip" => GpuApi::Rocm,
+        "vulkan" => GpuApi::Vulkan,
+        "metal" => GpuApi::Metal,
+        "sycl" => GpuApi::Sycl,
+        "cpu" => GpuApi::Cpu,
+        _ => bail!("--api `{s}`: expected cuda, rocm, vulkan, metal, sycl or cpu"),
+    })
+}
+
+/// Builds the estimator's settings from `estimate`'s flags.
+pub fn settings(a: &EstimateArgs) -> Result<Settings> {
+    let ctx = a.ctx.as_deref().map(parse_ctx).transpose()?;
+    let gpu_layers = match a.gpu_layers.to_ascii_lowercase().as_str() {
+        // llama.cpp's -1 is its default, "auto" with --fit on.
+        "auto" | "-1" => GpuLayers::Auto,
+        "all" | "max" => GpuLayers::Count(u32::MAX),
+        n => GpuLayers::Count(
+            n.parse()
+                .map_err(|_| anyhow!("-ngl `{n}`: expected a number of layers, `all` or `auto`"))?,
+        ),
+    };
+    let flash_attn = match a.flash_attn.to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" => FlashAttn::On,
+        "off" | "0" | "false" => FlashAttn::Off,
+        "auto" => FlashAttn::Auto,
+        v => bail!("-fa `{v}`: expected on, off or auto"),
+    };
+    let split_mode = match a.split_mode.to_ascii_lowercase().as_str() {
+        "layer" => SplitMode::Layer,
+        "row" => SplitMode::Row,
+        "none" => SplitMode::None,
+        v => bail!("-sm `{v}`: expected layer, row or none"),
+    };
+    let tensor_split = match &a.tensor_split {
+        None => Vec::new(),
+        Some(s) => s
+            .split([',', '/'])
+            .map(|p| {
+                p.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x >= 0.0)
+                    .ok_or_else(|| {
+                        anyhow!("-ts `{s}`: expected non-negative proportions such as 3,1")
+                    })
+            })
+            .collect::<Result<_>>()?,
+    };
+    const BACKENDS: [&str; 6] = [
+        "llama.cpp",
+        "ollama",
+        "vllm",
+        "exllamav2",
+        "mlx",
+        "transformers",
+    ];
+    if !BACKENDS.iter().any(|b| b.eq_ignore_ascii_case(&a.backend)) {
+        bail!(
+            "--backend `{}`: expected llama.cpp, ollama, vllm, exllamav2, mlx or transformers",
+            a.backend
+        );
+    }
+    Ok(Settings {
+        ctx,
+        batch: a.batch,
+        ubatch: a.ubatch,
+        gpu_layers,
+        flash_attn,
+        cache_type_k: parse_kv_type("-ctk", &a.cache_type_k)?,
+        cache_type_v: parse_kv_type("-ctv", &a.cache_type_v)?,
+        parallel: a.parallel,
+        kv_unified: a.kv_unified,
+        swa_full: a.swa_full,
+        n_cpu_moe: if a.cpu_moe {
+            u32::MAX
+        } else {
+            a.n_cpu_moe.unwrap_or(0)
+        },
+        no_kv_offload: a.no_kv_offload,
+        tensor_split,
+        split_mode,
+        fit_margin_bytes: a.fit_target.saturating_mul(1 << 20),
+        fit_min_ctx: a.fit_ctx.max(1),
+        prompt: a.prompt,
+        gen: a.gen,
+        depth: a.depth,
+    })
+}
+
+/// Builds the machine: `--system`, else detection, then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/`--ram-bw`
+/// override parts of it. Returns notes on what was assumed.
+pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
+    let (mut sys, mut notes) = match &m.system {
+        Some(path) => (llmrig_detect::read_system_file(path)?, Vec::new()),
+        None => {
+            let d = llmrig_detect::detect();
+            (d.system, d.notes)
+        }
+    };
+    let api = m.api.as_deref().map(parse_api).transpose()?;
+    if m.no_gpu {
+        sys.gpus.clear();
+        notes.retain(|n| !n.starts_with("no GPU"));
+    }
+    if !m.gpu.is_empty() {
+        sys.gpus.clear();
+        notes.retain(|n| !n.starts_with("no GPU"));
+        for spec in &m.gpu {
+            sys.gpus.extend(parse_gpu(spec, api)?);
+        }
+    } else {
+        // Detected GPUs carry only name and memory: take bandwidth and compute from the catalog.
+        for g in &mut sys.gpus {
+            if g.bandwidth_bytes_per_s == 0.0 {
+                match devices().find(&g.name) {
+                    Ok(e) => {
+                        let full = e.to_spec(Some(g.memory_bytes), api.or(Some(g.api)));
+                        *g = full;
+                    }
+                    Err(_) => {
+                        notes.push(format!(
+                            "{} is not in the device catalog; assuming 500 GB/s",
+                            g.name
+                        ));
+                        g.bandwidth_bytes_per_s = 500e9;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(cpu) = &m.cpu {
+        let e = devices().find(cpu)?;
+        if e.kind != DeviceKind::Cpu {
+            bail!("--cpu `{cpu}`: {} is a {:?} device; expected a RAM configuration such as ddr5-5600", e.name, e.kind);
+        }
+        sys.cpu.bandwidth_bytes_per_s = e.bandwidth_gbs * 1e9;
+        sys.cpu.name = e.name.clone();
+        notes.retain(|n| !n.starts_with("RAM bandwidth"));
+    }
+    if let Some(r) = &m.ram {
+        sys.cpu.ram_bytes = parse_size("--ram", r)?;
+    }
+    if let Some(bw) = m.ram_bw {
+        if !(bw.is_finite() && bw > 0.0 && bw < 1e5) {
+            bail!("--ram-bw `{bw}`: expected GB/s between 0 and 100000");
+        }
+        sys.cpu.bandwidth_bytes_per_s = bw * 1e9;
+        notes.retain(|n| !n.starts_with("RAM bandwidth"));
+    }
+    // A unified-memory chip is the machine's RAM: the CPU side gets its size and bandwidth, and
+    // the GPU may allocate up to the OS working-set limit of it.
+    if !m.gpu.is_empty() {
+        if let Some(u) = sys
+            .gpus
+            .iter()
+            .find(|g| g.kind == DeviceKind::Unified)
+            .cloned()
+        {
+            let total = m
+                .ram
+                .as_ref()
+                .map_or(u.memory_bytes, |_| sys.cpu.ram_bytes.min(u.memory_bytes));
+            if m.ram.is_none() {
+                sys.cpu.ram_bytes = total;
+            }
+            if m.ram_bw.is_none() && m.cpu.is_none() {
+                sys.cpu.bandwidth_bytes_per_s = u.bandwidth_bytes_per_s;
+                sys.cpu.name = format!("{} (CPU side)", u.name);
+                notes.retain(|n| !n.starts_with("RAM bandwidth"));
+            }
+            for g in sys
+                .gpus
+                .iter_mut()
+                .filter(|g| g.kind == DeviceKind::Unified)
+            {
+                g.memory_bytes = unified_working_set(total);
+            }
+            notes.push(format!(
+                "unified memory: {} of {} usable by the GPU (macOS working-set limit); pass e.g. `--gpu m2-max:32GiB` for your configuration",
+                crate::render::gib(unified_working_set(total)),
+                crate::render::gib(total)
+            ));
+        }
+    }
+    Ok((sys, notes))
+}
+
+/// The share of unified memory Metal lets one process allocate (`recommendedMaxWorkingSetSize`, which
+/// llama.cpp prints at start-up): about two thirds up to 36 GiB, three quarters above.
+fn unified_working_set(total: u64) -> u64 {
+    if total <= 36 << 30 {
+        total / 3 * 2
+    } else {
+        total / 4 * 3
+    }
+}
+
+/// `rtx-4090`, `2x rtx-3090`, `rtx-4090:20GiB`.
+fn parse_gpu(spec: &str, api: Option<GpuApi>) -> Result<Vec<llmrig_core::system::DeviceSpec>> {
+    let s = spec.trim();
+    let (count, rest) = match s.split_once(['x', '×']) {
+        Some((n, r)) if !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) => {
+            let n: usize = n.trim().parse().unwrap_or(0);
+            if n == 0 || n > 64 {
+                bail!("--gpu `{spec}`: expected a GPU count between 1 and 64");
+            }
+            (n, r.trim())
+        }
+        _ => (1, s),
+    };
+    let (name, mem) = match rest.split_once(':') {
+        Some((n, m)) => (n, Some(parse_size("--gpu", m)?)),
+        None => (rest, None),
+    };
+    let e = devices().find(name)?;
+    if e.kind == DeviceKind::Cpu {
+        bail!(
+            "--gpu `{spec}`: {} is a RAM configuration; use --cpu for it",
+            e.name
+        );
+    }
+    Ok(vec![e.to_spec(mem, api); count])
+}
+
+/// A generic dense transformer of about `params` parameters, shaped like Llama 3 (GQA 8, FFN 3.5×,
+/// 128k vocabulary): hidden size from the nearest Llama-family size, layers to match the count.
+fn generic_spec(label: &str, params: f64) -> ModelSpec {
+    // (hidden size, heads) of Llama-family models by size.
+    let (e, heads): (u64, u32) = match params {
+        p if p < 2e9 => (2048, 32),
+        p if p < 5e9 => (3072, 24),
+        p if p < 10e9 => (4096, 32),
+        p if p < 20e9 => (5120, 40),
+        p if p < 45e9 => (6144, 48),
+        p if p < 150e9 => (8192, 64),
+        _ => (16384, 128),
+    };
+    let ff = e * 7 / 2;
+    let vocab = 128_256;
+    let kv = 8 * 128;
+    #[allow(clippy::cast_precision_loss)]
+    let per_layer = (2 * e * e + 2 * e * kv + 3 * e * ff) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let emb = (2 * vocab * e) as f64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n_layer = (((params - emb) / per_layer).round() as u32).clamp(1, 200);
+    ModelSpec {
+        id: label.to_string(),
+        name: format!("generic dense {label}"),
+        arch: Arch::Llama,
+        n_layer,
+        n_embd: e,
+        n_ff: ff,
+        n_head: heads,
+        n_head_kv: 8,
+        head_dim: Some(e / u64::from(heads)),
+        n_vocab: vocab,
+        tied_embeddings: false,
+        context_length: 131_072,
+        rope_theta: None,
+        rope_scaling: None,
+        attn_bias: false,
+        qk_norm: false,
+        sliding_window: None,
+        swa_period: None,
+        n_expert: 0,
+        n_expert_used: 0,
+        n_expert_shared: 0,
+        expert_ff: None,
+        leading_dense_layers: 0,
+        q_lora_rank: None,
+        kv_lora_rank: None,
+        qk_nope_head_dim: None,
+        qk_rope_head_dim: None,
+        v_head_dim: None,
+        mla_legacy_kv: false,
+        recurrent: None,
+    }
+}
+
+/// Resolves MODEL and `-q` into weights.
+pub fn model(name: &str, quant: &str) -> Result<ResolvedModel> {
+    let quant = Quant::parse(quant)?;
+    let lower = name.trim().to_ascii_lowercase();
+    if lower.ends_with(".gguf")
+        || lower.starts_with("hf:")
+        || lower.starts_with("ollama:")
+        || std::path::Path::new(name).is_dir()
+    {
+        bail!("`{name}`: reading model files and repositories is not implemented yet; use a catalog id (`llmrig models`) or a size like 8b");
+    }
+    if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
+        if let Ok(n) = num.parse::<f64>() {
+            let params = if lower.ends_with('b') {
+                n * 1e9
+            } else {
+                n * 1e6
+            };
+            if !(params.is_finite() && (1e8..=2e12).contains(&params)) {
+                bail!("`{name}`: expected a size between 0.1b and 2000b");
+            }
+            let spec = generic_spec(&lower, params);
+            return Ok(ResolvedModel {
+                weights: ModelWeights::new(&spec, quant),
+                source: "generic".into(),
+                notes: vec![format!(
+                    "`{name}` is a generic dense transformer ({} layers, hidden {}, GQA 8); use a catalog model for exact numbers",
+                    spec.n_layer, spec.n_embd
+                )],
+            });
+        }
+    }
+    let entry = models()
+        .find(name)
+        .context("")
+        .map_err(|e| anyhow!("{}", e.root_cause()))?;
+    let mut notes = Vec::new();
+    if !entry.verified {
+        notes.push(format!(
+            "catalog numbers for {} are not fully verified: {}",
+            entry.spec.id, entry.notes
+        ));
+    }
+    Ok(ResolvedModel {
+        weights: ModelWeights::new(&entry.spec, quant),
+        source: "catalog".into(),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_contexts() {
+        assert_eq!(parse_size("--ram", "64GiB").unwrap(), 64 << 30);
+        assert_eq!(parse_size("--ram", "24GB").unwrap(), 24_000_000_000);
+        assert!(parse_size("--ram", "-3GB").is_err());
+        assert!(parse_size("--ram", "lots").is_err());
+        assert_eq!(parse_ctx("32k").unwrap(), 32768);
+        assert!(parse_ctx("-5").is_err());
+        assert!(parse_ctx("0").is_err());
+        assert!(parse_ctx("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn gpu_specs() {
+        let g = parse_gpu("2x rtx-3090", None).unwrap();
+        assert_eq!(g.len(), 2);
+        let g = parse_gpu("rtx-4090:20GiB", None).unwrap();
+        assert_eq!(g[0].memory_bytes, 20 << 30);
+        assert!(parse_gpu("rtx-9999", None).is_err());
+    }
+
+    #[test]
+    fn generic_70b_is_about_70b() {
+        let w = ModelWeights::new(&generic_spec("70b", 70e9), Quant::parse("Q4_K_M").unwrap());
+        #[allow(clippy::cast_precision_loss)]
+        let p = w.params() as f64;
+        assert!((p - 70e9).abs() / 70e9 < 0.05, "{p}");
+    }
+}

@@ -1,0 +1,301 @@
+//! The binary as users meet it: exit codes, stdout and stderr. Machines are given with --gpu/--no-gpu
+//! and --ram so the runs do not depend on the machine the tests run on.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn llmrig() -> Command {
+    Command::cargo_bin("llmrig").unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = llmrig().args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn readme_command_fits_on_a_4090() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "8192",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "64GiB",
+    ]);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["verdict"], "works-well");
+    assert_eq!(v["offload"]["gpu_layers"], 33);
+    assert_eq!(v["settings"]["ctx"], 8192);
+    assert_eq!(v["quant"]["weights_bytes"], 4_912_898_304u64);
+    assert_eq!(v["max_context"], 131_072);
+    // KV: 32 layers × 8192 cells × 1024 × 2 (K, V) × 2 bytes = 1 GiB.
+    assert_eq!(v["memory"]["kv_cache_bytes"], 1u64 << 30);
+    for key in [
+        "prefill_tokens_per_s",
+        "decode_tokens_per_s",
+        "time_to_first_token_s",
+        "decode_low",
+        "decode_high",
+    ] {
+        assert!(v["performance"][key].as_f64().unwrap() > 0.0, "{key}");
+    }
+}
+
+#[test]
+fn llama_flags_paste_in() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-70b",
+        "-c",
+        "4096",
+        "-ngl",
+        "20",
+        "-fa",
+        "on",
+        "-ctk",
+        "q8_0",
+        "-ctv",
+        "q8_0",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "128GiB",
+    ]);
+    assert_eq!(v["offload"]["gpu_layers"], 20);
+    assert_eq!(v["settings"]["cache_type_k"], "q8_0");
+    assert_eq!(v["memory"]["devices"][0]["layers"], 20);
+}
+
+#[test]
+fn seventy_b_spills_with_auto_layers() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-70b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "8192",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "64GiB",
+    ]);
+    let ngl = v["offload"]["gpu_layers"].as_u64().unwrap();
+    assert!(ngl > 30 && ngl < 81, "{ngl}");
+    let gpu = &v["memory"]["devices"][0];
+    // -ngl auto keeps llama.cpp's 1 GiB --fit margin free.
+    assert!(
+        gpu["total_bytes"].as_u64().unwrap() + (1 << 30) <= gpu["capacity_bytes"].as_u64().unwrap()
+    );
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "spills-to-ram"));
+}
+
+#[test]
+fn does_not_fit_is_reported_not_failed() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-405b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "8192",
+        "--no-gpu",
+        "--ram",
+        "16GiB",
+    ]);
+    assert_eq!(v["verdict"], "does-not-fit");
+    assert_eq!(v["max_context"], 0);
+}
+
+#[test]
+fn unset_context_shrinks_like_fit() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "rtx-3060",
+        "--ram",
+        "32GiB",
+    ]);
+    let ctx = v["settings"]["ctx"].as_u64().unwrap();
+    assert!((4096..131_072).contains(&ctx), "{ctx}");
+    assert_eq!(v["offload"]["gpu_layers"], 33);
+}
+
+#[test]
+fn unknown_model_is_a_one_line_error_with_suggestions() {
+    llmrig()
+        .args(["estimate", "llama-3.1-9b", "--no-gpu"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("unknown model `llama-3.1-9b`")
+                .and(predicate::str::contains("llama-3.1-8b")),
+        );
+}
+
+#[test]
+fn unknown_quant_lists_closest() {
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "-q", "Q4_K_X", "--no-gpu"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("unknown quant `Q4_K_X`")
+                .and(predicate::str::contains("Q4_K_M")),
+        );
+}
+
+#[test]
+fn unknown_device_lists_closest() {
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4091"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("unknown device `rtx-4091`")
+                .and(predicate::str::contains("rtx-4090")),
+        );
+}
+
+#[test]
+fn bad_numbers_are_errors_not_panics() {
+    for (args, needle) in [
+        (vec!["-c", "-5"], "-c `-5`"),
+        (vec!["-c", "0"], "-c `0`"),
+        (vec!["-c", "99999999999"], "-c `99999999999`"),
+        (vec!["-c", "lots"], "-c `lots`"),
+        (vec!["-ngl", "many"], "-ngl `many`"),
+        (vec!["-ctk", "q3_k"], "-ctk `q3_k`"),
+        (vec!["-fa", "off", "-ctv", "q8_0"], "needs flash attention"),
+        (vec!["-ub", "0"], "-ub 0"),
+        (vec!["--ram", "-1GB"], "--ram `-1GB`"),
+        (vec!["-ts", "1,x"], "-ts `1,x`"),
+    ] {
+        let mut cmd = llmrig();
+        cmd.args(["estimate", "llama-3.1-8b", "--no-gpu"])
+            .args(&args);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{args:?}: one line expected: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn malformed_flag_is_a_usage_error() {
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--bogus"])
+        .assert()
+        .code(2);
+    llmrig().args(["estimate"]).assert().code(2);
+}
+
+#[test]
+fn catalogs_list() {
+    let v = json(&["models"]);
+    assert!(v["models"].as_array().unwrap().len() >= 60);
+    let v = json(&["devices"]);
+    assert!(v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == "rtx-4090"));
+    let v = json(&["quants"]);
+    let types = v["ggml_types"].as_array().unwrap();
+    let q4k = types.iter().find(|t| t["name"] == "Q4_K").unwrap();
+    assert_eq!(q4k["bytes_per_block"], 144);
+    assert_eq!(q4k["bits_per_weight"], 4.5);
+    assert!(v["file_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "IQ3_XXS"));
+    assert!(v["other_formats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"].as_str().unwrap().starts_with("gptq")));
+    llmrig()
+        .arg("quants")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Q4_K_M"));
+}
+
+#[test]
+fn table_output_shows_the_breakdown() {
+    llmrig()
+        .args([
+            "estimate",
+            "qwen2.5:14b",
+            "-q",
+            "q4_k_m",
+            "-c",
+            "16k",
+            "--gpu",
+            "rtx-4090",
+            "--ram",
+            "64GiB",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Qwen2.5 14B")
+                .and(predicate::str::contains("KV cache"))
+                .and(predicate::str::contains("verdict")),
+        );
+}
+
+#[test]
+fn generic_size_model() {
+    let v = json(&[
+        "estimate", "70b", "-c", "4096", "--no-gpu", "--ram", "256GiB",
+    ]);
+    let p = v["model"]["params"].as_f64().unwrap();
+    assert!((p - 70e9).abs() / 70e9 < 0.05, "{p}");
+}
+
+#[test]
+fn other_formats_estimate() {
+    let v = json(&[
+        "estimate",
+        "qwen2.5-7b",
+        "-q",
+        "awq",
+        "-c",
+        "4096",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "64GiB",
+    ]);
+    let bpw = v["quant"]["bits_per_weight"].as_f64().unwrap();
+    assert!(bpw > 4.1 && bpw < 6.0, "{bpw}");
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "non-gguf-memory-model"));
+}

@@ -131,3 +131,38 @@ fn gemma_3_270m_q4_k_m_tensor_types() {
     assert_eq!(count(&w, GgmlType::Q8_0), 10);
     assert_eq!(count(&w, GgmlType::Q6_K), 9);
 }
+
+#[test]
+fn deepseek_r1_tensor_counts_in_both_layouts() {
+    // Current converter (split attn_k_b/attn_v_b): 1086 tensors; files converted before the split
+    // (the widespread R1 uploads) have one attn_kv_b per layer: 1025 (ollama #8930).
+    let sp = spec("deepseek-r1");
+    assert_eq!(weights(&sp, "Q4_K_M").tensors.len(), 1086);
+    let mut legacy = sp.clone();
+    legacy.mla_legacy_kv = true;
+    let w = weights(&legacy, "Q4_K_M");
+    assert_eq!(w.tensors.len(), 1025);
+    assert_eq!(
+        w.tensors
+            .iter()
+            .filter(|t| t.ggml_type == Some(GgmlType::F32))
+            .count(),
+        361
+    );
+}
+
+#[test]
+fn tensor_counts_of_real_files() {
+    // Totals seen in real GGUF files (issue logs collected while checking the inventories):
+    // gpt-oss-20b 459 (ik_llama.cpp #822), gpt-oss-120b 687 (ollama #18373), Qwen3-30B-A3B 579
+    // (ollama #10517), Qwen3-235B-A22B 1131 (llama.cpp #14795), gemma-2-27b 508 (ollama #5331).
+    for (id, n) in [
+        ("gpt-oss-20b", 459),
+        ("gpt-oss-120b", 687),
+        ("qwen3-30b-a3b", 579),
+        ("qwen3-235b-a22b", 1131),
+        ("gemma-2-27b", 508),
+    ] {
+        assert_eq!(weights(&spec(id), "Q4_K_M").tensors.len(), n, "{id}");
+    }
+}

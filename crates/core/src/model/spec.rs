@@ -305,15 +305,14 @@ impl ModelSpec {
                 return err("an MoE model needs expert_ff".into());
             }
         }
+        // q_lora_rank is optional: DeepSeek-V2-Lite projects q directly.
         if self.is_mla()
-            && (self.q_lora_rank.is_none()
-                || self.qk_nope_head_dim.is_none()
+            && (self.qk_nope_head_dim.is_none()
                 || self.qk_rope_head_dim.is_none()
                 || self.v_head_dim.is_none())
         {
             return err(
-                "an MLA model needs q_lora_rank, qk_nope_head_dim, qk_rope_head_dim and v_head_dim"
-                    .into(),
+                "an MLA model needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim".into(),
             );
         }
         if self.swa_period == Some(0) {

@@ -130,7 +130,10 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         // convert_hf_to_gguf writes the llama3 frequency factors as one F32 tensor.
         b.small("rope_freqs.weight", hd / 2);
     }
-    if spec.arch == Arch::Phi3 && scaling.starts_with("longrope") {
+    // Long-context RoPE factors ("longrope", called "su" in early Phi-3-128k configs).
+    if matches!(spec.arch, Arch::Phi3 | Arch::Llama)
+        && (scaling.starts_with("longrope") || scaling.starts_with("su"))
+    {
         b.small("rope_factors_long.weight", hd / 2);
         b.small("rope_factors_short.weight", hd / 2);
     }
@@ -244,12 +247,18 @@ fn mla_attention(b: &mut Builder, spec: &ModelSpec) {
     }
     b.mat("attn_kv_a_mqa.weight", e, kv_lora + rope, C::Other);
     b.small("attn_kv_a_norm.weight", kv_lora);
-    b.experts("attn_k_b.weight", nope, kv_lora, heads, C::Other);
-    b.experts("attn_v_b.weight", kv_lora, vh, heads, C::Other);
-    // The per-head k_b/v_b matrices are read whole for every token, like dense weights.
-    let n = b.out.len();
-    b.out[n - 2].role = Role::Matrix;
-    b.out[n - 1].role = Role::Matrix;
+    if spec.mla_legacy_kv {
+        // Files converted before the split store one up-projection for K and V, which
+        // llama-quantize treats like attn_v.
+        b.mat("attn_kv_b.weight", kv_lora, heads * (nope + vh), C::AttnKvB);
+    } else {
+        b.experts("attn_k_b.weight", nope, kv_lora, heads, C::Other);
+        b.experts("attn_v_b.weight", kv_lora, vh, heads, C::Other);
+        // The per-head k_b/v_b matrices are read whole for every token, like dense weights.
+        let n = b.out.len();
+        b.out[n - 2].role = Role::Matrix;
+        b.out[n - 1].role = Role::Matrix;
+    }
     b.mat("attn_output.weight", heads * vh, e, C::AttnOutput);
 }
 

@@ -99,20 +99,12 @@ pub struct DeviceCatalog {
 
 /// A device name that matches nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown device `{input}`: expected a catalog id such as rtx-4090, h100 or m2-max (see `llmrig devices`){}", hint(.closest))]
+#[error("unknown device `{input}`: expected a catalog id such as rtx-4090, h100 or m2-max (see `llmrig devices`){}", llmrig_core::did_you_mean(.closest))]
 pub struct DeviceError {
     /// What the user typed.
     pub input: String,
     /// The closest known names.
     pub closest: Vec<String>,
-}
-
-fn hint(c: &[String]) -> String {
-    if c.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", c.join(", "))
-    }
 }
 
 impl DeviceCatalog {

@@ -51,20 +51,12 @@ pub struct ModelCatalog {
 
 /// A model name that matches nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown model `{input}`: expected a catalog id (see `llmrig models`), a Hugging Face or Ollama name, a .gguf path or a size like 70b{}", hint(.closest))]
+#[error("unknown model `{input}`: expected a catalog id (see `llmrig models`), a Hugging Face or Ollama name, a .gguf path or a size like 70b{}", llmrig_core::did_you_mean(.closest))]
 pub struct ModelError {
     /// What the user typed.
     pub input: String,
     /// The closest known names.
     pub closest: Vec<String>,
-}
-
-fn hint(c: &[String]) -> String {
-    if c.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", c.join(", "))
-    }
 }
 
 /// Suffixes that name a fine-tune of the same architecture.

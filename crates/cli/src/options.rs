@@ -336,24 +336,7 @@ fn generic_spec(label: &str, params: f64) -> ModelSpec {
         n_vocab: vocab,
         tied_embeddings: false,
         context_length: 131_072,
-        rope_theta: None,
-        rope_scaling: None,
-        attn_bias: false,
-        qk_norm: false,
-        sliding_window: None,
-        swa_period: None,
-        n_expert: 0,
-        n_expert_used: 0,
-        n_expert_shared: 0,
-        expert_ff: None,
-        leading_dense_layers: 0,
-        q_lora_rank: None,
-        kv_lora_rank: None,
-        qk_nope_head_dim: None,
-        qk_rope_head_dim: None,
-        v_head_dim: None,
-        mla_legacy_kv: false,
-        recurrent: None,
+        ..ModelSpec::default()
     }
 }
 

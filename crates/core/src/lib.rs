@@ -10,11 +10,7 @@
 //! let spec = ModelSpec {
 //!     id: "tiny".into(), name: "Tiny".into(), arch: Arch::Llama, n_layer: 2, n_embd: 256,
 //!     n_ff: 512, n_head: 4, n_head_kv: 4, head_dim: None, n_vocab: 1000, tied_embeddings: false,
-//!     context_length: 2048, rope_theta: None, rope_scaling: None, attn_bias: false, qk_norm: false,
-//!     sliding_window: None, swa_period: None, n_expert: 0, n_expert_used: 0, n_expert_shared: 0,
-//!     expert_ff: None, leading_dense_layers: 0, q_lora_rank: None, kv_lora_rank: None,
-//!     qk_nope_head_dim: None, qk_rope_head_dim: None, v_head_dim: None, mla_legacy_kv: false,
-//!     recurrent: None,
+//!     context_length: 2048, ..ModelSpec::default()
 //! };
 //! let weights = ModelWeights::new(&spec, Quant::parse("Q8_0").unwrap());
 //! let cpu = CpuSpec { name: "cpu".into(), ram_bytes: 8 << 30, bandwidth_bytes_per_s: 50e9,
@@ -48,4 +44,14 @@ pub fn closest<'a>(
         .take(n)
         .map(|(_, c)| c.to_string())
         .collect()
+}
+
+/// ` (did you mean a, b?)` for error messages, or nothing when there is no suggestion.
+#[must_use]
+pub fn did_you_mean(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", closest.join(", "))
+    }
 }

@@ -7,10 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 /// The llama.cpp architecture (`general.architecture`) whose graph and tensor names a model uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Arch {
     /// Llama, Mistral, Mixtral, SmolLM, TinyLlama and other Llama-shaped models.
+    #[default]
     #[serde(rename = "llama")]
     Llama,
     /// Qwen2 / Qwen2.5 (q/k/v biases).
@@ -61,8 +62,9 @@ impl Arch {
     }
 }
 
-/// Architecture numbers of one model. Sizes are element counts, not bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Architecture numbers of one model. Sizes are element counts, not bytes. `Default` gives a
+/// Llama-architecture spec with every size zero (invalid until filled in), for struct-update syntax.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// Short id (`llama-3.1-8b`).

@@ -29,20 +29,12 @@ impl Serialize for Quant {
 
 /// A quant name that matches nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown quant `{input}`: expected a llama.cpp type such as Q4_K_M or IQ4_XS, or a format such as fp8, awq, gptq-4bit-128g, exl2:4.65{}", suggestion(.closest))]
+#[error("unknown quant `{input}`: expected a llama.cpp type such as Q4_K_M or IQ4_XS, or a format such as fp8, awq, gptq-4bit-128g, exl2:4.65{}", crate::did_you_mean(.closest))]
 pub struct QuantError {
     /// What the user typed.
     pub input: String,
     /// The closest known names, best first.
     pub closest: Vec<String>,
-}
-
-fn suggestion(closest: &[String]) -> String {
-    if closest.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", closest.join(", "))
-    }
 }
 
 /// Publisher variants that keep a llama-quantize preset but store embeddings and output in Q8_0

@@ -1,0 +1,8 @@
+//! llmrig-formats: reads what a model file says about itself — GGUF headers, safetensors headers and
+//! `config.json` — from a local file or over HTTP range requests, without reading the weights.
+//! Every length and count in a file is checked before it is used; nothing is allocated in
+//! proportion to a number the file claims.
+
+pub mod source;
+
+pub use source::{ByteSource, FileSource, SourceError};

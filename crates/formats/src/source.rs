@@ -203,7 +203,7 @@ impl<'a> Cursor<'a> {
         let mut p = self.pos;
         while p < end {
             let start = p / CHUNK * CHUNK;
-            if !(start == self.chunk_start && !self.chunk.is_empty()) {
+            if start != self.chunk_start || self.chunk.is_empty() {
                 let want = usize::try_from(CHUNK).unwrap_or(usize::MAX);
                 self.chunk = self.src.read_at(start, want)?;
                 self.chunk_start = start;

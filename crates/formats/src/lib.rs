@@ -6,3 +6,4 @@
 pub mod source;
 
 pub use source::{ByteSource, FileSource, SourceError};
+pub mod gguf;

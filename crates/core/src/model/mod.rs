@@ -4,4 +4,4 @@ mod spec;
 mod tensors;
 
 pub use spec::{Arch, ModelSpec, RecurrentSpec, SpecError};
-pub use tensors::{tensor_inventory, Role, TensorInfo};
+pub use tensors::{classify, tensor_inventory, Role, TensorInfo};

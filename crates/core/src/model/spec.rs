@@ -41,9 +41,31 @@ pub enum Arch {
     /// Cohere Command R7B (parallel blocks, 3:1 sliding window).
     #[serde(rename = "cohere2")]
     Cohere2,
+    /// An architecture llmrig has no tensor rules for (read from a file): sized from its real
+    /// tensors, with a Llama-like attention assumed for the cache.
+    #[serde(rename = "generic")]
+    Generic,
 }
 
 impl Arch {
+    /// The architecture for a `general.architecture` string; `None` for one llmrig has no rules for.
+    #[must_use]
+    pub fn from_gguf_name(name: &str) -> Option<Arch> {
+        Some(match name {
+            "llama" | "mistral" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
+            "qwen3moe" => Arch::Qwen3Moe,
+            "gemma2" => Arch::Gemma2,
+            "gemma3" => Arch::Gemma3,
+            "phi3" => Arch::Phi3,
+            "deepseek2" => Arch::Deepseek2,
+            "gpt-oss" | "gptoss" => Arch::GptOss,
+            "cohere2" => Arch::Cohere2,
+            _ => return None,
+        })
+    }
+
     /// The `general.architecture` string.
     #[must_use]
     pub fn gguf_name(self) -> &'static str {
@@ -58,6 +80,7 @@ impl Arch {
             Arch::Deepseek2 => "deepseek2",
             Arch::GptOss => "gpt-oss",
             Arch::Cohere2 => "cohere2",
+            Arch::Generic => "generic",
         }
     }
 }

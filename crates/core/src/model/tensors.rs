@@ -265,3 +265,95 @@ fn mla_attention(b: &mut Builder, spec: &ModelSpec) {
 fn sort_by_name(v: &mut [TensorInfo], start: usize) {
     v[start..].sort_by(|a, b| a.name.cmp(&b.name));
 }
+
+/// Describes a tensor known only by its GGUF name and shape (as read from a file): its block, role
+/// and quantizer category, by the same name rules llama-quantize uses (`tensor_get_category`).
+#[must_use]
+pub fn classify(name: &str, ne: [u64; 3]) -> TensorInfo {
+    use Category as C;
+    let layer = name
+        .strip_prefix("blk.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    let category = if name == "output.weight" {
+        C::Output
+    } else if name == "token_embd.weight" || name == "per_layer_token_embd.weight" {
+        C::TokenEmbd
+    } else if name.contains("attn_qkv.weight") {
+        C::AttnQkv
+    } else if name.contains("attn_kv_b.weight") {
+        C::AttnKvB
+    } else if name.contains("attn_v.weight") {
+        C::AttnV
+    } else if name.contains("attn_k.weight") {
+        C::AttnK
+    } else if name.contains("attn_q.weight") {
+        C::AttnQ
+    } else if name.contains("attn_output.weight") {
+        C::AttnOutput
+    } else if name.contains("ffn_up") {
+        C::FfnUp
+    } else if name.contains("ffn_gate") && !name.contains("ffn_gate_inp") {
+        C::FfnGate
+    } else if name.contains("ffn_down") {
+        C::FfnDown
+    } else {
+        C::Other
+    };
+    let is_weight = name.ends_with(".weight");
+    let role = match category {
+        C::TokenEmbd => Role::TokenEmbd,
+        C::Output => Role::Output,
+        _ if name == "output_norm.weight" => Role::OutputNorm,
+        _ if ne[2] > 1 && name.contains("_exps") && is_weight => Role::Experts,
+        _ if ne[1] > 1
+            && is_weight
+            && !name.contains("_norm")
+            && !name.contains("ffn_gate_inp") =>
+        {
+            Role::Matrix
+        }
+        _ => Role::Small,
+    };
+    TensorInfo {
+        name: name.to_string(),
+        ne,
+        layer,
+        role,
+        category,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_agrees_with_the_inventory() {
+        let spec = ModelSpec {
+            id: "t".into(),
+            arch: Arch::Qwen3Moe,
+            n_layer: 2,
+            n_embd: 256,
+            n_ff: 512,
+            n_head: 4,
+            n_head_kv: 2,
+            n_vocab: 1000,
+            context_length: 4096,
+            qk_norm: true,
+            n_expert: 8,
+            n_expert_used: 2,
+            expert_ff: Some(128),
+            ..ModelSpec::default()
+        };
+        for t in tensor_inventory(&spec) {
+            let c = classify(&t.name, t.ne);
+            assert_eq!(
+                (c.layer, c.role, c.category),
+                (t.layer, t.role, t.category),
+                "{}",
+                t.name
+            );
+        }
+    }
+}

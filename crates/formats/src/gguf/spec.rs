@@ -1,0 +1,303 @@
+//! GGUF metadata → [`ModelSpec`] and the file's real tensors → [`ModelWeights`].
+//!
+//! Keys are llama.cpp's `LLM_KV_*` names (`{arch}.block_count`, `{arch}.attention.head_count_kv`,
+//! …, see `src/llama-arch.cpp`); where llama.cpp hard-codes a value per architecture (the sliding
+//! window pattern of Gemma 2/3, Command R7B, gpt-oss) the same value is used here.
+
+use llmrig_core::estimate::{ModelWeights, WeightTensor};
+use llmrig_core::model::{classify, Arch, ModelSpec, RecurrentSpec};
+use llmrig_core::quant::{FileType, GgmlType, Mix, Quant};
+
+use super::parse::{ArrayValue, GgufHeader, Value};
+
+/// What a GGUF file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GgufKind {
+    /// A language model.
+    Model,
+    /// A vision/audio projector (`mmproj`, architecture `clip`).
+    Projector,
+}
+
+/// A model read from GGUF headers.
+#[derive(Debug, Clone)]
+pub struct GgufModel {
+    /// Model or projector.
+    pub kind: GgufKind,
+    /// `general.architecture` as written.
+    pub arch_name: String,
+    /// The spec (for projectors: a placeholder; use `weights` for the size).
+    pub spec: ModelSpec,
+    /// The file's tensors with their real types and sizes.
+    pub weights: ModelWeights,
+    /// `general.file_type`, if present and known.
+    pub file_type: Option<FileType>,
+    /// What was assumed or could not be read.
+    pub warnings: Vec<String>,
+}
+
+/// Headers whose metadata cannot describe a model.
+#[derive(Debug, thiserror::Error)]
+#[error("`{file}`: {what}")]
+pub struct SpecFromGguf {
+    /// The file.
+    pub file: String,
+    /// What is missing or wrong.
+    pub what: String,
+}
+
+fn first_u(v: &Value) -> Option<u64> {
+    match v {
+        Value::Array(ArrayValue::Items(items)) => items.iter().filter_map(Value::as_u64).max(),
+        v => v.as_u64(),
+    }
+}
+
+/// Builds the spec and weights from the headers of one model (every shard of a split file).
+///
+/// # Errors
+/// [`SpecFromGguf`] when a required key is missing or a number is impossible.
+#[allow(clippy::too_many_lines)]
+pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, SpecFromGguf> {
+    let err = |what: String| SpecFromGguf {
+        file: file.to_string(),
+        what,
+    };
+    let h = shards.first().ok_or_else(|| err("no GGUF header".into()))?;
+    let arch_name = h
+        .get("general.architecture")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err("no `general.architecture` key".into()))?
+        .to_string();
+    let mut warnings = Vec::new();
+    let entries: Vec<_> = shards.iter().flat_map(|s| s.tensors.iter()).collect();
+    let unknown: Vec<String> = entries
+        .iter()
+        .filter(|t| t.ggml_type.is_none())
+        .map(|t| format!("{} (type id {})", t.name, t.type_id))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(err(format!(
+            "{} tensor(s) have a ggml type llmrig does not know, so their size is unknown: {}",
+            unknown.len(),
+            unknown
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let tensors: Vec<WeightTensor> = entries
+        .iter()
+        .map(|t| {
+            let mut ne = [1u64; 3];
+            for (i, d) in t.dims.iter().enumerate() {
+                if i < 3 {
+                    ne[i] = *d;
+                } else {
+                    ne[2] *= *d;
+                }
+            }
+            WeightTensor {
+                info: classify(&t.name, ne),
+                ggml_type: t.ggml_type,
+                bytes: t.bytes,
+            }
+        })
+        .collect();
+    let file_type = h
+        .get("general.file_type")
+        .and_then(Value::as_u64)
+        .and_then(|id| u32::try_from(id).ok())
+        .and_then(FileType::from_gguf_id);
+    let quant = Quant::Gguf(Mix::new(
+        file_type.unwrap_or_else(|| guess_file_type(&tensors)),
+    ));
+
+    let name = h
+        .get("general.name")
+        .and_then(Value::as_str)
+        .unwrap_or(file)
+        .to_string();
+    if arch_name == "clip" {
+        let spec = ModelSpec {
+            id: name.clone(),
+            name,
+            arch: Arch::Generic,
+            ..ModelSpec::default()
+        };
+        let weights = ModelWeights::from_tensors(spec.clone(), quant, tensors);
+        return Ok(GgufModel {
+            kind: GgufKind::Projector,
+            arch_name,
+            spec,
+            weights,
+            file_type,
+            warnings,
+        });
+    }
+    let arch = Arch::from_gguf_name(&arch_name).unwrap_or_else(|| {
+        warnings.push(format!(
+            "architecture `{arch_name}` has no llmrig rules yet: weights are exact, the KV cache assumes standard attention"
+        ));
+        Arch::Generic
+    });
+    let a = &arch_name;
+    let key = |k: &str| h.get(&format!("{a}.{k}"));
+    let u = |k: &str| key(k).and_then(first_u);
+    let find = |n: &str| tensors.iter().find(|t| t.info.name == n);
+
+    let n_layer = u("block_count").ok_or_else(|| err(format!("no `{a}.block_count` key")))?;
+    let n_embd =
+        u("embedding_length").ok_or_else(|| err(format!("no `{a}.embedding_length` key")))?;
+    let n_head = u("attention.head_count").unwrap_or(0);
+    let n_head_kv = u("attention.head_count_kv")
+        .filter(|&k| k > 0)
+        .unwrap_or(n_head);
+    let n_vocab = find("token_embd.weight")
+        .map(|t| t.info.ne[1])
+        .or_else(|| u("vocab_size"))
+        .or_else(|| h.get("tokenizer.ggml.tokens").and_then(Value::array_len))
+        .unwrap_or(0);
+    let rope_dim = u("rope.dimension_count");
+    let kv_lora = u("attention.kv_lora_rank");
+    let key_mla = u("attention.key_length_mla");
+    let (head_dim, mla) = match kv_lora {
+        Some(kv) => {
+            let rope = rope_dim.unwrap_or(64);
+            // With `key_length_mla` the file caches the latent; without it (older conversions)
+            // key_length/value_length are the full per-head sizes.
+            let (nope, v, legacy) = match key_mla {
+                Some(k) => (
+                    k.saturating_sub(rope),
+                    u("attention.value_length_mla").unwrap_or(k - rope),
+                    false,
+                ),
+                None => (
+                    u("attention.key_length")
+                        .unwrap_or(rope * 3)
+                        .saturating_sub(rope),
+                    u("attention.value_length").unwrap_or(128),
+                    true,
+                ),
+            };
+            (None, Some((kv, rope, nope, v, legacy)))
+        }
+        None => (u("attention.key_length"), None),
+    };
+    let sliding_window = u("attention.sliding_window").filter(|&w| w > 0);
+    let swa_period = sliding_window.and_then(|_| match arch {
+        // llama.cpp sets these patterns in code (`hparams.set_swa_pattern`).
+        Arch::Gemma2 | Arch::GptOss => Some(2),
+        Arch::Gemma3 => Some(6),
+        Arch::Cohere2 => Some(4),
+        _ => key("attention.sliding_window_pattern").and_then(|v| match v {
+            Value::Array(ArrayValue::Items(items)) => {
+                // A per-layer bool array: the period is the position of the first global layer.
+                items
+                    .iter()
+                    .position(|b| *b == Value::Bool(false))
+                    .and_then(|i| u32::try_from(i + 1).ok())
+            }
+            v => v.as_u64().and_then(|p| u32::try_from(p).ok()),
+        }),
+    });
+    let recurrent = u("ssm.inner_size").map(|d_inner| RecurrentSpec {
+        d_conv: u("ssm.conv_kernel").unwrap_or(4),
+        d_inner,
+        d_state: u("ssm.state_size").unwrap_or(0),
+        n_group: u("ssm.group_count").unwrap_or(1),
+        attention_period: u("full_attention_interval").and_then(|p| u32::try_from(p).ok()),
+    });
+    let to32 =
+        |x: u64, what: &str| u32::try_from(x).map_err(|_| err(format!("{what} {x} is too large")));
+    let spec = ModelSpec {
+        id: name.clone(),
+        name,
+        arch,
+        n_layer: to32(n_layer, "block_count")?,
+        n_embd,
+        n_ff: u("feed_forward_length").unwrap_or(0),
+        n_head: to32(n_head, "head_count")?,
+        n_head_kv: to32(n_head_kv, "head_count_kv")?,
+        head_dim,
+        n_vocab,
+        tied_embeddings: find("output.weight").is_none(),
+        context_length: u("context_length").unwrap_or(4096),
+        rope_theta: key("rope.freq_base").and_then(Value::as_f64),
+        rope_scaling: key("rope.scaling.type").and_then(Value::as_str).map(|t| {
+            match key("rope.scaling.factor").and_then(Value::as_f64) {
+                Some(f) => format!("{t} factor {f}"),
+                None => t.to_string(),
+            }
+        }),
+        attn_bias: find("blk.0.attn_q.bias").is_some(),
+        qk_norm: find("blk.0.attn_q_norm.weight").is_some(),
+        sliding_window,
+        swa_period,
+        n_expert: to32(u("expert_count").unwrap_or(0), "expert_count")?,
+        n_expert_used: to32(u("expert_used_count").unwrap_or(0), "expert_used_count")?,
+        n_expert_shared: to32(u("expert_shared_count").unwrap_or(0), "expert_shared_count")?,
+        expert_ff: u("expert_feed_forward_length"),
+        leading_dense_layers: to32(
+            u("leading_dense_block_count").unwrap_or(0),
+            "leading_dense_block_count",
+        )?,
+        q_lora_rank: u("attention.q_lora_rank"),
+        kv_lora_rank: mla.map(|m| m.0),
+        qk_nope_head_dim: mla.map(|m| m.2),
+        qk_rope_head_dim: mla.map(|m| m.1),
+        v_head_dim: mla.map(|m| m.3),
+        mla_legacy_kv: mla.is_some_and(|m| m.4),
+        recurrent,
+    };
+    if spec.n_expert > 1 && spec.expert_ff.is_none() {
+        // Older MoE files (Mixtral) give only feed_forward_length, which is the expert size.
+        let mut s = spec;
+        s.expert_ff = Some(s.n_ff);
+        return finish(file, s, quant, tensors, file_type, arch_name, warnings);
+    }
+    finish(file, spec, quant, tensors, file_type, arch_name, warnings)
+}
+
+fn finish(
+    file: &str,
+    spec: ModelSpec,
+    quant: Quant,
+    tensors: Vec<WeightTensor>,
+    file_type: Option<FileType>,
+    arch_name: String,
+    warnings: Vec<String>,
+) -> Result<GgufModel, SpecFromGguf> {
+    spec.validate().map_err(|e| SpecFromGguf {
+        file: file.to_string(),
+        what: e.what,
+    })?;
+    let weights = ModelWeights::from_tensors(spec.clone(), quant, tensors);
+    Ok(GgufModel {
+        kind: GgufKind::Model,
+        arch_name,
+        spec,
+        weights,
+        file_type,
+        warnings,
+    })
+}
+
+/// The llama.cpp file type whose default type holds most of the quantized bytes (for files without
+/// `general.file_type`).
+fn guess_file_type(tensors: &[WeightTensor]) -> FileType {
+    let mut by_type: Vec<(GgmlType, u64)> = Vec::new();
+    for t in tensors {
+        if let Some(ty) = t.ggml_type.filter(|ty| *ty != GgmlType::F32) {
+            match by_type.iter_mut().find(|e| e.0 == ty) {
+                Some(e) => e.1 += t.bytes,
+                None => by_type.push((ty, t.bytes)),
+            }
+        }
+    }
+    let top = by_type.iter().max_by_key(|e| e.1).map(|e| e.0);
+    top.and_then(|ty| FileType::all().find(|f| f.default_type() == ty))
+        .unwrap_or(FileType::F16)
+}

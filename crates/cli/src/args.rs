@@ -29,18 +29,32 @@ pub enum Command {
     Devices,
     /// Every quant format: ggml types, llama.cpp file types and other formats.
     Quants,
+    /// What a model is: architecture, parameters, tensors by type, size, file type, metadata.
+    Inspect(InspectArgs),
     /// The hardware llmrig sees on this machine.
     Hw(MachineArgs),
+}
+
+/// `llmrig inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A `.gguf` file (any shard of a split model) or a catalog model.
+    pub model: String,
+    /// For a catalog model: the quant whose predicted tensor mix to show (default Q4_K_M).
+    #[arg(short = 'q', long = "quant")]
+    pub quant: Option<String>,
 }
 
 /// `llmrig estimate`.
 #[derive(Debug, Args)]
 pub struct EstimateArgs {
-    /// Catalog id or alias (`llama-3.1-8b`, `Meta-Llama-3.1-8B-Instruct`, `qwen2.5:14b`) or a size like `70b`.
+    /// A `.gguf` file, a catalog id or alias (`llama-3.1-8b`, `Meta-Llama-3.1-8B-Instruct`,
+    /// `qwen2.5:14b`) or a size like `70b`.
     pub model: String,
-    /// Quantization (`Q4_K_M`, `IQ4_XS`, `Q8_0`, `fp8`, `awq`, `exl2:4.65`); default Q4_K_M.
-    #[arg(short = 'q', long = "quant", default_value = "Q4_K_M")]
-    pub quant: String,
+    /// Quantization (`Q4_K_M`, `IQ4_XS`, `Q8_0`, `fp8`, `awq`, `exl2:4.65`); default Q4_K_M. A model
+    /// file has its own.
+    #[arg(short = 'q', long = "quant")]
+    pub quant: Option<String>,
     /// Context size in tokens; default: the model's trained length, reduced to fit as llama.cpp's --fit does.
     #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true)]
     pub ctx: Option<String>,

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
         Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
         Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),
+        Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
         Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
         None => commands::hw::run(&MachineArgs::default(), cli.json).map(|s| {
             format!("{s}\nTry `llmrig estimate llama-3.1-8b -q Q4_K_M` or `llmrig models`.\n")

@@ -15,6 +15,8 @@ pub struct ResolvedModel {
     pub weights: ModelWeights,
     pub source: String,
     pub notes: Vec<String>,
+    /// Set when the model was read from files.
+    pub local: Option<llmrig_formats::local::LocalModel>,
 }
 
 /// Parses a size such as `64GiB`, `24GB`, `512MiB` or plain bytes.
@@ -340,17 +342,39 @@ fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
-/// Resolves MODEL and `-q` into weights.
-pub fn model(name: &str, quant: &str) -> Result<ResolvedModel> {
-    let quant = Quant::parse(quant)?;
+/// Whether MODEL names a file or remote repository rather than a catalog entry.
+fn is_file_like(name: &str) -> bool {
     let lower = name.trim().to_ascii_lowercase();
-    if lower.ends_with(".gguf")
-        || lower.starts_with("hf:")
-        || lower.starts_with("ollama:")
-        || std::path::Path::new(name).is_dir()
-    {
-        bail!("`{name}`: reading model files and repositories is not implemented yet; use a catalog id (`llmrig models`) or a size like 8b");
+    lower.ends_with(".gguf") || std::path::Path::new(name).exists()
+}
+
+/// Resolves MODEL and `-q` into weights.
+pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
+    let lower = name.trim().to_ascii_lowercase();
+    if lower.starts_with("hf:") || lower.starts_with("ollama:") {
+        bail!("`{name}`: remote models are not supported yet; download the .gguf and pass its path, or use a catalog id (`llmrig models`)");
     }
+    if is_file_like(name) {
+        let path = std::path::Path::new(name);
+        if path.is_dir() {
+            bail!("`{name}`: reading Hugging Face model folders is not supported yet; pass a .gguf file or a catalog id");
+        }
+        let local = llmrig_formats::local::open_gguf(path)?;
+        if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
+            bail!("`{name}` is a multimodal projector (mmproj), not a language model: estimate the model file");
+        }
+        let mut notes = local.model.warnings.clone();
+        if let Some(q) = quant {
+            notes.push(format!("-q {q} ignored: the file's own tensors are used"));
+        }
+        return Ok(ResolvedModel {
+            weights: local.model.weights.clone(),
+            source: "file".into(),
+            notes,
+            local: Some(local),
+        });
+    }
+    let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
     if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
         if let Ok(n) = num.parse::<f64>() {
             let params = if lower.ends_with('b') {
@@ -369,6 +393,7 @@ pub fn model(name: &str, quant: &str) -> Result<ResolvedModel> {
                     "`{name}` is a generic dense transformer ({} layers, hidden {}, GQA 8); use a catalog model for exact numbers",
                     spec.n_layer, spec.n_embd
                 )],
+                local: None,
             });
         }
     }
@@ -387,6 +412,7 @@ pub fn model(name: &str, quant: &str) -> Result<ResolvedModel> {
         weights: ModelWeights::new(&entry.spec, quant),
         source: "catalog".into(),
         notes,
+        local: None,
     })
 }
 

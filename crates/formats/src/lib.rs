@@ -7,3 +7,4 @@ pub mod source;
 
 pub use source::{ByteSource, FileSource, SourceError};
 pub mod gguf;
+pub mod local;

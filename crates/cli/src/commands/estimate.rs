@@ -11,7 +11,7 @@ use crate::render::{self, json, table};
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
-    let model = options::model(&a.model, &a.quant)?;
+    let model = options::model(&a.model, a.quant.as_deref())?;
     let settings = options::settings(a)?;
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let e = estimate(&model.weights, &sys, &settings)?;

@@ -3,3 +3,4 @@
 pub mod catalogs;
 pub mod estimate;
 pub mod hw;
+pub mod inspect;

@@ -15,3 +15,10 @@ pub fn new(header: &[&str], right: &[usize]) -> Table {
     }
     t
 }
+
+/// A two-column key/value table without a header.
+pub fn facts() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t
+}

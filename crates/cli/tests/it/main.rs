@@ -299,3 +299,74 @@ fn other_formats_estimate() {
         .iter()
         .any(|w| w["code"] == "non-gguf-memory-model"));
 }
+
+/// Writes a small valid GGUF (the formats crate's test builder) and inspects/estimates it.
+fn tiny_gguf(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        llmrig_formats::gguf::build::GgufBuilder::tiny_llama().file(),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn inspect_and_estimate_a_gguf_file() {
+    let dir = std::env::temp_dir().join(format!("llmrig-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = tiny_gguf(&dir, "tiny.gguf");
+    let v = json(&["inspect", p.to_str().unwrap()]);
+    assert_eq!(v["source"], "file");
+    assert_eq!(v["n_layers"], 1);
+    assert_eq!(v["tensor_count"], 11);
+    assert_eq!(v["tensors_by_type"][0]["type"], "F32");
+    let v = json(&[
+        "estimate",
+        p.to_str().unwrap(),
+        "-c",
+        "1024",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "16GiB",
+    ]);
+    assert_eq!(v["model"]["source"], "file");
+    assert_eq!(v["offload"]["gpu_layers"], 2);
+}
+
+#[test]
+fn bad_files_are_one_line_errors() {
+    let dir = std::env::temp_dir().join(format!("llmrig-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "notgguf.gguf",
+            b"hello world, not a model".to_vec(),
+            "not a GGUF file",
+        ),
+        (
+            "trunc.gguf",
+            llmrig_formats::gguf::build::GgufBuilder::tiny_llama().file()[..300].to_vec(),
+            "trunc.gguf",
+        ),
+        ("empty.gguf", Vec::new(), "not a GGUF file"),
+    ];
+    for (name, bytes, needle) in cases {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = llmrig()
+            .args(["inspect", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+    }
+    llmrig()
+        .args(["inspect", "/nonexistent/model.gguf"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/model.gguf"));
+}

@@ -5,6 +5,7 @@
 //! counts and string lengths as u32, later versions as u64. Tensor data starts at the first multiple
 //! of `general.alignment` (default 32) after the header.
 
+pub mod build;
 mod parse;
 mod spec;
 

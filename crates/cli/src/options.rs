@@ -15,8 +15,10 @@ pub struct ResolvedModel {
     pub weights: ModelWeights,
     pub source: String,
     pub notes: Vec<String>,
-    /// Set when the model was read from files.
+    /// Set when the model was read from GGUF files.
     pub local: Option<llmrig_formats::local::LocalModel>,
+    /// Set when the model was read from a Hugging Face folder.
+    pub folder: Option<llmrig_formats::local::HfFolder>,
 }
 
 /// Parses a size such as `64GiB`, `24GB`, `512MiB` or plain bytes.
@@ -357,7 +359,30 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     if is_file_like(name) {
         let path = std::path::Path::new(name);
         if path.is_dir() {
-            bail!("`{name}`: reading Hugging Face model folders is not supported yet; pass a .gguf file or a catalog id");
+            let f = llmrig_formats::local::open_hf_folder(path)?;
+            let mut notes = f.config.warnings.clone();
+            let predicted = f.weights.total_bytes();
+            #[allow(clippy::cast_precision_loss)]
+            let diff = (predicted as f64 - f.tensor_bytes as f64) / (f.tensor_bytes.max(1) as f64);
+            if f.tensor_bytes > 0 && diff.abs() > 0.02 {
+                notes.push(format!(
+                    "the safetensors files hold {:.2} GiB but the {} layout predicts {:.2} GiB ({:+.1}%); the estimate uses the prediction",
+                    f.tensor_bytes as f64 / 1073741824.0,
+                    f.weights.quant.name(),
+                    predicted as f64 / 1073741824.0,
+                    diff * 100.0
+                ));
+            }
+            if let Some(q) = quant {
+                notes.push(format!("-q {q} ignored: the folder's own format is used"));
+            }
+            return Ok(ResolvedModel {
+                weights: f.weights.clone(),
+                source: "folder".into(),
+                notes,
+                local: None,
+                folder: Some(f),
+            });
         }
         let local = llmrig_formats::local::open_gguf(path)?;
         if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
@@ -372,6 +397,7 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             source: "file".into(),
             notes,
             local: Some(local),
+            folder: None,
         });
     }
     let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
@@ -394,6 +420,7 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
                     spec.n_layer, spec.n_embd
                 )],
                 local: None,
+                folder: None,
             });
         }
     }
@@ -413,6 +440,7 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
         source: "catalog".into(),
         notes,
         local: None,
+        folder: None,
     })
 }
 

@@ -7,4 +7,6 @@ pub mod source;
 
 pub use source::{ByteSource, FileSource, SourceError};
 pub mod gguf;
+pub mod hf_config;
 pub mod local;
+pub mod safetensors;

@@ -151,3 +151,135 @@ mod tests {
         assert_eq!(p.len(), 2);
     }
 }
+
+/// A Hugging Face model folder read from disk: `config.json` plus safetensors headers.
+#[derive(Debug, Clone)]
+pub struct HfFolder {
+    /// What config.json says.
+    pub config: crate::hf_config::HfConfig,
+    /// Predicted tensors in the declared format (for placement and speed).
+    pub weights: llmrig_core::estimate::ModelWeights,
+    /// Safetensors files read, with their sizes.
+    pub files: Vec<(String, u64)>,
+    /// Elements and bytes per stored dtype, summed over all headers.
+    pub dtypes: Vec<(String, u64, u64)>,
+    /// Tensor bytes of all files (exact, from the headers).
+    pub tensor_bytes: u64,
+    /// Header bytes read.
+    pub bytes_read: u64,
+    /// Number of tensors stored.
+    pub tensor_count: usize,
+}
+
+/// Opening a Hugging Face folder failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    /// A file could not be read.
+    #[error("cannot read `{path}`")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// config.json is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::hf_config::ConfigError),
+    /// A safetensors header is unusable.
+    #[error(transparent)]
+    Safetensors(#[from] crate::safetensors::SafetensorsError),
+    /// Reading bytes failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The index is invalid or names a missing shard.
+    #[error("`{path}`: {what}")]
+    Index {
+        /// The index file.
+        path: String,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// Reads `config.json` and every safetensors header of a model folder.
+///
+/// # Errors
+/// [`FolderError`] naming the file that could not be used.
+pub fn open_hf_folder(dir: &Path) -> Result<HfFolder, FolderError> {
+    let io = |p: &Path| {
+        let path = p.display().to_string();
+        move |source| FolderError::Io { path, source }
+    };
+    let cfg_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).map_err(io(&cfg_path))?;
+    let config = crate::hf_config::parse_config(&cfg_path.display().to_string(), &text)?;
+    let index_path = dir.join("model.safetensors.index.json");
+    let shards: Vec<PathBuf> = if index_path.exists() {
+        let t = std::fs::read_to_string(&index_path).map_err(io(&index_path))?;
+        let idx: crate::safetensors::StIndex =
+            serde_json::from_str(&t).map_err(|e| FolderError::Index {
+                path: index_path.display().to_string(),
+                what: format!("not a safetensors index: {e}"),
+            })?;
+        let mut v = Vec::new();
+        for s in idx.shards() {
+            // Shard names are file names in the same folder; anything else is refused.
+            if s.contains('/') || s.contains('\\') || s.starts_with('.') {
+                return Err(FolderError::Index {
+                    path: index_path.display().to_string(),
+                    what: format!("shard name `{s}` is not a plain file name"),
+                });
+            }
+            v.push(dir.join(s));
+        }
+        v
+    } else {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut files = Vec::new();
+    let mut dtypes: Vec<(String, u64, u64)> = Vec::new();
+    let (mut tensor_bytes, mut read, mut count) = (0, 0, 0);
+    for p in &shards {
+        let mut src = FileSource::open(p)?;
+        let h = crate::safetensors::read_safetensors(&mut src)?;
+        files.push((p.display().to_string(), src.len()));
+        read += src.bytes_fetched();
+        count += h.tensors.len();
+        for t in &h.tensors {
+            tensor_bytes += t.bytes;
+            match dtypes.iter_mut().find(|d| d.0 == t.dtype) {
+                Some(d) => {
+                    d.1 += t.n_elements();
+                    d.2 += t.bytes;
+                }
+                None => dtypes.push((t.dtype.clone(), t.n_elements(), t.bytes)),
+            }
+        }
+    }
+    let format = config.quant.unwrap_or(match config.dtype.as_deref() {
+        Some("float16") => llmrig_core::quant::OtherFormat::Fp16,
+        Some("float32") => llmrig_core::quant::OtherFormat::Fp32,
+        _ => llmrig_core::quant::OtherFormat::Bf16,
+    });
+    let weights = llmrig_core::estimate::ModelWeights::new(
+        &config.spec,
+        llmrig_core::quant::Quant::Other(format),
+    );
+    Ok(HfFolder {
+        config,
+        weights,
+        files,
+        dtypes,
+        tensor_bytes,
+        bytes_read: read,
+        tensor_count: count,
+    })
+}

@@ -31,6 +31,7 @@ struct InspectJson {
     bits_per_weight: f64,
     file_type: String,
     file: Option<FileJson>,
+    safetensors: Option<SafetensorsJson>,
     chat_template: Option<bool>,
     rope_scaling: Option<String>,
     sliding_window: Option<u64>,
@@ -54,6 +55,24 @@ struct FileJson {
     header_bytes_read: u64,
     gguf_version: u32,
     file_type_declared: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SafetensorsJson {
+    files: Vec<(String, u64)>,
+    tensor_count: usize,
+    tensor_bytes: u64,
+    header_bytes_read: u64,
+    dtypes: Vec<DtypeRow>,
+    model_type: String,
+    torch_dtype: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DtypeRow {
+    dtype: String,
+    elements: u64,
+    bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -110,6 +129,23 @@ pub fn run(a: &InspectArgs, as_json: bool) -> Result<String> {
             gguf_version: l.facts.gguf_version,
             file_type_declared: l.model.file_type.map(|f| f.name().to_string()),
         }),
+        safetensors: m.folder.as_ref().map(|f| SafetensorsJson {
+            files: f.files.clone(),
+            tensor_count: f.tensor_count,
+            tensor_bytes: f.tensor_bytes,
+            header_bytes_read: f.bytes_read,
+            dtypes: f
+                .dtypes
+                .iter()
+                .map(|(d, e, b)| DtypeRow {
+                    dtype: d.clone(),
+                    elements: *e,
+                    bytes: *b,
+                })
+                .collect(),
+            model_type: f.config.model_type.clone(),
+            torch_dtype: f.config.dtype.clone(),
+        }),
         chat_template: m.local.as_ref().map(|l| l.facts.chat_template),
         rope_scaling: s.rope_scaling.clone(),
         sliding_window: s.sliding_window,
@@ -162,6 +198,27 @@ pub fn run(a: &InspectArgs, as_json: bool) -> Result<String> {
             ),
         ]);
         facts.add_row(vec!["GGUF version".into(), f.gguf_version.to_string()]);
+    }
+    if let Some(st) = &j.safetensors {
+        facts.add_row(vec![
+            "safetensors".into(),
+            format!(
+                "{} in {} file(s), {} tensors, header {} read",
+                render::gib(st.tensor_bytes),
+                st.files.len(),
+                st.tensor_count,
+                render::size(st.header_bytes_read)
+            ),
+        ]);
+        for d in &st.dtypes {
+            #[allow(clippy::cast_precision_loss)]
+            let line = format!(
+                "{:.3}B elements, {}",
+                d.elements as f64 / 1e9,
+                render::size(d.bytes)
+            );
+            facts.add_row(vec![format!("  {}", d.dtype), line]);
+        }
     }
     if let Some(c) = j.chat_template {
         facts.add_row(vec![

@@ -370,3 +370,85 @@ fn bad_files_are_one_line_errors() {
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/model.gguf"));
 }
+
+/// Writes a safetensors file from (name, dtype, shape) with zeroed data.
+fn write_safetensors(path: &std::path::Path, tensors: &[(&str, &str, Vec<u64>)]) {
+    let mut header = serde_json::Map::new();
+    let mut off = 0u64;
+    for (name, dtype, shape) in tensors {
+        let bits = match *dtype {
+            "BF16" | "F16" => 16,
+            "I32" | "F32" => 32,
+            _ => 8,
+        };
+        let n: u64 = shape.iter().product::<u64>() * bits / 8;
+        header.insert(
+            (*name).to_string(),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [off, off + n]}),
+        );
+        off += n;
+    }
+    let h = serde_json::Value::Object(header).to_string();
+    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(h.as_bytes());
+    bytes.resize(bytes.len() + usize::try_from(off).unwrap(), 0);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn inspect_and_estimate_a_hugging_face_folder() {
+    let dir = std::env::temp_dir().join(format!("llmrig-cli-hf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"model_type":"llama","hidden_size":256,"intermediate_size":512,"num_attention_heads":4,
+            "num_hidden_layers":2,"num_key_value_heads":2,"vocab_size":1000,"max_position_embeddings":4096,
+            "tie_word_embeddings":false,"torch_dtype":"bfloat16"}"#,
+    )
+    .unwrap();
+    let mut t: Vec<(String, &str, Vec<u64>)> = vec![
+        ("model.embed_tokens.weight".into(), "BF16", vec![1000, 256]),
+        ("lm_head.weight".into(), "BF16", vec![1000, 256]),
+        ("model.norm.weight".into(), "BF16", vec![256]),
+    ];
+    for l in 0..2 {
+        for (n, shape) in [
+            ("self_attn.q_proj.weight", vec![256, 256]),
+            ("self_attn.k_proj.weight", vec![128, 256]),
+            ("self_attn.v_proj.weight", vec![128, 256]),
+            ("self_attn.o_proj.weight", vec![256, 256]),
+            ("mlp.gate_proj.weight", vec![512, 256]),
+            ("mlp.up_proj.weight", vec![512, 256]),
+            ("mlp.down_proj.weight", vec![256, 512]),
+            ("input_layernorm.weight", vec![256]),
+            ("post_attention_layernorm.weight", vec![256]),
+        ] {
+            t.push((format!("model.layers.{l}.{n}"), "BF16", shape));
+        }
+    }
+    let refs: Vec<(&str, &str, Vec<u64>)> = t
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), *b, c.clone()))
+        .collect();
+    write_safetensors(&dir.join("model.safetensors"), &refs);
+    let v = json(&["inspect", dir.to_str().unwrap()]);
+    assert_eq!(v["source"], "folder");
+    assert_eq!(v["safetensors"]["tensor_count"], 21);
+    assert_eq!(v["safetensors"]["dtypes"][0]["dtype"], "BF16");
+    let params: u64 = t.iter().map(|(_, _, s)| s.iter().product::<u64>()).sum();
+    assert_eq!(v["safetensors"]["dtypes"][0]["elements"], params);
+    // The spec's own tensor inventory has the same parameter count as the files.
+    assert_eq!(v["params"], params);
+    let v = json(&[
+        "estimate",
+        dir.to_str().unwrap(),
+        "-c",
+        "2048",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "16GiB",
+    ]);
+    assert_eq!(v["model"]["source"], "folder");
+    assert_eq!(v["quant"]["weights_bytes"], params * 2);
+}

@@ -1,0 +1,432 @@
+//! Hugging Face `config.json` → [`ModelSpec`], and its `quantization_config` (or MLX's
+//! `quantization`) → the weight format. Field names are transformers' (`num_hidden_layers`,
+//! `num_key_value_heads`, `rope_scaling`, …); multimodal configs keep the language model in
+//! `text_config`.
+
+use llmrig_core::model::{Arch, ModelSpec};
+use llmrig_core::quant::other::{Fp8Scales, OtherFormat};
+use serde_json::Value;
+
+/// A config that cannot describe a model.
+#[derive(Debug, thiserror::Error)]
+#[error("`{file}`: {what}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// What is missing or wrong.
+    pub what: String,
+}
+
+/// What `config.json` says.
+#[derive(Debug, Clone)]
+pub struct HfConfig {
+    /// The architecture numbers.
+    pub spec: ModelSpec,
+    /// `model_type` as written.
+    pub model_type: String,
+    /// The weight format from `quantization_config`, if quantized.
+    pub quant: Option<OtherFormat>,
+    /// `torch_dtype` / `dtype` (`bfloat16`).
+    pub dtype: Option<String>,
+    /// What was assumed.
+    pub warnings: Vec<String>,
+}
+
+fn arch_of(model_type: &str) -> Option<Arch> {
+    Some(match model_type {
+        "llama" | "mistral" | "mixtral" | "granite" | "olmo2" => Arch::Llama,
+        "qwen2" => Arch::Qwen2,
+        "qwen3" => Arch::Qwen3,
+        "qwen3_moe" => Arch::Qwen3Moe,
+        "gemma2" => Arch::Gemma2,
+        "gemma3" | "gemma3_text" => Arch::Gemma3,
+        "phi3" => Arch::Phi3,
+        "deepseek_v2" | "deepseek_v3" | "kimi_k2" => Arch::Deepseek2,
+        "gpt_oss" => Arch::GptOss,
+        "cohere2" => Arch::Cohere2,
+        _ => return None,
+    })
+}
+
+/// Parses `config.json` text.
+///
+/// # Errors
+/// [`ConfigError`] naming the file when it is not JSON or lacks the numbers a model needs.
+#[allow(clippy::too_many_lines)]
+pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
+    let err = |what: String| ConfigError {
+        file: file.to_string(),
+        what,
+    };
+    let root: Value =
+        serde_json::from_str(text).map_err(|e| err(format!("not valid JSON: {e}")))?;
+    let top = root
+        .as_object()
+        .ok_or_else(|| err("expected a JSON object".into()))?;
+    // The language model's numbers: text_config when present, else the top level.
+    let text_cfg = top.get("text_config").and_then(Value::as_object);
+    let get = |k: &str| text_cfg.and_then(|t| t.get(k)).or_else(|| top.get(k));
+    let u = |k: &str| get(k).and_then(Value::as_u64);
+    let f = |k: &str| get(k).and_then(Value::as_f64);
+    let b = |k: &str| get(k).and_then(Value::as_bool);
+    let model_type = text_cfg
+        .and_then(|t| t.get("model_type"))
+        .or_else(|| top.get("model_type"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut warnings = Vec::new();
+    let arch = arch_of(&model_type).unwrap_or_else(|| {
+        warnings.push(format!(
+            "model_type `{model_type}` has no llmrig rules yet: sized as a standard transformer"
+        ));
+        Arch::Generic
+    });
+    let need = |k: &str| u(k).ok_or_else(|| err(format!("no `{k}` (expected a number)")));
+    let n_layer = need("num_hidden_layers")?;
+    let n_embd = need("hidden_size")?;
+    let n_head = need("num_attention_heads")?;
+    let n_head_kv = u("num_key_value_heads").unwrap_or(n_head);
+    let n_expert = u("num_local_experts")
+        .or_else(|| u("num_experts"))
+        .or_else(|| u("n_routed_experts"))
+        .unwrap_or(0);
+    let rope_scaling = get("rope_scaling").and_then(Value::as_object).map(|r| {
+        let ty = r
+            .get("rope_type")
+            .or_else(|| r.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("scaled");
+        match r.get("factor").and_then(Value::as_f64) {
+            Some(fa) => format!("{ty} factor {fa}"),
+            None => ty.to_string(),
+        }
+    });
+    // Qwen2 configs carry a sliding_window that is off unless use_sliding_window is true; Phi-3's
+    // is not used by llama.cpp either.
+    let sliding_window = match arch {
+        Arch::Qwen2 | Arch::Phi3 | Arch::Llama => None,
+        _ if b("use_sliding_window") == Some(false) => None,
+        _ => u("sliding_window").filter(|&w| w > 0),
+    };
+    let swa_period = sliding_window.and_then(|_| match arch {
+        Arch::Gemma2 | Arch::GptOss => Some(2),
+        Arch::Gemma3 => Some(
+            u("sliding_window_pattern")
+                .and_then(|p| u32::try_from(p).ok())
+                .unwrap_or(6),
+        ),
+        Arch::Cohere2 => Some(
+            u("sliding_window_pattern")
+                .and_then(|p| u32::try_from(p).ok())
+                .unwrap_or(4),
+        ),
+        _ => None,
+    });
+    let kv_lora = u("kv_lora_rank");
+    let to32 =
+        |x: u64, k: &str| u32::try_from(x).map_err(|_| err(format!("`{k}` {x} is too large")));
+    let spec = ModelSpec {
+        id: file.to_string(),
+        name: top
+            .get("_name_or_path")
+            .and_then(Value::as_str)
+            .map_or_else(|| file.to_string(), str::to_string),
+        arch,
+        n_layer: to32(n_layer, "num_hidden_layers")?,
+        n_embd,
+        n_ff: u("intermediate_size").unwrap_or(0),
+        n_head: to32(n_head, "num_attention_heads")?,
+        n_head_kv: to32(n_head_kv, "num_key_value_heads")?,
+        head_dim: if kv_lora.is_some() {
+            None
+        } else {
+            u("head_dim")
+        },
+        n_vocab: need("vocab_size")?,
+        // Gemma and Cohere tie embeddings by default; transformers' default is true otherwise too,
+        // but nearly every untied config says false explicitly.
+        tied_embeddings: b("tie_word_embeddings")
+            .or_else(|| top.get("tie_word_embeddings").and_then(Value::as_bool))
+            .unwrap_or(matches!(arch, Arch::Gemma2 | Arch::Gemma3 | Arch::Cohere2)),
+        context_length: u("max_position_embeddings").unwrap_or(4096),
+        rope_theta: f("rope_theta"),
+        rope_scaling,
+        attn_bias: b("attention_bias").unwrap_or(arch == Arch::Qwen2),
+        qk_norm: matches!(arch, Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3),
+        sliding_window,
+        swa_period,
+        n_expert: to32(n_expert, "num_experts")?,
+        n_expert_used: to32(u("num_experts_per_tok").unwrap_or(0), "num_experts_per_tok")?,
+        n_expert_shared: to32(u("n_shared_experts").unwrap_or(0), "n_shared_experts")?,
+        expert_ff: if n_expert > 1 {
+            u("moe_intermediate_size").or_else(|| u("intermediate_size"))
+        } else {
+            None
+        },
+        leading_dense_layers: to32(
+            u("first_k_dense_replace").unwrap_or(0),
+            "first_k_dense_replace",
+        )?,
+        q_lora_rank: u("q_lora_rank"),
+        kv_lora_rank: kv_lora,
+        qk_nope_head_dim: u("qk_nope_head_dim"),
+        qk_rope_head_dim: u("qk_rope_head_dim"),
+        v_head_dim: u("v_head_dim"),
+        mla_legacy_kv: false,
+        recurrent: None,
+    };
+    spec.validate().map_err(|e| err(e.what))?;
+    let quant = quant_format(top, &mut warnings);
+    let dtype = top
+        .get("torch_dtype")
+        .or_else(|| top.get("dtype"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(HfConfig {
+        spec,
+        model_type,
+        quant,
+        dtype,
+        warnings,
+    })
+}
+
+/// The weight format a config declares (`quantization_config`, MLX's `quantization`).
+fn quant_format(
+    top: &serde_json::Map<String, Value>,
+    warnings: &mut Vec<String>,
+) -> Option<OtherFormat> {
+    let to_u8 = |v: Option<&Value>| v.and_then(Value::as_u64).and_then(|x| u8::try_from(x).ok());
+    let to_u32 = |v: Option<&Value>| {
+        v.and_then(Value::as_i64)
+            .and_then(|x| u32::try_from(x).ok())
+    };
+    if let Some(q) = top.get("quantization").and_then(Value::as_object) {
+        // mlx-lm writes {"group_size": 64, "bits": 4}.
+        return Some(OtherFormat::Mlx {
+            bits: to_u8(q.get("bits")).unwrap_or(4),
+            group: to_u32(q.get("group_size")).unwrap_or(64),
+        });
+    }
+    let q = top.get("quantization_config")?.as_object()?;
+    let method = q
+        .get("quant_method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let fmt = match method.as_str() {
+        "gptq" => OtherFormat::Gptq {
+            bits: to_u8(q.get("bits")).unwrap_or(4),
+            group: to_u32(q.get("group_size")),
+            desc_act: q.get("desc_act").and_then(Value::as_bool).unwrap_or(false),
+        },
+        "awq" => OtherFormat::Awq {
+            bits: to_u8(q.get("bits").or_else(|| q.get("w_bit"))).unwrap_or(4),
+            group: to_u32(q.get("group_size").or_else(|| q.get("q_group_size"))).unwrap_or(128),
+        },
+        "bitsandbytes" => {
+            if q.get("load_in_8bit").and_then(Value::as_bool) == Some(true) {
+                OtherFormat::BnbInt8
+            } else {
+                let dq = q
+                    .get("bnb_4bit_use_double_quant")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                match q.get("bnb_4bit_quant_type").and_then(Value::as_str) {
+                    Some("fp4") => OtherFormat::BnbFp4 { double_quant: dq },
+                    _ => OtherFormat::BnbNf4 { double_quant: dq },
+                }
+            }
+        }
+        "fp8" => OtherFormat::Fp8 {
+            scales: if q.get("weight_block_size").is_some() {
+                Fp8Scales::Block128
+            } else {
+                Fp8Scales::PerTensor
+            },
+        },
+        "mxfp4" => OtherFormat::Mxfp4,
+        "exl2" | "exl3" => {
+            let bpw = q.get("bits").and_then(Value::as_f64).unwrap_or(4.0);
+            let head_bits = to_u8(q.get("head_bits")).unwrap_or(6);
+            if method == "exl2" {
+                OtherFormat::Exl2 { bpw, head_bits }
+            } else {
+                OtherFormat::Exl3 { bpw, head_bits }
+            }
+        }
+        "hqq" => OtherFormat::Hqq {
+            bits: to_u8(q.get("nbits").or_else(|| q.get("bits"))).unwrap_or(4),
+            group: to_u32(q.get("group_size")).unwrap_or(64),
+        },
+        "compressed-tensors" => compressed_tensors(q)?,
+        other => {
+            warnings.push(format!(
+                "quant_method `{other}` is not known to llmrig; weights sized from the files"
+            ));
+            return None;
+        }
+    };
+    Some(fmt)
+}
+
+/// compressed-tensors (llm-compressor): the weight scheme of the first config group.
+fn compressed_tensors(q: &serde_json::Map<String, Value>) -> Option<OtherFormat> {
+    let format = q.get("format").and_then(Value::as_str).unwrap_or("");
+    let groups = q.get("config_groups")?.as_object()?;
+    let w = groups.values().next()?.get("weights")?.as_object()?;
+    let bits = w
+        .get("num_bits")
+        .and_then(Value::as_u64)
+        .and_then(|b| u8::try_from(b).ok())?;
+    let ty = w.get("type").and_then(Value::as_str).unwrap_or("int");
+    let strategy = w.get("strategy").and_then(Value::as_str).unwrap_or("");
+    let group = w
+        .get("group_size")
+        .and_then(Value::as_u64)
+        .and_then(|g| u32::try_from(g).ok());
+    Some(match (ty, bits) {
+        ("float", 8) => OtherFormat::Fp8 {
+            scales: match strategy {
+                "channel" => Fp8Scales::PerChannel,
+                "block" => Fp8Scales::Block128,
+                _ => Fp8Scales::PerTensor,
+            },
+        },
+        ("float", 4) if format.contains("nvfp4") => OtherFormat::Nvfp4,
+        ("float", 4) => OtherFormat::Mxfp4,
+        _ => OtherFormat::Wna16 {
+            bits,
+            group,
+            sym: w.get("symmetric").and_then(Value::as_bool).unwrap_or(true),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LLAMA_31_8B: &str = r#"{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":4096,
+      "intermediate_size":14336,"num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,
+      "vocab_size":128256,"max_position_embeddings":131072,"rope_theta":500000.0,"tie_word_embeddings":false,
+      "rope_scaling":{"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},
+      "torch_dtype":"bfloat16"}"#;
+
+    #[test]
+    fn llama_config() {
+        let c = parse_config("config.json", LLAMA_31_8B).unwrap();
+        assert_eq!(c.spec.n_layer, 32);
+        assert_eq!(c.spec.n_head_kv, 8);
+        assert_eq!(c.spec.rope_scaling.as_deref(), Some("llama3 factor 8"));
+        assert!(c.quant.is_none());
+        assert_eq!(c.dtype.as_deref(), Some("bfloat16"));
+    }
+
+    #[test]
+    fn nested_text_config_and_quantization() {
+        let gemma = r#"{"model_type":"gemma3","text_config":{"model_type":"gemma3_text","hidden_size":2560,
+          "intermediate_size":10240,"num_attention_heads":8,"num_hidden_layers":34,"num_key_value_heads":4,
+          "head_dim":256,"vocab_size":262208,"sliding_window":1024,"max_position_embeddings":131072},
+          "quantization_config":{"quant_method":"awq","bits":4,"group_size":128}}"#;
+        let c = parse_config("config.json", gemma).unwrap();
+        assert_eq!(c.spec.arch, Arch::Gemma3);
+        assert_eq!(c.spec.sliding_window, Some(1024));
+        assert_eq!(c.spec.swa_period, Some(6));
+        assert!(c.spec.tied_embeddings);
+        assert_eq!(
+            c.quant,
+            Some(OtherFormat::Awq {
+                bits: 4,
+                group: 128
+            })
+        );
+    }
+
+    #[test]
+    fn quant_methods() {
+        let with = |q: &str| {
+            let t = LLAMA_31_8B.replace(
+                "\"torch_dtype\"",
+                &format!("\"quantization_config\":{q},\"torch_dtype\""),
+            );
+            parse_config("c", &t).unwrap().quant
+        };
+        assert_eq!(
+            with(r#"{"quant_method":"gptq","bits":4,"group_size":128,"desc_act":true}"#),
+            Some(OtherFormat::Gptq {
+                bits: 4,
+                group: Some(128),
+                desc_act: true
+            })
+        );
+        assert_eq!(
+            with(r#"{"quant_method":"gptq","bits":8,"group_size":-1}"#),
+            Some(OtherFormat::Gptq {
+                bits: 8,
+                group: None,
+                desc_act: false
+            })
+        );
+        assert_eq!(
+            with(
+                r#"{"quant_method":"bitsandbytes","load_in_4bit":true,"bnb_4bit_quant_type":"nf4","bnb_4bit_use_double_quant":true}"#
+            ),
+            Some(OtherFormat::BnbNf4 { double_quant: true })
+        );
+        assert_eq!(
+            with(r#"{"quant_method":"fp8","weight_block_size":[128,128]}"#),
+            Some(OtherFormat::Fp8 {
+                scales: Fp8Scales::Block128
+            })
+        );
+        assert_eq!(
+            with(r#"{"quant_method":"exl2","bits":4.65,"head_bits":8}"#),
+            Some(OtherFormat::Exl2 {
+                bpw: 4.65,
+                head_bits: 8
+            })
+        );
+        assert_eq!(
+            with(
+                r#"{"quant_method":"compressed-tensors","format":"pack-quantized","config_groups":{"group_0":{"weights":{"num_bits":4,"type":"int","strategy":"group","group_size":128,"symmetric":true}}}}"#
+            ),
+            Some(OtherFormat::Wna16 {
+                bits: 4,
+                group: Some(128),
+                sym: true
+            })
+        );
+        assert_eq!(
+            with(
+                r#"{"quant_method":"compressed-tensors","format":"float-quantized","config_groups":{"g":{"weights":{"num_bits":8,"type":"float","strategy":"channel"}}}}"#
+            ),
+            Some(OtherFormat::Fp8 {
+                scales: Fp8Scales::PerChannel
+            })
+        );
+    }
+
+    #[test]
+    fn bad_configs() {
+        assert!(parse_config("c", "nope")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
+        assert!(parse_config("c", "[]")
+            .unwrap_err()
+            .to_string()
+            .contains("JSON object"));
+        assert!(parse_config("c", r#"{"model_type":"llama"}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("num_hidden_layers"));
+        let e = parse_config(
+            "c",
+            &LLAMA_31_8B.replace("\"num_key_value_heads\":8", "\"num_key_value_heads\":7"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("multiple"), "{e}");
+    }
+}

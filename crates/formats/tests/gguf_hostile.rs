@@ -168,6 +168,9 @@ fn bad_dimensions() {
     let mut b = GgufBuilder::tiny_llama();
     b.tensors[0].1 = vec![u64::MAX, 4];
     assert!(err(b.header()).contains("overflows"));
+    let mut b = GgufBuilder::tiny_llama();
+    b.tensors[0].1 = vec![1 << 63, 0];
+    assert!(err(b.header()).contains("empty"));
 }
 
 #[test]
@@ -281,4 +284,17 @@ proptest! {
         f[pos] = byte;
         let _ = read(f).map(|h| model_from_gguf("x", &[h]));
     }
+}
+
+/// Inputs the fuzzer (fuzz/run.sh) once crashed on; each must now be an error or a value.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        let _ = read(bytes).map(|h| model_from_gguf("x", &[h]));
+        n += 1;
+    }
+    assert!(n >= 1);
 }

@@ -182,10 +182,12 @@ impl GgmlType {
     }
 
     /// Bytes of one row of `ne0` elements (`ggml_row_size`). `ne0` must be a multiple of the block
-    /// size; a partial block is rounded up, which is what a padded allocation holds.
+    /// size; a partial block is rounded up, which is what a padded allocation holds. Saturates
+    /// instead of overflowing for absurd `ne0`.
     #[must_use]
     pub fn row_size(self, ne0: u64) -> u64 {
-        ne0.div_ceil(self.block_size()) * self.type_size()
+        ne0.div_ceil(self.block_size())
+            .saturating_mul(self.type_size())
     }
 
     /// Whether rows of `ne0` elements can be stored in this type at all.

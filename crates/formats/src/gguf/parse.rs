@@ -449,10 +449,12 @@ pub fn read_gguf(src: &mut dyn ByteSource) -> Result<GgufHeader, GgufError> {
         for _ in 0..n_dims {
             dims.push(r.count()?);
         }
+        // No real tensor has an empty or 2^50-element dimension; refusing them keeps every size
+        // computation below far from overflow.
         let n = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
-        let Some(n) = n.filter(|&n| n < 1 << 50) else {
+        let Some(n) = n.filter(|&n| n < 1 << 50 && dims.iter().all(|&d| d > 0)) else {
             return Err(r.invalid(format!(
-                "tensor `{tname}` has dimensions {dims:?} whose product overflows"
+                "tensor `{tname}` has dimensions {dims:?}: empty, or a product that overflows"
             )));
         };
         let type_id = r.u32()?;

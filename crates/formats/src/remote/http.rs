@@ -627,7 +627,14 @@ fn server_detail(resp: ureq::Response) -> String {
     }
 }
 
-/// A remote file read with HTTP range requests, through the cache. See the [module docs](self).
+/// A remote file read with HTTP range requests, through the cache (see [`crate::remote`]).
+///
+/// Reads fetch whole aligned chunks of [`CHUNK`] bytes, one request per run of missing chunks, and
+/// store each in the cache; the length, ETag and redirect target are cached too, so a second run
+/// reading the same bytes makes no request. Later chunks go straight to the remembered redirect
+/// target, falling back to the URL itself if that is refused (an expired signed link). A changed
+/// length or ETag between two reads is [`RemoteError::Changed`]. Errors reach
+/// [`ByteSource::read_at`] callers as [`SourceError::Http`].
 pub struct HttpSource {
     client: Client,
     target: Target,

@@ -941,3 +941,24 @@ fn expired_redirect_target_falls_back_to_the_resolve_url() {
     assert_eq!(paths, ["/s?sig=old", "/s?sig=old", "/s?sig=new"]);
     assert_eq!(hub.count(), 2);
 }
+
+#[test]
+fn refused_connection_is_retried_and_hides_signed_urls() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/blob?sig=secret", closed.local_addr().unwrap());
+    drop(closed);
+    let c = cfg("http://127.0.0.1:1");
+    let err = open_url(&dead, &c).unwrap_err();
+    assert!(
+        matches!(err, RemoteError::Connection { attempts: 3, .. }),
+        "{err:?}"
+    );
+    let hub = Server::start(move |_, _| Reply::redirect(302, &dead));
+    let err = hf_open("org/repo", "main", "m.gguf", &cfg(&hub.base)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cannot connect") && msg.contains("where the server redirected"),
+        "{msg}"
+    );
+    assert!(!msg.contains("secret"), "{msg}");
+}

@@ -152,7 +152,7 @@ impl Client {
             }
             let resp = match req.call() {
                 Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-                Err(ureq::Error::Transport(tr)) => return Err(self.transport_fail(t, &tr)),
+                Err(ureq::Error::Transport(tr)) => return Err(self.transport_fail(t, &url, &tr)),
             };
             let status = resp.status();
             if linked_etag.is_none() {
@@ -255,7 +255,9 @@ impl Client {
         }
     }
 
-    fn transport_fail(&self, t: &Target, tr: &ureq::Transport) -> Fail {
+    /// A transport failure. The message leaves out ureq's URL, which may be a signed redirect
+    /// target, and names the host instead when it is not the one asked.
+    fn transport_fail(&self, t: &Target, url: &Url, tr: &ureq::Transport) -> Fail {
         let connect = tr.kind() == ureq::ErrorKind::ConnectionFailed;
         let err = if is_timeout(tr) {
             RemoteError::TimedOut {
@@ -269,10 +271,24 @@ impl Client {
                 attempts: 1,
             }
         } else {
+            let mut message = tr.kind().to_string();
+            if let Some(m) = tr.message() {
+                message = format!("{message}: {m}");
+            }
+            if let Some(src) = std::error::Error::source(tr) {
+                message = format!("{message}: {src}");
+            }
+            if url.origin() != t.url.origin() {
+                let host = url.host_str().unwrap_or("?");
+                let at = url
+                    .port()
+                    .map_or(host.to_string(), |p| format!("{host}:{p}"));
+                message = format!("{message} (at `{at}`, where the server redirected)");
+            }
             RemoteError::Connection {
                 what: t.what.clone(),
                 url: t.url_str.clone(),
-                message: tr.to_string(),
+                message,
                 attempts: 1,
             }
         };

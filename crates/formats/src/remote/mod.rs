@@ -12,6 +12,21 @@
 //!
 //! Nothing here reads environment variables except [`RemoteConfig::from_env`], and nothing prints:
 //! progress goes to a [`Progress`] hook the caller installs.
+//!
+//! ```no_run
+//! use llmrig_formats::remote::{hf_list, hf_open, parse_remote, pick_gguf, RemoteConfig, RemoteSpec};
+//! use llmrig_formats::source::Cursor;
+//!
+//! let cfg = RemoteConfig::from_env();
+//! if let Some(RemoteSpec::Hf(h)) = parse_remote("hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF")? {
+//!     let files = hf_list(&h.repo, &h.revision, &cfg)?;
+//!     let shards = pick_gguf(&files, h.quant.as_deref().or(Some("Q4_K_M")))?;
+//!     let mut src = hf_open(&h.repo, &h.revision, &shards[0].path, &cfg)?;
+//!     let magic = Cursor::new(&mut src).take(4, <[u8]>::to_vec)?;
+//!     assert_eq!(magic, b"GGUF");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod cache;
 mod error;

@@ -3,8 +3,10 @@
 //! Every length and count in a file is checked before it is used; nothing is allocated in
 //! proportion to a number the file claims.
 
+pub mod remote;
 pub mod source;
 
+pub use remote::{open_url, HttpSource, RemoteConfig, RemoteError};
 pub use source::{ByteSource, FileSource, SourceError};
 pub mod gguf;
 pub mod hf_config;

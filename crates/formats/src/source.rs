@@ -32,6 +32,15 @@ pub enum SourceError {
     /// A remote read failed (HTTP status, network, time-out).
     #[error("{0}")]
     Remote(String),
+    /// An HTTP range read failed; the error names the file and the failure.
+    #[error(transparent)]
+    Http(Box<crate::remote::RemoteError>),
+}
+
+impl From<crate::remote::RemoteError> for SourceError {
+    fn from(e: crate::remote::RemoteError) -> SourceError {
+        SourceError::Http(Box::new(e))
+    }
 }
 
 /// Random access to the bytes of one file.

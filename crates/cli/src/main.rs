@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod options;
+mod progress;
 mod render;
 
 use std::io::Write;

@@ -344,27 +344,37 @@ fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
-/// Whether MODEL names a file or remote repository rather than a catalog entry.
-fn is_file_like(name: &str) -> bool {
-    let lower = name.trim().to_ascii_lowercase();
-    lower.ends_with(".gguf") || std::path::Path::new(name).exists()
-}
-
-/// Resolves MODEL and `-q` into weights.
+/// Resolves MODEL and `-q` into weights: a file, folder or remote repository first, then the
+/// catalog or a bare size.
 pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     let lower = name.trim().to_ascii_lowercase();
-    if lower.starts_with("hf:") || lower.starts_with("ollama:") {
-        bail!("`{name}`: remote models are not supported yet; download the .gguf and pass its path, or use a catalog id (`llmrig models`)");
-    }
-    if is_file_like(name) {
-        let path = std::path::Path::new(name);
-        if path.is_dir() {
-            let f = llmrig_formats::local::open_hf_folder(path)?;
+    let mut cfg = llmrig_formats::RemoteConfig::from_env();
+    cfg.progress = Some(crate::progress::Bar::hook());
+    match llmrig_formats::open::open_model(name, quant, &cfg)? {
+        Some(llmrig_formats::open::Opened::Gguf(local)) => {
+            if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
+                bail!("`{name}` is a multimodal projector (mmproj), not a language model: estimate the model file");
+            }
+            let mut notes = local.model.warnings.clone();
+            let remote = lower.starts_with("hf:") || lower.starts_with("ollama:");
+            if let (Some(q), false) = (quant, remote) {
+                notes.push(format!("-q {q} ignored: the file's own tensors are used"));
+            }
+            return Ok(ResolvedModel {
+                weights: local.model.weights.clone(),
+                source: if remote { "remote" } else { "file" }.into(),
+                notes,
+                local: Some(local),
+                folder: None,
+            });
+        }
+        Some(llmrig_formats::open::Opened::Folder(f)) => {
             let mut notes = f.config.warnings.clone();
             let predicted = f.weights.total_bytes();
             #[allow(clippy::cast_precision_loss)]
             let diff = (predicted as f64 - f.tensor_bytes as f64) / (f.tensor_bytes.max(1) as f64);
             if f.tensor_bytes > 0 && diff.abs() > 0.02 {
+                #[allow(clippy::cast_precision_loss)]
                 notes.push(format!(
                     "the safetensors files hold {:.2} GiB but the {} layout predicts {:.2} GiB ({:+.1}%); the estimate uses the prediction",
                     f.tensor_bytes as f64 / 1073741824.0,
@@ -374,31 +384,18 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
                 ));
             }
             if let Some(q) = quant {
-                notes.push(format!("-q {q} ignored: the folder's own format is used"));
+                notes.push(format!("-q {q} ignored: the model's own format is used"));
             }
+            let remote = lower.starts_with("hf:");
             return Ok(ResolvedModel {
                 weights: f.weights.clone(),
-                source: "folder".into(),
+                source: if remote { "remote" } else { "folder" }.into(),
                 notes,
                 local: None,
                 folder: Some(f),
             });
         }
-        let local = llmrig_formats::local::open_gguf(path)?;
-        if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
-            bail!("`{name}` is a multimodal projector (mmproj), not a language model: estimate the model file");
-        }
-        let mut notes = local.model.warnings.clone();
-        if let Some(q) = quant {
-            notes.push(format!("-q {q} ignored: the file's own tensors are used"));
-        }
-        return Ok(ResolvedModel {
-            weights: local.model.weights.clone(),
-            source: "file".into(),
-            notes,
-            local: Some(local),
-            folder: None,
-        });
+        None => {}
     }
     let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
     if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {

@@ -11,4 +11,5 @@ pub use source::{ByteSource, FileSource, SourceError};
 pub mod gguf;
 pub mod hf_config;
 pub mod local;
+pub mod open;
 pub mod safetensors;

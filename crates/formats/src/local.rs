@@ -89,9 +89,7 @@ pub fn shard_paths(path: &Path) -> Vec<PathBuf> {
 /// [`OpenError`] naming the file and what is wrong.
 pub fn open_gguf(path: &Path) -> Result<LocalModel, OpenError> {
     let paths = shard_paths(path);
-    let mut headers = Vec::with_capacity(paths.len());
-    let mut size = 0;
-    let mut read = 0;
+    let mut sources: Vec<Box<dyn ByteSource>> = Vec::with_capacity(paths.len());
     for p in &paths {
         if !p.exists() {
             return Err(OpenError::Split {
@@ -99,28 +97,47 @@ pub fn open_gguf(path: &Path) -> Result<LocalModel, OpenError> {
                 what: format!("shard `{}` is missing", p.display()),
             });
         }
-        let mut src = FileSource::open(p)?;
-        let h = read_gguf(&mut src)?;
+        sources.push(Box::new(FileSource::open(p)?));
+    }
+    let label = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    gguf_from_sources(label, sources)
+}
+
+/// Reads the GGUF headers of a model given a source per shard (local files or HTTP ranges).
+///
+/// # Errors
+/// [`OpenError`] naming the file and what is wrong.
+pub fn gguf_from_sources(
+    label: &str,
+    mut sources: Vec<Box<dyn ByteSource>>,
+) -> Result<LocalModel, OpenError> {
+    let mut headers = Vec::with_capacity(sources.len());
+    let (mut size, mut read) = (0, 0);
+    let mut paths = Vec::with_capacity(sources.len());
+    for src in &mut sources {
+        let h = read_gguf(src.as_mut())?;
         size += src.len();
         read += src.bytes_fetched();
+        paths.push(src.name());
         headers.push(h);
     }
-    if let Some(n) = headers[0].get("split.count").and_then(Value::as_u64) {
-        if n != paths.len() as u64 {
+    let Some(first) = headers.first() else {
+        return Err(OpenError::Split {
+            path: label.to_string(),
+            what: "no file to read".into(),
+        });
+    };
+    if let Some(n) = first.get("split.count").and_then(Value::as_u64) {
+        if n != headers.len() as u64 {
             return Err(OpenError::Split {
-                path: path.display().to_string(),
-                what: format!("the file says {n} shards but its name says {}", paths.len()),
+                path: label.to_string(),
+                what: format!("the file says {n} shards but {} were found", headers.len()),
             });
         }
     }
-    let label = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("model")
-        .to_string();
-    let model = model_from_gguf(&label, &headers)?;
+    let model = model_from_gguf(label, &headers)?;
     let facts = FileFacts {
-        paths: paths.iter().map(|p| p.display().to_string()).collect(),
+        paths,
         size_bytes: size,
         bytes_read: read,
         chat_template: headers[0].get("tokenizer.chat_template").is_some(),
@@ -213,44 +230,67 @@ pub fn open_hf_folder(dir: &Path) -> Result<HfFolder, FolderError> {
     };
     let cfg_path = dir.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).map_err(io(&cfg_path))?;
-    let config = crate::hf_config::parse_config(&cfg_path.display().to_string(), &text)?;
     let index_path = dir.join("model.safetensors.index.json");
-    let shards: Vec<PathBuf> = if index_path.exists() {
+    let names: Vec<String> = if index_path.exists() {
         let t = std::fs::read_to_string(&index_path).map_err(io(&index_path))?;
-        let idx: crate::safetensors::StIndex =
-            serde_json::from_str(&t).map_err(|e| FolderError::Index {
-                path: index_path.display().to_string(),
-                what: format!("not a safetensors index: {e}"),
-            })?;
-        let mut v = Vec::new();
-        for s in idx.shards() {
-            // Shard names are file names in the same folder; anything else is refused.
-            if s.contains('/') || s.contains('\\') || s.starts_with('.') {
-                return Err(FolderError::Index {
-                    path: index_path.display().to_string(),
-                    what: format!("shard name `{s}` is not a plain file name"),
-                });
-            }
-            v.push(dir.join(s));
-        }
-        v
+        index_shards(&index_path.display().to_string(), &t)?
     } else {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        let mut v: Vec<String> = std::fs::read_dir(dir)
             .map_err(io(dir))?
             .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.ends_with(".safetensors"))
             .collect();
         v.sort();
         v
     };
+    let mut sources: Vec<Box<dyn ByteSource>> = Vec::with_capacity(names.len());
+    for n in &names {
+        sources.push(Box::new(FileSource::open(&dir.join(n))?));
+    }
+    folder_from_parts(&cfg_path.display().to_string(), &text, sources)
+}
+
+/// The shard file names of `model.safetensors.index.json`, which must be plain names in the same
+/// folder.
+///
+/// # Errors
+/// [`FolderError::Index`] for an unreadable index or a shard name with a path in it.
+pub fn index_shards(path: &str, text: &str) -> Result<Vec<String>, FolderError> {
+    let idx: crate::safetensors::StIndex =
+        serde_json::from_str(text).map_err(|e| FolderError::Index {
+            path: path.to_string(),
+            what: format!("not a safetensors index: {e}"),
+        })?;
+    let shards = idx.shards();
+    if let Some(bad) = shards
+        .iter()
+        .find(|s| s.contains('/') || s.contains('\\') || s.starts_with('.'))
+    {
+        return Err(FolderError::Index {
+            path: path.to_string(),
+            what: format!("shard name `{bad}` is not a plain file name"),
+        });
+    }
+    Ok(shards)
+}
+
+/// Builds an [`HfFolder`] from `config.json` text and a source per safetensors file.
+///
+/// # Errors
+/// [`FolderError`] naming the file that could not be used.
+pub fn folder_from_parts(
+    config_name: &str,
+    config_text: &str,
+    mut sources: Vec<Box<dyn ByteSource>>,
+) -> Result<HfFolder, FolderError> {
+    let config = crate::hf_config::parse_config(config_name, config_text)?;
     let mut files = Vec::new();
     let mut dtypes: Vec<(String, u64, u64)> = Vec::new();
     let (mut tensor_bytes, mut read, mut count) = (0, 0, 0);
-    for p in &shards {
-        let mut src = FileSource::open(p)?;
-        let h = crate::safetensors::read_safetensors(&mut src)?;
-        files.push((p.display().to_string(), src.len()));
+    for src in &mut sources {
+        let h = crate::safetensors::read_safetensors(src.as_mut())?;
+        files.push((src.name(), src.len()));
         read += src.bytes_fetched();
         count += h.tensors.len();
         for t in &h.tensors {

@@ -452,3 +452,102 @@ fn inspect_and_estimate_a_hugging_face_folder() {
     assert_eq!(v["model"]["source"], "folder");
     assert_eq!(v["quant"]["weights_bytes"], params * 2);
 }
+
+/// A minimal HTTP server on 127.0.0.1 for a fake Hugging Face repo `org/repo` holding one GGUF;
+/// counts requests. Serves until the test process ends.
+fn fake_hub(gguf: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let h = std::sync::Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            h.fetch_add(1, Ordering::SeqCst);
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut range = None;
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+                if let Some(v) = l.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    let (a, b) = v.trim().split_once('-').unwrap();
+                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                }
+            }
+            let mut s = stream;
+            let n = gguf.len();
+            let (status, headers, body): (&str, String, Vec<u8>) =
+                if path.starts_with("/api/models/org/repo/tree/main") {
+                    let body = format!(r#"[{{"type":"file","path":"m-Q4_K_M.gguf","size":{n}}}]"#)
+                        .into_bytes();
+                    ("200 OK", "Content-Type: application/json\r\n".into(), body)
+                } else if path == "/org/repo/resolve/main/m-Q4_K_M.gguf" {
+                    let (a, b) = range.unwrap_or((0, n - 1));
+                    let b = b.min(n - 1);
+                    (
+                        "206 Partial Content",
+                        format!("Content-Range: bytes {a}-{b}/{n}\r\nETag: \"x\"\r\n"),
+                        gguf[a..=b].to_vec(),
+                    )
+                } else {
+                    ("404 Not Found", String::new(), Vec::new())
+                };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(&body);
+        }
+    });
+    (base, hits)
+}
+
+#[test]
+fn remote_inspect_uses_the_cache_on_the_second_run() {
+    use std::sync::atomic::Ordering;
+    let (base, hits) = fake_hub(llmrig_formats::gguf::build::GgufBuilder::tiny_llama().file());
+    let cache = std::env::temp_dir().join(format!("llmrig-cli-cache-{}", std::process::id()));
+    let run = || {
+        let out = llmrig()
+            .args(["inspect", "hf:org/repo", "-q", "Q4_K_M", "--json"])
+            .env("HF_ENDPOINT", &base)
+            .env("LLMRIG_CACHE_DIR", &cache)
+            .env_remove("HF_TOKEN")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run();
+    assert_eq!(v["source"], "remote");
+    assert_eq!(v["tensor_count"], 11);
+    let first = hits.load(Ordering::SeqCst);
+    assert!(first >= 2, "{first}");
+    run();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        first,
+        "the second run must make no request"
+    );
+    // A repo that does not exist: a clear one-line error naming it.
+    let out = llmrig()
+        .args(["inspect", "hf:org/missing"])
+        .env("HF_ENDPOINT", &base)
+        .env("LLMRIG_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("org/missing"), "{stderr}");
+}

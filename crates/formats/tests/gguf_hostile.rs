@@ -298,3 +298,131 @@ fn fuzz_regressions() {
     }
     assert!(n >= 1);
 }
+
+/// Architecture metadata → spec for the families whose keys differ most.
+mod mapping {
+    use super::*;
+
+    fn with_keys(
+        arch: &str,
+        keys: &[(&str, u32)],
+        extra_tensors: &[(&str, Vec<u64>)],
+    ) -> llmrig_formats::gguf::GgufModel {
+        let mut b = GgufBuilder::tiny_llama();
+        for (k, _) in &mut b.kv {
+            *k = k.replace("llama.", &format!("{arch}."));
+        }
+        b.kv[0].1 = BuildValue::Str(arch.into());
+        for (k, v) in keys {
+            b.kv.push((format!("{arch}.{k}"), BuildValue::U32(*v)));
+        }
+        let mut off = b
+            .tensors
+            .iter()
+            .map(|t| t.3 + t.1.iter().product::<u64>() * 4)
+            .max()
+            .unwrap();
+        for (name, dims) in extra_tensors {
+            off = off.div_ceil(32) * 32;
+            b.tensors.push(((*name).into(), dims.clone(), 0, off));
+            off += dims.iter().product::<u64>() * 4;
+        }
+        let h = read(b.file()).unwrap();
+        model_from_gguf("m", &[h]).unwrap()
+    }
+
+    #[test]
+    fn deepseek2_with_and_without_mla_keys() {
+        let mla = with_keys(
+            "deepseek2",
+            &[
+                ("attention.kv_lora_rank", 512),
+                ("rope.dimension_count", 64),
+                ("attention.key_length_mla", 192),
+                ("attention.value_length_mla", 128),
+                ("attention.q_lora_rank", 1536),
+            ],
+            &[],
+        );
+        assert_eq!(mla.spec.kv_lora_rank, Some(512));
+        assert_eq!(mla.spec.qk_nope_head_dim, Some(128));
+        assert!(!mla.spec.mla_legacy_kv);
+        assert_eq!(mla.spec.n_embd_k_gqa(0), 576);
+        let legacy = with_keys(
+            "deepseek2",
+            &[
+                ("attention.kv_lora_rank", 512),
+                ("rope.dimension_count", 64),
+                ("attention.key_length", 192),
+                ("attention.value_length", 128),
+                ("attention.q_lora_rank", 1536),
+            ],
+            &[],
+        );
+        assert!(legacy.spec.mla_legacy_kv);
+        assert_eq!(legacy.spec.n_embd_k_gqa(0), 2 * 192);
+    }
+
+    #[test]
+    fn sliding_window_patterns_and_experts() {
+        let g2 = with_keys("gemma2", &[("attention.sliding_window", 4096)], &[]);
+        assert_eq!(
+            (g2.spec.sliding_window, g2.spec.swa_period),
+            (Some(4096), Some(2))
+        );
+        let c = with_keys("cohere2", &[("attention.sliding_window", 4096)], &[]);
+        assert_eq!(c.spec.swa_period, Some(4));
+        let oss = with_keys(
+            "gpt-oss",
+            &[
+                ("attention.sliding_window", 128),
+                ("expert_count", 32),
+                ("expert_used_count", 4),
+                ("expert_feed_forward_length", 2880),
+            ],
+            &[],
+        );
+        assert_eq!(
+            (oss.spec.swa_period, oss.spec.n_expert, oss.spec.expert_ff),
+            (Some(2), 32, Some(2880))
+        );
+        // Mixtral-era files give only feed_forward_length: it is the expert size.
+        let mix = with_keys(
+            "llama",
+            &[("expert_count", 8), ("expert_used_count", 2)],
+            &[],
+        );
+        assert_eq!(mix.spec.expert_ff, Some(128));
+    }
+
+    #[test]
+    fn hybrid_recurrent_state_from_ssm_keys() {
+        let m = with_keys(
+            "qwen3next",
+            &[
+                ("ssm.inner_size", 4096),
+                ("ssm.state_size", 128),
+                ("ssm.group_count", 16),
+                ("ssm.conv_kernel", 4),
+                ("full_attention_interval", 4),
+            ],
+            &[],
+        );
+        let r = m.spec.recurrent.unwrap();
+        assert_eq!(
+            (r.d_inner, r.d_state, r.n_group, r.attention_period),
+            (4096, 128, 16, Some(4))
+        );
+        assert!(m.warnings.iter().any(|w| w.contains("qwen3next")));
+    }
+
+    #[test]
+    fn projector_files_are_recognised() {
+        let mut b = GgufBuilder::tiny_llama();
+        b.kv[0].1 = BuildValue::Str("clip".into());
+        let h = read(b.file()).unwrap();
+        let m = model_from_gguf("mmproj.gguf", &[h]).unwrap();
+        assert_eq!(m.kind, llmrig_formats::gguf::GgufKind::Projector);
+        assert!(m.weights.total_bytes() > 0);
+    }
+}

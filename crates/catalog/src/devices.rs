@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, MemoryTech};
 use serde::Deserialize;
 
 /// Lower-cases and unifies separators (device names contain `/`, so no org prefix is dropped).
@@ -13,7 +13,21 @@ fn normalize(name: &str) -> String {
 
 const DEVICES_TOML: &str = include_str!("../data/devices.toml");
 
-/// One device as the catalog describes it (vendor units: decimal GB, GB/s, TFLOP/s).
+/// What a catalog entry describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A discrete GPU or accelerator with its own memory.
+    Gpu,
+    /// A GPU that shares system memory (Apple silicon, Strix Halo, iGPUs, DGX Spark).
+    Unified,
+    /// A CPU model.
+    Cpu,
+    /// A system-memory configuration (type, speed, channels).
+    Memory,
+}
+
+/// One device as the catalog describes it (vendor units: GiB for GPU memory, GB/s, TFLOP/s).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceEntry {
@@ -23,27 +37,68 @@ pub struct DeviceEntry {
     pub name: String,
     /// NVIDIA, AMD, Apple, Intel, generic.
     pub vendor: String,
-    /// gpu, unified or cpu (a RAM configuration).
-    pub kind: DeviceKind,
+    /// gpu, unified, cpu or memory.
+    pub kind: EntryKind,
     /// Other names.
     #[serde(default)]
     pub aliases: Vec<String>,
     /// Memory as vendors state it, which for GPU and unified memory means GiB ("24 GB" on an RTX 4090
-    /// is 24576 MiB; nvidia-smi shows 24564 MiB of it); the largest configuration for unified chips;
-    /// absent for RAM configurations.
+    /// is 24576 MiB; nvidia-smi shows 24564 MiB of it); the largest configuration for unified chips.
     #[serde(default)]
     pub memory_gb: Option<f64>,
+    /// Unified chips: every memory size sold, GiB.
+    #[serde(default)]
+    pub memory_options_gb: Vec<f64>,
     /// Peak memory bandwidth, GB/s.
     pub bandwidth_gbs: f64,
     /// Dense FP16/BF16 tensor rate with FP32 accumulate, TFLOP/s.
     #[serde(default)]
     pub fp16_tflops: Option<f64>,
+    /// FP32 (non-tensor) rate, TFLOP/s.
+    #[serde(default)]
+    pub fp32_tflops: Option<f64>,
     /// Dense INT8 rate, TOP/s.
     #[serde(default)]
     pub int8_tops: Option<f64>,
-    /// Links (NVLink, PCIe).
+    /// Dense FP8 rate, TFLOP/s.
+    #[serde(default)]
+    pub fp8_tflops: Option<f64>,
+    /// Dense FP4 rate, TFLOP/s.
+    #[serde(default)]
+    pub fp4_tflops: Option<f64>,
+    /// Links (PCIe, NVLink, Infinity Fabric, Thunderbolt).
     #[serde(default)]
     pub interconnect: Option<String>,
+    /// Memory technology: `hbm` for HBM parts; GDDR for other GPUs, LPDDR for unified chips by default.
+    #[serde(default)]
+    pub memory_tech: Option<MemoryTech>,
+    /// Board power, W.
+    #[serde(default)]
+    pub tdp_w: Option<f64>,
+    /// The backend llama.cpp normally uses on it.
+    #[serde(default)]
+    pub api: Option<GpuApi>,
+    /// GPU cores (Apple) or SMs/CUs.
+    #[serde(default)]
+    pub gpu_cores: Option<u32>,
+    /// Unified memory: share the GPU may allocate by default.
+    #[serde(default)]
+    pub gpu_working_set: Option<f64>,
+    /// CPU: physical cores.
+    #[serde(default)]
+    pub cores: Option<u32>,
+    /// CPU: hardware threads.
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// CPU: SIMD extensions (avx2, avx512, amx, neon, sve…).
+    #[serde(default)]
+    pub simd: Vec<String>,
+    /// CPU: fastest supported memory; memory: the configuration (`DDR5-5600`).
+    #[serde(default)]
+    pub memory_type: Option<String>,
+    /// CPU and memory: channels.
+    #[serde(default)]
+    pub memory_channels: Option<u32>,
     /// Where the numbers come from.
     pub source: String,
 }
@@ -52,8 +107,11 @@ impl DeviceEntry {
     /// The API llama.cpp normally uses on this device.
     #[must_use]
     pub fn usual_api(&self) -> GpuApi {
+        if let Some(api) = self.api {
+            return api;
+        }
         match (self.kind, self.vendor.as_str()) {
-            (DeviceKind::Cpu, _) => GpuApi::Cpu,
+            (EntryKind::Cpu | EntryKind::Memory, _) => GpuApi::Cpu,
             (_, "Apple") => GpuApi::Metal,
             (_, "NVIDIA") => GpuApi::Cuda,
             (_, "AMD") => GpuApi::Rocm,
@@ -69,18 +127,72 @@ impl DeviceEntry {
         self.memory_gb.map(|g| (g * 1_073_741_824.0) as u64)
     }
 
+    /// The dense FP16 rate in TFLOP/s: the catalog value, else derived from what the vendor does
+    /// publish, by the fixed ratios of the hardware: FP8 = 2× and FP4 = 4× FP16 on tensor cores
+    /// (Hopper/Blackwell/CDNA3 datasheets), INT8 = 2× FP16, FP32 for GPUs without packed FP16
+    /// rates; an Apple GPU without a published rate is taken at 128 FP32 lanes × 2 FLOP per core at
+    /// 1.4 GHz (the M3 generation's clock). `None` when nothing is known. The second value says
+    /// whether the rate was derived.
+    #[must_use]
+    pub fn fp16_rate(&self) -> Option<(f64, bool)> {
+        if let Some(r) = self.fp16_tflops {
+            return Some((r, false));
+        }
+        let derived = self
+            .fp8_tflops
+            .map(|r| r / 2.0)
+            .or(self.fp4_tflops.map(|r| r / 4.0))
+            .or(self.int8_tops.map(|r| r / 2.0))
+            .or(self.fp32_tflops)
+            .or_else(|| {
+                (self.vendor == "Apple")
+                    .then_some(self.gpu_cores)
+                    .flatten()
+                    .map(|c| f64::from(c) * 128.0 * 2.0 * 1.4e9 / 1e12)
+            });
+        derived.map(|r| (r, true))
+    }
+
+    /// Whether this is a GPU (discrete or unified) rather than a CPU or memory configuration.
+    #[must_use]
+    pub fn is_gpu(&self) -> bool {
+        matches!(self.kind, EntryKind::Gpu | EntryKind::Unified)
+    }
+
     /// A [`DeviceSpec`] with the catalog memory, or `memory_bytes` when given.
     #[must_use]
     pub fn to_spec(&self, memory_bytes: Option<u64>, api: Option<GpuApi>) -> DeviceSpec {
         let catalog_bytes = self.memory_bytes().unwrap_or(0);
         DeviceSpec {
             name: self.name.clone(),
-            kind: self.kind,
+            kind: if self.kind == EntryKind::Unified {
+                DeviceKind::Unified
+            } else {
+                DeviceKind::Gpu
+            },
             memory_bytes: memory_bytes.unwrap_or(catalog_bytes),
             bandwidth_bytes_per_s: self.bandwidth_gbs * 1e9,
-            fp16_flops: self.fp16_tflops.unwrap_or(0.0) * 1e12,
-            int8_ops: self.int8_tops.unwrap_or(0.0) * 1e12,
+            fp16_flops: self.fp16_rate().map_or(0.0, |r| r.0) * 1e12,
+            int8_ops: self
+                .int8_tops
+                .or(self.fp16_rate().map(|r| r.0))
+                .unwrap_or(0.0)
+                * 1e12,
+            // GeForce tensor cores run FP16 with FP32 accumulate at half the FP16-accumulate rate
+            // (Ampere/Ada/Blackwell GeForce whitepapers); professional and datacenter parts do not.
+            fp16_acc16_flops: self.fp16_rate().map_or(0.0, |r| r.0)
+                * if self.vendor == "NVIDIA" && self.name.contains("GeForce") {
+                    2.0
+                } else {
+                    1.0
+                }
+                * 1e12,
             api: api.unwrap_or_else(|| self.usual_api()),
+            memory_tech: self.memory_tech.unwrap_or(match self.kind {
+                EntryKind::Unified => MemoryTech::Lpddr,
+                EntryKind::Cpu | EntryKind::Memory => MemoryTech::Ddr,
+                EntryKind::Gpu => MemoryTech::Gddr,
+            }),
         }
     }
 }
@@ -135,27 +247,61 @@ impl DeviceCatalog {
         &self.entries
     }
 
-    /// Looks a device up by id, name or alias (case-insensitive; a leading vendor word is optional).
+    /// Looks a device up by id, name or alias, as people write them: case and separators do not
+    /// matter, a leading vendor word is optional (`NVIDIA GeForce RTX 4090`), a trailing memory size
+    /// is optional (`RTX 4090 24GB`), and Apple GPU variants may be written `M2 Ultra (76-core GPU)`,
+    /// `M2 Ultra 76-Core GPU` or `m2-ultra-76c`.
     ///
     /// # Errors
     /// [`DeviceError`] with the closest names.
     pub fn find(&self, name: &str) -> Result<&DeviceEntry, DeviceError> {
-        let key = normalize(name);
+        let key = normalize(&name.replace(['(', ')'], " "));
+        let key = key
+            .split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
         let mut tries = vec![key.clone()];
-        for prefix in [
-            "nvidia-geforce-",
-            "nvidia-",
-            "geforce-",
-            "amd-radeon-",
-            "radeon-",
-            "amd-",
-            "apple-",
-            "intel-arc-",
-        ] {
-            if let Some(k) = key.strip_prefix(prefix) {
-                tries.push(k.to_string());
+        // Apple: "76-core-gpu" → "76c".
+        if let Some(pos) = key.find("-core-gpu") {
+            let head = &key[..pos];
+            if let Some((pre, n)) = head.rsplit_once('-') {
+                tries.push(format!("{pre}-{n}c{}", &key[pos + "-core-gpu".len()..]));
             }
         }
+        let mut more = Vec::new();
+        for t in &tries {
+            for prefix in [
+                "nvidia-geforce-",
+                "nvidia-",
+                "geforce-",
+                "amd-radeon-pro-",
+                "amd-radeon-",
+                "radeon-",
+                "amd-instinct-",
+                "amd-",
+                "apple-",
+                "intel-arc-",
+                "intel-",
+            ] {
+                if let Some(k) = t.strip_prefix(prefix) {
+                    more.push(k.to_string());
+                }
+            }
+        }
+        tries.extend(more);
+        // A trailing memory size ("-24gb", "-192gb") when the name without it is known.
+        let mut sized = Vec::new();
+        for t in &tries {
+            if let Some((head, last)) = t.rsplit_once('-') {
+                if last.ends_with("gb")
+                    && last[..last.len() - 2].chars().all(|c| c.is_ascii_digit())
+                {
+                    sized.push(head.to_string());
+                }
+            }
+        }
+        tries.extend(sized);
         for t in &tries {
             if let Some(&i) = self.index.get(t) {
                 return Ok(&self.entries[i]);
@@ -184,24 +330,97 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_devices_parse() {
+    fn embedded_devices_parse_with_sources_and_unique_names() {
         let c = DeviceCatalog::parse(DEVICES_TOML).unwrap();
-        assert!(c.all().len() >= 60);
+        assert!(c.all().len() >= 120, "{} devices", c.all().len());
+        let mut ids: Vec<&str> = c.all().iter().map(|e| e.id.as_str()).collect();
+        ids.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate ids");
         for e in c.all() {
-            if e.kind != DeviceKind::Cpu {
-                assert!(e.memory_gb.unwrap_or(0.0) > 0.0, "{} has no memory", e.id);
+            assert!(!e.source.trim().is_empty(), "{} has no source", e.id);
+            // Every name and alias finds this very entry.
+            for name in std::iter::once(&e.id)
+                .chain(std::iter::once(&e.name))
+                .chain(&e.aliases)
+            {
+                assert_eq!(
+                    c.find(name).map(|f| f.id.as_str()),
+                    Ok(e.id.as_str()),
+                    "{name}"
+                );
             }
         }
     }
 
     #[test]
-    fn common_names_resolve() {
+    fn rates_are_plausible() {
+        for e in devices().all() {
+            assert!(
+                e.bandwidth_gbs > 0.0 && e.bandwidth_gbs < 10_000.0,
+                "{}: bandwidth",
+                e.id
+            );
+            if e.is_gpu() {
+                assert!(e.memory_gb.unwrap_or(0.0) > 0.0, "{} has no memory", e.id);
+            }
+            if let (Some(t), Some(f)) = (e.fp16_tflops, e.fp32_tflops) {
+                // Tensor (or packed FP16) rates are never below half the FP32 rate.
+                assert!(t >= 0.5 * f, "{}: fp16 {t} < fp32 {f} / 2", e.id);
+            }
+            if let (Some(i), Some(t)) = (e.int8_tops, e.fp16_tflops) {
+                assert!(i >= 0.5 * t, "{}: int8 {i} vs fp16 {t}", e.id);
+            }
+            if e.kind == EntryKind::Memory {
+                // Peak bandwidth of a memory configuration is channels × 8 bytes × transfers/s.
+                let mts: f64 = e
+                    .memory_type
+                    .as_deref()
+                    .and_then(|t| t.rsplit('-').next())
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0.0);
+                let ch = f64::from(e.memory_channels.unwrap_or(0));
+                if mts > 0.0
+                    && ch > 0.0
+                    && !e.memory_type.as_deref().unwrap_or("").starts_with("LPDDR")
+                {
+                    let peak = ch * 8.0 * mts / 1000.0;
+                    assert!(
+                        (e.bandwidth_gbs - peak).abs() / peak < 0.02,
+                        "{}: {} vs {peak}",
+                        e.id,
+                        e.bandwidth_gbs
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_as_people_write_them() {
         let c = devices();
-        assert_eq!(c.find("rtx-4090").unwrap().memory_gb, Some(24.0));
-        assert_eq!(c.find("RTX 4090").unwrap().id, "rtx-4090");
-        assert_eq!(c.find("NVIDIA GeForce RTX 4090").unwrap().id, "rtx-4090");
+        for name in [
+            "rtx-4090",
+            "RTX 4090",
+            "NVIDIA GeForce RTX 4090 24GB",
+            "4090",
+            "nvidia-geforce-rtx-4090",
+        ] {
+            assert_eq!(
+                c.find(name).map(|e| e.id.as_str()),
+                Ok("rtx-4090"),
+                "{name}"
+            );
+        }
+        let ultra = c.find("Apple M2 Ultra (76-core GPU)").unwrap();
+        assert_eq!(c.find("m2-ultra-76c").unwrap().id, ultra.id);
+        assert_eq!(
+            c.find("Apple M2 Ultra 76-Core GPU 192GB").unwrap().id,
+            ultra.id
+        );
         assert_eq!(c.find("h100").unwrap().id, "h100-sxm-80gb");
-        assert_eq!(c.find("m2-max").unwrap().kind, DeviceKind::Unified);
+        assert_eq!(c.find("m2-max").unwrap().kind, EntryKind::Unified);
         assert!(c
             .find("rtx-4091")
             .unwrap_err()

@@ -8,10 +8,11 @@
 //! assert_eq!(m.spec.id, "llama-3.1-8b");
 //! ```
 
+pub mod accuracy;
 mod devices;
 mod models;
 
-pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError};
+pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
 pub use models::{models, ModelCatalog, ModelEntry, ModelError};
 
 /// Lower-cases and unifies separators so `Qwen/Qwen2.5-14B-Instruct`, `qwen2.5_14b` and

@@ -33,6 +33,19 @@ pub enum Command {
     Inspect(InspectArgs),
     /// The hardware llmrig sees on this machine.
     Hw(MachineArgs),
+    /// How far the speed model is from published llama-bench results (median and p90 error).
+    Accuracy(AccuracyArgs),
+}
+
+/// `llmrig accuracy`.
+#[derive(Debug, Args)]
+pub struct AccuracyArgs {
+    /// List every row with its prediction.
+    #[arg(long)]
+    pub rows: bool,
+    /// Leave-one-device-out cross-validation: each device predicted by constants fitted without it.
+    #[arg(long)]
+    pub cv: bool,
 }
 
 /// `llmrig inspect`.

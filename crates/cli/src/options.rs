@@ -159,6 +159,7 @@ pub fn settings(a: &EstimateArgs) -> Result<Settings> {
         } else {
             a.n_cpu_moe.unwrap_or(0)
         },
+        auto_cpu_moe: !a.cpu_moe && a.n_cpu_moe.is_none(),
         no_kv_offload: a.no_kv_offload,
         tensor_split,
         split_mode,
@@ -213,8 +214,8 @@ pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
     }
     if let Some(cpu) = &m.cpu {
         let e = devices().find(cpu)?;
-        if e.kind != DeviceKind::Cpu {
-            bail!("--cpu `{cpu}`: {} is a {:?} device; expected a RAM configuration such as ddr5-5600", e.name, e.kind);
+        if e.is_gpu() {
+            bail!("--cpu `{cpu}`: {} is a GPU; expected a CPU or a RAM configuration such as ddr5-5600", e.name);
         }
         sys.cpu.bandwidth_bytes_per_s = e.bandwidth_gbs * 1e9;
         sys.cpu.name = e.name.clone();
@@ -296,9 +297,9 @@ fn parse_gpu(spec: &str, api: Option<GpuApi>) -> Result<Vec<llmrig_core::system:
         None => (rest, None),
     };
     let e = devices().find(name)?;
-    if e.kind == DeviceKind::Cpu {
+    if !e.is_gpu() {
         bail!(
-            "--gpu `{spec}`: {} is a RAM configuration; use --cpu for it",
+            "--gpu `{spec}`: {} is not a GPU; use --cpu for CPUs and RAM configurations",
             e.name
         );
     }

@@ -38,7 +38,9 @@ fn rtx_4090_box() -> SystemSpec {
             bandwidth_bytes_per_s: 1008e9,
             fp16_flops: 165.2e12,
             int8_ops: 660.6e12,
+            fp16_acc16_flops: 0.0,
             api: GpuApi::Cuda,
+            memory_tech: llmrig_core::system::MemoryTech::Gddr,
         }],
         cpu: CpuSpec {
             name: "desktop".into(),

@@ -127,7 +127,9 @@ fn parse_nvidia_smi(text: &str) -> Vec<DeviceSpec> {
                 bandwidth_bytes_per_s: 0.0,
                 fp16_flops: 0.0,
                 int8_ops: 0.0,
+                fp16_acc16_flops: 0.0,
                 api: GpuApi::Cuda,
+                memory_tech: llmrig_core::system::MemoryTech::Gddr,
             })
         })
         .collect()

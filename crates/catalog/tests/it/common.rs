@@ -28,7 +28,9 @@ pub fn machine(gpus: usize) -> SystemSpec {
         bandwidth_bytes_per_s: 1e12,
         fp16_flops: 1e14,
         int8_ops: 2e14,
+        fp16_acc16_flops: 0.0,
         api: GpuApi::Cuda,
+        memory_tech: llmrig_core::system::MemoryTech::Gddr,
     };
     SystemSpec {
         gpus: vec![gpu; gpus],

@@ -4,3 +4,5 @@
 mod common;
 mod gguf_sizes;
 mod memory_logs;
+mod properties;
+mod speed_accuracy;

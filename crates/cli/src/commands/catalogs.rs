@@ -101,7 +101,7 @@ pub fn devices_cmd(as_json: bool) -> String {
     struct Row<'a> {
         id: &'a str,
         name: &'a str,
-        kind: llmrig_core::system::DeviceKind,
+        kind: llmrig_catalog::EntryKind,
         memory_bytes: Option<u64>,
         bandwidth_bytes_per_s: f64,
         fp16_flops: Option<f64>,

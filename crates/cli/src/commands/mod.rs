@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the text to print.
 
+pub mod accuracy;
 pub mod catalogs;
 pub mod estimate;
 pub mod hw;

@@ -68,6 +68,7 @@ pub struct SettingsJson {
     pub cache_type_v: String,
     pub parallel: u32,
     pub backend: String,
+    pub n_cpu_moe: u32,
 }
 
 /// Builds the wire form of an estimate.
@@ -109,6 +110,7 @@ pub fn estimate<'a>(
             cache_type_v: s.cache_type_v.name().to_ascii_lowercase(),
             parallel: s.parallel,
             backend: backend.to_string(),
+            n_cpu_moe: e.resolved.n_cpu_moe,
         },
         memory: &e.memory,
         offload: &e.offload,

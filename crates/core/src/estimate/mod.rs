@@ -19,7 +19,10 @@ pub use memory::{
 };
 pub use placement::{Dev, Placement};
 pub use settings::{FlashAttn, GpuLayers, Settings, SplitMode, KV_CACHE_TYPES};
-pub use speed::Performance;
+pub use speed::{
+    backend_index, device_class, is_intel, BackendParams, Performance, SpeedParams, WeightClass,
+    DEVICE_CLASSES,
+};
 pub use weights::{ModelWeights, WeightTensor};
 
 use crate::model::Role;
@@ -125,6 +128,8 @@ pub struct Resolved {
     pub gpu_layers: u32,
     /// Flash attention on.
     pub flash_attn: bool,
+    /// Leading layers whose routed experts stay in RAM (`--n-cpu-moe`, chosen or given).
+    pub n_cpu_moe: u32,
 }
 
 /// Everything the estimator says about one (model, machine, settings).
@@ -272,10 +277,13 @@ struct WeightLayout {
     largest_cpu_matrix: u64,
     /// Its output rows plus input width (for the result it produces on the GPU).
     largest_cpu_matrix_io: u64,
-    /// Bytes read per generated token, per GPU then CPU (experts scaled to the used ones).
-    read_per_token: Vec<f64>,
-    /// Matmul weights (elements) used per token, per GPU then CPU.
-    active_params: Vec<f64>,
+    /// Bytes read per generated token, per GPU then CPU (experts scaled to the used ones), per
+    /// weight class.
+    read: Vec<[f64; WeightClass::COUNT]>,
+    /// Matmul weights (elements) used per token, per GPU then CPU, per weight class.
+    active: Vec<[f64; WeightClass::COUNT]>,
+    /// CPU-resident matmul weight bytes (uploaded to GPU 0 for each prompt ubatch).
+    cpu_matmul_bytes: f64,
 }
 
 fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightLayout {
@@ -286,8 +294,9 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
     let placement = Placement::new(spec.n_layer, if n_gpu == 0 { 0 } else { ngl }, &split);
     let mut bytes = vec![0u64; n_gpu + 1];
     let mut layers = vec![0u32; n_gpu + 1];
-    let mut read = vec![0f64; n_gpu + 1];
-    let mut active = vec![0f64; n_gpu + 1];
+    let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut cpu_matmul_bytes = 0f64;
     for d in &placement.layer_dev {
         layers[d.unwrap_or(cpu)] += 1;
     }
@@ -313,6 +322,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         };
         #[allow(clippy::cast_precision_loss)]
         let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);
+        let c = WeightClass::of(t.ggml_type, w.quant).index();
         match t.info.role {
             Role::TokenEmbd => {
                 if spec.tied_embeddings {
@@ -321,21 +331,29 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
                     if let Some(g) = out_dev {
                         bytes[g] += gpu_alloc_bytes(t, sys.gpus[g].api);
                     }
-                    read[o] += b;
-                    active[o] += p;
+                    read[o][c] += b;
+                    active[o][c] += p;
                 }
             }
             Role::Experts => {
-                read[idx] += b * expert_share;
-                active[idx] += p * expert_share;
+                read[idx][c] += b * expert_share;
+                active[idx][c] += p * expert_share;
             }
-            Role::Small | Role::OutputNorm => read[idx] += b,
+            Role::Small | Role::OutputNorm => read[idx][c] += b,
             Role::Matrix | Role::Output => {
-                read[idx] += b;
-                active[idx] += p;
+                read[idx][c] += b;
+                active[idx][c] += p;
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
+        if dev.is_none() && is_matmul {
+            // Prefill uploads the used experts only (perf-models.md §2.6); dense weights whole.
+            cpu_matmul_bytes += if t.info.role == Role::Experts {
+                b * expert_share
+            } else {
+                b
+            };
+        }
         if dev.is_none() && is_matmul && t.bytes > largest {
             largest = t.bytes;
             largest_io = t.info.ne[0] + t.info.ne[1];
@@ -356,8 +374,9 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         layers,
         largest_cpu_matrix: largest,
         largest_cpu_matrix_io: largest_io,
-        read_per_token: read,
-        active_params: active,
+        read,
+        active,
+        cpu_matmul_bytes,
     }
 }
 
@@ -544,7 +563,52 @@ impl Problem<'_> {
     }
 }
 
-/// Estimates memory, placement, context and speed.
+/// `-ngl auto` for an MoE model that does not fit whole (llama.cpp's `--fit` puts expert tensors in
+/// RAM before it gives up layers): the fewest leading layers whose routed experts stay in RAM so
+/// that everything else fits on the GPUs with the margin, at the context asked (or `--fit-ctx`).
+/// `None` when not applicable or not needed; `Some(n_layer)` when even all experts in RAM do not
+/// make the rest fit (layers are then given up as usual).
+fn plan_cpu_moe(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u32> {
+    let spec = &w.spec;
+    if !s.auto_cpu_moe
+        || s.n_cpu_moe > 0
+        || s.gpu_layers != GpuLayers::Auto
+        || spec.n_expert < 2
+        || sys.gpus.is_empty()
+    {
+        return None;
+    }
+    let ctx = s
+        .ctx
+        .unwrap_or_else(|| s.fit_min_ctx.min(spec.context_length.clamp(1, MAX_CTX)));
+    let n_total = spec.n_layer + 1;
+    let fits_with = |n: u32| {
+        let t = Settings {
+            n_cpu_moe: n,
+            ..s.clone()
+        };
+        let p = Problem { w, sys, s: &t };
+        p.fits_at(&layout(w, sys, &t, n_total), ctx, s.fit_margin_bytes)
+    };
+    if fits_with(0) {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, spec.n_layer);
+    if !fits_with(hi) {
+        return Some(hi);
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits_with(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
+
+/// Estimates memory, placement, context and speed with the fitted speed constants.
 ///
 /// # Errors
 /// [`EstimateError`] for settings llama.cpp would reject.
@@ -553,13 +617,46 @@ pub fn estimate(
     sys: &SystemSpec,
     s: &Settings,
 ) -> Result<Estimate, EstimateError> {
+    estimate_with(w, sys, s, &SpeedParams::default())
+}
+
+/// [`estimate`] with explicit speed constants (for fitting them).
+///
+/// # Errors
+/// [`EstimateError`] for settings llama.cpp would reject.
+pub fn estimate_with(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    params: &SpeedParams,
+) -> Result<Estimate, EstimateError> {
     check_settings(s, sys)?;
-    let p = Problem { w, sys, s };
     let spec = &w.spec;
     let n_total = spec.n_layer + 1;
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);
     let margin = s.fit_margin_bytes;
     let mut warnings = Vec::new();
+    let moe_plan = plan_cpu_moe(w, sys, s);
+    let planned;
+    let s = match moe_plan {
+        Some(n) => {
+            planned = Settings {
+                n_cpu_moe: n,
+                ..s.clone()
+            };
+            warnings.push(Warning {
+                code: "experts-in-ram",
+                message: format!(
+                    "the model does not fit on the GPU whole: the routed experts of the first {} layers stay in system RAM (--n-cpu-moe {}), attention and shared weights on the GPU",
+                    n.min(spec.n_layer),
+                    n.min(spec.n_layer)
+                ),
+            });
+            &planned
+        }
+        None => s,
+    };
+    let p = Problem { w, sys, s };
 
     // Resolve -c and -ngl the way llama.cpp's --fit does: keep everything on the GPUs if possible,
     // shrinking an unset context toward --fit-ctx first, then give up layers.
@@ -604,16 +701,21 @@ pub fn estimate(
         w,
         sys,
         s,
-        &lay.read_per_token,
-        &lay.active_params,
+        &speed::DeviceLoad {
+            read: &lay.read,
+            active: &lay.active,
+            cpu_upload_bytes: lay.cpu_matmul_bytes,
+        },
         &lay.placement,
         &shape,
+        params,
+        flash_attn_on(s),
     );
     let ram_fraction = {
         let n_gpu = sys.gpus.len();
-        let total: f64 = lay.read_per_token.iter().sum();
+        let total: f64 = lay.read.iter().flatten().sum();
         if total > 0.0 {
-            lay.read_per_token[n_gpu] / total
+            lay.read[n_gpu].iter().sum::<f64>() / total
         } else {
             0.0
         }
@@ -648,6 +750,25 @@ pub fn estimate(
                 "context {ctx} is longer than the {ctx_train} tokens the model was trained for; quality degrades past it"
             ),
         });
+    }
+    {
+        // Backends with rows in the calibration data (throughput.csv); others use published defaults.
+        let uncalibrated: Vec<&str> = sys
+            .gpus
+            .iter()
+            .filter(|g| matches!(g.api, GpuApi::Sycl | GpuApi::Cpu))
+            .map(|g| g.api.name())
+            .chain((lay.layers[sys.gpus.len()] > 0 || sys.gpus.is_empty()).then_some("cpu"))
+            .collect();
+        if !uncalibrated.is_empty() {
+            warnings.push(Warning {
+                code: "speed-uncalibrated",
+                message: format!(
+                    "speed on {} is not calibrated against measurements yet; treat it as a rough guide",
+                    uncalibrated.join(" and ")
+                ),
+            });
+        }
     }
     if spec.n_expert > 1 {
         warnings.push(Warning {
@@ -685,6 +806,7 @@ pub fn estimate(
             shape,
             gpu_layers: lay.placement.gpu_layers,
             flash_attn: flash_attn_on(s),
+            n_cpu_moe: s.n_cpu_moe.min(spec.n_layer),
         },
         memory: mem,
         offload: Offload {

@@ -61,6 +61,9 @@ pub struct Settings {
     pub swa_full: bool,
     /// `--n-cpu-moe N`: the routed experts of the first N layers stay in RAM (`--cpu-moe` = all).
     pub n_cpu_moe: u32,
+    /// With `-ngl auto`, choose `n_cpu_moe` for an MoE model that does not fit whole (as `--fit`
+    /// does); off when the user gave `--n-cpu-moe`/`--cpu-moe`.
+    pub auto_cpu_moe: bool,
     /// `-nkvo`: KV cache in system RAM.
     pub no_kv_offload: bool,
     /// `-ts`: proportions of layers per GPU; empty = by free memory.
@@ -93,6 +96,7 @@ impl Default for Settings {
             kv_unified: false,
             swa_full: false,
             n_cpu_moe: 0,
+            auto_cpu_moe: true,
             no_kv_offload: false,
             tensor_split: Vec::new(),
             split_mode: SplitMode::Layer,

@@ -1,7 +1,19 @@
-//! A first roofline for llama-bench's tests: decode (`tgN @ dD`) reads every active weight and the KV
-//! cache once per token on each device in turn; prefill (`ppN @ dD`) is bound by compute, plus the
-//! upload of CPU-resident weights when llama.cpp offloads their matmuls. Efficiencies are the
-//! published defaults of shared/notes/perf-models.md §6, to be replaced by a calibration.
+//! The speed model for llama-bench's tests: decode (`tgN @ dD`) and prefill (`ppN @ dD`).
+//!
+//! Decode reads, for every token, each device's active weights (only the used experts of an MoE
+//! layer) and its part of the KV cache, devices in sequence: `t = Σ_dev Σ_class bytes / (BW ·
+//! η_bw · f_class) + KV / (BW · η_bw · f_kv) + t_step + hops · t_hop`. Dequantising kernels read
+//! their bytes less efficiently than plain f16 ones, hence the per-class factor `f_class`.
+//!
+//! Prefill processes the prompt in ubatches; each costs `2 · active params · tokens` FLOPs at the
+//! device's FP16 rate times an efficiency (float or quantized weights), plus attention: without flash
+//! attention the f32 KQ matrix of every head is written and read (`passes · n_kv · tokens · heads ·
+//! 4` bytes per layer), with it the QK/AV FLOPs. Several GPUs holding all layers pipeline the ubatches
+//! of a batch; CPU-resident weights are uploaded to GPU 0 over PCIe for each ubatch.
+//!
+//! The constants are fitted to shared/data/calibration/throughput.csv by
+//! `cargo run -p llmrig-catalog --example accuracy -- --refit`, which prints them and the error;
+//! defaults for backends without data come from shared/notes/perf-models.md §6.
 
 use serde::Serialize;
 
@@ -9,7 +21,8 @@ use super::memory::{layer_kv_bytes, ContextShape};
 use super::placement::Placement;
 use super::settings::Settings;
 use super::weights::ModelWeights;
-use crate::system::{DeviceKind, SystemSpec};
+use crate::quant::{GgmlType, OtherFormat, Quant};
+use crate::system::{GpuApi, MemoryTech, SystemSpec};
 
 /// Speed for llama-bench's tests at the settings' `--prompt`, `--gen` and `--depth`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,45 +41,262 @@ pub struct Performance {
     pub decode_high: f64,
 }
 
-/// Memory-bandwidth efficiency (low, typical, high) of llama.cpp decode by device kind
-/// (perf-models.md §2.5/§6: 0.65 for k-quants on GPU, 0.65 Apple, 0.7 desktop CPU).
-fn bw_efficiency(kind: DeviceKind) -> (f64, f64, f64) {
-    match kind {
-        DeviceKind::Gpu => (0.5, 0.65, 0.8),
-        DeviceKind::Unified => (0.45, 0.65, 0.8),
-        DeviceKind::Cpu => (0.5, 0.7, 0.8),
+/// Weight storage classes whose kernels read memory at different efficiencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightClass {
+    /// F32, F16, BF16.
+    Float,
+    /// Q8_0.
+    Q8,
+    /// Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL.
+    Legacy,
+    /// Q2_K…Q6_K.
+    KQuant,
+    /// IQ1…IQ4_XS, TQ.
+    Iq,
+    /// MXFP4, NVFP4.
+    Fp4,
+}
+
+impl WeightClass {
+    /// Number of classes.
+    pub const COUNT: usize = 6;
+
+    /// The class of a tensor stored as `ty` (or in `quant` when there is no ggml type).
+    #[must_use]
+    pub fn of(ty: Option<GgmlType>, quant: Quant) -> WeightClass {
+        use GgmlType as G;
+        match ty {
+            Some(G::F32 | G::F16 | G::BF16 | G::F64 | G::I8 | G::I16 | G::I32 | G::I64) => {
+                WeightClass::Float
+            }
+            Some(G::Q8_0 | G::Q8_1 | G::Q8_K) => WeightClass::Q8,
+            Some(G::Q4_0 | G::Q4_1 | G::Q5_0 | G::Q5_1 | G::IQ4_NL | G::Q1_0 | G::Q2_0) => {
+                WeightClass::Legacy
+            }
+            Some(G::Q2_K | G::Q3_K | G::Q4_K | G::Q5_K | G::Q6_K) => WeightClass::KQuant,
+            Some(G::MXFP4 | G::NVFP4) => WeightClass::Fp4,
+            Some(_) => WeightClass::Iq,
+            None => match quant {
+                Quant::Other(OtherFormat::Fp16 | OtherFormat::Bf16 | OtherFormat::Fp32) => {
+                    WeightClass::Float
+                }
+                Quant::Other(OtherFormat::Fp8 { .. } | OtherFormat::BnbInt8) => WeightClass::Q8,
+                Quant::Other(OtherFormat::Nvfp4 | OtherFormat::Mxfp4) => WeightClass::Fp4,
+                _ => WeightClass::KQuant,
+            },
+        }
+    }
+
+    /// Index into per-class arrays.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
-/// Fixed time per generated token on GPUs (kernel launches, sampling), seconds (perf-models.md §6:
-/// 0.1–0.3 ms).
-const GPU_STEP_OVERHEAD_S: f64 = 0.2e-3;
+/// Efficiencies of one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BackendParams {
+    /// Share of peak memory bandwidth decode achieves on f16 weights.
+    pub bw: f64,
+    /// Fixed time per generated token (launches, sampling, synchronisation), seconds.
+    pub step_s: f64,
+    /// Share of the FP16 (FP32-accumulate) peak prefill achieves on float weights.
+    pub pp_float: f64,
+    /// Share of that peak prefill achieves on quantized weights.
+    pub pp_quant: f64,
+    /// Fixed time per ubatch of prompt, seconds.
+    pub ubatch_s: f64,
+}
+
+/// Every constant of the speed model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedParams {
+    /// Per device class, in the order of [`DEVICE_CLASSES`].
+    pub backends: [BackendParams; 8],
+    /// Decode bandwidth factor per [`WeightClass`] (Float is 1 by definition).
+    pub class_factor: [f64; WeightClass::COUNT],
+    /// Decode: efficiency of reading the KV cache relative to f16 weights.
+    pub kv_factor: f64,
+    /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
+    /// read/write, read for KQV).
+    pub attn_passes: f64,
+    /// Time per device boundary per token in a layer split, seconds.
+    pub hop_s: f64,
+    /// Share of the ideal pipeline overlap that multi-GPU prefill achieves (0: sequential, 1:
+    /// perfect overlap of ubatches across GPUs).
+    pub pipeline_overlap: f64,
+}
+
+/// Device classes with their own efficiencies: the backend, and for CUDA/ROCm whether the memory
+/// is HBM (llama.cpp's single-stream kernels reach a smaller share of HBM's peak). Intel GPUs form
+/// one class whatever the API (SYCL or Vulkan): their kernels reach far less of the peak than AMD's
+/// or NVIDIA's under the same Vulkan backend (llama.cpp discussion #10879).
+pub const DEVICE_CLASSES: [&str; 8] = [
+    "cuda-gddr",
+    "cuda-hbm",
+    "rocm-gddr",
+    "rocm-hbm",
+    "vulkan",
+    "metal",
+    "intel",
+    "cpu",
+];
+
+/// Index of a device class in [`SpeedParams::backends`].
+#[must_use]
+pub fn backend_index(api: GpuApi, tech: MemoryTech) -> usize {
+    device_class(api, tech, false)
+}
+
+/// Index of a device's class; `intel` says the GPU is Intel's.
+#[must_use]
+pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
+    if intel && matches!(api, GpuApi::Vulkan | GpuApi::Sycl) {
+        return 6;
+    }
+    match (api, tech) {
+        (GpuApi::Cuda, MemoryTech::Hbm) => 1,
+        (GpuApi::Cuda, _) => 0,
+        (GpuApi::Rocm, MemoryTech::Hbm) => 3,
+        (GpuApi::Rocm, _) => 2,
+        (GpuApi::Vulkan, _) => 4,
+        (GpuApi::Metal, _) => 5,
+        (GpuApi::Sycl, _) => 6,
+        (GpuApi::Cpu, _) => 7,
+    }
+}
+
+impl Default for SpeedParams {
+    /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`
+    /// on the 581 usable rows of throughput.csv (2026-11-26). cuda-gddr, cuda-hbm and metal were
+    /// fitted; rocm, vulkan, sycl and cpu have fewer than 8 rows and keep the defaults of
+    /// perf-models.md §6. Error of these constants: `llmrig accuracy` (in-sample) and
+    /// `llmrig accuracy --cv` (leave-one-device-out).
+    fn default() -> SpeedParams {
+        let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
+            bw,
+            step_s,
+            pp_float,
+            pp_quant,
+            ubatch_s,
+        };
+        SpeedParams {
+            backends: [
+                b(0.8585, 0.002121, 0.5635, 0.2174, 0.009844), // cuda-gddr
+                b(0.4872, 0.00384, 0.05341, 0.2092, 0.01338),  // cuda-hbm
+                b(0.6312, 0.0005, 0.5, 0.4757, 0.002),         // rocm-gddr
+                b(0.6, 0.0005, 0.4, 0.3, 0.002),               // rocm-hbm
+                b(0.7842, 0.0005, 0.4, 0.2381, 0.002),         // vulkan
+                b(0.8484, 0.005294, 0.8147, 0.6999, 0.05),     // metal
+                b(0.6, 0.001, 0.3, 0.2, 0.002),                // intel
+                b(0.7, 0.0002, 0.4, 0.4, 0.001),               // cpu
+            ],
+            class_factor: [1.0, 1.059, 1.02, 0.9261, 0.75, 1.147],
+            kv_factor: 0.6306,
+            attn_passes: 4.786,
+            hop_s: 0.0002406,
+            pipeline_overlap: 0.8484,
+        }
+    }
+}
+
+/// Whether a GPU is Intel's, by its name (catalog and driver names say "Intel" or "Arc").
+#[must_use]
+pub fn is_intel(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("intel") || n.starts_with("arc ") || n.contains(" arc ")
+}
+
+/// Per-device inputs the placement computes.
+pub(super) struct DeviceLoad<'a> {
+    /// Bytes read per token, per device (GPUs then CPU), per weight class.
+    pub read: &'a [[f64; WeightClass::COUNT]],
+    /// Matmul weights (elements) used per token, per device, per class.
+    pub active: &'a [[f64; WeightClass::COUNT]],
+    /// Bytes of CPU-resident matmul weights (uploaded to GPU 0 per ubatch when offloading ops).
+    pub cpu_upload_bytes: f64,
+}
+
 /// Effective PCIe host-to-device rate for weight uploads during prefill, bytes/s (PCIe 4.0 x16
 /// achieves about 25 GB/s, perf-models.md §2.8).
 const PCIE_BYTES_PER_S: f64 = 25e9;
-/// Compute efficiency of GPU prompt processing (perf-models.md §6: MFU ≈ 0.7 for long prompts;
-/// llama.cpp's MMQ kernels reach less).
-const GPU_COMPUTE_EFF: f64 = 0.5;
-/// Compute efficiency of CPU prompt processing (perf-models.md §3: 0.3–0.6 of SIMD peak).
-const CPU_COMPUTE_EFF: f64 = 0.4;
+/// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
+/// spread of achieved/peak bandwidth across engines and drivers in perf-models.md §2.5).
+const LOW_HIGH: (f64, f64) = (0.8, 1.15);
 
-#[allow(clippy::too_many_arguments, clippy::cast_precision_loss)]
+#[allow(
+    clippy::too_many_lines,
+    clippy::too_many_arguments,
+    clippy::cast_precision_loss
+)]
 pub(super) fn performance(
     w: &ModelWeights,
     sys: &SystemSpec,
     s: &Settings,
-    read_per_token: &[f64],
-    active_params: &[f64],
+    load: &DeviceLoad<'_>,
     placement: &Placement,
     shape: &ContextShape,
+    p: &SpeedParams,
+    flash_attn: bool,
 ) -> Performance {
     let spec = &w.spec;
     let n_gpu = sys.gpus.len();
     let cpu = n_gpu;
-    // KV bytes read per generated token at the mean position of the generated tokens, per device.
-    let mean_pos = (s.depth + s.gen / 2).min(shape.n_ctx_seq) as f64;
-    let mut kv_read = vec![0f64; n_gpu + 1];
-    let mut attn_flops = vec![0f64; n_gpu + 1];
+    let class = |d: usize| {
+        if d < n_gpu {
+            let g = &sys.gpus[d];
+            device_class(g.api, g.memory_tech, is_intel(&g.name))
+        } else {
+            backend_index(GpuApi::Cpu, MemoryTech::Ddr)
+        }
+    };
+    let bp = |d: usize| &p.backends[class(d)];
+    let bw = |d: usize| -> f64 {
+        if d < n_gpu {
+            sys.gpus[d].bandwidth_bytes_per_s
+        } else {
+            sys.cpu.bandwidth_bytes_per_s
+        }
+        .max(1e6)
+    };
+    let peak = |d: usize| -> f64 {
+        if d < n_gpu {
+            sys.gpus[d].fp16_flops.max(1e11)
+        } else {
+            sys.cpu.flops.max(1e9)
+        }
+    };
+    // Matmul peaks prefill runs at: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
+    // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA, ROCm), through
+    // FP16 elsewhere.
+    let matmul_peaks = |d: usize| -> (f64, f64) {
+        if d >= n_gpu {
+            let c = sys.cpu.flops.max(1e9);
+            return (c, c);
+        }
+        let g = &sys.gpus[d];
+        let f16 = g.fp16_flops.max(1e11);
+        let acc16 = if g.fp16_acc16_flops > 0.0 {
+            g.fp16_acc16_flops
+        } else {
+            f16
+        };
+        let quant = match g.api {
+            GpuApi::Cuda | GpuApi::Rocm if g.int8_ops > 0.0 => g.int8_ops,
+            _ => f16,
+        };
+        (acc16, quant)
+    };
+    let layer_dev = |il: u32| -> usize {
+        if s.no_kv_offload {
+            cpu
+        } else {
+            placement.layer_dev[il as usize].unwrap_or(cpu)
+        }
+    };
     let one = ContextShape {
         n_ctx: 1,
         n_ctx_seq: 1,
@@ -74,95 +304,152 @@ pub(super) fn performance(
         n_seq: 1,
         n_tokens: 1,
     };
+    // KV bytes per cached token and attention layers, per device.
+    let mut kv_per_token = vec![0f64; n_gpu + 1];
+    let mut swa_kv_per_token = vec![0f64; n_gpu + 1];
+    let mut attn_layers = vec![0f64; n_gpu + 1];
     for il in 0..spec.n_layer {
-        let d = if s.no_kv_offload {
-            None
-        } else {
-            placement.layer_dev[il as usize]
-        };
-        let (k, v) = layer_kv_bytes(spec, il, &one, s);
-        let window = match spec.sliding_window {
-            Some(n) if spec.is_swa_layer(il) && !s.swa_full => (n as f64).min(mean_pos),
-            _ => mean_pos,
-        };
-        kv_read[d.unwrap_or(cpu)] += (k + v) as f64 * window;
-        // QK^T and AV: 4 · q_width FLOPs per cached token per layer.
-        attn_flops[placement.layer_dev[il as usize].unwrap_or(cpu)] +=
-            4.0 * spec.q_width() as f64 * (s.depth as f64 + s.prompt as f64 / 2.0);
-    }
-    let bw = |d: usize| -> (f64, DeviceKind) {
-        if d < n_gpu {
-            (sys.gpus[d].bandwidth_bytes_per_s, sys.gpus[d].kind)
-        } else {
-            (sys.cpu.bandwidth_bytes_per_s, DeviceKind::Cpu)
-        }
-    };
-    let mut t = [0f64; 3];
-    let mut compute_time = 0f64;
-    let mut mem_time = 0f64;
-    for d in 0..=n_gpu {
-        let bytes = read_per_token[d] + kv_read[d];
-        if bytes == 0.0 {
+        if spec.is_recurrent_layer(il) {
             continue;
         }
-        let (b, kind) = bw(d);
-        let (lo, mid, hi) = bw_efficiency(kind);
-        let b = b.max(1.0);
-        let m = bytes / (b * mid);
-        // Decode compute: 2 FLOPs per active weight.
-        let flops = 2.0 * active_params[d];
-        let rate = if d < n_gpu {
-            sys.gpus[d].fp16_flops.max(1e12) * GPU_COMPUTE_EFF
+        let d = layer_dev(il);
+        let (k, v) = layer_kv_bytes(spec, il, &one, s);
+        let kv = (k + v) as f64;
+        if spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full {
+            swa_kv_per_token[d] += kv;
         } else {
-            sys.cpu.flops.max(1e9) * CPU_COMPUTE_EFF
-        };
-        let c = flops / rate;
-        mem_time += m;
-        compute_time += c;
-        t[0] += (bytes / (b * lo)).max(c);
-        t[1] += m.max(c);
-        t[2] += (bytes / (b * hi)).max(c);
-        if d < n_gpu {
-            for x in &mut t {
-                *x += GPU_STEP_OVERHEAD_S / n_gpu as f64;
-            }
+            kv_per_token[d] += kv;
         }
+        attn_layers[d] += 1.0;
     }
+    let window = spec.sliding_window.unwrap_or(u64::MAX) as f64;
+    let used: Vec<usize> = (0..=n_gpu)
+        .filter(|&d| load.read[d].iter().sum::<f64>() > 0.0 || attn_layers[d] > 0.0)
+        .collect();
+
+    // ---- decode: average over the generated tokens, starting at `depth`.
+    let mean_pos = (s.depth as f64 + s.gen as f64 / 2.0).min(shape.n_ctx_seq as f64);
+    let decode_time = |scale: f64| -> (f64, f64, f64) {
+        let (mut t, mut mem, mut comp) = (0.0, 0.0, 0.0);
+        for &d in &used {
+            let b = bw(d) * bp(d).bw * scale;
+            let mut m = 0.0;
+            for (c, bytes) in load.read[d].iter().enumerate() {
+                m += bytes / (b * p.class_factor[c]);
+            }
+            let kv = kv_per_token[d] * mean_pos + swa_kv_per_token[d] * mean_pos.min(window);
+            m += kv / (b * p.kv_factor);
+            let flops = 2.0 * load.active[d].iter().sum::<f64>();
+            let c = if d == cpu {
+                flops / (peak(d) * bp(d).pp_quant)
+            } else {
+                0.0
+            };
+            mem += m;
+            comp += c;
+            t += m.max(c);
+        }
+        let step = used.iter().map(|&d| bp(d).step_s).fold(0.0, f64::max);
+        let hops = used.len().saturating_sub(1) as f64;
+        (t + step + hops * p.hop_s, mem, comp)
+    };
+    let (t_mid, mem, comp) = decode_time(1.0);
+    let (t_low, _, _) = decode_time(LOW_HIGH.0);
+    let (t_high, _, _) = decode_time(LOW_HIGH.1);
     let rate = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
 
-    // Prefill: compute for every device's share; with GPUs, CPU-resident matmuls run on GPU 0 after
-    // their weights are uploaded once per ubatch (op_offload).
-    let prompt = s.prompt.max(1) as f64;
-    let mut prefill = 0f64;
-    let ubatches = (s.prompt.max(1)).div_ceil(shape.n_tokens.max(1)) as f64;
-    for d in 0..=n_gpu {
-        let flops = (2.0 * active_params[d] + attn_flops[d]) * prompt;
-        if flops == 0.0 {
-            continue;
-        }
-        if d < n_gpu || (n_gpu > 0 && shape.n_tokens >= 32) {
-            let g = if d < n_gpu { d } else { 0 };
-            let gpu = &sys.gpus[g];
-            let peak = gpu.int8_ops.max(gpu.fp16_flops).max(1e12);
-            prefill += flops / (peak * GPU_COMPUTE_EFF);
-            if d == cpu {
-                prefill += ubatches * read_per_token[cpu] / PCIE_BYTES_PER_S;
+    // ---- prefill: ubatch by ubatch; devices pipeline when GPUs hold every layer.
+    let prompt = s.prompt.max(1);
+    let ub = shape.n_tokens.max(1);
+    let batch = s.batch.max(ub);
+    let all_on_gpus = n_gpu > 0 && placement.layer_dev.iter().all(Option::is_some);
+    let pipeline = all_on_gpus && used.len() > 1;
+    let op_offload = n_gpu > 0 && ub >= 32;
+    let mut total = 0.0;
+    let mut done = 0u64;
+    while done < prompt {
+        let batch_end = (done + batch).min(prompt);
+        let mut first = true;
+        let (mut sum_first, mut rest_max_sum) = (0.0, 0.0);
+        let mut seq_sum = 0.0;
+        while done < batch_end {
+            let u = ub.min(batch_end - done) as f64;
+            let n_kv = (s.depth + done) as f64 + u;
+            let mut stage = Vec::with_capacity(used.len());
+            for &d in &used {
+                // Compute-side device: CPU layers run on GPU 0 when their ops are offloaded.
+                let cd = if d == cpu && op_offload { 0 } else { d };
+                let pk = peak(cd);
+                let bpc = bp(cd);
+                let (pk_float, pk_quant) = matmul_peaks(cd);
+                let mut t = 0.0;
+                for (c, a) in load.active[d].iter().enumerate() {
+                    t += if c == WeightClass::Float.index() {
+                        2.0 * a * u / (pk_float * bpc.pp_float)
+                    } else {
+                        2.0 * a * u / (pk_quant * bpc.pp_quant)
+                    };
+                }
+                let q = spec.q_width() as f64;
+                // Sliding-window layers attend to at most the window; counted at full length here,
+                // which only matters for long prompts on Gemma-style models.
+                let kv_eff = n_kv;
+                let attn_flops = 4.0 * q * kv_eff * u * attn_layers[d];
+                t += attn_flops / (pk * bpc.pp_float);
+                if !flash_attn {
+                    let kq_bytes =
+                        p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];
+                    t += kq_bytes / (bw(cd) * bp(cd).bw);
+                }
+                if d == cpu && op_offload {
+                    t += load.cpu_upload_bytes / PCIE_BYTES_PER_S;
+                }
+                t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };
+                stage.push(t);
             }
-        } else {
-            prefill += flops / (sys.cpu.flops.max(1e9) * CPU_COMPUTE_EFF);
+            let st_sum: f64 = stage.iter().sum();
+            let st_max = stage.iter().copied().fold(0.0, f64::max);
+            if first {
+                sum_first = st_sum;
+                first = false;
+            } else {
+                rest_max_sum += st_max;
+            }
+            seq_sum += st_sum;
+            done += u as u64;
         }
-    }
-    let prefill_rate = rate(prefill / prompt);
-    Performance {
-        prefill_tokens_per_s: prefill_rate,
-        decode_tokens_per_s: rate(t[1]),
-        time_to_first_token_s: prefill,
-        decode_bound: if compute_time > mem_time {
-            "compute"
+        total += if pipeline {
+            seq_sum - p.pipeline_overlap.clamp(0.0, 1.0) * (seq_sum - (sum_first + rest_max_sum))
         } else {
-            "memory"
-        },
-        decode_low: rate(t[0]),
-        decode_high: rate(t[2]),
+            seq_sum
+        };
+    }
+    Performance {
+        prefill_tokens_per_s: prompt as f64 / total.max(1e-12),
+        decode_tokens_per_s: rate(t_mid),
+        time_to_first_token_s: total,
+        decode_bound: if comp > mem { "compute" } else { "memory" },
+        decode_low: rate(t_low),
+        decode_high: rate(t_high),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        let q = Quant::parse("Q4_K_M").unwrap();
+        assert_eq!(
+            WeightClass::of(Some(GgmlType::Q4_K), q),
+            WeightClass::KQuant
+        );
+        assert_eq!(WeightClass::of(Some(GgmlType::F16), q), WeightClass::Float);
+        assert_eq!(WeightClass::of(Some(GgmlType::MXFP4), q), WeightClass::Fp4);
+        assert_eq!(
+            WeightClass::of(None, Quant::Other(OtherFormat::Bf16)),
+            WeightClass::Float
+        );
     }
 }

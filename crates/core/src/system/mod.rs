@@ -55,6 +55,21 @@ impl GpuApi {
     }
 }
 
+/// The memory technology of a device; llama.cpp's kernels reach different shares of its peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryTech {
+    /// GDDR on consumer and workstation GPUs.
+    #[default]
+    Gddr,
+    /// HBM on datacenter GPUs.
+    Hbm,
+    /// LPDDR shared by CPU and GPU (Apple silicon, Strix Halo, DGX Spark).
+    Lpddr,
+    /// DDR system memory.
+    Ddr,
+}
+
 /// One GPU (or unified-memory accelerator) as the estimator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSpec {
@@ -70,8 +85,15 @@ pub struct DeviceSpec {
     pub fp16_flops: f64,
     /// Dense INT8 tensor rate, OP/s (0 when unknown); llama.cpp's MMQ prefill runs on it.
     pub int8_ops: f64,
+    /// Dense FP16 rate with FP16 accumulate, FLOP/s, which llama.cpp's cuBLAS path for F16 weights
+    /// uses; twice `fp16_flops` on GeForce cards, equal elsewhere (0: same as `fp16_flops`).
+    #[serde(default)]
+    pub fp16_acc16_flops: f64,
     /// The API llama.cpp uses for it.
     pub api: GpuApi,
+    /// Memory technology (GDDR when unknown).
+    #[serde(default)]
+    pub memory_tech: MemoryTech,
 }
 
 /// The host: CPU and system RAM.

@@ -1,0 +1,72 @@
+//! Prints the speed model's error on the calibration data: `cargo run -p llmrig-catalog --example accuracy [-- --rows]`.
+#![allow(clippy::print_stdout)]
+
+use llmrig_catalog::accuracy::{objective, prepare, refit, score, stats, Phase};
+use llmrig_core::estimate::SpeedParams;
+
+fn main() {
+    let (cases, skipped) = prepare();
+    let mut params = SpeedParams::default();
+    if std::env::args().any(|a| a == "--refit") {
+        params = refit(&cases, &params);
+        println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
+    }
+    let rows = if std::env::args().any(|a| a == "--cv") {
+        println!("leave-one-device-out cross-validation: each device's rows predicted by constants fitted without it");
+        llmrig_catalog::accuracy::cross_validate(&cases, &params)
+    } else {
+        score(&cases, &params)
+    };
+    println!(
+        "objective (mean |ln error| decode + prefill): {:.4}",
+        objective(&rows)
+    );
+    let show_rows = std::env::args().any(|a| a == "--rows");
+    if show_rows {
+        for r in &rows {
+            println!(
+                "{:<40} {:<22} {:<9} {}x {:<16} measured {:>9.2} predicted {:>9.2} ({:+.0}%) naive {:>9.2}",
+                r.hardware, r.model, r.quant, r.gpus, r.test, r.measured, r.predicted,
+                (r.predicted / r.measured - 1.0) * 100.0, r.naive
+            );
+        }
+    }
+    let mut sources: Vec<String> = rows.iter().map(|r| r.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    println!(
+        "{:<44} {:>5} {:>8} {:>8} {:>8} {:>8}",
+        "source / phase", "rows", "median", "p90", "naive", "naive90"
+    );
+    for phase in [Phase::Decode, Phase::Prefill] {
+        for src in sources.iter().map(Some).chain([None]) {
+            let sel: Vec<_> = rows
+                .iter()
+                .filter(|r| r.phase == phase && src.is_none_or(|s| &r.source == s))
+                .collect();
+            if sel.is_empty() {
+                continue;
+            }
+            let s = stats(sel.iter().copied());
+            println!(
+                "{:<44} {:>5} {:>7.1}% {:>7.1}% {:>7.1}% {:>7.1}%",
+                format!("{} {:?}", src.map_or("ALL", |s| s.as_str()), phase),
+                s.n,
+                s.median * 100.0,
+                s.p90 * 100.0,
+                s.naive_median * 100.0,
+                s.naive_p90 * 100.0
+            );
+        }
+    }
+    println!("skipped {} rows", skipped.len());
+    let mut reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    for r in reasons {
+        println!(
+            "  {r}: {}",
+            skipped.iter().filter(|s| s.reason == r).count()
+        );
+    }
+}

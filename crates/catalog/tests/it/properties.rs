@@ -1,0 +1,100 @@
+//! Monotonic and sane: properties every estimate must keep, over catalog models, quants, contexts
+//! and machines drawn at random.
+
+use llmrig_core::estimate::{estimate, FlashAttn, GpuLayers, ModelWeights, Settings};
+use llmrig_core::quant::Quant;
+use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, GpuApi, SystemSpec};
+use proptest::prelude::*;
+
+const QUANTS: [&str; 6] = ["Q4_K_M", "Q8_0", "IQ3_XS", "Q6_K", "F16", "Q2_K"];
+
+fn machine(vram_gib: u64, bw: f64) -> SystemSpec {
+    SystemSpec {
+        gpus: vec![DeviceSpec {
+            name: "gpu".into(),
+            kind: DeviceKind::Gpu,
+            memory_bytes: vram_gib << 30,
+            bandwidth_bytes_per_s: bw,
+            fp16_flops: bw * 150.0,
+            int8_ops: bw * 600.0,
+            fp16_acc16_flops: 0.0,
+            api: GpuApi::Cuda,
+            memory_tech: llmrig_core::system::MemoryTech::Gddr,
+        }],
+        cpu: CpuSpec {
+            name: "cpu".into(),
+            ram_bytes: 256 << 30,
+            bandwidth_bytes_per_s: 80e9,
+            flops: 1e12,
+            cores: 8,
+        },
+    }
+}
+
+fn model(i: usize, q: usize) -> ModelWeights {
+    let all = llmrig_catalog::models().all();
+    let e = &all[i % all.len()];
+    ModelWeights::new(&e.spec, Quant::parse(QUANTS[q % QUANTS.len()]).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// More context never needs less memory and never decodes faster.
+    #[test]
+    fn more_context_costs_more(i in 0usize..100, q in 0usize..6, c in 1u64..64, extra in 1u64..64, fa in any::<bool>()) {
+        let w = model(i, q);
+        let sys = machine(24, 1e12);
+        let s = |ctx: u64| Settings {
+            ctx: Some(ctx * 512),
+            gpu_layers: GpuLayers::Count(999),
+            flash_attn: if fa { FlashAttn::On } else { FlashAttn::Off },
+            depth: ctx * 256,
+            ..Settings::default()
+        };
+        let a = estimate(&w, &sys, &s(c)).unwrap();
+        let b = estimate(&w, &sys, &s(c + extra)).unwrap();
+        prop_assert!(b.memory.total_bytes >= a.memory.total_bytes);
+        prop_assert!(b.memory.kv_cache_bytes >= a.memory.kv_cache_bytes);
+        prop_assert!(b.performance.decode_tokens_per_s <= a.performance.decode_tokens_per_s * (1.0 + 1e-9));
+    }
+
+    /// More VRAM never yields fewer GPU layers with -ngl auto.
+    #[test]
+    fn more_vram_more_layers(i in 0usize..100, q in 0usize..6, v in 4u64..96, extra in 1u64..64) {
+        let w = model(i, q);
+        let s = Settings { ctx: Some(4096), ..Settings::default() };
+        let a = estimate(&w, &machine(v, 1e12), &s).unwrap();
+        let b = estimate(&w, &machine(v + extra, 1e12), &s).unwrap();
+        prop_assert!(b.offload.gpu_layers >= a.offload.gpu_layers);
+    }
+
+    /// A faster device is never slower.
+    #[test]
+    fn faster_device_never_slower(i in 0usize..100, q in 0usize..6, bw in 100u64..4000, more in 1u64..2000) {
+        let w = model(i, q);
+        let s = Settings { ctx: Some(4096), gpu_layers: GpuLayers::Count(999), ..Settings::default() };
+        let a = estimate(&w, &machine(2048, bw as f64 * 1e9), &s).unwrap();
+        let b = estimate(&w, &machine(2048, (bw + more) as f64 * 1e9), &s).unwrap();
+        prop_assert!(b.performance.decode_tokens_per_s >= a.performance.decode_tokens_per_s);
+        prop_assert!(b.performance.prefill_tokens_per_s >= a.performance.prefill_tokens_per_s);
+    }
+}
+
+/// Every MoE model's active parameters are fewer than its total; dense models use nearly all.
+#[test]
+fn moe_active_params_below_total() {
+    for e in llmrig_catalog::models().all() {
+        let w = ModelWeights::new(&e.spec, Quant::parse("Q4_K_M").unwrap());
+        if e.spec.n_expert > 1 {
+            assert!(w.active_params() < w.params(), "{}", e.spec.id);
+            assert!(
+                w.active_params() * 2 < w.params(),
+                "{}: experts should dominate",
+                e.spec.id
+            );
+        } else {
+            assert!(w.active_params() <= w.params(), "{}", e.spec.id);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The speed model against published llama-bench results (data/calibration/throughput.csv), with
+//! the constants shipped in `SpeedParams::default()`: the accuracy targets of the speed issue, and
+//! better than the naive rule "tokens/s = bandwidth / model size" on every source.
+
+use llmrig_catalog::accuracy::{score_all, stats, Phase};
+
+#[test]
+fn decode_and_prefill_meet_the_targets() {
+    let (rows, skipped) = score_all();
+    assert!(rows.len() >= 550, "{} rows scored", rows.len());
+    assert!(skipped.len() <= 10, "{} rows skipped", skipped.len());
+    let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
+    let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
+    assert!(decode.median <= 0.12, "decode median {:.1}%", decode.median * 100.0);
+    assert!(decode.p90 <= 0.30, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(prefill.median <= 0.20, "prefill median {:.1}%", prefill.median * 100.0);
+}
+
+#[test]
+fn better_than_the_naive_rule_on_every_source() {
+    let (rows, _) = score_all();
+    let mut sources: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    for src in sources {
+        for phase in [Phase::Decode, Phase::Prefill] {
+            let s = stats(rows.iter().filter(|r| r.source == src && r.phase == phase));
+            if s.n == 0 {
+                continue;
+            }
+            assert!(
+                s.median < s.naive_median,
+                "{src} {phase:?}: median {:.1}% vs naive {:.1}%",
+                s.median * 100.0,
+                s.naive_median * 100.0
+            );
+        }
+    }
+}

@@ -81,6 +81,7 @@ impl DeviceEntry {
             fp16_flops: self.fp16_tflops.unwrap_or(0.0) * 1e12,
             int8_ops: self.int8_tops.unwrap_or(0.0) * 1e12,
             api: api.unwrap_or_else(|| self.usual_api()),
+            ..DeviceSpec::default()
         }
     }
 }

@@ -39,6 +39,7 @@ fn rtx_4090_box() -> SystemSpec {
             fp16_flops: 165.2e12,
             int8_ops: 660.6e12,
             api: GpuApi::Cuda,
+            ..DeviceSpec::default()
         }],
         cpu: CpuSpec {
             name: "desktop".into(),
@@ -46,6 +47,7 @@ fn rtx_4090_box() -> SystemSpec {
             bandwidth_bytes_per_s: 89.6e9,
             flops: 1e12,
             cores: 8,
+            ..CpuSpec::default()
         },
     }
 }

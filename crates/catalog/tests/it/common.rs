@@ -29,6 +29,7 @@ pub fn machine(gpus: usize) -> SystemSpec {
         fp16_flops: 1e14,
         int8_ops: 2e14,
         api: GpuApi::Cuda,
+        ..DeviceSpec::default()
     };
     SystemSpec {
         gpus: vec![gpu; gpus],
@@ -38,6 +39,7 @@ pub fn machine(gpus: usize) -> SystemSpec {
             bandwidth_bytes_per_s: 1e11,
             flops: 1e12,
             cores: 16,
+            ..CpuSpec::default()
         },
     }
 }

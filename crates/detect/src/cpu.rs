@@ -92,8 +92,9 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             "model name" | "cpu model" if model.is_none() && !value.is_empty() => {
                 model = Some(value.to_string());
             }
-            // Raspberry Pi and other boards add the board's name at the end.
-            "Model" | "Hardware" if board.is_none() && !value.is_empty() => {
+            // Raspberry Pi and other boards add the board's name (`Model`) and SoC (`Hardware`).
+            "Model" if !value.is_empty() => board = Some(value.to_string()),
+            "Hardware" if board.is_none() && !value.is_empty() => {
                 board = Some(value.to_string());
             }
             "CPU implementer" if implementer.is_none() => implementer = Some(value.to_string()),

@@ -146,7 +146,8 @@ pub struct CpuSpec {
 /// A whole machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemSpec {
-    /// GPUs in llama.cpp's device order (empty for CPU-only).
+    /// GPUs in llama.cpp's device order (empty for CPU-only; may be left out of a system file).
+    #[serde(default)]
     pub gpus: Vec<DeviceSpec>,
     /// The host.
     pub cpu: CpuSpec,

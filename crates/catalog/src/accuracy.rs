@@ -138,6 +138,7 @@ fn host() -> CpuSpec {
         bandwidth_bytes_per_s: 89.6e9,
         flops: 16.0 * 96e9,
         cores: 16,
+        ..CpuSpec::default()
     }
 }
 

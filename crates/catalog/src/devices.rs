@@ -193,6 +193,7 @@ impl DeviceEntry {
                 EntryKind::Cpu | EntryKind::Memory => MemoryTech::Ddr,
                 EntryKind::Gpu => MemoryTech::Gddr,
             }),
+            ..DeviceSpec::default()
         }
     }
 }

@@ -32,7 +32,7 @@ pub enum Command {
     /// What a model is: architecture, parameters, tensors by type, size, file type, metadata.
     Inspect(InspectArgs),
     /// The hardware llmrig sees on this machine.
-    Hw(MachineArgs),
+    Hw(HwArgs),
     /// How far the speed model is from published llama-bench results (median and p90 error).
     Accuracy(AccuracyArgs),
 }
@@ -46,6 +46,23 @@ pub struct AccuracyArgs {
     /// Leave-one-device-out cross-validation: each device predicted by constants fitted without it.
     #[arg(long)]
     pub cv: bool,
+}
+
+/// `llmrig hw`.
+#[derive(Debug, Args, Default)]
+pub struct HwArgs {
+    /// The machine.
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// Write the machine as TOML for `--system` (default file `llmrig-system.toml`).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "llmrig-system.toml")]
+    pub save: Option<PathBuf>,
+    /// Measure RAM read bandwidth (a few seconds) and store it in the user config for estimates.
+    #[arg(long)]
+    pub measure: bool,
+    /// Buffer for --measure, MiB (default: 1024 or an eighth of RAM, whichever is smaller).
+    #[arg(long, value_name = "MIB", requires = "measure")]
+    pub measure_mib: Option<u64>,
 }
 
 /// `llmrig inspect`.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, MachineArgs};
+use args::{Cli, Command, HwArgs};
 
 #[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
         Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
         Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
-        None => commands::hw::run(&MachineArgs::default(), cli.json).map(|s| {
+        None => commands::hw::run(&HwArgs::default(), cli.json).map(|s| {
             format!("{s}\nTry `llmrig estimate llama-3.1-8b -q Q4_K_M` or `llmrig models`.\n")
         }),
     };

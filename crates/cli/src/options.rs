@@ -171,16 +171,37 @@ pub fn settings(a: &EstimateArgs) -> Result<Settings> {
     })
 }
 
-/// Builds the machine: `--system`, else detection, then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/`--ram-bw`
-/// override parts of it. Returns notes on what was assumed.
+/// Builds the machine: `--system`, else detection (with the RAM bandwidth `llmrig hw --measure`
+/// stored in the user config), then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/`--ram-bw` override parts
+/// of it. Returns notes on what was assumed.
 pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
-    let (mut sys, mut notes) = match &m.system {
-        Some(path) => (llmrig_detect::read_system_file(path)?, Vec::new()),
-        None => {
-            let d = llmrig_detect::detect();
-            (d.system, d.notes)
-        }
+    machine_with(m, true)
+}
+
+/// [`machine`], reading the user config's measured RAM bandwidth only when `use_config` is set (the
+/// bandwidth probe compares against the peak without it).
+pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Vec<String>)> {
+    use llmrig_detect::Probe;
+    let host = m.system.is_none();
+    let detected = match &m.system {
+        Some(path) => llmrig_detect::FileProbe::new(path).detect()?,
+        None => llmrig_detect::HostProbe.detect()?,
     };
+    let (mut sys, mut notes) = (detected.system, detected.notes);
+    let mut measured = false;
+    if host && use_config {
+        if let Some(path) = llmrig_detect::config_path() {
+            if let Some(gbs) = llmrig_detect::load_config(&path)?.ram_bandwidth_gbs {
+                sys.cpu.bandwidth_bytes_per_s = gbs * 1e9;
+                notes.retain(|n| !n.starts_with("RAM bandwidth"));
+                notes.push(format!(
+                    "RAM bandwidth {gbs:.1} GB/s as measured by `llmrig hw --measure` (stored in {}); estimates use it instead of the assumed peak",
+                    path.display()
+                ));
+                measured = true;
+            }
+        }
+    }
     let api = m.api.as_deref().map(parse_api).transpose()?;
     if m.no_gpu {
         sys.gpus.clear();
@@ -192,8 +213,14 @@ pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
         for spec in &m.gpu {
             sys.gpus.extend(parse_gpu(spec, api)?);
         }
+    } else if host {
+        // Detected GPUs carry names and memory: compute rates (and bandwidth, unless NVML gave it)
+        // come from the catalog.
+        for g in &mut sys.gpus {
+            complete_detected_gpu(g, api, &mut notes);
+        }
     } else {
-        // Detected GPUs carry only name and memory: take bandwidth and compute from the catalog.
+        // A system file without rates: take them from the catalog.
         for g in &mut sys.gpus {
             if g.bandwidth_bytes_per_s == 0.0 {
                 match devices().find(&g.name) {
@@ -231,6 +258,10 @@ pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
         sys.cpu.bandwidth_bytes_per_s = bw * 1e9;
         notes.retain(|n| !n.starts_with("RAM bandwidth"));
     }
+    if host && m.gpu.is_empty() {
+        let cpu_bw_given = measured || m.ram_bw.is_some() || m.cpu.is_some();
+        detected_unified(&mut sys, cpu_bw_given, &mut notes);
+    }
     // A unified-memory chip is the machine's RAM: the CPU side gets its size and bandwidth, and
     // the GPU may allocate up to the OS working-set limit of it.
     if !m.gpu.is_empty() {
@@ -267,6 +298,135 @@ pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<String>)> {
         }
     }
     Ok((sys, notes))
+}
+
+/// The catalog entry for a name the OS reports: exact (`NVIDIA GeForce RTX 4090`, `Apple M2 Max`),
+/// the part in parentheses (`AMD Radeon 8060S (Strix Halo)`), or the name with trailing words
+/// dropped (`NVIDIA H100 80GB HBM3` → `NVIDIA H100`, `Tesla T4` → `T4`). Laptop variants are not
+/// matched to desktop cards, whose memory is faster. The flag says whether the match was exact.
+fn catalog_match(name: &str) -> Option<(&'static llmrig_catalog::DeviceEntry, bool)> {
+    let d = devices();
+    if let Ok(e) = d.find(name) {
+        return Some((e, true));
+    }
+    let (head, paren) = match name.split_once('(') {
+        Some((h, p)) => (h.trim(), p.split(')').next()),
+        None => (name, None),
+    };
+    if let Some(e) = paren.and_then(|p| d.find(p).ok()) {
+        return Some((e, false));
+    }
+    let mut words: Vec<&str> = head
+        .split([' ', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words
+        .iter()
+        .any(|w| ["laptop", "mobile", "max-q", "maxq"].contains(&w.to_ascii_lowercase().as_str()))
+    {
+        return None;
+    }
+    if words
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case("tesla"))
+    {
+        words.remove(0);
+    }
+    for n in (1..=words.len()).rev() {
+        // One word alone must look like a model (`T4`), not a vendor.
+        if n == 1 && !words[0].chars().any(|c| c.is_ascii_digit()) {
+            break;
+        }
+        if let Ok(e) = d.find(&words[..n].join(" ")) {
+            return Some((e, false));
+        }
+    }
+    None
+}
+
+/// Fills a detected GPU's rates from the catalog: compute always, bandwidth unless detection
+/// measured it (NVML's bus width × memory clock), memory only when the OS did not report it.
+fn complete_detected_gpu(
+    g: &mut llmrig_core::system::DeviceSpec,
+    api: Option<GpuApi>,
+    notes: &mut Vec<String>,
+) {
+    if let Some(a) = api {
+        g.api = a;
+    }
+    match catalog_match(&g.name) {
+        Some((e, exact)) => {
+            let full = e.to_spec(None, None);
+            g.fp16_flops = full.fp16_flops;
+            g.int8_ops = full.int8_ops;
+            if g.bandwidth_bytes_per_s == 0.0 {
+                g.bandwidth_bytes_per_s = full.bandwidth_bytes_per_s;
+            }
+            if g.memory_bytes == 0 {
+                g.memory_bytes = full.memory_bytes;
+            }
+            if !exact {
+                notes.push(format!(
+                    "{}: compute rates from the device catalog's {} ({})",
+                    g.name, e.name, e.id
+                ));
+            }
+        }
+        None if g.kind == DeviceKind::Unified => {}
+        None if g.bandwidth_bytes_per_s > 0.0 => notes.push(format!(
+            "{} is not in the device catalog; bandwidth {:.0} GB/s from NVML, compute rate unknown",
+            g.name,
+            g.bandwidth_bytes_per_s / 1e9
+        )),
+        None => {
+            notes.push(format!(
+                "{} is not in the device catalog; assuming 500 GB/s",
+                g.name
+            ));
+            g.bandwidth_bytes_per_s = 500e9;
+        }
+    }
+}
+
+/// Detected GPUs that share system RAM (Apple silicon, AMD and Intel iGPUs): one found in the
+/// catalog gives the RAM its bandwidth (unless measured or given); one not found reads at the RAM's
+/// bandwidth. Metal may allocate only the working-set share of it.
+fn detected_unified(sys: &mut SystemSpec, cpu_bw_given: bool, notes: &mut Vec<String>) {
+    let cpu_bw = sys.cpu.bandwidth_bytes_per_s;
+    let mut ram_bw = None;
+    for g in sys
+        .gpus
+        .iter_mut()
+        .filter(|g| g.kind == DeviceKind::Unified)
+    {
+        if g.bandwidth_bytes_per_s == 0.0 {
+            g.bandwidth_bytes_per_s = cpu_bw;
+            notes.push(format!(
+                "{} is not in the device catalog; it reads system RAM at the RAM's {:.1} GB/s",
+                g.name,
+                cpu_bw / 1e9
+            ));
+        } else if !cpu_bw_given {
+            ram_bw.get_or_insert((g.bandwidth_bytes_per_s, g.name.clone()));
+        }
+        if g.api == GpuApi::Metal {
+            let total = g.memory_bytes;
+            g.memory_bytes = unified_working_set(total);
+            notes.push(format!(
+                "unified memory: {} of {} usable by the GPU (macOS working-set limit)",
+                crate::render::gib(g.memory_bytes),
+                crate::render::gib(total)
+            ));
+        }
+    }
+    if let Some((bw, name)) = ram_bw {
+        sys.cpu.bandwidth_bytes_per_s = bw;
+        notes.retain(|n| !n.starts_with("RAM bandwidth"));
+        notes.push(format!(
+            "RAM bandwidth {:.1} GB/s: the unified memory of the {name} (device catalog)",
+            bw / 1e9
+        ));
+    }
 }
 
 /// The share of unified memory Metal lets one process allocate (`recommendedMaxWorkingSetSize`, which
@@ -465,6 +625,98 @@ mod tests {
         let g = parse_gpu("rtx-4090:20GiB", None).unwrap();
         assert_eq!(g[0].memory_bytes, 20 << 30);
         assert!(parse_gpu("rtx-9999", None).is_err());
+    }
+
+    #[test]
+    fn detected_names_match_the_catalog() {
+        let id = |n: &str| catalog_match(n).map(|(e, exact)| (e.id.clone(), exact));
+        assert_eq!(
+            id("NVIDIA GeForce RTX 4090"),
+            Some(("rtx-4090".into(), true))
+        );
+        assert_eq!(id("Apple M2 Max"), Some(("m2-max".into(), true)));
+        assert_eq!(
+            id("NVIDIA H100 80GB HBM3"),
+            Some(("h100-sxm-80gb".into(), true))
+        );
+        assert_eq!(
+            id("NVIDIA H100 PCIe"),
+            Some(("h100-pcie-80gb".into(), true))
+        );
+        assert_eq!(id("Tesla T4"), Some(("t4".into(), true)));
+        assert_eq!(
+            id("NVIDIA A100-SXM4-80GB"),
+            Some(("a100-80gb-sxm".into(), true))
+        );
+        assert_eq!(
+            id("AMD Radeon 8060S (Strix Halo)"),
+            Some(("ryzen-ai-max-395".into(), false))
+        );
+        assert_eq!(id("NVIDIA GeForce RTX 4090 Laptop GPU"), None);
+        assert_eq!(
+            id("NVIDIA GeForce RTX 2060"),
+            Some(("rtx-2060".into(), true))
+        );
+        assert_eq!(id("AMD Radeon Graphics (Raphael)"), None);
+    }
+
+    /// A detected fixture machine completed as `machine()` completes the host.
+    fn completed(d: llmrig_detect::Detected) -> (SystemSpec, Vec<String>) {
+        let (mut sys, mut notes) = (d.system, d.notes);
+        for g in &mut sys.gpus {
+            complete_detected_gpu(g, None, &mut notes);
+        }
+        detected_unified(&mut sys, false, &mut notes);
+        (sys, notes)
+    }
+
+    fn fixture(p: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../detect/tests/fixtures")
+            .join(p)
+    }
+
+    #[test]
+    fn detected_m2_max_gets_catalog_bandwidth_and_working_set() {
+        let read = |f: &str| std::fs::read_to_string(fixture(f)).unwrap();
+        let d = llmrig_detect::detect_apple(&llmrig_detect::AppleOutputs {
+            sysctl: read("m2-max/sysctl.txt"),
+            system_profiler: Some(read("m2-max/system_profiler.json")),
+            ioreg: None,
+            vm_stat: Some(read("m2-max/vm_stat.txt")),
+        });
+        let (sys, notes) = completed(d);
+        let g = &sys.gpus[0];
+        assert_eq!(g.bandwidth_bytes_per_s, 400e9);
+        assert!(g.fp16_flops > 0.0);
+        assert_eq!(g.memory_bytes, 48 << 30);
+        assert_eq!(sys.cpu.bandwidth_bytes_per_s, 400e9);
+        assert!(!notes
+            .iter()
+            .any(|n| n.starts_with("RAM bandwidth not measured")));
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("unified memory of the Apple M2 Max")));
+    }
+
+    #[test]
+    fn detected_linux_gpus_get_catalog_rates() {
+        let (sys, _) = completed(llmrig_detect::detect_linux_root(
+            &fixture("ryzen-7900xtx-igpu"),
+            None,
+        ));
+        assert_eq!(sys.gpus[0].bandwidth_bytes_per_s, 960e9);
+        assert_eq!(sys.gpus[0].memory_bytes, 25_753_026_560);
+        // An iGPU the catalog does not know reads RAM at the RAM's bandwidth.
+        let (sys, notes) = completed(llmrig_detect::detect_linux_root(
+            &fixture("intel-igpu"),
+            None,
+        ));
+        assert_eq!(
+            sys.gpus[0].bandwidth_bytes_per_s,
+            sys.cpu.bandwidth_bytes_per_s
+        );
+        assert!(notes.iter().any(|n| n.contains("reads system RAM")));
     }
 
     #[test]

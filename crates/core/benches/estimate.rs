@@ -41,6 +41,7 @@ fn rtx_4090_box() -> SystemSpec {
             fp16_acc16_flops: 0.0,
             api: GpuApi::Cuda,
             memory_tech: llmrig_core::system::MemoryTech::Gddr,
+            ..DeviceSpec::default()
         }],
         cpu: CpuSpec {
             name: "desktop".into(),
@@ -48,6 +49,7 @@ fn rtx_4090_box() -> SystemSpec {
             bandwidth_bytes_per_s: 89.6e9,
             flops: 1e12,
             cores: 8,
+            ..CpuSpec::default()
         },
     }
 }

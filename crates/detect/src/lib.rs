@@ -1,12 +1,63 @@
-//! llmrig-detect: this machine → [`SystemSpec`]. A first version: CPU name and cores and total RAM
-//! from the OS (sysinfo), NVIDIA GPUs from `nvidia-smi` when it is installed; RAM bandwidth is not
-//! measured yet and defaults to a dual-channel DDR5 desktop. `--system FILE.toml` replaces detection
-//! with a written description, which makes runs reproducible.
+//! llmrig-detect: this machine → [`SystemSpec`].
+//!
+//! A [`Probe`] reports the machine: [`HostProbe`] asks the OS (one `imp` module per OS: Linux reads
+//! /proc and sysfs, macOS runs sysctl and system_profiler, Windows and others use sysinfo; NVIDIA
+//! GPUs come from NVML loaded at run time, else nvidia-smi), and [`FileProbe`] reads a system
+//! description (`--system FILE.toml`), which makes runs reproducible and describes machines the
+//! user does not have. Detection reports names and memory; compute rates and GPU bandwidth come
+//! from the device catalog, which the CLI matches by name (this crate does not depend on it).
+//!
+//! Every parser takes text or the root of a file tree, so tests run against captured outputs in
+//! `tests/fixtures` on any OS. The RAM bandwidth probe ([`measure_ram_bandwidth`]) and the user
+//! configuration that stores its result ([`config_path`]) live here too.
+//!
+//! ```
+//! let m = llmrig_detect::parse_meminfo("MemTotal: 16384 kB\nMemAvailable: 8192 kB\n");
+//! assert_eq!(m.total_bytes, Some(16 << 20));
+//! ```
 
-use std::path::Path;
-use std::process::Command;
+mod amd;
+mod apple;
+mod bandwidth;
+mod config;
+mod cpu;
+mod drm;
+mod intel;
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod linux;
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod macos;
+mod memory;
+mod nvidia;
+#[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
+mod windows;
 
-use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, GpuApi, SystemSpec};
+#[cfg(target_os = "linux")]
+use linux as imp;
+#[cfg(target_os = "macos")]
+use macos as imp;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+use windows as imp;
+
+use std::path::{Path, PathBuf};
+
+use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, SystemSpec};
+
+pub use apple::{
+    parse_ioreg_gpu_cores, parse_sysctl, parse_system_profiler, parse_vm_stat, AppleOutputs,
+    Profiler, ProfilerGpu, SYSCTL_KEYS,
+};
+pub use bandwidth::{measure_ram_bandwidth, Bandwidth, BandwidthOptions};
+pub use config::{
+    config_dir, config_path, load_config, store_ram_bandwidth, ConfigError, UserConfig,
+};
+pub use cpu::{
+    allowed_cpus_from_status, count_cpu_list, parse_cpuinfo, parse_meminfo, CpuInfo, MemInfo,
+    SIMD_FLAGS,
+};
+pub use drm::{read_drm_gpus, DrmGpus, HostMemory};
+pub use memory::{parse_smbios, read_edac, read_memory_modules, MemoryModules};
+pub use nvidia::{nvml_bandwidth, parse_nvidia_smi, NVIDIA_SMI_QUERY};
 
 /// Dual-channel DDR5-5600, the common desktop today: 2 × 8 B × 5600 MT/s (shared/data/devices-reference.csv).
 pub const DEFAULT_RAM_BANDWIDTH: f64 = 89.6e9;
@@ -23,7 +74,152 @@ pub struct Detected {
     pub notes: Vec<String>,
 }
 
-/// Reading a `--system` file failed.
+/// Reports the machine an estimate is for.
+pub trait Probe {
+    /// The machine, with notes on what was assumed.
+    ///
+    /// # Errors
+    /// [`SystemFileError`] when the machine comes from a file that cannot be read.
+    fn detect(&self) -> Result<Detected, SystemFileError>;
+}
+
+/// The machine this runs on, as the OS reports it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostProbe;
+
+impl Probe for HostProbe {
+    fn detect(&self) -> Result<Detected, SystemFileError> {
+        Ok(finish(imp::facts()))
+    }
+}
+
+/// The fake probe: a machine described in a TOML file (`llmrig hw --save` writes one).
+#[derive(Debug, Clone)]
+pub struct FileProbe {
+    path: PathBuf,
+}
+
+impl FileProbe {
+    /// A probe reading `path`.
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileProbe { path: path.into() }
+    }
+}
+
+impl Probe for FileProbe {
+    fn detect(&self) -> Result<Detected, SystemFileError> {
+        Ok(Detected {
+            system: read_system_file(&self.path)?,
+            notes: Vec::new(),
+        })
+    }
+}
+
+/// Detects this machine (never fails: what cannot be read is assumed and noted).
+#[must_use]
+pub fn detect() -> Detected {
+    finish(imp::facts())
+}
+
+/// The Linux machine whose `proc/` and `sys/` lie under `root`, with NVIDIA GPUs from the text of
+/// `nvidia-smi --query-gpu=`[`NVIDIA_SMI_QUERY`] when given. Used by tests on fixture trees.
+#[must_use]
+pub fn detect_linux_root(root: &Path, nvidia_smi: Option<&str>) -> Detected {
+    let nvidia = nvidia_smi.map(parse_nvidia_smi).unwrap_or_default();
+    finish(linux::facts_from_root(root, nvidia, None))
+}
+
+/// A Mac from the outputs of the commands macOS detection runs. Used by tests on fixtures.
+#[must_use]
+pub fn detect_apple(outputs: &AppleOutputs) -> Detected {
+    finish(apple::facts(outputs))
+}
+
+/// What an OS module found, before defaults are applied.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Facts {
+    pub cpu_name: Option<String>,
+    pub cores: Option<u32>,
+    pub threads: Option<u32>,
+    pub simd: Vec<String>,
+    pub ram_total: Option<u64>,
+    pub ram_available: Option<u64>,
+    pub memory: MemoryModules,
+    pub gpus: Vec<DeviceSpec>,
+    pub notes: Vec<String>,
+}
+
+/// `24.0 GiB`, for notes.
+pub(crate) fn gib(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let g = bytes as f64 / 1_073_741_824.0;
+    format!("{g:.1} GiB")
+}
+
+/// Facts → machine: defaults for what is unknown, and llama.cpp's choice of GPUs.
+fn finish(f: Facts) -> Detected {
+    let mut notes = f.notes;
+    let cores = f.cores.or(f.threads).unwrap_or(1).max(1);
+    // Prompt processing runs on the cores this process may use.
+    let usable = f.threads.map_or(cores, |t| t.min(cores)).max(1);
+    let bandwidth = if let Some(peak) = f.memory.peak_bytes_per_s() {
+        notes.push(format!(
+            "RAM bandwidth {:.1} GB/s: {} channel(s) of {} at {} MT/s (firmware tables); `llmrig hw --measure` measures it",
+            peak / 1e9,
+            f.memory.channels.unwrap_or(0),
+            f.memory.memory_type.as_deref().unwrap_or("RAM"),
+            f.memory.speed_mts.unwrap_or(0)
+        ));
+        peak
+    } else {
+        notes.push(format!(
+            "RAM bandwidth not measured; assuming {:.1} GB/s (dual-channel DDR5-5600); run `llmrig hw --measure` or pass --ram-bw",
+            DEFAULT_RAM_BANDWIDTH / 1e9
+        ));
+        DEFAULT_RAM_BANDWIDTH
+    };
+    let ram_bytes = f.ram_total.unwrap_or(0);
+    if ram_bytes == 0 {
+        notes.push("RAM size not detected; pass --ram".into());
+    }
+    let mut gpus = f.gpus;
+    // llama.cpp leaves integrated GPUs alone when there is a discrete one: CUDA and ROCm builds do
+    // not see them, and the Vulkan backend skips them by default (ggml-vulkan device selection).
+    if gpus.iter().any(|g| g.kind == DeviceKind::Gpu) {
+        for g in gpus.iter().filter(|g| g.kind == DeviceKind::Unified) {
+            notes.push(format!(
+                "{} (integrated) left out: llama.cpp uses the discrete GPU(s)",
+                g.name
+            ));
+        }
+        gpus.retain(|g| g.kind == DeviceKind::Gpu);
+    }
+    if gpus.is_empty() {
+        notes.push("no GPU found; pass --gpu to describe one".into());
+    }
+    Detected {
+        system: SystemSpec {
+            gpus,
+            cpu: CpuSpec {
+                name: f.cpu_name.unwrap_or_else(|| "CPU".into()),
+                ram_bytes,
+                bandwidth_bytes_per_s: bandwidth,
+                flops: f64::from(usable) * DEFAULT_FLOPS_PER_CORE,
+                cores,
+                threads: f.threads,
+                simd: f.simd,
+                ram_available_bytes: f.ram_available,
+                memory_type: f.memory.memory_type,
+                memory_speed_mts: f.memory.speed_mts,
+                memory_channels: f.memory.channels,
+            },
+        },
+        notes,
+    }
+}
+
+/// Reading or writing a `--system` file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SystemFileError {
     /// The file could not be read.
@@ -43,10 +239,26 @@ pub enum SystemFileError {
         /// What is wrong.
         message: String,
     },
+    /// The file could not be written.
+    #[error("cannot write system file `{path}`")]
+    Write {
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The machine cannot be written as TOML (a size beyond TOML's 64-bit signed integers).
+    #[error("cannot write the machine as TOML: {message}")]
+    Serialize {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Reads a [`SystemSpec`] from TOML (`[cpu]` and `[[gpus]]` tables with the field names of
-/// `SystemSpec`, sizes in bytes and rates per second).
+/// `SystemSpec`, sizes in bytes and rates per second; fields added since a file was written take
+/// their defaults).
 ///
 /// # Errors
 /// [`SystemFileError`] naming the file.
@@ -61,78 +273,30 @@ pub fn read_system_file(path: &Path) -> Result<SystemSpec, SystemFileError> {
     })
 }
 
-/// Detects this machine.
-#[must_use]
-pub fn detect() -> Detected {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_memory();
-    sys.refresh_cpu_all();
-    let cores = u32::try_from(sys.physical_core_count().unwrap_or(1)).unwrap_or(1);
-    let name = sys
-        .cpus()
-        .first()
-        .map(|c| c.brand().trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "CPU".to_string());
-    let mut notes = vec![format!(
-        "RAM bandwidth not measured; assuming {:.1} GB/s (dual-channel DDR5-5600), pass --ram-bw to set it",
-        DEFAULT_RAM_BANDWIDTH / 1e9
-    )];
-    let gpus = nvidia_gpus();
-    if gpus.is_empty() {
-        notes.push("no GPU found (only NVIDIA GPUs with nvidia-smi are detected so far); pass --gpu to describe one".into());
-    }
-    Detected {
-        system: SystemSpec {
-            gpus,
-            cpu: CpuSpec {
-                name,
-                ram_bytes: sys.total_memory(),
-                bandwidth_bytes_per_s: DEFAULT_RAM_BANDWIDTH,
-                flops: f64::from(cores) * DEFAULT_FLOPS_PER_CORE,
-                cores,
-            },
-        },
-        notes,
-    }
+/// A [`SystemSpec`] as the TOML [`read_system_file`] reads, with a comment saying what it is.
+///
+/// # Errors
+/// [`SystemFileError::Serialize`] when a number does not fit TOML.
+pub fn system_to_toml(system: &SystemSpec) -> Result<String, SystemFileError> {
+    let body = toml::to_string(system).map_err(|e| SystemFileError::Serialize {
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "# A machine for llmrig, written by `llmrig hw --save`; use it with `--system FILE`.\n\
+         # Sizes are bytes, bandwidths bytes/s, compute rates FLOP/s or OP/s.\n\n{body}"
+    ))
 }
 
-/// NVIDIA GPUs as `nvidia-smi` lists them (name, total memory in MiB). Bandwidth and compute come
-/// from the device catalog in the CLI; here they are left at 0.
-fn nvidia_gpus() -> Vec<DeviceSpec> {
-    let Ok(out) = Command::new("nvidia-smi")
-        .args([
-            "--query-gpu=name,memory.total",
-            "--format=csv,noheader,nounits",
-        ])
-        .output()
-    else {
-        return Vec::new();
-    };
-    if !out.status.success() {
-        return Vec::new();
-    }
-    parse_nvidia_smi(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn parse_nvidia_smi(text: &str) -> Vec<DeviceSpec> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, mib) = line.rsplit_once(',')?;
-            let mib: u64 = mib.trim().parse().ok()?;
-            Some(DeviceSpec {
-                name: name.trim().to_string(),
-                kind: DeviceKind::Gpu,
-                memory_bytes: mib.checked_mul(1 << 20)?,
-                bandwidth_bytes_per_s: 0.0,
-                fp16_flops: 0.0,
-                int8_ops: 0.0,
-                fp16_acc16_flops: 0.0,
-                api: GpuApi::Cuda,
-                memory_tech: llmrig_core::system::MemoryTech::Gddr,
-            })
-        })
-        .collect()
+/// Writes `system` to `path` as [`system_to_toml`] does.
+///
+/// # Errors
+/// [`SystemFileError`] naming the file.
+pub fn write_system_file(path: &Path, system: &SystemSpec) -> Result<(), SystemFileError> {
+    let text = system_to_toml(system)?;
+    std::fs::write(path, text).map_err(|source| SystemFileError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -140,20 +304,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nvidia_smi_lines() {
-        let g = parse_nvidia_smi(
-            "NVIDIA GeForce RTX 4090, 24564\nNVIDIA H100 80GB HBM3, 81559\ngarbage\n",
-        );
-        assert_eq!(g.len(), 2);
-        assert_eq!(g[0].name, "NVIDIA GeForce RTX 4090");
-        assert_eq!(g[0].memory_bytes, 24564 << 20);
-    }
-
-    #[test]
     fn detect_finds_ram_and_cores() {
         let d = detect();
         assert!(d.system.cpu.ram_bytes > 0);
         assert!(d.system.cpu.cores >= 1);
+        assert!(d.system.cpu.threads.unwrap_or(1) >= 1);
     }
 
     #[test]
@@ -161,13 +316,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("llmrig-detect-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("sys.toml");
+        // A file written before the detected fields existed still reads.
         std::fs::write(
             &p,
             "[cpu]\nname = \"x\"\nram_bytes = 68719476736\nbandwidth_bytes_per_s = 8.96e10\nflops = 1e12\ncores = 8\n\n[[gpus]]\nname = \"g\"\nkind = \"gpu\"\nmemory_bytes = 25769803776\nbandwidth_bytes_per_s = 1.008e12\nfp16_flops = 1.65e14\nint8_ops = 6.6e14\napi = \"cuda\"\n",
         )
         .unwrap();
-        let s = read_system_file(&p).unwrap();
+        let s = FileProbe::new(&p).detect().unwrap().system;
         assert_eq!(s.gpus.len(), 1);
+        assert_eq!(s.cpu.threads, None);
+        let q = dir.join("again.toml");
+        write_system_file(&q, &s).unwrap();
+        assert_eq!(read_system_file(&q).unwrap(), s);
         std::fs::write(&p, "[cpu]\nname = 3\n").unwrap();
         assert!(matches!(
             read_system_file(&p),
@@ -177,5 +337,33 @@ mod tests {
             read_system_file(&dir.join("missing.toml")),
             Err(SystemFileError::Read { .. })
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn integrated_gpus_give_way_to_discrete_ones() {
+        let igpu = DeviceSpec {
+            name: "igpu".into(),
+            kind: DeviceKind::Unified,
+            ..DeviceSpec::default()
+        };
+        let dgpu = DeviceSpec {
+            name: "dgpu".into(),
+            ..DeviceSpec::default()
+        };
+        let d = finish(Facts {
+            gpus: vec![igpu.clone(), dgpu],
+            ..Facts::default()
+        });
+        assert_eq!(d.system.gpus.len(), 1);
+        assert_eq!(d.system.gpus[0].name, "dgpu");
+        let d = finish(Facts {
+            gpus: vec![igpu],
+            threads: Some(4),
+            cores: Some(8),
+            ..Facts::default()
+        });
+        assert_eq!(d.system.gpus.len(), 1);
+        assert_eq!(d.system.cpu.flops, 4.0 * DEFAULT_FLOPS_PER_CORE);
     }
 }

@@ -31,6 +31,7 @@ pub fn machine(gpus: usize) -> SystemSpec {
         fp16_acc16_flops: 0.0,
         api: GpuApi::Cuda,
         memory_tech: llmrig_core::system::MemoryTech::Gddr,
+        ..DeviceSpec::default()
     };
     SystemSpec {
         gpus: vec![gpu; gpus],
@@ -40,6 +41,7 @@ pub fn machine(gpus: usize) -> SystemSpec {
             bandwidth_bytes_per_s: 1e11,
             flops: 1e12,
             cores: 16,
+            ..CpuSpec::default()
         },
     }
 }

@@ -20,6 +20,7 @@ fn machine(vram_gib: u64, bw: f64) -> SystemSpec {
             fp16_acc16_flops: 0.0,
             api: GpuApi::Cuda,
             memory_tech: llmrig_core::system::MemoryTech::Gddr,
+            ..DeviceSpec::default()
         }],
         cpu: CpuSpec {
             name: "cpu".into(),
@@ -27,6 +28,7 @@ fn machine(vram_gib: u64, bw: f64) -> SystemSpec {
             bandwidth_bytes_per_s: 80e9,
             flops: 1e12,
             cores: 8,
+            ..CpuSpec::default()
         },
     }
 }

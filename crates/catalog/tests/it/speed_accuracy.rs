@@ -11,9 +11,17 @@ fn decode_and_prefill_meet_the_targets() {
     assert!(skipped.len() <= 10, "{} rows skipped", skipped.len());
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
-    assert!(decode.median <= 0.12, "decode median {:.1}%", decode.median * 100.0);
+    assert!(
+        decode.median <= 0.12,
+        "decode median {:.1}%",
+        decode.median * 100.0
+    );
     assert!(decode.p90 <= 0.30, "decode p90 {:.1}%", decode.p90 * 100.0);
-    assert!(prefill.median <= 0.20, "prefill median {:.1}%", prefill.median * 100.0);
+    assert!(
+        prefill.median <= 0.20,
+        "prefill median {:.1}%",
+        prefill.median * 100.0
+    );
 }
 
 #[test]

@@ -1,41 +1,200 @@
-//! `llmrig hw` and bare `llmrig`: the machine as llmrig sees it.
+//! `llmrig hw` and bare `llmrig`: the machine as llmrig sees it; `--measure` runs the RAM bandwidth
+//! probe and stores the result in the user config, `--save` writes the machine for `--system`.
+//!
+//! JSON: `{schema_version: 1, machine: SystemSpec, notes: [..]}`, plus `measurement` with
+//! `--measure` and `saved_to` with `--save`.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use llmrig_detect::{measure_ram_bandwidth, BandwidthOptions};
+use serde::Serialize;
 
-use crate::args::MachineArgs;
+use crate::args::HwArgs;
 use crate::options;
 use crate::render::{self, json, table};
 
+/// What `--measure` found (JSON `measurement`).
+#[derive(Debug, Serialize)]
+struct Measurement {
+    /// Sustained read bandwidth, best pass, bytes/s.
+    ram_read_bytes_per_s: f64,
+    /// Mean over passes, bytes/s.
+    ram_read_mean_bytes_per_s: f64,
+    /// The peak it is compared with, bytes/s.
+    peak_bytes_per_s: f64,
+    /// Where the peak comes from: `assumed`, `detected` or `given` (a flag or system file).
+    peak_source: &'static str,
+    /// Reader threads.
+    threads: usize,
+    /// Buffer read, bytes.
+    buffer_bytes: u64,
+    /// Passes over the buffer.
+    passes: u32,
+    /// Wall time, seconds.
+    seconds: f64,
+    /// The config file the result was stored in (None when no config folder is known).
+    config_file: Option<PathBuf>,
+    /// GPU memory is not measured.
+    gpu: &'static str,
+}
+
+const GPU_NOT_MEASURED: &str =
+    "not measured: reading GPU memory needs a GPU backend (CUDA, ROCm, Metal), which llmrig does not link; GPU bandwidth comes from NVML or the device catalog";
+
 /// Shows the machine.
-pub fn run(m: &MachineArgs, as_json: bool) -> Result<String> {
-    let (sys, notes) = options::machine(m)?;
-    if as_json {
-        return Ok(json::to_string(&serde_json::json!({
-            "schema_version": 1, "machine": sys, "notes": notes
-        })));
+pub fn run(a: &HwArgs, as_json: bool) -> Result<String> {
+    let measurement = if a.measure { Some(measure(a)?) } else { None };
+    let (sys, notes) = options::machine(&a.machine)?;
+    if let Some(path) = &a.save {
+        llmrig_detect::write_system_file(path, &sys)?;
     }
-    let mut t = table::new(&["device", "kind", "memory", "bandwidth", "API"], &[2, 3]);
+    if as_json {
+        let mut v = serde_json::json!({
+            "schema_version": 1, "machine": sys, "notes": notes
+        });
+        if let Some(m) = &measurement {
+            v["measurement"] = serde_json::to_value(m)?;
+        }
+        if let Some(p) = &a.save {
+            v["saved_to"] = serde_json::json!(p);
+        }
+        return Ok(json::to_string(&v));
+    }
+    let mut t = table::new(
+        &["device", "kind", "memory", "free", "bandwidth", "API"],
+        &[2, 3, 4],
+    );
+    let free = |b: Option<u64>| b.map_or_else(|| "-".into(), render::gib);
     for g in &sys.gpus {
+        let mut name = g.name.clone();
+        if let Some(c) = g.cores {
+            let _ = write!(name, " ({c} cores)");
+        }
+        if let (Some(gen), Some(w)) = (g.pcie_gen, g.pcie_width) {
+            let _ = write!(name, " PCIe {gen}.0 x{w}");
+        }
         t.add_row(vec![
-            g.name.clone(),
+            name,
             format!("{:?}", g.kind).to_lowercase(),
             render::gib(g.memory_bytes),
+            free(g.memory_free_bytes),
             format!("{:.0} GB/s", g.bandwidth_bytes_per_s / 1e9),
             g.api.name().to_string(),
         ]);
     }
+    let c = &sys.cpu;
+    let threads = c
+        .threads
+        .map(|t| format!(", {t} threads"))
+        .unwrap_or_default();
     t.add_row(vec![
-        format!("{} ({} cores)", sys.cpu.name, sys.cpu.cores),
+        format!("{} ({} cores{threads})", c.name, c.cores),
         "cpu".into(),
-        render::gib(sys.cpu.ram_bytes),
-        format!("{:.1} GB/s", sys.cpu.bandwidth_bytes_per_s / 1e9),
+        render::gib(c.ram_bytes),
+        free(c.ram_available_bytes),
+        format!("{:.1} GB/s", c.bandwidth_bytes_per_s / 1e9),
         "-".into(),
     ]);
     let mut out = format!("{t}\n");
+    if !c.simd.is_empty() {
+        let _ = writeln!(out, "SIMD: {}", c.simd.join(" "));
+    }
+    if c.memory_type.is_some() || c.memory_speed_mts.is_some() {
+        let _ = writeln!(
+            out,
+            "memory: {}{}{}",
+            c.memory_type.as_deref().unwrap_or("RAM"),
+            c.memory_speed_mts
+                .map(|s| format!("-{s}"))
+                .unwrap_or_default(),
+            c.memory_channels
+                .map(|n| format!(", {n} channel(s)"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(m) = &measurement {
+        let _ = writeln!(
+            out,
+            "RAM read bandwidth: {:.1} GB/s sustained (best of {} passes over {} with {} threads), {:.0}% of the {:.1} GB/s peak ({}){}",
+            m.ram_read_bytes_per_s / 1e9,
+            m.passes,
+            render::size(m.buffer_bytes),
+            m.threads,
+            100.0 * m.ram_read_bytes_per_s / m.peak_bytes_per_s,
+            m.peak_bytes_per_s / 1e9,
+            m.peak_source,
+            m.config_file
+                .as_ref()
+                .map(|p| format!("; stored in {}", p.display()))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(out, "GPU memory bandwidth: {GPU_NOT_MEASURED}");
+    }
     for n in notes {
         let _ = writeln!(out, "note: {n}");
     }
+    if let Some(p) = &a.save {
+        let _ = writeln!(
+            out,
+            "saved this machine to {}; use it with `--system {}`",
+            p.display(),
+            p.display()
+        );
+    }
     Ok(out)
+}
+
+/// Runs the RAM bandwidth probe with a progress bar on stderr and stores the result.
+fn measure(a: &HwArgs) -> Result<Measurement> {
+    // The peak as it would be without a stored measurement: detected, assumed or given.
+    let (sys, notes) = options::machine_with(&a.machine, false)?;
+    let peak = sys.cpu.bandwidth_bytes_per_s;
+    let given = a.machine.system.is_some() || a.machine.ram_bw.is_some() || a.machine.cpu.is_some();
+    let peak_source = if given {
+        "given"
+    } else if notes
+        .iter()
+        .any(|n| n.starts_with("RAM bandwidth not measured"))
+    {
+        "assumed"
+    } else {
+        "detected"
+    };
+    let mut opts = BandwidthOptions::for_ram(sys.cpu.ram_bytes);
+    if let Some(mib) = a.measure_mib {
+        if !(1..=65536).contains(&mib) {
+            bail!("--measure-mib `{mib}`: expected a buffer between 1 and 65536 MiB");
+        }
+        opts.buffer_bytes = mib << 20;
+    }
+    let bar = ProgressBar::new(u64::from(opts.max_passes) + 1);
+    bar.set_style(
+        ProgressStyle::with_template("measuring RAM bandwidth {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let b = measure_ram_bandwidth(&opts, &mut |done, total| {
+        bar.set_length(u64::from(total));
+        bar.set_position(u64::from(done));
+    });
+    bar.finish_and_clear();
+    let config_file = llmrig_detect::config_path();
+    if let Some(path) = &config_file {
+        llmrig_detect::store_ram_bandwidth(path, b.best_bytes_per_s / 1e9)
+            .with_context(|| "storing the measured bandwidth")?;
+    }
+    Ok(Measurement {
+        ram_read_bytes_per_s: b.best_bytes_per_s,
+        ram_read_mean_bytes_per_s: b.mean_bytes_per_s,
+        peak_bytes_per_s: peak,
+        peak_source,
+        threads: b.threads,
+        buffer_bytes: b.buffer_bytes,
+        passes: b.passes,
+        seconds: b.seconds,
+        config_file,
+        gpu: GPU_NOT_MEASURED,
+    })
 }

@@ -4,8 +4,18 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// `llmrig hw`: detection, --measure, --save.
+mod hw;
+
+/// The binary, with a user config folder that does not exist, so a bandwidth stored by
+/// `llmrig hw --measure` on the developer's machine does not change the results.
 fn llmrig() -> Command {
-    Command::cargo_bin("llmrig").unwrap()
+    let mut c = Command::cargo_bin("llmrig").unwrap();
+    c.env(
+        "LLMRIG_CONFIG_DIR",
+        std::env::temp_dir().join("llmrig-tests-no-config"),
+    );
+    c
 }
 
 fn json(args: &[&str]) -> serde_json::Value {

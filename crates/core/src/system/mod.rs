@@ -94,10 +94,47 @@ pub struct DeviceSpec {
     /// Memory technology (GDDR when unknown).
     #[serde(default)]
     pub memory_tech: MemoryTech,
+    /// Free memory when the machine was detected, bytes (None when not detected or not reported).
+    #[serde(default)]
+    pub memory_free_bytes: Option<u64>,
+    /// PCIe generation of the link (the most the GPU and slot support), when reported.
+    #[serde(default)]
+    pub pcie_gen: Option<u32>,
+    /// PCIe lanes of the link (the most the GPU and slot support), when reported.
+    #[serde(default)]
+    pub pcie_width: Option<u32>,
+    /// GPU cores (Apple GPU cores, NVIDIA CUDA cores), when reported.
+    #[serde(default)]
+    pub cores: Option<u32>,
+    /// PCI vendor and device id (`10de:2684`), when detected on a PCI bus.
+    #[serde(default)]
+    pub pci_id: Option<String>,
+}
+
+impl Default for DeviceSpec {
+    /// An unnamed discrete Vulkan GPU with no memory and unknown rates; a base for `..Default::default()`.
+    fn default() -> Self {
+        DeviceSpec {
+            name: String::new(),
+            kind: DeviceKind::Gpu,
+            memory_bytes: 0,
+            bandwidth_bytes_per_s: 0.0,
+            fp16_flops: 0.0,
+            int8_ops: 0.0,
+            fp16_acc16_flops: 0.0,
+            api: GpuApi::Vulkan,
+            memory_tech: MemoryTech::Gddr,
+            memory_free_bytes: None,
+            pcie_gen: None,
+            pcie_width: None,
+            cores: None,
+            pci_id: None,
+        }
+    }
 }
 
 /// The host: CPU and system RAM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CpuSpec {
     /// Display name.
     pub name: String,
@@ -109,12 +146,32 @@ pub struct CpuSpec {
     pub flops: f64,
     /// Physical cores.
     pub cores: u32,
+    /// Logical CPUs this process may run on (what `nproc` prints), when detected.
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// SIMD features that matter to llama.cpp's CPU kernels, as Linux names them in /proc/cpuinfo
+    /// (`avx2`, `avx512f`, `avx512_bf16`, `avx_vnni`, `amx_tile`; `asimd`, `asimddp`, `i8mm`, `sve`, `sve2`).
+    #[serde(default)]
+    pub simd: Vec<String>,
+    /// RAM available to new programs when detected (MemAvailable on Linux), bytes.
+    #[serde(default)]
+    pub ram_available_bytes: Option<u64>,
+    /// Memory type (`DDR5`, `LPDDR5`), when the OS tells it without root.
+    #[serde(default)]
+    pub memory_type: Option<String>,
+    /// Configured memory speed, MT/s, when the OS tells it without root.
+    #[serde(default)]
+    pub memory_speed_mts: Option<u32>,
+    /// Populated memory channels, when the OS tells them without root.
+    #[serde(default)]
+    pub memory_channels: Option<u32>,
 }
 
 /// A whole machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemSpec {
-    /// GPUs in llama.cpp's device order (empty for CPU-only).
+    /// GPUs in llama.cpp's device order (empty for CPU-only; may be left out of a system file).
+    #[serde(default)]
     pub gpus: Vec<DeviceSpec>,
     /// The host.
     pub cpu: CpuSpec,

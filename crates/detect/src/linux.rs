@@ -1,0 +1,64 @@
+//! Linux: /proc/cpuinfo, /proc/meminfo, /proc/self/status (the CPUs this process may use, which
+//! `nproc` counts), SMBIOS or EDAC for memory modules, the DRM class in sysfs for AMD and Intel GPUs,
+//! NVML or nvidia-smi for NVIDIA. [`facts_from_root`] reads any root, so tests run on fixture trees.
+
+use std::path::Path;
+
+use llmrig_core::system::DeviceSpec;
+
+use crate::cpu::{allowed_cpus_from_status, parse_cpuinfo, parse_meminfo};
+use crate::drm::{read_drm_gpus, HostMemory};
+use crate::Facts;
+
+/// This machine.
+pub(crate) fn facts() -> Facts {
+    let (nvidia, why) = crate::nvidia::gpus();
+    facts_from_root(Path::new("/"), nvidia, why)
+}
+
+/// The machine whose files lie under `root` (`proc/…`, `sys/…`), with the NVIDIA GPUs that NVML or
+/// nvidia-smi reported (and why there are none, when they could not be asked).
+pub(crate) fn facts_from_root(
+    root: &Path,
+    nvidia: Vec<DeviceSpec>,
+    nvidia_error: Option<String>,
+) -> Facts {
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).ok();
+    let cpu = read("proc/cpuinfo")
+        .map(|t| parse_cpuinfo(&t))
+        .unwrap_or_default();
+    let mem = read("proc/meminfo")
+        .map(|t| parse_meminfo(&t))
+        .unwrap_or_default();
+    let threads = read("proc/self/status")
+        .as_deref()
+        .and_then(allowed_cpus_from_status)
+        .or((cpu.logical > 0).then_some(cpu.logical));
+    let mut notes = Vec::new();
+    let host = HostMemory {
+        total_bytes: mem.total_bytes.unwrap_or(0),
+        available_bytes: mem.available_bytes,
+    };
+    let drm = read_drm_gpus(root, host);
+    notes.extend(drm.notes);
+    if drm.nvidia_cards > 0 && nvidia.is_empty() {
+        notes.push(format!(
+            "{} NVIDIA GPU(s) on the PCI bus, but neither NVML nor nvidia-smi answered{}; pass --gpu to describe them",
+            drm.nvidia_cards,
+            nvidia_error.map(|e| format!(" ({e})")).unwrap_or_default()
+        ));
+    }
+    let mut gpus = nvidia;
+    gpus.extend(drm.gpus);
+    Facts {
+        cpu_name: cpu.model,
+        cores: (cpu.physical_cores > 0).then_some(cpu.physical_cores),
+        threads,
+        simd: cpu.simd,
+        ram_total: mem.total_bytes,
+        ram_available: mem.available_bytes,
+        memory: crate::memory::read_memory_modules(root),
+        gpus,
+        notes,
+    }
+}

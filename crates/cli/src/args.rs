@@ -149,6 +149,15 @@ pub struct EstimateArgs {
     /// Speed test: tokens already in context (like llama-bench -d).
     #[arg(long, default_value_t = 0)]
     pub depth: u64,
+    /// llama.cpp release whose allocation rules apply: `current` or a month `YYYY-MM`.
+    #[arg(long = "llama-cpp", default_value = "current")]
+    pub llama_cpp: String,
+    /// Decode speed (tokens/s) from which a fitting model "works well".
+    #[arg(long = "good-tps", default_value_t = 20.0)]
+    pub good_tps: f64,
+    /// Decode speed (tokens/s) from which it is "usable" (below: "slow").
+    #[arg(long = "usable-tps", default_value_t = 5.0)]
+    pub usable_tps: f64,
     /// Engine: llama.cpp, ollama, vllm, exllamav2, mlx, transformers (only llama.cpp is modelled so far).
     #[arg(long, default_value = "llama.cpp")]
     pub backend: String,

@@ -90,6 +90,14 @@ fn parse_api(s: &str) -> Result<GpuApi> {
     })
 }
 
+fn positive_rate(flag: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v >= 0.0 && v < 1e6 {
+        Ok(v)
+    } else {
+        bail!("{flag} `{v}`: expected tokens/s between 0 and 1000000")
+    }
+}
+
 /// Builds the estimator's settings from `estimate`'s flags.
 pub fn settings(a: &EstimateArgs) -> Result<Settings> {
     let ctx = a.ctx.as_deref().map(parse_ctx).transpose()?;
@@ -165,6 +173,16 @@ pub fn settings(a: &EstimateArgs) -> Result<Settings> {
         split_mode,
         fit_margin_bytes: a.fit_target.saturating_mul(1 << 20),
         fit_min_ctx: a.fit_ctx.max(1),
+        llama_cpp: llmrig_core::estimate::LlamaCppVersion::parse(&a.llama_cpp).ok_or_else(
+            || {
+                anyhow!(
+                    "--llama-cpp `{}`: expected `current` or a release month such as 2025-10",
+                    a.llama_cpp
+                )
+            },
+        )?,
+        good_tps: positive_rate("--good-tps", a.good_tps)?,
+        usable_tps: positive_rate("--usable-tps", a.usable_tps)?,
         prompt: a.prompt,
         gen: a.gen,
         depth: a.depth,

@@ -318,3 +318,67 @@ fn command_r7b_partial_offload_compute_buffer() {
         "command-r7b compute_CUDA0",
     );
 }
+
+/// Version-dependent rules (`--llama-cpp YYYY-MM`): the MLA cache allocates V before Jan 2026, the
+/// sliding-window cache follows a quantized -ctk/-ctv before Apr 2026, and the context is padded to
+/// 32 without flash attention before Nov 2025.
+#[test]
+fn llama_cpp_version_rules() {
+    use llmrig_core::estimate::LlamaCppVersion;
+    let at = |v: &str, s: Settings| Settings {
+        llama_cpp: LlamaCppVersion::parse(v).unwrap(),
+        ..s
+    };
+    // DeepSeek-V3 at 8192: the latent (576) is K; V (512) only in older builds.
+    let w = weights(&spec("deepseek-v3"), "Q4_K_M");
+    let now = run(&w, &machine(1), &settings(8192, true, 1));
+    let old = run(&w, &machine(1), &at("2025-12", settings(8192, true, 1)));
+    assert_mib(
+        now.memory.kv_cache_bytes,
+        61.0 * 8192.0 * 576.0 * 2.0 / 1048576.0,
+        0.005,
+        "MLA now",
+    );
+    assert_mib(
+        old.memory.kv_cache_bytes,
+        61.0 * 8192.0 * (576.0 + 512.0) * 2.0 / 1048576.0,
+        0.005,
+        "MLA 2025-12",
+    );
+    // gemma-3-270m with q8_0 K/V: SWA layers stay F16 now, follow q8_0 before Apr 2026.
+    let g = weights(&spec("gemma-3-270m"), "Q4_K_M");
+    let q8 = |s: Settings| Settings {
+        cache_type_k: GgmlType::Q8_0,
+        cache_type_v: GgmlType::Q8_0,
+        ..s
+    };
+    let now = run(&g, &machine(1), &q8(settings(8192, true, 99)));
+    let old = run(
+        &g,
+        &machine(1),
+        &at("2026-03", q8(settings(8192, true, 99))),
+    );
+    // Full layers: 3 × 8192 × 512 × 34/32; SWA layers: 15 × 1024 × 512 × (2 now, 34/32 before).
+    let full = 3.0 * 8192.0 * 512.0 * 34.0 / 32.0;
+    assert_mib(
+        now.memory.kv_cache_bytes,
+        (full + 15.0 * 1024.0 * 512.0 * 2.0) / 1048576.0,
+        0.005,
+        "SWA now",
+    );
+    assert_mib(
+        old.memory.kv_cache_bytes,
+        (full + 15.0 * 1024.0 * 512.0 * 34.0 / 32.0) / 1048576.0,
+        0.005,
+        "SWA 2026-03",
+    );
+    // Context padding: -c 1000 without FA is 1024 cells now, 1024 (32-aligned: 1024) before; -c 1010
+    // gives 1024 now and 1024 before; -c 1030 gives 1280 now but 1056 before.
+    let l = weights(&spec("llama-3.1-8b"), "Q4_K_M");
+    let now = run(&l, &machine(1), &settings(1030, false, 99));
+    let old = run(&l, &machine(1), &at("2025-06", settings(1030, false, 99)));
+    assert_eq!(now.resolved.shape.n_ctx, 1280);
+    assert_eq!(old.resolved.shape.n_ctx, 1056);
+    assert!(LlamaCppVersion::parse("2025-13").is_none());
+    assert!(LlamaCppVersion::parse("soon").is_none());
+}

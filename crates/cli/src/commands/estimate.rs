@@ -106,6 +106,16 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         "speed          decode ~{:.1} tok/s ({:.1}–{:.1}, {}-bound) · prefill ~{:.0} tok/s · first token {:.2} s for {} tokens",
         p.decode_tokens_per_s, p.decode_low, p.decode_high, p.decode_bound, p.prefill_tokens_per_s, p.time_to_first_token_s, settings.prompt
     );
+    let curve: Vec<String> = p
+        .decode_by_depth
+        .iter()
+        .map(|d| format!("{:.1} @ {}", d.decode_tokens_per_s, d.depth))
+        .collect();
+    let _ = writeln!(
+        out,
+        "decode by depth {} (tok/s @ tokens in context)",
+        curve.join(" · ")
+    );
     let verdict = match e.verdict {
         Verdict::WorksWell => "works well",
         Verdict::Usable => "usable",

@@ -37,11 +37,17 @@ impl ContextShape {
     #[must_use]
     pub fn new(ctx: u64, s: &Settings) -> ContextShape {
         let n_seq = u64::from(s.parallel.max(1));
-        let mut n_ctx = pad(ctx.max(1), CTX_PAD);
+        // Before Nov 2025 the KV size was padded to 256 with flash attention and to 32 without.
+        let ctx_pad = if s.llama_cpp.rules().ctx_pad_256 || flash_attn_on(s) {
+            CTX_PAD
+        } else {
+            32
+        };
+        let mut n_ctx = pad(ctx.max(1), ctx_pad);
         let (n_ctx_seq, n_stream) = if s.kv_unified || n_seq == 1 {
             (n_ctx, 1)
         } else {
-            let per = pad(n_ctx / n_seq, CTX_PAD);
+            let per = pad(n_ctx / n_seq, ctx_pad);
             n_ctx = per * n_seq;
             (per, n_seq)
         };
@@ -95,14 +101,15 @@ pub fn layer_kv_bytes(spec: &ModelSpec, il: u32, shape: &ContextShape, s: &Setti
     let cells = layer_cells(spec, il, shape, s) * shape.n_stream;
     let swa = spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full;
     // Since PR #21277 (Apr 2026) the sliding-window cache stays F16 when -ctk/-ctv are quantized.
-    let (tk, tv) = if swa {
+    let rules = s.llama_cpp.rules();
+    let (tk, tv) = if swa && rules.swa_f16_when_quantized {
         (swa_type(s.cache_type_k), swa_type(s.cache_type_v))
     } else {
         (s.cache_type_k, s.cache_type_v)
     };
     let k = tk.row_size(spec.n_embd_k_gqa(il)) * cells;
     // MLA: V is a view of the latent K since PR #19067 (Jan 2026), nothing is allocated for it.
-    let v = if spec.is_mla() && !spec.mla_legacy_kv {
+    let v = if spec.is_mla() && !spec.mla_legacy_kv && rules.mla_v_less {
         0
     } else {
         tv.row_size(spec.n_embd_v_gqa(il)) * cells

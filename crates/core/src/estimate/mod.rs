@@ -18,10 +18,12 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
-pub use settings::{FlashAttn, GpuLayers, Settings, SplitMode, KV_CACHE_TYPES};
+pub use settings::{
+    FlashAttn, GpuLayers, LlamaCppVersion, Rules, Settings, SplitMode, KV_CACHE_TYPES,
+};
 pub use speed::{
-    backend_index, device_class, is_intel, BackendParams, Performance, SpeedParams, WeightClass,
-    DEVICE_CLASSES,
+    backend_index, device_class, is_intel, BackendParams, DepthPoint, Performance, SpeedParams,
+    WeightClass, DEVICE_CLASSES,
 };
 pub use weights::{ModelWeights, WeightTensor};
 
@@ -697,20 +699,48 @@ pub fn estimate_with(
     let fit = fits(&mem, sys, 0);
     let max_context = p.largest_ctx(&lay, CTX_PAD, ctx_train, 0).unwrap_or(0);
 
-    let perf = speed::performance(
+    let load = speed::DeviceLoad {
+        read: &lay.read,
+        active: &lay.active,
+        cpu_upload_bytes: lay.cpu_matmul_bytes,
+    };
+    let mut perf = speed::performance(
         w,
         sys,
         s,
-        &speed::DeviceLoad {
-            read: &lay.read,
-            active: &lay.active,
-            cpu_upload_bytes: lay.cpu_matmul_bytes,
-        },
+        &load,
         &lay.placement,
         &shape,
         params,
         flash_attn_on(s),
     );
+    // The decode curve: one token generated at each depth of the allocated context.
+    perf.decode_by_depth = [0u64, 1, 2, 3, 4]
+        .iter()
+        .map(|q| {
+            let depth =
+                (shape.n_ctx_seq.saturating_sub(1) * q / 4).min(shape.n_ctx_seq.saturating_sub(1));
+            let at = Settings {
+                depth,
+                gen: 1,
+                ..s.clone()
+            };
+            let p = speed::performance(
+                w,
+                sys,
+                &at,
+                &load,
+                &lay.placement,
+                &shape,
+                params,
+                flash_attn_on(s),
+            );
+            DepthPoint {
+                depth,
+                decode_tokens_per_s: p.decode_tokens_per_s,
+            }
+        })
+        .collect();
     let ram_fraction = {
         let n_gpu = sys.gpus.len();
         let total: f64 = lay.read.iter().flatten().sum();
@@ -793,9 +823,9 @@ pub fn estimate_with(
 
     let verdict = if !fit {
         Verdict::DoesNotFit
-    } else if perf.decode_tokens_per_s >= 20.0 {
+    } else if perf.decode_tokens_per_s >= s.good_tps {
         Verdict::WorksWell
-    } else if perf.decode_tokens_per_s >= 5.0 {
+    } else if perf.decode_tokens_per_s >= s.usable_tps {
         Verdict::Usable
     } else {
         Verdict::Slow

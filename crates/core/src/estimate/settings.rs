@@ -36,6 +36,62 @@ pub enum SplitMode {
     None,
 }
 
+/// The llama.cpp release whose allocation rules apply, by release month (its behaviour changes
+/// often; see [`LlamaCppVersion::rules`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlamaCppVersion {
+    /// A build from this year and month (e.g. 2025-10).
+    Month {
+        /// Year.
+        year: u16,
+        /// Month, 1–12.
+        month: u8,
+    },
+    /// The current rules (the default).
+    Current,
+}
+
+/// The version-dependent allocation rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// `n_ctx` is padded to 256 (PR #17046, Nov 2025); before, the KV size was padded to 256 with
+    /// flash attention and to 32 without (PR #16812 removed that in Oct 2025).
+    pub ctx_pad_256: bool,
+    /// MLA stores V as a view of the latent K, allocating no V cache (PR #19067, Jan 2026).
+    pub mla_v_less: bool,
+    /// The sliding-window cache stays F16 when `-ctk/-ctv` are quantized (PR #21277, Apr 2026).
+    pub swa_f16_when_quantized: bool,
+}
+
+impl LlamaCppVersion {
+    /// Parses `current` or `YYYY-MM`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<LlamaCppVersion> {
+        if s.eq_ignore_ascii_case("current") || s.eq_ignore_ascii_case("latest") {
+            return Some(LlamaCppVersion::Current);
+        }
+        let (y, m) = s.split_once('-')?;
+        let (year, month): (u16, u8) = (y.parse().ok()?, m.parse().ok()?);
+        ((2023..=2100).contains(&year) && (1..=12).contains(&month))
+            .then_some(LlamaCppVersion::Month { year, month })
+    }
+
+    /// The rules of this version.
+    #[must_use]
+    pub fn rules(self) -> Rules {
+        let at_least = |y: u16, m: u8| match self {
+            LlamaCppVersion::Current => true,
+            LlamaCppVersion::Month { year, month } => (year, month) >= (y, m),
+        };
+        Rules {
+            ctx_pad_256: at_least(2025, 11),
+            mla_v_less: at_least(2026, 1),
+            swa_f16_when_quantized: at_least(2026, 4),
+        }
+    }
+}
+
 /// Everything about a run besides the model and the machine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
@@ -74,6 +130,12 @@ pub struct Settings {
     pub fit_margin_bytes: u64,
     /// `-fitc`: the smallest context `--fit` shrinks to (default 4096).
     pub fit_min_ctx: u64,
+    /// The llama.cpp version whose allocation rules apply (default: current).
+    pub llama_cpp: LlamaCppVersion,
+    /// Decode speed at or above which a fitting model "works well", tokens/s (default 20).
+    pub good_tps: f64,
+    /// Decode speed at or above which it is "usable" (below: "slow"), tokens/s (default 5).
+    pub usable_tps: f64,
     /// Speed test: prompt tokens (llama-bench `-p`, default 512).
     pub prompt: u64,
     /// Speed test: generated tokens (llama-bench `-n`, default 128).
@@ -102,6 +164,9 @@ impl Default for Settings {
             split_mode: SplitMode::Layer,
             fit_margin_bytes: 1 << 30,
             fit_min_ctx: 4096,
+            llama_cpp: LlamaCppVersion::Current,
+            good_tps: 20.0,
+            usable_tps: 5.0,
             prompt: 512,
             gen: 128,
             depth: 0,

@@ -39,6 +39,17 @@ pub struct Performance {
     pub decode_low: f64,
     /// Decode at optimistic efficiencies, tokens/s.
     pub decode_high: f64,
+    /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
+    pub decode_by_depth: Vec<DepthPoint>,
+}
+
+/// Decode speed at one context depth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DepthPoint {
+    /// Tokens already in the context.
+    pub depth: u64,
+    /// Generation speed there, tokens/s.
+    pub decode_tokens_per_s: f64,
 }
 
 /// Weight storage classes whose kernels read memory at different efficiencies.
@@ -431,6 +442,7 @@ pub(super) fn performance(
         decode_bound: if comp > mem { "compute" } else { "memory" },
         decode_low: rate(t_low),
         decode_high: rate(t_high),
+        decode_by_depth: Vec::new(),
     }
 }
 

@@ -91,7 +91,7 @@ fn parse_api(s: &str) -> Result<GpuApi> {
 }
 
 fn positive_rate(flag: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v >= 0.0 && v < 1e6 {
+    if v.is_finite() && (0.0..1e6).contains(&v) {
         Ok(v)
     } else {
         bail!("{flag} `{v}`: expected tokens/s between 0 and 1000000")

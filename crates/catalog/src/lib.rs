@@ -11,6 +11,8 @@
 pub mod accuracy;
 mod devices;
 mod models;
+pub mod quality;
+pub mod recommend;
 
 pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
 pub use models::{models, ModelCatalog, ModelEntry, ModelError};

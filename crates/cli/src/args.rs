@@ -35,6 +35,31 @@ pub enum Command {
     Hw(HwArgs),
     /// How far the speed model is from published llama-bench results (median and p90 error).
     Accuracy(AccuracyArgs),
+    /// The best models this machine runs well for a use, with launch commands.
+    Recommend(RecommendArgs),
+}
+
+/// `llmrig recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// chat, code, reasoning, long-context, vision or embedding.
+    #[arg(long = "use", default_value = "chat")]
+    pub use_: String,
+    /// Slowest acceptable generation speed, tokens/s.
+    #[arg(long = "min-tps", default_value_t = 10.0)]
+    pub min_tps: f64,
+    /// Smallest acceptable context, tokens (default: chat 8k, code 16k, reasoning 32k, long-context 64k).
+    #[arg(long = "min-ctx")]
+    pub min_ctx: Option<String>,
+    /// How many to show.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print the command that starts each plan: llama.cpp, ollama, lmstudio, koboldcpp, vllm, sglang, exllamav2, mlx.
+    #[arg(long)]
+    pub launch: Option<String>,
+    /// The machine.
+    #[command(flatten)]
+    pub machine: MachineArgs,
 }
 
 /// `llmrig accuracy`.
@@ -158,6 +183,9 @@ pub struct EstimateArgs {
     /// Decode speed (tokens/s) from which it is "usable" (below: "slow").
     #[arg(long = "usable-tps", default_value_t = 5.0)]
     pub usable_tps: f64,
+    /// Print the command that starts this plan: llama.cpp, ollama, lmstudio, koboldcpp, vllm, sglang, exllamav2, mlx.
+    #[arg(long)]
+    pub launch: Option<String>,
     /// Engine: llama.cpp, ollama, vllm, exllamav2, mlx, transformers (only llama.cpp is modelled so far).
     #[arg(long, default_value = "llama.cpp")]
     pub backend: String,

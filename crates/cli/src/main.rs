@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod launch;
 mod options;
 mod progress;
 mod render;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, HwArgs};
+use args::{Cli, Command};
 
 #[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
@@ -32,9 +33,8 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
         Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
         Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
-        None => commands::hw::run(&HwArgs::default(), cli.json).map(|s| {
-            format!("{s}\nTry `llmrig estimate llama-3.1-8b -q Q4_K_M` or `llmrig models`.\n")
-        }),
+        Some(Command::Recommend(a)) => commands::recommend::run(a, cli.json),
+        None => commands::recommend::overview(cli.json),
     };
     match result {
         Ok(text) => {

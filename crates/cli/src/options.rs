@@ -576,6 +576,32 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
         }
         None => {}
     }
+    // An Ollama tag installed on this machine: its blob is the GGUF, read exactly.
+    if name.contains(':') && !lower.starts_with("hf:") && !lower.starts_with("ollama:") {
+        let installed =
+            llmrig_formats::installed::scan(&llmrig_formats::installed::Roots::from_env());
+        let want = name.trim();
+        if let Some(i) = installed.iter().find(|i| {
+            i.store == llmrig_formats::installed::Store::Ollama
+                && (i.name.eq_ignore_ascii_case(want)
+                    || i.name.eq_ignore_ascii_case(&format!("{want}:latest")))
+        }) {
+            let local = llmrig_formats::local::open_gguf(&i.path)?;
+            let mut notes = local.model.warnings.clone();
+            notes.push(format!(
+                "read the installed Ollama model {} ({})",
+                i.name,
+                i.path.display()
+            ));
+            return Ok(ResolvedModel {
+                weights: local.model.weights.clone(),
+                source: "installed".into(),
+                notes,
+                local: Some(local),
+                folder: None,
+            });
+        }
+    }
     let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
     if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
         if let Ok(n) = num.parse::<f64>() {

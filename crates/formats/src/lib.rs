@@ -10,6 +10,7 @@ pub use remote::{open_url, HttpSource, RemoteConfig, RemoteError};
 pub use source::{ByteSource, FileSource, SourceError};
 pub mod gguf;
 pub mod hf_config;
+pub mod installed;
 pub mod local;
 pub mod open;
 pub mod safetensors;

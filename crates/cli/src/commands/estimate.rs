@@ -9,6 +9,49 @@ use crate::args::EstimateArgs;
 use crate::options;
 use crate::render::{self, json, table};
 
+/// The command that starts this plan in `backend`.
+fn launch_for(
+    backend: &str,
+    model: &options::ResolvedModel,
+    s: &llmrig_core::estimate::Settings,
+    e: &llmrig_core::estimate::Estimate,
+    gpus: usize,
+) -> Result<String> {
+    let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
+    let file = match (&model.local, entry) {
+        (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
+        (None, Some(en)) => format!(
+            "{}-{}.gguf",
+            en.hf_repo.rsplit('/').next().unwrap_or(&en.hf_repo),
+            model.weights.quant.name()
+        ),
+        (None, None) => format!("{}.gguf", model.weights.spec.id),
+    };
+    let tag = entry.and_then(|en| en.aliases.iter().find(|a| a.contains(':')).cloned());
+    crate::launch::command(
+        backend,
+        &crate::launch::Plan {
+            file: &file,
+            hf_repo: entry.map(|en| en.hf_repo.as_str()),
+            ollama_tag: tag.as_deref(),
+            ctx: e.resolved.ctx,
+            gpu_layers: e.resolved.gpu_layers,
+            flash_attn: e.resolved.flash_attn,
+            cache_type_k: &s.cache_type_k.name().to_ascii_lowercase(),
+            cache_type_v: &s.cache_type_v.name().to_ascii_lowercase(),
+            n_cpu_moe: e.resolved.n_cpu_moe,
+            parallel: s.parallel,
+            gpus,
+        },
+    )
+    .ok_or_else(|| {
+        anyhow::anyhow!(
+            "--launch `{backend}`: expected one of {}",
+            crate::launch::BACKENDS.join(", ")
+        )
+    })
+}
+
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
@@ -34,6 +77,17 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             message: format!(
                 "only llama.cpp's allocations are modelled so far; {backend} allocates differently"
             ),
+        });
+    }
+    let launch = a
+        .launch
+        .as_deref()
+        .map(|b| launch_for(b, &model, &settings, &e, sys.gpus.len()))
+        .transpose()?;
+    if let Some(l) = &launch {
+        extra.push(Warning {
+            code: "launch",
+            message: l.clone(),
         });
     }
     if as_json {
@@ -125,6 +179,13 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let _ = writeln!(out, "verdict        {verdict}");
     for wn in e.warnings.iter().chain(extra.iter()) {
         let _ = writeln!(out, "note: {}", wn.message);
+    }
+    if let Some(b) = &a.launch {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            launch_for(b, &model, &settings, &e, sys.gpus.len())?
+        );
     }
     Ok(out)
 }

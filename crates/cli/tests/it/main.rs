@@ -6,6 +6,7 @@ use predicates::prelude::*;
 
 /// `llmrig hw`: detection, --measure, --save.
 mod hw;
+mod recommend;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
 /// `llmrig hw --measure` on the developer's machine does not change the results.

@@ -1,0 +1,281 @@
+//! `llmrig recommend` and bare `llmrig`: the best catalog models this machine runs well, with the
+//! command that starts each, and which are already installed.
+
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use llmrig_catalog::recommend::{recommend, RecommendOptions, Recommendation, Use};
+use llmrig_formats::installed::{scan, Installed, Roots};
+use serde::Serialize;
+
+use crate::args::{MachineArgs, RecommendArgs};
+use crate::launch;
+use crate::options;
+use crate::render::{self, json, table};
+
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    rec: &'a Recommendation,
+    installed: Option<String>,
+    launch: Option<String>,
+}
+
+/// An installed copy of a recommended model: an Ollama tag or a file whose name resolves to the
+/// same catalog id.
+fn installed_match(rec: &Recommendation, installed: &[Installed]) -> Option<String> {
+    installed
+        .iter()
+        .find(|i| {
+            let stem = i
+                .name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&i.name)
+                .trim_end_matches(".gguf");
+            // `Qwen2.5-7B-Instruct-Q4_K_M` → `Qwen2.5-7B-Instruct`; `llama3.1:8b` stays.
+            let base = stem.rsplit_once(['-', '.']).map_or(stem, |(b, q)| {
+                if llmrig_core::quant::Quant::parse(q).is_ok() {
+                    b
+                } else {
+                    stem
+                }
+            });
+            llmrig_catalog::models()
+                .find(base)
+                .is_ok_and(|e| e.spec.id == rec.model)
+        })
+        .map(|i| i.name.clone())
+}
+
+fn launch_line(backend: &str, rec: &Recommendation, gpus: usize) -> Result<String> {
+    let entry = llmrig_catalog::models()
+        .find(&rec.model)
+        .map_err(|e| anyhow!("{e}"))?;
+    let repo_base = entry.hf_repo.rsplit('/').next().unwrap_or(&entry.hf_repo);
+    let file = format!("{repo_base}-{}.gguf", rec.quant);
+    let tag = entry
+        .aliases
+        .iter()
+        .find(|a| a.contains(':'))
+        .map(String::as_str);
+    launch::command(
+        backend,
+        &launch::Plan {
+            file: &file,
+            hf_repo: Some(&entry.hf_repo),
+            ollama_tag: tag,
+            ctx: rec.ctx,
+            gpu_layers: rec.gpu_layers,
+            flash_attn: true,
+            cache_type_k: "f16",
+            cache_type_v: "f16",
+            n_cpu_moe: rec.n_cpu_moe,
+            parallel: 1,
+            gpus,
+        },
+    )
+    .ok_or_else(|| {
+        anyhow!(
+            "--launch `{backend}`: expected one of {}",
+            launch::BACKENDS.join(", ")
+        )
+    })
+}
+
+/// `llmrig recommend`.
+pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
+    let use_ = Use::parse(&a.use_).ok_or_else(|| {
+        anyhow!(
+            "--use `{}`: expected chat, code, reasoning, long-context, vision or embedding",
+            a.use_
+        )
+    })?;
+    if !(a.min_tps.is_finite() && a.min_tps >= 0.0) {
+        return Err(anyhow!(
+            "--min-tps `{}`: expected a non-negative number of tokens/s",
+            a.min_tps
+        ));
+    }
+    let min_ctx = a.min_ctx.as_deref().map(options::parse_ctx).transpose()?;
+    let (sys, notes) = options::machine(&a.machine)?;
+    let recs = recommend(
+        &sys,
+        &RecommendOptions {
+            use_,
+            min_tps: a.min_tps,
+            min_ctx,
+            top: a.top.max(1),
+        },
+    );
+    let installed = scan(&Roots::from_env());
+    let rows: Vec<Row> = recs
+        .iter()
+        .map(|r| {
+            Ok(Row {
+                rec: r,
+                installed: installed_match(r, &installed),
+                launch: a
+                    .launch
+                    .as_deref()
+                    .map(|b| launch_line(b, r, sys.gpus.len()))
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    if as_json {
+        return Ok(json::to_string(&serde_json::json!({
+            "schema_version": 1,
+            "machine": sys,
+            "use": use_,
+            "recommendations": rows,
+            "notes": notes,
+        })));
+    }
+    let mut out = String::new();
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing in the catalog suits `{}` at {} tok/s or more on this machine{}",
+            use_.name(),
+            a.min_tps,
+            if matches!(use_, Use::Vision | Use::Embedding) {
+                " (the catalog has no models for this use yet)"
+            } else {
+                ""
+            }
+        );
+        return Ok(out);
+    }
+    let _ = writeln!(out, "{}", rec_table(&rows));
+    for r in rows.iter().filter(|r| r.launch.is_some()) {
+        let _ = writeln!(
+            out,
+            "{} {}:\n  {}",
+            r.rec.name,
+            r.rec.quant,
+            r.launch.as_deref().unwrap_or("").replace('\n', "\n  ")
+        );
+    }
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    Ok(out)
+}
+
+fn rec_table(rows: &[Row]) -> String {
+    let mut t = table::new(
+        &[
+            "model",
+            "quant",
+            "context",
+            "GPU layers",
+            "memory",
+            "decode",
+            "prefill",
+            "verdict",
+            "installed",
+        ],
+        &[2, 3, 4, 5, 6],
+    );
+    for r in rows {
+        let x = r.rec;
+        t.add_row(vec![
+            x.name.clone(),
+            x.quant.clone(),
+            x.ctx.to_string(),
+            if x.n_cpu_moe > 0 {
+                format!("{} (+{} in RAM)", x.gpu_layers, x.n_cpu_moe)
+            } else {
+                x.gpu_layers.to_string()
+            },
+            render::gib(x.memory_bytes),
+            format!("{:.0} tok/s", x.decode_tokens_per_s),
+            format!("{:.0} tok/s", x.prefill_tokens_per_s),
+            serde_json::to_value(x.verdict)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            r.installed.clone().unwrap_or_default(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Bare `llmrig`: this machine and the top picks per use, quickly (no bandwidth probe).
+pub fn overview(as_json: bool) -> Result<String> {
+    let (sys, notes) = options::machine(&MachineArgs::default())?;
+    let installed = scan(&Roots::from_env());
+    let uses = [Use::Chat, Use::Code, Use::Reasoning];
+    let mut per_use = Vec::new();
+    for u in uses {
+        let recs = recommend(
+            &sys,
+            &RecommendOptions {
+                use_: u,
+                top: 3,
+                ..RecommendOptions::default()
+            },
+        );
+        per_use.push((u, recs));
+    }
+    if as_json {
+        let v: Vec<serde_json::Value> = per_use
+            .iter()
+            .map(|(u, r)| serde_json::json!({"use": u, "recommendations": r}))
+            .collect();
+        return Ok(json::to_string(&serde_json::json!({
+            "schema_version": 1, "machine": sys, "by_use": v, "installed": installed.iter().map(|i| &i.name).collect::<Vec<_>>(), "notes": notes
+        })));
+    }
+    let mut out = String::new();
+    let gpus: Vec<String> = sys
+        .gpus
+        .iter()
+        .map(|g| format!("{} ({})", g.name, render::gib(g.memory_bytes)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "This machine: {} · {} RAM · {}",
+        sys.cpu.name,
+        render::gib(sys.cpu.ram_bytes),
+        if gpus.is_empty() {
+            "no GPU".to_string()
+        } else {
+            gpus.join(" + ")
+        }
+    );
+    if !installed.is_empty() {
+        let _ = writeln!(
+            out,
+            "Installed models: {}",
+            installed
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for (u, recs) in &per_use {
+        let _ = writeln!(out, "\nBest for {} (≥10 tok/s):", u.name());
+        if recs.is_empty() {
+            let _ = writeln!(out, "  nothing in the catalog runs at 10 tok/s here");
+        }
+        for r in recs {
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<7} ctx {:<6} ~{:>4.0} tok/s  {}",
+                r.name,
+                r.quant,
+                r.ctx,
+                r.decode_tokens_per_s,
+                render::gib(r.memory_bytes)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nEstimate a specific model: llmrig estimate MODEL -q QUANT -c CONTEXT   (llmrig recommend --help for more)");
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    Ok(out)
+}

@@ -1,0 +1,159 @@
+//! Launch commands: the command line or config that reproduces a plan in the user's backend, with
+//! each backend's own flag names (llama-server `common/arg.cpp`, Ollama Modelfile parameters,
+//! koboldcpp's `--contextsize/--gpulayers`, vLLM's engine arguments, MLX-LM's server flags).
+
+/// A plan to launch.
+pub struct Plan<'a> {
+    /// Model file name (GGUF) or repository; a placeholder when unknown.
+    pub file: &'a str,
+    /// Hugging Face repository of the unquantized model, when known.
+    pub hf_repo: Option<&'a str>,
+    /// An Ollama tag for the model, when known.
+    pub ollama_tag: Option<&'a str>,
+    /// Context.
+    pub ctx: u64,
+    /// Layers on GPUs.
+    pub gpu_layers: u32,
+    /// Flash attention.
+    pub flash_attn: bool,
+    /// KV cache types.
+    pub cache_type_k: &'a str,
+    /// KV cache types.
+    pub cache_type_v: &'a str,
+    /// Expert layers in RAM.
+    pub n_cpu_moe: u32,
+    /// Parallel sequences.
+    pub parallel: u32,
+    /// GPUs.
+    pub gpus: usize,
+}
+
+/// Backends with a launch command.
+pub const BACKENDS: [&str; 8] = [
+    "llama.cpp",
+    "ollama",
+    "lmstudio",
+    "koboldcpp",
+    "vllm",
+    "sglang",
+    "exllamav2",
+    "mlx",
+];
+
+/// The launch command for `backend`, or `None` for an unknown backend name.
+#[must_use]
+pub fn command(backend: &str, p: &Plan<'_>) -> Option<String> {
+    let fa = if p.flash_attn { "on" } else { "off" };
+    Some(match backend.to_ascii_lowercase().as_str() {
+        "llama.cpp" | "llama-server" | "llamacpp" => {
+            let mut c = format!("llama-server -m {} -c {} -ngl {} -fa {}", p.file, p.ctx, p.gpu_layers, fa);
+            if p.cache_type_k != "f16" || p.cache_type_v != "f16" {
+                c.push_str(&format!(" -ctk {} -ctv {}", p.cache_type_k, p.cache_type_v));
+            }
+            if p.n_cpu_moe > 0 {
+                c.push_str(&format!(" --n-cpu-moe {}", p.n_cpu_moe));
+            }
+            if p.parallel > 1 {
+                c.push_str(&format!(" -np {}", p.parallel));
+            }
+            c
+        }
+        "ollama" => {
+            let from = p.ollama_tag.unwrap_or(p.file);
+            let mut c = format!("# Modelfile\nFROM {from}\nPARAMETER num_ctx {}\nPARAMETER num_gpu {}", p.ctx, p.gpu_layers);
+            if p.cache_type_k != "f16" {
+                c.push_str(&format!(
+                    "\n# KV cache type and flash attention are server settings:\n# OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE={} ollama serve",
+                    p.cache_type_k
+                ));
+            }
+            c.push_str("\n# then: ollama create mymodel -f Modelfile && ollama run mymodel");
+            c
+        }
+        "lmstudio" | "lm-studio" => format!(
+            "lms load {} --context-length {} --gpu {}",
+            p.file,
+            p.ctx,
+            if p.gpu_layers == 0 { "off".to_string() } else { "max".to_string() }
+        ),
+        "koboldcpp" => {
+            let mut c = format!("koboldcpp --model {} --contextsize {} --gpulayers {}", p.file, p.ctx, p.gpu_layers);
+            if p.flash_attn {
+                c.push_str(" --flashattention");
+            }
+            if p.cache_type_k == "q8_0" {
+                c.push_str(" --quantkv 1");
+            } else if p.cache_type_k == "q4_0" {
+                c.push_str(" --quantkv 2");
+            }
+            c
+        }
+        "vllm" => format!(
+            "vllm serve {} --tensor-parallel-size {} --max-model-len {} --gpu-memory-utilization 0.90",
+            p.hf_repo.unwrap_or(p.file),
+            p.gpus.max(1),
+            p.ctx
+        ),
+        "sglang" => format!(
+            "python -m sglang.launch_server --model-path {} --tp {} --context-length {}",
+            p.hf_repo.unwrap_or(p.file),
+            p.gpus.max(1),
+            p.ctx
+        ),
+        "exllamav2" => format!(
+            "python -m exllamav2.server --model_dir {} --max_seq_len {}  # or TabbyAPI: model_name + max_seq_len in config.yml",
+            p.hf_repo.unwrap_or(p.file),
+            p.ctx
+        ),
+        "mlx" => format!(
+            "mlx_lm.server --model {} --max-tokens {}",
+            p.hf_repo.unwrap_or(p.file),
+            p.ctx
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan<'static> {
+        Plan {
+            file: "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf",
+            hf_repo: Some("meta-llama/Llama-3.1-8B-Instruct"),
+            ollama_tag: Some("llama3.1:8b"),
+            ctx: 8192,
+            gpu_layers: 33,
+            flash_attn: true,
+            cache_type_k: "q8_0",
+            cache_type_v: "q8_0",
+            n_cpu_moe: 4,
+            parallel: 1,
+            gpus: 2,
+        }
+    }
+
+    #[test]
+    fn llama_server_flags_are_llama_cpp_names() {
+        let c = command("llama.cpp", &plan()).unwrap();
+        assert_eq!(
+            c,
+            "llama-server -m Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf -c 8192 -ngl 33 -fa on -ctk q8_0 -ctv q8_0 --n-cpu-moe 4"
+        );
+    }
+
+    #[test]
+    fn every_backend_has_a_command() {
+        for b in BACKENDS {
+            assert!(command(b, &plan()).is_some(), "{b}");
+        }
+        assert!(command("vllm", &plan())
+            .unwrap()
+            .contains("--tensor-parallel-size 2"));
+        assert!(command("ollama", &plan())
+            .unwrap()
+            .contains("PARAMETER num_ctx 8192"));
+        assert!(command("nope", &plan()).is_none());
+    }
+}

@@ -1,0 +1,134 @@
+//! `llmrig recommend` and bare `llmrig` on fake machines: sensible, stable picks; every pick is a
+//! plan `llmrig estimate` also rates as fitting; launch commands use the backends' flag names.
+
+use crate::{json, llmrig};
+
+const MACHINES: [(&str, &[&str]); 5] = [
+    (
+        "8 GB laptop, no GPU",
+        &["--no-gpu", "--ram", "8GiB", "--ram-bw", "51.2"],
+    ),
+    ("16 GB Apple M2", &["--gpu", "m2:16GiB"]),
+    (
+        "RTX 3060 12GB + 32 GB",
+        &["--gpu", "rtx-3060", "--ram", "32GiB", "--ram-bw", "51.2"],
+    ),
+    (
+        "2x RTX 3090 + 64 GB",
+        &["--gpu", "2x rtx-3090", "--ram", "64GiB", "--ram-bw", "89.6"],
+    ),
+    (
+        "8x H100 node",
+        &["--gpu", "8x h100", "--ram", "1TiB", "--ram-bw", "460"],
+    ),
+];
+
+fn recs(machine: &[&str], use_: &str) -> Vec<serde_json::Value> {
+    let mut args = vec!["recommend", "--use", use_, "--top", "5"];
+    args.extend_from_slice(machine);
+    json(&args)["recommendations"].as_array().unwrap().clone()
+}
+
+#[test]
+fn picks_are_sensible_for_each_machine() {
+    for (name, m) in MACHINES {
+        let chat = recs(m, "chat");
+        assert!(!chat.is_empty(), "{name}: no chat recommendation");
+        for r in &chat {
+            assert_ne!(r["verdict"], "does-not-fit", "{name}: {r}");
+            assert!(
+                r["decode_tokens_per_s"].as_f64().unwrap() >= 10.0,
+                "{name}: {r}"
+            );
+        }
+        // Bigger machines get bigger or equal best models (by memory of the top pick).
+        let top_mem = chat[0]["memory_bytes"].as_u64().unwrap();
+        match name {
+            "8 GB laptop, no GPU" => assert!(top_mem < 8 << 30, "{name}: {top_mem}"),
+            "8x H100 node" => assert!(
+                top_mem > 40 << 30,
+                "{name}: top pick uses only {top_mem} bytes"
+            ),
+            _ => {}
+        }
+        // Reasoning picks plan a long context for the thinking tokens.
+        for r in recs(m, "reasoning") {
+            assert!(r["ctx"].as_u64().unwrap() >= 16384, "{name}: {r}");
+        }
+    }
+}
+
+#[test]
+fn every_pick_is_a_fitting_estimate() {
+    let (_, m) = MACHINES[2];
+    for r in recs(m, "chat") {
+        let model = r["model"].as_str().unwrap();
+        let quant = r["quant"].as_str().unwrap();
+        let ctx = r["ctx"].as_u64().unwrap().to_string();
+        let mut args = vec!["estimate", model, "-q", quant, "-c", &ctx];
+        args.extend_from_slice(m);
+        let e = json(&args);
+        assert_ne!(e["verdict"], "does-not-fit", "{model} {quant}");
+        assert_eq!(
+            e["offload"]["gpu_layers"], r["gpu_layers"],
+            "{model} {quant}"
+        );
+    }
+}
+
+#[test]
+fn a_2_bit_70b_does_not_beat_a_6_bit_32b() {
+    // 2x RTX 3090: a 70B fits only at ~2-3 bits; the loss tables make a 32B at high quality win.
+    let (_, m) = MACHINES[3];
+    let chat = recs(m, "chat");
+    let first = &chat[0];
+    let q = first["quant"].as_str().unwrap();
+    assert!(!q.starts_with("IQ2") && q != "Q2_K", "top pick {first}");
+}
+
+#[test]
+fn launch_commands_use_backend_flags() {
+    let (_, m) = MACHINES[2];
+    for (backend, needles) in [
+        (
+            "llama.cpp",
+            vec!["llama-server -m ", " -c ", " -ngl ", " -fa "],
+        ),
+        (
+            "ollama",
+            vec!["FROM ", "PARAMETER num_ctx", "PARAMETER num_gpu"],
+        ),
+        ("koboldcpp", vec!["--contextsize", "--gpulayers"]),
+        (
+            "vllm",
+            vec!["vllm serve", "--max-model-len", "--tensor-parallel-size"],
+        ),
+    ] {
+        let mut args = vec!["recommend", "--top", "2", "--launch", backend];
+        args.extend_from_slice(m);
+        for r in json(&args)["recommendations"].as_array().unwrap() {
+            let cmd = r["launch"].as_str().unwrap();
+            for n in &needles {
+                assert!(cmd.contains(n), "{backend}: {cmd}");
+            }
+        }
+    }
+    llmrig()
+        .args(["recommend", "--launch", "nope", "--no-gpu", "--ram", "8GiB"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn bare_llmrig_summarises_this_machine() {
+    let out = llmrig().output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("This machine:"), "{text}");
+    assert!(text.contains("Best for chat"), "{text}");
+    assert!(text.contains("llmrig estimate MODEL"), "{text}");
+}

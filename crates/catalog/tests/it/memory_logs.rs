@@ -382,3 +382,20 @@ fn llama_cpp_version_rules() {
     assert!(LlamaCppVersion::parse("2025-13").is_none());
     assert!(LlamaCppVersion::parse("soon").is_none());
 }
+
+/// A GPU on a narrow PCIe link (a riser) with weights in RAM: a warning, and slower prefill (the
+/// weights cross the link for every ubatch).
+#[test]
+fn narrow_pcie_link_warns_and_slows_offloaded_prefill() {
+    let w = weights(&spec("llama-3.1-70b"), "Q4_K_M");
+    let mut sys = machine(1);
+    sys.gpus[0].memory_bytes = 24 << 30;
+    let s = settings(4096, true, 40);
+    let wide = run(&w, &sys, &s);
+    sys.gpus[0].pcie_gen = Some(3);
+    sys.gpus[0].pcie_width = Some(1);
+    let narrow = run(&w, &sys, &s);
+    assert!(narrow.warnings.iter().any(|x| x.code == "narrow-pcie-link"));
+    assert!(!wide.warnings.iter().any(|x| x.code == "narrow-pcie-link"));
+    assert!(narrow.performance.prefill_tokens_per_s < wide.performance.prefill_tokens_per_s / 5.0);
+}

@@ -800,6 +800,23 @@ pub fn estimate_with(
             });
         }
     }
+    for g in sys
+        .gpus
+        .iter()
+        .filter(|g| g.pcie_width.is_some_and(|w| w <= 4))
+    {
+        let partial = lay.placement.gpu_layers < n_total || s.n_cpu_moe > 0;
+        if partial || sys.gpus.len() > 1 {
+            warnings.push(Warning {
+                code: "narrow-pcie-link",
+                message: format!(
+                    "{} is on a PCIe x{} link (a riser?): prompt processing with weights in RAM and transfers between GPUs are slowed by it",
+                    g.name,
+                    g.pcie_width.unwrap_or(1)
+                ),
+            });
+        }
+    }
     if spec.n_expert > 1 {
         warnings.push(Warning {
             code: "moe-speed-rough",

@@ -234,6 +234,20 @@ pub(super) struct DeviceLoad<'a> {
 /// Effective PCIe host-to-device rate for weight uploads during prefill, bytes/s (PCIe 4.0 x16
 /// achieves about 25 GB/s, perf-models.md §2.8).
 const PCIE_BYTES_PER_S: f64 = 25e9;
+/// Host-to-device rate of a GPU's link: ~80% of the PCIe peak per lane (gen 3: 0.985 GB/s, gen 4:
+/// 1.97, gen 5: 3.94 per lane and direction) when detection reported the link, else
+/// [`PCIE_BYTES_PER_S`].
+fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
+    // Per lane and direction: 0.25, 0.5, 0.985, 1.97, 3.94, 7.88 GB/s for gens 1–6.
+    const PER_LANE: [f64; 6] = [0.25e9, 0.5e9, 0.985e9, 1.969e9, 3.938e9, 7.877e9];
+    match (g.pcie_gen, g.pcie_width) {
+        (Some(gen), Some(w)) if (1..=6).contains(&gen) && w > 0 => {
+            0.8 * PER_LANE[(gen - 1) as usize] * f64::from(w)
+        }
+        _ => PCIE_BYTES_PER_S,
+    }
+}
+
 /// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
 /// spread of achieved/peak bandwidth across engines and drivers in perf-models.md §2.5).
 const LOW_HIGH: (f64, f64) = (0.8, 1.15);
@@ -413,7 +427,7 @@ pub(super) fn performance(
                     t += kq_bytes / (bw(cd) * bp(cd).bw);
                 }
                 if d == cpu && op_offload {
-                    t += load.cpu_upload_bytes / PCIE_BYTES_PER_S;
+                    t += load.cpu_upload_bytes / pcie_bytes_per_s(&sys.gpus[0]);
                 }
                 t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };
                 stage.push(t);

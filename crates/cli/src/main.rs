@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
         Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
         Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
+        Some(Command::Plan(a)) => commands::plan::run(a, cli.json),
         None => commands::hw::run(&HwArgs::default(), cli.json).map(|s| {
             format!("{s}\nTry `llmrig estimate llama-3.1-8b -q Q4_K_M` or `llmrig models`.\n")
         }),

@@ -5,3 +5,4 @@ pub mod catalogs;
 pub mod estimate;
 pub mod hw;
 pub mod inspect;
+pub mod plan;

@@ -164,14 +164,22 @@ pub fn intra_node_link(interconnect: &str, device_name: &str, tp: u32) -> Link {
     let text = interconnect.to_ascii_lowercase();
     #[allow(clippy::cast_precision_loss)]
     let fabric_alpha = (10.0 + 7.5 * (f64::from(tp.max(2)) / 2.0).log2()) * 1e-6;
+    // The largest `N GB/s` (or `LxN GB/s`, links times rate) in the segment naming `key`.
     let gbs_after = |key: &str| -> Option<f64> {
-        let seg = text.split(';').find(|s| s.contains(key))?;
-        let seg = seg.split("gb/s").next()?;
-        let num: String = seg
-            .rsplit(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .find(|s| !s.is_empty())?
-            .into();
-        num.parse().ok()
+        let seg = text
+            .split(';')
+            .find(|s| s.contains(key) && !s.contains("c2c"))?;
+        let parts: Vec<&str> = seg.split("gb/s").collect();
+        parts[..parts.len() - 1]
+            .iter()
+            .filter_map(|p| {
+                let tok = p.split_whitespace().last()?.trim_matches(['(', ')']);
+                match tok.split_once('x') {
+                    Some((l, r)) => Some(l.parse::<f64>().ok()? * r.parse::<f64>().ok()?),
+                    None => tok.parse().ok(),
+                }
+            })
+            .reduce(f64::max)
     };
     let bridge_ok = tp <= 2 || (tp <= 4 && text.contains("4-way"));
     let full_mesh = text.split(';').any(|s| {
@@ -284,7 +292,7 @@ pub struct Parallelism {
 }
 
 /// Memory of the GPU that limits the KV cache, bytes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GpuMemory {
     /// Memory CUDA reports.
     pub capacity_bytes: u64,
@@ -313,7 +321,8 @@ pub struct ServePerformance {
     pub per_user_decode_tokens_per_s: f64,
     /// Decode tokens/s over all users.
     pub aggregate_tokens_per_s: f64,
-    /// Time to first token for one prompt on an idle replica, seconds.
+    /// Time to first token: the prompt's prefill plus one decode step at this batch (no queueing),
+    /// seconds.
     pub ttft_s: f64,
     /// `memory` or `compute`.
     pub decode_bound: &'static str,
@@ -601,29 +610,31 @@ impl Ctx<'_> {
         link.latency_s + 2.0 * (tp - 1.0) / tp * bytes / link.bandwidth_bytes_per_s
     }
 
-    /// Links for TP's all-reduce and for PP's hops (intra-node, inter-node), and the hop counts.
-    fn links(&self, tp: u32, pp: u32) -> (Link, Link, u32) {
+    /// The link TP's all-reduces use: the node's fabric, or the network when TP spans nodes.
+    fn tp_link(&self, tp: u32) -> Link {
         #[allow(clippy::cast_possible_truncation)]
-        let gpn = self.c.gpus.len() as u32;
-        let inter = self.c.internode.link();
-        let tp_link = if tp > gpn {
-            inter.clone()
-        } else {
-            intra_node_link(&self.c.interconnect, &self.gpu.name, tp)
-        };
-        let stages_per_node = (gpn / tp).max(1);
-        let inter_hops = pp.div_ceil(stages_per_node) - 1;
-        (
-            tp_link,
-            intra_node_link(&self.c.interconnect, &self.gpu.name, 2),
-            inter_hops,
-        )
+        match self.c.gpus.len() as u32 {
+            gpn if tp > gpn => self.c.internode.link(),
+            _ => intra_node_link(&self.c.interconnect, &self.gpu.name, tp),
+        }
+    }
+
+    /// PP's `pp − 1` hops for `tokens` (hidden state and residual, BF16): inside a node between a
+    /// pair of GPUs, over the network where stages change nodes.
+    fn hops(&self, tp: u32, pp: u32, tokens: f64) -> f64 {
+        #[allow(clippy::cast_possible_truncation)]
+        let inter = pp.div_ceil((self.c.gpus.len() as u32 / tp).max(1)) - 1;
+        #[allow(clippy::cast_precision_loss)]
+        let bytes = tokens * self.w.spec.n_embd as f64 * 4.0;
+        let t = |l: Link| l.latency_s + bytes / l.bandwidth_bytes_per_s;
+        f64::from(pp - 1 - inter) * t(intra_node_link(&self.c.interconnect, &self.gpu.name, 2))
+            + f64::from(inter) * t(self.c.internode.link())
     }
 
     /// Seconds per decode step for `b` sequences per replica at context `ctx`, and the bound.
     fn step(&self, st: &[Stage], tp: u32, pp: u32, b: f64, ctx: f64) -> (f64, &'static str) {
         let spec = &self.w.spec;
-        let (tp_link, hop_link, inter_hops) = self.links(tp, pp);
+        let tp_link = self.tp_link(tp);
         let mb = (b / f64::from(pp)).ceil().max(1.0);
         let bw = ETA_BW * self.gpu.bandwidth_bytes_per_s;
         let touched = experts_touched(spec, mb) / f64::from(spec.n_expert.max(1));
@@ -641,19 +652,16 @@ impl Ctx<'_> {
                 bound = if tc > tm { "compute" } else { "memory" };
             }
         }
-        #[allow(clippy::cast_precision_loss)]
-        let hop_bytes = mb * spec.n_embd as f64 * 2.0 * 2.0;
-        let inter = self.c.internode.link();
-        let hops = f64::from(pp - 1 - inter_hops)
-            * (hop_link.latency_s + hop_bytes / hop_link.bandwidth_bytes_per_s)
-            + f64::from(inter_hops) * (inter.latency_s + hop_bytes / inter.bandwidth_bytes_per_s);
-        (f64::from(pp) * worst + hops + STEP_S, bound)
+        (
+            f64::from(pp) * worst + self.hops(tp, pp, mb) + STEP_S,
+            bound,
+        )
     }
 
     /// Seconds to prefill one prompt of `n` tokens (chunked by `chunk`) on an idle replica.
     fn prefill(&self, st: &[Stage], tp: u32, pp: u32, n: f64, chunk: f64) -> f64 {
         let spec = &self.w.spec;
-        let (tp_link, hop_link, inter_hops) = self.links(tp, pp);
+        let tp_link = self.tp_link(tp);
         let chunks = (n / chunk).ceil().max(1.0);
         let touched = experts_touched(spec, n.min(chunk)) / f64::from(spec.n_expert.max(1));
         #[allow(clippy::cast_precision_loss)]
@@ -666,13 +674,7 @@ impl Ctx<'_> {
                 .max(flops / (ETA_C * self.peak))
                 + 2.0 * f64::from(s.layers) * self.all_reduce(&tp_link, tp, n);
         }
-        #[allow(clippy::cast_precision_loss)]
-        let hop_bytes = n * spec.n_embd as f64 * 4.0;
-        let inter = self.c.internode.link();
-        t + f64::from(pp - 1 - inter_hops)
-            * (hop_link.latency_s + hop_bytes / hop_link.bandwidth_bytes_per_s)
-            + f64::from(inter_hops) * (inter.latency_s + hop_bytes / inter.bandwidth_bytes_per_s)
-            + STEP_S
+        t + self.hops(tp, pp, n) + STEP_S
     }
 
     /// The engine's default `--max-num-batched-tokens`: vLLM 8192 on GPUs of ≥70 GiB other than
@@ -683,7 +685,7 @@ impl Ctx<'_> {
             Engine::Vllm => {
                 self.mem >= 70.0 * GIB && !self.gpu.name.to_ascii_lowercase().contains("a100")
             }
-            Engine::Sglang => self.mem >= 25e9,
+            Engine::Sglang => self.mem >= 25_000.0 * 1_048_576.0,
         };
         if big {
             8192
@@ -782,7 +784,7 @@ impl Ctx<'_> {
                 best = Some((kv_tokens, m, stage.kv_per_token));
             }
         }
-        let (kv_tokens, memory_per_gpu, kv_tok) = best.unwrap_or((0.0, zero_memory(), 0.0));
+        let (kv_tokens, memory_per_gpu, kv_tok) = best.unwrap_or_default();
         let kv_tokens = kv_tokens as u64;
         let len = s.max_model_len;
         let blocks_per_seq = len.div_ceil(block as u64) * block as u64;
@@ -831,18 +833,6 @@ impl Ctx<'_> {
     }
 }
 
-fn zero_memory() -> GpuMemory {
-    GpuMemory {
-        capacity_bytes: 0,
-        budget_bytes: 0,
-        weights_bytes: 0,
-        kv_capacity_bytes: 0,
-        activations_bytes: 0,
-        cuda_graphs_bytes: 0,
-        overhead_bytes: 0,
-    }
-}
-
 /// Ranking: plans that hold every user, then those meeting `--min-tps`, then aggregate throughput
 /// (per-user speed when the minimum is missed), then fewer GPUs per replica.
 fn rank(a: &Candidate) -> (Fit, bool, f64, i64) {
@@ -880,17 +870,6 @@ pub fn plan_serving(
     c: &Cluster,
     s: &ServeSettings,
 ) -> Result<ServingPlan, PlanError> {
-    let range = |flag: &'static str, ok: bool, value: String, expected: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(PlanError::OutOfRange {
-                flag,
-                value,
-                expected: expected.into(),
-            })
-        }
-    };
     let gpu = c
         .gpus
         .iter()
@@ -898,43 +877,53 @@ pub fn plan_serving(
         .ok_or(PlanError::NoGpu)?;
     #[allow(clippy::cast_possible_truncation)]
     let gpn = c.gpus.len() as u32;
-    range(
-        "--nodes",
-        (1..=1024).contains(&c.nodes),
-        c.nodes.to_string(),
-        "1..=1024",
-    )?;
-    range(
-        "--max-model-len",
-        (1..=super::MAX_CTX).contains(&s.max_model_len),
-        s.max_model_len.to_string(),
-        "1..=16777216",
-    )?;
-    range(
-        "--users",
-        (1..=1_000_000).contains(&s.users),
-        s.users.to_string(),
-        "1..=1000000",
-    )?;
     let util = s.memory_utilization.unwrap_or(0.9);
-    range(
-        "--gpu-memory-utilization",
-        util > 0.0 && util <= 1.0,
-        util.to_string(),
-        "a fraction in (0, 1]",
-    )?;
-    range(
-        "--block-size",
-        [1, 8, 16, 32, 64, 128].contains(&s.block_size),
-        s.block_size.to_string(),
-        "one of 8, 16, 32, 64, 128",
-    )?;
-    range(
-        "--min-tps",
-        s.min_tps.is_finite() && s.min_tps >= 0.0,
-        s.min_tps.to_string(),
-        "a non-negative number",
-    )?;
+    let checks = [
+        (
+            "--nodes",
+            (1..=1024).contains(&c.nodes),
+            c.nodes.to_string(),
+            "1..=1024",
+        ),
+        (
+            "--max-model-len",
+            (1..=super::MAX_CTX).contains(&s.max_model_len),
+            s.max_model_len.to_string(),
+            "1..=16777216",
+        ),
+        (
+            "--users",
+            (1..=1_000_000).contains(&s.users),
+            s.users.to_string(),
+            "1..=1000000",
+        ),
+        (
+            "--gpu-memory-utilization",
+            util > 0.0 && util <= 1.0,
+            util.to_string(),
+            "a fraction in (0, 1]",
+        ),
+        (
+            "--block-size",
+            [1, 8, 16, 32, 64, 128].contains(&s.block_size),
+            s.block_size.to_string(),
+            "1, 8, 16, 32, 64 or 128",
+        ),
+        (
+            "--min-tps",
+            s.min_tps.is_finite() && s.min_tps >= 0.0,
+            s.min_tps.to_string(),
+            "a non-negative number",
+        ),
+    ];
+    if let Some((flag, _, value, expected)) = checks.into_iter().find(|c| !c.1) {
+        let expected = expected.into();
+        return Err(PlanError::OutOfRange {
+            flag,
+            value,
+            expected,
+        });
+    }
     let total = gpn * c.nodes;
     if let Some(tp) = s.tp {
         let reason = if tp == 0 || tp > total {
@@ -1563,6 +1552,14 @@ mod tests {
             4,
         );
         assert_eq!(four.name, "PCIe without P2P");
+        let mi = intra_node_link(
+            "Infinity Fabric 7x128 GB/s (896 GB/s); PCIe 5.0 x16",
+            "MI300X",
+            8,
+        );
+        assert!((mi.bandwidth_bytes_per_s - 313.6e9).abs() < 1e6);
+        let gh = intra_node_link("NVLink-C2C 900 GB/s to Grace; NVLink4 900 GB/s", "GH200", 4);
+        assert!((gh.latency_s - 17.5e-6).abs() < 1e-9);
         let l40 = intra_node_link("PCIe 4.0 x16", "NVIDIA L40S", 4);
         assert!((l40.bandwidth_bytes_per_s - 25e9).abs() < 1.0);
     }

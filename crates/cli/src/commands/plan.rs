@@ -130,7 +130,7 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
                     notes.push(Warning {
                         code: "checkpoint-needed",
                         message: format!(
-                            "point the command at a {} checkpoint of {repo}",
+                            "point the command at a checkpoint of {repo} in {}",
                             q.name()
                         ),
                     });

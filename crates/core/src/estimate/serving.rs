@@ -1011,6 +1011,9 @@ pub fn plan_serving(
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let mut warnings = Vec::new();
+    let fast_elsewhere = cands
+        .iter()
+        .any(|c| c.meets_min_tps && c.fit != Fit::DoesNotFit);
     let best = if cands[0].fit == Fit::DoesNotFit {
         // Nothing starts: show the plan with the most room for weights and explain it.
         let b = cands
@@ -1032,7 +1035,7 @@ pub fn plan_serving(
         .filter(|a| a.fit != Fit::DoesNotFit && a.plan != best.plan)
         .take(8)
         .collect();
-    notes(&ctx, &best, &mut warnings);
+    notes(&ctx, &best, fast_elsewhere, &mut warnings);
     Ok(ServingPlan {
         engine: s.engine,
         max_model_len: s.max_model_len,
@@ -1090,7 +1093,7 @@ fn does_not_fit(ctx: &Ctx, b: &Candidate) -> String {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn notes(ctx: &Ctx, b: &Candidate, out: &mut Vec<Warning>) {
+fn notes(ctx: &Ctx, b: &Candidate, fast_elsewhere: bool, out: &mut Vec<Warning>) {
     let (s, spec) = (ctx.s, &ctx.w.spec);
     if b.fit == Fit::LimitedConcurrency {
         out.push(warn("limited-concurrency", format!(
@@ -1102,8 +1105,14 @@ fn notes(ctx: &Ctx, b: &Candidate, out: &mut Vec<Warning>) {
         out.push(warn(
             "below-min-tps",
             format!(
-                "no plan reaches {:.0} tokens/s per user; this one gives {:.1}",
-                s.min_tps, b.performance.per_user_decode_tokens_per_s
+                "{:.1} tokens/s per user is below --min-tps {:.0}; {}",
+                b.performance.per_user_decode_tokens_per_s,
+                s.min_tps,
+                if fast_elsewhere {
+                    "the faster alternatives hold fewer users at --max-model-len"
+                } else {
+                    "no plan reaches it on these GPUs"
+                }
             ),
         ));
     }

@@ -37,6 +37,8 @@ pub enum Command {
     Accuracy(AccuracyArgs),
     /// The best models this machine runs well for a use, with launch commands.
     Recommend(RecommendArgs),
+    /// A vLLM/SGLang serving plan: TP/PP/DP sizes, KV cache per GPU, concurrency, speed, command.
+    Plan(Box<PlanArgs>),
 }
 
 /// `llmrig recommend`.
@@ -58,6 +60,61 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub launch: Option<String>,
     /// The machine.
+    #[command(flatten)]
+    pub machine: MachineArgs,
+}
+
+/// `llmrig plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A catalog id or alias, a Hugging Face folder, `hf:ORG/REPO` or a `.gguf` file.
+    pub model: String,
+    /// Weight format served: bf16 (default), fp8, awq, gptq, nvfp4, w4a16, or a GGUF quant.
+    #[arg(short = 'q', long = "quant")]
+    pub quant: Option<String>,
+    /// Engine: vllm or sglang.
+    #[arg(long, default_value = "vllm")]
+    pub engine: String,
+    /// Longest sequence (prompt + output) in tokens, e.g. 8192 or 32k; default: the trained length.
+    #[arg(long = "max-model-len")]
+    pub max_model_len: Option<String>,
+    /// Concurrent sequences over the whole cluster.
+    #[arg(long, default_value_t = 16)]
+    pub users: u32,
+    /// Share of GPU memory the engine may use (vLLM default 0.9; SGLang: --mem-fraction-static by TP).
+    #[arg(long = "gpu-memory-utilization")]
+    pub gpu_memory_utilization: Option<f64>,
+    /// vLLM KV cache block size, tokens.
+    #[arg(long = "block-size", default_value_t = 16)]
+    pub block_size: u32,
+    /// KV cache dtype: auto (the model's) or fp8.
+    #[arg(long = "kv-cache-dtype", default_value = "auto")]
+    pub kv_cache_dtype: String,
+    /// Tensor-parallel size (default: the planner chooses).
+    #[arg(long)]
+    pub tp: Option<u32>,
+    /// Pipeline-parallel size (default: the planner chooses).
+    #[arg(long)]
+    pub pp: Option<u32>,
+    /// Identical nodes, each with the GPUs given.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: u32,
+    /// Network between nodes: ib-ndr, ib-hdr, roce-100 or ethernet-25.
+    #[arg(long, default_value = "ib-ndr")]
+    pub internode: String,
+    /// Least acceptable decode speed per user, tokens/s.
+    #[arg(long = "min-tps", default_value_t = 10.0)]
+    pub min_tps: f64,
+    /// Tokens per engine step (vLLM --max-num-batched-tokens; default: the engine's).
+    #[arg(long = "max-num-batched-tokens")]
+    pub max_num_batched_tokens: Option<u64>,
+    /// Prompt length for the time to first token.
+    #[arg(long, default_value_t = 512)]
+    pub prompt: u64,
+    /// Tokens in each sequence's context while decoding (default: half of --max-model-len).
+    #[arg(long)]
+    pub depth: Option<u64>,
+    /// The machine (one node).
     #[command(flatten)]
     pub machine: MachineArgs,
 }

@@ -5,4 +5,5 @@ pub mod catalogs;
 pub mod estimate;
 pub mod hw;
 pub mod inspect;
+pub mod plan;
 pub mod recommend;

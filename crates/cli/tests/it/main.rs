@@ -562,3 +562,60 @@ fn remote_inspect_uses_the_cache_on_the_second_run() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("org/missing"), "{stderr}");
 }
+
+#[test]
+fn plan_llama_70b_on_8_h100() {
+    let v = json(&[
+        "plan",
+        "llama-3.1-70b",
+        "--gpu",
+        "8x h100",
+        "--users",
+        "64",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["engine"], "vllm");
+    assert_eq!(v["fit"], "fits");
+    assert_eq!(v["plan"]["tp"], 8);
+    assert_eq!(v["plan"]["pp"], 1);
+    // One KV head per GPU at TP8: 80 layers × 2 × 128 × 2 B.
+    assert_eq!(v["kv_bytes_per_token_per_gpu"], 40960);
+    assert!(v["max_concurrent_seqs"].as_u64().unwrap() >= 64);
+    let w = v["memory_per_gpu"]["weights_bytes"].as_f64().unwrap();
+    assert!((w / 17.64e9 - 1.0).abs() < 0.01, "{w}");
+    assert!(
+        v["performance"]["per_user_decode_tokens_per_s"]
+            .as_f64()
+            .unwrap()
+            >= 10.0
+    );
+    let cmd = v["command"].as_str().unwrap();
+    assert!(
+        cmd.starts_with("vllm serve meta-llama/Llama-3.1-70B-Instruct --tensor-parallel-size 8"),
+        "{cmd}"
+    );
+    assert!(cmd.contains("--max-num-seqs 64") && cmd.contains("--max-model-len 8192"));
+    assert!(!v["alternatives"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn plan_that_cannot_fit_says_so() {
+    let v = json(&[
+        "plan",
+        "llama-3.1-405b",
+        "--gpu",
+        "2x rtx-4090",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(v["fit"], "does-not-fit");
+    let w = v["warnings"].as_array().unwrap();
+    assert!(w.iter().any(|w| w["code"] == "does-not-fit"));
+    llmrig()
+        .args(["plan", "llama-3.1-70b", "--gpu", "8x h100", "--tp", "3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("attention heads"));
+}

@@ -7,6 +7,7 @@
 
 mod memory;
 mod placement;
+mod serving;
 mod settings;
 mod speed;
 mod weights;
@@ -18,6 +19,10 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
+pub use serving::{
+    intra_node_link, plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype,
+    Link, Parallelism, PlanError, ServePerformance, ServeSettings, ServingPlan,
+};
 pub use settings::{
     FlashAttn, GpuLayers, LlamaCppVersion, Rules, Settings, SplitMode, KV_CACHE_TYPES,
 };

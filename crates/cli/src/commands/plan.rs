@@ -1,0 +1,374 @@
+//! `llmrig plan MODEL`: a vLLM/SGLang serving plan for one or more identical GPU nodes.
+//!
+//! `--json` (schema_version 1; fields may be added, never renamed; sizes in bytes, rates per second):
+//!
+//! ```text
+//! schema_version     1
+//! model              name, id, source, params, quant, weights_bytes
+//! machine            gpu, gpus_per_node, nodes, interconnect, internode
+//! engine             vllm | sglang
+//! plan               tp, pp, dp, nodes
+//! memory_per_gpu     capacity_bytes, budget_bytes, weights_bytes, kv_capacity_bytes,
+//!                    activations_bytes, cuda_graphs_bytes, overhead_bytes
+//! kv_tokens_total, max_concurrent_seqs, kv_bytes_per_token_per_gpu
+//! performance        batch, context, per_user_decode_tokens_per_s, aggregate_tokens_per_s, ttft_s,
+//!                    decode_bound
+//! settings           max_model_len, max_num_seqs, max_num_batched_tokens, gpu_memory_utilization,
+//!                    kv_cache_dtype, block_size
+//! fit                fits | limited-concurrency | does-not-fit
+//! command            the engine's command line
+//! alternatives       [{plan, fit, kv_tokens_total, max_concurrent_seqs, performance, command}]
+//! warnings           [{code, message}]
+//! ```
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Result};
+use llmrig_catalog::{devices, models};
+use llmrig_core::estimate::{
+    plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype, ModelWeights,
+    Parallelism, ServePerformance, ServeSettings, ServingPlan, Warning,
+};
+use llmrig_core::quant::{OtherFormat, Quant};
+use serde::Serialize;
+
+use crate::args::PlanArgs;
+use crate::options;
+use crate::render::{self, json, table};
+
+/// Builds the plan and renders it.
+pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
+    let quant = a.quant.as_deref().unwrap_or("bf16");
+    let mut model = options::model(&a.model, Some(quant))?;
+    // `bf16`, `fp16`, `f32` name llama.cpp file types too; served by vLLM they are safetensors.
+    if let (Some(f), "catalog" | "generic") = (OtherFormat::parse(quant), model.source.as_str()) {
+        model.weights = ModelWeights::new(&model.weights.spec, Quant::Other(f));
+    }
+    let (sys, machine_notes) = options::machine(&a.machine)?;
+    let engine = match a.engine.to_ascii_lowercase().as_str() {
+        "vllm" => Engine::Vllm,
+        "sglang" => Engine::Sglang,
+        e => bail!("--engine `{e}`: expected vllm or sglang"),
+    };
+    let kv_dtype = match a.kv_cache_dtype.to_ascii_lowercase().as_str() {
+        "auto" | "bf16" | "fp16" => KvDtype::Auto,
+        "fp8" | "fp8_e4m3" | "fp8_e5m2" => KvDtype::Fp8,
+        v => bail!("--kv-cache-dtype `{v}`: expected auto or fp8"),
+    };
+    let Some(&(_, internode)) = InterNode::ALL
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&a.internode))
+    else {
+        bail!(
+            "--internode `{}`: expected ib-ndr, ib-hdr, roce-100 or ethernet-25",
+            a.internode
+        );
+    };
+    let w = &model.weights;
+    let max_model_len = match &a.max_model_len {
+        Some(s) => options::parse_ctx(s)?,
+        None => w.spec.context_length.max(1),
+    };
+    let mut notes: Vec<Warning> = model
+        .notes
+        .iter()
+        .chain(
+            machine_notes
+                .iter()
+                .filter(|n| !n.starts_with("RAM bandwidth")),
+        )
+        .map(|n| Warning {
+            code: "input-note",
+            message: n.clone(),
+        })
+        .collect();
+    let entry = sys.gpus.first().and_then(|g| devices().find(&g.name).ok());
+    let interconnect = entry
+        .and_then(|e| e.interconnect.clone())
+        .unwrap_or_default();
+    if interconnect.is_empty() && !sys.gpus.is_empty() {
+        notes.push(Warning {
+            code: "link-assumed",
+            message: "the GPU's interconnect is unknown; PCIe 4.0 x16 with peer-to-peer assumed"
+                .into(),
+        });
+    }
+    let cluster = Cluster {
+        gpus: sys.gpus.clone(),
+        nodes: a.nodes,
+        interconnect: interconnect.clone(),
+        fp8_flops: entry.and_then(|e| e.fp8_tflops).unwrap_or(0.0) * 1e12,
+        internode,
+    };
+    let settings = ServeSettings {
+        engine,
+        max_model_len,
+        users: a.users,
+        memory_utilization: a.gpu_memory_utilization,
+        block_size: a.block_size,
+        kv_dtype,
+        tp: a.tp,
+        pp: a.pp,
+        max_num_batched_tokens: a.max_num_batched_tokens,
+        min_tps: a.min_tps,
+        prompt: a.prompt,
+        depth: a.depth,
+    };
+    let plan = plan_serving(w, &cluster, &settings)?;
+
+    // What to put after `vllm serve`: the catalog's repository (with online FP8 for `-q fp8`), a
+    // folder, or the repository named.
+    let (target, quantization) = match model.source.as_str() {
+        "catalog" => {
+            let repo = models()
+                .find(&a.model)
+                .map_or(w.spec.id.clone(), |e| e.hf_repo.clone());
+            match w.quant {
+                Quant::Other(OtherFormat::Bf16 | OtherFormat::Fp16) => (repo, None),
+                Quant::Other(OtherFormat::Fp8 { .. }) => (repo, Some("fp8")),
+                q => {
+                    notes.push(Warning {
+                        code: "checkpoint-needed",
+                        message: format!(
+                            "point the command at a checkpoint of {repo} in {}",
+                            q.name()
+                        ),
+                    });
+                    (repo, None)
+                }
+            }
+        }
+        _ => (
+            a.model.strip_prefix("hf:").unwrap_or(&a.model).to_string(),
+            None,
+        ),
+    };
+    let command = |c: Option<&Candidate>| plan.command(c, &target, quantization);
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(notes);
+    let gpu_name = sys.gpus.first().map_or("", |g| g.name.as_str());
+
+    if as_json {
+        let b = &plan.best;
+        return Ok(json::to_string(&PlanJson {
+            schema_version: 1,
+            model: ModelJson {
+                name: &w.spec.name,
+                id: &w.spec.id,
+                source: &model.source,
+                params: w.params(),
+                quant: w.quant.name(),
+                weights_bytes: w.total_bytes(),
+            },
+            machine: MachineJson {
+                gpu: gpu_name,
+                gpus_per_node: sys.gpus.len(),
+                nodes: a.nodes,
+                interconnect: &interconnect,
+                internode,
+            },
+            engine: plan.engine,
+            plan: b.plan,
+            memory_per_gpu: &b.memory_per_gpu,
+            kv_tokens_total: b.kv_tokens_total,
+            max_concurrent_seqs: b.max_concurrent_seqs,
+            kv_bytes_per_token_per_gpu: b.kv_bytes_per_token_per_gpu,
+            performance: &b.performance,
+            settings: SettingsJson {
+                max_model_len: plan.max_model_len,
+                max_num_seqs: b.max_num_seqs,
+                max_num_batched_tokens: b.max_num_batched_tokens,
+                gpu_memory_utilization: b.memory_utilization,
+                kv_cache_dtype: plan.kv_cache_dtype,
+                block_size: plan.block_size,
+            },
+            fit: b.fit,
+            command: command(None),
+            alternatives: plan
+                .alternatives
+                .iter()
+                .map(|c| AlternativeJson {
+                    plan: c.plan,
+                    fit: c.fit,
+                    kv_tokens_total: c.kv_tokens_total,
+                    max_concurrent_seqs: c.max_concurrent_seqs,
+                    performance: &c.performance,
+                    command: command(Some(c)),
+                })
+                .collect(),
+            warnings,
+        }));
+    }
+    let head = format!(
+        "{} · {} ({})",
+        w.spec.name,
+        w.quant.name(),
+        render::gib(w.total_bytes())
+    );
+    Ok(table_text(
+        a,
+        &plan,
+        (&head, sys.gpus.len(), gpu_name),
+        &command,
+        &warnings,
+    ))
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    schema_version: u32,
+    model: ModelJson<'a>,
+    machine: MachineJson<'a>,
+    engine: Engine,
+    plan: Parallelism,
+    memory_per_gpu: &'a GpuMemory,
+    kv_tokens_total: u64,
+    max_concurrent_seqs: u64,
+    kv_bytes_per_token_per_gpu: u64,
+    performance: &'a ServePerformance,
+    settings: SettingsJson,
+    fit: Fit,
+    command: String,
+    alternatives: Vec<AlternativeJson<'a>>,
+    warnings: Vec<Warning>,
+}
+
+#[derive(Serialize)]
+struct ModelJson<'a> {
+    name: &'a str,
+    id: &'a str,
+    source: &'a str,
+    params: u64,
+    quant: String,
+    weights_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct MachineJson<'a> {
+    gpu: &'a str,
+    gpus_per_node: usize,
+    nodes: u32,
+    interconnect: &'a str,
+    internode: InterNode,
+}
+
+#[derive(Serialize)]
+struct SettingsJson {
+    max_model_len: u64,
+    max_num_seqs: u32,
+    max_num_batched_tokens: u64,
+    gpu_memory_utilization: f64,
+    kv_cache_dtype: KvDtype,
+    block_size: u32,
+}
+
+#[derive(Serialize)]
+struct AlternativeJson<'a> {
+    plan: Parallelism,
+    fit: Fit,
+    kv_tokens_total: u64,
+    max_concurrent_seqs: u64,
+    performance: &'a ServePerformance,
+    command: String,
+}
+
+fn fit_text(c: &Candidate) -> &'static str {
+    match c.fit {
+        Fit::Fits => "fits",
+        Fit::LimitedConcurrency => "limited concurrency",
+        Fit::DoesNotFit => "does not fit",
+    }
+}
+
+fn table_text(
+    a: &PlanArgs,
+    plan: &ServingPlan,
+    (head, gpn, gpu): (&str, usize, &str),
+    command: &dyn Fn(Option<&Candidate>) -> String,
+    warnings: &[Warning],
+) -> String {
+    let b = &plan.best;
+    let (m, p, perf) = (&b.memory_per_gpu, &b.plan, &b.performance);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{head} · {} node(s) × {gpn} × {gpu} · {} · max-model-len {} · {} users",
+        p.nodes,
+        plan.engine.name(),
+        plan.max_model_len,
+        a.users
+    );
+    let _ = writeln!(
+        out,
+        "plan        TP{} × PP{} × DP{}: {}",
+        p.tp,
+        p.pp,
+        p.dp,
+        fit_text(b)
+    );
+    let _ = writeln!(
+        out,
+        "per GPU     weights {} · KV cache {} · activations {} · CUDA graphs {} · overhead {} (of {}; engine budget {})",
+        render::gib(m.weights_bytes),
+        render::gib(m.kv_capacity_bytes),
+        render::size(m.activations_bytes),
+        render::size(m.cuda_graphs_bytes),
+        render::size(m.overhead_bytes),
+        render::gib(m.capacity_bytes),
+        render::gib(m.budget_bytes)
+    );
+    if b.fit != Fit::DoesNotFit {
+        #[allow(clippy::cast_precision_loss)]
+        let _ = writeln!(
+            out,
+            "KV cache    {} tokens ({:.1} KiB per token per GPU) · {} sequences of {} tokens at once",
+            b.kv_tokens_total,
+            b.kv_bytes_per_token_per_gpu as f64 / 1024.0,
+            b.max_concurrent_seqs,
+            plan.max_model_len
+        );
+        let _ = writeln!(
+            out,
+            "speed       {:.1} tok/s per user · {:.0} tok/s in all ({} sequences per replica at {} tokens, {}-bound) · first token {:.2} s for {} tokens",
+            perf.per_user_decode_tokens_per_s,
+            perf.aggregate_tokens_per_s,
+            perf.batch,
+            perf.context,
+            perf.decode_bound,
+            perf.ttft_s,
+            a.prompt.min(plan.max_model_len)
+        );
+        let _ = writeln!(out, "command     {}", command(None));
+    }
+    if !plan.alternatives.is_empty() {
+        let mut t = table::new(
+            &[
+                "TP×PP×DP",
+                "fit",
+                "KV tokens",
+                "seqs at max len",
+                "tok/s per user",
+                "tok/s in all",
+                "TTFT s",
+            ],
+            &[2, 3, 4, 5, 6],
+        );
+        for c in &plan.alternatives {
+            let q = &c.performance;
+            t.add_row(vec![
+                format!("{}×{}×{}", c.plan.tp, c.plan.pp, c.plan.dp),
+                fit_text(c).into(),
+                c.kv_tokens_total.to_string(),
+                c.max_concurrent_seqs.to_string(),
+                format!("{:.1}", q.per_user_decode_tokens_per_s),
+                format!("{:.0}", q.aggregate_tokens_per_s),
+                format!("{:.2}", q.ttft_s),
+            ]);
+        }
+        let _ = writeln!(out, "\nalternatives\n{t}");
+    }
+    for w in warnings {
+        let _ = writeln!(out, "note: {}", w.message);
+    }
+    out
+}

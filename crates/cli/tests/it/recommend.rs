@@ -132,3 +132,29 @@ fn bare_llmrig_summarises_this_machine() {
     assert!(text.contains("Best for chat"), "{text}");
     assert!(text.contains("llmrig estimate MODEL"), "{text}");
 }
+
+/// The picks per fake machine, as a snapshot: a change in the catalog, the quality data or the
+/// speed constants that moves them shows up in review (`cargo insta review`, or rerun with
+/// `INSTA_UPDATE=always` and inspect the diff).
+#[test]
+fn picks_snapshot() {
+    let mut lines = Vec::new();
+    for (name, m) in MACHINES {
+        for use_ in ["chat", "code", "reasoning"] {
+            let picks: Vec<String> = recs(m, use_)
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} ctx {} ngl {}",
+                        r["model"].as_str().unwrap(),
+                        r["quant"].as_str().unwrap(),
+                        r["ctx"],
+                        r["gpu_layers"]
+                    )
+                })
+                .collect();
+            lines.push(format!("{name} / {use_}: {}", picks.join(" | ")));
+        }
+    }
+    insta::assert_snapshot!(lines.join("\n"));
+}

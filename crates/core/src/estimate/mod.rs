@@ -33,6 +33,7 @@ pub use speed::{
 pub use weights::{ModelWeights, WeightTensor};
 
 use crate::model::Role;
+use crate::quant::GgmlType;
 use crate::system::{DeviceKind, GpuApi, SystemSpec};
 
 /// Largest context the estimator accepts, in tokens (16 Mi; no model is trained longer).
@@ -49,6 +50,9 @@ pub struct DeviceUsage {
     pub capacity_bytes: u64,
     /// Model weights placed here, bytes.
     pub weights_bytes: u64,
+    /// CPU only: weights copied into llama.cpp's `CPU_REPACK` buffer (interleaved for SIMD
+    /// matmuls), on top of the mapped file, bytes.
+    pub repack_bytes: u64,
     /// KV cache (and recurrent state) here, bytes.
     pub kv_cache_bytes: u64,
     /// Compute buffers here, bytes.
@@ -273,6 +277,30 @@ fn gpu_alloc_bytes(t: &WeightTensor, api: GpuApi) -> u64 {
     bytes
 }
 
+/// Whether llama.cpp's CPU backend repacks a weight of this type and shape into its
+/// `CPU_REPACK` buffer for this CPU (`ggml_repack_get_optimal_repack_type` in
+/// ggml-cpu/repack.cpp): on x86 with AVX2, Q4_0, Q4_K, IQ4_NL and MXFP4 matrices with a multiple of
+/// 8 rows (Q2_K with AVX-512); on ARM with dot-product/int8-matmul instructions also Q5_K, Q6_K and
+/// Q8_0 (rows a multiple of 4 or 8). A CPU whose SIMD features are unknown is taken as x86 AVX2,
+/// the common case. The copy is the same size as the original.
+fn repacks(ty: GgmlType, ne: [u64; 3], simd: &[String]) -> bool {
+    let has = |f: &str| simd.iter().any(|s| s.eq_ignore_ascii_case(f));
+    let arm = has("neon") || has("asimd");
+    let avx2 = has("avx2") || (simd.is_empty() && !arm);
+    let avx512 = has("avx512") || has("avx512f");
+    let dot = arm && (has("dotprod") || has("asimddp") || has("i8mm"));
+    let rows = ne[1];
+    use GgmlType as G;
+    match ty {
+        G::Q4_0 | G::IQ4_NL | G::MXFP4 => (avx2 && rows % 8 == 0) || (dot && rows % 4 == 0),
+        G::Q4_K => (avx2 || dot) && rows % 8 == 0,
+        G::Q2_K => avx512 && rows % 8 == 0,
+        G::Q5_K | G::Q6_K => dot && rows % 8 == 0,
+        G::Q8_0 => dot && rows % 4 == 0,
+        _ => false,
+    }
+}
+
 /// Context-independent part: where every tensor sits for one `-ngl`.
 struct WeightLayout {
     placement: Placement,
@@ -282,6 +310,8 @@ struct WeightLayout {
     layers: Vec<u32>,
     /// Largest single CPU-resident matrix used in a matmul (op_offload copies it to GPU 0), bytes.
     largest_cpu_matrix: u64,
+    /// CPU-resident weights llama.cpp repacks into `CPU_REPACK`, bytes.
+    repack: u64,
     /// Its output rows plus input width (for the result it produces on the GPU).
     largest_cpu_matrix_io: u64,
     /// Bytes read per generated token, per GPU then CPU (experts scaled to the used ones), per
@@ -304,6 +334,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut cpu_matmul_bytes = 0f64;
+    let mut repack = 0u64;
     for d in &placement.layer_dev {
         layers[d.unwrap_or(cpu)] += 1;
     }
@@ -353,6 +384,9 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
+        if dev.is_none() && is_matmul && t.ggml_type.is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd)) {
+            repack += t.bytes;
+        }
         if dev.is_none() && is_matmul {
             // Prefill uploads the used experts only (perf-models.md §2.6); dense weights whole.
             cpu_matmul_bytes += if t.info.role == Role::Experts {
@@ -381,6 +415,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         layers,
         largest_cpu_matrix: largest,
         largest_cpu_matrix_io: largest_io,
+        repack,
         read,
         active,
         cpu_matmul_bytes,
@@ -458,6 +493,7 @@ fn memory(
             kind: gpu.kind,
             capacity_bytes: gpu.memory_bytes,
             weights_bytes: lay.bytes[g],
+            repack_bytes: 0,
             kv_cache_bytes: kv[g],
             compute_bytes: compute[g],
             other_bytes: overhead,
@@ -470,13 +506,14 @@ fn memory(
         kind: DeviceKind::Cpu,
         capacity_bytes: sys.cpu.ram_bytes,
         weights_bytes: lay.bytes[cpu],
+        repack_bytes: lay.repack,
         kv_cache_bytes: kv[cpu],
         compute_bytes: compute[cpu],
         other_bytes: output,
-        total_bytes: lay.bytes[cpu] + kv[cpu] + compute[cpu] + output,
+        total_bytes: lay.bytes[cpu] + lay.repack + kv[cpu] + compute[cpu] + output,
         layers: lay.layers[cpu],
     });
-    let weights_bytes = lay.bytes.iter().sum();
+    let weights_bytes = lay.bytes.iter().sum::<u64>() + lay.repack;
     let kv_cache_bytes = kv.iter().sum();
     let compute_bytes = compute.iter().sum();
     MemoryBreakdown {

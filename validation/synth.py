@@ -1,0 +1,279 @@
+"""Synthetic GGUF models: real llama.cpp architectures, tensor names and shapes, tiny sizes, random weights.
+
+Each spec below follows the architecture's `load_arch_hparams` / `load_arch_tensors` in llama.cpp's
+`src/models/<arch>.cpp` (the version vendored in the pinned llama-cpp-python sdist) and the key names of
+`gguf-py/gguf/constants.py`. Widths, layer counts and expert counts are shrunk so that every file loads
+in well under a second; everything else (GQA ratios, fused QKV, MLA latent cache with split
+attn_k_b/attn_v_b, sliding-window patterns, attention sinks, shared experts, tied embeddings, biases)
+is kept. Tokenizer metadata is copied from a vocab-only GGUF shipped in the sdist
+(`vendor/llama.cpp/models/ggml-vocab-*.gguf`), so n_vocab is the real vocabulary size.
+
+The F16 file is written here; the quantized files are produced from it by llama.cpp's own quantizer
+(`llama_model_quantize`), so their tensor type mixes are the real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+import gguf
+from gguf import GGUFValueType
+
+# Bump when a spec or the writer changes: cached files carry this in their cache key.
+GENERATOR_VERSION = 3
+
+# name -> spec. Keys: arch (GGUF architecture), vocab (ggml-vocab-*.gguf in the sdist), L (blocks),
+# E (n_embd), H (heads), KV (kv heads), HD (head dim, key_length/value_length), FF (n_ff), plus
+# per-architecture extras.
+SPECS: dict[str, dict] = {
+    # Llama with GQA (4 query heads per KV head would be Llama 3; 2 here), untied output.
+    "llama": dict(arch="llama", vocab="llama-spm", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=False),
+    # Qwen2: q/k/v biases, tied embeddings, n_embd 384 (not a multiple of 256: exercises the
+    # k-quant shape fallbacks), the real 151936-token vocabulary.
+    "qwen2": dict(arch="qwen2", vocab="qwen2", L=4, E=384, H=6, KV=2, HD=64, FF=1024, tied=True, qkv_bias=True),
+    # Qwen3: q/k norms, head_dim 128 so the query width (512) differs from n_embd (256).
+    "qwen3": dict(arch="qwen3", vocab="deepseek-coder", L=4, E=256, H=4, KV=2, HD=128, FF=768, tied=False),
+    # Qwen3-MoE: 8 experts (llama-quantize's 8-expert rules apply), 2 used.
+    "qwen3moe": dict(arch="qwen3moe", vocab="gpt-2", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=False,
+                     n_expert=8, n_expert_used=2, FF_EXP=256),
+    # Gemma 2: alternating sliding window (4096) / global layers, post norms, soft-capping, tied.
+    "gemma2": dict(arch="gemma2", vocab="llama-spm", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=True,
+                   swa=4096),
+    # Gemma 3: 5 sliding (512) : 1 global, q/k norms, tied.
+    "gemma3": dict(arch="gemma3", vocab="phi-3", L=8, E=256, H=4, KV=1, HD=128, FF=768, tied=True, swa=512),
+    # Phi-3: fused attn_qkv, fused gate/up (ffn_up is 2*n_ff wide).
+    "phi3": dict(arch="phi3", vocab="phi-3", L=4, E=256, H=4, KV=4, HD=64, FF=768, tied=False),
+    # DeepSeek-V2/V3 style: MLA with q LoRA, split attn_k_b/attn_v_b (key_length_mla present), one leading
+    # dense layer, 16 routed experts (4 used) + 1 shared expert.
+    "deepseek2": dict(arch="deepseek2", vocab="deepseek-llm", L=3, E=256, H=4, FF=768, tied=False,
+                      q_lora=256, kv_lora=256, rope=64, nope=128, v_head=128, dense_lead=1,
+                      n_expert=16, n_expert_used=4, n_shared=1, FF_EXP=256),
+    # gpt-oss: alternating sliding window (128) / global, attention sinks, 16 experts (4 used) with
+    # biases, o_proj bias; quantized to MXFP4 by the MXFP4_MOE file type.
+    "gpt-oss": dict(arch="gpt-oss", vocab="starcoder", L=4, E=256, H=8, KV=2, HD=64, FF=768, tied=False,
+                    swa=128, n_expert=16, n_expert_used=4, FF_EXP=256),
+    # Command R7B (cohere2): 3 sliding (4096) : 1 global, tied, 256000-token vocabulary.
+    "cohere2": dict(arch="cohere2", vocab="command-r", L=4, E=256, H=4, KV=1, HD=64, FF=768, tied=True,
+                    swa=4096),
+}
+
+
+def spec_hash(name: str) -> str:
+    s = json.dumps({"v": GENERATOR_VERSION, "spec": SPECS[name]}, sort_keys=True)
+    return hashlib.sha256(s.encode()).hexdigest()[:12]
+
+
+def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
+    """(name, ne in ggml order, kind) for every tensor; kind is 'w' (F16 matrix), 'f' (F32 matrix:
+    MoE routers), 'n' (norm, ones) or 'b' (bias/1-D, small)."""
+    a = sp["arch"]
+    E, L = sp["E"], sp["L"]
+    V = sp["n_vocab"]
+    t: list[tuple[str, list[int], str]] = [("token_embd.weight", [E, V], "w")]
+    if a == "deepseek2":
+        H, kvl, rope, nope, vh = sp["H"], sp["kv_lora"], sp["rope"], sp["nope"], sp["v_head"]
+        for i in range(L):
+            p = f"blk.{i}."
+            t += [
+                (p + "attn_norm.weight", [E], "n"),
+                (p + "attn_q_a_norm.weight", [sp["q_lora"]], "n"),
+                (p + "attn_kv_a_norm.weight", [kvl], "n"),
+                (p + "attn_q_a.weight", [E, sp["q_lora"]], "w"),
+                (p + "attn_q_b.weight", [sp["q_lora"], H * (nope + rope)], "w"),
+                (p + "attn_kv_a_mqa.weight", [E, kvl + rope], "w"),
+                (p + "attn_k_b.weight", [nope, kvl, H], "w"),
+                (p + "attn_v_b.weight", [kvl, vh, H], "w"),
+                (p + "attn_output.weight", [H * vh, E], "w"),
+                (p + "ffn_norm.weight", [E], "n"),
+            ]
+            if i < sp["dense_lead"]:
+                t += [
+                    (p + "ffn_gate.weight", [E, sp["FF"]], "w"),
+                    (p + "ffn_down.weight", [sp["FF"], E], "w"),
+                    (p + "ffn_up.weight", [E, sp["FF"]], "w"),
+                ]
+            else:
+                ne, fe, sh = sp["n_expert"], sp["FF_EXP"], sp["n_shared"]
+                t += [
+                    (p + "ffn_gate_inp.weight", [E, ne], "f"),
+                    (p + "ffn_gate_exps.weight", [E, fe, ne], "w"),
+                    (p + "ffn_down_exps.weight", [fe, E, ne], "w"),
+                    (p + "ffn_up_exps.weight", [E, fe, ne], "w"),
+                    (p + "ffn_gate_shexp.weight", [E, fe * sh], "w"),
+                    (p + "ffn_down_shexp.weight", [fe * sh, E], "w"),
+                    (p + "ffn_up_shexp.weight", [E, fe * sh], "w"),
+                ]
+    else:
+        H, KV, HD, FF = sp["H"], sp["KV"], sp["HD"], sp["FF"]
+        q, kv = H * HD, KV * HD
+        for i in range(L):
+            p = f"blk.{i}."
+            t.append((p + "attn_norm.weight", [E], "n"))
+            if a == "phi3":
+                t.append((p + "attn_qkv.weight", [E, q + 2 * kv], "w"))
+            else:
+                t += [
+                    (p + "attn_q.weight", [E, q], "w"),
+                    (p + "attn_k.weight", [E, kv], "w"),
+                    (p + "attn_v.weight", [E, kv], "w"),
+                ]
+                if sp.get("qkv_bias"):
+                    t += [
+                        (p + "attn_q.bias", [q], "b"),
+                        (p + "attn_k.bias", [kv], "b"),
+                        (p + "attn_v.bias", [kv], "b"),
+                    ]
+            t.append((p + "attn_output.weight", [q, E], "w"))
+            if a in ("qwen3", "qwen3moe", "gemma3"):
+                t += [(p + "attn_k_norm.weight", [HD], "n"), (p + "attn_q_norm.weight", [HD], "n")]
+            if a in ("gemma2", "gemma3"):
+                t.append((p + "post_attention_norm.weight", [E], "n"))
+            if a == "gpt-oss":
+                t += [
+                    (p + "post_attention_norm.weight", [E], "n"),
+                    (p + "attn_sinks.weight", [H], "b"),
+                    (p + "attn_output.bias", [E], "b"),
+                ]
+            if a != "cohere2" and a != "gpt-oss":
+                t.append((p + "ffn_norm.weight", [E], "n"))
+            if a in ("qwen3moe", "gpt-oss"):
+                ne, fe = sp["n_expert"], sp["FF_EXP"]
+                t += [
+                    (p + "ffn_gate_inp.weight", [E, ne], "f"),
+                    (p + "ffn_gate_exps.weight", [E, fe, ne], "w"),
+                    (p + "ffn_down_exps.weight", [fe, E, ne], "w"),
+                    (p + "ffn_up_exps.weight", [E, fe, ne], "w"),
+                ]
+                if a == "gpt-oss":
+                    t += [
+                        (p + "ffn_gate_inp.bias", [ne], "b"),
+                        (p + "ffn_gate_exps.bias", [fe, ne], "b"),
+                        (p + "ffn_down_exps.bias", [E, ne], "b"),
+                        (p + "ffn_up_exps.bias", [fe, ne], "b"),
+                    ]
+            elif a == "phi3":
+                t += [
+                    (p + "ffn_down.weight", [FF, E], "w"),
+                    (p + "ffn_up.weight", [E, 2 * FF], "w"),
+                ]
+            else:
+                t += [
+                    (p + "ffn_gate.weight", [E, FF], "w"),
+                    (p + "ffn_down.weight", [FF, E], "w"),
+                    (p + "ffn_up.weight", [E, FF], "w"),
+                ]
+            if a in ("gemma2", "gemma3"):
+                t.append((p + "post_ffw_norm.weight", [E], "n"))
+    t.append(("output_norm.weight", [E], "n"))
+    if not sp["tied"]:
+        t.append(("output.weight", [E, V], "w"))
+    return t
+
+
+def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
+    a = sp["arch"]
+    k = lambda s: f"{a}.{s}"  # noqa: E731
+    E, L = sp["E"], sp["L"]
+    w.add_uint32(k("context_length"), 32768 if a != "gemma3" else 32768)
+    w.add_uint32(k("embedding_length"), E)
+    w.add_uint32(k("block_count"), L)
+    w.add_uint32(k("feed_forward_length"), sp["FF"])
+    w.add_uint32(k("attention.head_count"), sp["H"])
+    w.add_float32(k("rope.freq_base"), 10000.0)
+    if a == "cohere2":
+        w.add_float32(k("attention.layer_norm_epsilon"), 1e-5)
+        w.add_float32(k("logit_scale"), 0.25)
+    else:
+        w.add_float32(k("attention.layer_norm_rms_epsilon"), 1e-6)
+    if a == "deepseek2":
+        kvl, rope, nope, vh = sp["kv_lora"], sp["rope"], sp["nope"], sp["v_head"]
+        # MLA GGUFs (convert_hf_to_gguf since the k_b/v_b split) store the latent cache as one KV
+        # head: key_length = kv_lora_rank + rope dim, value_length = kv_lora_rank, plus the *_mla keys.
+        w.add_uint32(k("attention.head_count_kv"), 1)
+        w.add_uint32(k("attention.key_length"), kvl + rope)
+        w.add_uint32(k("attention.value_length"), kvl)
+        w.add_uint32(k("attention.key_length_mla"), nope + rope)
+        w.add_uint32(k("attention.value_length_mla"), vh)
+        w.add_uint32(k("rope.dimension_count"), rope)
+        w.add_uint32(k("attention.q_lora_rank"), sp["q_lora"])
+        w.add_uint32(k("attention.kv_lora_rank"), kvl)
+        w.add_uint32(k("leading_dense_block_count"), sp["dense_lead"])
+        w.add_uint32(k("expert_count"), sp["n_expert"])
+        w.add_uint32(k("expert_used_count"), sp["n_expert_used"])
+        w.add_uint32(k("expert_shared_count"), sp["n_shared"])
+        w.add_uint32(k("expert_feed_forward_length"), sp["FF_EXP"])
+        w.add_float32(k("expert_weights_scale"), 1.0)
+        w.add_bool(k("expert_weights_norm"), False)
+        w.add_uint32(k("expert_gating_func"), 1)  # softmax
+        return
+    w.add_uint32(k("attention.head_count_kv"), sp["KV"])
+    w.add_uint32(k("attention.key_length"), sp["HD"])
+    w.add_uint32(k("attention.value_length"), sp["HD"])
+    w.add_uint32(k("rope.dimension_count"), sp["HD"])
+    if "swa" in sp:
+        w.add_uint32(k("attention.sliding_window"), sp["swa"])
+    if a == "gemma2":
+        w.add_float32(k("attn_logit_softcapping"), 50.0)
+        w.add_float32(k("final_logit_softcapping"), 30.0)
+    if "n_expert" in sp:
+        w.add_uint32(k("expert_count"), sp["n_expert"])
+        w.add_uint32(k("expert_used_count"), sp["n_expert_used"])
+        w.add_uint32(k("expert_feed_forward_length"), sp["FF_EXP"])
+
+
+def _copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path) -> int:
+    r = gguf.GGUFReader(str(vocab_path))
+    n_vocab = 0
+    for key, f in r.fields.items():
+        if not key.startswith("tokenizer."):
+            continue
+        t0 = f.types[0]
+        if t0 == GGUFValueType.ARRAY:
+            vals = f.contents()
+            w.add_key_value(key, vals, GGUFValueType.ARRAY, sub_type=f.types[-1])
+            if key == "tokenizer.ggml.tokens":
+                n_vocab = len(vals)
+        else:
+            w.add_key_value(key, f.contents(), t0)
+    return n_vocab
+
+
+def vocab_size(vocab_path: Path) -> int:
+    r = gguf.GGUFReader(str(vocab_path))
+    return len(r.fields["tokenizer.ggml.tokens"].data)
+
+
+def write_f16(name: str, out: Path, vocab_dir: Path) -> Path:
+    """Writes the F16 GGUF for SPECS[name] to `out` (1-D tensors F32, matrices F16)."""
+    sp = dict(SPECS[name])
+    vocab_path = vocab_dir / f"ggml-vocab-{sp['vocab']}.gguf"
+    sp["n_vocab"] = vocab_size(vocab_path)
+    rng = np.random.default_rng(int(spec_hash(name), 16) % (2**32))
+    tmp = out.with_suffix(".tmp")
+    w = gguf.GGUFWriter(str(tmp), sp["arch"])
+    w.add_name(f"synthetic-{name}")
+    w.add_file_type(1)  # LLAMA_FTYPE_MOSTLY_F16
+    _kv(w, sp)
+    _copy_tokenizer(w, vocab_path)
+    for tname, ne, kind in tensor_list(sp):
+        shape = tuple(reversed(ne))
+        if kind == "n":
+            arr = np.ones(shape, dtype=np.float32)
+        elif kind == "f":
+            # Routers stay F32, as convert_hf_to_gguf writes them.
+            arr = (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float32)
+        elif kind == "b":
+            arr = (rng.standard_normal(shape, dtype=np.float32) * 0.01).astype(np.float32)
+        else:
+            arr = (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float16)
+        w.add_tensor(tname, arr)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.rename(out)
+    return out

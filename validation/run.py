@@ -291,8 +291,14 @@ def label(s: dict) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+# The llama.cpp this harness builds (llama-cpp-python 0.3.36 vendors ggml-org/llama.cpp@0c1e57098)
+# allocates V-less MLA caches (PR #19067, Jan 2026) but still quantizes the sliding-window cache with
+# -ctk/-ctv (changed by PR #21277, Apr 2026): llmrig is told to apply the rules of that window.
+LLAMA_CPP_RULES = "2026-03"
+
+
 def llmrig_args(path: Path, s: dict) -> list[str]:
-    a = ["estimate", str(path), "--json", "--no-gpu", "--ram", "64GiB",
+    a = ["estimate", str(path), "--json", "--no-gpu", "--ram", "64GiB", "--llama-cpp", LLAMA_CPP_RULES,
          "-c", str(s["c"]), "-b", str(s["b"]), "-ub", str(s["ub"]), "-fa", s["fa"],
          "-ctk", s["ctk"], "-ctv", s["ctv"], "-np", str(s["np"]),
          "--prompt", str(SPEED["prompt"]), "--gen", str(SPEED["gen"])]

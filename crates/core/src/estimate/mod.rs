@@ -385,7 +385,11 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
-        if dev.is_none() && is_matmul && t.ggml_type.is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd)) {
+        if dev.is_none()
+            && is_matmul
+            && t.ggml_type
+                .is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd))
+        {
             repack += t.bytes;
         }
         if dev.is_none() && is_matmul {

@@ -879,6 +879,12 @@ pub fn estimate_with(
             message: "weights are sized for this format, but the context memory follows llama.cpp's rules; other engines allocate differently".into(),
         });
     }
+    if sys.gpus.len() > 1 && s.split_mode == SplitMode::Row {
+        warnings.push(Warning {
+            code: "row-split-not-modelled",
+            message: "-sm row is estimated as a layer split: llama.cpp splits each matrix across the GPUs and keeps the KV cache and compute buffer on the main GPU, which is not modelled yet".into(),
+        });
+    }
     if sys.gpus.len() > 1 && lay.placement.gpu_layers == n_total && s.split_mode == SplitMode::Layer
     {
         warnings.push(Warning {

@@ -109,19 +109,12 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         _ if b("use_sliding_window") == Some(false) => None,
         _ => u("sliding_window").filter(|&w| w > 0),
     };
-    let swa_period = sliding_window.and_then(|_| match arch {
-        Arch::Gemma2 | Arch::GptOss => Some(2),
-        Arch::Gemma3 => Some(
-            u("sliding_window_pattern")
-                .and_then(|p| u32::try_from(p).ok())
-                .unwrap_or(6),
-        ),
-        Arch::Cohere2 => Some(
-            u("sliding_window_pattern")
-                .and_then(|p| u32::try_from(p).ok())
-                .unwrap_or(4),
-        ),
-        _ => None,
+    // The config's own pattern when it gives one, else llama.cpp's for the architecture.
+    let swa_period = sliding_window.and_then(|_| {
+        u("sliding_window_pattern")
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|_| matches!(arch, Arch::Gemma3 | Arch::Cohere2))
+            .or(arch.swa_period())
     });
     let kv_lora = u("kv_lora_rank");
     let to32 =

@@ -7,7 +7,7 @@ pub mod remote;
 pub mod source;
 
 pub use remote::{open_url, HttpSource, RemoteConfig, RemoteError};
-pub use source::{ByteSource, FileSource, SourceError};
+pub use source::{ByteSource, FileSource, MemSource, SourceError};
 pub mod gguf;
 pub mod hf_config;
 pub mod installed;

@@ -203,21 +203,9 @@ impl StIndex {
 mod tests {
     use super::*;
 
-    struct Mem(Vec<u8>);
-    impl ByteSource for Mem {
-        fn name(&self) -> String {
-            "m.safetensors".into()
-        }
-        fn len(&self) -> u64 {
-            self.0.len() as u64
-        }
-        fn read_at(&mut self, o: u64, n: usize) -> Result<Vec<u8>, SourceError> {
-            let a = usize::try_from(o).unwrap().min(self.0.len());
-            Ok(self.0[a..a.saturating_add(n).min(self.0.len())].to_vec())
-        }
-        fn bytes_fetched(&self) -> u64 {
-            0
-        }
+    #[allow(non_snake_case)]
+    fn Mem(bytes: Vec<u8>) -> crate::source::MemSource {
+        crate::source::MemSource::new("m.safetensors", bytes)
     }
 
     fn file(header: &str, data: usize) -> Vec<u8> {

@@ -117,6 +117,48 @@ impl ByteSource for FileSource {
     }
 }
 
+/// Bytes in memory, as a source (tests, fuzzing, data already fetched).
+#[derive(Debug, Clone, Default)]
+pub struct MemSource {
+    /// A name for messages.
+    pub name: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+    fetched: u64,
+}
+
+impl MemSource {
+    /// A source over `data` named `name`.
+    #[must_use]
+    pub fn new(name: &str, data: Vec<u8>) -> MemSource {
+        MemSource {
+            name: name.to_string(),
+            data,
+            fetched: 0,
+        }
+    }
+}
+
+impl ByteSource for MemSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, SourceError> {
+        let a = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        let b = a.saturating_add(len).min(self.data.len());
+        self.fetched += (b - a) as u64;
+        Ok(self.data[a..b].to_vec())
+    }
+    fn bytes_fetched(&self) -> u64 {
+        self.fetched
+    }
+}
+
 /// Chunk size of [`Cursor`] reads: 1 MiB, so a remote header read transfers the header rounded up
 /// to the next MiB.
 pub const CHUNK: u64 = 1 << 20;
@@ -235,31 +277,10 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
 
-    /// An in-memory source for tests.
-    pub(crate) struct Mem(pub Vec<u8>, pub u64);
-
-    impl ByteSource for Mem {
-        fn name(&self) -> String {
-            "mem".into()
-        }
-        fn len(&self) -> u64 {
-            self.0.len() as u64
-        }
-        fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, SourceError> {
-            let a = usize::try_from(offset).unwrap().min(self.0.len());
-            let b = a.saturating_add(len).min(self.0.len());
-            self.1 += (b - a) as u64;
-            Ok(self.0[a..b].to_vec())
-        }
-        fn bytes_fetched(&self) -> u64 {
-            self.1
-        }
-    }
-
     #[test]
     fn cursor_reads_across_chunks_and_fetches_whole_chunks() {
         let data: Vec<u8> = (0..3 * CHUNK + 5).map(|i| (i % 251) as u8).collect();
-        let mut m = Mem(data.clone(), 0);
+        let mut m = MemSource::new("mem", data.clone());
         let mut c = Cursor::new(&mut m);
         c.skip(CHUNK - 3).unwrap();
         let got = c.take(10, <[u8]>::to_vec).unwrap();
@@ -267,6 +288,6 @@ mod tests {
         assert!(c.take(usize::MAX, |_| ()).is_err());
         assert!(c.skip(u64::MAX).is_err());
         drop(c);
-        assert_eq!(m.1, 2 * CHUNK);
+        assert_eq!(m.bytes_fetched(), 2 * CHUNK);
     }
 }

@@ -3,32 +3,11 @@
 
 use llmrig_formats::gguf::build::{BuildValue, GgufBuilder};
 use llmrig_formats::gguf::{model_from_gguf, read_gguf, GgufError};
-use llmrig_formats::{ByteSource, SourceError};
+use llmrig_formats::MemSource;
 use proptest::prelude::*;
 
-struct Mem(Vec<u8>);
-
-impl ByteSource for Mem {
-    fn name(&self) -> String {
-        "mem.gguf".into()
-    }
-    fn len(&self) -> u64 {
-        self.0.len() as u64
-    }
-    fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, SourceError> {
-        let a = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.0.len());
-        let b = a.saturating_add(len).min(self.0.len());
-        Ok(self.0[a..b].to_vec())
-    }
-    fn bytes_fetched(&self) -> u64 {
-        0
-    }
-}
-
 fn read(bytes: Vec<u8>) -> Result<llmrig_formats::gguf::GgufHeader, GgufError> {
-    read_gguf(&mut Mem(bytes))
+    read_gguf(&mut MemSource::new("mem.gguf", bytes))
 }
 
 fn err(bytes: Vec<u8>) -> String {

@@ -66,6 +66,19 @@ impl Arch {
         })
     }
 
+    /// The sliding-window pattern llama.cpp hard-codes for an architecture (`set_swa_pattern` in
+    /// llama-model.cpp): every `n`-th layer is global. `None` where it reads it from the file or the
+    /// architecture has no pattern.
+    #[must_use]
+    pub fn swa_period(self) -> Option<u32> {
+        match self {
+            Arch::Gemma2 | Arch::GptOss => Some(2),
+            Arch::Gemma3 => Some(6),
+            Arch::Cohere2 => Some(4),
+            _ => None,
+        }
+    }
+
     /// The `general.architecture` string.
     #[must_use]
     pub fn gguf_name(self) -> &'static str {

@@ -187,12 +187,10 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         None => (u("attention.key_length"), None),
     };
     let sliding_window = u("attention.sliding_window").filter(|&w| w > 0);
-    let swa_period = sliding_window.and_then(|_| match arch {
+    let swa_period = sliding_window.and_then(|_| match arch.swa_period() {
         // llama.cpp sets these patterns in code (`hparams.set_swa_pattern`).
-        Arch::Gemma2 | Arch::GptOss => Some(2),
-        Arch::Gemma3 => Some(6),
-        Arch::Cohere2 => Some(4),
-        _ => key("attention.sliding_window_pattern").and_then(|v| match v {
+        Some(p) => Some(p),
+        None => key("attention.sliding_window_pattern").and_then(|v| match v {
             Value::Array(ArrayValue::Items(items)) => {
                 // A per-layer bool array: the period is the position of the first global layer.
                 items

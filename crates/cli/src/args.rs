@@ -263,7 +263,7 @@ pub struct MachineArgs {
     /// RAM configuration from the device catalog (`ddr5-5600`, `epyc-9004-12ch-ddr5-4800`).
     #[arg(long = "cpu")]
     pub cpu: Option<String>,
-    /// System RAM (`64GiB`, `32GB`).
+    /// System RAM (`64GiB`, `32GB`; a bare number is GiB).
     #[arg(long = "ram", allow_hyphen_values = true)]
     pub ram: Option<String>,
     /// RAM bandwidth in GB/s.

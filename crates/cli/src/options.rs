@@ -21,7 +21,8 @@ pub struct ResolvedModel {
     pub folder: Option<llmrig_formats::local::HfFolder>,
 }
 
-/// Parses a size such as `64GiB`, `24GB`, `512MiB` or plain bytes.
+/// Parses a size such as `64GiB`, `24GB` or `512MiB`. A bare number is GiB: `--ram 32` means
+/// 32 GiB, which is what people type; nobody sizes RAM or VRAM in bytes on a command line.
 pub fn parse_size(flag: &str, s: &str) -> Result<u64> {
     let t = s.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
@@ -31,7 +32,8 @@ pub fn parse_size(flag: &str, s: &str) -> Result<u64> {
         .parse()
         .map_err(|_| anyhow!("{flag} `{s}`: expected a size such as 64GiB, 24GB or 512MiB"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
+        "" => 1073741824.0,
+        "b" => 1.0,
         "k" | "kb" => 1e3,
         "kib" => 1024.0,
         "m" | "mb" => 1e6,
@@ -654,6 +656,9 @@ mod tests {
     fn sizes_and_contexts() {
         assert_eq!(parse_size("--ram", "64GiB").unwrap(), 64 << 30);
         assert_eq!(parse_size("--ram", "24GB").unwrap(), 24_000_000_000);
+        assert_eq!(parse_size("--ram", "32").unwrap(), 32 << 30);
+        assert_eq!(parse_size("--gpu", "20.5").unwrap(), 41 << 29);
+        assert_eq!(parse_size("--ram", "4096B").unwrap(), 4096);
         assert!(parse_size("--ram", "-3GB").is_err());
         assert!(parse_size("--ram", "lots").is_err());
         assert_eq!(parse_ctx("32k").unwrap(), 32768);

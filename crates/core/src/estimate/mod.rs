@@ -728,7 +728,8 @@ pub fn estimate_with(
                     warnings.push(Warning {
                         code: "context-reduced",
                         message: format!(
-                            "context reduced from the trained {ctx_train} to {c} tokens to fit, as llama.cpp's --fit does; pass -c to choose"
+                            "context reduced from the trained {ctx_train} to {c} tokens to fit with {} MiB left free per GPU, as llama.cpp's --fit does (--fit-target); pass -c to choose",
+                            gpu_margin >> 20
                         ),
                     });
                     (c, ngl_full)

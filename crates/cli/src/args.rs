@@ -297,7 +297,8 @@ const LLAMA_FLAGS: &[(&str, &str)] = &[
 
 /// Rewrites llama.cpp's one-dash long options (`-ngl 99`, `-ngl=99`) to the `--long` form.
 pub fn normalize_llama_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
+    let out: Vec<String> = args
+        .into_iter()
         .map(|a| {
             let (flag, value) = match a.split_once('=') {
                 Some((f, v)) => (f.to_string(), Some(v.to_string())),
@@ -311,7 +312,30 @@ pub fn normalize_llama_flags(args: impl IntoIterator<Item = String>) -> Vec<Stri
                 None => a,
             }
         })
-        .collect()
+        .collect();
+    join_gpu_counts(out)
+}
+
+/// `--gpu 2x rtx-3090` typed without quotes arrives as two arguments; join them so the count is
+/// not taken for the model name.
+fn join_gpu_counts(args: Vec<String>) -> Vec<String> {
+    let is_count = |s: &str| {
+        s.strip_suffix(['x', 'X'])
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut out: Vec<String> = Vec::with_capacity(args.len());
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let after_gpu = out.last().is_some_and(|p| p == "--gpu");
+        match it.peek() {
+            Some(next) if after_gpu && is_count(&a) && !next.starts_with('-') => {
+                let next = it.next().unwrap_or_default();
+                out.push(format!("{a} {next}"));
+            }
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -331,5 +355,17 @@ mod tests {
             v,
             ["--n-gpu-layers", "99", "--ubatch-size=256", "-c", "8192"]
         );
+    }
+
+    #[test]
+    fn unquoted_gpu_counts_are_joined() {
+        let v =
+            normalize_llama_flags(["estimate", "--gpu", "2x", "rtx-3090", "m"].map(String::from));
+        assert_eq!(v, ["estimate", "--gpu", "2x rtx-3090", "m"]);
+        // Only right after --gpu, and only a count.
+        let v = normalize_llama_flags(["estimate", "2x", "rtx-3090"].map(String::from));
+        assert_eq!(v, ["estimate", "2x", "rtx-3090"]);
+        let v = normalize_llama_flags(["--gpu", "rtx-4090", "m"].map(String::from));
+        assert_eq!(v, ["--gpu", "rtx-4090", "m"]);
     }
 }

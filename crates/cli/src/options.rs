@@ -483,7 +483,46 @@ fn parse_gpu(spec: &str, api: Option<GpuApi>) -> Result<Vec<llmrig_core::system:
             e.name
         );
     }
+    let mem = match (mem, trailing_gb(name), e.memory_gb) {
+        (None, Some(gb), Some(cat)) if (gb - cat).abs() > 0.5 => {
+            if e.kind == llmrig_catalog::EntryKind::Unified {
+                // `m2-16gb`: the name picks one of the memory sizes the chip is sold with.
+                if !e.memory_options_gb.iter().any(|o| (o - gb).abs() < 0.5) {
+                    bail!(
+                        "--gpu `{spec}`: {} is sold with {} GB; pass e.g. `{}:{}GiB` for another size",
+                        e.name,
+                        e.memory_options_gb
+                            .iter()
+                            .map(|o| format!("{o}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        e.id,
+                        gb
+                    );
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some((gb * 1_073_741_824.0) as u64)
+            } else {
+                bail!(
+                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for a modified card pass `{}:{gb}GiB`",
+                    e.name,
+                    e.id
+                );
+            }
+        }
+        (m, _, _) => m,
+    };
     Ok(vec![e.to_spec(mem, api); count])
+}
+
+/// The memory size at the end of a GPU name (`m2-16gb`, `RTX 4090 24GB`), in GB.
+fn trailing_gb(name: &str) -> Option<f64> {
+    let lower = name.trim().to_ascii_lowercase();
+    let head = lower
+        .strip_suffix("gib")
+        .or_else(|| lower.strip_suffix("gb"))?;
+    let start = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    head[start..].parse().ok().filter(|&g: &f64| g > 0.0)
 }
 
 /// A generic dense transformer of about `params` parameters, shaped like Llama 3 (GQA 8, FFN 3.5×,
@@ -657,6 +696,10 @@ mod tests {
         assert_eq!(parse_size("--ram", "64GiB").unwrap(), 64 << 30);
         assert_eq!(parse_size("--ram", "24GB").unwrap(), 24_000_000_000);
         assert_eq!(parse_size("--ram", "32").unwrap(), 32 << 30);
+        assert_eq!(trailing_gb("apple-m2-16gb"), Some(16.0));
+        assert_eq!(trailing_gb("RTX 4090 24GB"), Some(24.0));
+        assert_eq!(trailing_gb("rtx-4090"), None);
+        assert_eq!(trailing_gb("×gb"), None);
         assert_eq!(parse_size("--gpu", "20.5").unwrap(), 41 << 29);
         assert_eq!(parse_size("--ram", "4096B").unwrap(), 4096);
         assert!(parse_size("--ram", "-3GB").is_err());

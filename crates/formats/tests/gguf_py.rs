@@ -13,7 +13,14 @@ use llmrig_formats::gguf::{model_from_gguf, read_gguf, ArrayValue, Endian, Value
 use llmrig_formats::FileSource;
 use serde_json::Value as J;
 
+/// The venv's python, made once per test process: the tests run in parallel, and two
+/// `python3 -m venv` on the same fresh folder race ("File exists") on a clean machine.
 fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("llmrig-pyenv");
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/env.sh"))
         .arg(&venv)

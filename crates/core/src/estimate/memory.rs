@@ -5,7 +5,7 @@
 //! the live tensors under ggml-alloc's reuse; the closed forms below reproduce the logged peaks
 //! (`tests/calibration.rs` checks them against the logs).
 
-use crate::model::ModelSpec;
+use crate::model::{Arch, ModelSpec};
 use crate::quant::GgmlType;
 
 use super::settings::{FlashAttn, Settings};
@@ -162,7 +162,25 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     } else {
         n_kv * t * u64::from(spec.n_head) * F32
     };
-    let attention = kq + mask + 4 * width * t * F32;
+    // Sliding-window models build a second mask for their SWA layers (`llama_kv_cache_iswa`, also
+    // with --swa-full). Graph inputs live until their last use, so while a full-attention layer
+    // computes its KQ the SWA mask is still allocated if any SWA layer comes later. Measured by the
+    // validation harness: gemma2 `-c 32768 -fa off` was 10.5 MiB short without it.
+    let swa_mask_bytes = match (0..spec.n_layer).find(|&il| spec.is_swa_layer(il)) {
+        Some(il_swa) => {
+            let cells = layer_cells(spec, il_swa, shape, s);
+            if fa {
+                cells * pad(t, 64) * 2
+            } else {
+                cells * t * F32
+            }
+        }
+        None => 0,
+    };
+    let swa_live_at_full = (0..spec.n_layer)
+        .any(|il| !spec.is_swa_layer(il) && (il + 1..spec.n_layer).any(|j| spec.is_swa_layer(j)));
+    let swa_mask = if swa_live_at_full { swa_mask_bytes } else { 0 };
+    let attention = kq + mask + swa_mask + 4 * width * t * F32;
     // Dense FFN: gate and up outputs live together with the block input.
     let dense = (2 * spec.n_ff + e) * t * F32;
     let moe = if spec.n_expert > 1 {
@@ -182,7 +200,18 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     } else {
         dense.max(moe)
     };
-    let logits = (spec.n_vocab + e) * t * F32;
+    // gpt-oss keeps both masks allocated under its logits, with or without flash attention:
+    // measured by the validation harness, e.g. `-c 32768 -fa on` is 32.75 MiB above the logits,
+    // exactly the f16 full mask (32768 × 512 × 2) plus the SWA mask (768 × 512 × 2). Llama-like
+    // graphs have freed their mask by then (llama `-c 32768 -fa on` peaks at the logits alone), and
+    // so has gpt-oss with --swa-full. This is where ggml-alloc happens to place the tensors, not a
+    // lifetime rule: at `-ub 128` it over-predicts by 1.9 MiB (validation/report.md).
+    let masks_at_logits = if spec.arch == Arch::GptOss && !s.swa_full {
+        mask + swa_mask_bytes
+    } else {
+        0
+    };
+    let logits = (spec.n_vocab + e) * t * F32 + masks_at_logits;
     // token ids, positions and output ids: three int32 vectors of n_tokens.
     let small_inputs = 3 * t * 4;
     let host_inputs = e * t * F32 + mask + small_inputs;

@@ -215,6 +215,44 @@ fn bad_numbers_are_errors_not_panics() {
 }
 
 #[test]
+fn mla_models_refuse_different_k_and_v_types_as_llama_cpp_does() {
+    let out = llmrig()
+        .args([
+            "estimate",
+            "deepseek-r1",
+            "-q",
+            "Q4_K_M",
+            "--no-gpu",
+            "-ctk",
+            "q8_0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("different K and V cache types"), "{stderr}");
+    // The same type for both is fine, and so are different types on a non-MLA model.
+    llmrig()
+        .args([
+            "estimate",
+            "deepseek-r1",
+            "-q",
+            "Q4_K_M",
+            "--no-gpu",
+            "-ctk",
+            "q8_0",
+            "-ctv",
+            "q8_0",
+        ])
+        .assert()
+        .success();
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--no-gpu", "-ctk", "q8_0"])
+        .assert()
+        .success();
+}
+
+#[test]
 fn malformed_flag_is_a_usage_error() {
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--bogus"])

@@ -32,7 +32,7 @@ pub use speed::{
 };
 pub use weights::{ModelWeights, WeightTensor};
 
-use crate::model::Role;
+use crate::model::{ModelSpec, Role};
 use crate::quant::GgmlType;
 use crate::system::{DeviceKind, GpuApi, SystemSpec};
 
@@ -188,6 +188,14 @@ pub enum EstimateError {
     /// Quantized V cache without flash attention.
     #[error("-ctv {0} needs flash attention: llama.cpp refuses a quantized V cache with -fa off")]
     QuantizedVNeedsFa(String),
+    /// Different K and V cache types on an MLA model.
+    #[error("-ctk {k} with -ctv {v}: llama.cpp refuses different K and V cache types for MLA models (DeepSeek V2/V3, Kimi K2); give both the same type")]
+    MlaKvTypes {
+        /// The K type.
+        k: String,
+        /// The V type.
+        v: String,
+    },
     /// More `-ts` entries than GPUs.
     #[error("-ts has {given} entries but the machine has {gpus} GPU(s)")]
     TensorSplit {
@@ -198,7 +206,7 @@ pub enum EstimateError {
     },
 }
 
-fn check_settings(s: &Settings, sys: &SystemSpec) -> Result<(), EstimateError> {
+fn check_settings(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<(), EstimateError> {
     let range = |flag: &'static str, v: u64, lo: u64, hi: u64| {
         if v < lo || v > hi {
             Err(EstimateError::OutOfRange {
@@ -231,6 +239,18 @@ fn check_settings(s: &Settings, sys: &SystemSpec) -> Result<(), EstimateError> {
         return Err(EstimateError::QuantizedVNeedsFa(
             s.cache_type_v.name().to_ascii_lowercase(),
         ));
+    }
+    // MLA caches V as a view of the latent K, so llama_init_from_model refuses different types
+    // (llama-context.cpp, "model does not support different K and V cache types").
+    if spec.is_mla()
+        && !spec.mla_legacy_kv
+        && s.cache_type_k != s.cache_type_v
+        && s.llama_cpp.rules().mla_v_less
+    {
+        return Err(EstimateError::MlaKvTypes {
+            k: s.cache_type_k.name().to_ascii_lowercase(),
+            v: s.cache_type_v.name().to_ascii_lowercase(),
+        });
     }
     if s.tensor_split.len() > sys.gpus.len() {
         return Err(EstimateError::TensorSplit {
@@ -690,7 +710,7 @@ pub fn estimate_with(
     s: &Settings,
     params: &SpeedParams,
 ) -> Result<Estimate, EstimateError> {
-    check_settings(s, sys)?;
+    check_settings(&w.spec, s, sys)?;
     let spec = &w.spec;
     let n_total = spec.n_layer + 1;
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);
@@ -943,7 +963,7 @@ pub fn max_context(
     sys: &SystemSpec,
     s: &Settings,
 ) -> Result<Option<u64>, EstimateError> {
-    check_settings(s, sys)?;
+    check_settings(&w.spec, s, sys)?;
     let p = Problem { w, sys, s };
     let n_total = w.spec.n_layer + 1;
     let ctx_train = w.spec.context_length.clamp(1, MAX_CTX);

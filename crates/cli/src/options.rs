@@ -643,6 +643,7 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             });
         }
     }
+    let q_given = quant;
     let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
     if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
         if let Ok(n) = num.parse::<f64>() {
@@ -672,6 +673,17 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
         .context("")
         .map_err(|e| anyhow!("{}", e.root_cause()))?;
     let mut notes = Vec::new();
+    // gpt-oss is released in MXFP4 (experts MXFP4, the rest BF16); that file, not a Q4_K_M
+    // re-quantization, is what people download when they name no quant.
+    let quant = if q_given.is_none() && entry.spec.arch == Arch::GptOss {
+        notes.push(format!(
+            "{} is released in MXFP4 (MXFP4_MOE); pass -q for another quantization",
+            entry.spec.name
+        ));
+        Quant::parse("MXFP4_MOE")?
+    } else {
+        quant
+    };
     if !entry.verified {
         notes.push(format!(
             "catalog numbers for {} are not fully verified: {}",

@@ -253,6 +253,30 @@ fn mla_models_refuse_different_k_and_v_types_as_llama_cpp_does() {
 }
 
 #[test]
+fn gpt_oss_defaults_to_its_released_mxfp4() {
+    let out = llmrig()
+        .args(["estimate", "gpt-oss-20b", "--no-gpu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.lines().next().unwrap_or("").contains("MXFP4_MOE"),
+        "{stdout}"
+    );
+    // Other catalog models keep the Q4_K_M default.
+    let out = llmrig()
+        .args(["estimate", "llama-3.1-8b", "--no-gpu"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .contains("Q4_K_M"));
+}
+
+#[test]
 fn malformed_flag_is_a_usage_error() {
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--bogus"])

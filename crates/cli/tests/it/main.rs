@@ -277,6 +277,43 @@ fn gpt_oss_defaults_to_its_released_mxfp4() {
 }
 
 #[test]
+fn machine_flags_read_as_people_type_them() {
+    // A bare --ram number is GiB, a count before the GPU may be unquoted, and a memory size in a
+    // unified chip's name picks that configuration.
+    let out = llmrig()
+        .args([
+            "estimate",
+            "llama-3.1-8b",
+            "--json",
+            "--gpu",
+            "2x",
+            "rtx-3090",
+            "--ram",
+            "32",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.matches("RTX 3090").count() >= 2, "{text}");
+    assert!(text.contains(&(32u64 << 30).to_string()), "{text}");
+    let out = llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "apple-m2-16gb"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10.67 GiB of 16.00 GiB"));
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090-48gb"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("rtx-4090:48GiB"));
+}
+
+#[test]
 fn malformed_flag_is_a_usage_error() {
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--bogus"])

@@ -134,6 +134,8 @@ pub struct GraphPeaks {
     pub ffn: u64,
     /// Logits at the end of the graph: `(n_vocab + n_embd) · n_tokens · 4`.
     pub logits: u64,
+    /// The same peak on a CPU-only graph, which holds one more `n_embd` row.
+    pub logits_cpu_only: u64,
     /// Graph inputs kept in host memory: embeddings, mask, token ids, positions, output ids.
     pub host_inputs: u64,
     /// The small int32 inputs alone (token ids, positions, output ids).
@@ -177,8 +179,10 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
         }
         None => 0,
     };
+    // Some full layer is followed by an SWA layer exactly when the first full layer is.
     let swa_live_at_full = (0..spec.n_layer)
-        .any(|il| !spec.is_swa_layer(il) && (il + 1..spec.n_layer).any(|j| spec.is_swa_layer(j)));
+        .find(|&il| !spec.is_swa_layer(il))
+        .is_some_and(|f| (f + 1..spec.n_layer).any(|j| spec.is_swa_layer(j)));
     let swa_mask = if swa_live_at_full { swa_mask_bytes } else { 0 };
     let attention = kq + mask + swa_mask + 4 * width * t * F32;
     // Dense FFN: gate and up outputs live together with the block input.
@@ -212,6 +216,11 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
         0
     };
     let logits = (spec.n_vocab + e) * t * F32 + masks_at_logits;
+    // CPU-only graphs peak at the output with one more n_embd row live than GPU graphs:
+    // (n_vocab + 2·n_embd)·T·4. Measured, not derived: every logits-bound case of the validation
+    // harness (validation/report.md, llama and qwen2 among them) matches it to 0.01 MiB, where
+    // n_vocab + n_embd was 0.5 MiB short; the CUDA logs keep one row (Llama-3.1-8B: 258.50 MiB).
+    let logits_cpu_only = logits + e * t * F32;
     // token ids, positions and output ids: three int32 vectors of n_tokens.
     let small_inputs = 3 * t * 4;
     let host_inputs = e * t * F32 + mask + small_inputs;
@@ -219,6 +228,7 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
         attention,
         ffn,
         logits,
+        logits_cpu_only,
         host_inputs,
         small_inputs,
     }

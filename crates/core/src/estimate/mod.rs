@@ -492,16 +492,7 @@ fn memory(
         *c = peak;
     }
     compute[cpu] = if n_gpu == 0 {
-        // CPU-only graphs peak at the output with one more n_embd row live than GPU graphs:
-        // (n_vocab + 2·n_embd)·T·4. Measured, not derived: every logits-bound case of the
-        // validation harness (validation/report.md, llama and qwen2 among them) matches it to
-        // 0.01 MiB, where n_vocab + n_embd was 0.5 MiB short; the CUDA logs keep one row
-        // (Llama-3.1-8B: 258.50 MiB).
-        peaks
-            .attention
-            .max(peaks.ffn)
-            .max(peaks.logits + spec.n_embd * shape.n_tokens * 4)
-            + peaks.small_inputs
+        peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
     } else {
         let layers_here = if cpu_has_layers {
             peaks.attention.max(peaks.ffn)

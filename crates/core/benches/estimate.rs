@@ -76,6 +76,23 @@ fn bench(c: &mut Criterion) {
     c.bench_function("max_context 70b Q4_K_M -ngl auto", |b| {
         b.iter(|| max_context(black_box(&w), &sys, &auto).unwrap());
     });
+    // CPU only: the compute buffer comes from replaying ggml-alloc over the 80-layer graph.
+    let cpu_only = SystemSpec {
+        gpus: Vec::new(),
+        ..sys.clone()
+    };
+    c.bench_function("estimate 70b Q4_K_M -c 8192 CPU only (graph replay)", |b| {
+        b.iter(|| estimate(black_box(&w), &cpu_only, &fixed).unwrap());
+    });
+    let shape = llmrig_core::estimate::ContextShape::new(8192, &fixed);
+    c.bench_function("graph replay 70b -c 8192", |b| {
+        b.iter(|| {
+            llmrig_core::estimate::graph::cpu_compute_bytes(black_box(&spec), &shape, &fixed)
+        });
+    });
+    c.bench_function("max_context 70b Q4_K_M CPU only (graph replay)", |b| {
+        b.iter(|| max_context(black_box(&w), &cpu_only, &auto).unwrap());
+    });
     c.bench_function("weights 70b Q4_K_M (tensor inventory + mix)", |b| {
         b.iter(|| ModelWeights::new(black_box(&spec), Quant::parse("Q4_K_M").unwrap()));
     });

@@ -3,9 +3,10 @@
 //! Rules from `llama_context`'s constructor, `llama_kv_cache(_iswa)` and the graph reservation of
 //! `ggml_backend_sched` (see shared/notes/llamacpp-memory.md §3.2–3.5). Compute buffers are the peak of
 //! the live tensors under ggml-alloc's reuse; the closed forms below reproduce the logged peaks
-//! (`tests/calibration.rs` checks them against the logs).
+//! (the catalog's `memory_logs` tests check them against the logs). A CPU-only run replays the
+//! allocator over the whole graph instead (`estimate::graph`), which is exact.
 
-use crate::model::{Arch, ModelSpec};
+use crate::model::ModelSpec;
 use crate::quant::GgmlType;
 
 use super::settings::{FlashAttn, Settings};
@@ -204,22 +205,11 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     } else {
         dense.max(moe)
     };
-    // gpt-oss keeps both masks allocated under its logits, with or without flash attention:
-    // measured by the validation harness, e.g. `-c 32768 -fa on` is 32.75 MiB above the logits,
-    // exactly the f16 full mask (32768 × 512 × 2) plus the SWA mask (768 × 512 × 2). Llama-like
-    // graphs have freed their mask by then (llama `-c 32768 -fa on` peaks at the logits alone), and
-    // so has gpt-oss with --swa-full. This is where ggml-alloc happens to place the tensors, not a
-    // lifetime rule: at `-ub 128` it over-predicts by 1.9 MiB (validation/report.md).
-    let masks_at_logits = if spec.arch == Arch::GptOss && !s.swa_full {
-        mask + swa_mask_bytes
-    } else {
-        0
-    };
-    let logits = (spec.n_vocab + e) * t * F32 + masks_at_logits;
+    let logits = (spec.n_vocab + e) * t * F32;
     // CPU-only graphs peak at the output with one more n_embd row live than GPU graphs:
-    // (n_vocab + 2·n_embd)·T·4. Measured, not derived: every logits-bound case of the validation
-    // harness (validation/report.md, llama and qwen2 among them) matches it to 0.01 MiB, where
-    // n_vocab + n_embd was 0.5 MiB short; the CUDA logs keep one row (Llama-3.1-8B: 258.50 MiB).
+    // (n_vocab + 2·n_embd)·T·4: the embeddings input (`inp_embd`) is a graph leaf nobody consumes,
+    // so ggml-alloc never frees it (see `graph`, which replays this exactly where it can); the CUDA
+    // logs keep one row (Llama-3.1-8B: 258.50 MiB).
     let logits_cpu_only = logits + e * t * F32;
     // token ids, positions and output ids: three int32 vectors of n_tokens.
     let small_inputs = 3 * t * 4;

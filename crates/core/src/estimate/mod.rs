@@ -5,6 +5,7 @@
 //! buffers) plus the runtime overhead it does not log; the speed side is a first roofline that a later
 //! calibration replaces.
 
+pub mod graph;
 mod memory;
 mod placement;
 mod serving;
@@ -454,6 +455,7 @@ fn memory(
     s: &Settings,
     lay: &WeightLayout,
     shape: &ContextShape,
+    replay: bool,
 ) -> MemoryBreakdown {
     let spec = &w.spec;
     let n_gpu = sys.gpus.len();
@@ -492,7 +494,15 @@ fn memory(
         *c = peak;
     }
     compute[cpu] = if n_gpu == 0 {
-        peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
+        // CPU only: replay ggml-alloc over the graph where llmrig has it, else the closed form.
+        let replayed = if replay && s.llama_cpp.rules().graph_replay {
+            graph::cpu_compute_bytes(spec, shape, s)
+        } else {
+            None
+        };
+        replayed.unwrap_or_else(|| {
+            peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
+        })
     } else {
         let layers_here = if cpu_has_layers {
             peaks.attention.max(peaks.ffn)
@@ -580,30 +590,75 @@ struct Problem<'a> {
 impl Problem<'_> {
     fn eval(&self, lay: &WeightLayout, ctx: u64) -> (ContextShape, MemoryBreakdown) {
         let shape = ContextShape::new(ctx, self.s);
-        let m = memory(self.w, self.sys, self.s, lay, &shape);
+        let m = memory(self.w, self.sys, self.s, lay, &shape, true);
         (shape, m)
+    }
+
+    /// Whether this run's CPU compute buffer comes from the graph replay (CPU only), which costs
+    /// tens of microseconds per evaluation on a large model.
+    fn replays(&self) -> bool {
+        self.sys.gpus.is_empty() && self.s.llama_cpp.rules().graph_replay
     }
 
     fn fits_at(&self, lay: &WeightLayout, ctx: u64, margin: u64) -> bool {
         fits(&self.eval(lay, ctx).1, self.sys, margin)
     }
 
-    /// Largest multiple of 256 in `lo..=hi` that fits, if any. Memory grows with context, so a
-    /// binary search over multiples of 256 is exact.
+    /// Like `fits_at` with the closed-form compute buffer (a few MiB from the replayed one).
+    fn fits_at_approx(&self, lay: &WeightLayout, ctx: u64, margin: u64) -> bool {
+        let shape = ContextShape::new(ctx, self.s);
+        fits(
+            &memory(self.w, self.sys, self.s, lay, &shape, false),
+            self.sys,
+            margin,
+        )
+    }
+
+    /// Largest multiple of 256 in `lo..=hi` that fits, if any. Memory grows with context (the CPU
+    /// compute buffer alone may dip by a few MiB, see `graph`, far less than the KV cache of 256
+    /// tokens of any real model), so a binary search over multiples of 256 is exact. Where the compute buffer is replayed, the
+    /// search runs on the closed form and the answer is then corrected with the replay: a
+    /// galloping search from the approximate answer, a few replays instead of one per step.
     fn largest_ctx(&self, lay: &WeightLayout, lo: u64, hi: u64, margin: u64) -> Option<u64> {
-        let (mut lo, mut hi) = (lo.div_ceil(CTX_PAD), hi / CTX_PAD);
-        if lo > hi || !self.fits_at(lay, lo * CTX_PAD, margin) {
+        let (lo, hi) = (lo.div_ceil(CTX_PAD), hi / CTX_PAD);
+        if lo > hi {
             return None;
         }
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if self.fits_at(lay, mid * CTX_PAD, margin) {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
+        if !self.replays() {
+            return last_true(lo, hi, |i| self.fits_at(lay, i * CTX_PAD, margin))
+                .map(|i| i * CTX_PAD);
         }
-        Some(lo * CTX_PAD)
+        let exact = |i: u64| self.fits_at(lay, i * CTX_PAD, margin);
+        let guess =
+            last_true(lo, hi, |i| self.fits_at_approx(lay, i * CTX_PAD, margin)).unwrap_or(lo);
+        let found = if exact(guess) {
+            // Gallop up to the first step that does not fit, then search between.
+            let mut step = 1;
+            let mut good = guess;
+            loop {
+                let next = (guess + step).min(hi);
+                if next == good || !exact(next) {
+                    break last_true(good, next.saturating_sub(1).max(good), exact);
+                }
+                good = next;
+                step *= 2;
+            }
+        } else {
+            let mut step = 1;
+            let mut bad = guess;
+            loop {
+                if bad == lo {
+                    break None;
+                }
+                let next = bad.saturating_sub(step).max(lo);
+                if exact(next) {
+                    break last_true(next, bad - 1, exact);
+                }
+                bad = next;
+                step *= 2;
+            }
+        };
+        found.map(|i| i * CTX_PAD)
     }
 
     /// Most layers (0..=n_layer+1) that fit at `ctx` with `margin`, by binary search (more layers on
@@ -967,6 +1022,24 @@ pub fn max_context(
 }
 
 #[allow(clippy::cast_precision_loss)]
+/// The largest `i` in `lo..=hi` with `ok(i)`, for `ok` true up to some point and false after;
+/// `None` when `ok(lo)` is false.
+fn last_true(lo: u64, hi: u64, ok: impl Fn(u64) -> bool) -> Option<u64> {
+    if lo > hi || !ok(lo) {
+        return None;
+    }
+    let (mut lo, mut hi) = (lo, hi);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if ok(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Some(lo)
+}
+
 fn gib(b: u64) -> f64 {
     b as f64 / f64::from(1u32 << 30)
 }

@@ -62,6 +62,14 @@ pub struct Rules {
     pub mla_v_less: bool,
     /// The sliding-window cache stays F16 when `-ctk/-ctv` are quantized (PR #21277, Apr 2026).
     pub swa_f16_when_quantized: bool,
+    /// Q/K (and V) are rotated by a Hadamard matrix when the cache is quantized, which adds the
+    /// rotation inputs and one matmul per rotated tensor to the graph (PR #21038, March 2026: in the commit the validation harness builds, which predates PR #21277).
+    pub attn_rotation: bool,
+    /// The CPU compute buffer is replayed over llama.cpp's graph (`estimate::graph`), which is
+    /// written after the commit the validation harness builds (0c1e57098, March 2026 rules).
+    /// Older builds wrote the KV cache with `ggml_cpy` instead of `set_rows` (no index inputs, no
+    /// unused embeddings input), so for them the closed form, fitted to their logs, is used.
+    pub graph_replay: bool,
 }
 
 impl LlamaCppVersion {
@@ -88,6 +96,8 @@ impl LlamaCppVersion {
             ctx_pad_256: at_least(2025, 11),
             mla_v_less: at_least(2026, 1),
             swa_f16_when_quantized: at_least(2026, 4),
+            attn_rotation: at_least(2026, 3),
+            graph_replay: at_least(2026, 3),
         }
     }
 }

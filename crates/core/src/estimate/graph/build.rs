@@ -1,0 +1,842 @@
+//! llama.cpp's compute graphs, at the granularity ggml-alloc sees: every op result, view and graph
+//! input, in execution order, with shapes. Weights and the KV cache are outside the compute buffer
+//! and are left out. Each builder follows its llama.cpp counterpart (`src/models/<arch>.cpp` and
+//! the shared pieces in `src/llama-graph.cpp`), including the order in which `build_attn` expands
+//! Q, V and K, and the worst case llama.cpp reserves: a full ubatch of tokens, every token an
+//! output, the whole cache visible.
+
+use crate::model::{Arch, ModelSpec};
+
+use super::super::memory::{flash_attn_on, layer_cells, ContextShape};
+use super::super::settings::Settings;
+use super::{Graph, Id, Kind, Tensor, NONE};
+
+const F32: u64 = 4;
+const F16: u64 = 2;
+const I32: u64 = 4;
+const I64: u64 = 8;
+
+/// Names of a dense gated FFN's tensors.
+const FFN: (&str, &str, &str, &str) = ("ffn_gate", "ffn_up", "ffn_swiglu", "ffn_out");
+
+/// Builds the prompt-processing graph llama.cpp reserves, or `None` for an architecture whose
+/// graph is not written here.
+pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Graph> {
+    if spec.recurrent.is_some()
+        || (spec.is_mla() && (spec.arch != Arch::Deepseek2 || spec.mla_legacy_kv))
+    {
+        return None;
+    }
+    let mut b = B::new(spec, shape, s);
+    match spec.arch {
+        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Qwen3Moe | Arch::Phi3 => b.llama(),
+        Arch::Gemma2 | Arch::Gemma3 => b.gemma(),
+        Arch::Cohere2 => b.cohere2(),
+        Arch::GptOss => b.gpt_oss(),
+        Arch::Deepseek2 => b.deepseek2(),
+        Arch::Generic => return None,
+    }
+    Some(b.g)
+}
+
+/// Which KV cache an input belongs to (sliding-window layers have their own).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cache {
+    Full,
+    Swa,
+}
+
+struct B<'a> {
+    g: Graph,
+    spec: &'a ModelSpec,
+    shape: &'a ContextShape,
+    s: &'a Settings,
+    /// Tokens in the reserved ubatch.
+    t: u64,
+    fa: bool,
+    il: i32,
+    /// Inputs made so far: (name, cache, id).
+    inputs: Vec<(&'static str, Cache, Id)>,
+    /// Stand-in for every external tensor.
+    ext: Id,
+    /// Soft-cap the attention scores (Gemma 2, without flash attention).
+    softcap_kq: bool,
+}
+
+impl<'a> B<'a> {
+    fn new(spec: &'a ModelSpec, shape: &'a ContextShape, s: &'a Settings) -> B<'a> {
+        let mut g = Graph::default();
+        g.tensors.push(Tensor {
+            name: "external",
+            layer: -1,
+            ne: [0; 4],
+            esize: 0,
+            kind: Kind::External,
+            srcs: [NONE; 4],
+            inplace: false,
+            output: false,
+        });
+        B {
+            g,
+            spec,
+            shape,
+            s,
+            t: shape.n_tokens,
+            fa: flash_attn_on(s),
+            il: -1,
+            inputs: Vec::new(),
+            ext: 0,
+            softcap_kq: false,
+        }
+    }
+
+    fn push(
+        &mut self,
+        name: &'static str,
+        ne: [u64; 4],
+        esize: u64,
+        kind: Kind,
+        srcs: &[Id],
+        inplace: bool,
+    ) -> Id {
+        let mut sv = [NONE; 4];
+        let mut k = 0;
+        for &x in srcs {
+            if x != self.ext {
+                sv[k] = x;
+                k += 1;
+            }
+        }
+        let id = self.g.tensors.len();
+        self.g.tensors.push(Tensor {
+            name,
+            layer: self.il,
+            ne,
+            esize,
+            kind,
+            srcs: sv,
+            inplace,
+            output: false,
+        });
+        match kind {
+            Kind::Input => self.g.leafs.push(id),
+            _ => self.g.nodes.push(id),
+        }
+        id
+    }
+
+    /// An f32 op result.
+    fn op(&mut self, name: &'static str, ne: [u64; 4], srcs: &[Id]) -> Id {
+        self.push(name, ne, F32, Kind::Op, srcs, false)
+    }
+
+    /// An f32 op that may run in place (`ggml_op_can_inplace`).
+    fn op_ip(&mut self, name: &'static str, ne: [u64; 4], srcs: &[Id]) -> Id {
+        self.push(name, ne, F32, Kind::Op, srcs, true)
+    }
+
+    /// An op writing into external memory (the KV cache): consumes its sources, allocates nothing.
+    fn sink(&mut self, name: &'static str, srcs: &[Id]) {
+        self.push(name, [0; 4], 0, Kind::External, srcs, false);
+    }
+
+    /// A view (reshape, permute, view) of `src`; views of external tensors are external.
+    fn view(&mut self, name: &'static str, src: Id) -> Id {
+        let root = match self.g.tensors[src].kind {
+            Kind::External => return self.ext,
+            Kind::View(r) => r,
+            _ => src,
+        };
+        let ne = self.g.tensors[src].ne;
+        let es = self.g.tensors[src].esize;
+        self.push(name, ne, es, Kind::View(root), &[src], false)
+    }
+
+    /// A graph input, created at its first use (which is where ggml lists it among the leafs).
+    fn input(&mut self, name: &'static str, cache: Cache, ne: [u64; 4], esize: u64) -> Id {
+        if let Some(&(_, _, id)) = self
+            .inputs
+            .iter()
+            .find(|(n, c, _)| *n == name && *c == cache)
+        {
+            return id;
+        }
+        let il = self.il;
+        self.il = -1;
+        let id = self.push(name, ne, esize, Kind::Input, &[], false);
+        self.il = il;
+        self.inputs.push((name, cache, id));
+        id
+    }
+
+    fn mark_output(&mut self, id: Id) {
+        self.g.tensors[id].output = true;
+    }
+
+    // ---- shared pieces -------------------------------------------------------------------------
+
+    fn e(&self) -> u64 {
+        self.spec.n_embd
+    }
+
+    /// `build_inp_embd`: token ids, the (unused) embeddings input, and the lookup.
+    fn inp_embd(&mut self) -> Id {
+        let (t, e) = (self.t, self.e());
+        let tok = self.input("inp_tokens", Cache::Full, [t, 1, 1, 1], I32);
+        // llama.cpp also creates an embeddings input for embedding batches; it is a leaf of the
+        // graph, so ggml-alloc allocates it and, unused, never frees it.
+        self.input("inp_embd", Cache::Full, [e, t, 1, 1], F32);
+        self.op("embd", [e, t, 1, 1], &[tok])
+    }
+
+    fn inp_pos(&mut self) -> Id {
+        let t = self.t;
+        self.input("inp_pos", Cache::Full, [t, 1, 1, 1], I32)
+    }
+
+    fn cache_of(&self) -> Cache {
+        let il = u32::try_from(self.il).unwrap_or(0);
+        if self.spec.sliding_window.is_some() && self.spec.is_swa_layer(il) {
+            Cache::Swa
+        } else {
+            Cache::Full
+        }
+    }
+
+    /// Cells of this layer's cache per stream (what the reserved graph attends over).
+    fn n_kv(&self) -> u64 {
+        layer_cells(
+            self.spec,
+            u32::try_from(self.il).unwrap_or(0),
+            self.shape,
+            self.s,
+        )
+    }
+
+    fn kq_mask(&mut self) -> Id {
+        let (t, n_kv, c) = (self.t, self.n_kv(), self.cache_of());
+        let es = if self.fa { F16 } else { F32 };
+        self.input("attn_inp_kq_mask", c, [n_kv, t, 1, 1], es)
+    }
+
+    /// The Hadamard rotation llama.cpp applies to Q and K when the K cache is quantized (and to V
+    /// when the V cache is): `attn_rot_k`/`attn_rot_v` in `llama_kv_cache`, for head sizes that
+    /// are multiples of 64 (PR #21038, March 2026: in the commit the validation harness builds, which predates PR #21277). K uses the largest power of two from 64 up that
+    /// divides the head size, V always 64.
+    fn rot_input(&mut self, v: bool) -> Option<Id> {
+        let sp = self.spec;
+        let rules = self.s.llama_cpp.rules();
+        let (ty, n_head) = if v {
+            (
+                self.s.cache_type_v,
+                sp.n_embd_v_gqa(0) / u64::from(sp.n_head_kv.max(1)),
+            )
+        } else {
+            (self.s.cache_type_k, sp.head_dim())
+        };
+        // The sliding-window cache stays F16 (see `layer_kv_bytes`), so it is not rotated.
+        let swa_f16 =
+            self.cache_of() == Cache::Swa && !self.s.swa_full && rules.swa_f16_when_quantized;
+        if !rules.attn_rotation || !ty.is_quantized() || swa_f16 || n_head % 64 != 0 {
+            return None;
+        }
+        let mut n = 64;
+        if !v {
+            while n_head % (n * 2) == 0 {
+                n *= 2;
+            }
+        }
+        let c = self.cache_of();
+        Some(self.input(
+            if v {
+                "attn_inp_v_rot"
+            } else {
+                "attn_inp_k_rot"
+            },
+            c,
+            [n, n, 1, 1],
+            F32,
+        ))
+    }
+
+    /// `llama_mul_mat_hadamard`: reshape (or make contiguous) to rows of the rotation's size,
+    /// multiply, reshape back.
+    fn hadamard(&mut self, x: Id, rot: Option<Id>, strided: bool) -> Id {
+        let Some(rot) = rot else { return x };
+        let ne = self.g.tensors[x].ne;
+        let n = self.g.tensors[rot].ne[0];
+        let rows = ne.iter().product::<u64>() / n;
+        let r = if strided {
+            self.op("cont", [n, rows, 1, 1], &[x])
+        } else {
+            self.view("reshaped", x)
+        };
+        let m = self.op("hadamard", [n, rows, 1, 1], &[rot, r]);
+        self.view("reshaped", m)
+    }
+
+    /// `rms_norm` then the weight multiply.
+    fn rms_norm(&mut self, x: Id, name: &'static str) -> Id {
+        let ne = self.g.tensors[x].ne;
+        let n = self.op_ip("norm", ne, &[x]);
+        self.op_ip(name, ne, &[n])
+    }
+
+    /// Stores K (and V) of this layer: `cpy_k`/`cpy_v` write with `set_rows` into the cache.
+    /// Without flash attention V is stored transposed; a strided V (a view of a fused
+    /// projection) is made contiguous first.
+    fn store_kv(&mut self, k: Id, v: Id, vw: u64, v_strided: bool) {
+        let t = self.t;
+        let c = self.cache_of();
+        let kv = self.view("Kcur (view)", k);
+        let kidx = self.input("attn_inp_k_idxs", c, [t, 1, 1, 1], I64);
+        self.sink("cache_k (view)", &[kv, kidx]);
+        if self.fa {
+            let vv = self.view("Vcur (view)", v);
+            let vidx = self.input("attn_inp_v_idxs", c, [t, 1, 1, 1], I64);
+            self.sink("cache_v (view)", &[vv, vidx]);
+        } else if v_strided {
+            let vc = self.op("Vcur (cont)", [vw, t, 1, 1], &[v]);
+            let r = self.view("Vcur (cont) (reshaped)", vc);
+            let vidx = self.input("attn_inp_v_idxs", c, [vw, t, 1, 1], I64);
+            self.sink("cache_v (reshaped) (view)", &[r, vidx]);
+        } else {
+            // The transposed V cache is written element by element: one index per value.
+            let r1 = self.view("Vcur (reshaped)", v);
+            let r2 = self.view("Vcur (reshaped) (reshaped)", r1);
+            let vidx = self.input("attn_inp_v_idxs", c, [vw, t, 1, 1], I64);
+            self.sink("cache_v (reshaped) (view)", &[r2, vidx]);
+        }
+    }
+
+    /// `build_attn_mha` over the cache: returns `kqv_out` ([hdv·H, T], possibly a view).
+    fn attn_core(&mut self, q: Id) -> Id {
+        let sp = self.spec;
+        let (t, h) = (self.t, u64::from(sp.n_head));
+        let hdv = sp.n_embd_v_gqa(0) / u64::from(sp.n_head_kv.max(1));
+        let n_kv = self.n_kv();
+        if self.fa {
+            let qv = self.view("Qcur (view)", q);
+            let qp = self.view("Qcur (view) (permuted)", qv);
+            let mask = self.kq_mask();
+            let o = self.op("fattn", [hdv, h, t, 1], &[qp, mask]);
+            self.view("kqv_out", o)
+        } else {
+            let qv = self.view("Qcur (view)", q);
+            let qp = self.view("Qcur (view) (permuted)", qv);
+            let mut kq = self.op("kq", [n_kv, t, h, 1], &[qp]);
+            if self.softcap_kq {
+                // Gemma 2: scale, tanh, scale, all in place.
+                for name in ["kq_scaled_1", "kq_tanh", "kq_scaled_2"] {
+                    kq = self.op_ip(name, [n_kv, t, h, 1], &[kq]);
+                }
+            }
+            let mask = self.kq_mask();
+            let sm = self.op_ip("kq_soft_max", [n_kv, t, h, 1], &[kq, mask]);
+            let kqv = self.op("kqv", [hdv, t, h, 1], &[sm]);
+            let p = self.view("kqv (permuted)", kqv);
+            self.op("kqv_out", [hdv * h, t, 1, 1], &[p])
+        }
+    }
+
+    /// The last layer keeps only the output rows (`inp_out_ids`); the reserved graph outputs
+    /// every token, but the rows are still gathered.
+    fn out_rows(&mut self, x: Id) -> Id {
+        let t = self.t;
+        let ne = self.g.tensors[x].ne;
+        let ids = self.input("out_ids", Cache::Full, [t, 1, 1, 1], I32);
+        self.op("get_rows", ne, &[x, ids])
+    }
+
+    fn is_last(&self) -> bool {
+        self.il == i32::try_from(self.spec.n_layer).unwrap_or(i32::MAX) - 1
+    }
+
+    /// `build_moe_ffn` with softmax gating (Qwen3-MoE, Mixtral): router, top-k, expert matmuls,
+    /// weighted sum.
+    fn moe_softmax(&mut self, x: Id, norm_w: bool) -> Id {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let n_exp = u64::from(sp.n_expert);
+        let used = u64::from(sp.n_expert_used);
+        let f = sp.expert_ff.unwrap_or(sp.n_ff);
+        let logits = self.op("ffn_moe_logits", [n_exp, t, 1, 1], &[x]);
+        let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
+        let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
+        let argsort = self.push(
+            "ffn_moe_argsort",
+            [n_exp, t, 1, 1],
+            I32,
+            Kind::Op,
+            &[probs],
+            false,
+        );
+        let topk = self.view("ffn_moe_topk", argsort);
+        let mut w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        if norm_w {
+            let wr = self.view("ffn_moe_weights (reshaped)", w);
+            let sum = self.op("ffn_moe_weights_sum", [1, t, 1, 1], &[wr]);
+            let cl = self.op_ip("ffn_moe_weights_sum_clamped", [1, t, 1, 1], &[sum]);
+            let wn = self.op_ip("ffn_moe_weights_norm", [used, t, 1, 1], &[wr, cl]);
+            w = self.view("ffn_moe_weights_norm (reshaped)", wn);
+        }
+        let xr = self.view("ffn_norm (reshaped)", x);
+        let gate = self.op("ffn_moe_gate", [f, used, t, 1], &[xr, topk]);
+        let up = self.op("ffn_moe_up", [f, used, t, 1], &[xr, topk]);
+        let act = self.op("ffn_moe_swiglu", [f, used, t, 1], &[gate, up]);
+        let down = self.op("ffn_moe_down", [e, used, t, 1], &[act, topk]);
+        let weighted = self.op_ip("ffn_moe_weighted", [e, used, t, 1], &[down, w]);
+        self.sum_experts(weighted)
+    }
+
+    /// Adds the per-expert rows: views of the weighted result, summed pairwise.
+    fn sum_experts(&mut self, weighted: Id) -> Id {
+        let (t, e) = (self.t, self.e());
+        let used = u64::from(self.spec.n_expert_used);
+        if used == 1 {
+            return self.view("ffn_moe_weighted (view)", weighted);
+        }
+        let views: Vec<Id> = (0..used)
+            .map(|_| self.view("ffn_moe_weighted (view)", weighted))
+            .collect();
+        let mut out = self.op_ip("ffn_moe_out", [e, t, 1, 1], &[views[0], views[1]]);
+        for &v in &views[2..] {
+            out = self.op_ip("ffn_moe_out", [e, t, 1, 1], &[out, v]);
+        }
+        out
+    }
+
+    /// Final norm and the output matmul, both graph outputs, then `post_ops` in-place ops on the
+    /// logits (Gemma 2's soft-capping: scale, tanh, scale; Command R's logit scale).
+    fn output_head(&mut self, x: Id, layer_norm: bool, post_ops: usize) {
+        let (t, e) = (self.t, self.e());
+        self.il = -1;
+        let n = if layer_norm {
+            self.op("norm", [e, t, 1, 1], &[x])
+        } else {
+            self.op_ip("norm", [e, t, 1, 1], &[x])
+        };
+        let rn = self.op_ip("result_norm", [e, t, 1, 1], &[n]);
+        self.mark_output(rn);
+        let ne = [self.spec.n_vocab, t, 1, 1];
+        let mut out = self.op("result_output", ne, &[rn]);
+        for _ in 0..post_ops {
+            out = self.op_ip("result_output", ne, &[out]);
+        }
+        self.mark_output(out);
+    }
+
+    /// Q projection (+bias) → heads → (q-norm) → RoPE (when `rope`), then the K rotation.
+    fn proj_q(&mut self, x: Id, qk_norm: bool, rope: bool) -> Id {
+        let sp = self.spec;
+        let (t, h, hd) = (self.t, u64::from(sp.n_head), sp.head_dim());
+        let mut m = self.op("Qcur", [h * hd, t, 1, 1], &[x]);
+        if sp.attn_bias {
+            m = self.op_ip("Qcur", [h * hd, t, 1, 1], &[m]);
+        }
+        let mut r = self.view("Qcur", m);
+        if qk_norm {
+            let n = self.op_ip("norm", [hd, h, t, 1], &[r]);
+            r = self.op_ip("Qcur_normed", [hd, h, t, 1], &[n]);
+        }
+        if rope {
+            let pos = self.inp_pos();
+            r = self.op_ip("Qcur", [hd, h, t, 1], &[r, pos]);
+        }
+        r
+    }
+
+    /// K projection (+bias) → heads → (k-norm) → RoPE (when `rope`).
+    fn proj_k(&mut self, x: Id, qk_norm: bool, rope: bool) -> Id {
+        let sp = self.spec;
+        let (t, h, hd) = (self.t, u64::from(sp.n_head_kv), sp.head_dim());
+        let mut m = self.op("Kcur", [h * hd, t, 1, 1], &[x]);
+        if sp.attn_bias {
+            m = self.op_ip("Kcur", [h * hd, t, 1, 1], &[m]);
+        }
+        let mut r = self.view("Kcur", m);
+        if qk_norm {
+            let n = self.op_ip("norm", [hd, h, t, 1], &[r]);
+            r = self.op_ip("Kcur_normed", [hd, h, t, 1], &[n]);
+        }
+        if rope {
+            let pos = self.inp_pos();
+            r = self.op_ip("Kcur", [hd, h, t, 1], &[r, pos]);
+        }
+        r
+    }
+
+    /// V projection (+bias) → heads.
+    fn proj_v(&mut self, x: Id) -> Id {
+        let t = self.t;
+        let vw = self.spec.n_embd_v_gqa(0);
+        let mut m = self.op("Vcur", [vw, t, 1, 1], &[x]);
+        if self.spec.attn_bias {
+            m = self.op_ip("Vcur", [vw, t, 1, 1], &[m]);
+        }
+        self.view("Vcur", m)
+    }
+
+    /// Q, K, V for `build_attn` with the sliding-window input (`llm_graph_input_attn_kv_iswa`),
+    /// which expands them in the order Q, K, V (the single-cache version: Q, V, K), each with its
+    /// rotation; ggml emits nodes in expansion order, so each chain is built whole in turn.
+    fn qkv_iswa(
+        &mut self,
+        x: Id,
+        k_rot: Option<Id>,
+        q_of: impl FnOnce(&mut Self, Id) -> Id,
+        k_of: impl FnOnce(&mut Self, Id) -> Id,
+    ) -> (Id, Id, Id) {
+        let q = q_of(self, x);
+        let q = self.hadamard(q, k_rot, false);
+        let k = k_of(self, x);
+        let k = self.hadamard(k, k_rot, false);
+        let v = self.proj_v(x);
+        let v_rot = self.rot_input(true);
+        let v = self.hadamard(v, v_rot, false);
+        (q, k, v)
+    }
+
+    /// Stores K and V and attends; the result still carries the V rotation (see `wo`).
+    fn attn_stored(&mut self, q: Id, k: Id, v: Id) -> Id {
+        let vw = self.spec.n_embd_v_gqa(0);
+        self.store_kv(k, v, vw, false);
+        self.attn_core(q)
+    }
+
+    /// Undoes the V rotation and applies the output projection. ggml runs these where the
+    /// output is first needed, which for parallel blocks (Command R) is after the FFN.
+    fn wo(&mut self, kqv: Id) -> Id {
+        let (t, e) = (self.t, self.e());
+        let v_rot = self.rot_input(true);
+        let kqv = self.hadamard(kqv, v_rot, false);
+        self.op("attn_out", [e, t, 1, 1], &[kqv])
+    }
+
+    /// Dense FFN with a gated activation (SwiGLU, GeGLU).
+    fn ffn_gated(
+        &mut self,
+        x: Id,
+        ff: u64,
+        names: (&'static str, &'static str, &'static str, &'static str),
+    ) -> Id {
+        let (t, e) = (self.t, self.e());
+        let gate = self.op(names.0, [ff, t, 1, 1], &[x]);
+        let up = self.op(names.1, [ff, t, 1, 1], &[x]);
+        let act = self.op(names.2, [ff, t, 1, 1], &[gate, up]);
+        self.op(names.3, [e, t, 1, 1], &[act])
+    }
+
+    // ---- architectures -------------------------------------------------------------------------
+
+    /// `llm_build_llama`, `llm_build_qwen2`, `llm_build_qwen3(moe)`, `llm_build_phi3`.
+    fn llama(&mut self) {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let (h, hkv) = (u64::from(sp.n_head), u64::from(sp.n_head_kv));
+        let hd = sp.head_dim();
+        let (qw, kw, vw) = (h * hd, hkv * hd, sp.n_embd_v_gqa(0));
+        let phi3 = sp.arch == Arch::Phi3;
+        let qk_norm = matches!(sp.arch, Arch::Qwen3 | Arch::Qwen3Moe);
+        let mut inp = self.inp_embd();
+        for il in 0..sp.n_layer {
+            self.il = i32::try_from(il).unwrap_or(i32::MAX);
+            // The rotation input is the first source of Q's rotation, so ggml lists it before
+            // the positions.
+            let k_rot = self.rot_input(false);
+            let attn_norm = self.rms_norm(inp, "attn_norm");
+            let pos;
+            let (q, k, v);
+            if phi3 {
+                let qkv = self.op("wqkv", [qw + kw + vw, t, 1, 1], &[attn_norm]);
+                let qv = self.view("Qcur", qkv);
+                pos = self.inp_pos();
+                let qr = self.op("Qcur", [hd, h, t, 1], &[qv, pos]);
+                let qs = self.op_ip("Qcur", [hd, h, t, 1], &[qr]);
+                q = self.hadamard(qs, k_rot, false);
+                let vv = self.view("Vcur", qkv);
+                let v_rot = self.rot_input(true);
+                v = self.hadamard(vv, v_rot, true);
+                let kv = self.view("Kcur", qkv);
+                let kr = self.op("Kcur", [hd, hkv, t, 1], &[kv, pos]);
+                k = self.hadamard(kr, k_rot, false);
+            } else {
+                let qp = self.proj_q(attn_norm, qk_norm, true);
+                q = self.hadamard(qp, k_rot, false);
+                let vr = self.proj_v(attn_norm);
+                let v_rot = self.rot_input(true);
+                v = self.hadamard(vr, v_rot, false);
+                let kp = self.proj_k(attn_norm, qk_norm, true);
+                k = self.hadamard(kp, k_rot, false);
+            }
+            let v_strided = phi3 && self.rot_input(true).is_none();
+            self.store_kv(k, v, vw, v_strided);
+            let kqv = self.attn_core(q);
+            let mut cur = self.wo(kqv);
+            if self.is_last() {
+                cur = self.out_rows(cur);
+                inp = self.out_rows(inp);
+            }
+            let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[cur, inp]);
+            let ffn_norm = self.rms_norm(ffn_inp, "ffn_norm");
+            let ffn_out = if sp.n_expert > 1 {
+                self.moe_softmax(ffn_norm, sp.arch == Arch::Qwen3Moe)
+            } else if phi3 {
+                let up = self.op("ffn_up", [2 * sp.n_ff, t, 1, 1], &[ffn_norm]);
+                let act = self.op("ffn_swiglu", [sp.n_ff, t, 1, 1], &[up]);
+                self.op("ffn_out", [e, t, 1, 1], &[act])
+            } else {
+                self.ffn_gated(ffn_norm, sp.n_ff, FFN)
+            };
+            // Phi-3 adds the FFN output to the residual, the others the residual to the output:
+            // the first source is the one reused in place.
+            inp = if phi3 {
+                self.op_ip("l_out", [e, t, 1, 1], &[ffn_inp, ffn_out])
+            } else {
+                self.op_ip("l_out", [e, t, 1, 1], &[ffn_out, ffn_inp])
+            };
+        }
+        self.output_head(inp, false, 0);
+    }
+
+    /// `llm_build_gemma2_iswa` and `llm_build_gemma3_iswa`: scaled embeddings, post-norms,
+    /// GeGLU, sliding-window cache; Gemma 2 soft-caps attention scores and logits.
+    fn gemma(&mut self) {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let gemma2 = sp.arch == Arch::Gemma2;
+        let embd = self.inp_embd();
+        let mut inp = self.op_ip("inp_scaled", [e, t, 1, 1], &[embd]);
+        for il in 0..sp.n_layer {
+            self.il = i32::try_from(il).unwrap_or(i32::MAX);
+            let k_rot = self.rot_input(false);
+            let attn_norm = self.rms_norm(inp, "attn_norm");
+            let (h, hd) = (u64::from(sp.n_head), sp.head_dim());
+            let (q, k, v) = self.qkv_iswa(
+                attn_norm,
+                k_rot,
+                |b, x| {
+                    let q = b.proj_q(x, !gemma2, true);
+                    b.op_ip("Qcur", [hd, h, t, 1], &[q])
+                },
+                |b, x| b.proj_k(x, !gemma2, true),
+            );
+            self.softcap_kq = gemma2;
+            let kqv = self.attn_stored(q, k, v);
+            self.softcap_kq = false;
+            let mut cur = self.wo(kqv);
+            if self.is_last() {
+                cur = self.out_rows(cur);
+            }
+            let post = self.rms_norm(cur, "attn_post_norm");
+            if self.is_last() {
+                inp = self.out_rows(inp);
+            }
+            let sa_out = self.op_ip("sa_out", [e, t, 1, 1], &[post, inp]);
+            let ffn_norm = self.rms_norm(sa_out, "ffn_norm");
+            let ffn_out = self.ffn_gated(
+                ffn_norm,
+                sp.n_ff,
+                ("ffn_gate", "ffn_up", "ffn_geglu", "ffn_out"),
+            );
+            let post = self.rms_norm(ffn_out, "ffn_post_norm");
+            inp = self.op_ip("l_out", [e, t, 1, 1], &[post, sa_out]);
+        }
+        self.output_head(inp, false, if gemma2 { 3 } else { 0 });
+    }
+
+    /// `llm_build_cohere2_iswa`: layer norm, attention and FFN in parallel from the same input,
+    /// RoPE on the sliding-window layers only, scaled logits.
+    fn cohere2(&mut self) {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let mut inp = self.inp_embd();
+        for il in 0..sp.n_layer {
+            self.il = i32::try_from(il).unwrap_or(i32::MAX);
+            let k_rot = self.rot_input(false);
+            let swa = self.cache_of() == Cache::Swa;
+            let n = self.op("norm", [e, t, 1, 1], &[inp]);
+            let mut attn_norm = self.op_ip("attn_norm", [e, t, 1, 1], &[n]);
+            let (q, k, v) = self.qkv_iswa(
+                attn_norm,
+                k_rot,
+                |b, x| b.proj_q(x, false, swa),
+                |b, x| b.proj_k(x, false, swa),
+            );
+            let kqv = self.attn_stored(q, k, v);
+            if self.is_last() {
+                attn_norm = self.out_rows(attn_norm);
+            }
+            let ffn_out = self.ffn_gated(attn_norm, sp.n_ff, FFN);
+            if self.is_last() {
+                inp = self.out_rows(inp);
+            }
+            let with_ffn = self.op_ip("ffn_inp", [e, t, 1, 1], &[ffn_out, inp]);
+            let mut attn_out = self.wo(kqv);
+            if self.is_last() {
+                attn_out = self.out_rows(attn_out);
+            }
+            inp = self.op_ip("l_out", [e, t, 1, 1], &[with_ffn, attn_out]);
+        }
+        self.output_head(inp, true, 1);
+    }
+
+    /// `llm_build_openai_moe_iswa` (gpt-oss): attention sinks, output bias, biased experts with
+    /// softmax over the selected experts' weights; the output rows are taken after the block.
+    fn gpt_oss(&mut self) {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let mut inp = self.inp_embd();
+        for il in 0..sp.n_layer {
+            self.il = i32::try_from(il).unwrap_or(i32::MAX);
+            let k_rot = self.rot_input(false);
+            let attn_norm = self.rms_norm(inp, "attn_norm");
+            let (q, k, v) = self.qkv_iswa(
+                attn_norm,
+                k_rot,
+                |b, x| b.proj_q(x, false, true),
+                |b, x| b.proj_k(x, false, true),
+            );
+            let kqv = self.attn_stored(q, k, v);
+            let o = self.wo(kqv);
+            let o = self.op_ip("attn_out", [e, t, 1, 1], &[o]);
+            let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[o, inp]);
+            let x = self.rms_norm(ffn_inp, "attn_post_norm");
+            let moe = self.moe_gpt_oss(x);
+            inp = self.op_ip("l_out", [e, t, 1, 1], &[moe, ffn_inp]);
+            if self.is_last() {
+                // The last hidden state, before the output rows are taken, is a graph output
+                // (`t_h_nextn`, for multi-token prediction): it is never freed.
+                self.mark_output(inp);
+                inp = self.out_rows(inp);
+            }
+        }
+        self.output_head(inp, false, 0);
+    }
+
+    /// gpt-oss experts: biased router, top-k, softmax over the selected weights, biased
+    /// gate/up/down (`ADD_ID`, in place), SwiGLU-OAI.
+    fn moe_gpt_oss(&mut self, x: Id) -> Id {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let n_exp = u64::from(sp.n_expert);
+        let used = u64::from(sp.n_expert_used);
+        let f = sp.expert_ff.unwrap_or(sp.n_ff);
+        let logits = self.op("ffn_moe_logits", [n_exp, t, 1, 1], &[x]);
+        let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
+        let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
+        let argsort = self.push(
+            "ffn_moe_argsort",
+            [n_exp, t, 1, 1],
+            I32,
+            Kind::Op,
+            &[probs],
+            false,
+        );
+        let topk = self.view("ffn_moe_topk", argsort);
+        let w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        let wr = self.view("ffn_moe_weights (reshaped)", w);
+        let sm = self.op_ip("ffn_moe_weights_softmax", [used, t, 1, 1], &[wr]);
+        let w = self.view("ffn_moe_weights_softmax", sm);
+        let xr = self.view("attn_post_norm (reshaped)", x);
+        let gate = self.op("ffn_moe_gate", [f, used, t, 1], &[xr, topk]);
+        let gate = self.op_ip("ffn_moe_gate_biased", [f, used, t, 1], &[gate, topk]);
+        let up = self.op("ffn_moe_up", [f, used, t, 1], &[xr, topk]);
+        let up = self.op_ip("ffn_moe_up_biased", [f, used, t, 1], &[up, topk]);
+        let act = self.op("ffn_moe_swiglu_oai", [f, used, t, 1], &[gate, up]);
+        let down = self.op("ffn_moe_down", [e, used, t, 1], &[act, topk]);
+        let down = self.op_ip("ffn_moe_down_biased", [e, used, t, 1], &[down, topk]);
+        let weighted = self.op_ip("ffn_moe_weighted", [e, used, t, 1], &[down, w]);
+        self.sum_experts(weighted)
+    }
+
+    /// `llm_build_deepseek2` with multi-head latent attention in its absorbed form (K cache of
+    /// `kv_lora_rank + rope` per token, V a view of it), leading dense layers, routed experts
+    /// with softmax gating plus shared experts.
+    fn deepseek2(&mut self) {
+        let sp = self.spec;
+        let (t, e, h) = (self.t, self.e(), u64::from(sp.n_head));
+        let kv_lora = sp.kv_lora_rank.unwrap_or(0);
+        let rope = sp.qk_rope_head_dim.unwrap_or(0);
+        let nope = sp.qk_nope_head_dim.unwrap_or(0);
+        let v_head = sp.v_head_dim.unwrap_or(0);
+        let mut inp = self.inp_embd();
+        for il in 0..sp.n_layer {
+            self.il = i32::try_from(il).unwrap_or(i32::MAX);
+            let attn_norm = self.rms_norm(inp, "attn_norm");
+            let mut q = attn_norm;
+            if let Some(r) = sp.q_lora_rank {
+                let qa = self.op("q", [r, t, 1, 1], &[q]);
+                q = self.rms_norm(qa, "q");
+            }
+            let q = self.op("q", [h * (nope + rope), t, 1, 1], &[q]);
+            let qr = self.view("q", q);
+            let q_nope = self.view("q_nope", qr);
+            let q_nope_p = self.view("q_nope_perm", q_nope);
+            let absorbed = self.op("q_nope_absorbed", [kv_lora, t, h, 1], &[q_nope_p]);
+            let absorbed_p = self.view("q_nope_absorbed_perm", absorbed);
+            let q_pe = self.view("q_pe", qr);
+            let pos = self.inp_pos();
+            let q_pe = self.op_ip("q_pe", [rope, h, t, 1], &[q_pe, pos]);
+            let qcur = self.op("Qcur", [kv_lora + rope, h, t, 1], &[absorbed_p, q_pe]);
+            let kv_pe = self.op("kv_cmpr_pe", [kv_lora + rope, t, 1, 1], &[attn_norm]);
+            let kv_c = self.view("kv_cmpr", kv_pe);
+            let n = self.op_ip("norm", [kv_lora, t, 1, 1], &[kv_c]);
+            let kv_c = self.op_ip("kv_cmpr", [kv_lora, t, 1, 1], &[n]);
+            let vcur = self.view("Vcur", kv_c);
+            let k_pe = self.view("k_pe", kv_pe);
+            let k_pe = self.op_ip("k_pe", [rope, 1, t, 1], &[k_pe, pos]);
+            let kcur = self.op("Kcur", [kv_lora + rope, 1, t, 1], &[vcur, k_pe]);
+            let kv = self.view("Kcur (view)", kcur);
+            let kidx = self.input("attn_inp_k_idxs", Cache::Full, [t, 1, 1, 1], I64);
+            self.sink("cache_k (view)", &[kv, kidx]);
+            let n_kv = self.n_kv();
+            let kqv_out = if self.fa {
+                let qv = self.view("Qcur (view)", qcur);
+                let qp = self.view("Qcur (view) (permuted)", qv);
+                let mask = self.kq_mask();
+                let o = self.op("fattn", [kv_lora, h, t, 1], &[qp, mask]);
+                let p = self.view("fattn (permuted)", o);
+                let mla = self.op("fattn_mla", [v_head, t, h, 1], &[p]);
+                let p = self.view("fattn_mla (permuted)", mla);
+                let c = self.op("fattn_mla (cont)", [v_head, h, t, 1], &[p]);
+                self.view("kqv_out", c)
+            } else {
+                // V, a transposed view of the latent cache, is made contiguous in the cache type.
+                let es = self.s.cache_type_k.row_size(1).max(1);
+                let v = self.push("v_cont", [n_kv, kv_lora, 1, 1], es, Kind::Op, &[], false);
+                let qv = self.view("Qcur (view)", qcur);
+                let qp = self.view("Qcur (view) (permuted)", qv);
+                let kq = self.op("kq", [n_kv, t, h, 1], &[qp]);
+                let mask = self.kq_mask();
+                let sm = self.op_ip("kq_soft_max", [n_kv, t, h, 1], &[kq, mask]);
+                let kqv = self.op("kqv", [kv_lora, t, h, 1], &[v, sm]);
+                let mla = self.op("kqv_mla", [v_head, t, h, 1], &[kqv]);
+                let p = self.view("kqv_mla (permuted)", mla);
+                self.op("kqv_out", [v_head * h, t, 1, 1], &[p])
+            };
+            let mut cur = self.op("attn_out", [e, t, 1, 1], &[kqv_out]);
+            if self.is_last() {
+                cur = self.out_rows(cur);
+                inp = self.out_rows(inp);
+            }
+            let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[cur, inp]);
+            let x = self.rms_norm(ffn_inp, "ffn_norm");
+            let ffn_out = if il < sp.leading_dense_layers || sp.n_expert <= 1 {
+                self.ffn_gated(x, sp.n_ff, FFN)
+            } else {
+                let moe = self.moe_softmax(x, false);
+                let f = sp.expert_ff.unwrap_or(sp.n_ff) * u64::from(sp.n_expert_shared);
+                if f > 0 {
+                    let sh =
+                        self.ffn_gated(x, f, ("ffn_gate", "ffn_up", "ffn_swiglu", "ffn_shexp"));
+                    self.op_ip("ffn_out", [e, t, 1, 1], &[moe, sh])
+                } else {
+                    moe
+                }
+            };
+            inp = self.op_ip("l_out", [e, t, 1, 1], &[ffn_out, ffn_inp]);
+        }
+        self.output_head(inp, false, 0);
+    }
+}

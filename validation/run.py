@@ -297,11 +297,32 @@ def label(s: dict) -> str:
 LLAMA_CPP_RULES = "2026-03"
 
 
+# RAM bandwidth llmrig is told (GB/s): measured once per run by llmrig's own probe (`llmrig hw
+# --measure`, with a throw-away config folder so the user's config is not touched). None: llmrig's
+# assumption. Only the speed columns depend on it.
+RAM_BW: float | None = None
+
+
+def measure_ram_bw(binary: Path) -> float | None:
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, LLMRIG_CONFIG_DIR=d)
+        p = subprocess.run([str(binary), "hw", "--measure", "--json"], capture_output=True, text=True,
+                           env=env, timeout=300)
+    if p.returncode != 0:
+        log(f"RAM bandwidth probe failed: {p.stderr.strip()[-300:]}")
+        return None
+    bw = json.loads(p.stdout)["machine"]["cpu"]["bandwidth_bytes_per_s"] / 1e9
+    log(f"RAM bandwidth (llmrig hw --measure): {bw:.1f} GB/s")
+    return bw
+
+
 def llmrig_args(path: Path, s: dict) -> list[str]:
     a = ["estimate", str(path), "--json", "--no-gpu", "--ram", "64GiB", "--llama-cpp", LLAMA_CPP_RULES,
          "-c", str(s["c"]), "-b", str(s["b"]), "-ub", str(s["ub"]), "-fa", s["fa"],
          "-ctk", s["ctk"], "-ctv", s["ctv"], "-np", str(s["np"]),
          "--prompt", str(SPEED["prompt"]), "--gen", str(SPEED["gen"])]
+    if RAM_BW:
+        a += ["--ram-bw", f"{RAM_BW:.1f}"]
     if s["kvu"]:
         a.append("-kvu")
     if s["swa_full"]:
@@ -522,8 +543,13 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
         "",
         f"Prefill of {SPEED['prompt']} tokens in one batch and {SPEED['gen']} single-token decodes after a warm-up, "
         "through llama-cpp-python's low-level API (so decode includes a little Python overhead per token), "
-        "next to llmrig's prediction for the same settings (`--prompt`/`--gen`). llmrig's CPU speed is "
-        "uncalibrated and assumes a RAM bandwidth unless `llmrig hw --measure` was run.",
+        "next to llmrig's prediction for the same settings (`--prompt`/`--gen`), given the RAM bandwidth "
+        f"llmrig's own probe measured at the start of the run ({meta.get('ram_bw_gbs') or 'not measured'} GB/s). "
+        "llmrig's CPU efficiencies are defaults, not fitted: throughput.csv has no CPU rows.",
+        "",
+    ]
+    L += speed_summary(speeds)
+    L += [
         "",
         "| model | file type | settings | prefill t/s measured | llmrig | decode t/s measured | llmrig |",
         "|---|---|---|---|---|---|---|",
@@ -535,6 +561,19 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
         L.append(f"| {s['model']} | {s['ftype']} | `{s['settings']}` | {s['prefill_tokens_per_s']:.0f} | "
                  f"{s['llmrig_prefill_tokens_per_s']:.0f} | {s['decode_tokens_per_s']:.1f} | {s['llmrig_decode_tokens_per_s']:.1f} |")
     md_path.write_text("\n".join(L) + "\n")
+
+
+def speed_summary(speeds: list[dict]) -> list[str]:
+    """Median and 90th-percentile absolute percentage error of llmrig's CPU speeds."""
+    out = []
+    for key, name in (("prefill_tokens_per_s", "prefill"), ("decode_tokens_per_s", "decode")):
+        errs = sorted(abs(s["llmrig_" + key] / s[key] - 1) * 100 for s in speeds
+                      if "error" not in s and s.get(key) and s.get("llmrig_" + key))
+        if errs:
+            med = errs[len(errs) // 2] if len(errs) % 2 else (errs[len(errs) // 2 - 1] + errs[len(errs) // 2]) / 2
+            p90 = errs[min(len(errs) - 1, int(0.9 * len(errs)))]
+            out.append(f"- {name}: median absolute error {med:.0f}%, 90th percentile {p90:.0f}% over {len(errs)} files")
+    return out
 
 
 def git_commit() -> str:
@@ -674,6 +713,8 @@ def main() -> int:
             return FULL_CASES + (SWA_CASES if swa else [])
         return QUANT_CASES
 
+    global RAM_BW
+    RAM_BW = measure_ram_bw(binary)
     rows, speeds = evaluate(files, cases_for, binary)
     import llama_cpp
 
@@ -685,6 +726,7 @@ def main() -> int:
         "cmake_args": CMAKE_ARGS,
         "system_info": llama_cpp.llama_print_system_info().decode().strip(" |"),
         "cpu": cpu_name(),
+        "ram_bw_gbs": round(RAM_BW, 1) if RAM_BW else None,
         "threads": os.cpu_count() or 2,
         "llmrig_commit": git_commit(),
         "seconds": time.time() - t_start,

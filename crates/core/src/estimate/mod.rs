@@ -341,6 +341,8 @@ struct WeightLayout {
     read: Vec<[f64; WeightClass::COUNT]>,
     /// Matmul weights (elements) used per token, per GPU then CPU, per weight class.
     active: Vec<[f64; WeightClass::COUNT]>,
+    /// The part of `active` that is the output matrix (lm_head, or the tied embeddings).
+    output_active: Vec<[f64; WeightClass::COUNT]>,
     /// CPU-resident matmul weight bytes (uploaded to GPU 0 for each prompt ubatch).
     cpu_matmul_bytes: f64,
 }
@@ -355,6 +357,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
     let mut layers = vec![0u32; n_gpu + 1];
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut cpu_matmul_bytes = 0f64;
     let mut repack = 0u64;
     for d in &placement.layer_dev {
@@ -393,6 +396,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
                     }
                     read[o][c] += b;
                     active[o][c] += p;
+                    output_active[o][c] += p;
                 }
             }
             Role::Experts => {
@@ -403,6 +407,9 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             Role::Matrix | Role::Output => {
                 read[idx][c] += b;
                 active[idx][c] += p;
+                if t.info.role == Role::Output {
+                    output_active[idx][c] += p;
+                }
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
@@ -444,6 +451,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         repack,
         read,
         active,
+        output_active,
         cpu_matmul_bytes,
     }
 }
@@ -827,6 +835,7 @@ pub fn estimate_with(
     let load = speed::DeviceLoad {
         read: &lay.read,
         active: &lay.active,
+        output_active: &lay.output_active,
         cpu_upload_bytes: lay.cpu_matmul_bytes,
     };
     let mut perf = speed::performance(

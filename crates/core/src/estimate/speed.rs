@@ -182,7 +182,8 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
 
 impl Default for SpeedParams {
     /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`
-    /// on the 581 usable rows of throughput.csv (2026-11-26). cuda-gddr, cuda-hbm and metal were
+    /// on the 581 usable rows of throughput.csv (2026-11-26, refitted after prefill stopped counting the
+    /// output matrix for every prompt token). cuda-gddr, cuda-hbm and metal were
     /// fitted; rocm, vulkan, sycl and cpu have fewer than 8 rows and keep the defaults of
     /// perf-models.md §6. Error of these constants: `llmrig accuracy` (in-sample) and
     /// `llmrig accuracy --cv` (leave-one-device-out).
@@ -196,19 +197,19 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8585, 0.002121, 0.5635, 0.2174, 0.009844), // cuda-gddr
-                b(0.4872, 0.00384, 0.05341, 0.2092, 0.01338),  // cuda-hbm
-                b(0.6312, 0.0005, 0.5, 0.4757, 0.002),         // rocm-gddr
-                b(0.6, 0.0005, 0.4, 0.3, 0.002),               // rocm-hbm
-                b(0.7842, 0.0005, 0.4, 0.2381, 0.002),         // vulkan
-                b(0.8484, 0.005294, 0.8147, 0.6999, 0.05),     // metal
-                b(0.6, 0.001, 0.3, 0.2, 0.002),                // intel
-                b(0.7, 0.0002, 0.4, 0.4, 0.001),               // cpu
+                b(0.8671, 0.002207, 0.5691, 0.2174, 0.01302), // cuda-gddr
+                b(0.4872, 0.00384, 0.05138, 0.2071, 0.01499), // cuda-hbm
+                b(0.6312, 0.0005, 0.5, 0.4441, 0.002),        // rocm-gddr
+                b(0.6, 0.0005, 0.4, 0.3, 0.002),              // rocm-hbm
+                b(0.7842, 0.0005, 0.4, 0.2357, 0.002),        // vulkan
+                b(0.8484, 0.005294, 0.7986, 0.6868, 0.05),    // metal
+                b(0.6, 0.001, 0.3, 0.2, 0.002),               // intel
+                b(0.7, 0.0002, 0.4, 0.4, 0.001),              // cpu
             ],
-            class_factor: [1.0, 1.059, 1.02, 0.9261, 0.75, 1.147],
-            kv_factor: 0.6306,
-            attn_passes: 4.786,
-            hop_s: 0.0002406,
+            class_factor: [1.0, 1.059, 1.02, 0.9261, 0.75, 1.136],
+            kv_factor: 0.6244,
+            attn_passes: 4.931,
+            hop_s: 0.0002359,
             pipeline_overlap: 0.8484,
         }
     }
@@ -227,6 +228,9 @@ pub(super) struct DeviceLoad<'a> {
     pub read: &'a [[f64; WeightClass::COUNT]],
     /// Matmul weights (elements) used per token, per device, per class.
     pub active: &'a [[f64; WeightClass::COUNT]],
+    /// The output matrix's share of `active`: a prompt computes logits for its last token only
+    /// (llama-bench and llama-server decode prompts with one output), so prefill runs it once.
+    pub output_active: &'a [[f64; WeightClass::COUNT]],
     /// Bytes of CPU-resident matmul weights (uploaded to GPU 0 per ubatch when offloading ops).
     pub cpu_upload_bytes: f64,
 }
@@ -251,6 +255,34 @@ fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
 /// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
 /// spread of achieved/peak bandwidth across engines and drivers in perf-models.md §2.5).
 const LOW_HIGH: (f64, f64) = (0.8, 1.15);
+
+/// How much faster a CPU multiplies int8 than f32, per instruction width: llama.cpp's quantized
+/// matmuls on the CPU quantize the activations to 8 bits (Q8_0/Q8_K) and run integer dot products.
+/// AVX-512 VNNI / AVX-VNNI `vpdpbusd` does 4 int8 multiply-adds per 32-bit lane where an f32 FMA
+/// does 1 (4×); plain AVX2 needs `vpmaddubsw` + `vpmaddwd` for the same (about 2×); Arm `sdot`
+/// (dotprod) 4 per lane (4×), `smmla` (i8mm) a 2×8·8×2 tile per 128 bits, 32 multiply-adds where
+/// `fmla` does 4 (8×). Intel and Arm instruction set references; an unknown x86 CPU is taken as
+/// AVX2, as the rest of llmrig does.
+#[must_use]
+pub fn cpu_int8_factor(simd: &[String]) -> f64 {
+    let has = |f: &str| simd.iter().any(|s| s.eq_ignore_ascii_case(f));
+    let arm = has("neon") || has("asimd");
+    if arm {
+        if has("i8mm") {
+            8.0
+        } else if has("asimddp") || has("dotprod") {
+            4.0
+        } else {
+            1.0
+        }
+    } else if has("avx512_vnni") || has("avx512vnni") || has("avx_vnni") || has("avxvnni") {
+        4.0
+    } else if has("avx2") || simd.is_empty() {
+        2.0
+    } else {
+        1.0
+    }
+}
 
 #[allow(
     clippy::too_many_lines,
@@ -300,7 +332,7 @@ pub(super) fn performance(
     let matmul_peaks = |d: usize| -> (f64, f64) {
         if d >= n_gpu {
             let c = sys.cpu.flops.max(1e9);
-            return (c, c);
+            return (c, c * cpu_int8_factor(&sys.cpu.simd));
         }
         let g = &sys.gpus[d];
         let f16 = g.fp16_flops.max(1e11);
@@ -364,9 +396,22 @@ pub(super) fn performance(
             }
             let kv = kv_per_token[d] * mean_pos + swa_kv_per_token[d] * mean_pos.min(window);
             m += kv / (b * p.kv_factor);
-            let flops = 2.0 * load.active[d].iter().sum::<f64>();
+            // The CPU can be compute-bound even at one token: f32 weights at its f32 rate,
+            // quantized ones at its int8 rate (the same dot products as prefill).
             let c = if d == cpu {
-                flops / (peak(d) * bp(d).pp_quant)
+                let (pk_float, pk_quant) = matmul_peaks(d);
+                load.active[d]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, a)| {
+                        let pk = if c == WeightClass::Float.index() {
+                            pk_float
+                        } else {
+                            pk_quant
+                        };
+                        2.0 * a / (pk * bp(d).pp_quant)
+                    })
+                    .sum()
             } else {
                 0.0
             };
@@ -408,11 +453,15 @@ pub(super) fn performance(
                 let bpc = bp(cd);
                 let (pk_float, pk_quant) = matmul_peaks(cd);
                 let mut t = 0.0;
+                // The ubatch holding the prompt's last token computes that token's logits.
+                let last = done + u as u64 >= prompt;
                 for (c, a) in load.active[d].iter().enumerate() {
+                    let out = load.output_active[d][c];
+                    let work = (a - out) * u + if last { out } else { 0.0 };
                     t += if c == WeightClass::Float.index() {
-                        2.0 * a * u / (pk_float * bpc.pp_float)
+                        2.0 * work / (pk_float * bpc.pp_float)
                     } else {
-                        2.0 * a * u / (pk_quant * bpc.pp_quant)
+                        2.0 * work / (pk_quant * bpc.pp_quant)
                     };
                 }
                 let q = spec.q_width() as f64;
@@ -463,6 +512,21 @@ pub(super) fn performance(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_int8_rate_follows_the_instruction_set() {
+        let f = |flags: &[&str]| {
+            cpu_int8_factor(&flags.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(f(&["avx2", "fma", "avx512f", "avx512_vnni"]), 4.0);
+        assert_eq!(f(&["avx2", "avx_vnni"]), 4.0);
+        assert_eq!(f(&["avx2", "fma"]), 2.0);
+        assert_eq!(f(&[]), 2.0);
+        assert_eq!(f(&["sse4_2"]), 1.0);
+        assert_eq!(f(&["asimd", "asimddp", "i8mm"]), 8.0);
+        assert_eq!(f(&["asimd", "asimddp"]), 4.0);
+        assert_eq!(f(&["asimd"]), 1.0);
+    }
 
     #[test]
     fn classes() {

@@ -243,7 +243,7 @@ pub struct EstimateArgs {
     /// Print the command that starts this plan: llama.cpp, ollama, lmstudio, koboldcpp, vllm, sglang, exllamav2, mlx.
     #[arg(long)]
     pub launch: Option<String>,
-    /// Engine: llama.cpp, ollama, vllm, exllamav2, mlx, transformers (only llama.cpp is modelled so far).
+    /// Engine: llama.cpp (also ollama, lmstudio, koboldcpp), exllamav2, exllamav3, mlx, transformers; vllm is planned by `llmrig plan`.
     #[arg(long, default_value = "llama.cpp")]
     pub backend: String,
     /// The machine.

@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use llmrig_catalog::{devices, models};
-use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings, SplitMode};
+use llmrig_core::estimate::{Backend, FlashAttn, GpuLayers, ModelWeights, Settings, SplitMode};
 use llmrig_core::model::{Arch, ModelSpec};
 use llmrig_core::quant::{GgmlType, Quant};
 use llmrig_core::system::{DeviceKind, GpuApi, SystemSpec};
@@ -139,21 +139,14 @@ pub fn settings(a: &EstimateArgs) -> Result<Settings> {
             })
             .collect::<Result<_>>()?,
     };
-    const BACKENDS: [&str; 6] = [
-        "llama.cpp",
-        "ollama",
-        "vllm",
-        "exllamav2",
-        "mlx",
-        "transformers",
-    ];
-    if !BACKENDS.iter().any(|b| b.eq_ignore_ascii_case(&a.backend)) {
-        bail!(
-            "--backend `{}`: expected llama.cpp, ollama, vllm, exllamav2, mlx or transformers",
+    let backend = Backend::parse(&a.backend).ok_or_else(|| {
+        anyhow!(
+            "--backend `{}`: expected llama.cpp (also ollama, lmstudio, koboldcpp), exllamav2, exllamav3, mlx, transformers or vllm",
             a.backend
-        );
-    }
+        )
+    })?;
     Ok(Settings {
+        backend,
         ctx,
         batch: a.batch,
         ubatch: a.ubatch,

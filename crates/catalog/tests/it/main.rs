@@ -1,6 +1,7 @@
 //! Calibration: catalog models run through the core rules must reproduce real GGUF files and real
 //! llama.cpp allocation logs (tests/data/*.csv, copies of shared/data/calibration).
 
+mod backends;
 mod common;
 mod gguf_sizes;
 mod memory_logs;

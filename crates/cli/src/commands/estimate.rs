@@ -58,7 +58,7 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let settings = options::settings(a)?;
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let e = estimate(&model.weights, &sys, &settings)?;
-    let backend = a.backend.to_ascii_lowercase();
+    let backend = settings.backend.name().to_string();
     let mut extra: Vec<Warning> = model
         .notes
         .iter()
@@ -71,14 +71,6 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         code: "machine-assumed",
         message: n.clone(),
     }));
-    if backend != "llama.cpp" {
-        extra.push(Warning {
-            code: "backend-not-modelled",
-            message: format!(
-                "only llama.cpp's allocations are modelled so far; {backend} allocates differently"
-            ),
-        });
-    }
     let launch = a
         .launch
         .as_deref()

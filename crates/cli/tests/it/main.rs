@@ -718,3 +718,71 @@ fn plan_that_cannot_fit_says_so() {
         .code(1)
         .stderr(predicate::str::contains("attention heads"));
 }
+
+#[test]
+fn backends_are_modelled_or_refused_by_what_they_need() {
+    // ExLlamaV2 needs a CUDA/ROCm GPU; MLX needs Apple silicon.
+    for (backend, gpu, needs) in [
+        ("exllamav2", None, "CUDA"),
+        ("mlx", Some("rtx-4090"), "Apple silicon"),
+    ] {
+        let mut args = vec![
+            "estimate",
+            "llama-3.1-8b",
+            "-q",
+            "Q4_K_M",
+            "-c",
+            "8192",
+            "--backend",
+            backend,
+        ];
+        match gpu {
+            Some(g) => args.extend(["--gpu", g]),
+            None => args.push("--no-gpu"),
+        }
+        let out = llmrig().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{backend}: {stderr}");
+        assert!(stderr.contains(needs), "{backend}: {stderr}");
+    }
+    // On a fitting machine the JSON names the backend and says what its numbers rest on.
+    let out = llmrig()
+        .args([
+            "estimate",
+            "llama-3.1-8b",
+            "-q",
+            "exl2:4.65",
+            "-c",
+            "8192",
+            "--gpu",
+            "rtx-4090",
+            "--backend",
+            "exllamav2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["settings"]["backend"], "exllamav2");
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"backend-rules"), "{codes:?}");
+    // ExLlamaV2 dequantizes the head into its scratch: 2 · min(vocab · hidden, 512 Mi) bytes.
+    let compute = v["memory"]["devices"][0]["compute_bytes"].as_u64().unwrap();
+    assert_eq!(compute, 2 * 128_256 * 4096);
+    // An unknown backend is a usage error naming the choices.
+    let out = llmrig()
+        .args(["estimate", "llama-3.1-8b", "--backend", "tgi"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected llama.cpp"));
+}

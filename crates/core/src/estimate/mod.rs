@@ -5,6 +5,7 @@
 //! buffers) plus the runtime overhead it does not log; the speed side is a first roofline that a later
 //! calibration replaces.
 
+mod engines;
 pub mod graph;
 mod memory;
 mod placement;
@@ -15,6 +16,7 @@ mod weights;
 
 use serde::Serialize;
 
+pub use engines::Backend;
 pub use memory::{
     flash_attn_on, graph_peaks, layer_cells, layer_kv_bytes, output_buffer_bytes, ContextShape,
     GraphPeaks, CTX_PAD,
@@ -197,6 +199,14 @@ pub enum EstimateError {
         /// The V type.
         v: String,
     },
+    /// An engine that cannot run on this machine.
+    #[error("--backend {backend} needs {needs}; this machine has none (pass --gpu)")]
+    BackendNeeds {
+        /// The engine.
+        backend: &'static str,
+        /// What it needs.
+        needs: &'static str,
+    },
     /// More `-ts` entries than GPUs.
     #[error("-ts has {given} entries but the machine has {gpus} GPU(s)")]
     TensorSplit {
@@ -235,6 +245,29 @@ fn check_settings(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<()
                 value: t.name().to_ascii_lowercase(),
             });
         }
+    }
+    let needs = match s.backend {
+        Backend::ExLlamaV2 | Backend::ExLlamaV3 => Some((
+            "an NVIDIA (CUDA) or AMD (ROCm) GPU",
+            sys.gpus
+                .iter()
+                .any(|g| matches!(g.api, GpuApi::Cuda | GpuApi::Rocm)),
+        )),
+        Backend::Mlx => Some((
+            "Apple silicon (Metal, unified memory)",
+            sys.gpus.iter().any(|g| g.api == GpuApi::Metal),
+        )),
+        _ => None,
+    };
+    if let Some((needs, false)) = needs {
+        return Err(EstimateError::BackendNeeds {
+            backend: s.backend.name(),
+            needs,
+        });
+    }
+    if s.backend.modelled_here() {
+        // The llama.cpp-specific refusals below do not apply.
+        return Ok(());
     }
     if s.cache_type_v.is_quantized() && s.flash_attn == FlashAttn::Off {
         return Err(EstimateError::QuantizedVNeedsFa(
@@ -478,6 +511,25 @@ fn memory(
         let (k, v) = layer_kv_bytes(spec, il, shape, s);
         kv[dev.unwrap_or(cpu)] += k + v;
     }
+    let backend = s.backend;
+    let other_engine = backend.modelled_here();
+    if other_engine {
+        let layer_dev = |il: u32| lay.placement.layer_dev[il as usize].unwrap_or(cpu);
+        kv = engines::kv_bytes(backend, spec, shape, s, &layer_dev, n_gpu + 1);
+    }
+    // Weights per device as this engine places them.
+    let mut wbytes = lay.bytes.clone();
+    if backend == Backend::Transformers && n_gpu > 0 {
+        // accelerate's device_map puts the input embeddings on the first GPU, and tied
+        // embeddings are one shared tensor (llama.cpp copies them next to the output instead).
+        if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
+            wbytes[cpu] = wbytes[cpu].saturating_sub(e.bytes);
+            if let (true, Some(o)) = (spec.tied_embeddings, lay.placement.output_dev()) {
+                wbytes[o] = wbytes[o].saturating_sub(gpu_alloc_bytes(e, sys.gpus[o].api));
+            }
+            wbytes[0] += e.bytes;
+        }
+    }
     let peaks = graph_peaks(spec, shape, s);
     let out_dev = lay.placement.output_dev();
     let mut compute = vec![0u64; n_gpu + 1];
@@ -501,7 +553,9 @@ fn memory(
         }
         *c = peak;
     }
-    compute[cpu] = if n_gpu == 0 {
+    compute[cpu] = if other_engine {
+        0
+    } else if n_gpu == 0 {
         // CPU only: replay ggml-alloc over the graph where llmrig has it, else the closed form.
         let replayed = if replay && s.llama_cpp.rules().graph_replay {
             graph::cpu_compute_bytes(spec, shape, s)
@@ -519,23 +573,32 @@ fn memory(
         };
         peaks.host_inputs + layers_here
     };
-    let output = output_buffer_bytes(spec, shape);
+    let mut output = output_buffer_bytes(spec, shape);
+    if other_engine {
+        let head = out_dev.unwrap_or(cpu);
+        for (d, c) in compute.iter_mut().enumerate() {
+            *c = engines::scratch_bytes(backend, spec, shape, lay.layers[d] > 0, d == head);
+        }
+        output = 0;
+    }
     let mut devices = Vec::with_capacity(n_gpu + 1);
     let mut overhead_total = 0;
     for (g, gpu) in sys.gpus.iter().enumerate() {
-        let used = lay.layers[g] > 0 || lay.bytes[g] > 0;
+        let used = lay.layers[g] > 0 || wbytes[g] > 0;
         let overhead = if used {
-            gpu.api.runtime_overhead_bytes()
+            backend
+                .runtime_bytes()
+                .unwrap_or_else(|| gpu.api.runtime_overhead_bytes())
         } else {
             0
         };
         overhead_total += overhead;
-        let total = lay.bytes[g] + kv[g] + compute[g] + overhead;
+        let total = wbytes[g] + kv[g] + compute[g] + overhead;
         devices.push(DeviceUsage {
             name: gpu.name.clone(),
             kind: gpu.kind,
             capacity_bytes: gpu.memory_bytes,
-            weights_bytes: lay.bytes[g],
+            weights_bytes: wbytes[g],
             repack_bytes: 0,
             kv_cache_bytes: kv[g],
             compute_bytes: compute[g],
@@ -548,17 +611,17 @@ fn memory(
         name: sys.cpu.name.clone(),
         kind: DeviceKind::Cpu,
         capacity_bytes: sys.cpu.ram_bytes,
-        weights_bytes: lay.bytes[cpu],
-        repack_bytes: lay.repack,
+        weights_bytes: wbytes[cpu],
+        repack_bytes: if other_engine { 0 } else { lay.repack },
         kv_cache_bytes: kv[cpu],
         compute_bytes: compute[cpu],
         other_bytes: output,
         // The repacked copies replace the mapped file pages of the same tensors, which are read
         // once at load and then only evictable page cache: RAM needs them once.
-        total_bytes: lay.bytes[cpu] + kv[cpu] + compute[cpu] + output,
+        total_bytes: wbytes[cpu] + kv[cpu] + compute[cpu] + output,
         layers: lay.layers[cpu],
     });
-    let weights_bytes = lay.bytes.iter().sum::<u64>();
+    let weights_bytes = wbytes.iter().sum::<u64>();
     let kv_cache_bytes = kv.iter().sum();
     let compute_bytes = compute.iter().sum();
     MemoryBreakdown {
@@ -770,7 +833,11 @@ pub fn estimate_with(
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);
     let margin = s.fit_margin_bytes;
     let mut warnings = Vec::new();
-    let moe_plan = plan_cpu_moe(w, sys, s);
+    let moe_plan = if s.backend.gpu_only() {
+        None
+    } else {
+        plan_cpu_moe(w, sys, s)
+    };
     let planned;
     let s = match moe_plan {
         Some(n) => {
@@ -790,7 +857,21 @@ pub fn estimate_with(
         }
         None => s,
     };
+
+    // ExLlama and MLX keep every layer on the GPUs: there is no partial offload to trade for.
+    let gpu_only;
+    let s = if s.backend.gpu_only() {
+        gpu_only = Settings {
+            gpu_layers: GpuLayers::Count(n_total),
+            n_cpu_moe: 0,
+            ..s.clone()
+        };
+        &gpu_only
+    } else {
+        s
+    };
     let p = Problem { w, sys, s };
+    warnings.extend(backend_warnings(s.backend));
 
     // Resolve -c and -ngl the way llama.cpp's --fit does: keep everything on the GPUs if possible,
     // shrinking an unset context toward --fit-ctx first, then give up layers.
@@ -958,10 +1039,10 @@ pub fn estimate_with(
                 .into(),
         });
     }
-    if matches!(w.quant, crate::quant::Quant::Other(_)) {
+    if matches!(w.quant, crate::quant::Quant::Other(_)) && !s.backend.modelled_here() {
         warnings.push(Warning {
             code: "non-gguf-memory-model",
-            message: "weights are sized for this format, but the context memory follows llama.cpp's rules; other engines allocate differently".into(),
+            message: "weights are sized for this format, but the context memory follows llama.cpp's rules; pass --backend exllamav2|exllamav3|mlx|transformers for that engine's".into(),
         });
     }
     if sys.gpus.len() > 1 && s.split_mode == SplitMode::Row {
@@ -1031,6 +1112,22 @@ pub fn max_context(
 }
 
 #[allow(clippy::cast_precision_loss)]
+/// What an estimate for another engine rests on.
+fn backend_warnings(b: Backend) -> Vec<Warning> {
+    let msg = match b {
+        Backend::LlamaCpp => return Vec::new(),
+        Backend::Vllm => "vLLM allocates a KV pool from --gpu-memory-utilization, not per context: `llmrig plan` models it; this estimate follows llama.cpp's rules".to_string(),
+        _ => format!(
+            "{}: the KV cache, scratch buffers and runtime follow its source code (crates/core/src/estimate/engines.rs), not yet checked against measurements; speed uses llama.cpp's calibrated efficiencies",
+            b.name()
+        ),
+    };
+    vec![Warning {
+        code: "backend-rules",
+        message: msg,
+    }]
+}
+
 /// The largest `i` in `lo..=hi` with `ok(i)`, for `ok` true up to some point and false after;
 /// `None` when `ok(lo)` is false.
 fn last_true(lo: u64, hi: u64, ok: impl Fn(u64) -> bool) -> Option<u64> {

@@ -142,6 +142,8 @@ pub struct Settings {
     pub fit_min_ctx: u64,
     /// The llama.cpp version whose allocation rules apply (default: current).
     pub llama_cpp: LlamaCppVersion,
+    /// `--backend`: the engine whose allocations are modelled (default llama.cpp).
+    pub backend: super::engines::Backend,
     /// Decode speed at or above which a fitting model "works well", tokens/s (default 20).
     pub good_tps: f64,
     /// Decode speed at or above which it is "usable" (below: "slow"), tokens/s (default 5).
@@ -175,6 +177,7 @@ impl Default for Settings {
             fit_margin_bytes: 1 << 30,
             fit_min_ctx: 4096,
             llama_cpp: LlamaCppVersion::Current,
+            backend: super::engines::Backend::LlamaCpp,
             good_tps: 20.0,
             usable_tps: 5.0,
             prompt: 512,

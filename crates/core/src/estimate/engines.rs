@@ -1,0 +1,276 @@
+//! Backends other than llama.cpp: how ExLlamaV2, ExLlamaV3, MLX (mlx-lm) and Hugging Face
+//! transformers size the KV cache, their scratch memory and their runtime, read from their source
+//! (commits noted per rule). Weights are sized by the quant format (`quant::other`) as for
+//! llama.cpp; the layer placement is llama.cpp's layer split, which is what these engines'
+//! sequential GPU splits (`gpu_split`, `device_map="auto"`) amount to.
+//!
+//! None of this is checked against measurements yet (no GPU in the test setup, no such rows in
+//! the calibration data): the estimate says so with a warning.
+
+use serde::Serialize;
+
+use crate::model::ModelSpec;
+use crate::quant::GgmlType;
+
+use super::memory::ContextShape;
+use super::settings::Settings;
+
+/// The inference engine (`--backend`) whose allocations are modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// llama.cpp and the tools built on it (Ollama, LM Studio, koboldcpp).
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// turboderp's ExLlamaV2 (EXL2 weights, CUDA/ROCm only, no offload to RAM).
+    #[serde(rename = "exllamav2")]
+    ExLlamaV2,
+    /// ExLlamaV3 (EXL3 weights).
+    #[serde(rename = "exllamav3")]
+    ExLlamaV3,
+    /// Apple's mlx-lm (unified memory only).
+    Mlx,
+    /// Hugging Face transformers `generate()` (PyTorch, `device_map="auto"`).
+    Transformers,
+    /// vLLM: planned by `llmrig plan`; `estimate` keeps llama.cpp's rules and says so.
+    Vllm,
+}
+
+impl Backend {
+    /// Parses a `--backend` name; `ollama`, `lmstudio` and `koboldcpp` are llama.cpp.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Backend> {
+        Some(
+            match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+                "llama.cpp" | "llamacpp" | "ollama" | "lmstudio" | "koboldcpp" => Backend::LlamaCpp,
+                "exllamav2" | "exl2" | "tabbyapi" => Backend::ExLlamaV2,
+                "exllamav3" | "exl3" => Backend::ExLlamaV3,
+                "mlx" | "mlxlm" => Backend::Mlx,
+                "transformers" | "hf" => Backend::Transformers,
+                "vllm" => Backend::Vllm,
+                _ => return None,
+            },
+        )
+    }
+
+    /// The `--backend` name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::LlamaCpp => "llama.cpp",
+            Backend::ExLlamaV2 => "exllamav2",
+            Backend::ExLlamaV3 => "exllamav3",
+            Backend::Mlx => "mlx",
+            Backend::Transformers => "transformers",
+            Backend::Vllm => "vllm",
+        }
+    }
+
+    /// Engines that keep every layer on the GPUs (no offload to system RAM).
+    #[must_use]
+    pub fn gpu_only(self) -> bool {
+        matches!(self, Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Mlx)
+    }
+
+    /// Engines whose memory `estimate` models with this module's rules.
+    #[must_use]
+    pub fn modelled_here(self) -> bool {
+        !matches!(self, Backend::LlamaCpp | Backend::Vllm)
+    }
+
+    /// The CUDA context, cuBLAS/cuDNN kernels and allocator slack of a PyTorch process, per GPU:
+    /// 1343 MiB measured on a V100 in transformers' docs (docs/source/en/model_memory_anatomy.md,
+    /// "1-2GB" in general). llama.cpp's own runtime is smaller (457 MiB, see `GpuApi`).
+    #[must_use]
+    pub fn runtime_bytes(self) -> Option<u64> {
+        match self {
+            Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Transformers => Some(1343 << 20),
+            Backend::Mlx => Some(0),
+            Backend::LlamaCpp | Backend::Vllm => None,
+        }
+    }
+}
+
+const MIB: u64 = 1 << 20;
+
+fn pad(x: u64, to: u64) -> u64 {
+    x.div_ceil(to) * to
+}
+
+/// Bits of a quantized cache type, from the `-ctk`/`-ctv` names (q8_0 → 8, q4_0 → 4, ...); None
+/// for 16/32-bit types.
+fn cache_bits(t: GgmlType) -> Option<u64> {
+    match t {
+        GgmlType::Q8_0 => Some(8),
+        GgmlType::Q5_0 | GgmlType::Q5_1 => Some(5),
+        GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::IQ4_NL => Some(4),
+        _ => None,
+    }
+}
+
+/// Cells an engine allocates per layer for a context of `ctx` tokens (one sequence).
+fn cells(backend: Backend, spec: &ModelSpec, il: u32, ctx: u64) -> u64 {
+    let swa = spec
+        .sliding_window
+        .filter(|_| spec.is_swa_layer(il))
+        .unwrap_or(u64::MAX);
+    match backend {
+        // The paged/dynamic generator needs max_seq_len % 256 == 0 (exllamav2 b9c025b
+        // generator/dynamic.py PAGED_PAGE_SIZE; exllamav3 4f8ad01 constants.py PAGE_SIZE).
+        Backend::ExLlamaV2 | Backend::ExLlamaV3 => pad(ctx, 256),
+        // KVCache grows in steps of 256 (mlx-lm d78bf58 models/cache.py); a sliding layer's
+        // RotatingKVCache holds the window, and up to window + prefill chunk − 1 (2048) while a
+        // chunk is processed.
+        Backend::Mlx => pad(ctx, 256).min(swa.saturating_add(2047)),
+        // DynamicCache concatenates exactly; a sliding layer keeps the window (cache_utils.py).
+        _ => ctx.min(swa),
+    }
+}
+
+/// KV cache bytes per device for `layer_dev` (layer → device index) and the extra buffers the
+/// engine keeps next to a quantized cache.
+pub(super) fn kv_bytes(
+    backend: Backend,
+    spec: &ModelSpec,
+    shape: &ContextShape,
+    s: &Settings,
+    layer_dev: &dyn Fn(u32) -> usize,
+    n_dev: usize,
+) -> Vec<u64> {
+    let mut out = vec![0u64; n_dev];
+    let seqs = shape.n_seq.max(1);
+    let ctx = shape.n_ctx_seq;
+    let (kb, vb) = (cache_bits(s.cache_type_k), cache_bits(s.cache_type_v));
+    let mut staging_kvd = vec![0u64; n_dev];
+    for il in 0..spec.n_layer {
+        if spec.is_recurrent_layer(il) {
+            let (r, st) = spec.recurrent_state_bytes();
+            out[layer_dev(il)] += (r + st) * seqs;
+            continue;
+        }
+        let kvd = spec.n_embd_k_gqa(il);
+        let vd = spec.n_embd_v_gqa(il);
+        let n = cells(backend, spec, il, ctx) * seqs;
+        // Bytes per token for K and V together, times 8 (to keep the fractions exact).
+        let per_token_x8 = match backend {
+            // exllamav2 cache.py: 4-bit/8-bit values with one fp16 scale per 32 (Q4: 4.5 bits,
+            // Q8: 8.5 bits); Q6 is 8-bit K with 4-bit V (cache.cu fp16_to_q_kv_paged_kernel<8, 4>).
+            Backend::ExLlamaV2 => {
+                let bits = |b: Option<u64>, d: u64| b.map_or(16 * d * 8, |b| (b * 8 + 4) * d);
+                bits(kb, kvd) + bits(vb, vd)
+            }
+            // exllamav3 cache/quant.py: k_bits/v_bits per value plus two fp16 scales per 32.
+            Backend::ExLlamaV3 => match (kb, vb) {
+                (None, None) => 16 * (kvd + vd) * 8,
+                (k, v) => (k.unwrap_or(16) * kvd + v.unwrap_or(16) * vd + kvd) * 8,
+            },
+            // mlx-lm QuantizedKVCache: bits per value plus an fp16 scale and bias per 64.
+            Backend::Mlx => {
+                let bits = |b: Option<u64>, d: u64| b.map_or(16 * d * 8, |b| (b * d + d / 2) * 8);
+                bits(kb, kvd) + bits(vb, vd)
+            }
+            _ => 16 * (kvd + vd) * 8,
+        };
+        out[layer_dev(il)] += n * per_token_x8 / 64;
+        if kb.is_some() || vb.is_some() {
+            staging_kvd[layer_dev(il)] = staging_kvd[layer_dev(il)].max(kvd.max(vd));
+        }
+    }
+    // A quantized exllama cache keeps one fp16 K/V pair of the whole length per device to
+    // (de)quantize through (exllamav2 cache.py touch_device; exllamav3 EXL3_QC_STAGING).
+    if matches!(backend, Backend::ExLlamaV2 | Backend::ExLlamaV3) {
+        for (d, kvd) in staging_kvd.iter().enumerate() {
+            out[d] += 4 * pad(ctx, 256) * seqs * kvd;
+        }
+    }
+    out
+}
+
+/// Scratch memory per device beyond weights and cache: engine buffers and the activations of
+/// processing a prompt. `has_head`: the device computes the logits.
+pub(super) fn scratch_bytes(
+    backend: Backend,
+    spec: &ModelSpec,
+    shape: &ContextShape,
+    has_layers: bool,
+    has_head: bool,
+) -> u64 {
+    let h = spec.n_embd;
+    let i = spec
+        .expert_ff
+        .filter(|_| spec.n_expert > 1)
+        .unwrap_or(spec.n_ff)
+        .max(spec.n_ff);
+    let q = spec.q_width().max(h);
+    let v = spec.n_vocab;
+    match backend {
+        Backend::ExLlamaV2 => {
+            // One fp16 scratch per device, the largest module's need (exllamav2 b9c025b,
+            // config.py defaults max_input_len 2048, max_batch_size 1, max_dq_size 512 Mi):
+            // a linear dequantizes into 2·min(in·out, 512 Mi) bytes; the MLP also holds
+            // T·H + 2·T·max(H, I) halves, attention T·max(q, H).
+            const DQ: u64 = 512 * MIB;
+            let t = 2048;
+            let dq = |n: u64| 2 * n.min(DQ);
+            let mlp = 2 * t * h + 4 * t * h.max(i) + dq(h * i);
+            let attn = 2 * t * q + dq(q * h);
+            let mut need = 0;
+            if has_layers {
+                need = mlp.max(attn);
+            }
+            if has_head {
+                need = need.max(dq(v * h));
+            }
+            need
+        }
+        Backend::ExLlamaV3 => {
+            // Linears dequantize a transient fp16 weight of in·min(out, 32768) (exllamav3 4f8ad01
+            // modules/quant/exl3.py); prompts run in chunks of max_chunk_size 2048.
+            let t = 2048;
+            let mut need = 0;
+            if has_layers {
+                need = 2 * t * (h + 2 * i) + 2 * h * i.min(32768);
+            }
+            if has_head {
+                need = need.max(2 * h * v.min(32768) + 2 * t.min(32) * v);
+            }
+            need
+        }
+        Backend::Mlx => {
+            // Prompts run in chunks of prefill_step_size 2048 (mlx-lm generate.py); the fused
+            // attention kernel covers head sizes 64–128, others materialize the scores of the
+            // chunk against the whole cache (mlx fast.cpp). Logits for the last token only.
+            let t = 2048.min(shape.n_ctx_seq.max(1));
+            let mut need = 0;
+            if has_layers {
+                let hd = spec.head_dim();
+                let scores = if matches!(hd, 64 | 72 | 80 | 96 | 128) {
+                    0
+                } else {
+                    2 * u64::from(spec.n_head) * t * shape.n_ctx_seq
+                };
+                need = 2 * t * (4 * h + 3 * i) + scores;
+            }
+            if has_head {
+                need += 4 * v;
+            }
+            need
+        }
+        Backend::Transformers => {
+            // One forward over the whole prompt (a full context here); SDPA without a score
+            // matrix; generate() keeps the logits of the last position only (logits_to_keep=1)
+            // and upcasts them to fp32.
+            let t = shape.n_ctx_seq.max(1);
+            let mut need = 0;
+            if has_layers {
+                need = 2 * t * (3 * h + 2 * i);
+            }
+            if has_head {
+                need += 6 * v;
+            }
+            need
+        }
+        Backend::LlamaCpp | Backend::Vllm => 0,
+    }
+}

@@ -786,3 +786,72 @@ fn backends_are_modelled_or_refused_by_what_they_need() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected llama.cpp"));
 }
+
+#[test]
+fn row_split_spreads_every_matrix_and_needs_split_buffers() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = llmrig().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let base = [
+        "estimate",
+        "llama-3.1-70b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "8192",
+        "--gpu",
+        "rtx-3090",
+        "--gpu",
+        "rtx-4090:16GiB",
+        "--json",
+    ];
+    let layer = json(&[&base[..], &["-sm", "layer"]].concat());
+    let row = json(&[&base[..], &["-sm", "row"]].concat());
+    let w = |v: &serde_json::Value, i: usize| {
+        v["memory"]["devices"][i]["weights_bytes"].as_f64().unwrap()
+    };
+    let kv = |v: &serde_json::Value, i: usize| {
+        v["memory"]["devices"][i]["kv_cache_bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    // The weights on the GPUs are the same in total; with -sm row the matrices follow the
+    // memory proportions (24:16) on both GPUs, and the KV cache stays with the layers.
+    assert!((w(&row, 0) + w(&row, 1) - w(&layer, 0) - w(&layer, 1)).abs() < 64.0 * 1024.0 * 1024.0);
+    assert!(
+        (w(&row, 0) / w(&row, 1) - 1.5).abs() < 0.05,
+        "{} {}",
+        w(&row, 0),
+        w(&row, 1)
+    );
+    assert_eq!(kv(&row, 0), kv(&layer, 0));
+    let codes: Vec<&str> = row["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"row-split-speed-assumed"), "{codes:?}");
+    // Vulkan has no split buffers: llama.cpp stops, and so does llmrig.
+    let out = llmrig()
+        .args([
+            "estimate",
+            "llama-3.1-8b",
+            "--gpu",
+            "2x rx-7900-xtx",
+            "--api",
+            "vulkan",
+            "-sm",
+            "row",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("split buffers"));
+}

@@ -207,6 +207,11 @@ pub enum EstimateError {
         /// What it needs.
         needs: &'static str,
     },
+    /// `-sm row` on a backend without split buffers.
+    #[error(
+        "-sm row: {0} does not support split buffers (only CUDA, ROCm and SYCL do); use -sm layer"
+    )]
+    RowSplitUnsupported(String),
     /// More `-ts` entries than GPUs.
     #[error("-ts has {given} entries but the machine has {gpus} GPU(s)")]
     TensorSplit {
@@ -285,6 +290,17 @@ fn check_settings(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<()
             k: s.cache_type_k.name().to_ascii_lowercase(),
             v: s.cache_type_v.name().to_ascii_lowercase(),
         });
+    }
+    // -sm row puts matrices into a split buffer, which only CUDA, ROCm (HIP) and SYCL have:
+    // llama.cpp stops with "device ... does not support split buffers" elsewhere.
+    if s.split_mode == SplitMode::Row {
+        if let Some(g) = sys
+            .gpus
+            .iter()
+            .find(|g| !matches!(g.api, GpuApi::Cuda | GpuApi::Rocm | GpuApi::Sycl))
+        {
+            return Err(EstimateError::RowSplitUnsupported(g.name.clone()));
+        }
     }
     if s.tensor_split.len() > sys.gpus.len() {
         return Err(EstimateError::TensorSplit {
@@ -376,6 +392,17 @@ struct WeightLayout {
     active: Vec<[f64; WeightClass::COUNT]>,
     /// The part of `active` that is the output matrix (lm_head, or the tied embeddings).
     output_active: Vec<[f64; WeightClass::COUNT]>,
+    /// `-sm row`: the share of each split matrix every GPU reads per token (per class); these
+    /// parts run in parallel, not in sequence like layers.
+    read_split: Vec<[f64; WeightClass::COUNT]>,
+    /// `-sm row`: matmul weights (elements) of the split matrices per GPU.
+    active_split: Vec<[f64; WeightClass::COUNT]>,
+    /// `-sm row`: the output matrix's part of `active_split`.
+    output_split: Vec<[f64; WeightClass::COUNT]>,
+    /// `-sm row`: split matmuls per token, and the activation elements they move per token
+    /// (input broadcast to every GPU, results gathered on the main one).
+    split_matmuls: f64,
+    split_io: f64,
     /// CPU-resident matmul weight bytes (uploaded to GPU 0 for each prompt ubatch).
     cpu_matmul_bytes: f64,
 }
@@ -391,6 +418,21 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut read_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut active_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut output_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let (mut split_matmuls, mut split_io) = (0f64, 0f64);
+    // -sm row: each layer's 2D matmul weights go into its device's split buffer, whose rows are
+    // spread over all GPUs by the -ts proportions (llama-model.cpp make_gpu_buft_list; CUDA's
+    // split buffer supports no 3D tensors, so expert stacks stay whole on the layer's GPU).
+    let row_split = s.split_mode == SplitMode::Row && n_gpu > 1;
+    let shares: Vec<f64> = {
+        let total: f64 = split.iter().sum();
+        split
+            .iter()
+            .map(|w| if total > 0.0 { w / total } else { 0.0 })
+            .collect()
+    };
     let mut cpu_matmul_bytes = 0f64;
     let mut repack = 0u64;
     for d in &placement.layer_dev {
@@ -412,13 +454,42 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             (_, None) => out_dev,
         };
         let idx = dev.unwrap_or(cpu);
+        #[allow(clippy::cast_precision_loss)]
+        let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);
+        let c = WeightClass::of(t.ggml_type, w.quant).index();
+        if row_split
+            && dev.is_some()
+            && matches!(t.info.role, Role::Matrix | Role::Output)
+            && t.info.ne[2] <= 1
+        {
+            for (g, share) in shares.iter().enumerate() {
+                #[allow(
+                    clippy::cast_precision_loss,
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss
+                )]
+                {
+                    bytes[g] += (gpu_alloc_bytes(t, sys.gpus[g].api) as f64 * share).round() as u64;
+                }
+                read_split[g][c] += b * share;
+                active_split[g][c] += p * share;
+            }
+            split_matmuls += 1.0;
+            #[allow(clippy::cast_precision_loss)]
+            {
+                split_io += (t.info.ne[0] + t.info.ne[1]) as f64;
+            }
+            if t.info.role == Role::Output {
+                for (g, share) in shares.iter().enumerate() {
+                    output_split[g][c] += p * share;
+                }
+            }
+            continue;
+        }
         bytes[idx] += match dev {
             Some(g) => gpu_alloc_bytes(t, sys.gpus[g].api),
             None => t.bytes,
         };
-        #[allow(clippy::cast_precision_loss)]
-        let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);
-        let c = WeightClass::of(t.ggml_type, w.quant).index();
         match t.info.role {
             Role::TokenEmbd => {
                 if spec.tied_embeddings {
@@ -485,6 +556,11 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         read,
         active,
         output_active,
+        read_split,
+        active_split,
+        output_split,
+        split_matmuls,
+        split_io,
         cpu_matmul_bytes,
     }
 }
@@ -917,6 +993,11 @@ pub fn estimate_with(
         read: &lay.read,
         active: &lay.active,
         output_active: &lay.output_active,
+        read_split: &lay.read_split,
+        active_split: &lay.active_split,
+        output_split: &lay.output_split,
+        split_matmuls: lay.split_matmuls,
+        split_io: lay.split_io,
         cpu_upload_bytes: lay.cpu_matmul_bytes,
     };
     let mut perf = speed::performance(
@@ -1047,8 +1128,8 @@ pub fn estimate_with(
     }
     if sys.gpus.len() > 1 && s.split_mode == SplitMode::Row {
         warnings.push(Warning {
-            code: "row-split-not-modelled",
-            message: "-sm row is estimated as a layer split: llama.cpp splits each matrix across the GPUs and keeps the KV cache and compute buffer on the main GPU, which is not modelled yet".into(),
+            code: "row-split-speed-assumed",
+            message: "-sm row: each matrix is split across the GPUs by rows (memory as llama.cpp allocates it); the speed assumes 20 µs to gather each split matmul's result, which no measurement has checked yet".into(),
         });
     }
     if sys.gpus.len() > 1 && lay.placement.gpu_layers == n_total && s.split_mode == SplitMode::Layer

@@ -233,7 +233,23 @@ pub(super) struct DeviceLoad<'a> {
     pub output_active: &'a [[f64; WeightClass::COUNT]],
     /// Bytes of CPU-resident matmul weights (uploaded to GPU 0 per ubatch when offloading ops).
     pub cpu_upload_bytes: f64,
+    /// `-sm row`: per GPU, the bytes of the split matrices it reads per token (these run in
+    /// parallel across GPUs), their matmul weights, and the output matrix's part of those.
+    pub read_split: &'a [[f64; WeightClass::COUNT]],
+    /// See `read_split`.
+    pub active_split: &'a [[f64; WeightClass::COUNT]],
+    /// See `read_split`.
+    pub output_split: &'a [[f64; WeightClass::COUNT]],
+    /// `-sm row`: split matmuls per token and the activation elements they move per token.
+    pub split_matmuls: f64,
+    /// See `split_matmuls`.
+    pub split_io: f64,
 }
+
+/// `-sm row`: each split matmul ends with the partial results gathered on one GPU and a
+/// synchronisation of the others: a CUDA peer copy and an event wait, assumed 20 µs. Not
+/// calibrated: the calibration data has no `-sm row` runs.
+const ROW_SYNC_S: f64 = 20e-6;
 
 /// Effective PCIe host-to-device rate for weight uploads during prefill, bytes/s (PCIe 4.0 x16
 /// achieves about 25 GB/s, perf-models.md §2.8).
@@ -419,6 +435,21 @@ pub(super) fn performance(
             comp += c;
             t += m.max(c);
         }
+        // -sm row: the GPUs read their rows of every split matrix at the same time.
+        let mut split_t: f64 = 0.0;
+        for d in 0..n_gpu {
+            let b = bw(d) * bp(d).bw * scale;
+            let m: f64 = load.read_split[d]
+                .iter()
+                .enumerate()
+                .map(|(c, bytes)| bytes / (b * p.class_factor[c]))
+                .sum();
+            mem += m;
+            split_t = split_t.max(m);
+        }
+        if load.split_matmuls > 0.0 {
+            t += split_t + load.split_matmuls * ROW_SYNC_S;
+        }
         let step = used.iter().map(|&d| bp(d).step_s).fold(0.0, f64::max);
         let hops = used.len().saturating_sub(1) as f64;
         (t + step + hops * p.hop_s, mem, comp)
@@ -433,7 +464,8 @@ pub(super) fn performance(
     let ub = shape.n_tokens.max(1);
     let batch = s.batch.max(ub);
     let all_on_gpus = n_gpu > 0 && placement.layer_dev.iter().all(Option::is_some);
-    let pipeline = all_on_gpus && used.len() > 1;
+    // With -sm row every layer uses every GPU, so ubatches do not pipeline across them.
+    let pipeline = all_on_gpus && used.len() > 1 && load.split_matmuls == 0.0;
     let op_offload = n_gpu > 0 && ub >= 32;
     let mut total = 0.0;
     let mut done = 0u64;
@@ -480,6 +512,32 @@ pub(super) fn performance(
                 }
                 t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };
                 stage.push(t);
+            }
+            if load.split_matmuls > 0.0 {
+                // -sm row: the split matmuls run on all GPUs at once; each broadcasts its input
+                // to the other GPUs and gathers their output rows over the host link.
+                let last = done + u as u64 >= prompt;
+                let mut split_t: f64 = 0.0;
+                for d in 0..n_gpu {
+                    let (pk_float, pk_quant) = matmul_peaks(d);
+                    let bpc = bp(d);
+                    let mut t = 0.0;
+                    for (c, a) in load.active_split[d].iter().enumerate() {
+                        let out = load.output_split[d][c];
+                        let work = (a - out) * u + if last { out } else { 0.0 };
+                        t += if c == WeightClass::Float.index() {
+                            2.0 * work / (pk_float * bpc.pp_float)
+                        } else {
+                            2.0 * work / (pk_quant * bpc.pp_quant)
+                        };
+                    }
+                    split_t = split_t.max(t);
+                }
+                let link = (0..n_gpu)
+                    .map(|d| pcie_bytes_per_s(&sys.gpus[d]))
+                    .fold(f64::INFINITY, f64::min);
+                let moved = load.split_io * u * 4.0 * (n_gpu as f64 - 1.0);
+                stage.push(split_t + moved / link + load.split_matmuls * ROW_SYNC_S);
             }
             let st_sum: f64 = stage.iter().sum();
             let st_max = stage.iter().copied().fold(0.0, f64::max);

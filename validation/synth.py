@@ -32,6 +32,10 @@ GENERATOR_VERSION = 3
 SPECS: dict[str, dict] = {
     # Llama with GQA (4 query heads per KV head would be Llama 3; 2 here), untied output.
     "llama": dict(arch="llama", vocab="llama-spm", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=False),
+    # A Llama 3.2 1B-sized model (16 blocks, n_embd 2048, GQA 32/8, FFN 8192; 32000-token vocabulary):
+    # big enough that the CPU speed measured on it is the matmul kernels' and the RAM's, not per-op
+    # overhead, so it calibrates llmrig's CPU efficiencies.
+    "llama-1b": dict(arch="llama", vocab="llama-spm", L=16, E=2048, H=32, KV=8, HD=64, FF=8192, tied=False),
     # Qwen2: q/k/v biases, tied embeddings, n_embd 384 (not a multiple of 256: exercises the
     # k-quant shape fallbacks), the real 151936-token vocabulary.
     "qwen2": dict(arch="qwen2", vocab="qwen2", L=4, E=384, H=6, KV=2, HD=64, FF=1024, tied=True, qkv_bias=True),

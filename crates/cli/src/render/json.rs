@@ -7,8 +7,8 @@
 //! quant           name, bits_per_weight
 //! settings        ctx, batch, ubatch, gpu_layers, flash_attn, cache_type_k, cache_type_v, parallel, backend
 //! memory          weights_bytes, kv_cache_bytes, compute_bytes, output_bytes, overhead_bytes, total_bytes,
-//!                 devices: [{name, kind, capacity_bytes, weights_bytes, kv_cache_bytes, compute_bytes,
-//!                 other_bytes, total_bytes}]
+//!                 devices: [{name, kind, capacity_bytes, weights_bytes, repack_bytes, mapped_bytes,
+//!                 kv_cache_bytes, compute_bytes, other_bytes, total_bytes, layers}]
 //! offload         gpu_layers, total_layers, ram_fraction
 //! performance     prefill_tokens_per_s, decode_tokens_per_s, time_to_first_token_s, decode_bound,
 //!                 decode_low, decode_high

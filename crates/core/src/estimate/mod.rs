@@ -57,6 +57,10 @@ pub struct DeviceUsage {
     /// matmuls), bytes. Logged as a buffer of its own; not added to `total_bytes`, because the
     /// copies replace the mapped file pages of the same tensors, which become evictable cache.
     pub repack_bytes: u64,
+    /// CPU only: the size of llama.cpp's `CPU_Mapped` model buffer, the file range it maps from
+    /// the first to the last tensor that stays in it (repacked or offloaded tensors in between
+    /// count, those at the ends do not), as its log prints it. RAM is `weights_bytes`.
+    pub mapped_bytes: u64,
     /// KV cache (and recurrent state) here, bytes.
     pub kv_cache_bytes: u64,
     /// Compute buffers here, bytes.
@@ -405,6 +409,8 @@ struct WeightLayout {
     split_io: f64,
     /// CPU-resident matmul weight bytes (uploaded to GPU 0 for each prompt ubatch).
     cpu_matmul_bytes: f64,
+    /// The `CPU_Mapped` buffer's file range (see `DeviceUsage::mapped_bytes`).
+    mapped: u64,
 }
 
 fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightLayout {
@@ -446,7 +452,10 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
     } else {
         1.0
     };
-    for t in &w.tensors {
+    // The CPU_Mapped range: tensors in file order (GGUF data is laid out in header order, each
+    // padded to the 32-byte alignment).
+    let (mut map_first, mut map_last) = (usize::MAX, 0usize);
+    for (ti, t) in w.tensors.iter().enumerate() {
         let dev = match (t.info.role, t.info.layer) {
             (Role::TokenEmbd, _) => None,
             (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
@@ -517,12 +526,16 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
-        if dev.is_none()
+        let repacked = dev.is_none()
             && is_matmul
             && t.ggml_type
-                .is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd))
-        {
+                .is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd));
+        if repacked {
             repack += t.bytes;
+        }
+        if dev.is_none() && !repacked {
+            map_first = map_first.min(ti);
+            map_last = ti;
         }
         if dev.is_none() && is_matmul {
             // Prefill uploads the used experts only (perf-models.md §2.6); dense weights whole.
@@ -537,6 +550,16 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
             largest_io = t.info.ne[0] + t.info.ne[1];
         }
     }
+    let mapped = if map_first == usize::MAX {
+        0
+    } else {
+        let range = &w.tensors[map_first..=map_last];
+        range[..range.len() - 1]
+            .iter()
+            .map(|t| t.bytes.div_ceil(32) * 32)
+            .sum::<u64>()
+            + range[range.len() - 1].bytes
+    };
     if spec.tied_embeddings && out_dev.is_none() {
         // Output on the CPU with tied embeddings: the matmul uses token_embd, a CPU matrix.
         if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
@@ -562,6 +585,7 @@ fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32) -> WeightL
         split_matmuls,
         split_io,
         cpu_matmul_bytes,
+        mapped,
     }
 }
 
@@ -676,6 +700,7 @@ fn memory(
             capacity_bytes: gpu.memory_bytes,
             weights_bytes: wbytes[g],
             repack_bytes: 0,
+            mapped_bytes: 0,
             kv_cache_bytes: kv[g],
             compute_bytes: compute[g],
             other_bytes: overhead,
@@ -689,6 +714,7 @@ fn memory(
         capacity_bytes: sys.cpu.ram_bytes,
         weights_bytes: wbytes[cpu],
         repack_bytes: if other_engine { 0 } else { lay.repack },
+        mapped_bytes: if other_engine { 0 } else { lay.mapped },
         kv_cache_bytes: kv[cpu],
         compute_bytes: compute[cpu],
         other_bytes: output,

@@ -580,7 +580,8 @@ impl<'a> B<'a> {
             let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[cur, inp]);
             let ffn_norm = self.rms_norm(ffn_inp, "ffn_norm");
             let ffn_out = if sp.n_expert > 1 {
-                self.moe_softmax(ffn_norm, sp.arch == Arch::Qwen3Moe)
+                // llm_build_llama (Mixtral) and qwen3moe normalise the top-k weights (norm_w = true).
+                self.moe_softmax(ffn_norm, true)
             } else if phi3 {
                 let up = self.op("ffn_up", [2 * sp.n_ff, t, 1, 1], &[ffn_norm]);
                 let act = self.op("ffn_swiglu", [sp.n_ff, t, 1, 1], &[up]);

@@ -20,6 +20,29 @@ fn bench(c: &mut Criterion) {
             ..CpuSpec::default()
         },
     };
+    // CPU only: every estimate replays ggml-alloc over the graph for the compute buffer.
+    let laptop = SystemSpec {
+        gpus: Vec::new(),
+        cpu: CpuSpec {
+            name: "laptop".into(),
+            ram_bytes: 32 << 30,
+            bandwidth_bytes_per_s: 68e9,
+            flops: 0.6e12,
+            cores: 8,
+            ..CpuSpec::default()
+        },
+    };
+    c.bench_function("recommend chat on a CPU-only laptop, 32 GB", |b| {
+        b.iter(|| {
+            recommend(
+                &laptop,
+                &RecommendOptions {
+                    use_: Use::Chat,
+                    ..RecommendOptions::default()
+                },
+            )
+        });
+    });
     for u in [Use::Chat, Use::Reasoning] {
         c.bench_function(
             &format!("recommend {} on RTX 3090 + 64 GB", u.name()),

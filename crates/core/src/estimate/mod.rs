@@ -841,24 +841,22 @@ impl Problem<'_> {
         if self.sys.gpus.is_empty() {
             return 0;
         }
-        let ok = |n: u32| {
-            let lay = layout(self.w, self.sys, self.s, n);
+        let ok = |n: u64| {
+            let lay = layout(
+                self.w,
+                self.sys,
+                self.s,
+                u32::try_from(n).unwrap_or(u32::MAX),
+            );
             let m = self.eval(&lay, ctx).1;
             let n_gpu = self.sys.gpus.len();
             m.devices[..n_gpu].iter().all(|d| {
                 d.layers == 0 && d.weights_bytes == 0 || d.total_bytes + margin <= d.capacity_bytes
             })
         };
-        let (mut lo, mut hi) = (0, total);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if ok(mid) {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        lo
+        // Zero layers always "fit" the GPUs (nothing is placed there).
+        let best = last_true(0, u64::from(total), |n| n == 0 || ok(n)).unwrap_or(0);
+        u32::try_from(best).unwrap_or(total)
     }
 }
 

@@ -253,6 +253,32 @@ pub(super) struct DeviceLoad<'a> {
     pub split_io: f64,
 }
 
+/// Seconds of one ubatch of `u` tokens through the matmuls of `active` (elements per class) at
+/// the device's (float, quantized) peaks; the output matrix (`output`) runs only for the prompt's
+/// last token, in the `last` ubatch.
+fn matmul_s(
+    active: &[f64; WeightClass::COUNT],
+    output: &[f64; WeightClass::COUNT],
+    u: f64,
+    last: bool,
+    (pk_float, pk_quant): (f64, f64),
+    bp: &BackendParams,
+) -> f64 {
+    active
+        .iter()
+        .zip(output)
+        .enumerate()
+        .map(|(c, (a, out))| {
+            let work = (a - out) * u + if last { *out } else { 0.0 };
+            if c == WeightClass::Float.index() {
+                2.0 * work / (pk_float * bp.pp_float)
+            } else {
+                2.0 * work / (pk_quant * bp.pp_quant)
+            }
+        })
+        .sum()
+}
+
 /// `-sm row`: each split matmul ends with the partial results gathered on one GPU and a
 /// synchronisation of the others: a CUDA peer copy and an event wait, assumed 20 µs. Not
 /// calibrated: the calibration data has no `-sm row` runs.
@@ -491,18 +517,16 @@ pub(super) fn performance(
                 let pk = peak(cd);
                 let bpc = bp(cd);
                 let (pk_float, pk_quant) = matmul_peaks(cd);
-                let mut t = 0.0;
                 // The ubatch holding the prompt's last token computes that token's logits.
                 let last = done + u as u64 >= prompt;
-                for (c, a) in load.active[d].iter().enumerate() {
-                    let out = load.output_active[d][c];
-                    let work = (a - out) * u + if last { out } else { 0.0 };
-                    t += if c == WeightClass::Float.index() {
-                        2.0 * work / (pk_float * bpc.pp_float)
-                    } else {
-                        2.0 * work / (pk_quant * bpc.pp_quant)
-                    };
-                }
+                let mut t = matmul_s(
+                    &load.active[d],
+                    &load.output_active[d],
+                    u,
+                    last,
+                    (pk_float, pk_quant),
+                    bpc,
+                );
                 let q = spec.q_width() as f64;
                 // Sliding-window layers attend to at most the window; counted at full length here,
                 // which only matters for long prompts on Gemma-style models.
@@ -526,18 +550,14 @@ pub(super) fn performance(
                 let last = done + u as u64 >= prompt;
                 let mut split_t: f64 = 0.0;
                 for d in 0..n_gpu {
-                    let (pk_float, pk_quant) = matmul_peaks(d);
-                    let bpc = bp(d);
-                    let mut t = 0.0;
-                    for (c, a) in load.active_split[d].iter().enumerate() {
-                        let out = load.output_split[d][c];
-                        let work = (a - out) * u + if last { out } else { 0.0 };
-                        t += if c == WeightClass::Float.index() {
-                            2.0 * work / (pk_float * bpc.pp_float)
-                        } else {
-                            2.0 * work / (pk_quant * bpc.pp_quant)
-                        };
-                    }
+                    let t = matmul_s(
+                        &load.active_split[d],
+                        &load.output_split[d],
+                        u,
+                        last,
+                        matmul_peaks(d),
+                        bp(d),
+                    );
                     split_t = split_t.max(t);
                 }
                 let link = (0..n_gpu)

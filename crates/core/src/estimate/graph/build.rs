@@ -352,14 +352,12 @@ impl<'a> B<'a> {
         self.il == i32::try_from(self.spec.n_layer).unwrap_or(i32::MAX) - 1
     }
 
-    /// `build_moe_ffn` with softmax gating (Qwen3-MoE, Mixtral): router, top-k, expert matmuls,
-    /// weighted sum.
-    fn moe_softmax(&mut self, x: Id, norm_w: bool) -> Id {
-        let sp = self.spec;
-        let (t, e) = (self.t, self.e());
-        let n_exp = u64::from(sp.n_expert);
-        let used = u64::from(sp.n_expert_used);
-        let f = sp.expert_ff.unwrap_or(sp.n_ff);
+    /// The router of `build_moe_ffn`: logits, probabilities (softmax, or gpt-oss's bias added;
+    /// either runs in place), top-k by argsort, the selected weights. Returns (top-k ids, weights).
+    fn moe_route(&mut self, x: Id) -> (Id, Id) {
+        let t = self.t;
+        let n_exp = u64::from(self.spec.n_expert);
+        let used = u64::from(self.spec.n_expert_used);
         let logits = self.op("ffn_moe_logits", [n_exp, t, 1, 1], &[x]);
         let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
         let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
@@ -372,7 +370,18 @@ impl<'a> B<'a> {
             false,
         );
         let topk = self.view("ffn_moe_topk", argsort);
-        let mut w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        let w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        (topk, w)
+    }
+
+    /// `build_moe_ffn` with softmax gating (Qwen3-MoE, Mixtral): router, top-k, expert matmuls,
+    /// weighted sum.
+    fn moe_softmax(&mut self, x: Id, norm_w: bool) -> Id {
+        let sp = self.spec;
+        let (t, e) = (self.t, self.e());
+        let used = u64::from(sp.n_expert_used);
+        let f = sp.expert_ff.unwrap_or(sp.n_ff);
+        let (topk, mut w) = self.moe_route(x);
         if norm_w {
             let wr = self.view("ffn_moe_weights (reshaped)", w);
             let sum = self.op("ffn_moe_weights_sum", [1, t, 1, 1], &[wr]);
@@ -426,42 +435,39 @@ impl<'a> B<'a> {
         self.mark_output(out);
     }
 
-    /// Q projection (+bias) → heads → (q-norm) → RoPE (when `rope`), then the K rotation.
+    /// Q projection (+bias) → heads → (q-norm) → RoPE (when `rope`).
     fn proj_q(&mut self, x: Id, qk_norm: bool, rope: bool) -> Id {
-        let sp = self.spec;
-        let (t, h, hd) = (self.t, u64::from(sp.n_head), sp.head_dim());
-        let mut m = self.op("Qcur", [h * hd, t, 1, 1], &[x]);
-        if sp.attn_bias {
-            m = self.op_ip("Qcur", [h * hd, t, 1, 1], &[m]);
-        }
-        let mut r = self.view("Qcur", m);
-        if qk_norm {
-            let n = self.op_ip("norm", [hd, h, t, 1], &[r]);
-            r = self.op_ip("Qcur_normed", [hd, h, t, 1], &[n]);
-        }
-        if rope {
-            let pos = self.inp_pos();
-            r = self.op_ip("Qcur", [hd, h, t, 1], &[r, pos]);
-        }
-        r
+        let h = u64::from(self.spec.n_head);
+        self.proj_qk(x, h, ("Qcur", "Qcur_normed"), qk_norm, rope)
     }
 
     /// K projection (+bias) → heads → (k-norm) → RoPE (when `rope`).
     fn proj_k(&mut self, x: Id, qk_norm: bool, rope: bool) -> Id {
-        let sp = self.spec;
-        let (t, h, hd) = (self.t, u64::from(sp.n_head_kv), sp.head_dim());
-        let mut m = self.op("Kcur", [h * hd, t, 1, 1], &[x]);
-        if sp.attn_bias {
-            m = self.op_ip("Kcur", [h * hd, t, 1, 1], &[m]);
+        let h = u64::from(self.spec.n_head_kv);
+        self.proj_qk(x, h, ("Kcur", "Kcur_normed"), qk_norm, rope)
+    }
+
+    fn proj_qk(
+        &mut self,
+        x: Id,
+        h: u64,
+        names: (&'static str, &'static str),
+        qk_norm: bool,
+        rope: bool,
+    ) -> Id {
+        let (t, hd) = (self.t, self.spec.head_dim());
+        let mut m = self.op(names.0, [h * hd, t, 1, 1], &[x]);
+        if self.spec.attn_bias {
+            m = self.op_ip(names.0, [h * hd, t, 1, 1], &[m]);
         }
-        let mut r = self.view("Kcur", m);
+        let mut r = self.view(names.0, m);
         if qk_norm {
             let n = self.op_ip("norm", [hd, h, t, 1], &[r]);
-            r = self.op_ip("Kcur_normed", [hd, h, t, 1], &[n]);
+            r = self.op_ip(names.1, [hd, h, t, 1], &[n]);
         }
         if rope {
             let pos = self.inp_pos();
-            r = self.op_ip("Kcur", [hd, h, t, 1], &[r, pos]);
+            r = self.op_ip(names.0, [hd, h, t, 1], &[r, pos]);
         }
         r
     }
@@ -720,22 +726,9 @@ impl<'a> B<'a> {
     fn moe_gpt_oss(&mut self, x: Id) -> Id {
         let sp = self.spec;
         let (t, e) = (self.t, self.e());
-        let n_exp = u64::from(sp.n_expert);
         let used = u64::from(sp.n_expert_used);
         let f = sp.expert_ff.unwrap_or(sp.n_ff);
-        let logits = self.op("ffn_moe_logits", [n_exp, t, 1, 1], &[x]);
-        let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
-        let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
-        let argsort = self.push(
-            "ffn_moe_argsort",
-            [n_exp, t, 1, 1],
-            I32,
-            Kind::Op,
-            &[probs],
-            false,
-        );
-        let topk = self.view("ffn_moe_topk", argsort);
-        let w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        let (topk, w) = self.moe_route(x);
         let wr = self.view("ffn_moe_weights (reshaped)", w);
         let sm = self.op_ip("ffn_moe_weights_softmax", [used, t, 1, 1], &[wr]);
         let w = self.view("ffn_moe_weights_softmax", sm);

@@ -65,7 +65,14 @@ struct B<'a> {
 
 impl<'a> B<'a> {
     fn new(spec: &'a ModelSpec, shape: &'a ContextShape, s: &'a Settings) -> B<'a> {
-        let mut g = Graph::default();
+        // About 40 tensors per layer (more for MoE): reserve once instead of growing.
+        let per_layer = if spec.n_expert > 1 { 64 } else { 48 };
+        let cap = per_layer * spec.n_layer as usize + 16;
+        let mut g = Graph {
+            tensors: Vec::with_capacity(cap),
+            leafs: Vec::with_capacity(16),
+            nodes: Vec::with_capacity(cap),
+        };
         g.tensors.push(Tensor {
             name: "external",
             layer: -1,

@@ -1108,7 +1108,6 @@ pub fn estimate_with(
             .iter()
             .filter(|g| matches!(g.api, GpuApi::Sycl | GpuApi::Cpu))
             .map(|g| g.api.name())
-            .chain((lay.layers[sys.gpus.len()] > 0 || sys.gpus.is_empty()).then_some("cpu"))
             .collect();
         if !uncalibrated.is_empty() {
             warnings.push(Warning {
@@ -1117,6 +1116,14 @@ pub fn estimate_with(
                     "speed on {} is not calibrated against measurements yet; treat it as a rough guide",
                     uncalibrated.join(" and ")
                 ),
+            });
+        }
+        if lay.layers[sys.gpus.len()] > 0 || sys.gpus.is_empty() {
+            // The CPU's constants come from one machine (validation/report.md), not from
+            // throughput.csv, which has no CPU rows.
+            warnings.push(Warning {
+                code: "speed-uncalibrated",
+                message: "CPU speed is calibrated on one machine only (prefill within ~30% there, decode from the RAM bandwidth with a default efficiency); `llmrig hw --measure` makes the bandwidth this machine's".into(),
             });
         }
     }

@@ -695,7 +695,7 @@ def main() -> int:
     ap.add_argument("--self-test", action="store_true", help="check that the harness catches a wrong prediction")
     ap.add_argument("--quick", action="store_true", help="F16 and Q4_K_M of each architecture, 4 settings")
     ap.add_argument("--models", help="comma-separated subset of: " + ",".join(
-        ["llama", "llama-1b", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss", "cohere2", "gemma-real"]))
+        ["llama", "llama-1b", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss", "cohere2", "gemma-real"]))
     ap.add_argument("--llmrig", help="llmrig binary (default: $LLMRIG, else target/{debug,release}/llmrig)")
     ap.add_argument("--out", default=str(HERE), help="folder for report.md and report.json")
     ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a field is out of tolerance")

@@ -36,6 +36,10 @@ SPECS: dict[str, dict] = {
     # big enough that the CPU speed measured on it is the matmul kernels' and the RAM's, not per-op
     # overhead, so it calibrates llmrig's CPU efficiencies.
     "llama-1b": dict(arch="llama", vocab="llama-spm", L=16, E=2048, H=32, KV=8, HD=64, FF=8192, tied=False),
+    # Mixtral-style: the llama architecture with 8 experts, 2 used (llm_build_llama's MoE path,
+    # which normalises the top-k weights); experts as wide as n_ff, as Mixtral's are.
+    "mixtral": dict(arch="llama", vocab="llama-spm", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=False,
+                    n_expert=8, n_expert_used=2, FF_EXP=768),
     # Qwen2: q/k/v biases, tied embeddings, n_embd 384 (not a multiple of 256: exercises the
     # k-quant shape fallbacks), the real 151936-token vocabulary.
     "qwen2": dict(arch="qwen2", vocab="qwen2", L=4, E=384, H=6, KV=2, HD=64, FF=1024, tied=True, qkv_bias=True),
@@ -144,7 +148,7 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
                 ]
             if a != "cohere2" and a != "gpt-oss":
                 t.append((p + "ffn_norm.weight", [E], "n"))
-            if a in ("qwen3moe", "gpt-oss"):
+            if a in ("qwen3moe", "gpt-oss") or (a == "llama" and "n_expert" in sp):
                 ne, fe = sp["n_expert"], sp["FF_EXP"]
                 t += [
                     (p + "ffn_gate_inp.weight", [E, ne], "f"),

@@ -787,9 +787,10 @@ impl Problem<'_> {
         )
     }
 
-    /// Largest multiple of 256 in `lo..=hi` that fits, if any. Memory grows with context (the CPU
-    /// compute buffer alone may dip by a few MiB, see `graph`, far less than the KV cache of 256
-    /// tokens of any real model), so a binary search over multiples of 256 is exact. Where the compute buffer is replayed, the
+    /// Largest multiple of 256 in `lo..=hi` that fits, if any, by binary search over multiples of
+    /// 256: memory grows with context, except that a replayed CPU compute buffer can dip by tens of
+    /// MiB where the KV cache grows slowly (Gemma 3's few full-attention layers), so near such a
+    /// dip the answer is a fitting context, not always the largest. Where the compute buffer is replayed, the
     /// search runs on the closed form and the answer is then corrected with the replay: a
     /// galloping search from the approximate answer, a few replays instead of one per step.
     fn largest_ctx(&self, lay: &WeightLayout, lo: u64, hi: u64, margin: u64) -> Option<u64> {

@@ -323,6 +323,37 @@ impl ModelSpec {
                 self.n_head, self.n_head_kv
             ));
         }
+        // Bounds far above any released model (128 heads, 256-wide heads, 384 experts, 53248-wide
+        // FFNs), so that no size computed from them can overflow: a file's numbers are untrusted.
+        if self.n_head > 4096 {
+            return err(format!("n_head {} is not in 1..=4096", self.n_head));
+        }
+        if self.head_dim.is_some_and(|d| d == 0 || d > 8192) {
+            return err(format!("head_dim {:?} is not in 1..=8192", self.head_dim));
+        }
+        if self.n_ff > 1 << 22 || self.expert_ff.is_some_and(|f| f > 1 << 22) {
+            return err(format!(
+                "n_ff {} / expert_ff {:?}: expected at most 4194304",
+                self.n_ff, self.expert_ff
+            ));
+        }
+        if self.n_expert > 16384 || self.n_expert_used > 256 || self.n_expert_shared > 256 {
+            return err(format!(
+                "{} experts, {} used, {} shared: expected at most 16384, 256 and 256",
+                self.n_expert, self.n_expert_used, self.n_expert_shared
+            ));
+        }
+        for (name, v) in [
+            ("q_lora_rank", self.q_lora_rank),
+            ("kv_lora_rank", self.kv_lora_rank),
+            ("qk_nope_head_dim", self.qk_nope_head_dim),
+            ("qk_rope_head_dim", self.qk_rope_head_dim),
+            ("v_head_dim", self.v_head_dim),
+        ] {
+            if v.is_some_and(|v| v > 1 << 20) {
+                return err(format!("{name} {v:?}: expected at most 1048576"));
+            }
+        }
         if self.n_vocab == 0 || self.n_vocab > 1 << 24 {
             return err(format!("n_vocab {} is not in 1..=16777216", self.n_vocab));
         }

@@ -29,6 +29,16 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The warning codes of an estimate's JSON.
+fn warning_codes(v: &serde_json::Value) -> Vec<&str> {
+    v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect()
+}
+
 #[test]
 fn readme_command_fits_on_a_4090() {
     let v = json(&[
@@ -280,25 +290,16 @@ fn gpt_oss_defaults_to_its_released_mxfp4() {
 fn machine_flags_read_as_people_type_them() {
     // A bare --ram number is GiB, a count before the GPU may be unquoted, and a memory size in a
     // unified chip's name picks that configuration.
-    let out = llmrig()
-        .args([
-            "estimate",
-            "llama-3.1-8b",
-            "--json",
-            "--gpu",
-            "2x",
-            "rtx-3090",
-            "--ram",
-            "32",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "2x",
+        "rtx-3090",
+        "--ram",
+        "32",
+    ])
+    .to_string();
     assert!(text.matches("RTX 3090").count() >= 2, "{text}");
     assert!(text.contains(&(32u64 << 30).to_string()), "{text}");
     let out = llmrig()
@@ -746,35 +747,20 @@ fn backends_are_modelled_or_refused_by_what_they_need() {
         assert!(stderr.contains(needs), "{backend}: {stderr}");
     }
     // On a fitting machine the JSON names the backend and says what its numbers rest on.
-    let out = llmrig()
-        .args([
-            "estimate",
-            "llama-3.1-8b",
-            "-q",
-            "exl2:4.65",
-            "-c",
-            "8192",
-            "--gpu",
-            "rtx-4090",
-            "--backend",
-            "exllamav2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-q",
+        "exl2:4.65",
+        "-c",
+        "8192",
+        "--gpu",
+        "rtx-4090",
+        "--backend",
+        "exllamav2",
+    ]);
     assert_eq!(v["settings"]["backend"], "exllamav2");
-    let codes: Vec<&str> = v["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|w| w["code"].as_str())
-        .collect();
+    let codes = warning_codes(&v);
     assert!(codes.contains(&"backend-rules"), "{codes:?}");
     // ExLlamaV2 dequantizes the head into its scratch: 2 · min(vocab · hidden, 512 Mi) bytes.
     let compute = v["memory"]["devices"][0]["compute_bytes"].as_u64().unwrap();
@@ -789,15 +775,6 @@ fn backends_are_modelled_or_refused_by_what_they_need() {
 
 #[test]
 fn row_split_spreads_every_matrix_and_needs_split_buffers() {
-    let json = |args: &[&str]| -> serde_json::Value {
-        let out = llmrig().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
     let base = [
         "estimate",
         "llama-3.1-70b",
@@ -809,7 +786,6 @@ fn row_split_spreads_every_matrix_and_needs_split_buffers() {
         "rtx-3090",
         "--gpu",
         "rtx-4090:16GiB",
-        "--json",
     ];
     let layer = json(&[&base[..], &["-sm", "layer"]].concat());
     let row = json(&[&base[..], &["-sm", "row"]].concat());
@@ -831,12 +807,7 @@ fn row_split_spreads_every_matrix_and_needs_split_buffers() {
         w(&row, 1)
     );
     assert_eq!(kv(&row, 0), kv(&layer, 0));
-    let codes: Vec<&str> = row["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|w| w["code"].as_str())
-        .collect();
+    let codes = warning_codes(&row);
     assert!(codes.contains(&"row-split-speed-assumed"), "{codes:?}");
     // Vulkan has no split buffers: llama.cpp stops, and so does llmrig.
     let out = llmrig()

@@ -601,22 +601,24 @@ fn memory(
     let spec = &w.spec;
     let n_gpu = sys.gpus.len();
     let cpu = n_gpu;
-    let mut kv = vec![0u64; n_gpu + 1];
-    for il in 0..spec.n_layer {
-        let dev = if s.no_kv_offload {
-            None
-        } else {
-            lay.placement.layer_dev[il as usize]
-        };
-        let (k, v) = layer_kv_bytes(spec, il, shape, s);
-        kv[dev.unwrap_or(cpu)] += k + v;
-    }
     let backend = s.backend;
     let other_engine = backend.modelled_here();
-    if other_engine {
+    let kv = if other_engine {
         let layer_dev = |il: u32| lay.placement.layer_dev[il as usize].unwrap_or(cpu);
-        kv = engines::kv_bytes(backend, spec, shape, s, &layer_dev, n_gpu + 1);
-    }
+        engines::kv_bytes(backend, spec, shape, s, &layer_dev, n_gpu + 1)
+    } else {
+        let mut kv = vec![0u64; n_gpu + 1];
+        for il in 0..spec.n_layer {
+            let dev = if s.no_kv_offload {
+                None
+            } else {
+                lay.placement.layer_dev[il as usize]
+            };
+            let (k, v) = layer_kv_bytes(spec, il, shape, s);
+            kv[dev.unwrap_or(cpu)] += k + v;
+        }
+        kv
+    };
     // Weights per device as this engine places them.
     let mut wbytes = lay.bytes.clone();
     if backend == Backend::Transformers && n_gpu > 0 {
@@ -630,57 +632,57 @@ fn memory(
             wbytes[0] += e.bytes;
         }
     }
-    let peaks = graph_peaks(spec, shape, s);
     let out_dev = lay.placement.output_dev();
-    let mut compute = vec![0u64; n_gpu + 1];
-    let cpu_has_layers = lay.placement.layer_dev[..spec.n_layer as usize]
-        .iter()
-        .any(Option::is_none);
-    for (g, c) in compute.iter_mut().enumerate().take(n_gpu) {
-        let has_layers = lay.layers[g] > 0;
-        let mut peak = 0;
-        if has_layers {
-            peak = peak.max(peaks.attention).max(peaks.ffn);
-        }
-        if out_dev == Some(g) {
-            peak = peak.max(peaks.logits);
-        }
-        // op_offload: with a batch of 32+ tokens, CPU weights are copied into GPU 0's compute buffer
-        // for the matmul, next to its result (ggml_backend_sched, GGML_OP_OFFLOAD_MIN_BATCH = 32).
-        if g == 0 && lay.largest_cpu_matrix > 0 && shape.n_tokens >= 32 {
-            peak =
-                peak.max(lay.largest_cpu_matrix + lay.largest_cpu_matrix_io * shape.n_tokens * 4);
-        }
-        *c = peak;
-    }
-    compute[cpu] = if other_engine {
-        0
-    } else if n_gpu == 0 {
-        // CPU only: replay ggml-alloc over the graph where llmrig has it, else the closed form.
-        let replayed = if replay && s.llama_cpp.rules().graph_replay {
-            graph::cpu_compute_bytes(spec, shape, s)
-        } else {
-            None
-        };
-        replayed.unwrap_or_else(|| {
-            peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
-        })
-    } else {
-        let layers_here = if cpu_has_layers {
-            peaks.attention.max(peaks.ffn)
-        } else {
-            0
-        };
-        peaks.host_inputs + layers_here
-    };
-    let mut output = output_buffer_bytes(spec, shape);
-    if other_engine {
+    let (compute, output) = if other_engine {
         let head = out_dev.unwrap_or(cpu);
-        for (d, c) in compute.iter_mut().enumerate() {
-            *c = engines::scratch_bytes(backend, spec, shape, lay.layers[d] > 0, d == head);
+        let scratch = (0..=n_gpu)
+            .map(|d| engines::scratch_bytes(backend, spec, shape, lay.layers[d] > 0, d == head))
+            .collect();
+        (scratch, 0)
+    } else {
+        let peaks = graph_peaks(spec, shape, s);
+        let mut compute = vec![0u64; n_gpu + 1];
+        let cpu_has_layers = lay.placement.layer_dev[..spec.n_layer as usize]
+            .iter()
+            .any(Option::is_none);
+        for (g, c) in compute.iter_mut().enumerate().take(n_gpu) {
+            let has_layers = lay.layers[g] > 0;
+            let mut peak = 0;
+            if has_layers {
+                peak = peak.max(peaks.attention).max(peaks.ffn);
+            }
+            if out_dev == Some(g) {
+                peak = peak.max(peaks.logits);
+            }
+            // op_offload: with a batch of 32+ tokens, CPU weights are copied into GPU 0's compute
+            // buffer for the matmul, next to its result (ggml_backend_sched,
+            // GGML_OP_OFFLOAD_MIN_BATCH = 32).
+            if g == 0 && lay.largest_cpu_matrix > 0 && shape.n_tokens >= 32 {
+                peak = peak
+                    .max(lay.largest_cpu_matrix + lay.largest_cpu_matrix_io * shape.n_tokens * 4);
+            }
+            *c = peak;
         }
-        output = 0;
-    }
+        compute[cpu] = if n_gpu == 0 {
+            // CPU only: replay ggml-alloc over the graph where llmrig has it, else the closed form.
+            let replayed = if replay && s.llama_cpp.rules().graph_replay {
+                graph::cpu_compute_bytes(spec, shape, s)
+            } else {
+                None
+            };
+            replayed.unwrap_or_else(|| {
+                peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
+            })
+        } else {
+            let layers_here = if cpu_has_layers {
+                peaks.attention.max(peaks.ffn)
+            } else {
+                0
+            };
+            peaks.host_inputs + layers_here
+        };
+        (compute, output_buffer_bytes(spec, shape))
+    };
     let mut devices = Vec::with_capacity(n_gpu + 1);
     let mut overhead_total = 0;
     for (g, gpu) in sys.gpus.iter().enumerate() {

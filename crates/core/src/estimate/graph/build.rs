@@ -39,6 +39,17 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
     Some(b.g)
 }
 
+/// What `build_moe_ffn` does with the router weights of the selected experts.
+#[derive(Clone, Copy)]
+enum MoeWeights {
+    /// Used as they come (DeepSeek V2-style softmax gating without `norm_w`).
+    AsRouted,
+    /// Divided by their sum (`norm_w`: Qwen3-MoE, Mixtral).
+    Normalised,
+    /// Softmaxed over the selected experts (gpt-oss, `SOFTMAX_WEIGHT` gating).
+    Softmax,
+}
+
 /// Which KV cache an input belongs to (sliding-window layers have their own).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cache {
@@ -381,26 +392,55 @@ impl<'a> B<'a> {
         (topk, w)
     }
 
-    /// `build_moe_ffn` with softmax gating (Qwen3-MoE, Mixtral): router, top-k, expert matmuls,
-    /// weighted sum.
-    fn moe_softmax(&mut self, x: Id, norm_w: bool) -> Id {
+    /// `build_moe_ffn`: router, top-k, the selected weights (normalised to sum 1 for Qwen3-MoE
+    /// and Mixtral, softmaxed for gpt-oss, as they are for DeepSeek V2), the expert matmuls
+    /// (gpt-oss adds per-expert biases in place, `ADD_ID`), the weighted sum.
+    fn moe_ffn(&mut self, x: Id, weights: MoeWeights, biased: bool) -> Id {
         let sp = self.spec;
         let (t, e) = (self.t, self.e());
         let used = u64::from(sp.n_expert_used);
         let f = sp.expert_ff.unwrap_or(sp.n_ff);
         let (topk, mut w) = self.moe_route(x);
-        if norm_w {
-            let wr = self.view("ffn_moe_weights (reshaped)", w);
-            let sum = self.op("ffn_moe_weights_sum", [1, t, 1, 1], &[wr]);
-            let cl = self.op_ip("ffn_moe_weights_sum_clamped", [1, t, 1, 1], &[sum]);
-            let wn = self.op_ip("ffn_moe_weights_norm", [used, t, 1, 1], &[wr, cl]);
-            w = self.view("ffn_moe_weights_norm (reshaped)", wn);
+        match weights {
+            MoeWeights::AsRouted => {}
+            MoeWeights::Normalised => {
+                let wr = self.view("ffn_moe_weights (reshaped)", w);
+                let sum = self.op("ffn_moe_weights_sum", [1, t, 1, 1], &[wr]);
+                let cl = self.op_ip("ffn_moe_weights_sum_clamped", [1, t, 1, 1], &[sum]);
+                let wn = self.op_ip("ffn_moe_weights_norm", [used, t, 1, 1], &[wr, cl]);
+                w = self.view("ffn_moe_weights_norm (reshaped)", wn);
+            }
+            MoeWeights::Softmax => {
+                let wr = self.view("ffn_moe_weights (reshaped)", w);
+                let sm = self.op_ip("ffn_moe_weights_softmax", [used, t, 1, 1], &[wr]);
+                w = self.view("ffn_moe_weights_softmax", sm);
+            }
         }
-        let xr = self.view("ffn_norm (reshaped)", x);
-        let gate = self.op("ffn_moe_gate", [f, used, t, 1], &[xr, topk]);
-        let up = self.op("ffn_moe_up", [f, used, t, 1], &[xr, topk]);
-        let act = self.op("ffn_moe_swiglu", [f, used, t, 1], &[gate, up]);
-        let down = self.op("ffn_moe_down", [e, used, t, 1], &[act, topk]);
+        let xr = self.view("ffn_inp (reshaped)", x);
+        let proj = |b: &mut Self, name: &'static str, biased_name: &'static str, ne, src: Id| {
+            let m = b.op(name, ne, &[src, topk]);
+            if biased {
+                b.op_ip(biased_name, ne, &[m, topk])
+            } else {
+                m
+            }
+        };
+        let gate = proj(
+            self,
+            "ffn_moe_gate",
+            "ffn_moe_gate_biased",
+            [f, used, t, 1],
+            xr,
+        );
+        let up = proj(self, "ffn_moe_up", "ffn_moe_up_biased", [f, used, t, 1], xr);
+        let act = self.op("ffn_moe_act", [f, used, t, 1], &[gate, up]);
+        let down = proj(
+            self,
+            "ffn_moe_down",
+            "ffn_moe_down_biased",
+            [e, used, t, 1],
+            act,
+        );
         let weighted = self.op_ip("ffn_moe_weighted", [e, used, t, 1], &[down, w]);
         self.sum_experts(weighted)
     }
@@ -594,7 +634,7 @@ impl<'a> B<'a> {
             let ffn_norm = self.rms_norm(ffn_inp, "ffn_norm");
             let ffn_out = if sp.n_expert > 1 {
                 // llm_build_llama (Mixtral) and qwen3moe normalise the top-k weights (norm_w = true).
-                self.moe_softmax(ffn_norm, true)
+                self.moe_ffn(ffn_norm, MoeWeights::Normalised, false)
             } else if phi3 {
                 let up = self.op("ffn_up", [2 * sp.n_ff, t, 1, 1], &[ffn_norm]);
                 let act = self.op("ffn_swiglu", [sp.n_ff, t, 1, 1], &[up]);
@@ -716,7 +756,7 @@ impl<'a> B<'a> {
             let o = self.op_ip("attn_out", [e, t, 1, 1], &[o]);
             let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[o, inp]);
             let x = self.rms_norm(ffn_inp, "attn_post_norm");
-            let moe = self.moe_gpt_oss(x);
+            let moe = self.moe_ffn(x, MoeWeights::Softmax, true);
             inp = self.op_ip("l_out", [e, t, 1, 1], &[moe, ffn_inp]);
             if self.is_last() {
                 // The last hidden state, before the output rows are taken, is a graph output
@@ -726,29 +766,6 @@ impl<'a> B<'a> {
             }
         }
         self.output_head(inp, false, 0);
-    }
-
-    /// gpt-oss experts: biased router, top-k, softmax over the selected weights, biased
-    /// gate/up/down (`ADD_ID`, in place), SwiGLU-OAI.
-    fn moe_gpt_oss(&mut self, x: Id) -> Id {
-        let sp = self.spec;
-        let (t, e) = (self.t, self.e());
-        let used = u64::from(sp.n_expert_used);
-        let f = sp.expert_ff.unwrap_or(sp.n_ff);
-        let (topk, w) = self.moe_route(x);
-        let wr = self.view("ffn_moe_weights (reshaped)", w);
-        let sm = self.op_ip("ffn_moe_weights_softmax", [used, t, 1, 1], &[wr]);
-        let w = self.view("ffn_moe_weights_softmax", sm);
-        let xr = self.view("attn_post_norm (reshaped)", x);
-        let gate = self.op("ffn_moe_gate", [f, used, t, 1], &[xr, topk]);
-        let gate = self.op_ip("ffn_moe_gate_biased", [f, used, t, 1], &[gate, topk]);
-        let up = self.op("ffn_moe_up", [f, used, t, 1], &[xr, topk]);
-        let up = self.op_ip("ffn_moe_up_biased", [f, used, t, 1], &[up, topk]);
-        let act = self.op("ffn_moe_swiglu_oai", [f, used, t, 1], &[gate, up]);
-        let down = self.op("ffn_moe_down", [e, used, t, 1], &[act, topk]);
-        let down = self.op_ip("ffn_moe_down_biased", [e, used, t, 1], &[down, topk]);
-        let weighted = self.op_ip("ffn_moe_weighted", [e, used, t, 1], &[down, w]);
-        self.sum_experts(weighted)
     }
 
     /// `llm_build_deepseek2` with multi-head latent attention in its absorbed form (K cache of
@@ -826,7 +843,7 @@ impl<'a> B<'a> {
             let ffn_out = if il < sp.leading_dense_layers || sp.n_expert <= 1 {
                 self.ffn_gated(x, sp.n_ff, FFN)
             } else {
-                let moe = self.moe_softmax(x, false);
+                let moe = self.moe_ffn(x, MoeWeights::AsRouted, false);
                 let f = sp.expert_ff.unwrap_or(sp.n_ff) * u64::from(sp.n_expert_shared);
                 if f > 0 {
                     let sh =

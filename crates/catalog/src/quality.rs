@@ -3,7 +3,7 @@
 //! perplexity and KL-divergence tables). Used to rank recommendations honestly across sizes and
 //! quants.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -91,7 +91,9 @@ struct QuantFile {
 /// Both quality tables.
 #[derive(Debug)]
 pub struct Quality {
-    scores: HashMap<String, ModelScores>,
+    /// Ordered by id, so that sums over models (the least-squares lines in [`Quality::index`]) add
+    /// in the same order every run: a `HashMap`'s random order changed scores in the last bits.
+    scores: BTreeMap<String, ModelScores>,
     quants: HashMap<String, QuantLoss>,
 }
 

@@ -4,6 +4,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// The output contract: --json and text snapshots on fixed machines.
+mod contract;
 /// `llmrig hw`: detection, --measure, --save.
 mod hw;
 mod recommend;

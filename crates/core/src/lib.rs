@@ -23,6 +23,7 @@ pub mod estimate;
 pub mod model;
 pub mod quant;
 pub mod system;
+pub mod units;
 
 /// Up to `n` candidates closest to `input` by case-insensitive edit distance, best first; only
 /// candidates within a third of the longer length are suggested.

@@ -2,7 +2,7 @@
 //! and llamacpp-logs.csv). Each test names its source rows; rows whose settings the log does not
 //! give (pipeline-parallel compute with unknown ubatch, Ollama-made quants) are not checked.
 
-use llmrig_core::estimate::{FlashAttn, GpuLayers, LlamaCppVersion, Settings};
+use llmrig_core::estimate::{FlashAttn, GpuLayers, LlamaCppVersion, Settings, Warning};
 use llmrig_core::model::RecurrentSpec;
 use llmrig_core::quant::GgmlType;
 
@@ -402,7 +402,13 @@ fn narrow_pcie_link_warns_and_slows_offloaded_prefill() {
     sys.gpus[0].pcie_gen = Some(3);
     sys.gpus[0].pcie_width = Some(1);
     let narrow = run(&w, &sys, &s);
-    assert!(narrow.warnings.iter().any(|x| x.code == "narrow-pcie-link"));
-    assert!(!wide.warnings.iter().any(|x| x.code == "narrow-pcie-link"));
+    assert!(narrow
+        .warnings
+        .iter()
+        .any(|x| matches!(x, Warning::NarrowPcieLink { .. })));
+    assert!(!wide
+        .warnings
+        .iter()
+        .any(|x| matches!(x, Warning::NarrowPcieLink { .. })));
     assert!(narrow.performance.prefill_tokens_per_s < wide.performance.prefill_tokens_per_s / 5.0);
 }

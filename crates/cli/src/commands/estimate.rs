@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use llmrig_core::estimate::{estimate, Verdict, Warning};
+use llmrig_contract::{EstimateJson, LaunchJson, WarningJson};
+use llmrig_core::estimate::{estimate, Verdict};
 
 use crate::args::EstimateArgs;
 use crate::options;
@@ -58,38 +59,36 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let settings = options::settings(a)?;
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let e = estimate(&model.weights, &sys, &settings)?;
-    let backend = settings.backend.name().to_string();
-    let mut extra: Vec<Warning> = model
-        .notes
-        .iter()
-        .map(|n| Warning {
-            code: "model-note",
-            message: n.clone(),
-        })
-        .collect();
-    extra.extend(machine_notes.iter().map(|n| Warning {
-        code: "machine-assumed",
-        message: n.clone(),
-    }));
+    let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
+    warnings.extend(
+        model
+            .notes
+            .iter()
+            .map(|n| WarningJson::new("model-note", n.clone())),
+    );
+    warnings.extend(
+        machine_notes
+            .iter()
+            .map(|n| WarningJson::new("machine-assumed", n.clone())),
+    );
     let launch = a
         .launch
         .as_deref()
-        .map(|b| launch_for(b, &model, &settings, &e, sys.gpus.len()))
+        .map(|b| {
+            Ok::<_, anyhow::Error>(LaunchJson {
+                backend: b.to_string(),
+                command: launch_for(b, &model, &settings, &e, sys.gpus.len())?,
+            })
+        })
         .transpose()?;
-    if let Some(l) = &launch {
-        extra.push(Warning {
-            code: "launch",
-            message: l.clone(),
-        });
-    }
     if as_json {
-        return Ok(json::to_string(&json::estimate(
+        return Ok(json::to_string(&EstimateJson::new(
             &model.weights,
             &model.source,
             &settings,
-            &backend,
             &e,
-            extra,
+            warnings,
+            launch,
         )));
     }
 
@@ -169,15 +168,11 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         Verdict::DoesNotFit => "does not fit",
     };
     let _ = writeln!(out, "verdict        {verdict}");
-    for wn in e.warnings.iter().chain(extra.iter()) {
+    for wn in &warnings {
         let _ = writeln!(out, "note: {}", wn.message);
     }
-    if let Some(b) = &a.launch {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            launch_for(b, &model, &settings, &e, sys.gpus.len())?
-        );
+    if let Some(l) = &launch {
+        let _ = writeln!(out, "\n{}", l.command);
     }
     Ok(out)
 }

@@ -27,7 +27,7 @@ use anyhow::{bail, Result};
 use llmrig_catalog::{devices, models};
 use llmrig_core::estimate::{
     plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype, ModelWeights,
-    Parallelism, ServePerformance, ServeSettings, ServingPlan, Warning,
+    Parallelism, PlanWarning as Warning, ServePerformance, ServeSettings, ServingPlan,
 };
 use llmrig_core::quant::{OtherFormat, Quant};
 use serde::Serialize;

@@ -7,96 +7,14 @@
 //! None of this is checked against measurements yet (no GPU in the test setup, no such rows in
 //! the calibration data): the estimate says so with a warning.
 
-use serde::Serialize;
-
 use crate::model::ModelSpec;
 use crate::quant::GgmlType;
+use crate::units::pad;
 
 use super::memory::ContextShape;
-use super::settings::Settings;
-
-/// The inference engine (`--backend`) whose allocations are modelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
-    /// llama.cpp and the tools built on it (Ollama, LM Studio, koboldcpp).
-    #[default]
-    #[serde(rename = "llama.cpp")]
-    LlamaCpp,
-    /// turboderp's ExLlamaV2 (EXL2 weights, CUDA/ROCm only, no offload to RAM).
-    #[serde(rename = "exllamav2")]
-    ExLlamaV2,
-    /// ExLlamaV3 (EXL3 weights).
-    #[serde(rename = "exllamav3")]
-    ExLlamaV3,
-    /// Apple's mlx-lm (unified memory only).
-    Mlx,
-    /// Hugging Face transformers `generate()` (PyTorch, `device_map="auto"`).
-    Transformers,
-    /// vLLM: planned by `llmrig plan`; `estimate` keeps llama.cpp's rules and says so.
-    Vllm,
-}
-
-impl Backend {
-    /// Parses a `--backend` name; `ollama`, `lmstudio` and `koboldcpp` are llama.cpp.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Backend> {
-        Some(
-            match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-                "llama.cpp" | "llamacpp" | "ollama" | "lmstudio" | "koboldcpp" => Backend::LlamaCpp,
-                "exllamav2" | "exl2" | "tabbyapi" => Backend::ExLlamaV2,
-                "exllamav3" | "exl3" => Backend::ExLlamaV3,
-                "mlx" | "mlxlm" => Backend::Mlx,
-                "transformers" | "hf" => Backend::Transformers,
-                "vllm" => Backend::Vllm,
-                _ => return None,
-            },
-        )
-    }
-
-    /// The `--backend` name.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::LlamaCpp => "llama.cpp",
-            Backend::ExLlamaV2 => "exllamav2",
-            Backend::ExLlamaV3 => "exllamav3",
-            Backend::Mlx => "mlx",
-            Backend::Transformers => "transformers",
-            Backend::Vllm => "vllm",
-        }
-    }
-
-    /// Engines that keep every layer on the GPUs (no offload to system RAM).
-    #[must_use]
-    pub fn gpu_only(self) -> bool {
-        matches!(self, Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Mlx)
-    }
-
-    /// Engines whose memory `estimate` models with this module's rules.
-    #[must_use]
-    pub fn modelled_here(self) -> bool {
-        !matches!(self, Backend::LlamaCpp | Backend::Vllm)
-    }
-
-    /// The CUDA context, cuBLAS/cuDNN kernels and allocator slack of a PyTorch process, per GPU:
-    /// 1343 MiB measured on a V100 in transformers' docs (docs/source/en/model_memory_anatomy.md,
-    /// "1-2GB" in general). llama.cpp's own runtime is smaller (457 MiB, see `GpuApi`).
-    #[must_use]
-    pub fn runtime_bytes(self) -> Option<u64> {
-        match self {
-            Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Transformers => Some(1343 << 20),
-            Backend::Mlx => Some(0),
-            Backend::LlamaCpp | Backend::Vllm => None,
-        }
-    }
-}
+use super::settings::{Backend, Settings};
 
 const MIB: u64 = 1 << 20;
-
-fn pad(x: u64, to: u64) -> u64 {
-    x.div_ceil(to) * to
-}
 
 /// Bits of a quantized cache type, from the `-ctk`/`-ctv` names (q8_0 → 8, q4_0 → 4, ...); None
 /// for 16/32-bit types.

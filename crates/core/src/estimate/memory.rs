@@ -8,6 +8,7 @@
 
 use crate::model::ModelSpec;
 use crate::quant::GgmlType;
+use crate::units::pad;
 
 use super::settings::{FlashAttn, Settings};
 
@@ -27,10 +28,6 @@ pub struct ContextShape {
     pub n_seq: u64,
     /// Tokens per graph evaluation (`min(n_ctx, n_ubatch)`).
     pub n_tokens: u64,
-}
-
-fn pad(x: u64, to: u64) -> u64 {
-    x.div_ceil(to) * to
 }
 
 impl ContextShape {

@@ -27,12 +27,21 @@
 
 use serde::Serialize;
 
-use super::{ModelWeights, Warning};
+use super::ModelWeights;
 use crate::model::{ModelSpec, Role};
 use crate::quant::{OtherFormat, Quant};
 use crate::system::{DeviceKind, DeviceSpec, GpuApi};
 
 const GIB: f64 = 1_073_741_824.0;
+
+/// A note on a serving plan with a stable code for scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanWarning {
+    /// Stable identifier (`tp-exceeds-kv-heads`).
+    pub code: &'static str,
+    /// Text for people.
+    pub message: String,
+}
 
 /// Share of the nominal memory CUDA reports as total: an 80 GiB H100 shows 79.18 GiB in vLLM's
 /// start-up log (v0.11.0 profiling runs published with their logs).
@@ -383,7 +392,7 @@ pub struct ServingPlan {
     /// Other plans that start, best first.
     pub alternatives: Vec<Candidate>,
     /// Things the user should know.
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<PlanWarning>,
 }
 
 /// Settings no plan can satisfy.
@@ -854,8 +863,8 @@ fn divisors(n: u32) -> impl Iterator<Item = u32> {
     (1..=n).filter(move |d| n % d == 0)
 }
 
-fn warn(code: &'static str, message: String) -> Warning {
-    Warning { code, message }
+fn warn(code: &'static str, message: String) -> PlanWarning {
+    PlanWarning { code, message }
 }
 
 /// Plans serving `w` on cluster `c` with settings `s`: every valid TP (dividing the GPUs of a node
@@ -1093,7 +1102,7 @@ fn does_not_fit(ctx: &Ctx, b: &Candidate) -> String {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn notes(ctx: &Ctx, b: &Candidate, fast_elsewhere: bool, out: &mut Vec<Warning>) {
+fn notes(ctx: &Ctx, b: &Candidate, fast_elsewhere: bool, out: &mut Vec<PlanWarning>) {
     let (s, spec) = (ctx.s, &ctx.w.spec);
     if b.fit == Fit::LimitedConcurrency {
         out.push(warn("limited-concurrency", format!(

@@ -1,8 +1,14 @@
-//! `Settings`: the llama.cpp options an estimate is for, named as llama.cpp names them.
+//! `Settings`: the llama.cpp options an estimate is for, named as llama.cpp names them; the engine
+//! (`Backend`) they are for; and the checks that refuse what llama.cpp (or that engine) refuses.
 
 use serde::Serialize;
 
+use crate::model::ModelSpec;
 use crate::quant::GgmlType;
+use crate::system::{GpuApi, SystemSpec};
+
+/// Largest context the estimator accepts, in tokens (16 Mi; no model is trained longer).
+pub const MAX_CTX: u64 = 1 << 24;
 
 /// `-ngl`: how many layers go to the GPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -143,7 +149,7 @@ pub struct Settings {
     /// The llama.cpp version whose allocation rules apply (default: current).
     pub llama_cpp: LlamaCppVersion,
     /// `--backend`: the engine whose allocations are modelled (default llama.cpp).
-    pub backend: super::engines::Backend,
+    pub backend: Backend,
     /// Decode speed at or above which a fitting model "works well", tokens/s (default 20).
     pub good_tps: f64,
     /// Decode speed at or above which it is "usable" (below: "slow"), tokens/s (default 5).
@@ -177,7 +183,7 @@ impl Default for Settings {
             fit_margin_bytes: 1 << 30,
             fit_min_ctx: 4096,
             llama_cpp: LlamaCppVersion::Current,
-            backend: super::engines::Backend::LlamaCpp,
+            backend: Backend::LlamaCpp,
             good_tps: 20.0,
             usable_tps: 5.0,
             prompt: 512,
@@ -199,3 +205,235 @@ pub const KV_CACHE_TYPES: [GgmlType; 9] = [
     GgmlType::Q5_0,
     GgmlType::Q5_1,
 ];
+
+/// The inference engine (`--backend`) whose allocations are modelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// llama.cpp and the tools built on it (Ollama, LM Studio, koboldcpp).
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// turboderp's ExLlamaV2 (EXL2 weights, CUDA/ROCm only, no offload to RAM).
+    #[serde(rename = "exllamav2")]
+    ExLlamaV2,
+    /// ExLlamaV3 (EXL3 weights).
+    #[serde(rename = "exllamav3")]
+    ExLlamaV3,
+    /// Apple's mlx-lm (unified memory only).
+    Mlx,
+    /// Hugging Face transformers `generate()` (PyTorch, `device_map="auto"`).
+    Transformers,
+    /// vLLM: planned by `llmrig plan`; `estimate` keeps llama.cpp's rules and says so.
+    Vllm,
+}
+
+impl Backend {
+    /// Parses a `--backend` name; `ollama`, `lmstudio` and `koboldcpp` are llama.cpp.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Backend> {
+        Some(
+            match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+                "llama.cpp" | "llamacpp" | "ollama" | "lmstudio" | "koboldcpp" => Backend::LlamaCpp,
+                "exllamav2" | "exl2" | "tabbyapi" => Backend::ExLlamaV2,
+                "exllamav3" | "exl3" => Backend::ExLlamaV3,
+                "mlx" | "mlxlm" => Backend::Mlx,
+                "transformers" | "hf" => Backend::Transformers,
+                "vllm" => Backend::Vllm,
+                _ => return None,
+            },
+        )
+    }
+
+    /// The `--backend` name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::LlamaCpp => "llama.cpp",
+            Backend::ExLlamaV2 => "exllamav2",
+            Backend::ExLlamaV3 => "exllamav3",
+            Backend::Mlx => "mlx",
+            Backend::Transformers => "transformers",
+            Backend::Vllm => "vllm",
+        }
+    }
+
+    /// Engines that keep every layer on the GPUs (no offload to system RAM).
+    #[must_use]
+    pub fn gpu_only(self) -> bool {
+        matches!(self, Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Mlx)
+    }
+
+    /// Engines whose memory `estimate` models with this module's rules.
+    #[must_use]
+    pub fn modelled_here(self) -> bool {
+        !matches!(self, Backend::LlamaCpp | Backend::Vllm)
+    }
+
+    /// The CUDA context, cuBLAS/cuDNN kernels and allocator slack of a PyTorch process, per GPU:
+    /// 1343 MiB measured on a V100 in transformers' docs (docs/source/en/model_memory_anatomy.md,
+    /// "1-2GB" in general). llama.cpp's own runtime is smaller (457 MiB, see `GpuApi`).
+    #[must_use]
+    pub fn runtime_bytes(self) -> Option<u64> {
+        match self {
+            Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Transformers => Some(1343 << 20),
+            Backend::Mlx => Some(0),
+            Backend::LlamaCpp | Backend::Vllm => None,
+        }
+    }
+}
+
+/// Settings that llama.cpp would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EstimateError {
+    /// A numeric setting out of range.
+    #[error("{flag} {value} is out of range: expected {expected}")]
+    OutOfRange {
+        /// The flag (`-c`).
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// The accepted range.
+        expected: String,
+    },
+    /// A KV cache type llama.cpp does not accept.
+    #[error("{flag} {value} is not a KV cache type: expected one of f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1")]
+    CacheType {
+        /// `-ctk` or `-ctv`.
+        flag: &'static str,
+        /// The type given.
+        value: String,
+    },
+    /// Quantized V cache without flash attention.
+    #[error("-ctv {0} needs flash attention: llama.cpp refuses a quantized V cache with -fa off")]
+    QuantizedVNeedsFa(String),
+    /// Different K and V cache types on an MLA model.
+    #[error("-ctk {k} with -ctv {v}: llama.cpp refuses different K and V cache types for MLA models (DeepSeek V2/V3, Kimi K2); give both the same type")]
+    MlaKvTypes {
+        /// The K type.
+        k: String,
+        /// The V type.
+        v: String,
+    },
+    /// An engine that cannot run on this machine.
+    #[error("--backend {backend} needs {needs}; this machine has none (pass --gpu)")]
+    BackendNeeds {
+        /// The engine.
+        backend: &'static str,
+        /// What it needs.
+        needs: &'static str,
+    },
+    /// `-sm row` on a backend without split buffers.
+    #[error(
+        "-sm row: {0} does not support split buffers (only CUDA, ROCm and SYCL do); use -sm layer"
+    )]
+    RowSplitUnsupported(String),
+    /// More `-ts` entries than GPUs.
+    #[error("-ts has {given} entries but the machine has {gpus} GPU(s)")]
+    TensorSplit {
+        /// Entries given.
+        given: usize,
+        /// GPUs present.
+        gpus: usize,
+    },
+}
+
+/// Refuses settings llama.cpp (or the chosen engine) would refuse, before anything is computed.
+///
+/// # Errors
+/// [`EstimateError`] naming the flag and what it accepts.
+pub fn check(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<(), EstimateError> {
+    let range = |flag: &'static str, v: u64, lo: u64, hi: u64| {
+        if v < lo || v > hi {
+            Err(EstimateError::OutOfRange {
+                flag,
+                value: v.to_string(),
+                expected: format!("{lo}..={hi}"),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(c) = s.ctx {
+        range("-c", c, 1, MAX_CTX)?;
+    }
+    range("-b", s.batch, 1, MAX_CTX)?;
+    range("-ub", s.ubatch, 1, MAX_CTX)?;
+    range("-np", u64::from(s.parallel), 1, 1024)?;
+    range("--prompt", s.prompt, 0, MAX_CTX)?;
+    range("--gen", s.gen, 0, MAX_CTX)?;
+    range("--depth", s.depth, 0, MAX_CTX)?;
+    for (flag, t) in [("-ctk", s.cache_type_k), ("-ctv", s.cache_type_v)] {
+        if !KV_CACHE_TYPES.contains(&t) {
+            return Err(EstimateError::CacheType {
+                flag,
+                value: t.name().to_ascii_lowercase(),
+            });
+        }
+    }
+    let needs = match s.backend {
+        Backend::ExLlamaV2 | Backend::ExLlamaV3 => Some((
+            "an NVIDIA (CUDA) or AMD (ROCm) GPU",
+            sys.gpus
+                .iter()
+                .any(|g| matches!(g.api, GpuApi::Cuda | GpuApi::Rocm)),
+        )),
+        Backend::Mlx => Some((
+            "Apple silicon (Metal, unified memory)",
+            sys.gpus.iter().any(|g| g.api == GpuApi::Metal),
+        )),
+        _ => None,
+    };
+    if let Some((needs, false)) = needs {
+        return Err(EstimateError::BackendNeeds {
+            backend: s.backend.name(),
+            needs,
+        });
+    }
+    if s.backend.modelled_here() {
+        // The llama.cpp-specific refusals below do not apply.
+        return Ok(());
+    }
+    if s.cache_type_v.is_quantized() && s.flash_attn == FlashAttn::Off {
+        return Err(EstimateError::QuantizedVNeedsFa(
+            s.cache_type_v.name().to_ascii_lowercase(),
+        ));
+    }
+    // MLA caches V as a view of the latent K, so llama_init_from_model refuses different types
+    // (llama-context.cpp, "model does not support different K and V cache types").
+    if spec.is_mla()
+        && !spec.mla_legacy_kv
+        && s.cache_type_k != s.cache_type_v
+        && s.llama_cpp.rules().mla_v_less
+    {
+        return Err(EstimateError::MlaKvTypes {
+            k: s.cache_type_k.name().to_ascii_lowercase(),
+            v: s.cache_type_v.name().to_ascii_lowercase(),
+        });
+    }
+    // -sm row puts matrices into a split buffer, which only CUDA, ROCm (HIP) and SYCL have:
+    // llama.cpp stops with "device ... does not support split buffers" elsewhere.
+    if s.split_mode == SplitMode::Row {
+        if let Some(g) = sys
+            .gpus
+            .iter()
+            .find(|g| !matches!(g.api, GpuApi::Cuda | GpuApi::Rocm | GpuApi::Sycl))
+        {
+            return Err(EstimateError::RowSplitUnsupported(g.name.clone()));
+        }
+    }
+    if s.tensor_split.len() > sys.gpus.len() {
+        return Err(EstimateError::TensorSplit {
+            given: s.tensor_split.len(),
+            gpus: sys.gpus.len(),
+        });
+    }
+    if s.tensor_split.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err(EstimateError::OutOfRange {
+            flag: "-ts",
+            value: format!("{:?}", s.tensor_split),
+            expected: "non-negative proportions".into(),
+        });
+    }
+    Ok(())
+}

@@ -17,11 +17,11 @@
 
 use serde::Serialize;
 
-use super::memory::{layer_kv_bytes, ContextShape};
-use super::placement::Placement;
+use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
+use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::settings::Settings;
-use super::weights::ModelWeights;
-use crate::quant::{GgmlType, OtherFormat, Quant};
+use super::weights::{ModelWeights, WeightClass};
+
 use crate::system::{GpuApi, MemoryTech, SystemSpec};
 
 /// Speed for llama-bench's tests at the settings' `--prompt`, `--gen` and `--depth`.
@@ -50,61 +50,6 @@ pub struct DepthPoint {
     pub depth: u64,
     /// Generation speed there, tokens/s.
     pub decode_tokens_per_s: f64,
-}
-
-/// Weight storage classes whose kernels read memory at different efficiencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WeightClass {
-    /// F32, F16, BF16.
-    Float,
-    /// Q8_0.
-    Q8,
-    /// Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL.
-    Legacy,
-    /// Q2_K…Q6_K.
-    KQuant,
-    /// IQ1…IQ4_XS, TQ.
-    Iq,
-    /// MXFP4, NVFP4.
-    Fp4,
-}
-
-impl WeightClass {
-    /// Number of classes.
-    pub const COUNT: usize = 6;
-
-    /// The class of a tensor stored as `ty` (or in `quant` when there is no ggml type).
-    #[must_use]
-    pub fn of(ty: Option<GgmlType>, quant: Quant) -> WeightClass {
-        use GgmlType as G;
-        match ty {
-            Some(G::F32 | G::F16 | G::BF16 | G::F64 | G::I8 | G::I16 | G::I32 | G::I64) => {
-                WeightClass::Float
-            }
-            Some(G::Q8_0 | G::Q8_1 | G::Q8_K) => WeightClass::Q8,
-            Some(G::Q4_0 | G::Q4_1 | G::Q5_0 | G::Q5_1 | G::IQ4_NL | G::Q1_0 | G::Q2_0) => {
-                WeightClass::Legacy
-            }
-            Some(G::Q2_K | G::Q3_K | G::Q4_K | G::Q5_K | G::Q6_K) => WeightClass::KQuant,
-            Some(G::MXFP4 | G::NVFP4) => WeightClass::Fp4,
-            Some(_) => WeightClass::Iq,
-            None => match quant {
-                Quant::Other(OtherFormat::Fp16 | OtherFormat::Bf16 | OtherFormat::Fp32) => {
-                    WeightClass::Float
-                }
-                Quant::Other(OtherFormat::Fp8 { .. } | OtherFormat::BnbInt8) => WeightClass::Q8,
-                Quant::Other(OtherFormat::Nvfp4 | OtherFormat::Mxfp4) => WeightClass::Fp4,
-                _ => WeightClass::KQuant,
-            },
-        }
-    }
-
-    /// Index into per-class arrays.
-    #[must_use]
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Efficiencies of one backend.
@@ -229,30 +174,6 @@ pub fn is_intel(name: &str) -> bool {
     n.contains("intel") || n.starts_with("arc ") || n.contains(" arc ")
 }
 
-/// Per-device inputs the placement computes.
-pub(super) struct DeviceLoad<'a> {
-    /// Bytes read per token, per device (GPUs then CPU), per weight class.
-    pub read: &'a [[f64; WeightClass::COUNT]],
-    /// Matmul weights (elements) used per token, per device, per class.
-    pub active: &'a [[f64; WeightClass::COUNT]],
-    /// The output matrix's share of `active`: a prompt computes logits for its last token only
-    /// (llama-bench and llama-server decode prompts with one output), so prefill runs it once.
-    pub output_active: &'a [[f64; WeightClass::COUNT]],
-    /// Bytes of CPU-resident matmul weights (uploaded to GPU 0 per ubatch when offloading ops).
-    pub cpu_upload_bytes: f64,
-    /// `-sm row`: per GPU, the bytes of the split matrices it reads per token (these run in
-    /// parallel across GPUs), their matmul weights, and the output matrix's part of those.
-    pub read_split: &'a [[f64; WeightClass::COUNT]],
-    /// See `read_split`.
-    pub active_split: &'a [[f64; WeightClass::COUNT]],
-    /// See `read_split`.
-    pub output_split: &'a [[f64; WeightClass::COUNT]],
-    /// `-sm row`: split matmuls per token and the activation elements they move per token.
-    pub split_matmuls: f64,
-    /// See `split_matmuls`.
-    pub split_io: f64,
-}
-
 /// Seconds of one ubatch of `u` tokens through the matmuls of `active` (elements per class) at
 /// the device's (float, quantized) peaks; the output matrix (`output`) runs only for the prompt's
 /// last token, in the `last` ubatch.
@@ -333,16 +254,48 @@ pub fn cpu_int8_factor(simd: &[String]) -> f64 {
     }
 }
 
+/// Speed for llama-bench's test at the settings' `--prompt`, `--gen` and `--depth`, plus the
+/// decode curve: one token generated at each quarter of the allocated context.
+pub(super) fn estimate_speed(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    lay: &WeightLayout,
+    shape: &ContextShape,
+    params: &SpeedParams,
+) -> Performance {
+    let fa = flash_attn_on(s);
+    let at = |s: &Settings| performance(w, sys, s, &lay.load, &lay.placement, shape, params, fa);
+    let mut perf = at(s);
+    let last = shape.n_ctx_seq.saturating_sub(1);
+    perf.decode_by_depth = [0u64, 1, 2, 3, 4]
+        .iter()
+        .map(|q| {
+            let depth = (last * q / 4).min(last);
+            let one = Settings {
+                depth,
+                gen: 1,
+                ..s.clone()
+            };
+            DepthPoint {
+                depth,
+                decode_tokens_per_s: at(&one).decode_tokens_per_s,
+            }
+        })
+        .collect();
+    perf
+}
+
 #[allow(
     clippy::too_many_lines,
     clippy::too_many_arguments,
     clippy::cast_precision_loss
 )]
-pub(super) fn performance(
+fn performance(
     w: &ModelWeights,
     sys: &SystemSpec,
     s: &Settings,
-    load: &DeviceLoad<'_>,
+    load: &DeviceLoad,
     placement: &Placement,
     shape: &ContextShape,
     p: &SpeedParams,
@@ -597,6 +550,7 @@ pub(super) fn performance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::{GgmlType, OtherFormat, Quant};
 
     #[test]
     fn cpu_int8_rate_follows_the_instruction_set() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::model::{tensor_inventory, ModelSpec, Role, TensorInfo};
 use crate::quant::ftype::{MixModel, MixTensor, Quantizer};
 use crate::quant::other::WeightRole;
-use crate::quant::{GgmlType, Quant};
+use crate::quant::{GgmlType, OtherFormat, Quant};
 
 /// One tensor with its storage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -199,5 +199,60 @@ impl ModelWeights {
         }
         h.sort_by_key(|e| e.0.id());
         h
+    }
+}
+
+/// Weight storage classes whose kernels read memory at different efficiencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightClass {
+    /// F32, F16, BF16.
+    Float,
+    /// Q8_0.
+    Q8,
+    /// Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL.
+    Legacy,
+    /// Q2_K…Q6_K.
+    KQuant,
+    /// IQ1…IQ4_XS, TQ.
+    Iq,
+    /// MXFP4, NVFP4.
+    Fp4,
+}
+
+impl WeightClass {
+    /// Number of classes.
+    pub const COUNT: usize = 6;
+
+    /// The class of a tensor stored as `ty` (or in `quant` when there is no ggml type).
+    #[must_use]
+    pub fn of(ty: Option<GgmlType>, quant: Quant) -> WeightClass {
+        use GgmlType as G;
+        match ty {
+            Some(G::F32 | G::F16 | G::BF16 | G::F64 | G::I8 | G::I16 | G::I32 | G::I64) => {
+                WeightClass::Float
+            }
+            Some(G::Q8_0 | G::Q8_1 | G::Q8_K) => WeightClass::Q8,
+            Some(G::Q4_0 | G::Q4_1 | G::Q5_0 | G::Q5_1 | G::IQ4_NL | G::Q1_0 | G::Q2_0) => {
+                WeightClass::Legacy
+            }
+            Some(G::Q2_K | G::Q3_K | G::Q4_K | G::Q5_K | G::Q6_K) => WeightClass::KQuant,
+            Some(G::MXFP4 | G::NVFP4) => WeightClass::Fp4,
+            Some(_) => WeightClass::Iq,
+            None => match quant {
+                Quant::Other(OtherFormat::Fp16 | OtherFormat::Bf16 | OtherFormat::Fp32) => {
+                    WeightClass::Float
+                }
+                Quant::Other(OtherFormat::Fp8 { .. } | OtherFormat::BnbInt8) => WeightClass::Q8,
+                Quant::Other(OtherFormat::Nvfp4 | OtherFormat::Mxfp4) => WeightClass::Fp4,
+                _ => WeightClass::KQuant,
+            },
+        }
+    }
+
+    /// Index into per-class arrays.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
     }
 }

@@ -1,0 +1,372 @@
+//! `llmrig estimate --json`: one model on one machine with one set of settings.
+//!
+//! ```text
+//! schema_version  1
+//! model           name, id, arch, source, params, active_params, n_layers, context_max
+//! quant           name, bits_per_weight, weights_bytes
+//! settings        ctx, ctx_allocated, batch, ubatch, gpu_layers, flash_attn, cache_type_k,
+//!                 cache_type_v, parallel, backend, n_cpu_moe
+//! memory          weights_bytes, kv_cache_bytes, compute_bytes, output_bytes, overhead_bytes,
+//!                 total_bytes, devices: [{name, kind, capacity_bytes, weights_bytes, repack_bytes,
+//!                 mapped_bytes, kv_cache_bytes, compute_bytes, other_bytes, total_bytes, layers}]
+//! offload         gpu_layers, total_layers, ram_fraction
+//! performance     prefill_tokens_per_s, decode_tokens_per_s, time_to_first_token_s, decode_bound,
+//!                 decode_low, decode_high, decode_by_depth: [{depth, decode_tokens_per_s}]
+//! max_context     largest context that fits with these settings
+//! verdict         works-well | usable | slow | does-not-fit
+//! warnings        [{code, message}]
+//! launch          {backend, command}, only when a launch command was asked for
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use llmrig_core::estimate::{
+    DepthPoint, DeviceUsage, Estimate, MemoryBreakdown, ModelWeights, Performance, Settings,
+    Verdict, Warning,
+};
+use llmrig_core::system::DeviceKind;
+
+/// `estimate --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimateJson {
+    /// Always [`crate::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The model.
+    pub model: ModelJson,
+    /// Its quantization.
+    pub quant: QuantJson,
+    /// The settings after defaults and `auto` were resolved.
+    pub settings: SettingsJson,
+    /// Memory over the machine and per device.
+    pub memory: MemoryJson,
+    /// How much runs outside the GPUs.
+    pub offload: OffloadJson,
+    /// Speed at the settings' prompt, generation and depth.
+    pub performance: PerformanceJson,
+    /// Largest context (tokens, a multiple of 256) that fits with these settings and layers, up
+    /// to the trained length; 0 when not even the smallest does.
+    pub max_context: u64,
+    /// `works-well`, `usable`, `slow` or `does-not-fit`.
+    pub verdict: String,
+    /// What the user should know, each with a stable code.
+    pub warnings: Vec<WarningJson>,
+    /// The command that starts this plan, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LaunchJson>,
+}
+
+/// The model estimated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelJson {
+    /// Display name.
+    pub name: String,
+    /// Catalog id, or the name the file gives.
+    pub id: String,
+    /// GGUF architecture name (`llama`, `qwen3moe`).
+    pub arch: String,
+    /// Where the description came from (`catalog`, `file`, `hf`, `size`, …).
+    pub source: String,
+    /// All weights, parameters.
+    pub params: u64,
+    /// Weights used per token (routed experts counted at the used share), parameters.
+    pub active_params: u64,
+    /// Transformer blocks.
+    pub n_layers: u32,
+    /// Trained context, tokens.
+    pub context_max: u64,
+}
+
+/// The quantization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantJson {
+    /// `Q4_K_M`, `fp8`, `exl2:4.65`, …
+    pub name: String,
+    /// Effective bits per weight over all weights.
+    pub bits_per_weight: f64,
+    /// All weights, bytes.
+    pub weights_bytes: u64,
+}
+
+/// The settings as resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsJson {
+    /// Context asked for or chosen, tokens.
+    pub ctx: u64,
+    /// Context allocated after llama.cpp's padding, tokens.
+    pub ctx_allocated: u64,
+    /// `-b`, tokens.
+    pub batch: u64,
+    /// `-ub`, tokens.
+    pub ubatch: u64,
+    /// Layers on the GPUs (the output layer counts as one).
+    pub gpu_layers: u32,
+    /// Flash attention on.
+    pub flash_attn: bool,
+    /// `-ctk`, lower case (`f16`, `q8_0`).
+    pub cache_type_k: String,
+    /// `-ctv`, lower case.
+    pub cache_type_v: String,
+    /// `-np`.
+    pub parallel: u32,
+    /// The engine (`llama.cpp`, `exllamav2`, …).
+    pub backend: String,
+    /// Leading layers whose routed experts stay in RAM (given or chosen).
+    pub n_cpu_moe: u32,
+}
+
+/// Memory over the whole machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryJson {
+    /// All weights, bytes (tied embeddings copied to a GPU count twice, as allocated).
+    pub weights_bytes: u64,
+    /// All KV cache, bytes.
+    pub kv_cache_bytes: u64,
+    /// All compute buffers, bytes.
+    pub compute_bytes: u64,
+    /// Output (logits) buffer, bytes.
+    pub output_bytes: u64,
+    /// Backend runtime overhead on the GPUs, bytes.
+    pub overhead_bytes: u64,
+    /// Sum, bytes.
+    pub total_bytes: u64,
+    /// Per device, GPUs first, then the CPU.
+    pub devices: Vec<DeviceJson>,
+}
+
+/// Memory on one device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceJson {
+    /// Device name.
+    pub name: String,
+    /// `gpu`, `cpu` or `unified`.
+    pub kind: String,
+    /// Memory the device offers, bytes.
+    pub capacity_bytes: u64,
+    /// Weights placed here, bytes.
+    pub weights_bytes: u64,
+    /// CPU only: weights copied into llama.cpp's `CPU_REPACK` buffer, bytes (not in the total:
+    /// they replace the mapped pages).
+    pub repack_bytes: u64,
+    /// CPU only: llama.cpp's `CPU_Mapped` buffer as its log prints it, bytes.
+    pub mapped_bytes: u64,
+    /// KV cache (and recurrent state) here, bytes.
+    pub kv_cache_bytes: u64,
+    /// Compute buffers here, bytes.
+    pub compute_bytes: u64,
+    /// Output buffer and runtime overhead, bytes.
+    pub other_bytes: u64,
+    /// Sum of the above, bytes.
+    pub total_bytes: u64,
+    /// Layers (blocks, and the output layer) whose weights are here.
+    pub layers: u32,
+}
+
+/// How much of the model runs outside the GPUs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffloadJson {
+    /// Layers on GPUs (the output layer counts as one).
+    pub gpu_layers: u32,
+    /// `n_layers + 1`.
+    pub total_layers: u32,
+    /// Share of the weight bytes read per token that sit in system RAM.
+    pub ram_fraction: f64,
+}
+
+/// Speed, like llama-bench's tests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceJson {
+    /// Prompt processing, tokens/s (llama-bench `ppN @ dD`).
+    pub prefill_tokens_per_s: f64,
+    /// Generation, tokens/s averaged over the generated tokens (llama-bench `tgN @ dD`).
+    pub decode_tokens_per_s: f64,
+    /// Time to process the prompt, seconds.
+    pub time_to_first_token_s: f64,
+    /// What limits decoding: `memory` or `compute`.
+    pub decode_bound: String,
+    /// Decode at pessimistic efficiencies, tokens/s.
+    pub decode_low: f64,
+    /// Decode at optimistic efficiencies, tokens/s.
+    pub decode_high: f64,
+    /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
+    pub decode_by_depth: Vec<DepthPointJson>,
+}
+
+/// Decode speed at one depth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepthPointJson {
+    /// Tokens already in the context.
+    pub depth: u64,
+    /// Generation speed there, tokens/s.
+    pub decode_tokens_per_s: f64,
+}
+
+/// A warning or note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningJson {
+    /// Stable identifier (`spills-to-ram`).
+    pub code: String,
+    /// Text for people.
+    pub message: String,
+}
+
+impl WarningJson {
+    /// A note with this code and message.
+    #[must_use]
+    pub fn new(code: &str, message: impl Into<String>) -> WarningJson {
+        WarningJson {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// An estimate's warning, with the front end's `hint` (how to act on it there) appended.
+    #[must_use]
+    pub fn from_warning(w: &Warning, hint: Option<&str>) -> WarningJson {
+        let mut message = w.to_string();
+        if let Some(h) = hint {
+            message.push_str("; ");
+            message.push_str(h);
+        }
+        WarningJson::new(w.code(), message)
+    }
+}
+
+/// How to start the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchJson {
+    /// The program (`llama.cpp`, `ollama`, …).
+    pub backend: String,
+    /// The command line.
+    pub command: String,
+}
+
+impl EstimateJson {
+    /// The wire form of estimate `e` of `w` (described by `source`) with settings `s`; `warnings`
+    /// are the estimate's own, mapped by the front end, then its notes.
+    #[must_use]
+    pub fn new(
+        w: &ModelWeights,
+        source: &str,
+        s: &Settings,
+        e: &Estimate,
+        warnings: Vec<WarningJson>,
+        launch: Option<LaunchJson>,
+    ) -> EstimateJson {
+        EstimateJson {
+            schema_version: crate::SCHEMA_VERSION,
+            model: ModelJson {
+                name: w.spec.name.clone(),
+                id: w.spec.id.clone(),
+                arch: w.spec.arch.gguf_name().to_string(),
+                source: source.to_string(),
+                params: w.params(),
+                active_params: w.active_params(),
+                n_layers: w.spec.n_layer,
+                context_max: w.spec.context_length,
+            },
+            quant: QuantJson {
+                name: w.quant.name(),
+                bits_per_weight: w.bits_per_weight(),
+                weights_bytes: w.total_bytes(),
+            },
+            settings: SettingsJson {
+                ctx: e.resolved.ctx,
+                ctx_allocated: e.resolved.shape.n_ctx,
+                batch: s.batch,
+                ubatch: s.ubatch,
+                gpu_layers: e.resolved.gpu_layers,
+                flash_attn: e.resolved.flash_attn,
+                cache_type_k: s.cache_type_k.name().to_ascii_lowercase(),
+                cache_type_v: s.cache_type_v.name().to_ascii_lowercase(),
+                parallel: s.parallel,
+                backend: s.backend.name().to_string(),
+                n_cpu_moe: e.resolved.n_cpu_moe,
+            },
+            memory: MemoryJson::from(&e.memory),
+            offload: OffloadJson {
+                gpu_layers: e.offload.gpu_layers,
+                total_layers: e.offload.total_layers,
+                ram_fraction: e.offload.ram_fraction,
+            },
+            performance: PerformanceJson::from(&e.performance),
+            max_context: e.max_context,
+            verdict: verdict_name(e.verdict).to_string(),
+            warnings,
+            launch,
+        }
+    }
+}
+
+impl From<&MemoryBreakdown> for MemoryJson {
+    fn from(m: &MemoryBreakdown) -> MemoryJson {
+        MemoryJson {
+            weights_bytes: m.weights_bytes,
+            kv_cache_bytes: m.kv_cache_bytes,
+            compute_bytes: m.compute_bytes,
+            output_bytes: m.output_bytes,
+            overhead_bytes: m.overhead_bytes,
+            total_bytes: m.total_bytes,
+            devices: m.devices.iter().map(DeviceJson::from).collect(),
+        }
+    }
+}
+
+impl From<&DeviceUsage> for DeviceJson {
+    fn from(d: &DeviceUsage) -> DeviceJson {
+        DeviceJson {
+            name: d.name.clone(),
+            kind: device_kind_name(d.kind).to_string(),
+            capacity_bytes: d.capacity_bytes,
+            weights_bytes: d.weights_bytes,
+            repack_bytes: d.repack_bytes,
+            mapped_bytes: d.mapped_bytes,
+            kv_cache_bytes: d.kv_cache_bytes,
+            compute_bytes: d.compute_bytes,
+            other_bytes: d.other_bytes,
+            total_bytes: d.total_bytes,
+            layers: d.layers,
+        }
+    }
+}
+
+impl From<&Performance> for PerformanceJson {
+    fn from(p: &Performance) -> PerformanceJson {
+        PerformanceJson {
+            prefill_tokens_per_s: p.prefill_tokens_per_s,
+            decode_tokens_per_s: p.decode_tokens_per_s,
+            time_to_first_token_s: p.time_to_first_token_s,
+            decode_bound: p.decode_bound.to_string(),
+            decode_low: p.decode_low,
+            decode_high: p.decode_high,
+            decode_by_depth: p
+                .decode_by_depth
+                .iter()
+                .map(|d: &DepthPoint| DepthPointJson {
+                    depth: d.depth,
+                    decode_tokens_per_s: d.decode_tokens_per_s,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The contract's name of a verdict.
+#[must_use]
+pub fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::WorksWell => "works-well",
+        Verdict::Usable => "usable",
+        Verdict::Slow => "slow",
+        Verdict::DoesNotFit => "does-not-fit",
+    }
+}
+
+/// The contract's name of a device kind.
+#[must_use]
+pub fn device_kind_name(k: DeviceKind) -> &'static str {
+    match k {
+        DeviceKind::Gpu => "gpu",
+        DeviceKind::Cpu => "cpu",
+        DeviceKind::Unified => "unified",
+    }
+}

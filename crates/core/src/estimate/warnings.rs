@@ -1,0 +1,299 @@
+//! What an estimate tells the user besides its numbers: one [`Warning`] variant per situation, each
+//! with a stable code for scripts and a message for people, and [`collect`], the one place that
+//! decides which apply to an estimate. Messages state facts; they name no llmrig command (a front
+//! end adds its own hints).
+
+use std::fmt;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::quant::Quant;
+use crate::system::{GpuApi, SystemSpec};
+use crate::units::gib;
+
+use super::fit::Fitted;
+use super::placement::WeightLayout;
+use super::settings::{Backend, Settings, SplitMode};
+use super::usage::MemoryBreakdown;
+use super::weights::ModelWeights;
+
+/// Something the user should know about an estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// `--fit` kept the routed experts of the first `layers` layers in RAM (`--n-cpu-moe`).
+    ExpertsInRam {
+        /// Leading layers whose experts stay in RAM.
+        layers: u32,
+    },
+    /// Another engine's memory rules (or, for vLLM, llama.cpp's in its place).
+    BackendRules {
+        /// The engine.
+        backend: Backend,
+    },
+    /// The unset context was shrunk below the trained length to fit, as `--fit` does.
+    ContextReduced {
+        /// The trained context, tokens.
+        trained: u64,
+        /// The context chosen, tokens.
+        chosen: u64,
+        /// Memory kept free per GPU, bytes.
+        margin_bytes: u64,
+    },
+    /// Some layers run on the CPU.
+    SpillsToRam {
+        /// Layers on the GPUs.
+        gpu_layers: u32,
+        /// `n_layer + 1`.
+        total_layers: u32,
+    },
+    /// A device runs out of memory.
+    DoesNotFit {
+        /// The device.
+        device: String,
+        /// What it needs, bytes.
+        needs_bytes: u64,
+        /// What it has, bytes.
+        has_bytes: u64,
+    },
+    /// The context is longer than the model was trained for.
+    ContextBeyondTraining {
+        /// The context, tokens.
+        ctx: u64,
+        /// The trained context, tokens.
+        trained: u64,
+    },
+    /// GPU APIs without calibration rows.
+    SpeedUncalibrated {
+        /// The APIs (`sycl`, `cpu`).
+        apis: Vec<&'static str>,
+    },
+    /// Layers run on the CPU, whose constants come from one machine.
+    CpuSpeedUncalibrated,
+    /// A GPU on a narrow PCIe link that the plan uses for transfers.
+    NarrowPcieLink {
+        /// The GPU.
+        device: String,
+        /// Lanes.
+        width: u32,
+    },
+    /// MoE speed assumes uniform routing.
+    MoeSpeedRough,
+    /// A non-GGUF format sized by llama.cpp's context rules.
+    NonGgufMemoryModel,
+    /// `-sm row` speed rests on an assumed gather time.
+    RowSplitSpeedAssumed,
+    /// Pipeline parallelism's extra compute-buffer copies are not modelled.
+    PipelineParallelBuffers,
+}
+
+impl Warning {
+    /// The stable code scripts match on (`spills-to-ram`).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Warning::ExpertsInRam { .. } => "experts-in-ram",
+            Warning::BackendRules { .. } => "backend-rules",
+            Warning::ContextReduced { .. } => "context-reduced",
+            Warning::SpillsToRam { .. } => "spills-to-ram",
+            Warning::DoesNotFit { .. } => "does-not-fit",
+            Warning::ContextBeyondTraining { .. } => "context-beyond-training",
+            Warning::SpeedUncalibrated { .. } | Warning::CpuSpeedUncalibrated => {
+                "speed-uncalibrated"
+            }
+            Warning::NarrowPcieLink { .. } => "narrow-pcie-link",
+            Warning::MoeSpeedRough => "moe-speed-rough",
+            Warning::NonGgufMemoryModel => "non-gguf-memory-model",
+            Warning::RowSplitSpeedAssumed => "row-split-speed-assumed",
+            Warning::PipelineParallelBuffers => "pipeline-parallel-buffers",
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::ExpertsInRam { layers } => write!(
+                f,
+                "the model does not fit on the GPU whole: the routed experts of the first {layers} layers stay in system RAM (--n-cpu-moe {layers}), attention and shared weights on the GPU"
+            ),
+            Warning::BackendRules { backend: Backend::Vllm } => f.write_str(
+                "vLLM allocates a KV pool from --gpu-memory-utilization, not per context; this estimate follows llama.cpp's rules",
+            ),
+            Warning::BackendRules { backend } => write!(
+                f,
+                "{}: the KV cache, scratch buffers and runtime follow its source code (crates/core/src/estimate/engines.rs), not yet checked against measurements; speed uses llama.cpp's calibrated efficiencies",
+                backend.name()
+            ),
+            Warning::ContextReduced {
+                trained,
+                chosen,
+                margin_bytes,
+            } => write!(
+                f,
+                "context reduced from the trained {trained} to {chosen} tokens to fit with {} MiB left free per GPU, as llama.cpp's --fit does (--fit-target); pass -c to choose",
+                margin_bytes >> 20
+            ),
+            Warning::SpillsToRam {
+                gpu_layers,
+                total_layers,
+            } => write!(
+                f,
+                "only {gpu_layers} of {total_layers} layers fit on the GPU; the rest run on the CPU from system RAM, which is much slower"
+            ),
+            Warning::DoesNotFit {
+                device,
+                needs_bytes,
+                has_bytes,
+            } => write!(
+                f,
+                "{device} needs {:.2} GiB but has {:.2} GiB",
+                gib(*needs_bytes),
+                gib(*has_bytes)
+            ),
+            Warning::ContextBeyondTraining { ctx, trained } => write!(
+                f,
+                "context {ctx} is longer than the {trained} tokens the model was trained for; quality degrades past it"
+            ),
+            Warning::SpeedUncalibrated { apis } => write!(
+                f,
+                "speed on {} is not calibrated against measurements yet; treat it as a rough guide",
+                apis.join(" and ")
+            ),
+            Warning::CpuSpeedUncalibrated => f.write_str(
+                "CPU speed is calibrated on one machine only (prefill within ~30% there, decode from the RAM bandwidth with a default efficiency)",
+            ),
+            Warning::NarrowPcieLink { device, width } => write!(
+                f,
+                "{device} is on a PCIe x{width} link (a riser?): prompt processing with weights in RAM and transfers between GPUs are slowed by it"
+            ),
+            Warning::MoeSpeedRough => f.write_str(
+                "mixture-of-experts speed assumes uniform routing; real routing is skewed",
+            ),
+            Warning::NonGgufMemoryModel => f.write_str(
+                "weights are sized for this format, but the context memory follows llama.cpp's rules",
+            ),
+            Warning::RowSplitSpeedAssumed => f.write_str(
+                "-sm row: each matrix is split across the GPUs by rows (memory as llama.cpp allocates it); the speed assumes 20 µs to gather each split matmul's result, which no measurement has checked yet",
+            ),
+            Warning::PipelineParallelBuffers => f.write_str(
+                "several GPUs in layer mode turn on pipeline parallelism, whose extra compute-buffer copies are not modelled yet",
+            ),
+        }
+    }
+}
+
+/// `{code, message}`, the form every front end shows.
+impl Serialize for Warning {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut st = ser.serialize_struct("Warning", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// Everything [`collect`] looks at.
+pub(super) struct Facts<'a> {
+    pub w: &'a ModelWeights,
+    pub sys: &'a SystemSpec,
+    pub fitted: &'a Fitted,
+    pub layout: &'a WeightLayout,
+    pub memory: &'a MemoryBreakdown,
+    /// Whether every device fits.
+    pub fits: bool,
+}
+
+/// The warnings of one estimate, in the order they are shown.
+pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
+    let spec = &x.w.spec;
+    let s: &Settings = &x.fitted.settings;
+    let n_total = spec.n_layer + 1;
+    let n_gpu = x.sys.gpus.len();
+    let gpu_layers = x.layout.placement.gpu_layers;
+    let mut out = Vec::new();
+    if let Some(n) = x.fitted.planned_cpu_moe {
+        out.push(Warning::ExpertsInRam {
+            layers: n.min(spec.n_layer),
+        });
+    }
+    if s.backend != Backend::LlamaCpp {
+        out.push(Warning::BackendRules { backend: s.backend });
+    }
+    if let Some((trained, chosen, margin_bytes)) = x.fitted.context_reduced {
+        out.push(Warning::ContextReduced {
+            trained,
+            chosen,
+            margin_bytes,
+        });
+    }
+    if n_gpu > 0 && gpu_layers < n_total {
+        out.push(Warning::SpillsToRam {
+            gpu_layers,
+            total_layers: n_total,
+        });
+    }
+    if !x.fits {
+        out.extend(
+            x.memory
+                .devices
+                .iter()
+                .filter(|d| !d.fits())
+                .map(|d| Warning::DoesNotFit {
+                    device: d.name.clone(),
+                    needs_bytes: d.total_bytes,
+                    has_bytes: d.capacity_bytes,
+                }),
+        );
+    }
+    let trained = spec.context_length.clamp(1, super::settings::MAX_CTX);
+    if x.fitted.ctx > trained {
+        out.push(Warning::ContextBeyondTraining {
+            ctx: x.fitted.ctx,
+            trained,
+        });
+    }
+    // Backends with rows in the calibration data (throughput.csv); others use published defaults.
+    let apis: Vec<&'static str> = x
+        .sys
+        .gpus
+        .iter()
+        .filter(|g| matches!(g.api, GpuApi::Sycl | GpuApi::Cpu))
+        .map(|g| g.api.name())
+        .collect();
+    if !apis.is_empty() {
+        out.push(Warning::SpeedUncalibrated { apis });
+    }
+    if x.layout.layers[n_gpu] > 0 || n_gpu == 0 {
+        // The CPU's constants come from one machine (validation/report.md), not from
+        // throughput.csv, which has no CPU rows.
+        out.push(Warning::CpuSpeedUncalibrated);
+    }
+    for g in x
+        .sys
+        .gpus
+        .iter()
+        .filter(|g| g.pcie_width.is_some_and(|w| w <= 4))
+    {
+        let partial = gpu_layers < n_total || s.n_cpu_moe > 0;
+        if partial || n_gpu > 1 {
+            out.push(Warning::NarrowPcieLink {
+                device: g.name.clone(),
+                width: g.pcie_width.unwrap_or(1),
+            });
+        }
+    }
+    if spec.n_expert > 1 {
+        out.push(Warning::MoeSpeedRough);
+    }
+    if matches!(x.w.quant, Quant::Other(_)) && !s.backend.modelled_here() {
+        out.push(Warning::NonGgufMemoryModel);
+    }
+    if n_gpu > 1 && s.split_mode == SplitMode::Row {
+        out.push(Warning::RowSplitSpeedAssumed);
+    }
+    if n_gpu > 1 && gpu_layers == n_total && s.split_mode == SplitMode::Layer {
+        out.push(Warning::PipelineParallelBuffers);
+    }
+    out
+}

@@ -27,7 +27,7 @@
 
 use serde::Serialize;
 
-use super::ModelWeights;
+use super::weights::ModelWeights;
 use crate::model::{ModelSpec, Role};
 use crate::quant::{OtherFormat, Quant};
 use crate::system::{DeviceKind, DeviceSpec, GpuApi};
@@ -896,7 +896,7 @@ pub fn plan_serving(
         ),
         (
             "--max-model-len",
-            (1..=super::MAX_CTX).contains(&s.max_model_len),
+            (1..=super::settings::MAX_CTX).contains(&s.max_model_len),
             s.max_model_len.to_string(),
             "1..=16777216",
         ),

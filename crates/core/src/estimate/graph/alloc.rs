@@ -14,7 +14,7 @@
 //!   block, which extends to the end of the buffer;
 //! - the buffer's size is the highest end offset ever allocated.
 
-use super::{Graph, Kind, NONE};
+use super::ir::{Graph, Kind, NONE};
 
 /// CPU buffer alignment (`TENSOR_ALIGNMENT`, ggml/src/ggml-impl.h).
 const ALIGN: u64 = 32;

@@ -9,7 +9,7 @@ use crate::model::{Arch, ModelSpec};
 
 use super::super::memory::{flash_attn_on, layer_cells, ContextShape};
 use super::super::settings::Settings;
-use super::{Graph, Id, Kind, Tensor, NONE};
+use super::ir::{Graph, Id, Kind, Tensor, NONE};
 
 const F32: u64 = 4;
 const F16: u64 = 2;

@@ -4,7 +4,8 @@
 //! rules on hand-made graphs.
 
 use super::alloc::simulate;
-use super::{cpu_compute_bytes, Graph, Kind, Tensor, NONE};
+use super::cpu_compute_bytes;
+use super::ir::{Graph, Kind, Tensor, NONE};
 use crate::estimate::{ContextShape, FlashAttn, LlamaCppVersion, Settings};
 use crate::model::{Arch, ModelSpec};
 use crate::quant::GgmlType;

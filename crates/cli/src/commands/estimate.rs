@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use llmrig_contract::{EstimateJson, LaunchJson, WarningJson};
-use llmrig_core::estimate::{estimate, Verdict};
+use llmrig_core::estimate::{estimate, EstimateError, Verdict};
 
 use crate::args::EstimateArgs;
 use crate::options;
@@ -53,12 +53,20 @@ fn launch_for(
     })
 }
 
+/// The core's refusal with how to act on it in llmrig's own flags (the core names none).
+fn with_hint(e: EstimateError) -> anyhow::Error {
+    match e {
+        EstimateError::BackendNeeds { .. } => anyhow::anyhow!("{e} (pass --gpu)"),
+        e => e.into(),
+    }
+}
+
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
     let settings = options::settings(a)?;
     let (sys, machine_notes) = options::machine(&a.machine)?;
-    let e = estimate(&model.weights, &sys, &settings)?;
+    let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
     warnings.extend(
         model

@@ -316,7 +316,7 @@ pub enum EstimateError {
         v: String,
     },
     /// An engine that cannot run on this machine.
-    #[error("--backend {backend} needs {needs}; this machine has none (pass --gpu)")]
+    #[error("--backend {backend} needs {needs}; this machine has none")]
     BackendNeeds {
         /// The engine.
         backend: &'static str,

@@ -9,7 +9,6 @@ mod engines;
 pub mod graph;
 mod memory;
 mod placement;
-mod serving;
 mod settings;
 mod speed;
 mod weights;
@@ -22,10 +21,6 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
-pub use serving::{
-    intra_node_link, plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype,
-    Link, Parallelism, PlanError, ServePerformance, ServeSettings, ServingPlan,
-};
 pub use settings::{
     FlashAttn, GpuLayers, LlamaCppVersion, Rules, Settings, SplitMode, KV_CACHE_TYPES,
 };

@@ -10,11 +10,13 @@
 
 pub mod accuracy;
 mod devices;
+mod interconnect;
 mod models;
 pub mod quality;
 pub mod recommend;
 
 pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
+pub use interconnect::interconnect;
 pub use models::{models, ModelCatalog, ModelEntry, ModelError};
 
 /// Lower-cases and unifies separators so `Qwen/Qwen2.5-14B-Instruct`, `qwen2.5_14b` and

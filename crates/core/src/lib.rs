@@ -1,5 +1,6 @@
 //! llmrig-core: the pure domain of llmrig — quant formats, model architectures, machines and the
-//! estimator that turns them into llama.cpp's memory use, placement, context and speed. No I/O.
+//! estimator that turns them into llama.cpp's memory use, placement, context and speed; `serve`
+//! plans vLLM/SGLang servers on GPU nodes. No I/O.
 //!
 //! ```
 //! use llmrig_core::estimate::{estimate, ModelWeights, Settings};
@@ -22,6 +23,7 @@
 pub mod estimate;
 pub mod model;
 pub mod quant;
+pub mod serve;
 pub mod system;
 pub mod units;
 

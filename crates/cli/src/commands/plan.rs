@@ -24,12 +24,14 @@
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
-use llmrig_catalog::{devices, models};
-use llmrig_core::estimate::{
-    plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype, ModelWeights,
-    Parallelism, PlanWarning as Warning, ServePerformance, ServeSettings, ServingPlan,
-};
+use llmrig_catalog::{devices, interconnect, models};
+use llmrig_contract::WarningJson as Warning;
+use llmrig_core::estimate::ModelWeights;
 use llmrig_core::quant::{OtherFormat, Quant};
+use llmrig_core::serve::{
+    plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype, Parallelism,
+    ServePerformance, ServeSettings, ServingPlan,
+};
 use serde::Serialize;
 
 use crate::args::PlanArgs;
@@ -78,25 +80,32 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
                 .filter(|n| !n.starts_with("RAM bandwidth")),
         )
         .map(|n| Warning {
-            code: "input-note",
+            code: "input-note".into(),
             message: n.clone(),
         })
         .collect();
     let entry = sys.gpus.first().and_then(|g| devices().find(&g.name).ok());
-    let interconnect = entry
+    let link_text = entry
         .and_then(|e| e.interconnect.clone())
         .unwrap_or_default();
-    if interconnect.is_empty() && !sys.gpus.is_empty() {
+    if link_text.is_empty() && !sys.gpus.is_empty() {
         notes.push(Warning {
-            code: "link-assumed",
+            code: "link-assumed".into(),
             message: "the GPU's interconnect is unknown; PCIe 4.0 x16 with peer-to-peer assumed"
                 .into(),
         });
     }
+    // The catalog turns the first GPU's interconnect text into core's structure; peer-to-peer goes
+    // by the name of the GPU the plan uses for every rank (the smallest), whether or not it is in
+    // the catalog (a `--system` file may name any GPU).
+    let planned = sys.gpus.iter().min_by_key(|g| g.memory_bytes);
     let cluster = Cluster {
         gpus: sys.gpus.clone(),
         nodes: a.nodes,
-        interconnect: interconnect.clone(),
+        interconnect: interconnect(
+            Some(link_text.as_str()),
+            planned.map_or("", |g| g.name.as_str()),
+        ),
         fp8_flops: entry.and_then(|e| e.fp8_tflops).unwrap_or(0.0) * 1e12,
         internode,
     };
@@ -128,7 +137,7 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
                 Quant::Other(OtherFormat::Fp8 { .. }) => (repo, Some("fp8")),
                 q => {
                     notes.push(Warning {
-                        code: "checkpoint-needed",
+                        code: "checkpoint-needed".into(),
                         message: format!(
                             "point the command at a checkpoint of {repo} in {}",
                             q.name()
@@ -144,7 +153,14 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
         ),
     };
     let command = |c: Option<&Candidate>| plan.command(c, &target, quantization);
-    let mut warnings = plan.warnings.clone();
+    let mut warnings: Vec<Warning> = plan
+        .warnings
+        .iter()
+        .map(|w| Warning {
+            code: w.code().into(),
+            message: w.to_string(),
+        })
+        .collect();
     warnings.extend(notes);
     let gpu_name = sys.gpus.first().map_or("", |g| g.name.as_str());
 
@@ -164,7 +180,7 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
                 gpu: gpu_name,
                 gpus_per_node: sys.gpus.len(),
                 nodes: a.nodes,
-                interconnect: &interconnect,
+                interconnect: &link_text,
                 internode,
             },
             engine: plan.engine,

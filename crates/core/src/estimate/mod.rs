@@ -10,7 +10,6 @@ mod fit;
 pub mod graph;
 mod memory;
 mod placement;
-mod serving;
 mod settings;
 mod speed;
 mod usage;
@@ -24,10 +23,6 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
-pub use serving::{
-    intra_node_link, plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype,
-    Link, Parallelism, PlanError, PlanWarning, ServePerformance, ServeSettings, ServingPlan,
-};
 pub use settings::{
     check as check_settings, Backend, EstimateError, FlashAttn, GpuLayers, LlamaCppVersion, Rules,
     Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,

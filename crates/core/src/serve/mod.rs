@@ -1,0 +1,326 @@
+//! Serving plans for vLLM and SGLang on one or more identical multi-GPU nodes: tensor (TP), pipeline
+//! (PP) and data (DP) parallel sizes, the memory each GPU gives the KV cache, how many sequences fit
+//! at `--max-model-len`, decode speed per user and in aggregate, time to first token, and the engine
+//! settings that realise the plan. Pure: the caller supplies the GPU's interconnect as an
+//! [`Interconnect`] (the device catalog builds it from its data). Not modelled: queueing, prefix
+//! caching, speculative decoding, expert parallelism, sliding-window and recurrent state in vLLM's
+//! hybrid allocator.
+//!
+//! Where things are:
+//!
+//! - this file: the public types and [`plan_serving`];
+//! - `search.rs`: the sizes an engine accepts, the TP/PP/DP candidates, each one evaluated, and the
+//!   ranking that picks the plan;
+//! - `memory.rs`: memory per GPU (weights per stage and rank, KV bytes per token, activation peak,
+//!   vLLM's and SGLang's start-up accounting);
+//! - `speed.rs`: the decode and prefill roofline with all-reduces and pipeline hops;
+//! - `links.rs`: the links collectives use, inside a node ([`Interconnect`]) and between nodes
+//!   ([`InterNode`]);
+//! - `command.rs`: the engine's command line;
+//! - `warnings.rs`: [`PlanWarning`], what the user should know about a plan.
+//!
+//! Other engines differ: ExLlamaV2/V3 (TabbyAPI) split layers across GPUs by default (a pipeline
+//! with no overlap for one user) and offer a tensor-parallel mode; MLX serves on one Apple machine
+//! (its distributed mode pipelines over Thunderbolt or Ethernet); transformers' `device_map="auto"`
+//! places layers in sequence, so one GPU works at a time. Their formats get a warning here.
+
+mod command;
+mod links;
+mod memory;
+mod search;
+mod speed;
+mod warnings;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::estimate::ModelWeights;
+use crate::system::DeviceSpec;
+
+pub use links::{Fabric, FabricKind, InterNode, Interconnect, Link, Pcie, PcieGen};
+pub use warnings::{ForeignFormat, MultiNodeLaunch, NoFitReason, PlanWarning};
+
+const GIB: f64 = 1_073_741_824.0;
+
+/// The serving engine whose memory rules and flags the plan uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// vLLM (V1 engine).
+    Vllm,
+    /// SGLang.
+    Sglang,
+}
+
+impl Engine {
+    /// The name users type.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Vllm => "vllm",
+            Engine::Sglang => "sglang",
+        }
+    }
+}
+
+/// KV cache element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvDtype {
+    /// The model's activation dtype (BF16/FP16, 2 bytes).
+    Auto,
+    /// FP8 e4m3 (1 byte).
+    Fp8,
+}
+
+/// The machines: `nodes` identical nodes, each with `gpus`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// The GPUs of one node (the smallest is used for every rank, as TP does).
+    pub gpus: Vec<DeviceSpec>,
+    /// Number of nodes.
+    pub nodes: u32,
+    /// What joins the GPUs inside a node (the device catalog's data; PCIe 4.0 x16 with
+    /// peer-to-peer when unknown, see [`Interconnect::default`]).
+    pub interconnect: Interconnect,
+    /// Dense FP8 tensor rate, FLOP/s (0: no FP8 tensor cores; FP8 weights then run at FP16 rate).
+    pub fp8_flops: f64,
+    /// Network between nodes.
+    pub internode: InterNode,
+}
+
+/// What the user asks of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeSettings {
+    /// Engine.
+    pub engine: Engine,
+    /// Longest sequence (prompt + output), tokens.
+    pub max_model_len: u64,
+    /// Concurrent sequences over the whole cluster.
+    pub users: u32,
+    /// vLLM `--gpu-memory-utilization` / SGLang `--mem-fraction-static`; `None`: the engine default.
+    pub memory_utilization: Option<f64>,
+    /// vLLM KV block size, tokens.
+    pub block_size: u32,
+    /// KV cache dtype.
+    pub kv_dtype: KvDtype,
+    /// Fixed tensor-parallel size.
+    pub tp: Option<u32>,
+    /// Fixed pipeline-parallel size.
+    pub pp: Option<u32>,
+    /// `--max-num-batched-tokens` (SGLang `--chunked-prefill-size`); `None`: the engine default.
+    pub max_num_batched_tokens: Option<u64>,
+    /// Least acceptable per-user decode speed, tokens/s.
+    pub min_tps: f64,
+    /// Prompt length for the time to first token, tokens.
+    pub prompt: u64,
+    /// Tokens in context while decoding; `None`: half of `max_model_len`.
+    pub depth: Option<u64>,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            engine: Engine::Vllm,
+            max_model_len: 8192,
+            users: 16,
+            memory_utilization: None,
+            block_size: 16,
+            kv_dtype: KvDtype::Auto,
+            tp: None,
+            pp: None,
+            max_num_batched_tokens: None,
+            min_tps: 10.0,
+            prompt: 512,
+            depth: None,
+        }
+    }
+}
+
+/// Parallel sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Parallelism {
+    /// Tensor-parallel size.
+    pub tp: u32,
+    /// Pipeline-parallel size.
+    pub pp: u32,
+    /// Data-parallel replicas.
+    pub dp: u32,
+    /// Nodes in the cluster.
+    pub nodes: u32,
+}
+
+/// Memory of the GPU that limits the KV cache, bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GpuMemory {
+    /// Memory CUDA reports.
+    pub capacity_bytes: u64,
+    /// What the engine may use (`util` × capacity for vLLM).
+    pub budget_bytes: u64,
+    /// Weights on this GPU.
+    pub weights_bytes: u64,
+    /// KV cache allocated.
+    pub kv_capacity_bytes: u64,
+    /// Activation peak of the profile run.
+    pub activations_bytes: u64,
+    /// CUDA graphs (outside the budget).
+    pub cuda_graphs_bytes: u64,
+    /// CUDA context and communication buffers.
+    pub overhead_bytes: u64,
+}
+
+/// Speed of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServePerformance {
+    /// Sequences decoding together in one replica.
+    pub batch: u32,
+    /// Context of each sequence while decoding, tokens.
+    pub context: u64,
+    /// Decode tokens/s each user sees.
+    pub per_user_decode_tokens_per_s: f64,
+    /// Decode tokens/s over all users.
+    pub aggregate_tokens_per_s: f64,
+    /// Time to first token: the prompt's prefill plus one decode step at this batch (no queueing),
+    /// seconds.
+    pub ttft_s: f64,
+    /// `memory` or `compute`.
+    pub decode_bound: &'static str,
+}
+
+/// Whether a plan holds the requested load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fit {
+    /// Weights, or one `max_model_len` sequence, do not fit; the engine refuses to start.
+    DoesNotFit,
+    /// Starts, but fewer than `users` sequences fit at `max_model_len` (the engine queues the rest).
+    LimitedConcurrency,
+    /// Every user fits at `max_model_len`.
+    Fits,
+}
+
+/// One evaluated parallel layout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Parallel sizes.
+    pub plan: Parallelism,
+    /// Memory of the limiting GPU.
+    pub memory_per_gpu: GpuMemory,
+    /// KV bytes one token takes on that GPU.
+    pub kv_bytes_per_token_per_gpu: u64,
+    /// KV cache tokens over all replicas.
+    pub kv_tokens_total: u64,
+    /// Sequences of `max_model_len` that fit at once over all replicas.
+    pub max_concurrent_seqs: u64,
+    /// `--max-num-seqs` per replica.
+    pub max_num_seqs: u32,
+    /// `--max-num-batched-tokens` (SGLang: chunked prefill size).
+    pub max_num_batched_tokens: u64,
+    /// `--gpu-memory-utilization` (SGLang: `--mem-fraction-static`).
+    pub memory_utilization: f64,
+    /// Speed.
+    pub performance: ServePerformance,
+    /// Whether it holds the load.
+    pub fit: Fit,
+    /// Per-user speed reaches `--min-tps`.
+    pub meets_min_tps: bool,
+}
+
+/// The chosen plan, its alternatives (best first) and what to know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServingPlan {
+    /// Engine.
+    pub engine: Engine,
+    /// `--max-model-len`.
+    pub max_model_len: u64,
+    /// KV cache dtype.
+    pub kv_cache_dtype: KvDtype,
+    /// vLLM block size.
+    pub block_size: u32,
+    /// The best plan.
+    pub best: Candidate,
+    /// Other plans that start, best first.
+    pub alternatives: Vec<Candidate>,
+    /// Things the user should know.
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// Settings no plan can satisfy.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// No GPU in the machine.
+    #[error("serving plans need GPUs: pass --gpu, e.g. `--gpu \"8x h100\"`")]
+    NoGpu,
+    /// A value out of range.
+    #[error("{flag} {value} is out of range: expected {expected}")]
+    OutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// The accepted range.
+        expected: String,
+    },
+    /// A parallel size the engine rejects.
+    #[error("{flag} {value} is not possible: {reason}")]
+    Parallel {
+        /// `--tp` or `--pp`.
+        flag: &'static str,
+        /// The size.
+        value: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Everything that stays fixed while candidates vary.
+struct Ctx<'a> {
+    w: &'a ModelWeights,
+    c: &'a Cluster,
+    s: &'a ServeSettings,
+    /// The GPU every rank is planned as (the smallest).
+    gpu: &'a DeviceSpec,
+    /// Memory CUDA reports on it, bytes.
+    mem: f64,
+    /// Tensor FLOP/s the weights' format runs at.
+    peak: f64,
+    /// KV cache bytes per element.
+    kv_dtype: f64,
+}
+
+/// Plans serving `w` on cluster `c` with settings `s`: every valid TP (dividing the GPUs of a node
+/// and the model's heads) and PP (with TP·PP dividing all GPUs; the rest become DP replicas), or
+/// the sizes given, ranked as `search::rank` says.
+///
+/// # Errors
+/// [`PlanError`] for settings no plan can satisfy (no GPU, values out of range, impossible sizes).
+pub fn plan_serving(
+    w: &ModelWeights,
+    c: &Cluster,
+    s: &ServeSettings,
+) -> Result<ServingPlan, PlanError> {
+    let gpu = c
+        .gpus
+        .iter()
+        .min_by_key(|g| g.memory_bytes)
+        .ok_or(PlanError::NoGpu)?;
+    search::check(w, c, s)?;
+    let ctx = Ctx::new(w, c, s, gpu);
+    let found = ctx.search()?;
+    let mut warnings = Vec::new();
+    if let Some(reason) = found.does_not_fit {
+        warnings.push(reason);
+    }
+    ctx.notes(&found.best, found.fast_elsewhere, &mut warnings);
+    Ok(ServingPlan {
+        engine: s.engine,
+        max_model_len: s.max_model_len,
+        kv_cache_dtype: s.kv_dtype,
+        block_size: s.block_size,
+        best: found.best,
+        alternatives: found.alternatives,
+        warnings,
+    })
+}

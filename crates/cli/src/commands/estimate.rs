@@ -6,17 +6,18 @@ use anyhow::Result;
 use llmrig_core::estimate::{estimate, Verdict, Warning};
 
 use crate::args::EstimateArgs;
+use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
 
-/// The command that starts this plan in `backend`.
+/// The command that starts this plan in `launcher`.
 fn launch_for(
-    backend: &str,
+    launcher: Launcher,
     model: &options::ResolvedModel,
     s: &llmrig_core::estimate::Settings,
     e: &llmrig_core::estimate::Estimate,
     gpus: usize,
-) -> Result<String> {
+) -> String {
     let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
     let file = match (&model.local, entry) {
         (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
@@ -29,7 +30,7 @@ fn launch_for(
     };
     let tag = entry.and_then(|en| en.aliases.iter().find(|a| a.contains(':')).cloned());
     crate::launch::command(
-        backend,
+        launcher,
         &crate::launch::Plan {
             file: &file,
             hf_repo: entry.map(|en| en.hf_repo.as_str()),
@@ -44,18 +45,12 @@ fn launch_for(
             gpus,
         },
     )
-    .ok_or_else(|| {
-        anyhow::anyhow!(
-            "--launch `{backend}`: expected one of {}",
-            crate::launch::BACKENDS.join(", ")
-        )
-    })
 }
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
-    let settings = options::settings(a)?;
+    let settings = options::settings(a);
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let e = estimate(&model.weights, &sys, &settings)?;
     let backend = settings.backend.name().to_string();
@@ -69,13 +64,11 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         .collect();
     extra.extend(machine_notes.iter().map(|n| Warning {
         code: "machine-assumed",
-        message: n.clone(),
+        message: n.to_string(),
     }));
     let launch = a
         .launch
-        .as_deref()
-        .map(|b| launch_for(b, &model, &settings, &e, sys.gpus.len()))
-        .transpose()?;
+        .map(|l| launch_for(l, &model, &settings, &e, sys.gpus.len()));
     if let Some(l) = &launch {
         extra.push(Warning {
             code: "launch",
@@ -172,12 +165,8 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     for wn in e.warnings.iter().chain(extra.iter()) {
         let _ = writeln!(out, "note: {}", wn.message);
     }
-    if let Some(b) = &a.launch {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            launch_for(b, &model, &settings, &e, sys.gpus.len())?
-        );
+    if let Some(l) = &launch {
+        let _ = writeln!(out, "\n{l}");
     }
     Ok(out)
 }

@@ -28,24 +28,38 @@ pub struct Plan<'a> {
     pub gpus: usize,
 }
 
-/// Backends with a launch command.
-pub const BACKENDS: [&str; 8] = [
-    "llama.cpp",
-    "ollama",
-    "lmstudio",
-    "koboldcpp",
-    "vllm",
-    "sglang",
-    "exllamav2",
-    "mlx",
-];
+/// The tools `--launch` writes a command for; the one list of their names (clap lists them in
+/// `--help` and takes the aliases and any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Launcher {
+    #[value(name = "llama.cpp", alias = "llama-server", alias = "llamacpp")]
+    LlamaCpp,
+    Ollama,
+    #[value(alias = "lm-studio")]
+    Lmstudio,
+    Koboldcpp,
+    Vllm,
+    Sglang,
+    Exllamav2,
+    Mlx,
+}
 
-/// The launch command for `backend`, or `None` for an unknown backend name.
+impl Launcher {
+    /// The name `--launch` lists first (`llama.cpp`, `ollama`, …).
+    #[must_use]
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// The command that starts plan `p` in `launcher`.
 #[must_use]
-pub fn command(backend: &str, p: &Plan<'_>) -> Option<String> {
+pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
     let fa = if p.flash_attn { "on" } else { "off" };
-    Some(match backend.to_ascii_lowercase().as_str() {
-        "llama.cpp" | "llama-server" | "llamacpp" => {
+    match launcher {
+        Launcher::LlamaCpp => {
             let mut c = format!("llama-server -m {} -c {} -ngl {} -fa {}", p.file, p.ctx, p.gpu_layers, fa);
             if p.cache_type_k != "f16" || p.cache_type_v != "f16" {
                 c.push_str(&format!(" -ctk {} -ctv {}", p.cache_type_k, p.cache_type_v));
@@ -58,7 +72,7 @@ pub fn command(backend: &str, p: &Plan<'_>) -> Option<String> {
             }
             c
         }
-        "ollama" => {
+        Launcher::Ollama => {
             let from = p.ollama_tag.unwrap_or(p.file);
             let mut c = format!("# Modelfile\nFROM {from}\nPARAMETER num_ctx {}\nPARAMETER num_gpu {}", p.ctx, p.gpu_layers);
             if p.cache_type_k != "f16" {
@@ -70,13 +84,13 @@ pub fn command(backend: &str, p: &Plan<'_>) -> Option<String> {
             c.push_str("\n# then: ollama create mymodel -f Modelfile && ollama run mymodel");
             c
         }
-        "lmstudio" | "lm-studio" => format!(
+        Launcher::Lmstudio => format!(
             "lms load {} --context-length {} --gpu {}",
             p.file,
             p.ctx,
             if p.gpu_layers == 0 { "off".to_string() } else { "max".to_string() }
         ),
-        "koboldcpp" => {
+        Launcher::Koboldcpp => {
             let mut c = format!("koboldcpp --model {} --contextsize {} --gpulayers {}", p.file, p.ctx, p.gpu_layers);
             if p.flash_attn {
                 c.push_str(" --flashattention");
@@ -88,30 +102,29 @@ pub fn command(backend: &str, p: &Plan<'_>) -> Option<String> {
             }
             c
         }
-        "vllm" => format!(
+        Launcher::Vllm => format!(
             "vllm serve {} --tensor-parallel-size {} --max-model-len {} --gpu-memory-utilization 0.90",
             p.hf_repo.unwrap_or(p.file),
             p.gpus.max(1),
             p.ctx
         ),
-        "sglang" => format!(
+        Launcher::Sglang => format!(
             "python -m sglang.launch_server --model-path {} --tp {} --context-length {}",
             p.hf_repo.unwrap_or(p.file),
             p.gpus.max(1),
             p.ctx
         ),
-        "exllamav2" => format!(
+        Launcher::Exllamav2 => format!(
             "python -m exllamav2.server --model_dir {} --max_seq_len {}  # or TabbyAPI: model_name + max_seq_len in config.yml",
             p.hf_repo.unwrap_or(p.file),
             p.ctx
         ),
-        "mlx" => format!(
+        Launcher::Mlx => format!(
             "mlx_lm.server --model {} --max-tokens {}",
             p.hf_repo.unwrap_or(p.file),
             p.ctx
         ),
-        _ => return None,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -136,7 +149,7 @@ mod tests {
 
     #[test]
     fn llama_server_flags_are_llama_cpp_names() {
-        let c = command("llama.cpp", &plan()).unwrap();
+        let c = command(Launcher::LlamaCpp, &plan());
         assert_eq!(
             c,
             "llama-server -m Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf -c 8192 -ngl 33 -fa on -ctk q8_0 -ctv q8_0 --n-cpu-moe 4"
@@ -144,16 +157,34 @@ mod tests {
     }
 
     #[test]
-    fn every_backend_has_a_command() {
-        for b in BACKENDS {
-            assert!(command(b, &plan()).is_some(), "{b}");
+    fn launchers_are_named_as_before() {
+        use clap::ValueEnum;
+        let names: Vec<String> = Launcher::value_variants()
+            .iter()
+            .filter_map(|l| l.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "llama.cpp",
+                "ollama",
+                "lmstudio",
+                "koboldcpp",
+                "vllm",
+                "sglang",
+                "exllamav2",
+                "mlx"
+            ]
+        );
+        for (alias, l) in [
+            ("llama-server", Launcher::LlamaCpp),
+            ("LlamaCpp", Launcher::LlamaCpp),
+            ("LM-Studio", Launcher::Lmstudio),
+        ] {
+            assert_eq!(Launcher::from_str(alias, true), Ok(l), "{alias}");
         }
-        assert!(command("vllm", &plan())
-            .unwrap()
-            .contains("--tensor-parallel-size 2"));
-        assert!(command("ollama", &plan())
-            .unwrap()
-            .contains("PARAMETER num_ctx 8192"));
-        assert!(command("nope", &plan()).is_none());
+        assert!(command(Launcher::Vllm, &plan()).contains("--tensor-parallel-size 2"));
+        assert!(command(Launcher::Ollama, &plan()).contains("PARAMETER num_ctx 8192"));
     }
 }

@@ -43,7 +43,7 @@ fn known(device: u32, vram: u64) -> Option<(&'static str, bool)> {
 
 /// One AMD GPU, or None when amdgpu is not bound to it (no `mem_info_vram_total`: radeon driver,
 /// vfio passthrough).
-pub(crate) fn gpu(card: &Card, root: &Path, notes: &mut Vec<String>) -> Option<DeviceSpec> {
+pub(crate) fn gpu(card: &Card, root: &Path, notes: &mut Vec<crate::Note>) -> Option<DeviceSpec> {
     let vram = card.read_u64("mem_info_vram_total")?;
     let vram_used = card.read_u64("mem_info_vram_used");
     let gtt = card.read_u64("mem_info_gtt_total").unwrap_or(0);
@@ -70,11 +70,11 @@ pub(crate) fn gpu(card: &Card, root: &Path, notes: &mut Vec<String>) -> Option<D
         .unwrap_or_else(|| format!("AMD GPU {}", card.pci_id()));
     let free = |total: u64, used: Option<u64>| used.map(|u| total.saturating_sub(u));
     let spec = if apu {
-        notes.push(format!(
-            "{name} is an integrated GPU: {} carve-out plus {} of system RAM it may map (GTT)",
-            crate::gib(vram),
-            crate::gib(gtt)
-        ));
+        notes.push(crate::Note::AmdIntegratedGpu {
+            gpu: name.clone(),
+            carve_out_bytes: vram,
+            gtt_bytes: gtt,
+        });
         DeviceSpec {
             name,
             kind: DeviceKind::Unified,

@@ -200,9 +200,10 @@ pub(crate) fn facts(out: &AppleOutputs) -> Facts {
         u32_of("hw.perflevel0.physicalcpu"),
         u32_of("hw.perflevel1.physicalcpu"),
     ) {
-        notes.push(format!(
-            "{p} performance and {e} efficiency cores; llama.cpp runs on the performance cores"
-        ));
+        notes.push(crate::Note::HybridCores {
+            performance: p,
+            efficiency: e,
+        });
     }
     let apple_silicon = s.get("hw.optional.arm64").is_some_and(|v| v == "1")
         || brand.as_deref().is_some_and(|b| b.starts_with("Apple"));

@@ -112,7 +112,7 @@ pub struct DrmGpus {
     /// NVIDIA cards seen on the PCI bus (NVML or nvidia-smi describes them).
     pub nvidia_cards: u32,
     /// What was assumed.
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::Note>,
 }
 
 /// AMD and Intel GPUs under `root` (`/` on a real machine).

@@ -34,7 +34,7 @@ pub(crate) fn gpu(
     card: &Card,
     root: &Path,
     host: HostMemory,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<crate::Note>,
 ) -> DeviceSpec {
     let vram = card.read_u64("mem_info_vram_total");
     let table = known(card.device);
@@ -66,10 +66,10 @@ pub(crate) fn gpu(
             ..DeviceSpec::default()
         }
     } else {
-        notes.push(format!(
-            "{name} is an integrated GPU sharing system RAM; its memory is the {} of RAM",
-            crate::gib(host.total_bytes)
-        ));
+        notes.push(crate::Note::IntelIntegratedGpu {
+            gpu: name.clone(),
+            ram_bytes: host.total_bytes,
+        });
         DeviceSpec {
             name,
             kind: DeviceKind::Unified,

@@ -28,6 +28,7 @@ mod linux;
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 mod macos;
 mod memory;
+mod note;
 mod nvidia;
 #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
 mod windows;
@@ -57,6 +58,7 @@ pub use cpu::{
 };
 pub use drm::{read_drm_gpus, DrmGpus, HostMemory};
 pub use memory::{parse_smbios, read_edac, read_memory_modules, MemoryModules};
+pub use note::Note;
 pub use nvidia::{nvml_bandwidth, parse_nvidia_smi, NVIDIA_SMI_QUERY};
 
 /// Dual-channel DDR5-5600, the common desktop today: 2 × 8 B × 5600 MT/s (shared/data/devices-reference.csv).
@@ -70,8 +72,8 @@ pub const DEFAULT_FLOPS_PER_CORE: f64 = 96e9;
 pub struct Detected {
     /// The machine.
     pub system: SystemSpec,
-    /// What was assumed (shown to the user).
-    pub notes: Vec<String>,
+    /// What was assumed or left out (shown to the user).
+    pub notes: Vec<Note>,
 }
 
 /// Reports the machine an estimate is for.
@@ -147,7 +149,7 @@ pub(crate) struct Facts {
     pub ram_available: Option<u64>,
     pub memory: MemoryModules,
     pub gpus: Vec<DeviceSpec>,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// `24.0 GiB`, for notes.
@@ -164,39 +166,34 @@ fn finish(f: Facts) -> Detected {
     // Prompt processing runs on the cores this process may use.
     let usable = f.threads.map_or(cores, |t| t.min(cores)).max(1);
     let bandwidth = if let Some(peak) = f.memory.peak_bytes_per_s() {
-        notes.push(format!(
-            "RAM bandwidth {:.1} GB/s: {} channel(s) of {} at {} MT/s (firmware tables); `llmrig hw --measure` measures it",
-            peak / 1e9,
-            f.memory.channels.unwrap_or(0),
-            f.memory.memory_type.as_deref().unwrap_or("RAM"),
-            f.memory.speed_mts.unwrap_or(0)
-        ));
+        notes.push(Note::BandwidthFromFirmware {
+            bytes_per_s: peak,
+            channels: f.memory.channels.unwrap_or(0),
+            memory_type: f.memory.memory_type.as_deref().unwrap_or("RAM").to_string(),
+            speed_mts: f.memory.speed_mts.unwrap_or(0),
+        });
         peak
     } else {
-        notes.push(format!(
-            "RAM bandwidth not measured; assuming {:.1} GB/s (dual-channel DDR5-5600); run `llmrig hw --measure` or pass --ram-bw",
-            DEFAULT_RAM_BANDWIDTH / 1e9
-        ));
+        notes.push(Note::BandwidthAssumed);
         DEFAULT_RAM_BANDWIDTH
     };
     let ram_bytes = f.ram_total.unwrap_or(0);
     if ram_bytes == 0 {
-        notes.push("RAM size not detected; pass --ram".into());
+        notes.push(Note::RamSizeUnknown);
     }
     let mut gpus = f.gpus;
     // llama.cpp leaves integrated GPUs alone when there is a discrete one: CUDA and ROCm builds do
     // not see them, and the Vulkan backend skips them by default (ggml-vulkan device selection).
     if gpus.iter().any(|g| g.kind == DeviceKind::Gpu) {
         for g in gpus.iter().filter(|g| g.kind == DeviceKind::Unified) {
-            notes.push(format!(
-                "{} (integrated) left out: llama.cpp uses the discrete GPU(s)",
-                g.name
-            ));
+            notes.push(Note::IntegratedGpuLeftOut {
+                gpu: g.name.clone(),
+            });
         }
         gpus.retain(|g| g.kind == DeviceKind::Gpu);
     }
     if gpus.is_empty() {
-        notes.push("no GPU found; pass --gpu to describe one".into());
+        notes.push(Note::NoGpu);
     }
     Detected {
         system: SystemSpec {

@@ -42,11 +42,10 @@ pub(crate) fn facts_from_root(
     let drm = read_drm_gpus(root, host);
     notes.extend(drm.notes);
     if drm.nvidia_cards > 0 && nvidia.is_empty() {
-        notes.push(format!(
-            "{} NVIDIA GPU(s) on the PCI bus, but neither NVML nor nvidia-smi answered{}; pass --gpu to describe them",
-            drm.nvidia_cards,
-            nvidia_error.map(|e| format!(" ({e})")).unwrap_or_default()
-        ));
+        notes.push(crate::Note::NvidiaUnanswered {
+            cards: drm.nvidia_cards,
+            error: nvidia_error,
+        });
     }
     let mut gpus = nvidia;
     gpus.extend(drm.gpus);

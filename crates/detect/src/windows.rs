@@ -70,8 +70,6 @@ pub(crate) fn facts() -> Facts {
         ram_available: Some(sys.available_memory()).filter(|&m| m > 0),
         memory: crate::memory::MemoryModules::default(),
         gpus,
-        notes: vec![
-            "only NVIDIA GPUs are detected on this system; pass --gpu to describe others".into(),
-        ],
+        notes: vec![crate::Note::OnlyNvidiaDetected],
     }
 }

@@ -7,17 +7,18 @@ use llmrig_contract::{EstimateJson, LaunchJson, WarningJson};
 use llmrig_core::estimate::{estimate, EstimateError, Verdict};
 
 use crate::args::EstimateArgs;
+use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
 
-/// The command that starts this plan in `backend`.
+/// The command that starts this plan in `launcher`.
 fn launch_for(
-    backend: &str,
+    launcher: Launcher,
     model: &options::ResolvedModel,
     s: &llmrig_core::estimate::Settings,
     e: &llmrig_core::estimate::Estimate,
     gpus: usize,
-) -> Result<String> {
+) -> String {
     let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
     let file = match (&model.local, entry) {
         (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
@@ -30,7 +31,7 @@ fn launch_for(
     };
     let tag = entry.and_then(|en| en.aliases.iter().find(|a| a.contains(':')).cloned());
     crate::launch::command(
-        backend,
+        launcher,
         &crate::launch::Plan {
             file: &file,
             hf_repo: entry.map(|en| en.hf_repo.as_str()),
@@ -45,12 +46,6 @@ fn launch_for(
             gpus,
         },
     )
-    .ok_or_else(|| {
-        anyhow::anyhow!(
-            "--launch `{backend}`: expected one of {}",
-            crate::launch::BACKENDS.join(", ")
-        )
-    })
 }
 
 /// The core's refusal with how to act on it in llmrig's own flags (the core names none).
@@ -64,7 +59,7 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
-    let settings = options::settings(a)?;
+    let settings = options::settings(a);
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
@@ -77,18 +72,12 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     warnings.extend(
         machine_notes
             .iter()
-            .map(|n| WarningJson::new("machine-assumed", n.clone())),
+            .map(|n| WarningJson::new("machine-assumed", n.to_string())),
     );
-    let launch = a
-        .launch
-        .as_deref()
-        .map(|b| {
-            Ok::<_, anyhow::Error>(LaunchJson {
-                backend: b.to_string(),
-                command: launch_for(b, &model, &settings, &e, sys.gpus.len())?,
-            })
-        })
-        .transpose()?;
+    let launch = a.launch.map(|l| LaunchJson {
+        backend: l.name().to_string(),
+        command: launch_for(l, &model, &settings, &e, sys.gpus.len()),
+    });
     if as_json {
         return Ok(json::to_string(&EstimateJson::new(
             &model.weights,

@@ -7,13 +7,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use llmrig_detect::{measure_ram_bandwidth, BandwidthOptions};
+use llmrig_detect::{measure_ram_bandwidth, BandwidthOptions, Note};
 use serde::Serialize;
 
 use crate::args::HwArgs;
-use crate::options;
+use crate::options::{self, MachineNote};
 use crate::render::{self, json, table};
 
 /// What `--measure` found (JSON `measurement`).
@@ -155,19 +155,13 @@ fn measure(a: &HwArgs) -> Result<Measurement> {
     let given = a.machine.system.is_some() || a.machine.ram_bw.is_some() || a.machine.cpu.is_some();
     let peak_source = if given {
         "given"
-    } else if notes
-        .iter()
-        .any(|n| n.starts_with("RAM bandwidth not measured"))
-    {
+    } else if notes.contains(&MachineNote::Detected(Note::BandwidthAssumed)) {
         "assumed"
     } else {
         "detected"
     };
     let mut opts = BandwidthOptions::for_ram(sys.cpu.ram_bytes);
     if let Some(mib) = a.measure_mib {
-        if !(1..=65536).contains(&mib) {
-            bail!("--measure-mib `{mib}`: expected a buffer between 1 and 65536 MiB");
-        }
         opts.buffer_bytes = mib << 20;
     }
     let bar = ProgressBar::new(u64::from(opts.max_passes) + 1);

@@ -23,7 +23,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use llmrig_catalog::{devices, interconnect, models};
 use llmrig_contract::WarningJson as Warning;
 use llmrig_core::estimate::ModelWeights;
@@ -47,41 +47,24 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
         model.weights = ModelWeights::new(&model.weights.spec, Quant::Other(f));
     }
     let (sys, machine_notes) = options::machine(&a.machine)?;
-    let engine = match a.engine.to_ascii_lowercase().as_str() {
-        "vllm" => Engine::Vllm,
-        "sglang" => Engine::Sglang,
-        e => bail!("--engine `{e}`: expected vllm or sglang"),
-    };
-    let kv_dtype = match a.kv_cache_dtype.to_ascii_lowercase().as_str() {
-        "auto" | "bf16" | "fp16" => KvDtype::Auto,
-        "fp8" | "fp8_e4m3" | "fp8_e5m2" => KvDtype::Fp8,
-        v => bail!("--kv-cache-dtype `{v}`: expected auto or fp8"),
-    };
-    let Some(&(_, internode)) = InterNode::ALL
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&a.internode))
-    else {
-        bail!(
-            "--internode `{}`: expected ib-ndr, ib-hdr, roce-100 or ethernet-25",
-            a.internode
-        );
-    };
+    let engine = Engine::from(a.engine);
+    let kv_dtype = KvDtype::from(a.kv_cache_dtype);
+    let internode = a.internode;
     let w = &model.weights;
-    let max_model_len = match &a.max_model_len {
-        Some(s) => options::parse_ctx(s)?,
-        None => w.spec.context_length.max(1),
-    };
+    let max_model_len = a.max_model_len.unwrap_or(w.spec.context_length.max(1));
     let mut notes: Vec<Warning> = model
         .notes
         .iter()
+        .cloned()
         .chain(
             machine_notes
                 .iter()
-                .filter(|n| !n.starts_with("RAM bandwidth")),
+                .filter(|n| !n.is_ram_bandwidth())
+                .map(ToString::to_string),
         )
-        .map(|n| Warning {
+        .map(|message| Warning {
             code: "input-note".into(),
-            message: n.clone(),
+            message,
         })
         .collect();
     let entry = sys.gpus.first().and_then(|g| devices().find(&g.name).ok());

@@ -9,7 +9,7 @@ use llmrig_formats::installed::{scan, Installed, Roots};
 use serde::Serialize;
 
 use crate::args::{MachineArgs, RecommendArgs};
-use crate::launch;
+use crate::launch::{self, Launcher};
 use crate::options;
 use crate::render::{self, json, table};
 
@@ -48,7 +48,7 @@ fn installed_match(rec: &Recommendation, installed: &[Installed]) -> Option<Stri
         .map(|i| i.name.clone())
 }
 
-fn launch_line(backend: &str, rec: &Recommendation, gpus: usize) -> Result<String> {
+fn launch_line(launcher: Launcher, rec: &Recommendation, gpus: usize) -> Result<String> {
     let entry = llmrig_catalog::models()
         .find(&rec.model)
         .map_err(|e| anyhow!("{e}"))?;
@@ -59,8 +59,8 @@ fn launch_line(backend: &str, rec: &Recommendation, gpus: usize) -> Result<Strin
         .iter()
         .find(|a| a.contains(':'))
         .map(String::as_str);
-    launch::command(
-        backend,
+    Ok(launch::command(
+        launcher,
         &launch::Plan {
             file: &file,
             hf_repo: Some(&entry.hf_repo),
@@ -74,37 +74,19 @@ fn launch_line(backend: &str, rec: &Recommendation, gpus: usize) -> Result<Strin
             parallel: 1,
             gpus,
         },
-    )
-    .ok_or_else(|| {
-        anyhow!(
-            "--launch `{backend}`: expected one of {}",
-            launch::BACKENDS.join(", ")
-        )
-    })
+    ))
 }
 
 /// `llmrig recommend`.
 pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
-    let use_ = Use::parse(&a.use_).ok_or_else(|| {
-        anyhow!(
-            "--use `{}`: expected chat, code, reasoning, long-context, vision or embedding",
-            a.use_
-        )
-    })?;
-    if !(a.min_tps.is_finite() && a.min_tps >= 0.0) {
-        return Err(anyhow!(
-            "--min-tps `{}`: expected a non-negative number of tokens/s",
-            a.min_tps
-        ));
-    }
-    let min_ctx = a.min_ctx.as_deref().map(options::parse_ctx).transpose()?;
+    let use_ = a.use_;
     let (sys, notes) = options::machine(&a.machine)?;
     let recs = recommend(
         &sys,
         &RecommendOptions {
             use_,
             min_tps: a.min_tps,
-            min_ctx,
+            min_ctx: a.min_ctx,
             top: a.top.max(1),
         },
     );
@@ -117,8 +99,7 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
                 installed: installed_match(r, &installed),
                 launch: a
                     .launch
-                    .as_deref()
-                    .map(|b| launch_line(b, r, sys.gpus.len()))
+                    .map(|l| launch_line(l, r, sys.gpus.len()))
                     .transpose()?,
             })
         })

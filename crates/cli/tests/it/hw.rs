@@ -175,15 +175,16 @@ fn save_without_a_file_writes_the_default_name() {
 }
 
 #[test]
-fn bad_measure_buffer_and_config_are_one_line_errors() {
+fn bad_measure_buffer_and_config_are_refused() {
     let dir = scratch("errors");
     let out = llmrig()
         .env("LLMRIG_CONFIG_DIR", &dir)
         .args(["hw", "--measure", "--measure-mib", "0"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--measure-mib `0`"));
+    // A buffer out of range is a usage error, before anything is measured.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value '0' for '--measure-mib"));
     std::fs::write(dir.join("config.toml"), "ram_bandwidth_gbs = \"fast\"\n").unwrap();
     let out = llmrig()
         .env("LLMRIG_CONFIG_DIR", &dir)

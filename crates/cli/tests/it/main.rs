@@ -6,6 +6,8 @@ use predicates::prelude::*;
 
 /// The output contract: --json and text snapshots on fixed machines.
 mod contract;
+/// Flag values: usage errors, `--help` lists, accepted spellings.
+mod flags;
 /// `llmrig hw`: detection, --measure, --save.
 mod hw;
 mod recommend;
@@ -198,17 +200,43 @@ fn unknown_device_lists_closest() {
 
 #[test]
 fn bad_numbers_are_errors_not_panics() {
+    // A value that is wrong by itself is a usage error naming the flag (flags.rs has every flag).
     for (args, needle) in [
-        (vec!["-c", "-5"], "-c `-5`"),
-        (vec!["-c", "0"], "-c `0`"),
-        (vec!["-c", "99999999999"], "-c `99999999999`"),
-        (vec!["-c", "lots"], "-c `lots`"),
-        (vec!["-ngl", "many"], "-ngl `many`"),
-        (vec!["-ctk", "q3_k"], "-ctk `q3_k`"),
+        (vec!["-c", "-5"], "invalid value '-5' for '--ctx-size"),
+        (vec!["-c", "0"], "invalid value '0' for '--ctx-size"),
+        (
+            vec!["-c", "99999999999"],
+            "invalid value '99999999999' for '--ctx-size",
+        ),
+        (vec!["-c", "lots"], "invalid value 'lots' for '--ctx-size"),
+        (
+            vec!["-ngl", "many"],
+            "invalid value 'many' for '--n-gpu-layers",
+        ),
+        (
+            vec!["-ctk", "q3_k"],
+            "invalid value 'q3_k' for '--cache-type-k",
+        ),
+        (vec!["--ram", "-1GB"], "invalid value '-1GB' for '--ram"),
+        (
+            vec!["-ts", "1,x"],
+            "invalid value '1,x' for '--tensor-split",
+        ),
+    ] {
+        let out = llmrig()
+            .args(["estimate", "llama-3.1-8b", "--no-gpu"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+    // Values that are wrong only together, or for this model, are one-line errors.
+    for (args, needle) in [
         (vec!["-fa", "off", "-ctv", "q8_0"], "needs flash attention"),
         (vec!["-ub", "0"], "-ub 0"),
-        (vec!["--ram", "-1GB"], "--ram `-1GB`"),
-        (vec!["-ts", "1,x"], "-ts `1,x`"),
     ] {
         let mut cmd = llmrig();
         cmd.args(["estimate", "llama-3.1-8b", "--no-gpu"])
@@ -772,7 +800,8 @@ fn backends_are_modelled_or_refused_by_what_they_need() {
         .args(["estimate", "llama-3.1-8b", "--backend", "tgi"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected llama.cpp"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: llama.cpp,"));
 }
 
 #[test]

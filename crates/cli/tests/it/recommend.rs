@@ -116,7 +116,7 @@ fn launch_commands_use_backend_flags() {
     llmrig()
         .args(["recommend", "--launch", "nope", "--no-gpu", "--ram", "8GiB"])
         .assert()
-        .code(1);
+        .code(2);
 }
 
 #[test]

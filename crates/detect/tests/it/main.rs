@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use llmrig_core::system::{DeviceKind, GpuApi};
 use llmrig_detect::{
     detect_apple, detect_linux_root, parse_cpuinfo, parse_nvidia_smi, parse_smbios,
-    parse_system_profiler, read_drm_gpus, AppleOutputs, HostMemory, Probe,
+    parse_system_profiler, read_drm_gpus, AppleOutputs, HostMemory, Note, Probe,
 };
 
 fn fixture(path: &str) -> PathBuf {
@@ -104,10 +104,7 @@ fn two_different_nvidia_gpus_and_a_bmc_display() {
     assert_eq!(s.cpu.ram_available_bytes, Some(127_946_372 * 1024));
     assert_eq!((s.cpu.cores, s.cpu.threads), (16, Some(32)));
     assert_eq!(s.cpu.memory_type, None);
-    assert!(d
-        .notes
-        .iter()
-        .any(|n| n.starts_with("RAM bandwidth not measured")));
+    assert!(d.notes.contains(&Note::BandwidthAssumed));
 }
 
 #[test]
@@ -115,9 +112,18 @@ fn nvidia_cards_without_nvml_are_noted() {
     let d = detect_linux_root(&fixture("xeon-two-nvidia"), None);
     assert!(d.system.gpus.is_empty());
     assert!(
-        d.notes.iter().any(|n| n.contains("2 NVIDIA GPU(s)")),
+        d.notes
+            .iter()
+            .any(|n| matches!(n, Note::NvidiaUnanswered { cards: 2, .. })),
         "{:?}",
         d.notes
+    );
+    let text = d.notes.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert!(
+        text.contains(
+            &"2 NVIDIA GPU(s) on the PCI bus, but neither NVML nor nvidia-smi answered".to_string()
+        ),
+        "{text:?}"
     );
 }
 
@@ -152,10 +158,12 @@ fn ryzen_machine_keeps_the_discrete_gpu_and_reads_smbios() {
     let s = &d.system;
     assert_eq!(s.gpus.len(), 1);
     assert_eq!(s.gpus[0].name, "AMD Radeon RX 7900 XTX");
-    assert!(d
-        .notes
-        .iter()
-        .any(|n| n.contains("(Raphael) (integrated) left out")));
+    assert!(d.notes.contains(&Note::IntegratedGpuLeftOut {
+        gpu: "AMD Radeon Graphics (Raphael)".into()
+    }));
+    // The firmware's modules give the bandwidth, and the note says so.
+    assert!(d.notes.iter().any(|n| n.to_string()
+        == "RAM bandwidth 96.0 GB/s: 2 channel(s) of DDR5 at 6000 MT/s (firmware tables)"));
     assert_eq!(s.cpu.memory_type.as_deref(), Some("DDR5"));
     assert_eq!(s.cpu.memory_speed_mts, Some(6000));
     assert_eq!(s.cpu.memory_channels, Some(2));
@@ -192,7 +200,7 @@ fn intel_igpu_shares_system_ram() {
 fn raspberry_pi_has_no_gpu() {
     let d = detect_linux_root(&fixture("rpi5"), Some(&text("rpi5/nvidia-smi.txt")));
     assert!(d.system.gpus.is_empty());
-    assert!(d.notes.iter().any(|n| n.starts_with("no GPU")));
+    assert!(d.notes.contains(&Note::NoGpu));
     assert_eq!(d.system.cpu.ram_bytes, 8_245_056 * 1024);
     assert_eq!(d.system.cpu.threads, Some(4));
     assert!(parse_nvidia_smi(&text("rpi5/nvidia-smi.txt")).is_empty());
@@ -202,7 +210,7 @@ fn raspberry_pi_has_no_gpu() {
 fn empty_root_is_not_a_panic() {
     let d = detect_linux_root(&fixture("does-not-exist"), None);
     assert_eq!(d.system.cpu.ram_bytes, 0);
-    assert!(d.notes.iter().any(|n| n.contains("pass --ram")));
+    assert!(d.notes.contains(&Note::RamSizeUnknown));
 }
 
 // --- Apple silicon ---
@@ -237,10 +245,10 @@ fn m2_max_is_one_unified_gpu() {
     assert_eq!(g.api, GpuApi::Metal);
     assert_eq!(g.cores, Some(38));
     assert_eq!(g.memory_bytes, 64 * GIB);
-    assert!(d
-        .notes
-        .iter()
-        .any(|n| n.starts_with("8 performance and 4 efficiency")));
+    assert!(d.notes.contains(&Note::HybridCores {
+        performance: 8,
+        efficiency: 4
+    }));
 }
 
 #[test]

@@ -1,10 +1,20 @@
 //! The command line: clap definitions only. llama.cpp spells some long options with one dash
 //! (`-ngl`, `-ub`, `-ctk`); [`normalize_llama_flags`] rewrites those to their `--long` names first so
-//! users can paste their own llama.cpp command lines.
+//! users can paste their own llama.cpp command lines. Flag values are typed by the parsers in
+//! [`values`], so a bad value is clap's usage error (exit 2).
+
+pub mod values;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use llmrig_catalog::recommend::Use;
+use llmrig_core::estimate::{Backend, GpuLayers, LlamaCppVersion};
+use llmrig_core::quant::GgmlType;
+use llmrig_core::serve::InterNode;
+
+use crate::launch::Launcher;
+use values::{ApiArg, EngineArg, FlashAttnArg, KvDtypeArg, Proportions, SplitModeArg};
 
 /// Will this model run here, how much memory, how fast: llama.cpp's real allocations, predicted.
 #[derive(Debug, Parser)]
@@ -44,21 +54,21 @@ pub enum Command {
 /// `llmrig recommend`.
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
-    /// chat, code, reasoning, long-context, vision or embedding.
-    #[arg(long = "use", default_value = "chat")]
-    pub use_: String,
+    /// What the models are for.
+    #[arg(long = "use", default_value = "chat", value_parser = values::use_())]
+    pub use_: Use,
     /// Slowest acceptable generation speed, tokens/s.
-    #[arg(long = "min-tps", default_value_t = 10.0)]
+    #[arg(long = "min-tps", default_value_t = 10.0, value_parser = values::min_tps)]
     pub min_tps: f64,
     /// Smallest acceptable context, tokens (default: chat 8k, code 16k, reasoning 32k, long-context 64k).
-    #[arg(long = "min-ctx")]
-    pub min_ctx: Option<String>,
+    #[arg(long = "min-ctx", value_parser = values::ctx)]
+    pub min_ctx: Option<u64>,
     /// How many to show.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// Print the command that starts each plan: llama.cpp, ollama, lmstudio, koboldcpp, vllm, sglang, exllamav2, mlx.
-    #[arg(long)]
-    pub launch: Option<String>,
+    /// Print the command that starts each plan in this engine or app.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub launch: Option<Launcher>,
     /// The machine.
     #[command(flatten)]
     pub machine: MachineArgs,
@@ -72,12 +82,12 @@ pub struct PlanArgs {
     /// Weight format served: bf16 (default), fp8, awq, gptq, nvfp4, w4a16, or a GGUF quant.
     #[arg(short = 'q', long = "quant")]
     pub quant: Option<String>,
-    /// Engine: vllm or sglang.
-    #[arg(long, default_value = "vllm")]
-    pub engine: String,
+    /// Serving engine.
+    #[arg(long, value_enum, ignore_case = true, default_value = "vllm")]
+    pub engine: EngineArg,
     /// Longest sequence (prompt + output) in tokens, e.g. 8192 or 32k; default: the trained length.
-    #[arg(long = "max-model-len")]
-    pub max_model_len: Option<String>,
+    #[arg(long = "max-model-len", value_parser = values::ctx)]
+    pub max_model_len: Option<u64>,
     /// Concurrent sequences over the whole cluster.
     #[arg(long, default_value_t = 16)]
     pub users: u32,
@@ -87,9 +97,14 @@ pub struct PlanArgs {
     /// vLLM KV cache block size, tokens.
     #[arg(long = "block-size", default_value_t = 16)]
     pub block_size: u32,
-    /// KV cache dtype: auto (the model's) or fp8.
-    #[arg(long = "kv-cache-dtype", default_value = "auto")]
-    pub kv_cache_dtype: String,
+    /// KV cache dtype (auto: the model's).
+    #[arg(
+        long = "kv-cache-dtype",
+        value_enum,
+        ignore_case = true,
+        default_value = "auto"
+    )]
+    pub kv_cache_dtype: KvDtypeArg,
     /// Tensor-parallel size (default: the planner chooses).
     #[arg(long)]
     pub tp: Option<u32>,
@@ -99,9 +114,9 @@ pub struct PlanArgs {
     /// Identical nodes, each with the GPUs given.
     #[arg(long, default_value_t = 1)]
     pub nodes: u32,
-    /// Network between nodes: ib-ndr, ib-hdr, roce-100 or ethernet-25.
-    #[arg(long, default_value = "ib-ndr")]
-    pub internode: String,
+    /// Network between nodes.
+    #[arg(long, default_value = "ib-ndr", value_parser = values::internode())]
+    pub internode: InterNode,
     /// Least acceptable decode speed per user, tokens/s.
     #[arg(long = "min-tps", default_value_t = 10.0)]
     pub min_tps: f64,
@@ -143,7 +158,7 @@ pub struct HwArgs {
     #[arg(long)]
     pub measure: bool,
     /// Buffer for --measure, MiB (default: 1024 or an eighth of RAM, whichever is smaller).
-    #[arg(long, value_name = "MIB", requires = "measure")]
+    #[arg(long, value_name = "MIB", requires = "measure", value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub measure_mib: Option<u64>,
 }
 
@@ -168,8 +183,8 @@ pub struct EstimateArgs {
     #[arg(short = 'q', long = "quant")]
     pub quant: Option<String>,
     /// Context size in tokens; default: the model's trained length, reduced to fit as llama.cpp's --fit does.
-    #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true)]
-    pub ctx: Option<String>,
+    #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true, value_parser = values::ctx)]
+    pub ctx: Option<u64>,
     /// Logical batch size.
     #[arg(short = 'b', long = "batch-size", default_value_t = 2048)]
     pub batch: u64,
@@ -180,18 +195,24 @@ pub struct EstimateArgs {
     #[arg(
         long = "n-gpu-layers",
         default_value = "auto",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = values::gpu_layers
     )]
-    pub gpu_layers: String,
-    /// Flash attention: on, off or auto.
-    #[arg(long = "flash-attn", default_value = "auto")]
-    pub flash_attn: String,
-    /// K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1.
-    #[arg(long = "cache-type-k", default_value = "f16")]
-    pub cache_type_k: String,
+    pub gpu_layers: GpuLayers,
+    /// Flash attention.
+    #[arg(
+        long = "flash-attn",
+        value_enum,
+        ignore_case = true,
+        default_value = "auto"
+    )]
+    pub flash_attn: FlashAttnArg,
+    /// K cache type.
+    #[arg(long = "cache-type-k", default_value = "f16", value_parser = values::kv_cache_type())]
+    pub cache_type_k: GgmlType,
     /// V cache type (quantized types need flash attention).
-    #[arg(long = "cache-type-v", default_value = "f16")]
-    pub cache_type_v: String,
+    #[arg(long = "cache-type-v", default_value = "f16", value_parser = values::kv_cache_type())]
+    pub cache_type_v: GgmlType,
     /// Parallel sequences.
     #[arg(long = "parallel", default_value_t = 1)]
     pub parallel: u32,
@@ -211,11 +232,16 @@ pub struct EstimateArgs {
     #[arg(long = "no-kv-offload")]
     pub no_kv_offload: bool,
     /// Share of layers per GPU, e.g. `3,1`.
-    #[arg(long = "tensor-split", allow_hyphen_values = true)]
-    pub tensor_split: Option<String>,
-    /// Multi-GPU split: layer, row or none.
-    #[arg(long = "split-mode", default_value = "layer")]
-    pub split_mode: String,
+    #[arg(long = "tensor-split", allow_hyphen_values = true, value_parser = values::proportions)]
+    pub tensor_split: Option<Proportions>,
+    /// Multi-GPU split.
+    #[arg(
+        long = "split-mode",
+        value_enum,
+        ignore_case = true,
+        default_value = "layer"
+    )]
+    pub split_mode: SplitModeArg,
     /// Memory `-ngl auto` keeps free per GPU, MiB.
     #[arg(long = "fit-target", default_value_t = 1024)]
     pub fit_target: u64,
@@ -232,20 +258,20 @@ pub struct EstimateArgs {
     #[arg(long, default_value_t = 0)]
     pub depth: u64,
     /// llama.cpp release whose allocation rules apply: `current` or a month `YYYY-MM`.
-    #[arg(long = "llama-cpp", default_value = "current")]
-    pub llama_cpp: String,
+    #[arg(long = "llama-cpp", default_value = "current", value_parser = values::llama_cpp)]
+    pub llama_cpp: LlamaCppVersion,
     /// Decode speed (tokens/s) from which a fitting model "works well".
-    #[arg(long = "good-tps", default_value_t = 20.0)]
+    #[arg(long = "good-tps", default_value_t = 20.0, value_parser = values::verdict_tps)]
     pub good_tps: f64,
     /// Decode speed (tokens/s) from which it is "usable" (below: "slow").
-    #[arg(long = "usable-tps", default_value_t = 5.0)]
+    #[arg(long = "usable-tps", default_value_t = 5.0, value_parser = values::verdict_tps)]
     pub usable_tps: f64,
-    /// Print the command that starts this plan: llama.cpp, ollama, lmstudio, koboldcpp, vllm, sglang, exllamav2, mlx.
-    #[arg(long)]
-    pub launch: Option<String>,
-    /// Engine: llama.cpp (also ollama, lmstudio, koboldcpp), exllamav2, exllamav3, mlx, transformers; vllm is planned by `llmrig plan`.
-    #[arg(long, default_value = "llama.cpp")]
-    pub backend: String,
+    /// Print the command that starts this plan in this engine or app.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub launch: Option<Launcher>,
+    /// Engine whose memory rules apply (ollama, lmstudio, koboldcpp: llama.cpp; vllm is planned by `llmrig plan`).
+    #[arg(long, default_value = "llama.cpp", value_parser = values::backend())]
+    pub backend: Backend,
     /// The machine.
     #[command(flatten)]
     pub machine: MachineArgs,
@@ -264,14 +290,14 @@ pub struct MachineArgs {
     #[arg(long = "cpu")]
     pub cpu: Option<String>,
     /// System RAM (`64GiB`, `32GB`; a bare number is GiB).
-    #[arg(long = "ram", allow_hyphen_values = true)]
-    pub ram: Option<String>,
+    #[arg(long = "ram", allow_hyphen_values = true, value_parser = values::size)]
+    pub ram: Option<u64>,
     /// RAM bandwidth in GB/s.
-    #[arg(long = "ram-bw")]
+    #[arg(long = "ram-bw", value_parser = values::ram_bandwidth)]
     pub ram_bw: Option<f64>,
-    /// GPU API llama.cpp was built with: cuda, rocm, vulkan, metal, sycl, cpu.
-    #[arg(long = "api")]
-    pub api: Option<String>,
+    /// GPU API llama.cpp was built with.
+    #[arg(long = "api", value_enum, ignore_case = true)]
+    pub api: Option<ApiArg>,
     /// Machine description (TOML) instead of detection.
     #[arg(long = "system")]
     pub system: Option<PathBuf>,

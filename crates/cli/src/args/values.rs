@@ -1,0 +1,476 @@
+//! Flag values, typed: each parser turns one flag's text into the type the library takes, so clap
+//! reports a bad value as a usage error (exit 2) that names the flag, and a flag with a fixed set of
+//! values lists them in `--help` and in that error.
+//!
+//! A fixed set that the library parses itself (with its aliases: `--backend ollama`, `-ctk Q8_0`)
+//! is a [`Choice`] over the library's parser; one the library has an enum but no parser for is a
+//! `ValueEnum` here, mapped to the library's enum.
+
+use std::ffi::OsStr;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::ValueEnum;
+use llmrig_catalog::recommend::Use;
+use llmrig_core::estimate::{
+    Backend, FlashAttn, GpuLayers, LlamaCppVersion, SplitMode, KV_CACHE_TYPES, MAX_CTX,
+};
+use llmrig_core::quant::GgmlType;
+use llmrig_core::serve::{Engine, InterNode, KvDtype};
+use llmrig_core::system::GpuApi;
+
+/// Bytes in a GiB.
+pub const GIB: f64 = 1_073_741_824.0;
+
+/// A flag with a fixed set of values that the library parses (aliases and spellings included): the
+/// names are listed in `--help`, and a value the parser refuses is clap's invalid-value error with
+/// the names and the closest one.
+#[derive(Clone)]
+pub struct Choice<T> {
+    names: Vec<PossibleValue>,
+    parse: fn(&str) -> Option<T>,
+}
+
+impl<T> Choice<T> {
+    fn new<V: Into<PossibleValue>>(
+        names: impl IntoIterator<Item = V>,
+        parse: fn(&str) -> Option<T>,
+    ) -> Self {
+        Choice {
+            names: names.into_iter().map(Into::into).collect(),
+            parse,
+        }
+    }
+
+    /// The listed names.
+    #[cfg(test)]
+    pub fn names(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect()
+    }
+
+    /// The library's parse of `s`.
+    #[cfg(test)]
+    pub fn parse(&self, s: &str) -> Option<T> {
+        (self.parse)(s)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Choice<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        if let Some(v) = value.to_str().and_then(self.parse) {
+            return Ok(v);
+        }
+        // Not one of them: clap's own error, which lists the names and suggests the closest.
+        let listed = PossibleValuesParser::new(self.names.clone()).parse_ref(cmd, arg, value)?;
+        // A listed name the library refuses (the unit tests rule this out).
+        Err(clap::Error::raw(
+            ErrorKind::InvalidValue,
+            format!("`{listed}` is listed but not accepted\n"),
+        )
+        .with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.names.iter().cloned()))
+    }
+}
+
+/// The `--backend` engines, in the order `--help` lists them.
+const BACKENDS: [Backend; 6] = [
+    Backend::LlamaCpp,
+    Backend::ExLlamaV2,
+    Backend::ExLlamaV3,
+    Backend::Mlx,
+    Backend::Transformers,
+    Backend::Vllm,
+];
+
+/// `--backend`: [`Backend::parse`], which also takes `ollama`, `lmstudio`, `koboldcpp`, `exl2`, any
+/// case and `-`/`_` anywhere.
+pub fn backend() -> Choice<Backend> {
+    Choice::new(BACKENDS.map(Backend::name), Backend::parse)
+}
+
+/// `-ctk`/`-ctv`: the cache types llama.cpp accepts ([`KV_CACHE_TYPES`]), any case.
+pub fn kv_cache_type() -> Choice<GgmlType> {
+    Choice::new(KV_CACHE_TYPES.map(|t| t.name().to_ascii_lowercase()), |s| {
+        GgmlType::from_name(s).filter(|t| KV_CACHE_TYPES.contains(t))
+    })
+}
+
+/// `--internode`: [`InterNode::ALL`], any case.
+pub fn internode() -> Choice<InterNode> {
+    Choice::new(InterNode::ALL.map(|(n, _)| n), |s| {
+        InterNode::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|&(_, i)| i)
+    })
+}
+
+/// `--use`: [`Use::parse`], which also takes `coding`, `thinking`, `long`, `embeddings`.
+pub fn use_() -> Choice<Use> {
+    Choice::new(
+        [
+            Use::Chat,
+            Use::Code,
+            Use::Reasoning,
+            Use::LongContext,
+            Use::Vision,
+            Use::Embedding,
+        ]
+        .map(Use::name),
+        Use::parse,
+    )
+}
+
+/// `-fa`: flash attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlashAttnArg {
+    #[value(alias = "1", alias = "true")]
+    On,
+    #[value(alias = "0", alias = "false")]
+    Off,
+    Auto,
+}
+
+impl From<FlashAttnArg> for FlashAttn {
+    fn from(a: FlashAttnArg) -> Self {
+        match a {
+            FlashAttnArg::On => FlashAttn::On,
+            FlashAttnArg::Off => FlashAttn::Off,
+            FlashAttnArg::Auto => FlashAttn::Auto,
+        }
+    }
+}
+
+/// `-sm`: how layers are split over GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitModeArg {
+    Layer,
+    Row,
+    None,
+}
+
+impl From<SplitModeArg> for SplitMode {
+    fn from(a: SplitModeArg) -> Self {
+        match a {
+            SplitModeArg::Layer => SplitMode::Layer,
+            SplitModeArg::Row => SplitMode::Row,
+            SplitModeArg::None => SplitMode::None,
+        }
+    }
+}
+
+/// `plan --engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Vllm,
+    Sglang,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(a: EngineArg) -> Self {
+        match a {
+            EngineArg::Vllm => Engine::Vllm,
+            EngineArg::Sglang => Engine::Sglang,
+        }
+    }
+}
+
+/// `plan --kv-cache-dtype`: the model's dtype or FP8 (vLLM's names for each are aliases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KvDtypeArg {
+    #[value(alias = "bf16", alias = "fp16")]
+    Auto,
+    #[value(alias = "fp8_e4m3", alias = "fp8_e5m2")]
+    Fp8,
+}
+
+impl From<KvDtypeArg> for KvDtype {
+    fn from(a: KvDtypeArg) -> Self {
+        match a {
+            KvDtypeArg::Auto => KvDtype::Auto,
+            KvDtypeArg::Fp8 => KvDtype::Fp8,
+        }
+    }
+}
+
+/// `--api`: the GPU API llama.cpp was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    Cuda,
+    #[value(alias = "hip")]
+    Rocm,
+    Vulkan,
+    Metal,
+    Sycl,
+    Cpu,
+}
+
+impl From<ApiArg> for GpuApi {
+    fn from(a: ApiArg) -> Self {
+        match a {
+            ApiArg::Cuda => GpuApi::Cuda,
+            ApiArg::Rocm => GpuApi::Rocm,
+            ApiArg::Vulkan => GpuApi::Vulkan,
+            ApiArg::Metal => GpuApi::Metal,
+            ApiArg::Sycl => GpuApi::Sycl,
+            ApiArg::Cpu => GpuApi::Cpu,
+        }
+    }
+}
+
+/// `-ngl`: a number of layers, `all` (or `max`), `auto` (or llama.cpp's `-1`).
+pub fn gpu_layers(s: &str) -> Result<GpuLayers, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" | "-1" => Ok(GpuLayers::Auto),
+        "all" | "max" => Ok(GpuLayers::Count(u32::MAX)),
+        n => n
+            .parse()
+            .map(GpuLayers::Count)
+            .map_err(|_| "expected a number of layers, `all` or `auto`".into()),
+    }
+}
+
+/// A context such as `8192`, `8k`, `128K`, between 1 and [`MAX_CTX`] tokens.
+pub fn ctx(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = match t.strip_suffix('k') {
+        Some(n) => (n, 1024),
+        None => (t.as_str(), 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a positive number of tokens such as 8192 or 32k")?;
+    let ctx = n.saturating_mul(mult);
+    if ctx == 0 || ctx > MAX_CTX {
+        return Err(format!("expected a context between 1 and {MAX_CTX} tokens"));
+    }
+    Ok(ctx)
+}
+
+/// A size such as `64GiB`, `24GB` or `512MiB`, in bytes. A bare number is GiB: `--ram 32` means
+/// 32 GiB, which is what people type; nobody sizes RAM or VRAM in bytes on a command line.
+pub fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| "expected a size such as 64GiB, 24GB or 512MiB")?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "gib" => GIB,
+        "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1_048_576.0,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "tib" => 1_099_511_627_776.0,
+        u => {
+            return Err(format!(
+                "unknown unit `{u}`, expected B, MB, MiB, GB, GiB, TB or TiB"
+            ))
+        }
+    };
+    let bytes = n * mult;
+    if !(bytes.is_finite() && bytes > 0.0 && bytes < 1e18) {
+        return Err("expected a positive size below 1 EB".into());
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(bytes as u64)
+}
+
+/// `-ts`: shares of layers per GPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proportions(pub Vec<f64>);
+
+/// `-ts 3,1` (or `3/1`): non-negative shares.
+pub fn proportions(s: &str) -> Result<Proportions, String> {
+    s.split([',', '/'])
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| "expected non-negative proportions such as 3,1".to_string())
+        })
+        .collect::<Result<_, _>>()
+        .map(Proportions)
+}
+
+/// `--llama-cpp`: `current` or a release month.
+pub fn llama_cpp(s: &str) -> Result<LlamaCppVersion, String> {
+    LlamaCppVersion::parse(s)
+        .ok_or_else(|| "expected `current` or a release month such as 2025-10".into())
+}
+
+/// `--ram-bw`: GB/s, above 0 and below 100000.
+pub fn ram_bandwidth(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v < 1e5 {
+        Ok(v)
+    } else {
+        Err("expected GB/s between 0 and 100000".into())
+    }
+}
+
+/// `--good-tps`, `--usable-tps`: tokens/s from 0 to below 1000000.
+pub fn verdict_tps(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && (0.0..1e6).contains(&v) {
+        Ok(v)
+    } else {
+        Err("expected tokens/s between 0 and 1000000".into())
+    }
+}
+
+/// `recommend --min-tps`: a non-negative number of tokens/s.
+pub fn min_tps(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err("expected a non-negative number of tokens/s".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listed name is one the library's parser takes, as itself.
+    #[test]
+    fn listed_names_parse() {
+        let b = backend();
+        for n in b.names() {
+            assert_eq!(b.parse(&n).map(Backend::name), Some(n.as_str()));
+        }
+        // A variant added to `Backend` fails to compile here until it is listed.
+        let index = |b: Backend| match b {
+            Backend::LlamaCpp => 0,
+            Backend::ExLlamaV2 => 1,
+            Backend::ExLlamaV3 => 2,
+            Backend::Mlx => 3,
+            Backend::Transformers => 4,
+            Backend::Vllm => 5,
+        };
+        for (i, b) in BACKENDS.into_iter().enumerate() {
+            assert_eq!(index(b), i, "{}", b.name());
+        }
+        let k = kv_cache_type();
+        assert_eq!(
+            k.names(),
+            ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"]
+        );
+        for n in k.names() {
+            assert!(k.parse(&n).is_some(), "{n}");
+        }
+        let i = internode();
+        for n in i.names() {
+            assert!(i.parse(&n).is_some(), "{n}");
+        }
+        let u = use_();
+        for n in u.names() {
+            assert_eq!(u.parse(&n).map(Use::name), Some(n.as_str()));
+        }
+    }
+
+    /// Spellings that worked when these flags were strings still do.
+    #[test]
+    fn aliases_and_case() {
+        for s in ["ollama", "LMStudio", "koboldcpp", "llama-cpp", "LLAMA.CPP"] {
+            assert_eq!(backend().parse(s), Some(Backend::LlamaCpp), "{s}");
+        }
+        assert_eq!(backend().parse("exl2"), Some(Backend::ExLlamaV2));
+        assert_eq!(backend().parse("nope"), None);
+        assert_eq!(kv_cache_type().parse("Q8_0"), Some(GgmlType::Q8_0));
+        assert_eq!(kv_cache_type().parse("q3_k"), None);
+        assert_eq!(internode().parse("IB-HDR"), Some(InterNode::IbHdr));
+        assert_eq!(use_().parse("coding"), Some(Use::Code));
+        let fa = |s| FlashAttnArg::from_str(s, true).map(FlashAttn::from);
+        assert_eq!(fa("1"), Ok(FlashAttn::On));
+        assert_eq!(fa("TRUE"), Ok(FlashAttn::On));
+        assert_eq!(fa("false"), Ok(FlashAttn::Off));
+        assert_eq!(fa("Auto"), Ok(FlashAttn::Auto));
+        assert_eq!(
+            KvDtypeArg::from_str("fp8_e5m2", true).map(KvDtype::from),
+            Ok(KvDtype::Fp8)
+        );
+        assert_eq!(
+            KvDtypeArg::from_str("BF16", true).map(KvDtype::from),
+            Ok(KvDtype::Auto)
+        );
+        assert_eq!(
+            ApiArg::from_str("hip", true).map(GpuApi::from),
+            Ok(GpuApi::Rocm)
+        );
+    }
+
+    /// The CLI's enums carry the library's names.
+    #[test]
+    fn value_enums_use_the_library_names() {
+        let name = |v: Option<PossibleValue>| v.map(|v| v.get_name().to_string());
+        for a in ApiArg::value_variants() {
+            assert_eq!(
+                name(a.to_possible_value()).as_deref(),
+                Some(GpuApi::from(*a).name())
+            );
+        }
+        for e in EngineArg::value_variants() {
+            assert_eq!(
+                name(e.to_possible_value()).as_deref(),
+                Some(Engine::from(*e).name())
+            );
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(gpu_layers("AUTO"), Ok(GpuLayers::Auto));
+        assert_eq!(gpu_layers("-1"), Ok(GpuLayers::Auto));
+        assert_eq!(gpu_layers("max"), Ok(GpuLayers::Count(u32::MAX)));
+        assert_eq!(gpu_layers("20"), Ok(GpuLayers::Count(20)));
+        assert!(gpu_layers("many").is_err());
+        assert_eq!(ctx("32k"), Ok(32768));
+        assert_eq!(ctx("8192"), Ok(8192));
+        assert!(ctx("-5").is_err());
+        assert!(ctx("0").is_err());
+        assert!(ctx("12x").is_err());
+        assert!(ctx("99999999999999999999").is_err());
+        assert_eq!(size("64GiB"), Ok(64 << 30));
+        assert_eq!(size("24GB"), Ok(24_000_000_000));
+        assert_eq!(size("32"), Ok(32 << 30));
+        assert_eq!(size("20.5"), Ok(41 << 29));
+        assert_eq!(size("4096B"), Ok(4096));
+        assert!(size("-3GB").is_err());
+        assert!(size("lots").is_err());
+        assert!(size("3 parsecs").is_err());
+        assert_eq!(proportions("3,1"), Ok(Proportions(vec![3.0, 1.0])));
+        assert_eq!(proportions("3/1"), Ok(Proportions(vec![3.0, 1.0])));
+        assert!(proportions("1,x").is_err());
+        assert!(proportions("-1,1").is_err());
+        assert!(llama_cpp("2025-06").is_ok());
+        assert!(llama_cpp("june").is_err());
+        assert!(ram_bandwidth("0").is_err());
+        assert!(ram_bandwidth("nan").is_err());
+        assert_eq!(ram_bandwidth("51.2"), Ok(51.2));
+        assert!(verdict_tps("-1").is_err());
+        assert!(verdict_tps("1e6").is_err());
+        assert!(min_tps("-1").is_err());
+        assert_eq!(min_tps("1e7"), Ok(1e7));
+    }
+}

@@ -1,0 +1,496 @@
+//! The machine: `--system` or detection (with the RAM bandwidth `llmrig hw --measure` stored in
+//! the user config), completed from the device catalog, then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/
+//! `--ram-bw`/`--api` override parts of it. What was assumed is a [`MachineNote`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use llmrig_catalog::devices;
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, SystemSpec};
+use llmrig_detect::Note;
+
+use crate::args::values::{size, GIB};
+use crate::args::MachineArgs;
+use crate::render::gib;
+
+/// What the machine's description assumed or left out, shown as `note:` lines (in JSON, as the same
+/// strings).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MachineNote {
+    /// A note from detection, shown with what to do about it (the flag or command to use).
+    Detected(Note),
+    /// The RAM bandwidth `llmrig hw --measure` stored in the user config.
+    BandwidthMeasured {
+        /// GB/s.
+        gbs: f64,
+        /// The config file.
+        config: PathBuf,
+    },
+    /// The RAM bandwidth is that of a detected unified-memory chip in the device catalog.
+    BandwidthUnified {
+        /// Bytes/s.
+        bytes_per_s: f64,
+        /// The chip.
+        gpu: String,
+    },
+    /// A GPU the device catalog does not know: 500 GB/s assumed.
+    GpuNotInCatalog {
+        /// The GPU.
+        gpu: String,
+    },
+    /// A GPU the device catalog does not know, with the bandwidth NVML reported.
+    GpuBandwidthFromNvml {
+        /// The GPU.
+        gpu: String,
+        /// Bytes/s.
+        bytes_per_s: f64,
+    },
+    /// A detected GPU's compute rates come from a catalog entry matched by part of its name.
+    GpuRatesFrom {
+        /// The GPU as detected.
+        gpu: String,
+        /// The catalog entry's name.
+        entry: String,
+        /// The catalog entry's id.
+        id: String,
+    },
+    /// An integrated GPU the catalog does not know reads RAM at the RAM's bandwidth.
+    IntegratedAtRamBandwidth {
+        /// The GPU.
+        gpu: String,
+        /// Bytes/s.
+        bytes_per_s: f64,
+    },
+    /// Metal lets the GPU allocate only the working-set share of unified memory.
+    WorkingSet {
+        /// Bytes the GPU may allocate.
+        usable: u64,
+        /// Unified memory, bytes.
+        total: u64,
+        /// The chip was given with `--gpu` (the note then says how to give another size).
+        given: bool,
+    },
+}
+
+impl MachineNote {
+    /// Whether the note says where the RAM bandwidth came from (superseded when it is given).
+    pub fn is_ram_bandwidth(&self) -> bool {
+        match self {
+            MachineNote::Detected(n) => n.is_ram_bandwidth(),
+            MachineNote::BandwidthMeasured { .. } | MachineNote::BandwidthUnified { .. } => true,
+            MachineNote::GpuNotInCatalog { .. }
+            | MachineNote::GpuBandwidthFromNvml { .. }
+            | MachineNote::GpuRatesFrom { .. }
+            | MachineNote::IntegratedAtRamBandwidth { .. }
+            | MachineNote::WorkingSet { .. } => false,
+        }
+    }
+}
+
+/// What the user can do about a detection note: the flag or command, which detection does not know.
+fn hint(n: &Note) -> &'static str {
+    match n {
+        Note::BandwidthAssumed => "; run `llmrig hw --measure` or pass --ram-bw",
+        Note::BandwidthFromFirmware { .. } => "; `llmrig hw --measure` measures it",
+        Note::RamSizeUnknown => "; pass --ram",
+        Note::NoGpu => "; pass --gpu to describe one",
+        Note::NvidiaUnanswered { .. } => "; pass --gpu to describe them",
+        Note::OnlyNvidiaDetected => "; pass --gpu to describe others",
+        Note::IntegratedGpuLeftOut { .. }
+        | Note::HybridCores { .. }
+        | Note::AmdIntegratedGpu { .. }
+        | Note::IntelIntegratedGpu { .. } => "",
+    }
+}
+
+impl fmt::Display for MachineNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MachineNote::Detected(n) => write!(f, "{n}{}", hint(n)),
+            MachineNote::BandwidthMeasured { gbs, config } => write!(
+                f,
+                "RAM bandwidth {gbs:.1} GB/s as measured by `llmrig hw --measure` (stored in {}); estimates use it instead of the assumed peak",
+                config.display()
+            ),
+            MachineNote::BandwidthUnified { bytes_per_s, gpu } => write!(
+                f,
+                "RAM bandwidth {:.1} GB/s: the unified memory of the {gpu} (device catalog)",
+                bytes_per_s / 1e9
+            ),
+            MachineNote::GpuNotInCatalog { gpu } => {
+                write!(f, "{gpu} is not in the device catalog; assuming 500 GB/s")
+            }
+            MachineNote::GpuBandwidthFromNvml { gpu, bytes_per_s } => write!(
+                f,
+                "{gpu} is not in the device catalog; bandwidth {:.0} GB/s from NVML, compute rate unknown",
+                bytes_per_s / 1e9
+            ),
+            MachineNote::GpuRatesFrom { gpu, entry, id } => write!(
+                f,
+                "{gpu}: compute rates from the device catalog's {entry} ({id})"
+            ),
+            MachineNote::IntegratedAtRamBandwidth { gpu, bytes_per_s } => write!(
+                f,
+                "{gpu} is not in the device catalog; it reads system RAM at the RAM's {:.1} GB/s",
+                bytes_per_s / 1e9
+            ),
+            MachineNote::WorkingSet {
+                usable,
+                total,
+                given,
+            } => {
+                write!(
+                    f,
+                    "unified memory: {} of {} usable by the GPU (macOS working-set limit)",
+                    gib(*usable),
+                    gib(*total)
+                )?;
+                if *given {
+                    f.write_str("; pass e.g. `--gpu m2-max:32GiB` for your configuration")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// JSON carries a note as the text the table shows.
+impl serde::Serialize for MachineNote {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Builds the machine: `--system`, else detection (with the RAM bandwidth `llmrig hw --measure`
+/// stored in the user config), then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/`--ram-bw` override parts
+/// of it. Returns notes on what was assumed.
+pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<MachineNote>)> {
+    machine_with(m, true)
+}
+
+/// [`machine`], reading the user config's measured RAM bandwidth only when `use_config` is set (the
+/// bandwidth probe compares against the peak without it).
+pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Vec<MachineNote>)> {
+    use llmrig_detect::Probe;
+    let host = m.system.is_none();
+    let detected = match &m.system {
+        Some(path) => llmrig_detect::FileProbe::new(path).detect()?,
+        None => llmrig_detect::HostProbe.detect()?,
+    };
+    let mut sys = detected.system;
+    let mut notes: Vec<MachineNote> = detected
+        .notes
+        .into_iter()
+        .map(MachineNote::Detected)
+        .collect();
+    let mut measured = false;
+    if host && use_config {
+        if let Some(path) = llmrig_detect::config_path() {
+            if let Some(gbs) = llmrig_detect::load_config(&path)?.ram_bandwidth_gbs {
+                sys.cpu.bandwidth_bytes_per_s = gbs * 1e9;
+                notes.retain(|n| !n.is_ram_bandwidth());
+                notes.push(MachineNote::BandwidthMeasured { gbs, config: path });
+                measured = true;
+            }
+        }
+    }
+    let api = m.api.map(GpuApi::from);
+    if m.no_gpu {
+        sys.gpus.clear();
+        notes.retain(|n| *n != MachineNote::Detected(Note::NoGpu));
+    }
+    if !m.gpu.is_empty() {
+        sys.gpus.clear();
+        notes.retain(|n| *n != MachineNote::Detected(Note::NoGpu));
+        for spec in &m.gpu {
+            sys.gpus.extend(parse_gpu(spec, api)?);
+        }
+    } else if host {
+        // Detected GPUs carry names and memory: compute rates (and bandwidth, unless NVML gave it)
+        // come from the catalog.
+        for g in &mut sys.gpus {
+            complete_detected_gpu(g, api, &mut notes);
+        }
+    } else {
+        // A system file without rates: take them from the catalog.
+        for g in &mut sys.gpus {
+            if g.bandwidth_bytes_per_s == 0.0 {
+                match devices().find(&g.name) {
+                    Ok(e) => {
+                        let full = e.to_spec(Some(g.memory_bytes), api.or(Some(g.api)));
+                        *g = full;
+                    }
+                    Err(_) => {
+                        notes.push(MachineNote::GpuNotInCatalog {
+                            gpu: g.name.clone(),
+                        });
+                        g.bandwidth_bytes_per_s = 500e9;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(cpu) = &m.cpu {
+        let e = devices().find(cpu)?;
+        if e.is_gpu() {
+            bail!("--cpu `{cpu}`: {} is a GPU; expected a CPU or a RAM configuration such as ddr5-5600", e.name);
+        }
+        sys.cpu.bandwidth_bytes_per_s = e.bandwidth_gbs * 1e9;
+        sys.cpu.name = e.name.clone();
+        notes.retain(|n| !n.is_ram_bandwidth());
+    }
+    if let Some(r) = m.ram {
+        sys.cpu.ram_bytes = r;
+    }
+    if let Some(bw) = m.ram_bw {
+        sys.cpu.bandwidth_bytes_per_s = bw * 1e9;
+        notes.retain(|n| !n.is_ram_bandwidth());
+    }
+    if host && m.gpu.is_empty() {
+        let cpu_bw_given = measured || m.ram_bw.is_some() || m.cpu.is_some();
+        detected_unified(&mut sys, cpu_bw_given, &mut notes);
+    }
+    // A unified-memory chip is the machine's RAM: the CPU side gets its size and bandwidth, and
+    // the GPU may allocate up to the OS working-set limit of it.
+    if !m.gpu.is_empty() {
+        if let Some(u) = sys
+            .gpus
+            .iter()
+            .find(|g| g.kind == DeviceKind::Unified)
+            .cloned()
+        {
+            let total = m
+                .ram
+                .map_or(u.memory_bytes, |_| sys.cpu.ram_bytes.min(u.memory_bytes));
+            if m.ram.is_none() {
+                sys.cpu.ram_bytes = total;
+            }
+            if m.ram_bw.is_none() && m.cpu.is_none() {
+                sys.cpu.bandwidth_bytes_per_s = u.bandwidth_bytes_per_s;
+                sys.cpu.name = format!("{} (CPU side)", u.name);
+                notes.retain(|n| !n.is_ram_bandwidth());
+            }
+            for g in sys
+                .gpus
+                .iter_mut()
+                .filter(|g| g.kind == DeviceKind::Unified)
+            {
+                g.memory_bytes = unified_working_set(total);
+            }
+            notes.push(MachineNote::WorkingSet {
+                usable: unified_working_set(total),
+                total,
+                given: true,
+            });
+        }
+    }
+    Ok((sys, notes))
+}
+
+/// The catalog entry for a name the OS reports: exact (`NVIDIA GeForce RTX 4090`, `Apple M2 Max`),
+/// the part in parentheses (`AMD Radeon 8060S (Strix Halo)`), or the name with trailing words
+/// dropped (`NVIDIA H100 80GB HBM3` → `NVIDIA H100`, `Tesla T4` → `T4`). Laptop variants are not
+/// matched to desktop cards, whose memory is faster. The flag says whether the match was exact.
+pub(super) fn catalog_match(name: &str) -> Option<(&'static llmrig_catalog::DeviceEntry, bool)> {
+    let d = devices();
+    if let Ok(e) = d.find(name) {
+        return Some((e, true));
+    }
+    let (head, paren) = match name.split_once('(') {
+        Some((h, p)) => (h.trim(), p.split(')').next()),
+        None => (name, None),
+    };
+    if let Some(e) = paren.and_then(|p| d.find(p).ok()) {
+        return Some((e, false));
+    }
+    let mut words: Vec<&str> = head
+        .split([' ', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words
+        .iter()
+        .any(|w| ["laptop", "mobile", "max-q", "maxq"].contains(&w.to_ascii_lowercase().as_str()))
+    {
+        return None;
+    }
+    if words
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case("tesla"))
+    {
+        words.remove(0);
+    }
+    for n in (1..=words.len()).rev() {
+        // One word alone must look like a model (`T4`), not a vendor.
+        if n == 1 && !words[0].chars().any(|c| c.is_ascii_digit()) {
+            break;
+        }
+        if let Ok(e) = d.find(&words[..n].join(" ")) {
+            return Some((e, false));
+        }
+    }
+    None
+}
+
+/// Fills a detected GPU's rates from the catalog: compute always, bandwidth unless detection
+/// measured it (NVML's bus width × memory clock), memory only when the OS did not report it.
+pub(super) fn complete_detected_gpu(
+    g: &mut DeviceSpec,
+    api: Option<GpuApi>,
+    notes: &mut Vec<MachineNote>,
+) {
+    if let Some(a) = api {
+        g.api = a;
+    }
+    match catalog_match(&g.name) {
+        Some((e, exact)) => {
+            let full = e.to_spec(None, None);
+            g.fp16_flops = full.fp16_flops;
+            g.int8_ops = full.int8_ops;
+            if g.bandwidth_bytes_per_s == 0.0 {
+                g.bandwidth_bytes_per_s = full.bandwidth_bytes_per_s;
+            }
+            if g.memory_bytes == 0 {
+                g.memory_bytes = full.memory_bytes;
+            }
+            if !exact {
+                notes.push(MachineNote::GpuRatesFrom {
+                    gpu: g.name.clone(),
+                    entry: e.name.clone(),
+                    id: e.id.clone(),
+                });
+            }
+        }
+        None if g.kind == DeviceKind::Unified => {}
+        None if g.bandwidth_bytes_per_s > 0.0 => notes.push(MachineNote::GpuBandwidthFromNvml {
+            gpu: g.name.clone(),
+            bytes_per_s: g.bandwidth_bytes_per_s,
+        }),
+        None => {
+            notes.push(MachineNote::GpuNotInCatalog {
+                gpu: g.name.clone(),
+            });
+            g.bandwidth_bytes_per_s = 500e9;
+        }
+    }
+}
+
+/// Detected GPUs that share system RAM (Apple silicon, AMD and Intel iGPUs): one found in the
+/// catalog gives the RAM its bandwidth (unless measured or given); one not found reads at the RAM's
+/// bandwidth. Metal may allocate only the working-set share of it.
+pub(super) fn detected_unified(
+    sys: &mut SystemSpec,
+    cpu_bw_given: bool,
+    notes: &mut Vec<MachineNote>,
+) {
+    let cpu_bw = sys.cpu.bandwidth_bytes_per_s;
+    let mut ram_bw = None;
+    for g in sys
+        .gpus
+        .iter_mut()
+        .filter(|g| g.kind == DeviceKind::Unified)
+    {
+        if g.bandwidth_bytes_per_s == 0.0 {
+            g.bandwidth_bytes_per_s = cpu_bw;
+            notes.push(MachineNote::IntegratedAtRamBandwidth {
+                gpu: g.name.clone(),
+                bytes_per_s: cpu_bw,
+            });
+        } else if !cpu_bw_given {
+            ram_bw.get_or_insert((g.bandwidth_bytes_per_s, g.name.clone()));
+        }
+        if g.api == GpuApi::Metal {
+            let total = g.memory_bytes;
+            g.memory_bytes = unified_working_set(total);
+            notes.push(MachineNote::WorkingSet {
+                usable: g.memory_bytes,
+                total,
+                given: false,
+            });
+        }
+    }
+    if let Some((bw, name)) = ram_bw {
+        sys.cpu.bandwidth_bytes_per_s = bw;
+        notes.retain(|n| !n.is_ram_bandwidth());
+        notes.push(MachineNote::BandwidthUnified {
+            bytes_per_s: bw,
+            gpu: name,
+        });
+    }
+}
+
+/// The share of unified memory Metal lets one process allocate (`recommendedMaxWorkingSetSize`, which
+/// llama.cpp prints at start-up): about two thirds up to 36 GiB, three quarters above.
+fn unified_working_set(total: u64) -> u64 {
+    if total <= 36 << 30 {
+        total / 3 * 2
+    } else {
+        total / 4 * 3
+    }
+}
+
+/// `rtx-4090`, `2x rtx-3090`, `rtx-4090:20GiB`.
+pub(super) fn parse_gpu(spec: &str, api: Option<GpuApi>) -> Result<Vec<DeviceSpec>> {
+    let s = spec.trim();
+    let (count, rest) = match s.split_once(['x', '×']) {
+        Some((n, r)) if !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) => {
+            let n: usize = n.trim().parse().unwrap_or(0);
+            if n == 0 || n > 64 {
+                bail!("--gpu `{spec}`: expected a GPU count between 1 and 64");
+            }
+            (n, r.trim())
+        }
+        _ => (1, s),
+    };
+    let (name, mem) = match rest.split_once(':') {
+        Some((n, m)) => (n, Some(size(m).map_err(|e| anyhow!("--gpu `{m}`: {e}"))?)),
+        None => (rest, None),
+    };
+    let e = devices().find(name)?;
+    if !e.is_gpu() {
+        bail!(
+            "--gpu `{spec}`: {} is not a GPU; use --cpu for CPUs and RAM configurations",
+            e.name
+        );
+    }
+    let mem = match (mem, trailing_gb(name), e.memory_gb) {
+        (None, Some(gb), Some(cat)) if (gb - cat).abs() > 0.5 => {
+            if e.kind == llmrig_catalog::EntryKind::Unified {
+                // `m2-16gb`: the name picks one of the memory sizes the chip is sold with.
+                if !e.memory_options_gb.iter().any(|o| (o - gb).abs() < 0.5) {
+                    bail!(
+                        "--gpu `{spec}`: {} is sold with {} GB; pass e.g. `{}:{}GiB` for another size",
+                        e.name,
+                        e.memory_options_gb
+                            .iter()
+                            .map(|o| format!("{o}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        e.id,
+                        gb
+                    );
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some((gb * GIB) as u64)
+            } else {
+                bail!(
+                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for a modified card pass `{}:{gb}GiB`",
+                    e.name,
+                    e.id
+                );
+            }
+        }
+        (m, _, _) => m,
+    };
+    Ok(vec![e.to_spec(mem, api); count])
+}
+
+/// The memory size at the end of a GPU name (`m2-16gb`, `RTX 4090 24GB`), in GB.
+pub(super) fn trailing_gb(name: &str) -> Option<f64> {
+    let lower = name.trim().to_ascii_lowercase();
+    let head = lower
+        .strip_suffix("gib")
+        .or_else(|| lower.strip_suffix("gb"))?;
+    let start = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    head[start..].parse().ok().filter(|&g: &f64| g > 0.0)
+}

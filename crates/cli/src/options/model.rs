@@ -1,0 +1,194 @@
+//! MODEL and `-q` → the model's weights: a GGUF file, a Hugging Face folder, `hf:` and `ollama:`
+//! repositories, an installed Ollama tag, the catalog, or a bare size (a generic transformer).
+
+use anyhow::{anyhow, bail, Context, Result};
+use llmrig_catalog::models;
+use llmrig_core::estimate::ModelWeights;
+use llmrig_core::model::{Arch, ModelSpec};
+use llmrig_core::quant::Quant;
+
+use crate::render::gib;
+
+/// The model as resolved: weights plus where the numbers came from.
+pub struct ResolvedModel {
+    pub weights: ModelWeights,
+    pub source: String,
+    pub notes: Vec<String>,
+    /// Set when the model was read from GGUF files.
+    pub local: Option<llmrig_formats::local::LocalModel>,
+    /// Set when the model was read from a Hugging Face folder.
+    pub folder: Option<llmrig_formats::local::HfFolder>,
+}
+
+/// A generic dense transformer of about `params` parameters, shaped like Llama 3 (GQA 8, FFN 3.5×,
+/// 128k vocabulary): hidden size from the nearest Llama-family size, layers to match the count.
+pub(super) fn generic_spec(label: &str, params: f64) -> ModelSpec {
+    // (hidden size, heads) of Llama-family models by size.
+    let (e, heads): (u64, u32) = match params {
+        p if p < 2e9 => (2048, 32),
+        p if p < 5e9 => (3072, 24),
+        p if p < 10e9 => (4096, 32),
+        p if p < 20e9 => (5120, 40),
+        p if p < 45e9 => (6144, 48),
+        p if p < 150e9 => (8192, 64),
+        _ => (16384, 128),
+    };
+    let ff = e * 7 / 2;
+    let vocab = 128_256;
+    let kv = 8 * 128;
+    #[allow(clippy::cast_precision_loss)]
+    let per_layer = (2 * e * e + 2 * e * kv + 3 * e * ff) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let emb = (2 * vocab * e) as f64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n_layer = (((params - emb) / per_layer).round() as u32).clamp(1, 200);
+    ModelSpec {
+        id: label.to_string(),
+        name: format!("generic dense {label}"),
+        arch: Arch::Llama,
+        n_layer,
+        n_embd: e,
+        n_ff: ff,
+        n_head: heads,
+        n_head_kv: 8,
+        head_dim: Some(e / u64::from(heads)),
+        n_vocab: vocab,
+        tied_embeddings: false,
+        context_length: 131_072,
+        ..ModelSpec::default()
+    }
+}
+
+/// Resolves MODEL and `-q` into weights: a file, folder or remote repository first, then the
+/// catalog or a bare size.
+pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
+    let lower = name.trim().to_ascii_lowercase();
+    let mut cfg = llmrig_formats::RemoteConfig::from_env();
+    cfg.progress = Some(crate::progress::Bar::hook());
+    match llmrig_formats::open::open_model(name, quant, &cfg)? {
+        Some(llmrig_formats::open::Opened::Gguf(local)) => {
+            if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
+                bail!("`{name}` is a multimodal projector (mmproj), not a language model: estimate the model file");
+            }
+            let mut notes = local.model.warnings.clone();
+            let remote = lower.starts_with("hf:") || lower.starts_with("ollama:");
+            if let (Some(q), false) = (quant, remote) {
+                notes.push(format!("-q {q} ignored: the file's own tensors are used"));
+            }
+            return Ok(ResolvedModel {
+                weights: local.model.weights.clone(),
+                source: if remote { "remote" } else { "file" }.into(),
+                notes,
+                local: Some(local),
+                folder: None,
+            });
+        }
+        Some(llmrig_formats::open::Opened::Folder(f)) => {
+            let mut notes = f.config.warnings.clone();
+            let predicted = f.weights.total_bytes();
+            #[allow(clippy::cast_precision_loss)]
+            let diff = (predicted as f64 - f.tensor_bytes as f64) / (f.tensor_bytes.max(1) as f64);
+            if f.tensor_bytes > 0 && diff.abs() > 0.02 {
+                notes.push(format!(
+                    "the safetensors files hold {} but the {} layout predicts {} ({:+.1}%); the estimate uses the prediction",
+                    gib(f.tensor_bytes),
+                    f.weights.quant.name(),
+                    gib(predicted),
+                    diff * 100.0
+                ));
+            }
+            if let Some(q) = quant {
+                notes.push(format!("-q {q} ignored: the model's own format is used"));
+            }
+            let remote = lower.starts_with("hf:");
+            return Ok(ResolvedModel {
+                weights: f.weights.clone(),
+                source: if remote { "remote" } else { "folder" }.into(),
+                notes,
+                local: None,
+                folder: Some(f),
+            });
+        }
+        None => {}
+    }
+    // An Ollama tag installed on this machine: its blob is the GGUF, read exactly.
+    if name.contains(':') && !lower.starts_with("hf:") && !lower.starts_with("ollama:") {
+        let installed =
+            llmrig_formats::installed::scan(&llmrig_formats::installed::Roots::from_env());
+        let want = name.trim();
+        if let Some(i) = installed.iter().find(|i| {
+            i.store == llmrig_formats::installed::Store::Ollama
+                && (i.name.eq_ignore_ascii_case(want)
+                    || i.name.eq_ignore_ascii_case(&format!("{want}:latest")))
+        }) {
+            let local = llmrig_formats::local::open_gguf(&i.path)?;
+            let mut notes = local.model.warnings.clone();
+            notes.push(format!(
+                "read the installed Ollama model {} ({})",
+                i.name,
+                i.path.display()
+            ));
+            return Ok(ResolvedModel {
+                weights: local.model.weights.clone(),
+                source: "installed".into(),
+                notes,
+                local: Some(local),
+                folder: None,
+            });
+        }
+    }
+    let q_given = quant;
+    let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
+    if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
+        if let Ok(n) = num.parse::<f64>() {
+            let params = if lower.ends_with('b') {
+                n * 1e9
+            } else {
+                n * 1e6
+            };
+            if !(params.is_finite() && (1e8..=2e12).contains(&params)) {
+                bail!("`{name}`: expected a size between 0.1b and 2000b");
+            }
+            let spec = generic_spec(&lower, params);
+            return Ok(ResolvedModel {
+                weights: ModelWeights::new(&spec, quant),
+                source: "generic".into(),
+                notes: vec![format!(
+                    "`{name}` is a generic dense transformer ({} layers, hidden {}, GQA 8); use a catalog model for exact numbers",
+                    spec.n_layer, spec.n_embd
+                )],
+                local: None,
+                folder: None,
+            });
+        }
+    }
+    let entry = models()
+        .find(name)
+        .context("")
+        .map_err(|e| anyhow!("{}", e.root_cause()))?;
+    let mut notes = Vec::new();
+    // gpt-oss is released in MXFP4 (experts MXFP4, the rest BF16); that file, not a Q4_K_M
+    // re-quantization, is what people download when they name no quant.
+    let quant = if q_given.is_none() && entry.spec.arch == Arch::GptOss {
+        notes.push(format!(
+            "{} is released in MXFP4 (MXFP4_MOE); pass -q for another quantization",
+            entry.spec.name
+        ));
+        Quant::parse("MXFP4_MOE")?
+    } else {
+        quant
+    };
+    if !entry.verified {
+        notes.push(format!(
+            "catalog numbers for {} are not fully verified: {}",
+            entry.spec.id, entry.notes
+        ));
+    }
+    Ok(ResolvedModel {
+        weights: ModelWeights::new(&entry.spec, quant),
+        source: "catalog".into(),
+        notes,
+        local: None,
+        folder: None,
+    })
+}

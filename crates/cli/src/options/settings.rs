@@ -1,0 +1,44 @@
+//! `estimate`'s flags → the estimator's [`Settings`]. The flags arrive typed (see
+//! `args::values`), so nothing here can fail.
+
+use llmrig_core::estimate::Settings;
+
+use crate::args::EstimateArgs;
+
+/// Builds the estimator's settings from `estimate`'s flags.
+pub fn settings(a: &EstimateArgs) -> Settings {
+    Settings {
+        backend: a.backend,
+        ctx: a.ctx,
+        batch: a.batch,
+        ubatch: a.ubatch,
+        gpu_layers: a.gpu_layers,
+        flash_attn: a.flash_attn.into(),
+        cache_type_k: a.cache_type_k,
+        cache_type_v: a.cache_type_v,
+        parallel: a.parallel,
+        kv_unified: a.kv_unified,
+        swa_full: a.swa_full,
+        n_cpu_moe: if a.cpu_moe {
+            u32::MAX
+        } else {
+            a.n_cpu_moe.unwrap_or(0)
+        },
+        auto_cpu_moe: !a.cpu_moe && a.n_cpu_moe.is_none(),
+        no_kv_offload: a.no_kv_offload,
+        tensor_split: a
+            .tensor_split
+            .as_ref()
+            .map(|p| p.0.clone())
+            .unwrap_or_default(),
+        split_mode: a.split_mode.into(),
+        fit_margin_bytes: a.fit_target.saturating_mul(1 << 20),
+        fit_min_ctx: a.fit_ctx.max(1),
+        llama_cpp: a.llama_cpp,
+        good_tps: a.good_tps,
+        usable_tps: a.usable_tps,
+        prompt: a.prompt,
+        gen: a.gen,
+        depth: a.depth,
+    }
+}

@@ -29,8 +29,8 @@ use llmrig_contract::WarningJson as Warning;
 use llmrig_core::estimate::ModelWeights;
 use llmrig_core::quant::{OtherFormat, Quant};
 use llmrig_core::serve::{
-    plan_serving, Candidate, Cluster, Engine, Fit, GpuMemory, InterNode, KvDtype, Parallelism,
-    ServePerformance, ServeSettings, ServingPlan,
+    plan_serving, Candidate, Cluster, Engine, Fit, ForeignFormat, GpuMemory, InterNode, KvDtype,
+    Parallelism, PlanError, PlanWarning, ServePerformance, ServeSettings, ServingPlan,
 };
 use serde::Serialize;
 
@@ -106,7 +106,11 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
         prompt: a.prompt,
         depth: a.depth,
     };
-    let plan = plan_serving(w, &cluster, &settings)?;
+    let plan = plan_serving(w, &cluster, &settings).map_err(|e| match e {
+        // The core names no llmrig flag; the CLI says how to give GPUs.
+        PlanError::NoGpu => anyhow::anyhow!("{e}: pass --gpu, e.g. `--gpu \"8x h100\"`"),
+        e => e.into(),
+    })?;
 
     // What to put after `vllm serve`: the catalog's repository (with online FP8 for `-q fp8`), a
     // folder, or the repository named.
@@ -139,9 +143,16 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
     let mut warnings: Vec<Warning> = plan
         .warnings
         .iter()
-        .map(|w| Warning {
-            code: w.code().into(),
-            message: w.to_string(),
+        .map(|w| {
+            let mut message = w.to_string();
+            if matches!(w, PlanWarning::FormatEngine(ForeignFormat::Gguf)) {
+                // How to estimate it with llama.cpp instead, in llmrig's own command.
+                message.push_str(" (`llmrig estimate`)");
+            }
+            Warning {
+                code: w.code().into(),
+                message,
+            }
         })
         .collect();
     warnings.extend(notes);

@@ -251,7 +251,7 @@ pub struct ServingPlan {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
     /// No GPU in the machine.
-    #[error("serving plans need GPUs: pass --gpu, e.g. `--gpu \"8x h100\"`")]
+    #[error("serving plans need GPUs")]
     NoGpu,
     /// A value out of range.
     #[error("{flag} {value} is out of range: expected {expected}")]

@@ -289,7 +289,7 @@ impl fmt::Display for PlanWarning {
             PlanWarning::MoeSpeedRough => f.write_str("mixture-of-experts speed assumes uniform routing over TP-sharded experts (no expert parallelism)"),
             // What differs for formats vLLM and SGLang do not load natively.
             PlanWarning::FormatEngine(format) => f.write_str(match format {
-                ForeignFormat::Gguf => "vLLM loads GGUF experimentally (one file, slower kernels) and SGLang partly; prefer a BF16, FP8 or AWQ checkpoint, or llama.cpp (`llmrig estimate`)",
+                ForeignFormat::Gguf => "vLLM loads GGUF experimentally (one file, slower kernels) and SGLang partly; prefer a BF16, FP8 or AWQ checkpoint, or llama.cpp",
                 ForeignFormat::ExLlama => "EXL2/EXL3 run on ExLlamaV2/V3 (TabbyAPI), not vLLM or SGLang: they split layers over GPUs by default (one GPU works at a time for one user) and have a tensor-parallel mode; memory here follows vLLM's rules",
                 ForeignFormat::Mlx => "MLX weights run on Apple silicon with mlx-lm, one machine (its distributed mode pipelines layers over Thunderbolt or Ethernet); not on vLLM or SGLang",
                 ForeignFormat::Transformers => "bitsandbytes and HQQ are transformers formats: device_map=\"auto\" places layers in sequence (no tensor parallelism); vLLM loads bitsandbytes with slower kernels",

@@ -1,7 +1,7 @@
-//! Scores the speed model against published llama-bench results (`data/calibration/throughput.csv`,
-//! a copy of shared/data/calibration/throughput.csv; every row cites its source): per source and
-//! overall median and 90th-percentile absolute percentage error for decode (tg) and prefill (pp),
-//! next to the naive rule "tokens/s = memory bandwidth / model size".
+//! Scores the speed model against published llama-bench results
+//! (crates/catalog/data/calibration/throughput.csv, whose rows each cite their source): per source
+//! and overall median and 90th-percentile absolute percentage error for decode (tg) and prefill
+//! (pp), next to the naive rule "tokens/s = memory bandwidth / model size".
 //!
 //! Rows are matched to catalog models and devices by name; rows whose setup cannot be reproduced
 //! (an unknown device, a host CPU the row does not name for CPU-resident weights) are reported as

@@ -61,7 +61,8 @@ pub use memory::{parse_smbios, read_edac, read_memory_modules, MemoryModules};
 pub use note::Note;
 pub use nvidia::{nvml_bandwidth, parse_nvidia_smi, NVIDIA_SMI_QUERY};
 
-/// Dual-channel DDR5-5600, the common desktop today: 2 × 8 B × 5600 MT/s (shared/data/devices-reference.csv).
+/// Dual-channel DDR5-5600, the common desktop today: 2 × 8 B × 5600 MT/s (JEDEC arithmetic, as in
+/// the `cpu-desktop-ddr5-5600-dual-channel` entry of crates/catalog/data/devices.toml).
 pub const DEFAULT_RAM_BANDWIDTH: f64 = 89.6e9;
 /// Per-core SIMD rate assumed for prompt processing when the CPU is not in the catalog: AVX2, two
 /// 8-wide f32 FMA units at ~3 GHz = 96 GFLOP/s.

@@ -1,5 +1,5 @@
 //! Calibration: catalog models run through the core rules must reproduce real GGUF files and real
-//! llama.cpp allocation logs (tests/data/*.csv, copies of shared/data/calibration).
+//! llama.cpp allocation logs (crates/catalog/tests/data/*.csv; its README names the rows' sources).
 
 mod backends;
 mod common;

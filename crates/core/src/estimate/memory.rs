@@ -1,8 +1,10 @@
 //! Context-dependent memory: llama.cpp's context sizing, KV cache, compute buffers and output buffer.
 //!
 //! Rules from `llama_context`'s constructor, `llama_kv_cache(_iswa)` and the graph reservation of
-//! `ggml_backend_sched` (see shared/notes/llamacpp-memory.md §3.2–3.5). Compute buffers are the peak of
-//! the live tensors under ggml-alloc's reuse; the closed forms below reproduce the logged peaks
+//! `ggml_backend_sched` (llama.cpp `src/llama-context.cpp`, `src/llama-kv-cache.cpp`,
+//! `src/llama-kv-cache-iswa.cpp`, `ggml/src/ggml-backend.cpp` and `ggml/src/ggml-alloc.c` at
+//! upstream ec98e2002, Dec 2025; later changes cite their PRs below). Compute buffers are the peak
+//! of the live tensors under ggml-alloc's reuse; the closed forms below reproduce the logged peaks
 //! (the catalog's `memory_logs` tests check them against the logs). A CPU-only run replays the
 //! allocator over the whole graph instead (`estimate::graph`), which is exact.
 

@@ -314,7 +314,9 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             map_last = ti;
         }
         if dev.is_none() && is_matmul {
-            // Prefill uploads the used experts only (perf-models.md §2.6); dense weights whole.
+            // Prefill uploads the used experts only (ggml/src/ggml-backend.cpp,
+            // ggml_backend_sched_compute_splits copies the MUL_MAT_ID experts the batch's ids
+            // select); dense weights whole.
             cpu_matmul_bytes += if t.info.role == Role::Experts {
                 b * expert_share
             } else {

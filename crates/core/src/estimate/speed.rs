@@ -11,9 +11,11 @@
 //! 4` bytes per layer), with it the QK/AV FLOPs. Several GPUs holding all layers pipeline the ubatches
 //! of a batch; CPU-resident weights are uploaded to GPU 0 over PCIe for each ubatch.
 //!
-//! The constants are fitted to shared/data/calibration/throughput.csv by
+//! The constants are fitted to crates/catalog/data/calibration/throughput.csv (published
+//! llama-bench results, each row citing its source) by
 //! `cargo run -p llmrig-catalog --example accuracy -- --refit`, which prints them and the error;
-//! defaults for backends without data come from shared/notes/perf-models.md §6.
+//! defaults for backends without data come from published achieved/peak ratios (see
+//! `SpeedParams::default`).
 
 use serde::Serialize;
 
@@ -129,8 +131,12 @@ impl Default for SpeedParams {
     /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`
     /// on the 581 usable rows of throughput.csv (2026-11-26, refitted after prefill stopped counting the
     /// output matrix for every prompt token). cuda-gddr, cuda-hbm and metal were
-    /// fitted; rocm, vulkan and sycl have fewer than 8 rows and keep the defaults of
-    /// perf-models.md §6. Error of these constants: `llmrig accuracy` (in-sample) and
+    /// fitted; rocm, vulkan and sycl have fewer than 8 rows and keep unfitted defaults. Their
+    /// bandwidth efficiencies lie within the range of achieved/peak ratios published for GPUs:
+    /// 0.75–0.80 for fp16 GEMV (computed from the operator profiles published with Vidur, MLSys
+    /// 2024), 0.70–0.75 for 4-bit MLC (mlc-ai/llm-perf-bench), 0.36–0.81 for llama.cpp on Apple
+    /// GPUs by quant type (llama.cpp discussion #4167); the other defaults have no published
+    /// source. Error of these constants: `llmrig accuracy` (in-sample) and
     /// `llmrig accuracy --cv` (leave-one-device-out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
@@ -153,8 +159,11 @@ impl Default for SpeedParams {
                 // prefill of the llama-1b files in validation/report.md (llama.cpp on a 2-core AMD
                 // EPYC with AVX-512, stable within 5% over four runs): the F16 file for pp_float,
                 // the median measured/predicted ratio of Q8_0/Q4_0/Q4_K_M/IQ4_XS for pp_quant.
-                // bw stays at perf-models.md §6's 0.7: decode on that shared VM and its bandwidth
-                // probe each vary by ±30% from run to run. One machine; `validation/run.sh`
+                // bw stays at 0.7, about the share of peak DRAM bandwidth llama.cpp decode reaches
+                // on desktop CPUs (~75% on a Ryzen AI 9 HX 370 with DDR5-5600, llama.cpp issue
+                // #19480; ~68% on an i9-13900K if its 7B file was Q4_0, llama.cpp issue #34):
+                // decode on that shared VM and its bandwidth probe each vary by ±30% from run to
+                // run. One machine; `validation/run.sh`
                 // prints the error on every CPU file.
                 b(0.7, 0.0002, 1.0, 0.38, 0.001),
             ],
@@ -205,8 +214,9 @@ fn matmul_s(
 /// calibrated: the calibration data has no `-sm row` runs.
 const ROW_SYNC_S: f64 = 20e-6;
 
-/// Effective PCIe host-to-device rate for weight uploads during prefill, bytes/s (PCIe 4.0 x16
-/// achieves about 25 GB/s, perf-models.md §2.8).
+/// Effective PCIe host-to-device rate for weight uploads during prefill, bytes/s: PCIe 4.0 x16
+/// peaks at 16 × 1.969 = 31.5 GB/s per direction (PCI-SIG PCIe 4.0 base specification), of which
+/// about 25 GB/s (~80%) is assumed reachable; not measured in this repository.
 const PCIE_BYTES_PER_S: f64 = 25e9;
 /// Host-to-device rate of a GPU's link: ~80% of the PCIe peak per lane (gen 3: 0.985 GB/s, gen 4:
 /// 1.97, gen 5: 3.94 per lane and direction) when detection reported the link, else
@@ -223,7 +233,9 @@ fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
 }
 
 /// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
-/// spread of achieved/peak bandwidth across engines and drivers in perf-models.md §2.5).
+/// spread of achieved/peak bandwidth across engines and drivers: the operator profiles published
+/// with Vidur, MLSys 2024; mlc-ai/llm-perf-bench; llama.cpp discussion #4167 (Metal); llama.cpp
+/// issues #19480 and #34 (desktop CPUs)).
 const LOW_HIGH: (f64, f64) = (0.8, 1.15);
 
 /// How much faster a CPU multiplies int8 than f32, per instruction width: llama.cpp's quantized

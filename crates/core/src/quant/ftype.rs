@@ -2,9 +2,9 @@
 //! decide which ggml type each tensor of a model gets.
 //!
 //! The rules follow `llama_tensor_get_type_impl` and `tensor_type_fallback` in llama.cpp's
-//! `src/llama-quant.cpp` (2026, after the `tensor_category` refactor), read and re-expressed here; see
-//! `shared/notes/llamacpp-memory.md` §2 for the table. Older files (before 2026) differ in two places:
-//! a fused `attn_qkv` got its own rule, and Q2_K/Q3_K fell back to IQ4_NL instead of Q4_0.
+//! `src/llama-quant.cpp` (2026, after the `tensor_category` refactor), read and re-expressed here.
+//! Older files (before 2026; `src/llama-quant.cpp` at upstream ec98e2002, Dec 2025) differ in two
+//! places: a fused `attn_qkv` got its own rule, and Q2_K/Q3_K fell back to IQ4_NL instead of Q4_0.
 
 use serde::Serialize;
 

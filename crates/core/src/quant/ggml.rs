@@ -1,9 +1,10 @@
 //! Every ggml tensor type: its id in GGUF files, its block geometry and hence its exact size.
 //!
-//! Sizes are those of the block structs in ggml's `ggml-common.h` (checked with `sizeof`, see
-//! `shared/notes/llamacpp-memory.md` §1); the three 2026 types (NVFP4, Q1_0, Q2_0) come from the 2026
-//! header. A row of `ne0` weights takes `ne0 / block_size * type_size` bytes (`ggml_row_size`), and `ne0`
-//! must be a multiple of the block size. This module does not decide which type a tensor gets; see
+//! Sizes are those of the block structs in ggml's `ggml/src/ggml-common.h` (checked with `sizeof`
+//! on the header as Ollama vendors it, llama.cpp upstream ec98e2002, Dec 2025); the three 2026
+//! types (NVFP4, Q1_0, Q2_0) come from the 2026 header. A row of `ne0` weights takes
+//! `ne0 / block_size * type_size` bytes (`ggml_row_size`), and `ne0` must be a multiple of the
+//! block size. This module does not decide which type a tensor gets; see
 //! `ftype.rs` for llama.cpp's quantization mixes.
 
 use serde::Serialize;

@@ -30,7 +30,8 @@ pub enum GpuApi {
 impl GpuApi {
     /// Memory the backend takes on each GPU before llama.cpp allocates anything (driver context,
     /// library workspaces), in bytes. llama.cpp never logs it; Ollama budgets 457 MiB for CUDA/ROCm
-    /// and 512 MiB for Metal (`MinimumMemory`, see shared/notes/llamacpp-memory.md §3.6, §4.1).
+    /// and 512 MiB for Metal (`MinimumMemory`: Ollama's `cudaMinimumMemory`/`rocmMinimumMemory` in
+    /// `gpu/gpu.go`, later `discover/`, and `metalMinimumMemory` in `discover/gpu_darwin.go`).
     #[must_use]
     pub fn runtime_overhead_bytes(self) -> u64 {
         const MIB: u64 = 1 << 20;

@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-/// Achieved share of an NVLink/Infinity Fabric direction in a ring all-reduce (§2.8: 8×H100 bus
-/// bandwidth 365 of 450 GB/s, 8×A100 174 of 300).
+/// Achieved share of an NVLink/Infinity Fabric direction in a ring all-reduce: Vidur's 64 MB
+/// all-reduce profiles (Agrawal et al., MLSys 2024) reach a bus bandwidth of 365 of 450 GB/s on
+/// 8×H100 and 174 of 300 on 8×A100.
 const FABRIC_EFFICIENCY: f64 = 0.7;
 /// Achieved share of a network link's line rate.
 const NIC_EFFICIENCY: f64 = 0.8;
@@ -33,9 +34,10 @@ impl InterNode {
         ("ethernet-25", InterNode::Ethernet25),
     ];
 
-    /// Line rate and latency: NDR 50 GB/s, HDR 25 GB/s per NIC with tens of µs (perf-models.md
-    /// §2.8 "multi-node", α 20–40 µs in §6); RoCE and Ethernet from their line rates, with TCP
-    /// sockets assumed slower than the RDMA range.
+    /// Line rate and latency: InfiniBand NDR 400 Gb/s (50 GB/s) and HDR 200 Gb/s (25 GB/s) per NIC
+    /// (InfiniBand Trade Association roadmap), RoCE and Ethernet from their line rates. The
+    /// latencies (20–50 µs, TCP sockets slower than RDMA) are assumptions no measurement here
+    /// has checked.
     #[must_use]
     pub fn link(self) -> Link {
         let (name, gbit, us) = match self {
@@ -131,7 +133,8 @@ pub enum PcieGen {
 }
 
 impl PcieGen {
-    /// What an x16 link achieves per direction, GB/s: 12/25/50 for gen 3/4/5 (§2.8).
+    /// What an x16 link achieves per direction, GB/s: 12/25/50 for gen 3/4/5, about 80% of the
+    /// PCI-SIG peaks (16/32/64), an assumption no measurement here has checked.
     #[must_use]
     pub fn x16_gbs(self) -> f64 {
         match self {
@@ -158,11 +161,14 @@ impl Default for Interconnect {
 }
 
 impl Interconnect {
-    /// The link a TP group of `tp` GPUs uses inside a node. α follows perf-models.md §6: 10 µs for
-    /// an NVLink pair growing to 25 µs for 8 GPUs, 50 µs for PCIe without peer-to-peer (GeForce
-    /// cards, §2.8), 25 µs for PCIe with it. PCIe achieves 12/25/50 GB/s per x16 direction for gen
-    /// 3/4/5 (§2.8), halved when copies bounce through host memory. A bridge joins pairs only (or
-    /// four GPUs when it is 4-way); larger groups cross PCIe.
+    /// The link a TP group of `tp` GPUs uses inside a node. α: 10 µs for an NVLink pair growing to
+    /// 25 µs for 8 GPUs, from the NCCL all-reduce medians Vidur measured (Agrawal et al., MLSys
+    /// 2024: 7–10 µs for 2 GPUs, 20–60 µs for 4–8, flat up to ~1 MB); 25 µs for PCIe with
+    /// peer-to-peer and 50 µs without (GeForce cards, whose collectives bounce through host
+    /// memory), both assumed. PCIe peaks at 16/32/64 GB/s per x16 direction for gen 3/4/5 (PCI-SIG
+    /// base specifications), of which about 80% (12/25/50 GB/s) is assumed reachable, halved when
+    /// copies bounce through host memory. A bridge joins pairs only (or four GPUs when it is
+    /// 4-way); larger groups cross PCIe.
     #[must_use]
     pub fn link(&self, tp: u32) -> Link {
         if let Some(f) = self

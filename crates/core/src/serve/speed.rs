@@ -1,27 +1,30 @@
 //! Speed of a plan: seconds per decode step and per prefill on the slowest pipeline stage, with
 //! TP's all-reduces and PP's hops over the links of `links.rs`.
 //!
-//! **Speed** is the roofline of shared/notes/perf-models.md §6 per GPU of the slowest stage:
+//! **Speed** is a roofline (Williams, Waterman, Patterson, CACM 2009) per GPU of the slowest stage:
 //! `t = max(bytes / (η_bw·BW), FLOPs / (η_c·peak)) + 2·layers·(α + 2(TP−1)/TP · B·d·2 / link)` plus
 //! PP hops and a fixed per-step time; weights read per step count `E·(1 − (1 − k/E)^B)` experts
-//! per MoE layer (§2.6). Per-user tokens/s is `1/t`, aggregate `B/t` per replica.
+//! per MoE layer (the expected number of distinct experts when each of B tokens picks k of E
+//! uniformly). Per-user tokens/s is `1/t`, aggregate `B/t` per replica.
 
 use super::memory::Stage;
 use super::{Ctx, Link};
 use crate::model::ModelSpec;
 
-/// Share of peak HBM bandwidth vLLM-class engines reach at decode (perf-models.md §2.5: 75–80% for
-/// fp16 GEMV in vLLM/Sarathi profiles; §6 default 0.8).
+/// Share of peak HBM bandwidth vLLM-class engines reach at decode: 75–80% for fp16 GEMV of 1–16
+/// tokens in the operator profiles published with Vidur (Agrawal et al., MLSys 2024; A100-80G
+/// 1.52–1.57 TB/s, H100 2.5–2.7 TB/s).
 const ETA_BW: f64 = 0.8;
-/// Share of peak tensor FLOP/s (§2.5: MFU 68–77% for GEMMs of ≥1024 tokens, 30–47% at 64–128
-/// tokens; 0.6 for the mix of a serving step).
+/// Share of peak tensor FLOP/s: Vidur's profiles show MFU 68–77% for GEMMs of ≥1024 tokens and
+/// 30–47% at 64–128 tokens; 0.6 for the mix of a serving step (a choice, not a measurement).
 const ETA_C: f64 = 0.6;
-/// Fixed time per engine step (scheduling, sampling, launches), seconds. §6 puts the GPU side at
-/// 0.1–0.3 ms; vLLM's TP4 Qwen2.5-7B TPOT at concurrency 1 (§2.5: 3.93 ms on 4×H100 NVL, 5.49 ms
-/// on 4×A100) is matched best (+3%, −15%) by 1.5 ms once weights and all-reduces are counted.
+/// Fixed time per engine step (scheduling, sampling, launches), seconds: a published vLLM
+/// benchmark of Qwen2.5-7B at TP4 and concurrency 1 (TPOT 3.93 ms on 4×H100 NVL, 5.49 ms on
+/// 4×A100) is matched best (+3%, −15%) by 1.5 ms once weights and all-reduces are counted.
 const STEP_S: f64 = 1.5e-3;
 
-/// Expected distinct experts per MoE layer for `b` tokens under uniform routing (§2.6).
+/// Expected distinct experts per MoE layer for `b` tokens under uniform routing: each expert is
+/// missed by one token with probability `1 − k/E`, by all `b` with `(1 − k/E)^b`.
 pub(super) fn experts_touched(spec: &ModelSpec, b: f64) -> f64 {
     if spec.n_expert < 2 {
         return 1.0;

@@ -148,7 +148,7 @@ fn llama_8b_kv_matches_vllm_log() {
 
 #[test]
 fn tp4_decode_near_published_vllm() {
-    // §2.5: vLLM TP4 Qwen2.5-7B at concurrency 1: TPOT 3.93 ms on 4×H100 NVL (NVLink bridges
+    // A published vLLM benchmark, TP4 Qwen2.5-7B at concurrency 1: TPOT 3.93 ms on 4×H100 NVL (NVLink bridges
     // join pairs, so the 4-way ring crosses PCIe), 5.49 ms on 4×A100.
     let w = bf16(&ModelSpec {
         n_ff: 18944,

@@ -8,7 +8,8 @@
 //! times rate) in its segment, 400 GB/s when none is stated. PCIe is the generation named (4.0
 //! when none is), x8 when the text says so and x16 otherwise (an x4 link is counted as x16), with
 //! peer-to-peer unless the text says `no P2P` or the GPU is a GeForce card (NVIDIA's driver
-//! disables P2P on GeForce cards: NVIDIA's forum answers on GeForce RTX 4090 peer-to-peer).
+//! reports no peer access between GeForce RTX 40 cards, `cudaDeviceCanAccessPeer` = 0, which
+//! tinygrad's patched open-gpu-kernel-modules exists to work around).
 
 use llmrig_core::serve::{Fabric, FabricKind, Interconnect, Pcie, PcieGen};
 

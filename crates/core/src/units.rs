@@ -1,5 +1,8 @@
 //! Unit helpers shared by the estimator and the serving planner.
 
+/// One GiB, bytes, as a float for sizes computed in floating point.
+pub const GIB: f64 = 1_073_741_824.0;
+
 /// Bytes as GiB, for messages.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]

@@ -33,9 +33,7 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, String> {
                 continue; // test code may import from its parent
             }
             let text = std::fs::read_to_string(&p).unwrap();
-            // Test modules sit at the end of a file, after `#[cfg(test)]`.
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            let code: String = code
+            let code: String = strip_test_items(&text)
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("//"))
                 .collect::<Vec<_>>()
@@ -43,6 +41,43 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, String> {
             out.insert(path, code);
         }
     }
+    out
+}
+
+/// `text` without the items marked `#[cfg(test)]`: a `mod tests;` line, or an item with a body up
+/// to its matching closing brace.
+fn strip_test_items(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "#[cfg(test)]".len()..];
+        let semi = after.find(';');
+        let open = after.find('{');
+        rest = match (semi, open) {
+            (Some(s), o) if o.is_none_or(|o| s < o) => &after[s + 1..],
+            (_, Some(o)) => {
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (j, c) in after[o..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = o + j + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                &after[end..]
+            }
+            _ => "",
+        };
+    }
+    out.push_str(rest);
     out
 }
 
@@ -197,6 +232,10 @@ fn the_scan_sees_a_cycle() {
     .collect();
     let me = ["a".to_string(), "b".to_string(), "c".to_string()];
     let refs = references(&me, "use super::super::X;", &deep);
+    assert_eq!(
+        strip_test_items("a\n#[cfg(test)]\nmod tests;\nb\n#[cfg(test)]\nmod t {\n fn f() {}\n}\nc"),
+        "a\n\nb\n\nc"
+    );
     assert_eq!(
         refs,
         [vec!["a".to_string()]].into_iter().collect(),

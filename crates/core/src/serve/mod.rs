@@ -42,7 +42,7 @@ use crate::system::DeviceSpec;
 pub use links::{Fabric, FabricKind, InterNode, Interconnect, Link, Pcie, PcieGen};
 pub use warnings::{ForeignFormat, MultiNodeLaunch, NoFitReason, PlanWarning};
 
-const GIB: f64 = 1_073_741_824.0;
+use crate::units::GIB;
 
 /// The serving engine whose memory rules and flags the plan uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,9 +6,10 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use super::{Candidate, Ctx, Engine, Fit, GIB};
+use super::{Candidate, Ctx, Engine, Fit};
 use crate::quant::{OtherFormat, Quant};
 use crate::system::{DeviceKind, GpuApi};
+use crate::units::gib;
 
 /// A note on a serving plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,11 +182,6 @@ impl PlanWarning {
             PlanWarning::SpeedUncalibrated => "speed-uncalibrated",
         }
     }
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn gib(b: u64) -> f64 {
-    b as f64 / GIB
 }
 
 impl fmt::Display for PlanWarning {

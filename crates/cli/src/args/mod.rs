@@ -89,13 +89,13 @@ pub struct PlanArgs {
     #[arg(long = "max-model-len", value_parser = values::ctx)]
     pub max_model_len: Option<u64>,
     /// Concurrent sequences over the whole cluster.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub users: u32,
     /// Share of GPU memory the engine may use (vLLM default 0.9; SGLang: --mem-fraction-static by TP).
     #[arg(long = "gpu-memory-utilization")]
     pub gpu_memory_utilization: Option<f64>,
     /// vLLM KV cache block size, tokens.
-    #[arg(long = "block-size", default_value_t = 16)]
+    #[arg(long = "block-size", default_value_t = 16, value_parser = values::block_size)]
     pub block_size: u32,
     /// KV cache dtype (auto: the model's).
     #[arg(
@@ -124,7 +124,7 @@ pub struct PlanArgs {
     #[arg(long = "max-num-batched-tokens")]
     pub max_num_batched_tokens: Option<u64>,
     /// Prompt length for the time to first token.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub prompt: u64,
     /// Tokens in each sequence's context while decoding (default: half of --max-model-len).
     #[arg(long)]
@@ -186,10 +186,10 @@ pub struct EstimateArgs {
     #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true, value_parser = values::ctx)]
     pub ctx: Option<u64>,
     /// Logical batch size.
-    #[arg(short = 'b', long = "batch-size", default_value_t = 2048)]
+    #[arg(short = 'b', long = "batch-size", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
     pub batch: u64,
     /// Physical batch size.
-    #[arg(long = "ubatch-size", default_value_t = 512)]
+    #[arg(long = "ubatch-size", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
     pub ubatch: u64,
     /// Layers on the GPU: a number, `all` or `auto` (the most that fit, like --fit).
     #[arg(
@@ -214,7 +214,7 @@ pub struct EstimateArgs {
     #[arg(long = "cache-type-v", default_value = "f16", value_parser = values::kv_cache_type())]
     pub cache_type_v: GgmlType,
     /// Parallel sequences.
-    #[arg(long = "parallel", default_value_t = 1)]
+    #[arg(long = "parallel", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallel: u32,
     /// One KV pool shared by all sequences.
     #[arg(long = "kv-unified")]
@@ -249,13 +249,13 @@ pub struct EstimateArgs {
     #[arg(long = "fit-ctx", default_value_t = 4096)]
     pub fit_ctx: u64,
     /// Speed test: prompt tokens (like llama-bench -p).
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub prompt: u64,
     /// Speed test: generated tokens (like llama-bench -n).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub gen: u64,
     /// Speed test: tokens already in context (like llama-bench -d).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub depth: u64,
     /// llama.cpp release whose allocation rules apply: `current` or a month `YYYY-MM`.
     #[arg(long = "llama-cpp", default_value = "current", value_parser = values::llama_cpp)]
@@ -281,14 +281,14 @@ pub struct EstimateArgs {
 #[derive(Debug, Args, Default)]
 pub struct MachineArgs {
     /// A GPU: catalog id (`rtx-4090`), a count (`2x rtx-3090`), free memory (`rtx-4090:20GiB`). Repeatable.
-    #[arg(long = "gpu")]
-    pub gpu: Vec<String>,
+    #[arg(long = "gpu", value_parser = values::gpu)]
+    pub gpu: Vec<values::GpuArg>,
     /// No GPU: CPU and RAM only.
     #[arg(long = "no-gpu", conflicts_with = "gpu")]
     pub no_gpu: bool,
     /// RAM configuration from the device catalog (`ddr5-5600`, `epyc-9004-12ch-ddr5-4800`).
-    #[arg(long = "cpu")]
-    pub cpu: Option<String>,
+    #[arg(long = "cpu", value_parser = values::cpu)]
+    pub cpu: Option<&'static llmrig_catalog::DeviceEntry>,
     /// System RAM (`64GiB`, `32GB`; a bare number is GiB).
     #[arg(long = "ram", allow_hyphen_values = true, value_parser = values::size)]
     pub ram: Option<u64>,

@@ -12,6 +12,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::ValueEnum;
 use llmrig_catalog::recommend::Use;
+use llmrig_catalog::{devices, DeviceEntry};
 use llmrig_core::estimate::{
     Backend, FlashAttn, GpuLayers, LlamaCppVersion, SplitMode, KV_CACHE_TYPES, MAX_CTX,
 };
@@ -228,6 +229,109 @@ impl From<ApiArg> for GpuApi {
             ApiArg::Sycl => GpuApi::Sycl,
             ApiArg::Cpu => GpuApi::Cpu,
         }
+    }
+}
+
+/// One `--gpu` value: how many of which catalog GPU, with the free memory given.
+#[derive(Debug, Clone, Copy)]
+pub struct GpuArg {
+    /// How many (`2x`).
+    pub count: usize,
+    /// The catalog entry.
+    pub entry: &'static DeviceEntry,
+    /// Memory given after `:`, or implied by a size in the name (`m2-16gb`), bytes.
+    pub memory_bytes: Option<u64>,
+}
+
+/// `--gpu`: `rtx-4090`, `2x rtx-3090`, `rtx-4090:20GiB`, checked against the device catalog.
+pub fn gpu(spec: &str) -> Result<GpuArg, String> {
+    let s = spec.trim();
+    let (count, rest) = match s.split_once(['x', '×']) {
+        Some((n, r)) if !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) => {
+            let n: usize = n.trim().parse().unwrap_or(0);
+            if n == 0 || n > 64 {
+                return Err(format!(
+                    "--gpu `{spec}`: expected a GPU count between 1 and 64"
+                ));
+            }
+            (n, r.trim())
+        }
+        _ => (1, s),
+    };
+    let (name, mem) = match rest.split_once(':') {
+        Some((n, m)) => (n, Some(size(m).map_err(|e| format!("--gpu `{m}`: {e}"))?)),
+        None => (rest, None),
+    };
+    let e = devices().find(name).map_err(|e| e.to_string())?;
+    if !e.is_gpu() {
+        return Err(format!(
+            "--gpu `{spec}`: {} is not a GPU; use --cpu for CPUs and RAM configurations",
+            e.name
+        ));
+    }
+    let mem = match (mem, trailing_gb(name), e.memory_gb) {
+        (None, Some(gb), Some(cat)) if (gb - cat).abs() > 0.5 => {
+            if e.kind == llmrig_catalog::EntryKind::Unified {
+                // `m2-16gb`: the name picks one of the memory sizes the chip is sold with.
+                if !e.memory_options_gb.iter().any(|o| (o - gb).abs() < 0.5) {
+                    return Err(format!(
+                        "--gpu `{spec}`: {} is sold with {} GB; pass e.g. `{}:{}GiB` for another size",
+                        e.name,
+                        e.memory_options_gb
+                            .iter()
+                            .map(|o| format!("{o}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        e.id,
+                        gb
+                    ));
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some((gb * GIB) as u64)
+            } else {
+                return Err(format!(
+                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for a modified card pass `{}:{gb}GiB`",
+                    e.name,
+                    e.id
+                ));
+            }
+        }
+        (m, _, _) => m,
+    };
+    Ok(GpuArg {
+        count,
+        entry: e,
+        memory_bytes: mem,
+    })
+}
+
+/// The memory size at the end of a GPU name (`m2-16gb`, `RTX 4090 24GB`), in GB.
+pub fn trailing_gb(name: &str) -> Option<f64> {
+    let lower = name.trim().to_ascii_lowercase();
+    let head = lower
+        .strip_suffix("gib")
+        .or_else(|| lower.strip_suffix("gb"))?;
+    let start = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    head[start..].parse().ok().filter(|&g: &f64| g > 0.0)
+}
+
+/// `--cpu`: a CPU or RAM configuration from the device catalog.
+pub fn cpu(s: &str) -> Result<&'static DeviceEntry, String> {
+    let e = devices().find(s).map_err(|e| e.to_string())?;
+    if e.is_gpu() {
+        return Err(format!(
+            "--cpu `{s}`: {} is a GPU; expected a CPU or a RAM configuration such as ddr5-5600",
+            e.name
+        ));
+    }
+    Ok(e)
+}
+
+/// `--block-size`: a KV block size vLLM accepts.
+pub fn block_size(s: &str) -> Result<u32, String> {
+    match s.trim().parse() {
+        Ok(n @ (1 | 8 | 16 | 32 | 64 | 128)) => Ok(n),
+        _ => Err("expected 1, 8, 16, 32, 64 or 128".into()),
     }
 }
 

@@ -5,12 +5,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::Result;
 use llmrig_catalog::devices;
 use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, SystemSpec};
 use llmrig_detect::Note;
 
-use crate::args::values::{size, GIB};
 use crate::args::MachineArgs;
 use crate::render::gib;
 
@@ -203,8 +202,9 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
     if !m.gpu.is_empty() {
         sys.gpus.clear();
         notes.retain(|n| *n != MachineNote::Detected(Note::NoGpu));
-        for spec in &m.gpu {
-            sys.gpus.extend(parse_gpu(spec, api)?);
+        for g in &m.gpu {
+            sys.gpus
+                .extend(vec![g.entry.to_spec(g.memory_bytes, api); g.count]);
         }
     } else if host {
         // Detected GPUs carry names and memory: compute rates (and bandwidth, unless NVML gave it)
@@ -231,11 +231,7 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
             }
         }
     }
-    if let Some(cpu) = &m.cpu {
-        let e = devices().find(cpu)?;
-        if e.is_gpu() {
-            bail!("--cpu `{cpu}`: {} is a GPU; expected a CPU or a RAM configuration such as ddr5-5600", e.name);
-        }
+    if let Some(e) = m.cpu {
         sys.cpu.bandwidth_bytes_per_s = e.bandwidth_gbs * 1e9;
         sys.cpu.name = e.name.clone();
         notes.retain(|n| !n.is_ram_bandwidth());
@@ -427,70 +423,4 @@ fn unified_working_set(total: u64) -> u64 {
     } else {
         total / 4 * 3
     }
-}
-
-/// `rtx-4090`, `2x rtx-3090`, `rtx-4090:20GiB`.
-pub(super) fn parse_gpu(spec: &str, api: Option<GpuApi>) -> Result<Vec<DeviceSpec>> {
-    let s = spec.trim();
-    let (count, rest) = match s.split_once(['x', '×']) {
-        Some((n, r)) if !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) => {
-            let n: usize = n.trim().parse().unwrap_or(0);
-            if n == 0 || n > 64 {
-                bail!("--gpu `{spec}`: expected a GPU count between 1 and 64");
-            }
-            (n, r.trim())
-        }
-        _ => (1, s),
-    };
-    let (name, mem) = match rest.split_once(':') {
-        Some((n, m)) => (n, Some(size(m).map_err(|e| anyhow!("--gpu `{m}`: {e}"))?)),
-        None => (rest, None),
-    };
-    let e = devices().find(name)?;
-    if !e.is_gpu() {
-        bail!(
-            "--gpu `{spec}`: {} is not a GPU; use --cpu for CPUs and RAM configurations",
-            e.name
-        );
-    }
-    let mem = match (mem, trailing_gb(name), e.memory_gb) {
-        (None, Some(gb), Some(cat)) if (gb - cat).abs() > 0.5 => {
-            if e.kind == llmrig_catalog::EntryKind::Unified {
-                // `m2-16gb`: the name picks one of the memory sizes the chip is sold with.
-                if !e.memory_options_gb.iter().any(|o| (o - gb).abs() < 0.5) {
-                    bail!(
-                        "--gpu `{spec}`: {} is sold with {} GB; pass e.g. `{}:{}GiB` for another size",
-                        e.name,
-                        e.memory_options_gb
-                            .iter()
-                            .map(|o| format!("{o}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        e.id,
-                        gb
-                    );
-                }
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Some((gb * GIB) as u64)
-            } else {
-                bail!(
-                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for a modified card pass `{}:{gb}GiB`",
-                    e.name,
-                    e.id
-                );
-            }
-        }
-        (m, _, _) => m,
-    };
-    Ok(vec![e.to_spec(mem, api); count])
-}
-
-/// The memory size at the end of a GPU name (`m2-16gb`, `RTX 4090 24GB`), in GB.
-pub(super) fn trailing_gb(name: &str) -> Option<f64> {
-    let lower = name.trim().to_ascii_lowercase();
-    let head = lower
-        .strip_suffix("gib")
-        .or_else(|| lower.strip_suffix("gb"))?;
-    let start = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    head[start..].parse().ok().filter(|&g: &f64| g > 0.0)
 }

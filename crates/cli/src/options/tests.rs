@@ -5,11 +5,10 @@ use llmrig_core::quant::Quant;
 use llmrig_core::system::SystemSpec;
 use llmrig_detect::Note;
 
-use super::machine::{
-    catalog_match, complete_detected_gpu, detected_unified, parse_gpu, trailing_gb,
-};
+use super::machine::{catalog_match, complete_detected_gpu, detected_unified};
 use super::model::generic_spec;
 use super::MachineNote;
+use crate::args::values::{gpu, trailing_gb};
 
 #[test]
 fn memory_sizes_in_gpu_names() {
@@ -21,12 +20,12 @@ fn memory_sizes_in_gpu_names() {
 
 #[test]
 fn gpu_specs() {
-    let g = parse_gpu("2x rtx-3090", None).unwrap();
-    assert_eq!(g.len(), 2);
-    let g = parse_gpu("rtx-4090:20GiB", None).unwrap();
-    assert_eq!(g[0].memory_bytes, 20 << 30);
-    assert!(parse_gpu("rtx-9999", None).is_err());
-    let e = parse_gpu("rtx-4090:lots", None).unwrap_err().to_string();
+    let g = gpu("2x rtx-3090").unwrap();
+    assert_eq!((g.count, g.entry.id.as_str()), (2, "rtx-3090"));
+    let g = gpu("rtx-4090:20GiB").unwrap();
+    assert_eq!(g.memory_bytes, Some(20 << 30));
+    assert!(gpu("rtx-9999").is_err());
+    let e = gpu("rtx-4090:lots").unwrap_err();
     assert_eq!(
         e,
         "--gpu `lots`: expected a size such as 64GiB, 24GB or 512MiB"

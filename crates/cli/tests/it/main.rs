@@ -191,7 +191,7 @@ fn unknown_device_lists_closest() {
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4091"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(
             predicate::str::contains("unknown device `rtx-4091`")
                 .and(predicate::str::contains("rtx-4090")),
@@ -222,6 +222,12 @@ fn bad_numbers_are_errors_not_panics() {
             vec!["-ts", "1,x"],
             "invalid value '1,x' for '--tensor-split",
         ),
+        (vec!["-ub", "0"], "invalid value '0' for '--ubatch-size"),
+        (vec!["-b", "0"], "invalid value '0' for '--batch-size"),
+        (vec!["-np", "0"], "invalid value '0' for '--parallel"),
+        (vec!["--gpu", "rtx-9999"], "unknown device `rtx-9999`"),
+        (vec!["--gpu", "0x rtx-4090"], "expected a GPU count"),
+        (vec!["--cpu", "rtx-4090"], "is a GPU"),
     ] {
         let out = llmrig()
             .args(["estimate", "llama-3.1-8b", "--no-gpu"])
@@ -234,10 +240,7 @@ fn bad_numbers_are_errors_not_panics() {
         assert!(!stderr.contains("panicked"));
     }
     // Values that are wrong only together, or for this model, are one-line errors.
-    for (args, needle) in [
-        (vec!["-fa", "off", "-ctv", "q8_0"], "needs flash attention"),
-        (vec!["-ub", "0"], "-ub 0"),
-    ] {
+    for (args, needle) in [(vec!["-fa", "off", "-ctv", "q8_0"], "needs flash attention")] {
         let mut cmd = llmrig();
         cmd.args(["estimate", "llama-3.1-8b", "--no-gpu"])
             .args(&args);
@@ -340,7 +343,7 @@ fn machine_flags_read_as_people_type_them() {
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090-48gb"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("rtx-4090:48GiB"));
 }
 

@@ -373,14 +373,15 @@ pub fn objective(rows: &[Scored]) -> f64 {
 /// fixed costs when 8 do; classes without rows keep the published defaults.
 #[must_use]
 pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
-    use llmrig_core::estimate::{device_class, is_intel};
+    use llmrig_core::estimate::device_class;
+    use llmrig_core::system::GpuVendor;
     const MIN_ROWS: usize = 8;
     let mut p = start.clone();
     let class_rows = |phase: Phase| {
         let mut counts = [0usize; 8];
         for c in cases.iter().filter(|c| c.meta.phase == phase) {
             if let Some(g) = c.sys.gpus.first() {
-                counts[device_class(g.api, g.memory_tech, is_intel(&g.name))] += 1;
+                counts[device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))] += 1;
             }
         }
         counts

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, MemoryTech};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor, MemoryTech};
 use serde::Deserialize;
 
 /// Lower-cases and unifies separators (device names contain `/`, so no org prefix is dropped).
@@ -188,6 +188,7 @@ impl DeviceEntry {
                 }
                 * 1e12,
             api: api.unwrap_or_else(|| self.usual_api()),
+            vendor: Some(gpu_vendor(&self.vendor)),
             memory_tech: self.memory_tech.unwrap_or(match self.kind {
                 EntryKind::Unified => MemoryTech::Lpddr,
                 EntryKind::Cpu | EntryKind::Memory => MemoryTech::Ddr,
@@ -324,6 +325,38 @@ pub fn devices() -> &'static DeviceCatalog {
     CATALOG.get_or_init(|| {
         DeviceCatalog::parse(DEVICES_TOML).unwrap_or_else(|e| panic!("embedded devices.toml: {e}"))
     })
+}
+
+/// The maker of a catalog entry, from its `vendor` field.
+fn gpu_vendor(vendor: &str) -> GpuVendor {
+    match vendor {
+        "NVIDIA" => GpuVendor::Nvidia,
+        "AMD" => GpuVendor::Amd,
+        "Intel" => GpuVendor::Intel,
+        "Apple" => GpuVendor::Apple,
+        _ => GpuVendor::Other,
+    }
+}
+
+/// The maker of a GPU known only by the name a driver or a machine file gives it (`NVIDIA GeForce
+/// RTX 4090`, `Intel(R) Arc(TM) A770 Graphics`, `AMD Radeon RX 7900 XTX`, `Apple M2 Max`); `None`
+/// when the name does not say. The catalog owns this knowledge so that the estimator never reads
+/// names.
+#[must_use]
+pub fn vendor_from_name(name: &str) -> Option<GpuVendor> {
+    let n = name.to_ascii_lowercase();
+    let has = |w: &str| n.contains(w);
+    if has("intel") || n.starts_with("arc ") || has(" arc ") {
+        Some(GpuVendor::Intel)
+    } else if has("nvidia") || has("geforce") || has("quadro") || has("tesla") {
+        Some(GpuVendor::Nvidia)
+    } else if has("amd") || has("radeon") || has("instinct") {
+        Some(GpuVendor::Amd)
+    } else if n.starts_with("apple") {
+        Some(GpuVendor::Apple)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

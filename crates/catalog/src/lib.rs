@@ -15,7 +15,7 @@ mod models;
 pub mod quality;
 pub mod recommend;
 
-pub use devices::{devices, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
+pub use devices::{devices, vendor_from_name, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
 pub use interconnect::interconnect;
 pub use models::{models, ModelCatalog, ModelEntry, ModelError};
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor};
 
 use crate::drm::Card;
 
@@ -84,6 +84,7 @@ pub(crate) fn gpu(card: &Card, root: &Path, notes: &mut Vec<crate::Note>) -> Opt
                 .map(|(a, b)| a.saturating_add(b)),
             api: GpuApi::Vulkan,
             pci_id: Some(card.pci_id()),
+            vendor: Some(GpuVendor::Amd),
             ..DeviceSpec::default()
         }
     } else {
@@ -97,6 +98,7 @@ pub(crate) fn gpu(card: &Card, root: &Path, notes: &mut Vec<crate::Note>) -> Opt
             pcie_gen,
             pcie_width,
             pci_id: Some(card.pci_id()),
+            vendor: Some(GpuVendor::Amd),
             ..DeviceSpec::default()
         }
     };

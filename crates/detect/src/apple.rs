@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor};
 
 use crate::Facts;
 
@@ -220,6 +220,7 @@ pub(crate) fn facts(out: &AppleOutputs) -> Facts {
                 memory_bytes: vram,
                 api: GpuApi::Metal,
                 cores: g.cores,
+                vendor: Some(GpuVendor::Apple),
                 ..DeviceSpec::default()
             },
             None => DeviceSpec {
@@ -229,6 +230,7 @@ pub(crate) fn facts(out: &AppleOutputs) -> Facts {
                 memory_free_bytes: available,
                 api: GpuApi::Metal,
                 cores: g.cores,
+                vendor: Some(GpuVendor::Apple),
                 ..DeviceSpec::default()
             },
         });
@@ -247,6 +249,7 @@ pub(crate) fn facts(out: &AppleOutputs) -> Facts {
                 memory_free_bytes: available,
                 api: GpuApi::Metal,
                 cores: gpu.and_then(|g| g.cores).or(ioreg_cores),
+                vendor: Some(GpuVendor::Apple),
                 ..DeviceSpec::default()
             },
         );

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor};
 
 use crate::drm::{Card, HostMemory};
 
@@ -63,6 +63,7 @@ pub(crate) fn gpu(
             pcie_gen,
             pcie_width,
             pci_id: Some(card.pci_id()),
+            vendor: Some(GpuVendor::Intel),
             ..DeviceSpec::default()
         }
     } else {
@@ -77,6 +78,7 @@ pub(crate) fn gpu(
             memory_free_bytes: host.available_bytes,
             api: GpuApi::Vulkan,
             pci_id: Some(card.pci_id()),
+            vendor: Some(GpuVendor::Intel),
             ..DeviceSpec::default()
         }
     }

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor};
 
 /// The columns asked of `nvidia-smi --query-gpu=… --format=csv,noheader,nounits`, in the order
 /// [`parse_nvidia_smi`] reads them.
@@ -51,6 +51,7 @@ fn nvml_gpus() -> Result<Vec<DeviceSpec>, String> {
             pcie_width: d.max_pcie_link_width().ok(),
             cores: d.num_cores().ok(),
             pci_id: d.pci_info().ok().map(|p| pci_id(p.pci_device_id)),
+            vendor: Some(GpuVendor::Nvidia),
             ..DeviceSpec::default()
         });
     }
@@ -120,6 +121,7 @@ pub fn parse_nvidia_smi(text: &str) -> Vec<DeviceSpec> {
                 pci_id: col(4)
                     .and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok())
                     .map(pci_id),
+                vendor: Some(GpuVendor::Nvidia),
                 ..DeviceSpec::default()
             })
         })

@@ -281,6 +281,11 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
             });
         }
     }
+    // A machine file (or a driver) may not say who made a GPU: the catalog knows by the name, so
+    // the estimator never reads names.
+    for g in sys.gpus.iter_mut().filter(|g| g.vendor.is_none()) {
+        g.vendor = llmrig_catalog::vendor_from_name(&g.name);
+    }
     Ok((sys, notes))
 }
 

@@ -28,7 +28,7 @@ pub use settings::{
     Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,
 };
 pub use speed::{
-    backend_index, device_class, is_intel, BackendParams, DepthPoint, Performance, SpeedParams,
+    backend_index, device_class, BackendParams, DepthPoint, Performance, SpeedParams,
     DEVICE_CLASSES,
 };
 pub use usage::{DeviceUsage, MemoryBreakdown};

@@ -24,7 +24,7 @@ use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::settings::Settings;
 use super::weights::{ModelWeights, WeightClass};
 
-use crate::system::{GpuApi, MemoryTech, SystemSpec};
+use crate::system::{GpuApi, GpuVendor, MemoryTech, SystemSpec};
 
 /// Speed for llama-bench's tests at the settings' `--prompt`, `--gen` and `--depth`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -176,13 +176,6 @@ impl Default for SpeedParams {
     }
 }
 
-/// Whether a GPU is Intel's, by its name (catalog and driver names say "Intel" or "Arc").
-#[must_use]
-pub fn is_intel(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("intel") || n.starts_with("arc ") || n.contains(" arc ")
-}
-
 /// Seconds of one ubatch of `u` tokens through the matmuls of `active` (elements per class) at
 /// the device's (float, quantized) peaks; the output matrix (`output`) runs only for the prompt's
 /// last token, in the `last` ubatch.
@@ -319,7 +312,7 @@ fn performance(
     let class = |d: usize| {
         if d < n_gpu {
             let g = &sys.gpus[d];
-            device_class(g.api, g.memory_tech, is_intel(&g.name))
+            device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
         } else {
             backend_index(GpuApi::Cpu, MemoryTech::Ddr)
         }

@@ -71,6 +71,23 @@ pub enum MemoryTech {
     Ddr,
 }
 
+/// Who made a GPU: decides kernel families that the API alone does not (Intel's Vulkan and SYCL
+/// paths have their own efficiencies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuVendor {
+    /// NVIDIA.
+    Nvidia,
+    /// AMD.
+    Amd,
+    /// Intel (Arc, Iris Xe, Data Center GPU).
+    Intel,
+    /// Apple silicon.
+    Apple,
+    /// Anyone else (Qualcomm, Arm Mali, …).
+    Other,
+}
+
 /// One GPU (or unified-memory accelerator) as the estimator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSpec {
@@ -110,6 +127,9 @@ pub struct DeviceSpec {
     /// PCI vendor and device id (`10de:2684`), when detected on a PCI bus.
     #[serde(default)]
     pub pci_id: Option<String>,
+    /// The maker, when known (the device catalog and detection say; a machine file may).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<GpuVendor>,
 }
 
 impl Default for DeviceSpec {
@@ -130,6 +150,7 @@ impl Default for DeviceSpec {
             pcie_width: None,
             cores: None,
             pci_id: None,
+            vendor: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The engine's command line for a plan: `vllm serve …` or `python -m sglang.launch_server …`
 //! with the parallel sizes, limits and cache settings the plan chose.
 
-use super::{Candidate, Engine, KvDtype, ServingPlan};
+use super::engine::{Engine, KvDtype};
+use super::plan::{Candidate, ServingPlan};
 
 impl ServingPlan {
     /// The engine's command line for candidate `c` (the best plan when `None`), serving `model`

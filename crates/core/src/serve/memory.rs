@@ -11,10 +11,12 @@
 //! exceeds them); MLA caches its latent, `(kv_lora_rank + rope_dim) · dtype` per layer, on every TP
 //! rank. vLLM rounds to blocks of `--block-size` tokens.
 
-use super::{Ctx, Engine, GpuMemory, KvDtype, GIB};
+use super::engine::{Engine, KvDtype};
+use super::plan::{Ctx, GpuMemory};
 use crate::estimate::ModelWeights;
 use crate::model::{ModelSpec, Role};
 use crate::quant::{OtherFormat, Quant};
+use crate::units::GIB;
 
 /// Share of the nominal memory CUDA reports as total: an 80 GiB H100 shows 79.18 GiB in vLLM's
 /// start-up log (v0.11.0 profiling runs published with their logs).

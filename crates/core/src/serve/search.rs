@@ -3,10 +3,10 @@
 //! the plan and its alternatives.
 
 use super::memory::{kv_dtype_bytes, stages, CUDA_VISIBLE_SHARE};
-use super::{
-    Candidate, Cluster, Ctx, Fit, Parallelism, PlanError, PlanWarning, ServePerformance,
-    ServeSettings,
+use super::plan::{
+    Candidate, Cluster, Ctx, Fit, Parallelism, PlanError, ServePerformance, ServeSettings,
 };
+use super::warnings::PlanWarning;
 use crate::estimate::{ModelWeights, MAX_CTX};
 use crate::quant::{OtherFormat, Quant};
 use crate::system::DeviceSpec;

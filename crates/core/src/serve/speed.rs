@@ -7,8 +7,9 @@
 //! per MoE layer (the expected number of distinct experts when each of B tokens picks k of E
 //! uniformly). Per-user tokens/s is `1/t`, aggregate `B/t` per replica.
 
+use super::links::Link;
 use super::memory::Stage;
-use super::{Ctx, Link};
+use super::plan::Ctx;
 use crate::model::ModelSpec;
 
 /// Share of peak HBM bandwidth vLLM-class engines reach at decode: 75–80% for fp16 GEMV of 1–16

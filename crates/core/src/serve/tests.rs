@@ -6,7 +6,8 @@ use super::speed::experts_touched;
 use super::*;
 use crate::model::{Arch, ModelSpec};
 use crate::quant::{OtherFormat, Quant};
-use crate::system::GpuApi;
+use crate::system::{DeviceSpec, GpuApi};
+use crate::units::GIB;
 
 fn nvlink(gbs: f64, max_gpus: Option<u32>, gen: PcieGen) -> Interconnect {
     Interconnect {

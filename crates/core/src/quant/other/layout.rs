@@ -2,9 +2,11 @@
 //! format stores for one weight matrix (packed payload, scales, zero points,
 //! group metadata, `g_idx`/permutations, per-tensor codebooks), and the bits
 //! per weight and bytes that follow. The dimension convention (`n_in`,
-//! `n_out`, `0` for unknown) is in the parent module's docs.
+//! `n_out`, `0` for unknown) is in the parent module's docs. Which parameters
+//! a format supports ([`OtherFormat::is_valid`]) is here too, since EXL2's
+//! head bits are the rows of its head table.
 
-use super::{Fp8Scales, OtherFormat, WeightRole};
+use super::format::{Fp8Scales, OtherFormat, WeightRole};
 
 // ---------------------------------------------------------------------------
 // Storage constants. Each says what tensor it describes and where the layout
@@ -71,9 +73,9 @@ const BNB4_NESTED_QUANT_MAP_BITS: f64 = 256.0 * BITS_32;
 
 /// One row of the EXL2 head option table.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Exl2HeadOption {
+struct Exl2HeadOption {
     /// The `--head_bits` value it answers.
-    pub(super) head_bits: u8,
+    head_bits: u8,
     /// Group size along the input rows.
     group: u64,
     /// `(bits, proportion of rows)` pairs.
@@ -83,7 +85,7 @@ pub(super) struct Exl2HeadOption {
 /// EXL2 head options, `qparams_headoptions` in turboderp/exllamav2
 /// `exllamav2/conversion/qparams.py` (e.g. `6: QParams(128, [8, 6], [0.15, 0.85], 4)`);
 /// scale bits are 4 for all.
-pub(super) const EXL2_HEAD_OPTIONS: [Exl2HeadOption; 6] = [
+const EXL2_HEAD_OPTIONS: [Exl2HeadOption; 6] = [
     Exl2HeadOption {
         head_bits: 2,
         group: 32,
@@ -214,6 +216,46 @@ impl Layout {
             b += (fo / e).ceil() * (fi / e).ceil() * bits;
         }
         b + fo * self.per_out + fi * self.per_in + self.per_tensor
+    }
+}
+
+impl OtherFormat {
+    /// Whether the parameters are ones the format supports (exactly what
+    /// [`OtherFormat::parse`] accepts).
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        let pow2_group = |g: u32| g.is_power_of_two() && (32..=1024).contains(&g);
+        match *self {
+            OtherFormat::Gptq { bits, group, .. } => {
+                matches!(bits, 2 | 3 | 4 | 8) && group.is_none_or(pow2_group)
+            }
+            OtherFormat::Wna16 { bits, group, .. } => {
+                matches!(bits, 4 | 8) && group.is_none_or(pow2_group)
+            }
+            OtherFormat::Awq { bits, group } => bits == 4 && matches!(group, 32 | 64 | 128),
+            OtherFormat::Exl2 { bpw, head_bits } => {
+                (2.0..=8.0).contains(&bpw)
+                    && EXL2_HEAD_OPTIONS.iter().any(|o| o.head_bits == head_bits)
+            }
+            OtherFormat::Exl3 { bpw, head_bits } => {
+                bpw > 1.0 && bpw <= 8.0 && matches!(head_bits, 1..=8 | 16)
+            }
+            OtherFormat::Mlx { bits, group } => {
+                matches!(bits, 2..=6 | 8) && matches!(group, 32 | 64 | 128)
+            }
+            OtherFormat::Hqq { bits, group } => {
+                matches!(bits, 1..=6 | 8) && group % 8 == 0 && (8..=1024).contains(&group)
+            }
+            OtherFormat::Fp8 { .. }
+            | OtherFormat::Nvfp4
+            | OtherFormat::Mxfp4
+            | OtherFormat::BnbNf4 { .. }
+            | OtherFormat::BnbFp4 { .. }
+            | OtherFormat::BnbInt8
+            | OtherFormat::Fp16
+            | OtherFormat::Bf16
+            | OtherFormat::Fp32 => true,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`OtherFormat`], and [`OtherFormat::name`] gives the canonical name back
 //! (the defaults here decide which parameters a canonical name leaves out).
 
-use super::{Fp8Scales, OtherFormat};
+use super::format::{Fp8Scales, OtherFormat};
 
 /// Default head bits of both `ExLlama` converters: exllamav2 `convert.py`
 /// `-hb/--head_bits default = 6`; exllamav3 `convert.py` "default: 6".

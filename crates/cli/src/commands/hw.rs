@@ -1,45 +1,18 @@
 //! `llmrig hw` and bare `llmrig`: the machine as llmrig sees it; `--measure` runs the RAM bandwidth
 //! probe and stores the result in the user config, `--save` writes the machine for `--system`.
 //!
-//! JSON: `{schema_version: 1, machine: SystemSpec, notes: [..]}`, plus `measurement` with
-//! `--measure` and `saved_to` with `--save`.
+//! `--json` prints [`llmrig_contract::HwJson`], documented field by field there.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use llmrig_contract::{HwJson, MeasurementJson};
 use llmrig_detect::{measure_ram_bandwidth, BandwidthOptions, Note};
-use serde::Serialize;
 
 use crate::args::HwArgs;
 use crate::options::{self, MachineNote};
 use crate::render::{self, json, table};
-
-/// What `--measure` found (JSON `measurement`).
-#[derive(Debug, Serialize)]
-struct Measurement {
-    /// Sustained read bandwidth, best pass, bytes/s.
-    ram_read_bytes_per_s: f64,
-    /// Mean over passes, bytes/s.
-    ram_read_mean_bytes_per_s: f64,
-    /// The peak it is compared with, bytes/s.
-    peak_bytes_per_s: f64,
-    /// Where the peak comes from: `assumed`, `detected` or `given` (a flag or system file).
-    peak_source: &'static str,
-    /// Reader threads.
-    threads: usize,
-    /// Buffer read, bytes.
-    buffer_bytes: u64,
-    /// Passes over the buffer.
-    passes: u32,
-    /// Wall time, seconds.
-    seconds: f64,
-    /// The config file the result was stored in (None when no config folder is known).
-    config_file: Option<PathBuf>,
-    /// GPU memory is not measured.
-    gpu: &'static str,
-}
 
 const GPU_NOT_MEASURED: &str =
     "not measured: reading GPU memory needs a GPU backend (CUDA, ROCm, Metal), which llmrig does not link; GPU bandwidth comes from NVML or the device catalog";
@@ -52,16 +25,10 @@ pub fn run(a: &HwArgs, as_json: bool) -> Result<String> {
         llmrig_detect::write_system_file(path, &sys)?;
     }
     if as_json {
-        let mut v = serde_json::json!({
-            "schema_version": 1, "machine": sys, "notes": notes
-        });
-        if let Some(m) = &measurement {
-            v["measurement"] = serde_json::to_value(m)?;
-        }
-        if let Some(p) = &a.save {
-            v["saved_to"] = serde_json::json!(p);
-        }
-        return Ok(json::to_string(&v));
+        let mut j = HwJson::new(&sys, notes.iter().map(ToString::to_string).collect());
+        j.measurement = measurement;
+        j.saved_to = a.save.as_ref().map(|p| p.display().to_string());
+        return Ok(json::to_string(&j));
     }
     let mut t = table::new(
         &["device", "kind", "memory", "free", "bandwidth", "API"],
@@ -128,7 +95,7 @@ pub fn run(a: &HwArgs, as_json: bool) -> Result<String> {
             m.peak_source,
             m.config_file
                 .as_ref()
-                .map(|p| format!("; stored in {}", p.display()))
+                .map(|p| format!("; stored in {p}"))
                 .unwrap_or_default()
         );
         let _ = writeln!(out, "GPU memory bandwidth: {GPU_NOT_MEASURED}");
@@ -148,7 +115,7 @@ pub fn run(a: &HwArgs, as_json: bool) -> Result<String> {
 }
 
 /// Runs the RAM bandwidth probe with a progress bar on stderr and stores the result.
-fn measure(a: &HwArgs) -> Result<Measurement> {
+fn measure(a: &HwArgs) -> Result<MeasurementJson> {
     // The peak as it would be without a stored measurement: detected, assumed or given.
     let (sys, notes) = options::machine_with(&a.machine, false)?;
     let peak = sys.cpu.bandwidth_bytes_per_s;
@@ -179,16 +146,16 @@ fn measure(a: &HwArgs) -> Result<Measurement> {
         llmrig_detect::store_ram_bandwidth(path, b.best_bytes_per_s / 1e9)
             .with_context(|| "storing the measured bandwidth")?;
     }
-    Ok(Measurement {
+    Ok(MeasurementJson {
+        buffer_bytes: b.buffer_bytes,
+        config_file: config_file.map(|p| p.display().to_string()),
+        gpu: GPU_NOT_MEASURED.to_string(),
+        passes: b.passes,
+        peak_bytes_per_s: peak,
+        peak_source: peak_source.to_string(),
         ram_read_bytes_per_s: b.best_bytes_per_s,
         ram_read_mean_bytes_per_s: b.mean_bytes_per_s,
-        peak_bytes_per_s: peak,
-        peak_source,
-        threads: b.threads,
-        buffer_bytes: b.buffer_bytes,
-        passes: b.passes,
         seconds: b.seconds,
-        config_file,
-        gpu: GPU_NOT_MEASURED,
+        threads: b.threads as u64,
     })
 }

@@ -1,38 +1,19 @@
 //! `llmrig plan MODEL`: a vLLM/SGLang serving plan for one or more identical GPU nodes.
 //!
-//! `--json` (schema_version 1; fields may be added, never renamed; sizes in bytes, rates per second):
-//!
-//! ```text
-//! schema_version     1
-//! model              name, id, source, params, quant, weights_bytes
-//! machine            gpu, gpus_per_node, nodes, interconnect, internode
-//! engine             vllm | sglang
-//! plan               tp, pp, dp, nodes
-//! memory_per_gpu     capacity_bytes, budget_bytes, weights_bytes, kv_capacity_bytes,
-//!                    activations_bytes, cuda_graphs_bytes, overhead_bytes
-//! kv_tokens_total, max_concurrent_seqs, kv_bytes_per_token_per_gpu
-//! performance        batch, context, per_user_decode_tokens_per_s, aggregate_tokens_per_s, ttft_s,
-//!                    decode_bound
-//! settings           max_model_len, max_num_seqs, max_num_batched_tokens, gpu_memory_utilization,
-//!                    kv_cache_dtype, block_size
-//! fit                fits | limited-concurrency | does-not-fit
-//! command            the engine's command line
-//! alternatives       [{plan, fit, kv_tokens_total, max_concurrent_seqs, performance, command}]
-//! warnings           [{code, message}]
-//! ```
+//! `--json` prints [`llmrig_contract::PlanJson`], documented field by field there.
 
 use std::fmt::Write as _;
 
 use anyhow::Result;
 use llmrig_catalog::{devices, interconnect, models};
-use llmrig_contract::WarningJson as Warning;
+use llmrig_contract::plan::ClusterJson;
+use llmrig_contract::{PlanJson, WarningJson as Warning};
 use llmrig_core::estimate::ModelWeights;
 use llmrig_core::quant::{OtherFormat, Quant};
 use llmrig_core::serve::{
-    plan_serving, Candidate, Cluster, Engine, Fit, ForeignFormat, GpuMemory, InterNode, KvDtype,
-    Parallelism, PlanError, PlanWarning, ServePerformance, ServeSettings, ServingPlan,
+    plan_serving, Candidate, Cluster, Engine, Fit, ForeignFormat, KvDtype, PlanError, PlanWarning,
+    ServeSettings, ServingPlan,
 };
-use serde::Serialize;
 
 use crate::args::PlanArgs;
 use crate::options;
@@ -159,55 +140,15 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
     let gpu_name = sys.gpus.first().map_or("", |g| g.name.as_str());
 
     if as_json {
-        let b = &plan.best;
-        return Ok(json::to_string(&PlanJson {
-            schema_version: 1,
-            model: ModelJson {
-                name: &w.spec.name,
-                id: &w.spec.id,
-                source: &model.source,
-                params: w.params(),
-                quant: w.quant.name(),
-                weights_bytes: w.total_bytes(),
-            },
-            machine: MachineJson {
-                gpu: gpu_name,
-                gpus_per_node: sys.gpus.len(),
-                nodes: a.nodes,
-                interconnect: &link_text,
-                internode,
-            },
-            engine: plan.engine,
-            plan: b.plan,
-            memory_per_gpu: &b.memory_per_gpu,
-            kv_tokens_total: b.kv_tokens_total,
-            max_concurrent_seqs: b.max_concurrent_seqs,
-            kv_bytes_per_token_per_gpu: b.kv_bytes_per_token_per_gpu,
-            performance: &b.performance,
-            settings: SettingsJson {
-                max_model_len: plan.max_model_len,
-                max_num_seqs: b.max_num_seqs,
-                max_num_batched_tokens: b.max_num_batched_tokens,
-                gpu_memory_utilization: b.memory_utilization,
-                kv_cache_dtype: plan.kv_cache_dtype,
-                block_size: plan.block_size,
-            },
-            fit: b.fit,
-            command: command(None),
-            alternatives: plan
-                .alternatives
-                .iter()
-                .map(|c| AlternativeJson {
-                    plan: c.plan,
-                    fit: c.fit,
-                    kv_tokens_total: c.kv_tokens_total,
-                    max_concurrent_seqs: c.max_concurrent_seqs,
-                    performance: &c.performance,
-                    command: command(Some(c)),
-                })
-                .collect(),
+        let machine = ClusterJson::new(gpu_name, sys.gpus.len(), a.nodes, &link_text, internode);
+        return Ok(json::to_string(&PlanJson::new(
+            w,
+            &model.source,
+            machine,
+            &plan,
+            &command,
             warnings,
-        }));
+        )));
     }
     let head = format!(
         "{} · {} ({})",
@@ -222,64 +163,6 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
         &command,
         &warnings,
     ))
-}
-
-#[derive(Serialize)]
-struct PlanJson<'a> {
-    schema_version: u32,
-    model: ModelJson<'a>,
-    machine: MachineJson<'a>,
-    engine: Engine,
-    plan: Parallelism,
-    memory_per_gpu: &'a GpuMemory,
-    kv_tokens_total: u64,
-    max_concurrent_seqs: u64,
-    kv_bytes_per_token_per_gpu: u64,
-    performance: &'a ServePerformance,
-    settings: SettingsJson,
-    fit: Fit,
-    command: String,
-    alternatives: Vec<AlternativeJson<'a>>,
-    warnings: Vec<Warning>,
-}
-
-#[derive(Serialize)]
-struct ModelJson<'a> {
-    name: &'a str,
-    id: &'a str,
-    source: &'a str,
-    params: u64,
-    quant: String,
-    weights_bytes: u64,
-}
-
-#[derive(Serialize)]
-struct MachineJson<'a> {
-    gpu: &'a str,
-    gpus_per_node: usize,
-    nodes: u32,
-    interconnect: &'a str,
-    internode: InterNode,
-}
-
-#[derive(Serialize)]
-struct SettingsJson {
-    max_model_len: u64,
-    max_num_seqs: u32,
-    max_num_batched_tokens: u64,
-    gpu_memory_utilization: f64,
-    kv_cache_dtype: KvDtype,
-    block_size: u32,
-}
-
-#[derive(Serialize)]
-struct AlternativeJson<'a> {
-    plan: Parallelism,
-    fit: Fit,
-    kv_tokens_total: u64,
-    max_concurrent_seqs: u64,
-    performance: &'a ServePerformance,
-    command: String,
 }
 
 fn fit_text(c: &Candidate) -> &'static str {

@@ -1,25 +1,18 @@
 //! `llmrig recommend` and bare `llmrig`: the best catalog models this machine runs well, with the
-//! command that starts each, and which are already installed.
+//! command that starts each, and which are already installed. `--json` prints
+//! [`llmrig_contract::RecommendJson`] (bare `llmrig`: [`llmrig_contract::OverviewJson`]).
 
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
 use llmrig_catalog::recommend::{recommend, RecommendOptions, Recommendation, Use};
+use llmrig_contract::{OverviewJson, RecommendJson, RecommendationJson};
 use llmrig_formats::installed::{scan, Installed, Roots};
-use serde::Serialize;
 
 use crate::args::{MachineArgs, RecommendArgs};
 use crate::launch::{self, Launcher};
 use crate::options;
 use crate::render::{self, json, table};
-
-#[derive(Serialize)]
-struct Row<'a> {
-    #[serde(flatten)]
-    rec: &'a Recommendation,
-    installed: Option<String>,
-    launch: Option<String>,
-}
 
 /// An installed copy of a recommended model: an Ollama tag or a file whose name resolves to the
 /// same catalog id.
@@ -91,27 +84,23 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
         },
     );
     let installed = scan(&Roots::from_env());
-    let rows: Vec<Row> = recs
+    let rows: Vec<RecommendationJson> = recs
         .iter()
         .map(|r| {
-            Ok(Row {
-                rec: r,
-                installed: installed_match(r, &installed),
-                launch: a
-                    .launch
+            Ok(RecommendationJson::new(
+                r,
+                installed_match(r, &installed),
+                a.launch
                     .map(|l| launch_line(l, r, sys.gpus.len()))
                     .transpose()?,
-            })
+            ))
         })
         .collect::<Result<_>>()?;
     if as_json {
-        return Ok(json::to_string(&serde_json::json!({
-            "schema_version": 1,
-            "machine": sys,
-            "use": use_,
-            "recommendations": rows,
-            "notes": notes,
-        })));
+        let notes = notes.iter().map(ToString::to_string).collect();
+        return Ok(json::to_string(&RecommendJson::new(
+            &sys, use_, rows, notes,
+        )));
     }
     let mut out = String::new();
     if rows.is_empty() {
@@ -133,8 +122,8 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
         let _ = writeln!(
             out,
             "{} {}:\n  {}",
-            r.rec.name,
-            r.rec.quant,
+            r.name,
+            r.quant,
             r.launch.as_deref().unwrap_or("").replace('\n', "\n  ")
         );
     }
@@ -144,7 +133,7 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
     Ok(out)
 }
 
-fn rec_table(rows: &[Row]) -> String {
+fn rec_table(rows: &[RecommendationJson]) -> String {
     let mut t = table::new(
         &[
             "model",
@@ -159,8 +148,7 @@ fn rec_table(rows: &[Row]) -> String {
         ],
         &[2, 3, 4, 5, 6],
     );
-    for r in rows {
-        let x = r.rec;
+    for x in rows {
         t.add_row(vec![
             x.name.clone(),
             x.quant.clone(),
@@ -173,11 +161,8 @@ fn rec_table(rows: &[Row]) -> String {
             render::gib(x.memory_bytes),
             format!("{:.0} tok/s", x.decode_tokens_per_s),
             format!("{:.0} tok/s", x.prefill_tokens_per_s),
-            serde_json::to_value(x.verdict)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            r.installed.clone().unwrap_or_default(),
+            x.verdict.clone(),
+            x.installed.clone().unwrap_or_default(),
         ]);
     }
     t.to_string()
@@ -201,13 +186,12 @@ pub fn overview(as_json: bool) -> Result<String> {
         per_use.push((u, recs));
     }
     if as_json {
-        let v: Vec<serde_json::Value> = per_use
-            .iter()
-            .map(|(u, r)| serde_json::json!({"use": u, "recommendations": r}))
-            .collect();
-        return Ok(json::to_string(&serde_json::json!({
-            "schema_version": 1, "machine": sys, "by_use": v, "installed": installed.iter().map(|i| &i.name).collect::<Vec<_>>(), "notes": notes
-        })));
+        return Ok(json::to_string(&OverviewJson::new(
+            &sys,
+            &per_use,
+            installed.iter().map(|i| i.name.clone()).collect(),
+            notes.iter().map(ToString::to_string).collect(),
+        )));
     }
     let mut out = String::new();
     let gpus: Vec<String> = sys

@@ -154,13 +154,6 @@ impl fmt::Display for MachineNote {
     }
 }
 
-/// JSON carries a note as the text the table shows.
-impl serde::Serialize for MachineNote {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// Builds the machine: `--system`, else detection (with the RAM bandwidth `llmrig hw --measure`
 /// stored in the user config), then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/`--ram-bw` override parts
 /// of it. Returns notes on what was assumed.

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use llmrig_core::system::{CpuSpec, DeviceSpec, MemoryTech, SystemSpec};
+use llmrig_core::system::{CpuSpec, DeviceSpec, GpuVendor, MemoryTech, SystemSpec};
 
 use crate::estimate::device_kind_name;
 
@@ -104,6 +104,9 @@ pub struct GpuJson {
     pub pcie_gen: Option<u32>,
     /// PCIe lanes of the link, when reported.
     pub pcie_width: Option<u32>,
+    /// Who made it (`nvidia`, `amd`, `intel`, `apple`, `other`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
 }
 
 /// What `llmrig hw --measure` found.
@@ -189,7 +192,20 @@ impl From<&DeviceSpec> for GpuJson {
             pci_id: g.pci_id.clone(),
             pcie_gen: g.pcie_gen,
             pcie_width: g.pcie_width,
+            vendor: g.vendor.map(|v| vendor_name(v).to_string()),
         }
+    }
+}
+
+/// The contract's name of a GPU vendor.
+#[must_use]
+pub fn vendor_name(v: GpuVendor) -> &'static str {
+    match v {
+        GpuVendor::Nvidia => "nvidia",
+        GpuVendor::Amd => "amd",
+        GpuVendor::Intel => "intel",
+        GpuVendor::Apple => "apple",
+        GpuVendor::Other => "other",
     }
 }
 
@@ -251,6 +267,7 @@ mod tests {
                 pcie_width: Some(16),
                 cores: Some(128),
                 pci_id: Some("10de:2684".into()),
+                vendor: Some(GpuVendor::Nvidia),
                 ..DeviceSpec::default()
             }],
             cpu: CpuSpec {

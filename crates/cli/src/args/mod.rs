@@ -298,8 +298,8 @@ pub struct MachineArgs {
     /// GPU API llama.cpp was built with.
     #[arg(long = "api", value_enum, ignore_case = true)]
     pub api: Option<ApiArg>,
-    /// Machine description (TOML) instead of detection.
-    #[arg(long = "system")]
+    /// Machine description (TOML, as `llmrig hw --save` writes it) instead of detection.
+    #[arg(long = "system", env = "LLMRIG_SYSTEM")]
     pub system: Option<PathBuf>,
 }
 

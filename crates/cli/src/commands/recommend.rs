@@ -170,7 +170,12 @@ fn rec_table(rows: &[RecommendationJson]) -> String {
 
 /// Bare `llmrig`: this machine and the top picks per use, quickly (no bandwidth probe).
 pub fn overview(as_json: bool) -> Result<String> {
-    let (sys, notes) = options::machine(&MachineArgs::default())?;
+    // Bare `llmrig` takes no flags; the machine file of `LLMRIG_SYSTEM` applies as for commands.
+    let machine = MachineArgs {
+        system: std::env::var_os("LLMRIG_SYSTEM").map(std::path::PathBuf::from),
+        ..MachineArgs::default()
+    };
+    let (sys, notes) = options::machine(&machine)?;
     let installed = scan(&Roots::from_env());
     let uses = [Use::Chat, Use::Code, Use::Reasoning];
     let mut per_use = Vec::new();

@@ -14,10 +14,21 @@ fn system(name: &str) -> String {
     )
 }
 
-/// Runs llmrig with `args` then `--system` for `machine` (when given) and returns what a user
-/// sees: the exit code, stdout and stderr.
+/// Runs llmrig with `args` then `--system` for `machine` (when given; else the tests' fixed
+/// machine) and returns what a user sees: the exit code, stdout and stderr.
 fn run(machine: Option<&str>, args: &[&str]) -> String {
     let mut cmd = llmrig();
+    // No model store of this host's user is scanned (bare `llmrig` lists installed models).
+    cmd.env("HOME", "/nonexistent-llmrig-test-home");
+    for var in [
+        "XDG_CACHE_HOME",
+        "OLLAMA_MODELS",
+        "HF_HUB_CACHE",
+        "HF_HOME",
+        "LLAMA_CACHE",
+    ] {
+        cmd.env_remove(var);
+    }
     cmd.args(args);
     if let Some(m) = machine {
         cmd.arg("--system").arg(system(m));
@@ -98,5 +109,8 @@ contract! {
     text_plan_70b: Some("h100-node"), ["plan", "llama-3.1-70b"];
     text_inspect_8b: None, ["inspect", "llama-3.1-8b"];
     text_hw: Some("desktop-3090"), ["hw"];
+    // bare `llmrig` on the tests' fixed machine (LLMRIG_SYSTEM: systems/test-host.toml)
+    text_overview: None, [];
+    json_overview: None, ["--json"];
     json_hw: Some("two-4090"), ["hw", "--json"];
 }

@@ -13,13 +13,28 @@ mod hw;
 mod recommend;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
-/// `llmrig hw --measure` on the developer's machine does not change the results.
+/// `llmrig hw --measure` on the developer's machine does not change the results, and a fixed
+/// machine (`LLMRIG_SYSTEM`, tests/it/systems/test-host.toml) instead of this host's hardware.
 fn llmrig() -> Command {
+    let mut c = llmrig_detecting();
+    c.env(
+        "LLMRIG_SYSTEM",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/systems/test-host.toml"
+        ),
+    );
+    c
+}
+
+/// The binary detecting this host (for the tests of detection itself), with no user config.
+fn llmrig_detecting() -> Command {
     let mut c = Command::cargo_bin("llmrig").unwrap();
     c.env(
         "LLMRIG_CONFIG_DIR",
         std::env::temp_dir().join("llmrig-tests-no-config"),
     );
+    c.env_remove("LLMRIG_SYSTEM");
     c
 }
 

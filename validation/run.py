@@ -36,7 +36,13 @@ CACHE = Path(os.environ.get("LLMRIG_VALIDATION_CACHE") or HERE / ".cache").resol
 LLAMA_CPP_PYTHON = "0.3.36"
 # Native CPU build (the machine that runs the harness is the one measured), no multimodal library, no
 # network code. The wheel cache key includes these and the CPU's instruction-set flags.
-CMAKE_ARGS = "-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
+# Without the AMX buffer type: on CPUs with AMX-INT8 (Sapphire Rapids and later Xeons) a native
+# build registers ggml's AMX extra buffer (ggml-cpu.cpp, `#if defined(__AMX_INT8__) &&
+# defined(__AVX512VNNI__)`), and on the 2-core VMs this harness runs on that path crashed llama.cpp
+# (SIGSEGV loading every quantized model, GGML_ASSERT in ggml-backend.cpp for DeepSeek2) in Dec 2026.
+# Undefining the macro keeps every other native instruction set; llmrig does not model the AMX
+# buffer yet, so the comparison stays like for like.
+CMAKE_ARGS = "-DCMAKE_C_FLAGS=-U__AMX_INT8__ -DCMAKE_CXX_FLAGS=-U__AMX_INT8__ -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
 MIB = 1024 * 1024
 
 
@@ -347,7 +353,7 @@ def run_llmrig(binary: Path, path: Path, s: dict) -> dict:
         # llama.cpp logs its CPU_Mapped buffer, the file range it maps; llmrig reports that as
         # mapped_bytes (weights_bytes is the RAM the CPU's weights take).
         "weights": cpu.get("mapped_bytes") or cpu["weights_bytes"],
-        # llmrig has no field for the CPU_REPACK buffer (yet); a future `repack_bytes` is picked up.
+        # the CPU backend's extra buffers (CPU_REPACK, AMX): copies of weights in their own layout.
         "repack": cpu.get("repack_bytes", mem.get("repack_bytes", 0)),
         "kv": cpu["kv_cache_bytes"],
         "compute": cpu["compute_bytes"],
@@ -401,12 +407,18 @@ def cases_by_id(cases: list[tuple[str, dict]]) -> dict:
 FIELDS = ["weights", "kv", "compute", "output", "repack"]
 
 
+def is_extra_copy(buffer: str) -> bool:
+    """The CPU backend's extra buffer types, which hold copies of weights in their own layout:
+    CPU_REPACK, and AMX on CPUs with AMX-INT8 (ggml-cpu/amx/amx.cpp)."""
+    return buffer.endswith("_REPACK") or buffer == "AMX"
+
+
 def actual_fields(weights: dict, c: dict) -> dict:
     wb = weights["buffers"]
     comp = c["compute_exact"] or c["compute"]
     return {
-        "weights": sum(b["bytes"] for b in wb if not b["name"].endswith("_REPACK")),
-        "repack": sum(b["bytes"] for b in wb if b["name"].endswith("_REPACK")),
+        "weights": sum(b["bytes"] for b in wb if not is_extra_copy(b["name"])),
+        "repack": sum(b["bytes"] for b in wb if is_extra_copy(b["name"])),
         "kv": sum(b["bytes"] for b in c["kv"]) + sum(b["bytes"] for b in c["rs"]),
         "compute": sum(b["bytes"] for b in comp),
         "output": sum(b["bytes"] for b in c["output"]),
@@ -513,7 +525,7 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
         f"- Run time: {meta['seconds']:.0f} s (models cached: {meta['models_cached']}).",
         "",
         "Each memory cell reads `predicted / actual (predicted − actual)` in MiB. *weights*: CPU_Mapped (+CPU) model",
-        "buffers (llmrig's `mapped_bytes`: the file range mapped); *repack*: CPU_REPACK model buffer (`repack_bytes`); *KV*: all KV/RS",
+        "buffers (llmrig's `mapped_bytes`: the file range mapped); *repack*: CPU_REPACK and AMX model buffers (`repack_bytes`); *KV*: all KV/RS",
         "buffers; *compute*: the CPU compute buffer (exact value logged when the context is freed); *output*: the",
         "output (logits) buffer. A field outside tolerance is marked **✗**.",
         "",

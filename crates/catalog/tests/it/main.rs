@@ -3,6 +3,8 @@
 
 mod backends;
 mod common;
+/// llama.cpp with CUDA on an H200: every weight, KV and output buffer logged.
+mod cuda_h200;
 mod gguf_sizes;
 mod memory_logs;
 mod properties;

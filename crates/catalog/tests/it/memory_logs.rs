@@ -219,7 +219,12 @@ fn deepseek_v3_legacy_kv() {
     let mut sp = spec("deepseek-v3");
     sp.mla_legacy_kv = true;
     let w = weights(&sp, "Q4_K_M");
-    let e = run(&w, &machine(1), &settings(2048, false, 1));
+    // Ollama's llama.cpp of January 2025 put the last block (not the output) on the GPU first.
+    let jan_2025 = |ctx| Settings {
+        llama_cpp: LlamaCppVersion::parse("2025-01").unwrap(),
+        ..settings(ctx, false, 1)
+    };
+    let e = run(&w, &machine(1), &jan_2025(2048));
     assert_mib(e.memory.kv_cache_bytes, 9760.0, 0.005, "deepseek kv_total");
     assert_mib(
         e.memory.devices[1].kv_cache_bytes,
@@ -233,7 +238,7 @@ fn deepseek_v3_legacy_kv() {
         0.005,
         "deepseek kv_CUDA0",
     );
-    let e = run(&w, &machine(1), &settings(8192, false, 1));
+    let e = run(&w, &machine(1), &jan_2025(8192));
     assert_mib(
         e.memory.kv_cache_bytes,
         39040.0,
@@ -316,7 +321,12 @@ fn qwen3_5_recurrent_state() {
 #[test]
 fn command_r7b_partial_offload_compute_buffer() {
     let w = weights(&spec("command-r7b"), "F16");
-    let e = run(&w, &machine(1), &settings(2048, false, 32));
+    // Ollama's llama.cpp of January 2025: `-ngl 32` of 33 left the output layer on the CPU.
+    let s = Settings {
+        llama_cpp: LlamaCppVersion::parse("2025-01").unwrap(),
+        ..settings(2048, false, 32)
+    };
+    let e = run(&w, &machine(1), &s);
     assert_eq!(e.offload.gpu_layers, 32);
     assert_mib(
         e.memory.devices[0].compute_bytes,

@@ -837,6 +837,9 @@ fn row_split_spreads_every_matrix_and_needs_split_buffers() {
         "rtx-3090",
         "--gpu",
         "rtx-4090:16GiB",
+        // The same layers on the GPUs in both modes (-ngl auto may fit one more with -sm row).
+        "-ngl",
+        "60",
     ];
     let layer = json(&[&base[..], &["-sm", "layer"]].concat());
     let row = json(&[&base[..], &["-sm", "row"]].concat());

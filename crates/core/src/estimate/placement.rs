@@ -1,6 +1,9 @@
-//! Where llama.cpp puts each layer for `-ngl N` (`llama_model::load_tensors`): the input embedding on
-//! the CPU, the last `N` blocks on the GPUs split in proportion to free memory (or `-ts`), and the
-//! output layer, which counts as block `n_layer`, on a GPU only when `N > n_layer`.
+//! Where llama.cpp puts each layer for `-ngl N` (`llama_model::load_tensors` in src/llama-model.cpp):
+//! the input embedding on the CPU; the output layer counts as layer `n_layer`, and the last `N` of
+//! the `n_layer + 1` layers go to the GPUs, split in proportion to free memory (or `-ts`). So the
+//! output layer goes first (`i_gpu_start = n_layer + 1 - N`, PR #18148, Dec 2025); before that
+//! the last `N` blocks went first and the output only when `N > n_layer`
+//! (`i_gpu_start = n_layer - N`).
 
 use crate::model::Role;
 use crate::quant::GgmlType;
@@ -23,9 +26,10 @@ pub struct Placement {
 
 impl Placement {
     /// Places `n_layer + 1` layers for `ngl` over GPUs with split weights `split` (free memory or
-    /// `-ts`; empty for CPU-only).
+    /// `-ts`; empty for CPU-only); `output_first`: the output layer is the first to go to a GPU
+    /// (llama.cpp since Dec 2025), else the last.
     #[must_use]
-    pub fn new(n_layer: u32, ngl: u32, split: &[f64]) -> Placement {
+    pub fn new(n_layer: u32, ngl: u32, split: &[f64], output_first: bool) -> Placement {
         let total = n_layer + 1;
         if split.is_empty() || ngl == 0 {
             return Placement {
@@ -34,7 +38,11 @@ impl Placement {
             };
         }
         let act = ngl.min(total);
-        let i_gpu_start = n_layer.saturating_sub(ngl);
+        let i_gpu_start = if output_first {
+            total.saturating_sub(ngl)
+        } else {
+            n_layer.saturating_sub(ngl)
+        };
         // Cumulative, normalized split points; layer il goes to the first GPU whose point exceeds
         // its fraction of the offloaded range (std::upper_bound in llama.cpp).
         let sum: f64 = split.iter().sum();
@@ -194,7 +202,12 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     let n_gpu = sys.gpus.len();
     let cpu = n_gpu;
     let split = split_weights(sys, s);
-    let placement = Placement::new(spec.n_layer, if n_gpu == 0 { 0 } else { ngl }, &split);
+    let placement = Placement::new(
+        spec.n_layer,
+        if n_gpu == 0 { 0 } else { ngl },
+        &split,
+        s.llama_cpp.rules().ngl_output_first,
+    );
     let mut bytes = vec![0u64; n_gpu + 1];
     let mut layers = vec![0u32; n_gpu + 1];
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
@@ -217,6 +230,17 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     };
     let mut cpu_matmul_bytes = 0f64;
     let mut repack = 0u64;
+    // CPU weights go to the first buffer type in llama.cpp's CPU list that takes them
+    // (make_cpu_buft_list in src/llama-model.cpp): a GPU backend's pinned host buffer comes before
+    // the CPU's extra (repack) buffers, so with a CUDA, ROCm, SYCL or Vulkan GPU the CPU layers stay
+    // in the mapped file (the H200 logs show CPU_Mapped and no CPU_REPACK at -ngl 20). Metal has no
+    // host buffer type.
+    let extra_bufts = !sys.gpus.iter().any(|g| {
+        matches!(
+            g.api,
+            GpuApi::Cuda | GpuApi::Rocm | GpuApi::Sycl | GpuApi::Vulkan
+        )
+    });
     for d in &placement.layer_dev {
         layers[d.unwrap_or(cpu)] += 1;
     }
@@ -302,7 +326,8 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             }
         }
         let is_matmul = matches!(t.info.role, Role::Matrix | Role::Output | Role::Experts);
-        let repacked = dev.is_none()
+        let repacked = extra_bufts
+            && dev.is_none()
             && is_matmul
             && t.ggml_type
                 .is_some_and(|ty| repacks(ty, t.info.ne, &sys.cpu.simd));
@@ -374,21 +399,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn last_layers_go_to_the_gpu() {
-        let p = Placement::new(32, 10, &[1.0]);
+    fn output_layer_goes_first() {
+        // llama.cpp 0c1e57098 on an H200, Llama-3.1-8B `-ngl 20` logs "offloaded 20/33 layers"
+        // with the output and blocks 13-31 on CUDA0 (crates/catalog/tests/data/h200-memory.csv,
+        // log q4km-ngl20-fa1.err; its buffers are checked in the catalog's tests).
+        let p = Placement::new(32, 20, &[1.0], true);
+        assert_eq!(p.gpu_layers, 20);
+        assert_eq!(p.output_dev(), Some(0));
+        assert_eq!(p.layer_dev[12], None);
+        assert_eq!(p.layer_dev[13], Some(0));
+        assert_eq!(Placement::new(32, 1, &[1.0], true).layer_dev[31], None);
+        assert_eq!(Placement::new(32, 1, &[1.0], true).output_dev(), Some(0));
+    }
+
+    #[test]
+    fn before_dec_2025_blocks_went_first() {
+        let p = Placement::new(32, 10, &[1.0], false);
         assert_eq!(p.layer_dev.iter().filter(|d| d.is_some()).count(), 10);
         assert_eq!(p.layer_dev[21], None);
         assert_eq!(p.layer_dev[22], Some(0));
         assert_eq!(p.output_dev(), None, "output needs ngl > n_layer");
-        let full = Placement::new(32, 33, &[1.0]);
-        assert_eq!(full.output_dev(), Some(0));
-        assert_eq!(full.gpu_layers, 33);
-        assert_eq!(Placement::new(32, 999, &[1.0]).gpu_layers, 33);
+        for output_first in [false, true] {
+            let full = Placement::new(32, 33, &[1.0], output_first);
+            assert_eq!(full.output_dev(), Some(0));
+            assert_eq!(full.gpu_layers, 33);
+            assert_eq!(Placement::new(32, 999, &[1.0], output_first).gpu_layers, 33);
+        }
     }
 
     #[test]
     fn two_gpus_split_by_weight() {
-        let p = Placement::new(32, 33, &[1.0, 1.0]);
+        let p = Placement::new(32, 33, &[1.0, 1.0], true);
         let on0 = p.layer_dev.iter().filter(|d| **d == Some(0)).count();
         let on1 = p.layer_dev.iter().filter(|d| **d == Some(1)).count();
         assert_eq!((on0, on1), (17, 16));

@@ -76,6 +76,9 @@ pub struct Rules {
     /// Older builds wrote the KV cache with `ggml_cpy` instead of `set_rows` (no index inputs, no
     /// unused embeddings input), so for them the closed form, fitted to their logs, is used.
     pub graph_replay: bool,
+    /// `-ngl` offloads the output layer first, then blocks from the last (PR #18148, merged
+    /// mid-December 2025: builds from early that month still count blocks first).
+    pub ngl_output_first: bool,
 }
 
 impl LlamaCppVersion {
@@ -104,6 +107,7 @@ impl LlamaCppVersion {
             swa_f16_when_quantized: at_least(2026, 4),
             attn_rotation: at_least(2026, 3),
             graph_replay: at_least(2026, 3),
+            ngl_output_first: at_least(2025, 12),
         }
     }
 }

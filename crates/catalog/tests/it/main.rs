@@ -8,4 +8,6 @@ mod cuda_h200;
 mod gguf_sizes;
 mod memory_logs;
 mod properties;
+/// Scenarios of issue 12: answers users act on.
+mod scenarios;
 mod speed_accuracy;

@@ -193,13 +193,30 @@ pub(super) fn resolve(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Fitte
     }
 }
 
-/// The largest context that fits with `-ngl` as given (auto: resolved at `--fit-ctx`), a multiple
-/// of 256 up to the trained length; `None` if not even 256 tokens fit.
+/// The largest context at which the placement of `-ngl` as given (auto: resolved at `--fit-ctx`)
+/// holds, a multiple of 256 up to the trained length; `None` if not even 256 tokens fit.
 pub(super) fn max_context(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u64> {
     let p = Problem { w, sys, s };
     let ctx_train = w.spec.context_length.clamp(1, MAX_CTX);
     let ngl = p.resolve_ngl(s.fit_min_ctx.min(ctx_train));
-    p.largest_ctx(&layout(w, sys, s, ngl), CTX_PAD, ctx_train, 0)
+    p.largest_ctx(
+        &layout(w, sys, s, ngl),
+        CTX_PAD,
+        ctx_train,
+        placement_margin(sys, s),
+    )
+}
+
+/// What each GPU must keep free for a placement to hold at another context: with `-ngl auto`,
+/// llama.cpp's `--fit` margin, since at a context where the layers fit only without it, auto
+/// would place fewer layers (one placement for every figure: the max context an estimate shows
+/// is one at which the same command gives the same placement); with `-ngl N`, nothing.
+pub(super) fn placement_margin(sys: &SystemSpec, s: &Settings) -> u64 {
+    if s.gpu_layers == GpuLayers::Auto && !sys.gpus.is_empty() {
+        s.fit_margin_bytes
+    } else {
+        0
+    }
 }
 
 /// `-ngl auto` for an MoE model that does not fit whole (llama.cpp's `--fit` puts expert tensors in

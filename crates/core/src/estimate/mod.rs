@@ -130,7 +130,9 @@ pub fn estimate_with(
     let (shape, mem) = p.eval(&lay, fitted.ctx);
     let fits = usage::fits(&mem, sys, 0);
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);
-    let max_context = p.largest_ctx(&lay, CTX_PAD, ctx_train, 0).unwrap_or(0);
+    let max_context = p
+        .largest_ctx(&lay, CTX_PAD, ctx_train, fit::placement_margin(sys, s))
+        .unwrap_or(0);
     let performance = speed::estimate_speed(w, sys, s, &lay, &shape, params);
     let warnings = warnings::collect(&warnings::Facts {
         w,

@@ -221,7 +221,8 @@ pub(super) fn placement_margin(sys: &SystemSpec, s: &Settings) -> u64 {
 
 /// `-ngl auto` for an MoE model that does not fit whole (llama.cpp's `--fit` puts expert tensors in
 /// RAM before it gives up layers): the fewest leading layers whose routed experts stay in RAM so
-/// that everything else fits on the GPUs with the margin, at the context asked (or `--fit-ctx`).
+/// that everything else fits on the GPUs with the margin, at the context asked (or `--fit-ctx`):
+/// the GPUs are filled as far as they go.
 /// `None` when not applicable or not needed; `Some(n_layer)` when even all experts in RAM do not
 /// make the rest fit (layers are then given up as usual).
 fn plan_cpu_moe(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u32> {
@@ -244,13 +245,16 @@ fn plan_cpu_moe(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u32>
             ..s.clone()
         };
         let p = Problem { w, sys, s: &t };
-        p.fits_at(&layout(w, sys, &t, n_total), ctx, s.fit_margin_bytes)
+        // The GPUs alone decide: more experts in RAM never need more GPU memory, so the counts
+        // that fit them are a tail of 1..=n_layer. Whether system RAM then holds the experts is
+        // the estimate's verdict, not a reason to keep them all in RAM (which only needs more).
+        let (_, m) = p.eval(&layout(w, sys, &t, n_total), ctx);
+        gpus_fit(&m, sys.gpus.len(), s.fit_margin_bytes)
     };
     if fits_with(0) {
         return None;
     }
-    // More expert layers in RAM never need more GPU memory, so the fitting counts are a tail of
-    // 1..=n_layer; when even n_layer does not fit, layers are given up as usual.
+    // When even n_layer does not fit the GPUs, layers are given up as usual.
     let n = spec.n_layer;
     Some(
         first_true(1, u64::from(n), |i| {

@@ -148,8 +148,12 @@ pub struct DeviceLoad {
     /// The output matrix's share of `active`: a prompt computes logits for its last token only
     /// (llama-bench and llama-server decode prompts with one output), so prefill runs it once.
     pub output_active: Vec<[f64; WeightClass::COUNT]>,
-    /// Bytes of CPU-resident matmul weights (uploaded to GPU 0 per ubatch when offloading ops).
+    /// Bytes of CPU-resident dense matmul weights (uploaded to GPU 0 per ubatch when offloading
+    /// ops).
     pub cpu_upload_bytes: f64,
+    /// Bytes of CPU-resident expert stacks, of which a ubatch uploads the experts its tokens
+    /// route to.
+    pub cpu_expert_bytes: f64,
     /// `-sm row`: per GPU, the bytes of the split matrices it reads per token (these run in
     /// parallel across GPUs), their matmul weights, and the output matrix's part of those.
     pub read_split: Vec<[f64; WeightClass::COUNT]>,
@@ -229,6 +233,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             .collect()
     };
     let mut cpu_matmul_bytes = 0f64;
+    let mut cpu_expert_bytes = 0f64;
     let mut repack = 0u64;
     // CPU weights go to the first buffer type in llama.cpp's CPU list that takes them
     // (make_cpu_buft_list in src/llama-model.cpp): a GPU backend's pinned host buffer comes before
@@ -339,14 +344,15 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             map_last = ti;
         }
         if dev.is_none() && is_matmul {
-            // Prefill uploads the used experts only (ggml/src/ggml-backend.cpp,
-            // ggml_backend_sched_compute_splits copies the MUL_MAT_ID experts the batch's ids
-            // select); dense weights whole.
-            cpu_matmul_bytes += if t.info.role == Role::Experts {
-                b * expert_share
+            // Prefill uploads dense weights whole and, of an expert stack, the experts the
+            // ubatch's tokens route to (ggml/src/ggml-backend.cpp, ggml_backend_sched_compute_splits
+            // copies the MUL_MAT_ID experts the batch's ids select): the speed model takes the
+            // share per ubatch.
+            if t.info.role == Role::Experts {
+                cpu_expert_bytes += b;
             } else {
-                b
-            };
+                cpu_matmul_bytes += b;
+            }
         }
         if dev.is_none() && is_matmul && t.bytes > largest {
             largest = t.bytes;
@@ -385,6 +391,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             active,
             output_active,
             cpu_upload_bytes: cpu_matmul_bytes,
+            cpu_expert_bytes,
             read_split,
             active_split,
             output_split,

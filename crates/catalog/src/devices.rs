@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor, MemoryTech};
+use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, GpuApi, GpuVendor, MemoryTech};
 use serde::Deserialize;
 
 /// Lower-cases and unifies separators (device names contain `/`, so no org prefix is dropped).
@@ -325,6 +325,48 @@ pub fn devices() -> &'static DeviceCatalog {
     CATALOG.get_or_init(|| {
         DeviceCatalog::parse(DEVICES_TOML).unwrap_or_else(|e| panic!("embedded devices.toml: {e}"))
     })
+}
+
+/// Prompt-processing f32 rate of one core by its SIMD, FLOP/s: x86 with AVX2 (or AVX-512, which
+/// Zen 4 and client cores run as two 256-bit halves) has two 8-wide f32 FMA pipes, at ~3 GHz 96
+/// GFLOP/s (the detection default, `llmrig_detect::DEFAULT_FLOPS_PER_CORE`); an Arm core with
+/// NEON has two 128-bit FMA pipes (Cortex-A76 and later Cortex-A cores), at ~2.4 GHz 38.4 GFLOP/s.
+/// Clocks differ by part: a rough rate, which the int8 dot-product factor of the speed model
+/// scales for quantized weights.
+#[must_use]
+pub fn flops_per_core(simd: &[String]) -> f64 {
+    let arm = simd
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case("neon") || s.eq_ignore_ascii_case("asimd"));
+    if arm {
+        2.0 * 4.0 * 2.0 * 2.4e9
+    } else {
+        2.0 * 8.0 * 2.0 * 3.0e9
+    }
+}
+
+impl DeviceEntry {
+    /// Puts this catalog CPU or RAM configuration into `cpu`: the RAM bandwidth and name always;
+    /// for a CPU also its cores, threads, SIMD and prompt rate (`--cpu epyc-9654` is a whole CPU,
+    /// not only a bandwidth), and the memory it takes.
+    pub fn apply_to_cpu(&self, cpu: &mut CpuSpec) {
+        cpu.bandwidth_bytes_per_s = self.bandwidth_gbs * 1e9;
+        cpu.name = self.name.clone();
+        if self.memory_type.is_some() {
+            cpu.memory_type.clone_from(&self.memory_type);
+        }
+        if self.memory_channels.is_some() {
+            cpu.memory_channels = self.memory_channels;
+        }
+        if self.kind == EntryKind::Cpu {
+            if let Some(cores) = self.cores {
+                cpu.cores = cores;
+                cpu.threads = self.threads.or(Some(cores));
+                cpu.simd.clone_from(&self.simd);
+                cpu.flops = f64::from(cores) * flops_per_core(&self.simd);
+            }
+        }
+    }
 }
 
 /// The maker of a catalog entry, from its `vendor` field.

@@ -104,3 +104,28 @@ fn gpt_oss_120b_cpu_moe_prefill_is_bound_by_pcie() {
     // Decode reads only the 4 routed experts per token from RAM: tens of tokens/s.
     assert!(e.performance.decode_tokens_per_s > 10.0);
 }
+
+/// A CPU is a whole CPU: Llama 3.1 8B Q4_K_M prefill on an AMD EPYC 9654 (96 Zen 4 cores,
+/// AVX-512) is more than 10x a Raspberry Pi 5's (4 Cortex-A76 cores, NEON with dot product), as
+/// the catalog's cores and SIMD say; a `--cpu` used to change only the RAM bandwidth.
+#[test]
+fn epyc_9654_prefills_over_10x_a_raspberry_pi_5() {
+    let w = weights(&spec("llama-3.1-8b"), "Q4_K_M");
+    let prefill = |cpu: &str| {
+        let mut sys = crate::common::machine(0);
+        llmrig_catalog::devices()
+            .find(cpu)
+            .unwrap()
+            .apply_to_cpu(&mut sys.cpu);
+        let s = Settings {
+            ctx: Some(4096),
+            ..Settings::default()
+        };
+        estimate(&w, &sys, &s)
+            .unwrap()
+            .performance
+            .prefill_tokens_per_s
+    };
+    let (epyc, pi) = (prefill("epyc-9654"), prefill("raspberry-pi-5"));
+    assert!(epyc > 10.0 * pi, "EPYC {epyc:.0} tok/s, Pi 5 {pi:.1} tok/s");
+}

@@ -225,8 +225,7 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
         }
     }
     if let Some(e) = m.cpu {
-        sys.cpu.bandwidth_bytes_per_s = e.bandwidth_gbs * 1e9;
-        sys.cpu.name = e.name.clone();
+        e.apply_to_cpu(&mut sys.cpu);
         notes.retain(|n| !n.is_ram_bandwidth());
     }
     if let Some(r) = m.ram {

@@ -240,7 +240,7 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
         detected_unified(&mut sys, cpu_bw_given, &mut notes);
     }
     // A unified-memory chip is the machine's RAM: the CPU side gets its size and bandwidth, and
-    // the GPU may allocate up to the OS working-set limit of it.
+    // the GPU may allocate up to macOS's working-set limit of it (Metal), or all of it.
     if !m.gpu.is_empty() {
         if let Some(u) = sys
             .gpus
@@ -259,18 +259,29 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
                 sys.cpu.name = format!("{} (CPU side)", u.name);
                 notes.retain(|n| !n.is_ram_bandwidth());
             }
+            // Metal's working-set limit is macOS's; CUDA on a DGX Spark or Jetson, and ROCm or
+            // Vulkan on an iGPU, allocate from the whole pool, which the CPU side shares (the fit
+            // counts both against the RAM).
+            let metal = u.api == GpuApi::Metal;
+            let usable = if metal {
+                unified_working_set(total)
+            } else {
+                total
+            };
             for g in sys
                 .gpus
                 .iter_mut()
                 .filter(|g| g.kind == DeviceKind::Unified)
             {
-                g.memory_bytes = unified_working_set(total);
+                g.memory_bytes = usable;
             }
-            notes.push(MachineNote::WorkingSet {
-                usable: unified_working_set(total),
-                total,
-                given: true,
-            });
+            if metal {
+                notes.push(MachineNote::WorkingSet {
+                    usable,
+                    total,
+                    given: true,
+                });
+            }
         }
     }
     // A machine file (or a driver) may not say who made a GPU: the catalog knows by the name, so

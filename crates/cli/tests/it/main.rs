@@ -880,3 +880,29 @@ fn row_split_spreads_every_matrix_and_needs_split_buffers() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("split buffers"));
 }
+
+/// Unified memory outside macOS: a DGX Spark's GPU allocates from all 128 GiB that the CPU side
+/// shares (CUDA on GB10 uses system RAM; macOS's Metal working-set limit does not apply), so 70B
+/// Q8_0 at 96k holds on the GPU whole. An M2 Max keeps Metal's limit and says so.
+#[test]
+fn dgx_spark_holds_70b_q8_at_96k_on_the_gpu() {
+    let v = json(&[
+        "estimate",
+        "llama-3.1-70b",
+        "-q",
+        "Q8_0",
+        "-c",
+        "96k",
+        "--gpu",
+        "dgx-spark",
+    ]);
+    assert_eq!(v["offload"]["gpu_layers"], 81, "{v}");
+    assert_ne!(v["verdict"], "does-not-fit");
+    let spark = v["memory"]["devices"][0]["capacity_bytes"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(spark, 128u64 << 30);
+    assert!(!v.to_string().contains("working-set"), "{v}");
+    let mac = json(&["estimate", "llama-3.1-8b", "--gpu", "m2-max"]);
+    assert!(mac.to_string().contains("macOS working-set limit"), "{mac}");
+}

@@ -257,6 +257,9 @@ pub struct EstimateArgs {
     /// Speed test: tokens already in context (like llama-bench -d).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub depth: u64,
+    /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
+    #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
     /// llama.cpp release whose allocation rules apply: `current` or a month `YYYY-MM`.
     #[arg(long = "llama-cpp", default_value = "current", value_parser = values::llama_cpp)]
     pub llama_cpp: LlamaCppVersion,

@@ -40,5 +40,6 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         prompt: a.prompt,
         gen: a.gen,
         depth: a.depth,
+        threads: a.threads,
     }
 }

@@ -906,3 +906,33 @@ fn dgx_spark_holds_70b_q8_at_96k_on_the_gpu() {
     let mac = json(&["estimate", "llama-3.1-8b", "--gpu", "m2-max"]);
     assert!(mac.to_string().contains("macOS working-set limit"), "{mac}");
 }
+
+/// `-t` pastes in from a llama.cpp command line: the CPU's layers run on that many threads, so
+/// fewer threads than the catalog CPU's 96 cores prefill slower, and more add nothing.
+#[test]
+fn threads_flag_scales_the_cpu() {
+    let pp = |t: &str| {
+        json(&[
+            "estimate",
+            "llama-3.1-8b",
+            "-c",
+            "4096",
+            "--no-gpu",
+            "--cpu",
+            "epyc-9654",
+            "--ram",
+            "64",
+            "-t",
+            t,
+        ])["performance"]["prefill_tokens_per_s"]
+            .as_f64()
+            .unwrap()
+    };
+    let (one, eight, all, more) = (pp("1"), pp("8"), pp("96"), pp("192"));
+    assert!(one < eight && eight < all, "{one} {eight} {all}");
+    assert!((all - more).abs() < 1e-9 * all, "{all} {more}");
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "-t", "0"])
+        .assert()
+        .code(2);
+}

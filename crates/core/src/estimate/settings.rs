@@ -164,6 +164,9 @@ pub struct Settings {
     pub gen: u64,
     /// Speed test: tokens already in context (llama-bench `-d`, default 0).
     pub depth: u64,
+    /// `-t`: CPU threads for the layers on the CPU; `None` is llama.cpp's default, one per
+    /// physical core (`cpu_get_num_math` in common/common.cpp).
+    pub threads: Option<u32>,
 }
 
 impl Default for Settings {
@@ -193,6 +196,7 @@ impl Default for Settings {
             prompt: 512,
             gen: 128,
             depth: 0,
+            threads: None,
         }
     }
 }
@@ -367,6 +371,9 @@ pub fn check(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<(), Est
     range("--prompt", s.prompt, 0, MAX_CTX)?;
     range("--gen", s.gen, 0, MAX_CTX)?;
     range("--depth", s.depth, 0, MAX_CTX)?;
+    if let Some(th) = s.threads {
+        range("-t", u64::from(th), 1, 4096)?;
+    }
     for (flag, t) in [("-ctk", s.cache_type_k), ("-ctv", s.cache_type_v)] {
         if !KV_CACHE_TYPES.contains(&t) {
             return Err(EstimateError::CacheType {

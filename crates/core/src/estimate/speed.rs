@@ -338,11 +338,20 @@ fn performance(
         }
         .max(1e6)
     };
+    // The CPU's rate with the threads used: `-t` below the physical cores leaves cores idle; more
+    // threads than cores (SMT siblings) add no FMA pipes.
+    let cpu_flops = {
+        let cores = sys.cpu.cores.max(1);
+        let share = s
+            .threads
+            .map_or(1.0, |t| f64::from(t.clamp(1, cores)) / f64::from(cores));
+        sys.cpu.flops.max(1e9) * share
+    };
     let peak = |d: usize| -> f64 {
         if d < n_gpu {
             sys.gpus[d].fp16_flops.max(1e11)
         } else {
-            sys.cpu.flops.max(1e9)
+            cpu_flops
         }
     };
     // Matmul peaks prefill runs at: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
@@ -350,8 +359,7 @@ fn performance(
     // FP16 elsewhere.
     let matmul_peaks = |d: usize| -> (f64, f64) {
         if d >= n_gpu {
-            let c = sys.cpu.flops.max(1e9);
-            return (c, c * cpu_int8_factor(&sys.cpu.simd));
+            return (cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
         }
         let g = &sys.gpus[d];
         let f16 = g.fp16_flops.max(1e11);

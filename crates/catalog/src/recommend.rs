@@ -33,6 +33,16 @@ pub enum Use {
 }
 
 impl Use {
+    /// Every use, in the order `--help` lists them.
+    pub const ALL: [Use; 6] = [
+        Use::Chat,
+        Use::Code,
+        Use::Reasoning,
+        Use::LongContext,
+        Use::Vision,
+        Use::Embedding,
+    ];
+
     /// Parses `chat`, `code`, `reasoning`, `long-context`, `vision`, `embedding`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Use> {

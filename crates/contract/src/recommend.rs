@@ -264,14 +264,7 @@ mod tests {
     /// Each use's name is the one the catalog's `Serialize` derive printed.
     #[test]
     fn use_names_are_the_first_contracts() {
-        for u in [
-            Use::Chat,
-            Use::Code,
-            Use::Reasoning,
-            Use::LongContext,
-            Use::Vision,
-            Use::Embedding,
-        ] {
+        for u in Use::ALL {
             assert_eq!(serde_json::json!(u.name()), serde_json::json!(u));
         }
     }

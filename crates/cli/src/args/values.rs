@@ -121,18 +121,7 @@ pub fn internode() -> Choice<InterNode> {
 
 /// `--use`: [`Use::parse`], which also takes `coding`, `thinking`, `long`, `embeddings`.
 pub fn use_() -> Choice<Use> {
-    Choice::new(
-        [
-            Use::Chat,
-            Use::Code,
-            Use::Reasoning,
-            Use::LongContext,
-            Use::Vision,
-            Use::Embedding,
-        ]
-        .map(Use::name),
-        Use::parse,
-    )
+    Choice::new(Use::ALL.map(Use::name), Use::parse)
 }
 
 /// `-fa`: flash attention.

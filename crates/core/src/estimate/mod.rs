@@ -38,7 +38,7 @@ pub use weights::{ModelWeights, WeightClass, WeightTensor};
 use crate::system::SystemSpec;
 
 /// How much of the model runs outside the GPUs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Offload {
     /// Layers on GPUs (the output layer counts as one).
     pub gpu_layers: u32,
@@ -64,12 +64,11 @@ pub enum Verdict {
 }
 
 /// The settings after defaults and `auto` were resolved.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     /// Context as requested or chosen (before padding).
     pub ctx: u64,
     /// Context shape after llama.cpp's padding.
-    #[serde(skip)]
     pub shape: ContextShape,
     /// Layers on GPUs.
     pub gpu_layers: u32,
@@ -80,7 +79,7 @@ pub struct Resolved {
 }
 
 /// Everything the estimator says about one (model, machine, settings).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     /// Resolved settings.
     pub resolved: Resolved,

@@ -225,18 +225,6 @@ fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
     }
 }
 
-/// Share of an MoE layer's experts that `u` tokens route to, under uniform routing: each expert is
-/// missed by one token with probability `1 - k/E`, by all `u` with `(1 - k/E)^u`. A 512-token
-/// ubatch of gpt-oss-120b (top-4 of 128) touches all but 0.0001% of them, so op offload copies
-/// nearly every expert in RAM to the GPU for each ubatch.
-fn experts_touched(spec: &crate::model::ModelSpec, u: f64) -> f64 {
-    if spec.n_expert < 2 {
-        return 1.0;
-    }
-    let miss = 1.0 - f64::from(spec.n_expert_used) / f64::from(spec.n_expert);
-    1.0 - miss.max(0.0).powf(u)
-}
-
 /// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
 /// spread of achieved/peak bandwidth across engines and drivers: the operator profiles published
 /// with Vidur, MLSys 2024; mlc-ai/llm-perf-bench; llama.cpp discussion #4167 (Metal); llama.cpp
@@ -517,8 +505,10 @@ fn performance(
                     t += kq_bytes / (bw(cd) * bp(cd).bw);
                 }
                 if d == cpu && op_offload {
-                    let upload =
-                        load.cpu_upload_bytes + load.cpu_expert_bytes * experts_touched(spec, u);
+                    // A 512-token ubatch of gpt-oss-120b (top-4 of 128) uses all but 0.0001% of
+                    // the experts, so op offload copies nearly all of them for each ubatch.
+                    let upload = load.cpu_upload_bytes
+                        + load.cpu_expert_bytes * spec.expert_share_touched(u);
                     t += upload / pcie_bytes_per_s(&sys.gpus[0]);
                 }
                 t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };

@@ -5,9 +5,6 @@
 
 use std::fmt;
 
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
-
 use crate::quant::Quant;
 use crate::system::{GpuApi, SystemSpec};
 use crate::units::gib;
@@ -180,16 +177,6 @@ impl fmt::Display for Warning {
                 "several GPUs in layer mode turn on pipeline parallelism, whose extra compute-buffer copies are not modelled yet",
             ),
         }
-    }
-}
-
-/// `{code, message}`, the form every front end shows.
-impl Serialize for Warning {
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut st = ser.serialize_struct("Warning", 2)?;
-        st.serialize_field("code", self.code())?;
-        st.serialize_field("message", &self.to_string())?;
-        st.end()
     }
 }
 

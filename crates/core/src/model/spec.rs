@@ -223,6 +223,18 @@ impl ModelSpec {
             .unwrap_or_else(|| self.n_embd / u64::from(self.n_head.max(1)))
     }
 
+    /// Share of an MoE layer's routed experts that `tokens` tokens use under uniform routing: each
+    /// expert is missed by one token with probability `1 − k/E`, by all of them with
+    /// `(1 − k/E)^tokens`. 1 for a dense model.
+    #[must_use]
+    pub fn expert_share_touched(&self, tokens: f64) -> f64 {
+        if self.n_expert < 2 {
+            return 1.0;
+        }
+        let miss = 1.0 - f64::from(self.n_expert_used) / f64::from(self.n_expert);
+        1.0 - miss.max(0.0).powf(tokens)
+    }
+
     /// Whether the model uses multi-head latent attention.
     #[must_use]
     pub fn is_mla(&self) -> bool {

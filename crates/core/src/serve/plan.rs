@@ -165,7 +165,7 @@ pub struct Candidate {
 }
 
 /// The chosen plan, its alternatives (best first) and what to know.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServingPlan {
     /// Engine.
     pub engine: Engine,

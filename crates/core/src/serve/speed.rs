@@ -24,15 +24,13 @@ const ETA_C: f64 = 0.6;
 /// 4×A100) is matched best (+3%, −15%) by 1.5 ms once weights and all-reduces are counted.
 const STEP_S: f64 = 1.5e-3;
 
-/// Expected distinct experts per MoE layer for `b` tokens under uniform routing: each expert is
-/// missed by one token with probability `1 − k/E`, by all `b` with `(1 − k/E)^b`.
+/// Expected distinct experts per MoE layer for `b` tokens under uniform routing
+/// ([`ModelSpec::expert_share_touched`] of them); 1 for a dense model.
 pub(super) fn experts_touched(spec: &ModelSpec, b: f64) -> f64 {
     if spec.n_expert < 2 {
         return 1.0;
     }
-    let e = f64::from(spec.n_expert);
-    let k = f64::from(spec.n_expert_used);
-    e * (1.0 - (1.0 - k / e).powf(b))
+    f64::from(spec.n_expert) * spec.expert_share_touched(b)
 }
 
 impl Ctx<'_> {

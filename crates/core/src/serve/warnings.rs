@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use serde::ser::{Serialize, SerializeStruct, Serializer};
-
 use super::engine::Engine;
 use crate::quant::{OtherFormat, Quant};
 use crate::units::gib;
@@ -292,15 +290,5 @@ impl fmt::Display for PlanWarning {
             }),
             PlanWarning::SpeedUncalibrated => f.write_str("serving speed uses published efficiencies (bandwidth 0.8, compute 0.6, all-reduce latencies from NCCL profiles), not yet calibrated against vLLM or SGLang runs"),
         }
-    }
-}
-
-/// `{"code": …, "message": …}`, as the other warnings serialize.
-impl Serialize for PlanWarning {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("PlanWarning", 2)?;
-        s.serialize_field("code", self.code())?;
-        s.serialize_field("message", &self.to_string())?;
-        s.end()
     }
 }

@@ -137,6 +137,8 @@ pub(super) struct Fitted {
     /// The unset context was shrunk below the trained length: (trained, chosen, margin kept free
     /// per GPU in bytes).
     pub context_reduced: Option<(u64, u64, u64)>,
+    /// The layout for `ngl`, when the search already built it.
+    pub layout: Option<WeightLayout>,
 }
 
 /// Resolves `-c` and `-ngl` the way llama.cpp's `--fit` does: experts to RAM first for an MoE
@@ -164,8 +166,8 @@ pub(super) fn resolve(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Fitte
     let s = &settings;
     let p = Problem { w, sys, s };
     let mut context_reduced = None;
-    let (ctx, ngl) = match s.ctx {
-        Some(c) => (c, p.resolve_ngl(c)),
+    let (ctx, ngl, lay) = match s.ctx {
+        Some(c) => (c, p.resolve_ngl(c), None),
         None => {
             let ngl_full = match s.gpu_layers {
                 GpuLayers::Count(n) => n.min(n_total),
@@ -175,12 +177,12 @@ pub(super) fn resolve(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Fitte
             let min_ctx = s.fit_min_ctx.min(ctx_train);
             let gpu_margin = if sys.gpus.is_empty() { 0 } else { margin };
             match p.largest_ctx(&lay, min_ctx, ctx_train, gpu_margin) {
-                Some(c) if c >= ctx_train => (ctx_train, ngl_full),
+                Some(c) if c >= ctx_train => (ctx_train, ngl_full, Some(lay)),
                 Some(c) => {
                     context_reduced = Some((ctx_train, c, gpu_margin));
-                    (c, ngl_full)
+                    (c, ngl_full, Some(lay))
                 }
-                None => (min_ctx, p.resolve_ngl(min_ctx)),
+                None => (min_ctx, p.resolve_ngl(min_ctx), None),
             }
         }
     };
@@ -189,6 +191,7 @@ pub(super) fn resolve(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Fitte
         ngl,
         planned_cpu_moe,
         context_reduced,
+        layout: lay,
         settings,
     }
 }

@@ -122,10 +122,13 @@ pub fn estimate_with(
 ) -> Result<Estimate, EstimateError> {
     settings::check(&w.spec, s, sys)?;
     let spec = &w.spec;
-    let fitted = fit::resolve(w, sys, s);
+    let mut fitted = fit::resolve(w, sys, s);
+    let lay = fitted
+        .layout
+        .take()
+        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
     let s = &fitted.settings;
     let p = fit::Problem { w, sys, s };
-    let lay = placement::layout(w, sys, s, fitted.ngl);
     let (shape, mem) = p.eval(&lay, fitted.ctx);
     let fits = usage::fits(&mem, sys, 0);
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);

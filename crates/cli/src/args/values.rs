@@ -19,9 +19,7 @@ use llmrig_core::estimate::{
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::{Engine, InterNode, KvDtype};
 use llmrig_core::system::GpuApi;
-
-/// Bytes in a GiB.
-pub const GIB: f64 = 1_073_741_824.0;
+use llmrig_core::units::GIB;
 
 /// A flag with a fixed set of values that the library parses (aliases and spellings included): the
 /// names are listed in `--help`, and a value the parser refuses is clap's invalid-value error with

@@ -1,8 +1,8 @@
-//! llama.cpp with CUDA, measured: every weight, KV and output buffer that llama.cpp 0c1e57098 logged
-//! on an NVIDIA H200 for the Llama-3.1-8B-shaped files (tests/data/h200-memory.csv: `-ngl 99`,
-//! `-ngl 20`, `-ngl 0`, `-nkvo`, ubatch 512 and 2048, f16 and q8_0 caches, 16k depth), each within
-//! max(1 MiB, 1%). Each failure names the CSV row. The CUDA compute buffers of the same runs are
-//! not checked here yet: llmrig's closed form for them is known to be off (issue 12).
+//! llama.cpp with CUDA, measured: every buffer that llama.cpp 0c1e57098 logged on an NVIDIA H200
+//! for the Llama-3.1-8B- and Qwen3-30B-A3B-shaped files (tests/data/h200-memory.csv: `-ngl 99`,
+//! `-ngl 20`, `-ngl 0`, `-nkvo`, ubatch 512 and 2048, f16 and q8_0 caches, 16k depth, prompt and
+//! generation graphs): weights, KV, output, and the `CUDA0` and `CUDA_Host` compute buffers from
+//! the scheduler replay, each within max(1 MiB, 1%). Each failure names the CSV row.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +16,7 @@ const CSV: &str = include_str!("../data/h200-memory.csv");
 /// One logged buffer.
 struct Row {
     line: usize,
+    model: String,
     quant: String,
     ngl: u32,
     flash_attn: bool,
@@ -58,11 +59,10 @@ fn rows() -> Vec<Row> {
     );
     lines
         .map(|(i, l)| (i + 1, fields(l)))
-        .filter(|(_, f)| {
-            f[model].starts_with("Llama-3.1-8B") && f[extra].starts_with("llama-bench test")
-        })
+        .filter(|(_, f)| f[extra].starts_with("llama-bench test"))
         .map(|(line, f)| Row {
             line,
+            model: f[model].clone(),
             quant: f[quant].clone(),
             ngl: f[ngl].parse().unwrap(),
             flash_attn: f[fa] == "1",
@@ -79,24 +79,29 @@ fn rows() -> Vec<Row> {
 }
 
 #[test]
-fn llama_8b_weight_kv_and_output_buffers_on_an_h200() {
+fn every_logged_buffer_on_an_h200() {
     let rows = rows();
-    assert!(rows.len() >= 70, "only {} rows read", rows.len());
+    assert!(rows.len() >= 90, "only {} rows read", rows.len());
     // One estimate per logged test (the runs' flags), then every buffer of it.
     let mut runs: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for r in &rows {
         let key = format!(
-            "{} ngl {} ctx {} b {} ub {} {}/{} {}",
-            r.quant, r.ngl, r.n_ctx, r.n_batch, r.n_ubatch, r.type_k, r.type_v, r.extra
+            "{} {} ngl {} ctx {} b {} ub {} {}/{} {}",
+            r.model, r.quant, r.ngl, r.n_ctx, r.n_batch, r.n_ubatch, r.type_k, r.type_v, r.extra
         );
         runs.entry(key).or_default().push(r);
     }
-    let sp = spec("llama-3.1-8b");
+    let (llama, qwen) = (spec("llama-3.1-8b"), spec("qwen3-30b-a3b"));
     let mut checked = 0;
     let mut failures = Vec::new();
     for rs in runs.values() {
         let r0 = rs[0];
-        let w = weights(&sp, &r0.quant);
+        let moe = r0.model.starts_with("Qwen3-30B-A3B");
+        let w = if moe {
+            synthetic_all_q4_0(&qwen)
+        } else {
+            weights(&llama, &r0.quant)
+        };
         let s = Settings {
             ctx: Some(r0.n_ctx),
             batch: r0.n_batch,
@@ -128,7 +133,15 @@ fn llama_8b_weight_kv_and_output_buffers_on_an_h200() {
                 "CPU KV" => cpu.kv_cache_bytes,
                 "CUDA0 KV" => gpu.kv_cache_bytes,
                 "CUDA_Host output" | "CPU output" => e.memory.output_bytes,
-                _ => continue, // compute buffers: issue 12
+                "CUDA0 compute" => gpu.compute_bytes,
+                "CUDA_Host compute" => cpu.compute_bytes,
+                other => {
+                    failures.push(format!(
+                        "h200-memory.csv line {}: unknown buffer {other}",
+                        r.line
+                    ));
+                    continue;
+                }
             };
             checked += 1;
             #[allow(clippy::cast_precision_loss)]
@@ -136,12 +149,108 @@ fn llama_8b_weight_kv_and_output_buffers_on_an_h200() {
             let tol = (r.mib * 0.01).max(1.0);
             if (got_mib - r.mib).abs() > tol {
                 failures.push(format!(
-                    "h200-memory.csv line {}: {} {} -ngl {}: llmrig {got_mib:.2} MiB, llama.cpp {:.2} MiB ({})",
-                    r.line, r.quant, r.buffer, r.ngl, r.mib, r.extra
+                    "h200-memory.csv line {}: {} {} {} -ngl {}: llmrig {got_mib:.2} MiB, llama.cpp {:.2} MiB ({})",
+                    r.line, r.model, r.quant, r.buffer, r.ngl, r.mib, r.extra
                 ));
             }
         }
     }
-    assert!(checked >= 50, "only {checked} buffers checked");
+    assert!(checked >= 90, "only {checked} buffers checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The synthetic Qwen3-30B-A3B file of the H200 runs stores every tensor as Q4_0, the output
+/// matrix included (its README), which llama-quantize would not do.
+fn synthetic_all_q4_0(sp: &llmrig_core::model::ModelSpec) -> llmrig_core::estimate::ModelWeights {
+    let mut w = weights(sp, "Q4_0");
+    for t in &mut w.tensors {
+        if t.info.n_dims() >= 2 && t.ggml_type.is_some() {
+            t.ggml_type = Some(GgmlType::Q4_0);
+            t.bytes = GgmlType::Q4_0.row_size(t.info.ne[0]) * t.info.ne[1] * t.info.ne[2];
+        }
+    }
+    w
+}
+/// The scheduler's graph splits, as the same runs logged them (`sched_reserve: graph ... splits =
+/// N` in tests/data's logs, /work/shared/data/llamacpp-cuda/h200-logs.tgz): the structure behind
+/// the compute buffers above. Prompt graphs of ubatch 512 unless said.
+#[test]
+fn graph_splits_match_the_h200_logs() {
+    let llama = spec("llama-3.1-8b");
+    let w = weights(&llama, "Q4_K_M");
+    let base = Settings {
+        ctx: Some(512),
+        gpu_layers: GpuLayers::Count(99),
+        flash_attn: FlashAttn::On,
+        ..Settings::default()
+    };
+    // (log, settings, splits)
+    let cases = [
+        ("q4km-ngl99-fa1.err", base.clone(), 2),
+        (
+            "q4km-ngl20-fa1.err",
+            Settings {
+                gpu_layers: GpuLayers::Count(20),
+                ..base.clone()
+            },
+            159,
+        ),
+        (
+            "q4km-ngl20-fa1.err (tg16: ubatch 16)",
+            Settings {
+                ctx: Some(256),
+                batch: 16,
+                ubatch: 16,
+                gpu_layers: GpuLayers::Count(20),
+                ..base.clone()
+            },
+            2,
+        ),
+        (
+            "q4km-ngl0-fa1.err",
+            Settings {
+                gpu_layers: GpuLayers::Count(0),
+                ..base.clone()
+            },
+            389,
+        ),
+        (
+            "q4km-ngl0-fa1.err (tg16: ubatch 16)",
+            Settings {
+                ctx: Some(256),
+                batch: 16,
+                ubatch: 16,
+                gpu_layers: GpuLayers::Count(0),
+                ..base.clone()
+            },
+            1,
+        ),
+        (
+            "q4km-ngl99-nkvo-fa1.err",
+            Settings {
+                no_kv_offload: true,
+                ..base.clone()
+            },
+            66,
+        ),
+        (
+            "q4km-ngl99-d16k-q8kv-fa1.err",
+            Settings {
+                ctx: Some(16896),
+                batch: 2048,
+                cache_type_k: GgmlType::Q8_0,
+                cache_type_v: GgmlType::Q8_0,
+                ..base.clone()
+            },
+            2,
+        ),
+    ];
+    let sys = machine(1);
+    for (log, s, want) in cases {
+        let got = llmrig_core::estimate::graph_splits(&w, &sys, &s).unwrap();
+        assert_eq!(got, Some(want), "{log}");
+    }
+    let qwen = spec("qwen3-30b-a3b");
+    let got = llmrig_core::estimate::graph_splits(&synthetic_all_q4_0(&qwen), &sys, &base).unwrap();
+    assert_eq!(got, Some(2), "moe-ngl99-fa1.err");
 }

@@ -231,6 +231,10 @@ pub struct EstimateArgs {
     /// KV cache in system RAM.
     #[arg(long = "no-kv-offload")]
     pub no_kv_offload: bool,
+    /// Run ops whose weights are in RAM on the CPU, also for prompt batches (llama.cpp's
+    /// `--no-op-offload`; by default the GPU takes them and the weights cross PCIe per batch).
+    #[arg(long = "no-op-offload")]
+    pub no_op_offload: bool,
     /// Share of layers per GPU, e.g. `3,1`.
     #[arg(long = "tensor-split", allow_hyphen_values = true, value_parser = values::proportions)]
     pub tensor_split: Option<Proportions>,

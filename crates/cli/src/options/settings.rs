@@ -26,6 +26,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         },
         auto_cpu_moe: !a.cpu_moe && a.n_cpu_moe.is_none(),
         no_kv_offload: a.no_kv_offload,
+        no_op_offload: a.no_op_offload,
         tensor_split: a
             .tensor_split
             .as_ref()

@@ -7,7 +7,7 @@ use crate::system::SystemSpec;
 use super::memory::{ContextShape, CTX_PAD};
 use super::placement::{layout, WeightLayout};
 use super::settings::{GpuLayers, Settings, MAX_CTX};
-use super::usage::{fits, gpus_fit, memory, MemoryBreakdown};
+use super::usage::{self, fits, gpus_fit, memory, MemoryBreakdown};
 use super::weights::ModelWeights;
 
 /// A prepared estimator for one model on one machine with one set of settings; `ctx` and `ngl` vary.
@@ -24,10 +24,13 @@ impl Problem<'_> {
         (shape, m)
     }
 
-    /// Whether this run's CPU compute buffer comes from the graph replay (CPU only), which costs
-    /// tens of microseconds per evaluation on a large model.
+    /// Whether this run's compute buffers come from a graph replay (CPU only, or the scheduler
+    /// replay on one GPU), which costs tens of microseconds to milliseconds per evaluation on a
+    /// large model: searches then run on the closed form and correct its answer with a few replays.
     fn replays(&self) -> bool {
-        self.sys.gpus.is_empty() && self.s.llama_cpp.rules().graph_replay
+        let rules = self.s.llama_cpp.rules();
+        (self.sys.gpus.is_empty() && rules.graph_replay)
+            || usage::sched_applies(&self.w.spec, self.sys, self.s)
     }
 
     fn fits_at(&self, lay: &WeightLayout, ctx: u64, margin: u64) -> bool {
@@ -62,34 +65,7 @@ impl Problem<'_> {
         let exact = |i: u64| self.fits_at(lay, i * CTX_PAD, margin);
         let guess =
             last_true(lo, hi, |i| self.fits_at_approx(lay, i * CTX_PAD, margin)).unwrap_or(lo);
-        let found = if exact(guess) {
-            // Gallop up to the first step that does not fit, then search between.
-            let mut step = 1;
-            let mut good = guess;
-            loop {
-                let next = (guess + step).min(hi);
-                if next == good || !exact(next) {
-                    break last_true(good, next.saturating_sub(1).max(good), exact);
-                }
-                good = next;
-                step *= 2;
-            }
-        } else {
-            let mut step = 1;
-            let mut bad = guess;
-            loop {
-                if bad == lo {
-                    break None;
-                }
-                let next = bad.saturating_sub(step).max(lo);
-                if exact(next) {
-                    break last_true(next, bad - 1, exact);
-                }
-                bad = next;
-                step *= 2;
-            }
-        };
-        found.map(|i| i * CTX_PAD)
+        refine_last(guess, lo, hi, exact).map(|i| i * CTX_PAD)
     }
 
     /// `-ngl` as given (at most `n_layer + 1`), or for `auto` the most layers that fit at `ctx`
@@ -108,18 +84,29 @@ impl Problem<'_> {
         if self.sys.gpus.is_empty() {
             return 0;
         }
-        let ok = |n: u64| {
+        let ok = |n: u64, replay: bool| {
+            if n == 0 {
+                // Zero layers always "fit" the GPUs (nothing is placed there).
+                return true;
+            }
             let lay = layout(
                 self.w,
                 self.sys,
                 self.s,
                 u32::try_from(n).unwrap_or(u32::MAX),
             );
-            gpus_fit(&self.eval(&lay, ctx).1, self.sys.gpus.len(), margin)
+            let shape = ContextShape::new(ctx, self.s);
+            let m = memory(self.w, self.sys, self.s, &lay, &shape, replay);
+            gpus_fit(&m, self.sys.gpus.len(), margin)
         };
-        // Zero layers always "fit" the GPUs (nothing is placed there).
-        let best = last_true(0, u64::from(total), |n| n == 0 || ok(n)).unwrap_or(0);
-        u32::try_from(best).unwrap_or(total)
+        let total64 = u64::from(total);
+        let best = if self.replays() {
+            let guess = last_true(0, total64, |n| ok(n, false)).unwrap_or(0);
+            refine_last(guess, 0, total64, |n| ok(n, true))
+        } else {
+            last_true(0, total64, |n| ok(n, true))
+        };
+        u32::try_from(best.unwrap_or(0)).unwrap_or(total)
     }
 }
 
@@ -242,29 +229,78 @@ fn plan_cpu_moe(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u32>
         .ctx
         .unwrap_or_else(|| s.fit_min_ctx.min(spec.context_length.clamp(1, MAX_CTX)));
     let n_total = spec.n_layer + 1;
-    let fits_with = |n: u32| {
+    let replays = Problem { w, sys, s }.replays();
+    let fits_with = |n: u32, replay: bool| {
         let t = Settings {
             n_cpu_moe: n,
             ..s.clone()
         };
-        let p = Problem { w, sys, s: &t };
         // The GPUs alone decide: more experts in RAM never need more GPU memory, so the counts
         // that fit them are a tail of 1..=n_layer. Whether system RAM then holds the experts is
         // the estimate's verdict, not a reason to keep them all in RAM (which only needs more).
-        let (_, m) = p.eval(&layout(w, sys, &t, n_total), ctx);
+        let shape = ContextShape::new(ctx, &t);
+        let m = memory(w, sys, &t, &layout(w, sys, &t, n_total), &shape, replay);
         gpus_fit(&m, sys.gpus.len(), s.fit_margin_bytes)
     };
-    if fits_with(0) {
+    if fits_with(0, true) {
         return None;
     }
     // When even n_layer does not fit the GPUs, layers are given up as usual.
     let n = spec.n_layer;
-    Some(
-        first_true(1, u64::from(n), |i| {
-            fits_with(u32::try_from(i).unwrap_or(n))
-        })
-        .map_or(n, |i| u32::try_from(i).unwrap_or(n)),
-    )
+    let ok = |i: u64, replay: bool| fits_with(u32::try_from(i).unwrap_or(n), replay);
+    let found = if replays {
+        let guess = first_true(1, u64::from(n), |i| ok(i, false)).unwrap_or(u64::from(n));
+        refine_first(guess, 1, u64::from(n), |i| ok(i, true))
+    } else {
+        first_true(1, u64::from(n), |i| ok(i, true))
+    };
+    Some(found.map_or(n, |i| u32::try_from(i).unwrap_or(n)))
+}
+
+/// The smallest `i` in `lo..=hi` with `exact(i)` (false up to some point, true after), starting
+/// from a guess (see `refine_last`).
+fn refine_first(guess: u64, lo: u64, hi: u64, exact: impl Fn(u64) -> bool) -> Option<u64> {
+    match refine_last(guess.saturating_sub(1).max(lo), lo, hi, |i| !exact(i)) {
+        None => Some(lo),
+        Some(j) if j >= hi => None,
+        Some(j) => Some(j + 1),
+    }
+}
+
+/// The largest `i` in `lo..=hi` with `exact(i)` (true up to some point, false after), starting
+/// from a guess: a galloping search from `guess`, a few evaluations instead of one per bisection
+/// step when the guess is close.
+fn refine_last(guess: u64, lo: u64, hi: u64, exact: impl Fn(u64) -> bool) -> Option<u64> {
+    let guess = guess.clamp(lo, hi);
+    if exact(guess) {
+        // Gallop up to the first step that does not fit, then search between.
+        let mut step = 1;
+        let mut good = guess;
+        loop {
+            let next = (good + step).min(hi);
+            if next == good {
+                return Some(good);
+            }
+            if !exact(next) {
+                return Some(last_true(good + 1, next - 1, &exact).unwrap_or(good));
+            }
+            good = next;
+            step *= 2;
+        }
+    }
+    let mut step = 1;
+    let mut bad = guess;
+    loop {
+        if bad == lo {
+            return None;
+        }
+        let next = bad.saturating_sub(step).max(lo);
+        if exact(next) {
+            return Some(last_true(next + 1, bad - 1, &exact).unwrap_or(next));
+        }
+        bad = next;
+        step *= 2;
+    }
 }
 
 /// The largest `i` in `lo..=hi` with `ok(i)`, for `ok` true up to some point and false after;

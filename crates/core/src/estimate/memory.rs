@@ -212,7 +212,15 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     let logits_cpu_only = logits + e * t * F32;
     // token ids, positions and output ids: three int32 vectors of n_tokens.
     let small_inputs = 3 * t * 4;
-    let host_inputs = e * t * F32 + mask + small_inputs;
+    // With a GPU the host holds the inputs and the looked-up embeddings (the token table stays on
+    // the CPU), and since PR #18898 the unused embeddings input too: `CUDA_Host compute` 16.51 MiB
+    // for Llama-3.1-8B at ubatch 512 (../shared/data/llamacpp-cuda/h200-memory.csv).
+    let embd_rows = if s.llama_cpp.rules().embd_input_always {
+        2
+    } else {
+        1
+    };
+    let host_inputs = embd_rows * e * t * F32 + mask + small_inputs;
     GraphPeaks {
         attention,
         ffn,

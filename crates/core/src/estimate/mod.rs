@@ -187,3 +187,28 @@ pub fn max_context(
     settings::check(&w.spec, s, sys)?;
     Ok(fit::max_context(w, sys, s))
 }
+
+/// How many parts llama.cpp's scheduler cuts this run's prompt graph into (its log's
+/// `sched_reserve: graph: ... splits = N`): 2 with everything on one GPU, hundreds when weights in
+/// RAM are copied to the GPU op by op. `None` where llmrig does not replay the scheduler (no GPU,
+/// several GPUs, another engine, an architecture whose graph is not annotated).
+///
+/// # Errors
+/// [`EstimateError`] for settings llama.cpp would reject.
+pub fn graph_splits(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+) -> Result<Option<usize>, EstimateError> {
+    settings::check(&w.spec, s, sys)?;
+    if s.backend.modelled_here() {
+        return Ok(None);
+    }
+    let mut fitted = fit::resolve(w, sys, s);
+    let lay = fitted
+        .layout
+        .take()
+        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
+    let shape = ContextShape::new(fitted.ctx, &fitted.settings);
+    Ok(usage::sched_compute(w, sys, &fitted.settings, &lay, &shape).map(|r| r.splits))
+}

@@ -184,6 +184,8 @@ pub(super) struct WeightLayout {
     pub mapped: u64,
     /// What each device reads and computes per token: the speed model's input.
     pub load: DeviceLoad,
+    /// Where each weight the scheduler replay looks up sits, built on first use.
+    pub sched_weights: std::cell::OnceCell<super::graph::sched::WeightTable>,
 }
 
 impl WeightLayout {
@@ -386,6 +388,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
         largest_cpu_matrix_io: largest_io,
         repack,
         mapped,
+        sched_weights: std::cell::OnceCell::new(),
         load: DeviceLoad {
             read,
             active,

@@ -76,6 +76,10 @@ pub struct Rules {
     /// Older builds wrote the KV cache with `ggml_cpy` instead of `set_rows` (no index inputs, no
     /// unused embeddings input), so for them the closed form, fitted to their logs, is used.
     pub graph_replay: bool,
+    /// Every graph creates both inputs, token ids and embeddings (the latter unused for a text
+    /// batch but allocated), so switching input type needs no reallocation (PR #18898, merged
+    /// 2026-01-17).
+    pub embd_input_always: bool,
     /// `-ngl` offloads the output layer first, then blocks from the last (PR #18148, merged
     /// mid-December 2025: builds from early that month still count blocks first).
     pub ngl_output_first: bool,
@@ -108,6 +112,7 @@ impl LlamaCppVersion {
             attn_rotation: at_least(2026, 3),
             graph_replay: at_least(2026, 3),
             ngl_output_first: at_least(2025, 12),
+            embd_input_always: at_least(2026, 2),
         }
     }
 }
@@ -142,6 +147,9 @@ pub struct Settings {
     pub auto_cpu_moe: bool,
     /// `-nkvo`: KV cache in system RAM.
     pub no_kv_offload: bool,
+    /// `--no-op-offload`: ops whose weights are in RAM run on the CPU even for large batches
+    /// (by default a GPU takes them and the weights cross PCIe for each ubatch).
+    pub no_op_offload: bool,
     /// `-ts`: proportions of layers per GPU; empty = by free memory.
     pub tensor_split: Vec<f64>,
     /// `-sm`.
@@ -185,6 +193,7 @@ impl Default for Settings {
             n_cpu_moe: 0,
             auto_cpu_moe: true,
             no_kv_offload: false,
+            no_op_offload: false,
             tensor_split: Vec::new(),
             split_mode: SplitMode::Layer,
             fit_margin_bytes: 1 << 30,

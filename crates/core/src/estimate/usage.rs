@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::model::Role;
-use crate::system::{DeviceKind, SystemSpec};
+use crate::system::{DeviceKind, GpuApi, SystemSpec};
 
 use super::engines;
 use super::graph;
@@ -123,6 +123,11 @@ pub(super) fn memory(
             .map(|d| engines::scratch_bytes(backend, spec, shape, lay.layers[d] > 0, d == head))
             .collect();
         (scratch, 0)
+    } else if let Some(c) = replay
+        .then(|| sched_compute(w, sys, s, lay, shape))
+        .flatten()
+    {
+        (c.buffers, output_buffer_bytes(spec, shape))
     } else {
         let peaks = graph_peaks(spec, shape, s);
         let mut compute = vec![0u64; n_gpu + 1];
@@ -141,7 +146,7 @@ pub(super) fn memory(
             // op_offload: with a batch of 32+ tokens, CPU weights are copied into GPU 0's compute
             // buffer for the matmul, next to its result (ggml_backend_sched,
             // GGML_OP_OFFLOAD_MIN_BATCH = 32).
-            if g == 0 && lay.largest_cpu_matrix > 0 && shape.n_tokens >= 32 {
+            if g == 0 && lay.largest_cpu_matrix > 0 && shape.n_tokens >= 32 && !s.no_op_offload {
                 peak = peak
                     .max(lay.largest_cpu_matrix + lay.largest_cpu_matrix_io * shape.n_tokens * 4);
             }
@@ -158,7 +163,10 @@ pub(super) fn memory(
                 peaks.attention.max(peaks.ffn).max(peaks.logits_cpu_only) + peaks.small_inputs
             })
         } else {
-            let layers_here = if cpu_has_layers {
+            // With op offload a GPU runs the CPU layers' ops for prompt batches of 32+ tokens;
+            // their activations then live in its buffer.
+            let offloaded = !s.no_op_offload && shape.n_tokens >= 32;
+            let layers_here = if cpu_has_layers && !offloaded {
                 peaks.attention.max(peaks.ffn)
             } else {
                 0
@@ -242,4 +250,104 @@ pub(super) fn fits(m: &MemoryBreakdown, sys: &SystemSpec, margin: u64) -> bool {
         .map(|d| d.total_bytes)
         .sum();
     gpus_fit(m, n_gpu, margin) && cpu.total_bytes + unified <= cpu.capacity_bytes
+}
+
+/// Whether the compute buffers of this run come from the scheduler replay: llama.cpp on one GPU
+/// (several GPUs pipeline ubatches with `n_copies` > 1, which the replay does not model yet) for
+/// an architecture whose graph is annotated.
+pub(super) fn sched_applies(
+    spec: &crate::model::ModelSpec,
+    sys: &SystemSpec,
+    s: &Settings,
+) -> bool {
+    sys.gpus.len() == 1
+        && !s.backend.modelled_here()
+        && s.llama_cpp.rules().graph_replay
+        && graph::sched_arch(spec)
+}
+
+/// The GPU's and the host's compute buffers of a llama.cpp run on one GPU, from the scheduler
+/// replay (`graph::sched`), where llmrig has the annotated graph.
+pub(super) fn sched_compute(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    lay: &WeightLayout,
+    shape: &ContextShape,
+) -> Option<graph::sched::Sched> {
+    let spec = &w.spec;
+    if !sched_applies(spec, sys, s) {
+        return None;
+    }
+    let g = graph::sched_graph(spec, shape, s)?;
+    let gpu = &sys.gpus[0];
+    let cuda = matches!(gpu.api, GpuApi::Cuda | GpuApi::Rocm);
+    let pl = &lay.placement;
+    let out_dev = pl.output_dev();
+    let weights = lay.sched_weights.get_or_init(|| {
+        let mut table = graph::sched::WeightTable::new(spec.n_layer);
+        for t in &w.tensors {
+            let n = t.info.name.as_str();
+            let within = match t.info.layer {
+                Some(_) => n.splitn(3, '.').nth(2).unwrap_or(n),
+                None => n,
+            };
+            let Some(wt) = graph::W::from_name(within) else {
+                continue;
+            };
+            let dev = match (t.info.role, t.info.layer) {
+                (Role::TokenEmbd, _) => None,
+                (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
+                (_, Some(il)) => pl.layer_dev[il as usize],
+                (_, None) => out_dev,
+            };
+            table.set(t.info.layer, wt, dev, gpu_alloc_bytes(t, gpu.api));
+            // Tied embeddings: the output matmul reads the copy placed with the output layer.
+            if wt == graph::W::TokenEmbd && spec.tied_embeddings {
+                table.set(None, graph::W::Output, out_dev, gpu_alloc_bytes(t, gpu.api));
+            }
+        }
+        table
+    });
+    let layer_dev = |il: u32| pl.layer_dev[il as usize];
+    let kv_dev = |il: u32| {
+        if s.no_kv_offload {
+            None
+        } else {
+            pl.layer_dev[il as usize]
+        }
+    };
+    let kv_view_bytes = |il: u32| layer_kv_bytes(spec, il, shape, s);
+    // CUDA's flash attention for a batch (the MMA and tile kernels) reads f16 K and V: a quantized
+    // cache is converted into memory allocated right after the result, 128-byte aligned
+    // (`ggml_cuda_flash_attn_ext_get_f16_extra_data`, ggml-cuda/fattn-common.cuh). One token uses
+    // the vector kernel, which reads the quantized cache directly.
+    let fattn_extra = |il: u32| -> u64 {
+        if !cuda || shape.n_tokens <= 2 {
+            return 0;
+        }
+        let cells = super::memory::layer_cells(spec, il, shape, s) * shape.n_stream;
+        let mut extra = 0;
+        if s.cache_type_k.is_quantized() {
+            extra += (cells * spec.n_embd_k_gqa(il) * 2).div_ceil(128) * 128;
+        }
+        if s.cache_type_v.is_quantized() {
+            extra += (cells * spec.n_embd_v_gqa(il) * 2).div_ceil(128) * 128;
+        }
+        extra
+    };
+    let l = graph::sched::Layout {
+        n_gpu: 1,
+        layer_dev: &layer_dev,
+        kv_dev: &kv_dev,
+        weights,
+        kv_view_bytes: &kv_view_bytes,
+        fattn_extra: &fattn_extra,
+        n_tokens: shape.n_tokens,
+        op_offload: !s.no_op_offload,
+        full_offload: pl.gpu_layers > spec.n_layer,
+        cuda_fusions: cuda,
+        gpu_align: 128,
+    };
+    Some(graph::sched::compute_bytes(&g, &l))
 }

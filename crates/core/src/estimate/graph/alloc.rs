@@ -13,33 +13,38 @@
 //!   free block that fits (the later one on a tie) among all but the last block, else the last
 //!   block, which extends to the end of the buffer;
 //! - the buffer's size is the highest end offset ever allocated.
+//!
+//! With several backends (`ggml_backend_sched`) one allocator runs over the scheduler's copy of the
+//! graph, each tensor in its backend's buffer; see `sched.rs` for what that copy holds.
 
 use super::ir::{Graph, Kind, NONE};
 
 /// CPU buffer alignment (`TENSOR_ALIGNMENT`, ggml/src/ggml-impl.h).
-const ALIGN: u64 = 32;
-
-fn aligned(x: u64) -> u64 {
-    x.div_ceil(ALIGN) * ALIGN
-}
+pub(super) const CPU_ALIGN: u64 = 32;
 
 /// The free list of one buffer. The last block is the unbounded tail.
 struct DynAlloc {
     /// (offset, size), sorted by offset.
     blocks: Vec<(u64, u64)>,
     max: u64,
+    align: u64,
 }
 
 impl DynAlloc {
-    fn new() -> DynAlloc {
+    fn new(align: u64) -> DynAlloc {
         DynAlloc {
             blocks: vec![(0, u64::MAX / 2)],
             max: 0,
+            align,
         }
     }
 
+    fn aligned(&self, x: u64) -> u64 {
+        x.div_ceil(self.align) * self.align
+    }
+
     fn alloc(&mut self, size: u64) -> u64 {
-        let size = aligned(size);
+        let size = self.aligned(size);
         let mut best = None;
         let mut best_size = u64::MAX;
         for (i, &(_, bs)) in self.blocks[..self.blocks.len() - 1].iter().enumerate() {
@@ -60,7 +65,7 @@ impl DynAlloc {
     }
 
     fn free(&mut self, off: u64, size: u64) {
-        let size = aligned(size);
+        let size = self.aligned(size);
         let n = self.blocks.len();
         for i in 0..n {
             let (bo, bs) = self.blocks[i];
@@ -104,47 +109,120 @@ pub enum Event {
     Free(usize, u64, u64),
 }
 
-/// Replays the allocation of `g`; returns the buffer size and, when `trace`, the events.
-pub fn simulate(g: &Graph, mut trace: Option<&mut Vec<Event>>) -> u64 {
-    let n = g.tensors.len();
-    let mut children = vec![0u32; n];
-    let mut views = vec![0u32; n];
-    let mut own = vec![false; n];
-    let mut addr = vec![0u64; n];
-    for &id in &g.nodes {
-        let t = &g.tensors[id];
-        if let Kind::View(root) = t.kind {
-            views[root] += 1;
-        }
-        for &s in t.srcs.iter().take_while(|&&s| s != NONE) {
-            children[s] += 1;
-        }
-    }
-    let mut a = DynAlloc::new();
-    let place = |id: usize,
-                 own: &mut Vec<bool>,
-                 addr: &mut Vec<u64>,
-                 children: &[u32],
-                 views: &[u32],
-                 a: &mut DynAlloc,
-                 trace: &mut Option<&mut Vec<Event>>| {
-        let t = &g.tensors[id];
-        if own[id] || !matches!(t.kind, Kind::Op | Kind::Input) {
+/// How the allocator treats a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// Allocated here (an input, an op result, a copy between backends).
+    Owned,
+    /// Memory elsewhere: weights, the KV cache.
+    External,
+    /// A view of the owned tensor: it keeps that tensor alive while it is used.
+    View(usize),
+    /// A dependency node of the scheduler (`GGML_OP_NONE` view): allocates nothing and is no view
+    /// for the counts; its sources stay alive until it runs.
+    Dep,
+}
+
+/// One tensor of the allocator's graph.
+#[derive(Debug, Clone)]
+pub(super) struct Item {
+    pub slot: Slot,
+    /// Bytes the buffer type allocates for it (`ggml_backend_buft_get_alloc_size`).
+    pub bytes: u64,
+    /// Its backend's buffer.
+    pub buffer: usize,
+    /// `ggml_op_can_inplace`.
+    pub inplace: bool,
+    /// A graph output: never freed, never reused.
+    pub output: bool,
+    /// Shape and element size, for `ggml_are_same_layout`.
+    pub layout: ([u64; 4], u64),
+    /// Sources that matter for allocation: `Seq::srcs[srcs.0..srcs.1]`.
+    pub srcs: (u32, u32),
+}
+
+/// The graph the allocator walks: the items, the leafs in order, the nodes in order.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Seq {
+    pub items: Vec<Item>,
+    /// Every item's sources, one after the other.
+    pub srcs: Vec<usize>,
+    pub leafs: Vec<usize>,
+    pub nodes: Vec<usize>,
+}
+
+/// The pool's length as an index.
+pub(super) fn pool_len(pool: &[usize]) -> u32 {
+    u32::try_from(pool.len()).unwrap_or(u32::MAX)
+}
+
+/// Replays the allocation of `g` in one CPU buffer; returns its size and, when `trace`, the events.
+pub fn simulate(g: &Graph, trace: Option<&mut Vec<Event>>) -> u64 {
+    let mut srcs = Vec::with_capacity(g.tensors.len() * 2);
+    let items = g
+        .tensors
+        .iter()
+        .map(|t| Item {
+            slot: match t.kind {
+                Kind::External => Slot::External,
+                Kind::Input | Kind::Op => Slot::Owned,
+                Kind::View(root) => Slot::View(root),
+            },
+            bytes: t.bytes(),
+            buffer: 0,
+            inplace: t.inplace,
+            output: t.output,
+            layout: (t.ne, t.esize),
+            srcs: {
+                let start = pool_len(&srcs);
+                srcs.extend(t.srcs.iter().copied().take_while(|&s| s != NONE));
+                (start, pool_len(&srcs))
+            },
+        })
+        .collect();
+    let seq = Seq {
+        items,
+        srcs,
+        leafs: g.leafs.clone(),
+        nodes: g.nodes.clone(),
+    };
+    replay(&seq, &[CPU_ALIGN], trace)[0]
+}
+
+/// The allocator's state over one graph.
+struct State<'a> {
+    items: &'a [Item],
+    pool: &'a [usize],
+    children: Vec<u32>,
+    views: Vec<u32>,
+    own: Vec<bool>,
+    addr: Vec<u64>,
+    buf: Vec<usize>,
+    bufs: Vec<DynAlloc>,
+}
+
+impl State<'_> {
+    /// `ggml_gallocr_allocate_node`.
+    fn place(&mut self, id: usize, trace: &mut Option<&mut Vec<Event>>) {
+        let t = &self.items[id];
+        if self.own[id] || t.slot != Slot::Owned {
             return;
         }
-        own[id] = true;
+        self.own[id] = true;
         if t.inplace {
-            for &p in t.srcs.iter().take_while(|&&s| s != NONE) {
-                let pt = &g.tensors[p];
-                if !own[p] || pt.output || pt.ne != t.ne || pt.esize != t.esize {
+            for &p in &self.pool[t.srcs.0 as usize..t.srcs.1 as usize] {
+                let pt = &self.items[p];
+                if !self.own[p] || pt.output || pt.layout != t.layout {
                     continue;
                 }
-                if children[p] == 1 && views[p] == 0 {
-                    addr[id] = addr[p];
-                    own[p] = false;
-                    let (ps, ns) = (aligned(pt.bytes()), aligned(t.bytes()));
+                if self.children[p] == 1 && self.views[p] == 0 {
+                    self.addr[id] = self.addr[p];
+                    self.buf[id] = self.buf[p];
+                    self.own[p] = false;
+                    let b = &mut self.bufs[self.buf[p]];
+                    let (ps, ns) = (b.aligned(pt.bytes), b.aligned(t.bytes));
                     if ps > ns {
-                        a.free(addr[p] + ns, ps - ns);
+                        b.free(self.addr[p] + ns, ps - ns);
                     }
                     if let Some(tr) = trace.as_deref_mut() {
                         tr.push(Event::Reuse(id, p));
@@ -153,44 +231,72 @@ pub fn simulate(g: &Graph, mut trace: Option<&mut Vec<Event>>) -> u64 {
                 }
             }
         }
-        addr[id] = a.alloc(t.bytes());
+        self.buf[id] = t.buffer;
+        self.addr[id] = self.bufs[t.buffer].alloc(t.bytes);
         if let Some(tr) = trace.as_deref_mut() {
-            tr.push(Event::Alloc(id, t.bytes(), addr[id]));
+            tr.push(Event::Alloc(id, t.bytes, self.addr[id]));
         }
-    };
-    for &id in &g.leafs {
-        place(
-            id, &mut own, &mut addr, &children, &views, &mut a, &mut trace,
-        );
     }
-    for &id in &g.nodes {
-        place(
-            id, &mut own, &mut addr, &children, &views, &mut a, &mut trace,
-        );
-        let srcs = g.tensors[id].srcs;
-        for &p in srcs.iter().take_while(|&&s| s != NONE) {
-            children[p] -= 1;
-            if children[p] != 0 || views[p] != 0 {
+
+    /// `ggml_gallocr_free_node` (outputs are never freed).
+    fn free(&mut self, v: usize, trace: &mut Option<&mut Vec<Event>>) {
+        if !self.own[v] || self.items[v].output {
+            return;
+        }
+        self.own[v] = false;
+        let (b, a) = (self.items[v].bytes, self.addr[v]);
+        self.bufs[self.buf[v]].free(a, b);
+        if let Some(tr) = trace.as_deref_mut() {
+            tr.push(Event::Free(v, b, a));
+        }
+    }
+}
+
+/// Replays `ggml_gallocr_alloc_graph_impl` over `seq` with one buffer per entry of `aligns`;
+/// returns each buffer's size.
+pub(super) fn replay(seq: &Seq, aligns: &[u64], mut trace: Option<&mut Vec<Event>>) -> Vec<u64> {
+    let items = &seq.items;
+    let n = items.len();
+    let srcs_of = |id: usize| &seq.srcs[items[id].srcs.0 as usize..items[id].srcs.1 as usize];
+    let mut st = State {
+        items,
+        pool: &seq.srcs,
+        children: vec![0; n],
+        views: vec![0; n],
+        own: vec![false; n],
+        addr: vec![0; n],
+        buf: vec![0; n],
+        bufs: aligns.iter().map(|&a| DynAlloc::new(a)).collect(),
+    };
+    for &id in &seq.nodes {
+        if let Slot::View(root) = items[id].slot {
+            st.views[root] += 1;
+        }
+        for &s in srcs_of(id) {
+            st.children[s] += 1;
+        }
+    }
+    for &id in &seq.leafs {
+        st.place(id, &mut trace);
+    }
+    for &id in &seq.nodes {
+        st.place(id, &mut trace);
+        for &p in srcs_of(id) {
+            st.children[p] -= 1;
+            if st.children[p] != 0 || st.views[p] != 0 {
                 continue;
             }
-            let victim = match g.tensors[p].kind {
-                Kind::View(root) => {
-                    views[root] -= 1;
-                    (views[root] == 0 && children[root] == 0).then_some(root)
+            let victim = match items[p].slot {
+                Slot::View(root) => {
+                    st.views[root] -= 1;
+                    (st.views[root] == 0 && st.children[root] == 0).then_some(root)
                 }
                 _ => Some(p),
             };
             if let Some(v) = victim {
-                if own[v] && !g.tensors[v].output {
-                    own[v] = false;
-                    let b = g.tensors[v].bytes();
-                    a.free(addr[v], b);
-                    if let Some(tr) = trace.as_deref_mut() {
-                        tr.push(Event::Free(v, b, addr[v]));
-                    }
-                }
+                st.free(v, &mut trace);
             }
         }
     }
-    a.max
+    st.bufs.iter().map(|b| b.max).collect()
 }

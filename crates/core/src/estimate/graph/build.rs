@@ -9,7 +9,7 @@ use crate::model::{Arch, ModelSpec};
 
 use super::super::memory::{flash_attn_on, layer_cells, ContextShape};
 use super::super::settings::Settings;
-use super::ir::{Graph, Id, Kind, Tensor, NONE};
+use super::ir::{Graph, Id, Kind, Op, Tensor, NONE, W};
 
 const F32: u64 = 4;
 const F16: u64 = 2;
@@ -93,6 +93,9 @@ impl<'a> B<'a> {
             srcs: [NONE; 4],
             inplace: false,
             output: false,
+            op: Op::Other,
+            weight: None,
+            reads_kv: false,
         });
         B {
             g,
@@ -135,6 +138,9 @@ impl<'a> B<'a> {
             srcs: sv,
             inplace,
             output: false,
+            op: Op::Other,
+            weight: None,
+            reads_kv: false,
         });
         match kind {
             Kind::Input => self.g.leafs.push(id),
@@ -155,7 +161,8 @@ impl<'a> B<'a> {
 
     /// An op writing into external memory (the KV cache): consumes its sources, allocates nothing.
     fn sink(&mut self, name: &'static str, srcs: &[Id]) {
-        self.push(name, [0; 4], 0, Kind::External, srcs, false);
+        let id = self.push(name, [0; 4], 0, Kind::External, srcs, false);
+        self.tag(id, Op::KvStore, None);
     }
 
     /// A view (reshape, permute, view) of `src`; views of external tensors are external.
@@ -187,6 +194,33 @@ impl<'a> B<'a> {
         id
     }
 
+    /// Records what `ggml_backend_sched` needs to place tensor `id`: its op and the weight it reads
+    /// (`blk.N.` is implied for layer tensors).
+    fn tag(&mut self, id: Id, op: Op, weight: Option<W>) -> Id {
+        let t = &mut self.g.tensors[id];
+        t.op = op;
+        t.weight = weight;
+        id
+    }
+
+    /// A matmul with a weight.
+    fn mm(&mut self, name: &'static str, ne: [u64; 4], srcs: &[Id], weight: W) -> Id {
+        let id = self.op(name, ne, srcs);
+        self.tag(id, Op::MulMat, Some(weight))
+    }
+
+    /// An in-place op that reads a small weight (a norm's scale, a bias).
+    fn op_w(&mut self, name: &'static str, ne: [u64; 4], srcs: &[Id], weight: W) -> Id {
+        let id = self.op_ip(name, ne, srcs);
+        self.tag(id, Op::Other, Some(weight))
+    }
+
+    /// An attention op over the layer's cache.
+    fn attn_op(&mut self, id: Id, op: Op) -> Id {
+        self.g.tensors[id].reads_kv = true;
+        self.tag(id, op, None)
+    }
+
     fn mark_output(&mut self, id: Id) {
         self.g.tensors[id].output = true;
     }
@@ -204,7 +238,8 @@ impl<'a> B<'a> {
         // llama.cpp also creates an embeddings input for embedding batches; it is a leaf of the
         // graph, so ggml-alloc allocates it and, unused, never frees it.
         self.input("inp_embd", Cache::Full, [e, t, 1, 1], F32);
-        self.op("embd", [e, t, 1, 1], &[tok])
+        let embd = self.op("embd", [e, t, 1, 1], &[tok]);
+        self.tag(embd, Op::GetRows, Some(W::TokenEmbd))
     }
 
     fn inp_pos(&mut self) -> Id {
@@ -293,11 +328,16 @@ impl<'a> B<'a> {
         self.view("reshaped", m)
     }
 
-    /// `rms_norm` then the weight multiply.
+    /// `rms_norm` then the weight multiply; `name` is also the weight's (`attn_norm`).
     fn rms_norm(&mut self, x: Id, name: &'static str) -> Id {
         let ne = self.g.tensors[x].ne;
         let n = self.op_ip("norm", ne, &[x]);
-        self.op_ip(name, ne, &[n])
+        let weight = match name {
+            "attn_norm" => W::AttnNorm,
+            "ffn_norm" => W::FfnNorm,
+            _ => return self.op_ip(name, ne, &[n]),
+        };
+        self.op_w(name, ne, &[n], weight)
     }
 
     /// Stores K (and V) of this layer: `cpy_k`/`cpy_v` write with `set_rows` into the cache.
@@ -338,11 +378,13 @@ impl<'a> B<'a> {
             let qp = self.view("Qcur (view) (permuted)", qv);
             let mask = self.kq_mask();
             let o = self.op("fattn", [hdv, h, t, 1], &[qp, mask]);
+            self.attn_op(o, Op::FlashAttn);
             self.view("kqv_out", o)
         } else {
             let qv = self.view("Qcur (view)", q);
             let qp = self.view("Qcur (view) (permuted)", qv);
             let mut kq = self.op("kq", [n_kv, t, h, 1], &[qp]);
+            self.attn_op(kq, Op::MulMat);
             if self.softcap_kq {
                 // Gemma 2: scale, tanh, scale, all in place.
                 for name in ["kq_scaled_1", "kq_tanh", "kq_scaled_2"] {
@@ -352,6 +394,7 @@ impl<'a> B<'a> {
             let mask = self.kq_mask();
             let sm = self.op_ip("kq_soft_max", [n_kv, t, h, 1], &[kq, mask]);
             let kqv = self.op("kqv", [hdv, t, h, 1], &[sm]);
+            self.attn_op(kqv, Op::MulMat);
             let p = self.view("kqv (permuted)", kqv);
             self.op("kqv_out", [hdv * h, t, 1, 1], &[p])
         }
@@ -363,7 +406,8 @@ impl<'a> B<'a> {
         let t = self.t;
         let ne = self.g.tensors[x].ne;
         let ids = self.input("out_ids", Cache::Full, [t, 1, 1, 1], I32);
-        self.op("get_rows", ne, &[x, ids])
+        let r = self.op("get_rows", ne, &[x, ids]);
+        self.tag(r, Op::GetRows, None)
     }
 
     fn is_last(&self) -> bool {
@@ -376,7 +420,7 @@ impl<'a> B<'a> {
         let t = self.t;
         let n_exp = u64::from(self.spec.n_expert);
         let used = u64::from(self.spec.n_expert_used);
-        let logits = self.op("ffn_moe_logits", [n_exp, t, 1, 1], &[x]);
+        let logits = self.mm("ffn_moe_logits", [n_exp, t, 1, 1], &[x], W::FfnGateInp);
         let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
         let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
         let argsort = self.push(
@@ -389,6 +433,7 @@ impl<'a> B<'a> {
         );
         let topk = self.view("ffn_moe_topk", argsort);
         let w = self.op("ffn_moe_weights", [1, used, t, 1], &[probs_r, topk]);
+        self.tag(w, Op::GetRows, None);
         (topk, w)
     }
 
@@ -418,7 +463,13 @@ impl<'a> B<'a> {
         }
         let xr = self.view("ffn_inp (reshaped)", x);
         let proj = |b: &mut Self, name: &'static str, biased_name: &'static str, ne, src: Id| {
+            let weight = match name {
+                "ffn_moe_gate" => W::FfnGateExps,
+                "ffn_moe_up" => W::FfnUpExps,
+                _ => W::FfnDownExps,
+            };
             let m = b.op(name, ne, &[src, topk]);
+            b.tag(m, Op::MulMatId, Some(weight));
             if biased {
                 b.op_ip(biased_name, ne, &[m, topk])
             } else {
@@ -472,10 +523,10 @@ impl<'a> B<'a> {
         } else {
             self.op_ip("norm", [e, t, 1, 1], &[x])
         };
-        let rn = self.op_ip("result_norm", [e, t, 1, 1], &[n]);
+        let rn = self.op_w("result_norm", [e, t, 1, 1], &[n], W::OutputNorm);
         self.mark_output(rn);
         let ne = [self.spec.n_vocab, t, 1, 1];
-        let mut out = self.op("result_output", ne, &[rn]);
+        let mut out = self.mm("result_output", ne, &[rn], W::Output);
         for _ in 0..post_ops {
             out = self.op_ip("result_output", ne, &[out]);
         }
@@ -503,18 +554,26 @@ impl<'a> B<'a> {
         rope: bool,
     ) -> Id {
         let (t, hd) = (self.t, self.spec.head_dim());
-        let mut m = self.op(names.0, [h * hd, t, 1, 1], &[x]);
+        let q = names.0 == "Qcur";
+        let w = |q_name, k_name| if q { q_name } else { k_name };
+        let mut m = self.mm(names.0, [h * hd, t, 1, 1], &[x], w(W::AttnQ, W::AttnK));
         if self.spec.attn_bias {
-            m = self.op_ip(names.0, [h * hd, t, 1, 1], &[m]);
+            m = self.op_w(
+                names.0,
+                [h * hd, t, 1, 1],
+                &[m],
+                w(W::AttnQBias, W::AttnKBias),
+            );
         }
         let mut r = self.view(names.0, m);
         if qk_norm {
             let n = self.op_ip("norm", [hd, h, t, 1], &[r]);
-            r = self.op_ip(names.1, [hd, h, t, 1], &[n]);
+            r = self.op_w(names.1, [hd, h, t, 1], &[n], w(W::AttnQNorm, W::AttnKNorm));
         }
         if rope {
             let pos = self.inp_pos();
             r = self.op_ip(names.0, [hd, h, t, 1], &[r, pos]);
+            self.tag(r, Op::Rope, Some(W::RopeFreqs));
         }
         r
     }
@@ -523,9 +582,9 @@ impl<'a> B<'a> {
     fn proj_v(&mut self, x: Id) -> Id {
         let t = self.t;
         let vw = self.spec.n_embd_v_gqa(0);
-        let mut m = self.op("Vcur", [vw, t, 1, 1], &[x]);
+        let mut m = self.mm("Vcur", [vw, t, 1, 1], &[x], W::AttnV);
         if self.spec.attn_bias {
-            m = self.op_ip("Vcur", [vw, t, 1, 1], &[m]);
+            m = self.op_w("Vcur", [vw, t, 1, 1], &[m], W::AttnVBias);
         }
         self.view("Vcur", m)
     }
@@ -563,7 +622,7 @@ impl<'a> B<'a> {
         let (t, e) = (self.t, self.e());
         let v_rot = self.rot_input(true);
         let kqv = self.hadamard(kqv, v_rot, false);
-        self.op("attn_out", [e, t, 1, 1], &[kqv])
+        self.mm("attn_out", [e, t, 1, 1], &[kqv], W::AttnOutput)
     }
 
     /// Dense FFN with a gated activation (SwiGLU, GeGLU).
@@ -574,10 +633,10 @@ impl<'a> B<'a> {
         names: (&'static str, &'static str, &'static str, &'static str),
     ) -> Id {
         let (t, e) = (self.t, self.e());
-        let gate = self.op(names.0, [ff, t, 1, 1], &[x]);
-        let up = self.op(names.1, [ff, t, 1, 1], &[x]);
+        let gate = self.mm(names.0, [ff, t, 1, 1], &[x], W::FfnGate);
+        let up = self.mm(names.1, [ff, t, 1, 1], &[x], W::FfnUp);
         let act = self.op(names.2, [ff, t, 1, 1], &[gate, up]);
-        self.op(names.3, [e, t, 1, 1], &[act])
+        self.mm(names.3, [e, t, 1, 1], &[act], W::FfnDown)
     }
 
     // ---- architectures -------------------------------------------------------------------------
@@ -601,10 +660,11 @@ impl<'a> B<'a> {
             let pos;
             let (q, k, v);
             if phi3 {
-                let qkv = self.op("wqkv", [qw + kw + vw, t, 1, 1], &[attn_norm]);
+                let qkv = self.mm("wqkv", [qw + kw + vw, t, 1, 1], &[attn_norm], W::AttnQkv);
                 let qv = self.view("Qcur", qkv);
                 pos = self.inp_pos();
                 let qr = self.op("Qcur", [hd, h, t, 1], &[qv, pos]);
+                self.tag(qr, Op::Rope, Some(W::RopeFreqs));
                 let qs = self.op_ip("Qcur", [hd, h, t, 1], &[qr]);
                 q = self.hadamard(qs, k_rot, false);
                 let vv = self.view("Vcur", qkv);
@@ -612,6 +672,7 @@ impl<'a> B<'a> {
                 v = self.hadamard(vv, v_rot, true);
                 let kv = self.view("Kcur", qkv);
                 let kr = self.op("Kcur", [hd, hkv, t, 1], &[kv, pos]);
+                self.tag(kr, Op::Rope, Some(W::RopeFreqs));
                 k = self.hadamard(kr, k_rot, false);
             } else {
                 let qp = self.proj_q(attn_norm, qk_norm, true);
@@ -636,9 +697,9 @@ impl<'a> B<'a> {
                 // llm_build_llama (Mixtral) and qwen3moe normalise the top-k weights (norm_w = true).
                 self.moe_ffn(ffn_norm, MoeWeights::Normalised, false)
             } else if phi3 {
-                let up = self.op("ffn_up", [2 * sp.n_ff, t, 1, 1], &[ffn_norm]);
+                let up = self.mm("ffn_up", [2 * sp.n_ff, t, 1, 1], &[ffn_norm], W::FfnUp);
                 let act = self.op("ffn_swiglu", [sp.n_ff, t, 1, 1], &[up]);
-                self.op("ffn_out", [e, t, 1, 1], &[act])
+                self.mm("ffn_out", [e, t, 1, 1], &[act], W::FfnDown)
             } else {
                 self.ffn_gated(ffn_norm, sp.n_ff, FFN)
             };

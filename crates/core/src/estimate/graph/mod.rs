@@ -14,6 +14,7 @@
 mod alloc;
 mod build;
 mod ir;
+pub mod sched;
 
 use crate::model::ModelSpec;
 
@@ -21,7 +22,7 @@ use super::memory::ContextShape;
 use super::settings::Settings;
 
 pub use alloc::Event;
-pub use ir::{Graph, Id, Kind, Tensor};
+pub use ir::{Graph, Id, Kind, Op, Tensor, W};
 
 /// The CPU compute buffer of a CPU-only run, bytes; `None` when this architecture's graph is not
 /// written here.
@@ -29,6 +30,26 @@ pub use ir::{Graph, Id, Kind, Tensor};
 pub fn cpu_compute_bytes(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<u64> {
     let g = build::build(spec, shape, s)?;
     Some(alloc::simulate(&g, None))
+}
+
+/// The graph llama.cpp reserves for this run, for the scheduler replay (`sched`); `None` when
+/// its graph is not written here or not yet annotated with the weights each op reads.
+#[must_use]
+pub fn sched_graph(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Graph> {
+    if !sched_arch(spec) {
+        return None;
+    }
+    build::build(spec, shape, s)
+}
+
+/// Whether the builder tags every weight this architecture's ops read (needed to place them).
+#[must_use]
+pub fn sched_arch(spec: &ModelSpec) -> bool {
+    use crate::model::Arch;
+    matches!(
+        spec.arch,
+        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Qwen3Moe | Arch::Phi3
+    )
 }
 
 /// The graph llmrig replays for this run, and the allocation events (for comparing with a

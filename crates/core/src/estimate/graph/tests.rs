@@ -5,7 +5,7 @@
 
 use super::alloc::simulate;
 use super::cpu_compute_bytes;
-use super::ir::{Graph, Kind, Tensor, NONE};
+use super::ir::{Graph, Kind, Op, Tensor, NONE};
 use crate::estimate::{ContextShape, FlashAttn, LlamaCppVersion, Settings};
 use crate::model::{Arch, ModelSpec};
 use crate::quant::GgmlType;
@@ -171,6 +171,9 @@ fn tensor(bytes: u64, kind: Kind, srcs: &[usize], inplace: bool) -> Tensor {
         srcs: sv,
         inplace,
         output: false,
+        op: Op::Other,
+        weight: None,
+        reads_kv: false,
     }
 }
 

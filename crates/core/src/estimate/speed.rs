@@ -465,7 +465,8 @@ fn performance(
     let all_on_gpus = n_gpu > 0 && placement.layer_dev.iter().all(Option::is_some);
     // With -sm row every layer uses every GPU, so ubatches do not pipeline across them.
     let pipeline = all_on_gpus && used.len() > 1 && load.split_matmuls == 0.0;
-    let op_offload = n_gpu > 0 && ub >= 32;
+    // --no-op-offload keeps the CPU layers' prompt work on the CPU.
+    let op_offload = n_gpu > 0 && ub >= 32 && !s.no_op_offload;
     let mut total = 0.0;
     let mut done = 0u64;
     while done < prompt {

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         ..Settings::default()
     };
     for gpus in [Vec::new(), vec![gpu]] {
-        let sys = SystemSpec { gpus, cpu: cpu.clone() };
+        let sys = SystemSpec { gpus, cpu: cpu.clone(), ..SystemSpec::default() };
         let _ = estimate(&m.weights, &sys, &s);
     }
 });

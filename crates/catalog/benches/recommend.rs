@@ -19,6 +19,7 @@ fn bench(c: &mut Criterion) {
             cores: 16,
             ..CpuSpec::default()
         },
+        ..SystemSpec::default()
     };
     // CPU only: every estimate replays ggml-alloc over the graph for the compute buffer.
     let laptop = SystemSpec {
@@ -31,6 +32,7 @@ fn bench(c: &mut Criterion) {
             cores: 8,
             ..CpuSpec::default()
         },
+        ..SystemSpec::default()
     };
     c.bench_function("recommend chat on a CPU-only laptop, 32 GB", |b| {
         b.iter(|| {

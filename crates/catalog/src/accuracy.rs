@@ -262,6 +262,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         let sys = SystemSpec {
             gpus: vec![gpu; gpus],
             cpu,
+            ..SystemSpec::default()
         };
         let ubatch: u64 = row[c_ub].trim().parse().unwrap_or(512);
         let (prompt, gen) = match phase {

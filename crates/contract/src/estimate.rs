@@ -8,7 +8,9 @@
 //!                 cache_type_v, parallel, backend, n_cpu_moe
 //! memory          weights_bytes, kv_cache_bytes, compute_bytes, output_bytes, overhead_bytes,
 //!                 total_bytes, devices: [{name, kind, capacity_bytes, weights_bytes, repack_bytes,
-//!                 mapped_bytes, kv_cache_bytes, compute_bytes, other_bytes, total_bytes, layers}]
+//!                 mapped_bytes, kv_cache_bytes, compute_bytes, other_bytes, total_bytes, layers}],
+//!                 system_ram: {total_bytes, usable_bytes, reserved_bytes, basis, os, used_bytes,
+//!                 shared_gpu_bytes}
 //! offload         gpu_layers, total_layers, ram_fraction
 //! performance     prefill_tokens_per_s, decode_tokens_per_s, time_to_first_token_s, decode_bound,
 //!                 decode_low, decode_high, decode_by_depth: [{depth, decode_tokens_per_s}]
@@ -21,10 +23,10 @@
 use serde::{Deserialize, Serialize};
 
 use llmrig_core::estimate::{
-    DepthPoint, DeviceUsage, Estimate, MemoryBreakdown, ModelWeights, Performance, Settings,
-    Verdict, Warning,
+    DepthPoint, DeviceUsage, Estimate, MemoryBreakdown, ModelWeights, Performance, RamUse,
+    Settings, Verdict, Warning,
 };
-use llmrig_core::system::DeviceKind;
+use llmrig_core::system::{DeviceKind, RamBasis};
 
 /// `estimate --json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +133,54 @@ pub struct MemoryJson {
     pub total_bytes: u64,
     /// Per device, GPUs first, then the CPU.
     pub devices: Vec<DeviceJson>,
+    /// System RAM: what the plan takes of it against what the machine leaves for the model.
+    #[serde(default)]
+    pub system_ram: SystemRamJson,
+}
+
+/// System RAM as one budget: the CPU side, unified-memory GPUs and Windows' shared GPU memory
+/// together, against the RAM available when detected or the total less a reserve for the OS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemRamJson {
+    /// Physical RAM, bytes.
+    pub total_bytes: u64,
+    /// What the model may take, bytes.
+    pub usable_bytes: u64,
+    /// What is kept from it for the OS and other programs, bytes (`total_bytes - usable_bytes`).
+    pub reserved_bytes: u64,
+    /// `available` (the RAM available when the machine was detected) or `os-reserve` (the total
+    /// less a reserve for the OS: its default or `--os-reserve`).
+    pub basis: String,
+    /// With `os-reserve`: the OS whose reserve applies (`linux`, `linux-server`, `macos`,
+    /// `windows`); null when not known or given.
+    pub os: Option<String>,
+    /// What the plan takes: the CPU side, unified GPUs and shared GPU memory, bytes.
+    pub used_bytes: u64,
+    /// GPU allocations the Windows driver placed in shared system memory, bytes (part of
+    /// `used_bytes`).
+    pub shared_gpu_bytes: u64,
+}
+
+impl From<&RamUse> for SystemRamJson {
+    fn from(r: &RamUse) -> SystemRamJson {
+        let b = &r.budget;
+        let (basis, os) = match b.basis {
+            RamBasis::Available => ("available", None),
+            RamBasis::Reserve { os, given, .. } => (
+                "os-reserve",
+                os.filter(|_| !given).map(|o| o.name().to_string()),
+            ),
+        };
+        SystemRamJson {
+            total_bytes: b.total_bytes,
+            usable_bytes: b.usable_bytes,
+            reserved_bytes: b.reserved_bytes(),
+            basis: basis.to_string(),
+            os,
+            used_bytes: r.used_bytes,
+            shared_gpu_bytes: r.shared_gpu_bytes.iter().sum(),
+        }
+    }
 }
 
 /// Memory on one device.
@@ -282,7 +332,10 @@ impl EstimateJson {
                 backend: s.backend.name().to_string(),
                 n_cpu_moe: e.resolved.n_cpu_moe,
             },
-            memory: MemoryJson::from(&e.memory),
+            memory: MemoryJson {
+                system_ram: SystemRamJson::from(&e.ram),
+                ..MemoryJson::from(&e.memory)
+            },
             offload: OffloadJson {
                 gpu_layers: e.offload.gpu_layers,
                 total_layers: e.offload.total_layers,
@@ -307,6 +360,7 @@ impl From<&MemoryBreakdown> for MemoryJson {
             overhead_bytes: m.overhead_bytes,
             total_bytes: m.total_bytes,
             devices: m.devices.iter().map(DeviceJson::from).collect(),
+            system_ram: SystemRamJson::default(),
         }
     }
 }

@@ -3,10 +3,13 @@
 //!
 //! ```text
 //! machine         cpu: {bandwidth_bytes_per_s, cores, flops, memory_channels, memory_speed_mts,
-//!                 memory_type, name, ram_available_bytes, ram_bytes, simd, threads},
+//!                 memory_type, name, ram_available_bytes, ram_bytes, ram_usable_bytes, simd,
+//!                 threads},
+//!                 gpu_wired_limit_bytes,
 //!                 gpus: [{api, bandwidth_bytes_per_s, cores, fp16_acc16_flops, fp16_flops,
 //!                 int8_ops, kind, memory_bytes, memory_free_bytes, memory_tech, name, pci_id,
-//!                 pcie_gen, pcie_width}]
+//!                 pcie_gen, pcie_width}],
+//!                 os, os_reserve_bytes
 //! measurement     only with --measure: buffer_bytes, config_file, gpu, passes, peak_bytes_per_s,
 //!                 peak_source, ram_read_bytes_per_s, ram_read_mean_bytes_per_s, seconds, threads
 //! notes           [text], what the description assumed or left out
@@ -16,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use llmrig_core::system::{CpuSpec, DeviceSpec, GpuVendor, MemoryTech, SystemSpec};
+use llmrig_core::system::{DeviceSpec, GpuVendor, MemoryTech, SystemSpec};
 
 use crate::estimate::device_kind_name;
 
@@ -37,13 +40,24 @@ pub struct HwJson {
     pub schema_version: u32,
 }
 
-/// A machine: its GPUs and its CPU with system RAM.
+/// A machine: its GPUs and its CPU with system RAM, and the OS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineJson {
     /// The host.
     pub cpu: CpuJson,
+    /// macOS: the GPU's wired-memory limit (`iogpu.wired_limit_mb`, `--wired-limit`), bytes, when
+    /// set.
+    #[serde(default)]
+    pub gpu_wired_limit_bytes: Option<u64>,
     /// GPUs in llama.cpp's device order (empty for CPU-only).
     pub gpus: Vec<GpuJson>,
+    /// `linux`, `linux-server`, `macos` or `windows`, when known (given, detected, or macOS for a
+    /// Metal GPU).
+    #[serde(default)]
+    pub os: Option<String>,
+    /// RAM kept for the OS and other programs when given (`--os-reserve`), bytes.
+    #[serde(default)]
+    pub os_reserve_bytes: Option<u64>,
 }
 
 /// The host: CPU and system RAM.
@@ -65,8 +79,12 @@ pub struct CpuJson {
     pub name: String,
     /// RAM available to new programs when detected, bytes.
     pub ram_available_bytes: Option<u64>,
-    /// System RAM available to the model, bytes.
+    /// Physical system RAM, bytes.
     pub ram_bytes: u64,
+    /// What estimates leave of it for the model, bytes: the RAM available when detected, else the
+    /// total less the OS's reserve (or `--os-reserve`).
+    #[serde(default)]
+    pub ram_usable_bytes: u64,
     /// SIMD features that matter to llama.cpp's CPU kernels, as Linux names them (`avx2`, `sve`).
     pub simd: Vec<String>,
     /// Logical CPUs this process may run on, when detected.
@@ -151,14 +169,19 @@ impl HwJson {
 impl From<&SystemSpec> for MachineJson {
     fn from(s: &SystemSpec) -> MachineJson {
         MachineJson {
-            cpu: CpuJson::from(&s.cpu),
+            cpu: CpuJson::from(s),
+            gpu_wired_limit_bytes: s.gpu_wired_limit_bytes,
             gpus: s.gpus.iter().map(GpuJson::from).collect(),
+            os: s.os_or_implied().map(|o| o.name().to_string()),
+            os_reserve_bytes: s.os_reserve_bytes,
         }
     }
 }
 
-impl From<&CpuSpec> for CpuJson {
-    fn from(c: &CpuSpec) -> CpuJson {
+impl From<&SystemSpec> for CpuJson {
+    /// The machine's host, with the RAM its budget leaves for the model.
+    fn from(s: &SystemSpec) -> CpuJson {
+        let c = &s.cpu;
         CpuJson {
             bandwidth_bytes_per_s: c.bandwidth_bytes_per_s,
             cores: c.cores,
@@ -169,6 +192,7 @@ impl From<&CpuSpec> for CpuJson {
             name: c.name.clone(),
             ram_available_bytes: c.ram_available_bytes,
             ram_bytes: c.ram_bytes,
+            ram_usable_bytes: s.ram_budget().usable_bytes,
             simd: c.simd.clone(),
             threads: c.threads,
         }
@@ -223,7 +247,7 @@ pub fn memory_tech_name(m: MemoryTech) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmrig_core::system::{DeviceKind, GpuApi};
+    use llmrig_core::system::{CpuSpec, DeviceKind, GpuApi, Os};
 
     /// Each name is the one the core's `Serialize` derive printed before the contract had its own
     /// structs.
@@ -254,7 +278,7 @@ mod tests {
     }
 
     /// The machine maps every field of the core's, with the same keys and values as the core's
-    /// own serialization.
+    /// own serialization, plus the RAM left for the model.
     #[test]
     fn machine_matches_the_cores_serialization() {
         let sys = SystemSpec {
@@ -283,10 +307,15 @@ mod tests {
                 memory_speed_mts: Some(5600),
                 memory_channels: Some(2),
             },
+            os: Some(Os::Linux),
+            os_reserve_bytes: Some(1 << 30),
+            gpu_wired_limit_bytes: Some(1 << 31),
         };
-        assert_eq!(
-            serde_json::to_value(MachineJson::from(&sys)).ok(),
-            serde_json::to_value(&sys).ok()
-        );
+        let mut ours = serde_json::to_value(MachineJson::from(&sys)).unwrap();
+        let usable = ours["cpu"]
+            .as_object_mut()
+            .and_then(|c| c.remove("ram_usable_bytes"));
+        assert_eq!(usable, Some(serde_json::json!(15u64 << 30)));
+        assert_eq!(Some(ours), serde_json::to_value(&sys).ok());
     }
 }

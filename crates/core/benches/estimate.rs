@@ -51,6 +51,7 @@ fn rtx_4090_box() -> SystemSpec {
             cores: 8,
             ..CpuSpec::default()
         },
+        ..SystemSpec::default()
     }
 }
 

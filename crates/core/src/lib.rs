@@ -16,7 +16,7 @@
 //! let weights = ModelWeights::new(&spec, Quant::parse("Q8_0").unwrap());
 //! let cpu = CpuSpec { name: "cpu".into(), ram_bytes: 8 << 30, bandwidth_bytes_per_s: 50e9,
 //!                     flops: 1e12, cores: 8, ..CpuSpec::default() };
-//! let est = estimate(&weights, &SystemSpec { gpus: vec![], cpu }, &Settings::default()).unwrap();
+//! let est = estimate(&weights, &SystemSpec { cpu, ..SystemSpec::default() }, &Settings::default()).unwrap();
 //! assert_eq!(est.max_context, 2048);
 //! ```
 

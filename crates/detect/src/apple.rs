@@ -2,11 +2,12 @@
 //! `hw.physicalcpu`, `hw.logicalcpu`, `hw.perflevel0.physicalcpu`, `hw.optional.*`),
 //! `system_profiler SPDisplaysDataType SPMemoryDataType -json` (GPU cores, memory type), `ioreg -rc
 //! AGXAccelerator -d1` (`gpu-core-count`, when system_profiler gives none) and `vm_stat` (free
-//! pages). The parsers take text, so they run on any OS; only `macos.rs` runs the commands.
+//! pages); `iogpu.wired_limit_mb` (the GPU's wired-memory limit when raised or lowered with
+//! `sudo sysctl`, 0 for macOS's default). The parsers take text, so they run on any OS; only `macos.rs` runs the commands.
 
 use std::collections::BTreeMap;
 
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, GpuVendor, Os};
 
 use crate::Facts;
 
@@ -14,6 +15,7 @@ use crate::Facts;
 pub const SYSCTL_KEYS: &[&str] = &[
     "machdep.cpu.brand_string",
     "hw.memsize",
+    "iogpu.wired_limit_mb",
     "hw.physicalcpu",
     "hw.logicalcpu",
     "hw.perflevel0.physicalcpu",
@@ -267,6 +269,12 @@ pub(crate) fn facts(out: &AppleOutputs) -> Facts {
         },
         gpus,
         notes,
+        os: Some(Os::Macos),
+        // 0 means macOS's default share (recommendedMaxWorkingSetSize); a value set with `sudo
+        // sysctl iogpu.wired_limit_mb=N` is what Metal then reports as the working set.
+        gpu_wired_limit: num("iogpu.wired_limit_mb")
+            .filter(|&mb| mb > 0)
+            .map(|mb| mb << 20),
     }
 }
 
@@ -305,5 +313,21 @@ mod tests {
         assert_eq!(f.gpus[1].kind, DeviceKind::Gpu);
         assert_eq!(f.gpus[1].memory_bytes, 8 << 30);
         assert_eq!(f.gpus[0].kind, DeviceKind::Unified);
+        assert_eq!(f.os, Some(Os::Macos));
+        assert_eq!(f.gpu_wired_limit, None);
+    }
+
+    #[test]
+    fn wired_limit_when_set() {
+        let mac = |limit: &str| {
+            facts(&AppleOutputs {
+                sysctl: format!("machdep.cpu.brand_string: Apple M1\nhw.memsize: 17179869184\nhw.optional.arm64: 1\niogpu.wired_limit_mb: {limit}\n"),
+                ..AppleOutputs::default()
+            })
+            .gpu_wired_limit
+        };
+        // 0 is macOS's default share.
+        assert_eq!(mac("0"), None);
+        assert_eq!(mac("14336"), Some(14 << 30));
     }
 }

@@ -42,7 +42,7 @@ use windows as imp;
 
 use std::path::{Path, PathBuf};
 
-use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, SystemSpec};
+use llmrig_core::system::{CpuSpec, DeviceKind, DeviceSpec, Os, SystemSpec};
 
 pub use apple::{
     parse_ioreg_gpu_cores, parse_sysctl, parse_system_profiler, parse_vm_stat, AppleOutputs,
@@ -151,6 +151,10 @@ pub(crate) struct Facts {
     pub memory: MemoryModules,
     pub gpus: Vec<DeviceSpec>,
     pub notes: Vec<Note>,
+    /// The OS the facts come from.
+    pub os: Option<Os>,
+    /// macOS: `iogpu.wired_limit_mb` when set (non-zero), bytes.
+    pub gpu_wired_limit: Option<u64>,
 }
 
 /// `24.0 GiB`, for notes.
@@ -212,6 +216,9 @@ fn finish(f: Facts) -> Detected {
                 memory_speed_mts: f.memory.speed_mts,
                 memory_channels: f.memory.channels,
             },
+            os: f.os,
+            os_reserve_bytes: None,
+            gpu_wired_limit_bytes: f.gpu_wired_limit,
         },
         notes,
     }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use llmrig_core::system::DeviceSpec;
+use llmrig_core::system::{DeviceSpec, Os};
 
 use crate::cpu::{allowed_cpus_from_status, parse_cpuinfo, parse_meminfo};
 use crate::drm::{read_drm_gpus, HostMemory};
@@ -59,5 +59,41 @@ pub(crate) fn facts_from_root(
         memory: crate::memory::read_memory_modules(root),
         gpus,
         notes,
+        os: Some(linux_flavour(root)),
+        gpu_wired_limit: None,
+    }
+}
+
+/// A Linux box boots to a desktop unless systemd's default target says it does not
+/// (`/etc/systemd/system/default.target` → `multi-user.target`, a server; `systemctl
+/// set-default` writes that link). Only the reserve for a machine whose RAM was given
+/// (`--ram`) depends on it; a detected machine fits against the RAM available.
+fn linux_flavour(root: &Path) -> Os {
+    match std::fs::read_link(root.join("etc/systemd/system/default.target")) {
+        Ok(t) if t.to_string_lossy().contains("multi-user") => Os::LinuxServer,
+        _ => Os::Linux,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headless_linux_is_a_server() {
+        let root = std::env::temp_dir().join(format!("llmrig-linux-os-{}", std::process::id()));
+        let dir = root.join("etc/systemd/system");
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(linux_flavour(&root), Os::Linux);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(
+                "/usr/lib/systemd/system/multi-user.target",
+                dir.join("default.target"),
+            )
+            .unwrap();
+            assert_eq!(linux_flavour(&root), Os::LinuxServer);
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

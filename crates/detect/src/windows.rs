@@ -71,5 +71,7 @@ pub(crate) fn facts() -> Facts {
         memory: crate::memory::MemoryModules::default(),
         gpus,
         notes: vec![crate::Note::OnlyNvidiaDetected],
+        os: cfg!(windows).then_some(llmrig_core::system::Os::Windows),
+        gpu_wired_limit: None,
     }
 }

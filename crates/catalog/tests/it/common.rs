@@ -43,6 +43,7 @@ pub fn machine(gpus: usize) -> SystemSpec {
             cores: 16,
             ..CpuSpec::default()
         },
+        ..SystemSpec::default()
     }
 }
 

@@ -30,6 +30,7 @@ fn machine(vram_gib: u64, bw: f64) -> SystemSpec {
             cores: 8,
             ..CpuSpec::default()
         },
+        ..SystemSpec::default()
     }
 }
 

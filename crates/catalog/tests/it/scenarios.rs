@@ -129,3 +129,92 @@ fn epyc_9654_prefills_over_10x_a_raspberry_pi_5() {
     let (epyc, pi) = (prefill("epyc-9654"), prefill("raspberry-pi-5"));
     assert!(epyc > 10.0 * pi, "EPYC {epyc:.0} tok/s, Pi 5 {pi:.1} tok/s");
 }
+
+/// Room for the OS: Qwen2.5 14B Q8_0 at `-c 4096` needs 15.68 GiB on a CPU (14.62 GiB of
+/// weights, 768 MiB of KV cache, 317 MiB of compute buffer). A 16 GiB machine described by its
+/// size (no detection) keeps 4 GiB for the OS and other programs (Windows 11's and Ubuntu
+/// Desktop's minimum RAM; docs/memory-model.md), leaving 12 GiB: it does not fit, where it used to
+/// "fit" with 0.32 GiB to spare. A headless Linux (1 GiB kept) still leaves too little; only with
+/// no reserve at all does it fit, close to the limit and so at best usable.
+#[test]
+fn qwen_14b_q8_at_4k_does_not_fit_16_gib_without_a_gpu() {
+    use llmrig_core::system::Os;
+    let w = weights(&spec("qwen2.5-14b"), "Q8_0");
+    let mut sys = crate::common::machine(0);
+    sys.cpu.ram_bytes = 16 << 30;
+    // Any speed "works well" here, so the verdict shows what the memory alone allows.
+    let s = Settings {
+        ctx: Some(4096),
+        good_tps: 0.0,
+        usable_tps: 0.0,
+        ..Settings::default()
+    };
+    let e = estimate(&w, &sys, &s).unwrap();
+    let need = e.memory.total_bytes;
+    assert!(
+        (15.6..15.7).contains(&(need as f64 / (1u64 << 30) as f64)),
+        "{need}"
+    );
+    assert_eq!(e.verdict, Verdict::DoesNotFit);
+    assert_eq!(e.memory.devices[0].capacity_bytes, 12 << 30);
+    assert!(e.warnings.iter().any(|x| x.code() == "does-not-fit"));
+    sys.os = Some(Os::LinuxServer);
+    assert_eq!(estimate(&w, &sys, &s).unwrap().verdict, Verdict::DoesNotFit);
+    sys.os_reserve_bytes = Some(0);
+    let bare = estimate(&w, &sys, &s).unwrap();
+    assert_eq!(bare.verdict, Verdict::Usable, "{:?}", bare.warnings);
+    assert!(bare
+        .warnings
+        .iter()
+        .any(|x| x.code() == "near-memory-limit"));
+}
+
+/// Fit against what is available: a detected machine with 23.54 GiB of RAM of which 22.87 GiB
+/// were available (MemAvailable) cannot hold Qwen3 30B-A3B Q5_K_M at 32k (23.53 GiB), which bare
+/// `llmrig` used to recommend for reasoning because it fitted the total; Q4_K_M (20.57 GiB) fits.
+#[test]
+fn detected_machines_fit_against_the_ram_available() {
+    let gib = |x: f64| (x * (1u64 << 30) as f64) as u64;
+    let mut sys = crate::common::machine(0);
+    sys.cpu.ram_bytes = 25_275_990_016; // 23.54 GiB
+    sys.cpu.ram_available_bytes = Some(gib(22.87));
+    let s = Settings {
+        ctx: Some(32768),
+        ..Settings::default()
+    };
+    let at = |q: &str| estimate(&weights(&spec("qwen3-30b-a3b"), q), &sys, &s).unwrap();
+    let q5 = at("Q5_K_M");
+    assert!(
+        q5.memory.total_bytes > gib(23.5),
+        "{}",
+        q5.memory.total_bytes
+    );
+    assert_eq!(q5.verdict, Verdict::DoesNotFit);
+    assert_eq!(q5.memory.devices[0].capacity_bytes, gib(22.87));
+    assert_ne!(at("Q4_K_M").verdict, Verdict::DoesNotFit);
+}
+
+/// Unified memory outside macOS keeps the whole pool for the GPU, less the OS's share: a DGX Spark
+/// (GB10, 128 GiB LPDDR5X that CUDA allocates from; DGX OS is Ubuntu with a desktop, 4 GiB kept)
+/// still holds Llama 3.1 70B Q8_0 at 96k on the GPU: 99.5 GiB there plus 1.2 GiB on the CPU side,
+/// within the 124 GiB left.
+#[test]
+fn dgx_spark_holds_70b_q8_at_96k_after_the_os_reserve() {
+    use llmrig_core::system::Os;
+    let mut sys = catalog_machine("dgx-spark", 128);
+    sys.os = Some(Os::Linux);
+    let w = weights(&spec("llama-3.1-70b"), "Q8_0");
+    let e = estimate(
+        &w,
+        &sys,
+        &Settings {
+            ctx: Some(96 * 1024),
+            ..Settings::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(e.offload.gpu_layers, 81);
+    assert_ne!(e.verdict, Verdict::DoesNotFit, "{:?}", e.warnings);
+    assert_eq!(e.ram.budget.usable_bytes, 124 << 30);
+    assert!(e.ram.used_bytes > 100 << 30 && !e.ram.near_limit());
+}

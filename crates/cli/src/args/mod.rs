@@ -305,6 +305,15 @@ pub struct MachineArgs {
     /// GPU API llama.cpp was built with.
     #[arg(long = "api", value_enum, ignore_case = true)]
     pub api: Option<ApiArg>,
+    /// Operating system (default: this one; macOS for Apple silicon): decides the RAM kept for it and, on Windows, spilling into shared GPU memory.
+    #[arg(long = "os", value_parser = values::os())]
+    pub os: Option<llmrig_core::system::Os>,
+    /// RAM kept for the OS and other programs (`4GiB`, `0`); default: the RAM available when detected, else the OS's reserve.
+    #[arg(long = "os-reserve", value_parser = values::reserve)]
+    pub os_reserve: Option<u64>,
+    /// macOS: the GPU's wired-memory limit set with `sudo sysctl iogpu.wired_limit_mb=N` (`24GiB`); default: Metal's share of the RAM.
+    #[arg(long = "wired-limit", value_parser = values::size)]
+    pub wired_limit: Option<u64>,
     /// Machine description (TOML, as `llmrig hw --save` writes it) instead of detection.
     #[arg(long = "system", env = "LLMRIG_SYSTEM")]
     pub system: Option<PathBuf>,

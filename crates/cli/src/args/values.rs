@@ -18,7 +18,7 @@ use llmrig_core::estimate::{
 };
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::{Engine, InterNode, KvDtype};
-use llmrig_core::system::GpuApi;
+use llmrig_core::system::{GpuApi, Os};
 use llmrig_core::units::GIB;
 
 /// A flag with a fixed set of values that the library parses (aliases and spellings included): the
@@ -115,6 +115,11 @@ pub fn internode() -> Choice<InterNode> {
             .find(|(n, _)| n.eq_ignore_ascii_case(s))
             .map(|&(_, i)| i)
     })
+}
+
+/// `--os`: [`Os::parse`], which also takes `mac`, `darwin`, `win`, `server`, any case.
+pub fn os() -> Choice<Os> {
+    Choice::new(Os::ALL.map(Os::name), Os::parse)
 }
 
 /// `--use`: [`Use::parse`], which also takes `coding`, `thinking`, `long`, `embeddings`.
@@ -385,6 +390,19 @@ pub fn size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// `--os-reserve`: a size as [`size`] takes it, or `0` (the model may take all the RAM).
+pub fn reserve(s: &str) -> Result<u64, String> {
+    if s.trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .trim()
+        .parse::<f64>()
+        == Ok(0.0)
+    {
+        return Ok(0);
+    }
+    size(s)
+}
+
 /// `-ts`: shares of layers per GPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proportions(pub Vec<f64>);
@@ -478,6 +496,10 @@ mod tests {
         for n in u.names() {
             assert_eq!(u.parse(&n).map(Use::name), Some(n.as_str()));
         }
+        let o = os();
+        for n in o.names() {
+            assert_eq!(o.parse(&n).map(Os::name), Some(n.as_str()));
+        }
     }
 
     /// Spellings that worked when these flags were strings still do.
@@ -492,6 +514,9 @@ mod tests {
         assert_eq!(kv_cache_type().parse("q3_k"), None);
         assert_eq!(internode().parse("IB-HDR"), Some(InterNode::IbHdr));
         assert_eq!(use_().parse("coding"), Some(Use::Code));
+        assert_eq!(os().parse("Darwin"), Some(Os::Macos));
+        assert_eq!(os().parse("linux-server"), Some(Os::LinuxServer));
+        assert_eq!(os().parse("haiku"), None);
         let fa = |s| FlashAttnArg::from_str(s, true).map(FlashAttn::from);
         assert_eq!(fa("1"), Ok(FlashAttn::On));
         assert_eq!(fa("TRUE"), Ok(FlashAttn::On));
@@ -550,6 +575,10 @@ mod tests {
         assert!(size("-3GB").is_err());
         assert!(size("lots").is_err());
         assert!(size("3 parsecs").is_err());
+        assert_eq!(reserve("0"), Ok(0));
+        assert_eq!(reserve("0GiB"), Ok(0));
+        assert_eq!(reserve("6"), Ok(6 << 30));
+        assert!(reserve("-1GiB").is_err());
         assert_eq!(proportions("3,1"), Ok(Proportions(vec![3.0, 1.0])));
         assert_eq!(proportions("3/1"), Ok(Proportions(vec![3.0, 1.0])));
         assert!(proportions("1,x").is_err());

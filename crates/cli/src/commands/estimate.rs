@@ -116,7 +116,9 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         ],
         &[1, 2, 3, 4, 5, 6, 7],
     );
-    for d in &e.memory.devices {
+    for (i, d) in e.memory.devices.iter().enumerate() {
+        // Windows: a GPU over its dedicated memory spills into shared system memory.
+        let shared = e.ram.shared_gpu_bytes.get(i).is_some_and(|&s| s > 0);
         t.add_row(vec![
             d.name.clone(),
             d.layers.to_string(),
@@ -126,7 +128,14 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             render::size(d.other_bytes),
             render::size(d.total_bytes),
             render::size(d.capacity_bytes),
-            if d.fits() { "yes" } else { "NO" }.to_string(),
+            if d.fits() {
+                "yes"
+            } else if shared && e.verdict != Verdict::DoesNotFit {
+                "shared"
+            } else {
+                "NO"
+            }
+            .to_string(),
         ]);
     }
     let _ = writeln!(out, "{t}");

@@ -40,7 +40,8 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
         .chain(
             machine_notes
                 .iter()
-                .filter(|n| !n.is_ram_bandwidth())
+                // The serving plan runs on the GPUs: what RAM offers does not enter it.
+                .filter(|n| !n.is_ram_bandwidth() && !matches!(n, options::MachineNote::Ram(_)))
                 .map(ToString::to_string),
         )
         .map(|message| Warning {

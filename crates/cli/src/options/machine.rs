@@ -1,13 +1,14 @@
 //! The machine: `--system` or detection (with the RAM bandwidth `llmrig hw --measure` stored in
 //! the user config), completed from the device catalog, then `--gpu`/`--no-gpu`/`--cpu`/`--ram`/
-//! `--ram-bw`/`--api` override parts of it. What was assumed is a [`MachineNote`].
+//! `--ram-bw`/`--api`/`--os`/`--os-reserve`/`--wired-limit` override parts of it. What was assumed
+//! is a [`MachineNote`], and the RAM left for the model is always one.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use llmrig_catalog::devices;
-use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, SystemSpec};
+use llmrig_core::system::{DeviceKind, DeviceSpec, GpuApi, Os, RamBasis, RamBudget, SystemSpec};
 use llmrig_detect::Note;
 
 use crate::args::MachineArgs;
@@ -69,7 +70,11 @@ pub enum MachineNote {
         total: u64,
         /// The chip was given with `--gpu` (the note then says how to give another size).
         given: bool,
+        /// The share is the wired limit set with `iogpu.wired_limit_mb` (or `--wired-limit`).
+        wired: bool,
     },
+    /// The RAM estimates leave for the model, and why.
+    Ram(RamBudget),
 }
 
 impl MachineNote {
@@ -82,7 +87,8 @@ impl MachineNote {
             | MachineNote::GpuBandwidthFromNvml { .. }
             | MachineNote::GpuRatesFrom { .. }
             | MachineNote::IntegratedAtRamBandwidth { .. }
-            | MachineNote::WorkingSet { .. } => false,
+            | MachineNote::WorkingSet { .. }
+            | MachineNote::Ram(_) => false,
         }
     }
 }
@@ -138,18 +144,49 @@ impl fmt::Display for MachineNote {
                 usable,
                 total,
                 given,
+                wired,
             } => {
                 write!(
                     f,
-                    "unified memory: {} of {} usable by the GPU (macOS working-set limit)",
+                    "unified memory: {} of {} usable by the GPU ({})",
                     gib(*usable),
-                    gib(*total)
+                    gib(*total),
+                    if *wired {
+                        "the wired limit set with iogpu.wired_limit_mb"
+                    } else {
+                        "macOS working-set limit; `sudo sysctl iogpu.wired_limit_mb=N` raises it, --wired-limit tells llmrig"
+                    }
                 )?;
                 if *given {
                     f.write_str("; pass e.g. `--gpu m2-max:32GiB` for your configuration")?;
                 }
                 Ok(())
             }
+            MachineNote::Ram(b) => match b.basis {
+                RamBasis::Available => write!(
+                    f,
+                    "system RAM: estimates fit in the {} available now, of {} (pass --os-reserve SIZE to plan for the total less SIZE instead)",
+                    gib(b.usable_bytes),
+                    gib(b.total_bytes)
+                ),
+                RamBasis::Reserve {
+                    os,
+                    reserve_bytes,
+                    given,
+                } => write!(
+                    f,
+                    "system RAM: {} of {} kept for {} and other programs, {} left for the model{}",
+                    gib(reserve_bytes),
+                    gib(b.total_bytes),
+                    os.map_or("the OS", Os::display_name),
+                    gib(b.usable_bytes),
+                    if given {
+                        " (as given)"
+                    } else {
+                        " (--os-reserve changes it)"
+                    }
+                ),
+            },
         }
     }
 }
@@ -188,6 +225,9 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
         }
     }
     let api = m.api.map(GpuApi::from);
+    if let Some(w) = m.wired_limit {
+        sys.gpu_wired_limit_bytes = Some(w);
+    }
     if m.no_gpu {
         sys.gpus.clear();
         notes.retain(|n| *n != MachineNote::Detected(Note::NoGpu));
@@ -229,7 +269,9 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
         notes.retain(|n| !n.is_ram_bandwidth());
     }
     if let Some(r) = m.ram {
+        // RAM described, not detected: what was available on the host says nothing about it.
         sys.cpu.ram_bytes = r;
+        sys.cpu.ram_available_bytes = None;
     }
     if let Some(bw) = m.ram_bw {
         sys.cpu.bandwidth_bytes_per_s = bw * 1e9;
@@ -254,6 +296,10 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
             if m.ram.is_none() {
                 sys.cpu.ram_bytes = total;
             }
+            // The machine is that chip, not this host: nothing was detected about its RAM, and
+            // Metal means macOS (for others the OS is not known unless `--os` says).
+            sys.cpu.ram_available_bytes = None;
+            sys.os = (u.api == GpuApi::Metal).then_some(Os::Macos);
             if m.ram_bw.is_none() && m.cpu.is_none() {
                 sys.cpu.bandwidth_bytes_per_s = u.bandwidth_bytes_per_s;
                 sys.cpu.name = format!("{} (CPU side)", u.name);
@@ -264,7 +310,7 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
             // counts both against the RAM).
             let metal = u.api == GpuApi::Metal;
             let usable = if metal {
-                unified_working_set(total)
+                metal_working_set(total, sys.gpu_wired_limit_bytes)
             } else {
                 total
             };
@@ -280,15 +326,33 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
                     usable,
                     total,
                     given: true,
+                    wired: sys.gpu_wired_limit_bytes.is_some(),
                 });
             }
         }
+    } else if let (false, Some(w)) = (host, m.wired_limit) {
+        // A machine file's Metal GPU keeps its working set unless the limit is given.
+        let total = sys.cpu.ram_bytes;
+        for g in sys
+            .gpus
+            .iter_mut()
+            .filter(|g| g.kind == DeviceKind::Unified && g.api == GpuApi::Metal)
+        {
+            g.memory_bytes = w.min(total);
+        }
+    }
+    if let Some(os) = m.os {
+        sys.os = Some(os);
+    }
+    if let Some(r) = m.os_reserve {
+        sys.os_reserve_bytes = Some(r);
     }
     // A machine file (or a driver) may not say who made a GPU: the catalog knows by the name, so
     // the estimator never reads names.
     for g in sys.gpus.iter_mut().filter(|g| g.vendor.is_none()) {
         g.vendor = llmrig_catalog::vendor_from_name(&g.name);
     }
+    notes.push(MachineNote::Ram(sys.ram_budget()));
     Ok((sys, notes))
 }
 
@@ -405,11 +469,12 @@ pub(super) fn detected_unified(
         }
         if g.api == GpuApi::Metal {
             let total = g.memory_bytes;
-            g.memory_bytes = unified_working_set(total);
+            g.memory_bytes = metal_working_set(total, sys.gpu_wired_limit_bytes);
             notes.push(MachineNote::WorkingSet {
                 usable: g.memory_bytes,
                 total,
                 given: false,
+                wired: sys.gpu_wired_limit_bytes.is_some(),
             });
         }
     }
@@ -424,11 +489,15 @@ pub(super) fn detected_unified(
 }
 
 /// The share of unified memory Metal lets one process allocate (`recommendedMaxWorkingSetSize`, which
-/// llama.cpp prints at start-up): about two thirds up to 36 GiB, three quarters above.
-fn unified_working_set(total: u64) -> u64 {
-    if total <= 36 << 30 {
-        total / 3 * 2
-    } else {
-        total / 4 * 3
+/// llama.cpp prints at start-up and its `--fit` plans with): about two thirds up to 36 GiB, three
+/// quarters above; or the wired limit set with `sudo sysctl iogpu.wired_limit_mb=N`, which
+/// `recommendedMaxWorkingSetSize` then reports (measured on a 128 GiB M5 Max: 107.52 GiB by
+/// default, 112.00 GiB with `iogpu.wired_limit_mb=114688`; antirez/ds4 PR #893), never more than
+/// the RAM.
+fn metal_working_set(total: u64, wired_limit: Option<u64>) -> u64 {
+    match wired_limit {
+        Some(w) => w.min(total),
+        None if total <= 36 << 30 => total / 3 * 2,
+        None => total / 4 * 3,
     }
 }

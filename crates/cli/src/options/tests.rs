@@ -2,7 +2,7 @@
 
 use llmrig_core::estimate::ModelWeights;
 use llmrig_core::quant::Quant;
-use llmrig_core::system::SystemSpec;
+use llmrig_core::system::{Os, RamBasis, RamBudget, SystemSpec};
 use llmrig_detect::Note;
 
 use super::machine::{catalog_match, complete_detected_gpu, detected_unified};
@@ -213,9 +213,47 @@ fn working_set_note_text() {
         usable: 32 << 30,
         total: 48 << 30,
         given: true,
+        wired: false,
     };
     assert_eq!(
         n.to_string(),
-        "unified memory: 32.00 GiB of 48.00 GiB usable by the GPU (macOS working-set limit); pass e.g. `--gpu m2-max:32GiB` for your configuration"
+        "unified memory: 32.00 GiB of 48.00 GiB usable by the GPU (macOS working-set limit; `sudo sysctl iogpu.wired_limit_mb=N` raises it, --wired-limit tells llmrig); pass e.g. `--gpu m2-max:32GiB` for your configuration"
+    );
+    let n = MachineNote::WorkingSet {
+        usable: 40 << 30,
+        total: 48 << 30,
+        given: false,
+        wired: true,
+    };
+    assert_eq!(
+        n.to_string(),
+        "unified memory: 40.00 GiB of 48.00 GiB usable by the GPU (the wired limit set with iogpu.wired_limit_mb)"
+    );
+}
+
+#[test]
+fn ram_note_says_where_the_budget_comes_from() {
+    let total = 16 << 30;
+    let n = MachineNote::Ram(RamBudget {
+        total_bytes: total,
+        usable_bytes: 13 << 30,
+        basis: RamBasis::Reserve {
+            os: Some(Os::Macos),
+            reserve_bytes: 3 << 30,
+            given: false,
+        },
+    });
+    assert_eq!(
+        n.to_string(),
+        "system RAM: 3.00 GiB of 16.00 GiB kept for macOS and other programs, 13.00 GiB left for the model (--os-reserve changes it)"
+    );
+    let n = MachineNote::Ram(RamBudget {
+        total_bytes: total,
+        usable_bytes: 15 << 30,
+        basis: RamBasis::Available,
+    });
+    assert_eq!(
+        n.to_string(),
+        "system RAM: estimates fit in the 15.00 GiB available now, of 16.00 GiB (pass --os-reserve SIZE to plan for the total less SIZE instead)"
     );
 }

@@ -18,6 +18,12 @@ pub fn warning(w: &Warning) -> WarningJson {
         Warning::NonGgufMemoryModel => {
             Some("pass --backend exllamav2|exllamav3|mlx|transformers for that engine's")
         }
+        Warning::NearMemoryLimit { .. } => {
+            Some("--os-reserve SIZE sets what is kept for the OS and other programs")
+        }
+        Warning::SharedGpuMemory { .. } => {
+            Some("leave -ngl at auto, or lower it, to keep to dedicated memory")
+        }
         _ => None,
     };
     WarningJson::from_warning(w, hint)

@@ -31,6 +31,8 @@ const BAD: &[(&str, &str, &str, &str)] = &[
     ("recommend", "--launch", "nope", "--launch"),
     ("recommend", "--api", "opencl", "--api"),
     ("hw", "--api", "opencl", "--api"),
+    ("estimate", "--os", "beos", "--os"),
+    ("recommend", "--os", "beos", "--os"),
     // Numbers, sizes and other typed values.
     ("estimate", "-ngl", "abc", "--n-gpu-layers"),
     ("estimate", "-c", "12x", "--ctx-size"),
@@ -46,6 +48,9 @@ const BAD: &[(&str, &str, &str, &str)] = &[
     ("recommend", "--min-ctx", "lots", "--min-ctx"),
     ("recommend", "--min-tps", "-1", "--min-tps"),
     ("hw", "--ram-bw", "-5", "--ram-bw"),
+    ("estimate", "--os-reserve", "-1GiB", "--os-reserve"),
+    ("recommend", "--os-reserve", "lots", "--os-reserve"),
+    ("estimate", "--wired-limit", "0", "--wired-limit"),
 ];
 
 #[test]
@@ -147,6 +152,11 @@ fn help_lists_the_values_of_fixed_choice_flags() {
         ("recommend", "--launch", &launch),
         ("recommend", "--api", &api),
         ("hw", "--api", &api),
+        (
+            "estimate",
+            "--os",
+            &["linux", "linux-server", "macos", "windows"],
+        ),
     ];
     for &(sub, flag, values) in cases {
         for h in ["--help", "-h"] {

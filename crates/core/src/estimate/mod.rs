@@ -3,13 +3,15 @@
 //!
 //! The memory side reproduces llama.cpp's allocations (weights per device, KV cache, compute and output
 //! buffers) plus the runtime overhead it does not log; the speed side is a first roofline that a later
-//! calibration replaces.
+//! calibration replaces. System RAM is one budget (`ram`): the CPU side, unified GPUs and Windows'
+//! shared GPU memory against what the machine leaves for the model.
 
 mod engines;
 mod fit;
 pub mod graph;
 mod memory;
 mod placement;
+mod ram;
 mod settings;
 mod speed;
 mod usage;
@@ -23,6 +25,7 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
+pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, EstimateError, FlashAttn, GpuLayers, LlamaCppVersion, Rules,
     Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,
@@ -92,7 +95,10 @@ pub struct Estimate {
     /// Largest context (tokens, a multiple of 256) that fits with these settings and layers, up to the
     /// trained length; 0 when not even the smallest does.
     pub max_context: u64,
-    /// Overall judgement.
+    /// The plan's share of system RAM against what the machine leaves for it.
+    pub ram: RamUse,
+    /// Overall judgement: "does not fit" when a device or the RAM budget runs out, at best
+    /// "usable" when the RAM budget is nearly full.
     pub verdict: Verdict,
     /// Things the user should know.
     pub warnings: Vec<Warning>,
@@ -130,23 +136,34 @@ pub fn estimate_with(
     let s = &fitted.settings;
     let p = fit::Problem { w, sys, s };
     let (shape, mem) = p.eval(&lay, fitted.ctx);
-    let fits = usage::fits(&mem, sys, 0);
+    let ram = ram::ram_use(&mem, sys);
+    let fits = ram::fits(&mem, sys, &ram);
     let ctx_train = spec.context_length.clamp(1, MAX_CTX);
     let max_context = p
         .largest_ctx(&lay, CTX_PAD, ctx_train, fit::placement_margin(sys, s))
         .unwrap_or(0);
-    let performance = speed::estimate_speed(w, sys, s, &lay, &shape, params);
+    // What spilled into shared GPU memory is read over PCIe: per GPU, its share of what the GPU
+    // holds.
+    #[allow(clippy::cast_precision_loss)]
+    let shared: Vec<f64> = ram
+        .shared_gpu_bytes
+        .iter()
+        .zip(&mem.devices)
+        .map(|(&sh, d)| sh as f64 / d.total_bytes.max(1) as f64)
+        .collect();
+    let performance = speed::estimate_speed(w, sys, s, &lay, &shape, &shared, params);
     let warnings = warnings::collect(&warnings::Facts {
         w,
         sys,
         fitted: &fitted,
         layout: &lay,
         memory: &mem,
+        ram: &ram,
         fits,
     });
     let verdict = if !fits {
         Verdict::DoesNotFit
-    } else if performance.decode_tokens_per_s >= s.good_tps {
+    } else if performance.decode_tokens_per_s >= s.good_tps && !ram.near_limit() {
         Verdict::WorksWell
     } else if performance.decode_tokens_per_s >= s.usable_tps {
         Verdict::Usable
@@ -169,6 +186,7 @@ pub fn estimate_with(
         },
         performance,
         max_context,
+        ram,
         verdict,
         warnings,
     })

@@ -260,17 +260,27 @@ pub fn cpu_int8_factor(simd: &[String]) -> f64 {
 }
 
 /// Speed for llama-bench's test at the settings' `--prompt`, `--gen` and `--depth`, plus the
-/// decode curve: one token generated at each quarter of the allocated context.
+/// decode curve: one token generated at each quarter of the allocated context. `shared`: per GPU,
+/// the share of its memory the Windows driver placed in shared system memory (empty or zeros:
+/// none), which the GPU reads over PCIe.
 pub(super) fn estimate_speed(
     w: &ModelWeights,
     sys: &SystemSpec,
     s: &Settings,
     lay: &WeightLayout,
     shape: &ContextShape,
+    shared: &[f64],
     params: &SpeedParams,
 ) -> Performance {
     let fa = flash_attn_on(s);
-    let at = |s: &Settings| performance(w, sys, s, &lay.load, &lay.placement, shape, params, fa);
+    let at = |s: &Settings| {
+        let devices = Devices {
+            load: &lay.load,
+            placement: &lay.placement,
+            shared,
+        };
+        performance(w, sys, s, &devices, shape, params, fa)
+    };
     let mut perf = at(s);
     let last = shape.n_ctx_seq.saturating_sub(1);
     perf.decode_by_depth = [0u64, 1, 2, 3, 4]
@@ -291,21 +301,27 @@ pub(super) fn estimate_speed(
     perf
 }
 
-#[allow(
-    clippy::too_many_lines,
-    clippy::too_many_arguments,
-    clippy::cast_precision_loss
-)]
+/// What each device holds and reads.
+struct Devices<'a> {
+    load: &'a DeviceLoad,
+    placement: &'a Placement,
+    /// Per GPU, the share of its memory in Windows' shared GPU memory (read over PCIe).
+    shared: &'a [f64],
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
 fn performance(
     w: &ModelWeights,
     sys: &SystemSpec,
     s: &Settings,
-    load: &DeviceLoad,
-    placement: &Placement,
+    devices: &Devices<'_>,
     shape: &ContextShape,
     p: &SpeedParams,
     flash_attn: bool,
 ) -> Performance {
+    let (load, placement) = (devices.load, devices.placement);
+    // The share of a GPU's memory the Windows driver placed in shared system memory.
+    let shared = |d: usize| devices.shared.get(d).copied().unwrap_or(0.0);
     let spec = &w.spec;
     let n_gpu = sys.gpus.len();
     let cpu = n_gpu;
@@ -411,6 +427,11 @@ fn performance(
             }
             let kv = kv_per_token[d] * mean_pos + swa_kv_per_token[d] * mean_pos.min(window);
             m += kv / (b * p.kv_factor);
+            // Windows' shared GPU memory: that share of what the GPU reads comes over PCIe.
+            if shared(d) > 0.0 {
+                let bytes = load.read[d].iter().sum::<f64>() + kv;
+                m = m * (1.0 - shared(d)) + shared(d) * bytes / pcie_bytes_per_s(&sys.gpus[d]);
+            }
             // The CPU can be compute-bound even at one token: f32 weights at its f32 rate,
             // quantized ones at its int8 rate (the same dot products as prefill).
             let c = if d == cpu {
@@ -511,6 +532,11 @@ fn performance(
                     let upload = load.cpu_upload_bytes
                         + load.cpu_expert_bytes * spec.expert_share_touched(u);
                     t += upload / pcie_bytes_per_s(&sys.gpus[0]);
+                }
+                if shared(d) > 0.0 {
+                    // Weights in Windows' shared GPU memory cross PCIe once per ubatch.
+                    t += shared(d) * load.read[d].iter().sum::<f64>()
+                        / pcie_bytes_per_s(&sys.gpus[d]);
                 }
                 t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };
                 stage.push(t);

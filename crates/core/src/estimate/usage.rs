@@ -21,7 +21,8 @@ pub struct DeviceUsage {
     pub name: String,
     /// `gpu`, `cpu` or `unified`.
     pub kind: DeviceKind,
-    /// Memory the device offers, bytes.
+    /// Memory the device offers, bytes: a GPU's own (a unified one's at most the RAM left for
+    /// the model); for the CPU, the RAM left for the model ([`SystemSpec::ram_budget`]).
     pub capacity_bytes: u64,
     /// Model weights placed here, bytes.
     pub weights_bytes: u64,
@@ -191,7 +192,7 @@ pub(super) fn memory(
         devices.push(DeviceUsage {
             name: gpu.name.clone(),
             kind: gpu.kind,
-            capacity_bytes: gpu.memory_bytes,
+            capacity_bytes: gpu_capacity(gpu, &sys.ram_budget()),
             weights_bytes: wbytes[g],
             repack_bytes: 0,
             mapped_bytes: 0,
@@ -205,7 +206,8 @@ pub(super) fn memory(
     devices.push(DeviceUsage {
         name: sys.cpu.name.clone(),
         kind: DeviceKind::Cpu,
-        capacity_bytes: sys.cpu.ram_bytes,
+        // What the machine leaves of its RAM for the model.
+        capacity_bytes: sys.ram_budget().usable_bytes,
         weights_bytes: wbytes[cpu],
         repack_bytes: if other_engine { 0 } else { lay.repack },
         mapped_bytes: if other_engine { 0 } else { lay.mapped },
@@ -231,6 +233,16 @@ pub(super) fn memory(
     }
 }
 
+/// Memory a GPU offers: its own, or for a unified-memory GPU no more than the RAM the machine
+/// leaves for the model (the GPU-visible share and the CPU side come out of one pool).
+fn gpu_capacity(g: &crate::system::DeviceSpec, ram: &crate::system::RamBudget) -> u64 {
+    if g.kind == DeviceKind::Unified {
+        g.memory_bytes.min(ram.usable_bytes)
+    } else {
+        g.memory_bytes
+    }
+}
+
 /// Whether every GPU that holds something keeps `margin` free (the `--fit` target); GPUs left
 /// empty always fit.
 pub(super) fn gpus_fit(m: &MemoryBreakdown, n_gpu: usize, margin: u64) -> bool {
@@ -239,7 +251,10 @@ pub(super) fn gpus_fit(m: &MemoryBreakdown, n_gpu: usize, margin: u64) -> bool {
     })
 }
 
-/// Whether every device fits; `margin` is kept free on each GPU (the `--fit` target).
+/// Whether every device fits in its own memory, and the CPU side with the unified GPUs in the RAM
+/// left for the model; `margin` is kept free on each GPU (the `--fit` target). Spilling into
+/// Windows' shared GPU memory does not count here (the fit searches keep to dedicated memory, as
+/// llama.cpp's `--fit` does): `ram::fits` judges that.
 pub(super) fn fits(m: &MemoryBreakdown, sys: &SystemSpec, margin: u64) -> bool {
     let n_gpu = sys.gpus.len();
     let cpu = &m.devices[n_gpu];

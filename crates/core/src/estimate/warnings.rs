@@ -6,11 +6,12 @@
 use std::fmt;
 
 use crate::quant::Quant;
-use crate::system::{GpuApi, SystemSpec};
+use crate::system::{DeviceKind, GpuApi, SystemSpec};
 use crate::units::gib;
 
 use super::fit::Fitted;
 use super::placement::WeightLayout;
+use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode};
 use super::usage::MemoryBreakdown;
 use super::weights::ModelWeights;
@@ -53,6 +54,24 @@ pub enum Warning {
         /// What it has, bytes.
         has_bytes: u64,
     },
+    /// The plan fits the RAM left for it with less than [`super::NEAR_LIMIT_BYTES`] to spare:
+    /// at best "usable".
+    NearMemoryLimit {
+        /// What the plan takes of system RAM (CPU side, unified GPUs, shared GPU memory), bytes.
+        used_bytes: u64,
+        /// What the machine leaves for it, bytes.
+        usable_bytes: u64,
+    },
+    /// Windows: part of a GPU's allocations went to shared GPU memory in system RAM, which the
+    /// GPU reads over PCIe.
+    SharedGpuMemory {
+        /// The GPU.
+        device: String,
+        /// Its dedicated memory, bytes.
+        dedicated_bytes: u64,
+        /// What went to shared memory, bytes.
+        shared_bytes: u64,
+    },
     /// The context is longer than the model was trained for.
     ContextBeyondTraining {
         /// The context, tokens.
@@ -94,6 +113,8 @@ impl Warning {
             Warning::ContextReduced { .. } => "context-reduced",
             Warning::SpillsToRam { .. } => "spills-to-ram",
             Warning::DoesNotFit { .. } => "does-not-fit",
+            Warning::NearMemoryLimit { .. } => "near-memory-limit",
+            Warning::SharedGpuMemory { .. } => "shared-gpu-memory",
             Warning::ContextBeyondTraining { .. } => "context-beyond-training",
             Warning::SpeedUncalibrated { .. } | Warning::CpuSpeedUncalibrated => {
                 "speed-uncalibrated"
@@ -148,6 +169,25 @@ impl fmt::Display for Warning {
                 gib(*needs_bytes),
                 gib(*has_bytes)
             ),
+            Warning::NearMemoryLimit {
+                used_bytes,
+                usable_bytes,
+            } => write!(
+                f,
+                "system RAM is nearly full: the plan takes {:.2} GiB of the {:.2} GiB left for it; other programs or a longer context push it into swap",
+                gib(*used_bytes),
+                gib(*usable_bytes)
+            ),
+            Warning::SharedGpuMemory {
+                device,
+                dedicated_bytes,
+                shared_bytes,
+            } => write!(
+                f,
+                "{device}: {:.2} GiB beyond its {:.2} GiB of dedicated memory go to shared GPU memory in system RAM (the Windows driver's fallback instead of an out-of-memory error), which the GPU reads over PCIe: much slower",
+                gib(*shared_bytes),
+                gib(*dedicated_bytes)
+            ),
             Warning::ContextBeyondTraining { ctx, trained } => write!(
                 f,
                 "context {ctx} is longer than the {trained} tokens the model was trained for; quality degrades past it"
@@ -187,7 +227,9 @@ pub(super) struct Facts<'a> {
     pub fitted: &'a Fitted,
     pub layout: &'a WeightLayout,
     pub memory: &'a MemoryBreakdown,
-    /// Whether every device fits.
+    /// The plan's share of system RAM.
+    pub ram: &'a RamUse,
+    /// Whether every device and the RAM budget fit.
     pub fits: bool,
 }
 
@@ -220,18 +262,63 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
             total_layers: n_total,
         });
     }
+    let shared_limit = shared_limit_bytes(x.sys);
+    // A GPU spilling into shared memory within Windows' limit is not out of memory itself.
+    let spills = |i: usize| {
+        x.ram
+            .shared_gpu_bytes
+            .get(i)
+            .is_some_and(|&s| s > 0 && s <= shared_limit)
+    };
     if !x.fits {
         out.extend(
             x.memory
                 .devices
                 .iter()
-                .filter(|d| !d.fits())
-                .map(|d| Warning::DoesNotFit {
+                .enumerate()
+                .filter(|&(i, d)| !d.fits() && !spills(i))
+                .map(|(_, d)| Warning::DoesNotFit {
                     device: d.name.clone(),
                     needs_bytes: d.total_bytes,
                     has_bytes: d.capacity_bytes,
                 }),
         );
+        if !x.ram.fits() && x.memory.devices[n_gpu].fits() {
+            // Each device fits on its own; together they overrun the RAM.
+            let unified: Vec<&str> = x
+                .sys
+                .gpus
+                .iter()
+                .filter(|g| g.kind == DeviceKind::Unified)
+                .map(|g| g.name.as_str())
+                .collect();
+            out.push(Warning::DoesNotFit {
+                device: if unified.is_empty() {
+                    "system RAM (CPU side and shared GPU memory together)".to_string()
+                } else {
+                    format!(
+                        "unified memory ({} and the CPU side together)",
+                        unified.join(", ")
+                    )
+                },
+                needs_bytes: x.ram.used_bytes,
+                has_bytes: x.ram.budget.usable_bytes,
+            });
+        }
+    } else if x.ram.near_limit() {
+        out.push(Warning::NearMemoryLimit {
+            used_bytes: x.ram.used_bytes,
+            usable_bytes: x.ram.budget.usable_bytes,
+        });
+    }
+    for (i, d) in x.memory.devices[..n_gpu].iter().enumerate() {
+        if spills(i) {
+            out.push(Warning::SharedGpuMemory {
+                device: d.name.clone(),
+                dedicated_bytes: d.capacity_bytes,
+                shared_bytes: x.ram.shared_gpu_bytes[i],
+            });
+        }
     }
     let trained = spec.context_length.clamp(1, super::settings::MAX_CTX);
     if x.fitted.ctx > trained {

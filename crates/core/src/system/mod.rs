@@ -1,7 +1,12 @@
 //! `SystemSpec`: the machine an estimate is for — GPUs, CPU and system RAM, with the numbers that
-//! decide fit and speed (memory size, bandwidth, compute rate, GPU API).
+//! decide fit and speed (memory size, bandwidth, compute rate, GPU API) — and the OS, which decides
+//! how much of the RAM a model may take (`os`).
+
+mod os;
 
 use serde::{Deserialize, Serialize};
+
+pub use os::{ram_budget, Os, RamBasis, RamBudget, UNKNOWN_OS_RESERVE_BYTES};
 
 /// Where a device's memory lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,7 +165,7 @@ impl Default for DeviceSpec {
 pub struct CpuSpec {
     /// Display name.
     pub name: String,
-    /// System RAM available to the model, bytes.
+    /// Physical system RAM, bytes (a model may take what [`SystemSpec::ram_budget`] leaves of it).
     pub ram_bytes: u64,
     /// Peak RAM bandwidth, bytes/s.
     pub bandwidth_bytes_per_s: f64,
@@ -175,7 +180,8 @@ pub struct CpuSpec {
     /// (`avx2`, `avx512f`, `avx512_bf16`, `avx_vnni`, `amx_tile`; `asimd`, `asimddp`, `i8mm`, `sve`, `sve2`).
     #[serde(default)]
     pub simd: Vec<String>,
-    /// RAM available to new programs when detected (MemAvailable on Linux), bytes.
+    /// RAM available to new programs when detected (MemAvailable on Linux), bytes; estimates fit
+    /// against it ([`SystemSpec::ram_budget`]).
     #[serde(default)]
     pub ram_available_bytes: Option<u64>,
     /// Memory type (`DDR5`, `LPDDR5`), when the OS tells it without root.
@@ -190,8 +196,22 @@ pub struct CpuSpec {
 }
 
 /// A whole machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SystemSpec {
+    /// The operating system, when known (detected, a machine file or `--os`); a Metal GPU
+    /// implies macOS ([`SystemSpec::os_or_implied`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<Os>,
+    /// RAM kept for the OS and other programs, bytes, when given (`--os-reserve`, a machine
+    /// file): the model may take the rest, even where the RAM available was detected. `None`:
+    /// the RAM available when detected, else the OS's default ([`Os::reserve_bytes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_reserve_bytes: Option<u64>,
+    /// macOS: the GPU's wired-memory limit, bytes, when set with `sudo sysctl
+    /// iogpu.wired_limit_mb=N` (N > 0) or `--wired-limit`: Metal's working set follows it
+    /// instead of its default share of the RAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_wired_limit_bytes: Option<u64>,
     /// GPUs in llama.cpp's device order (empty for CPU-only; may be left out of a system file).
     #[serde(default)]
     pub gpus: Vec<DeviceSpec>,
@@ -204,5 +224,30 @@ impl SystemSpec {
     #[must_use]
     pub fn is_unified(&self) -> bool {
         self.gpus.iter().any(|g| g.kind == DeviceKind::Unified)
+    }
+
+    /// The OS, as given or detected, else the one a Metal GPU implies (Metal exists only on
+    /// Apple's systems).
+    #[must_use]
+    pub fn os_or_implied(&self) -> Option<Os> {
+        self.os.or_else(|| {
+            self.gpus
+                .iter()
+                .any(|g| g.api == GpuApi::Metal)
+                .then_some(Os::Macos)
+        })
+    }
+
+    /// What the machine leaves of its RAM for a model ([`ram_budget`]): the total less
+    /// `os_reserve_bytes` when given; else the RAM available when detected; else the total less
+    /// the OS's reserve.
+    #[must_use]
+    pub fn ram_budget(&self) -> RamBudget {
+        ram_budget(
+            self.cpu.ram_bytes,
+            self.cpu.ram_available_bytes,
+            self.os_reserve_bytes,
+            self.os_or_implied(),
+        )
     }
 }

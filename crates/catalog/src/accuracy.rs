@@ -8,7 +8,7 @@
 //! skipped with the reason, never silently dropped.
 
 use llmrig_core::estimate::{
-    estimate_with, FlashAttn, GpuLayers, ModelWeights, Settings, SpeedParams,
+    performance_with, FlashAttn, GpuLayers, ModelWeights, Settings, SpeedParams,
 };
 use llmrig_core::quant::Quant;
 use llmrig_core::system::{CpuSpec, SystemSpec};
@@ -164,11 +164,11 @@ pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
     cases
         .iter()
         .filter_map(|c| {
-            let e = estimate_with(&c.weights, &c.sys, &c.settings, params).ok()?;
+            let p = performance_with(&c.weights, &c.sys, &c.settings, params).ok()?;
             let mut m = c.meta.clone();
             m.predicted = match m.phase {
-                Phase::Prefill => e.performance.prefill_tokens_per_s,
-                Phase::Decode => e.performance.decode_tokens_per_s,
+                Phase::Prefill => p.prefill_tokens_per_s,
+                Phase::Decode => p.decode_tokens_per_s,
             };
             Some(m)
         })

@@ -27,6 +27,15 @@ pub enum MachineNote {
         /// The config file.
         config: PathBuf,
     },
+    /// No bandwidth was known for this host, so a quick probe measured it now (and stored it).
+    BandwidthProbed {
+        /// GB/s.
+        gbs: f64,
+        /// Seconds the probe took.
+        seconds: f64,
+        /// Where it was stored, if it could be.
+        config: Option<PathBuf>,
+    },
     /// The RAM bandwidth is that of a detected unified-memory chip in the device catalog.
     BandwidthUnified {
         /// Bytes/s.
@@ -82,7 +91,9 @@ impl MachineNote {
     pub fn is_ram_bandwidth(&self) -> bool {
         match self {
             MachineNote::Detected(n) => n.is_ram_bandwidth(),
-            MachineNote::BandwidthMeasured { .. } | MachineNote::BandwidthUnified { .. } => true,
+            MachineNote::BandwidthMeasured { .. }
+            | MachineNote::BandwidthProbed { .. }
+            | MachineNote::BandwidthUnified { .. } => true,
             MachineNote::GpuNotInCatalog { .. }
             | MachineNote::GpuBandwidthFromNvml { .. }
             | MachineNote::GpuRatesFrom { .. }
@@ -115,8 +126,20 @@ impl fmt::Display for MachineNote {
             MachineNote::Detected(n) => write!(f, "{n}{}", hint(n)),
             MachineNote::BandwidthMeasured { gbs, config } => write!(
                 f,
-                "RAM bandwidth {gbs:.1} GB/s as measured by `llmrig hw --measure` (stored in {}); estimates use it instead of the assumed peak",
+                "RAM bandwidth {gbs:.1} GB/s as measured on this machine (stored in {}; `llmrig hw --measure` measures again); estimates use it instead of an assumed peak",
                 config.display()
+            ),
+            MachineNote::BandwidthProbed {
+                gbs,
+                seconds,
+                config,
+            } => write!(
+                f,
+                "RAM bandwidth {gbs:.1} GB/s, measured just now by a quick probe ({seconds:.1} s){}; `llmrig hw --measure` measures longer",
+                config.as_ref().map_or_else(
+                    || ", not stored".to_string(),
+                    |c| format!(" and stored in {} for the next runs", c.display())
+                )
             ),
             MachineNote::BandwidthUnified { bytes_per_s, gpu } => write!(
                 f,
@@ -222,6 +245,13 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
                 notes.push(MachineNote::BandwidthMeasured { gbs, config: path });
                 measured = true;
             }
+        }
+        // Nothing tells this host's bandwidth: rather than assume a desktop's, measure it once,
+        // quickly, and keep it (LLMRIG_NO_PROBE=1 turns this off).
+        let assumed = notes.contains(&MachineNote::Detected(Note::BandwidthAssumed));
+        if !measured && assumed && std::env::var_os("LLMRIG_NO_PROBE").is_none() {
+            let gbs = quick_probe(&mut sys, &mut notes);
+            measured = gbs.is_some();
         }
     }
     let api = m.api.map(GpuApi::from);
@@ -500,4 +530,31 @@ fn metal_working_set(total: u64, wired_limit: Option<u64>) -> u64 {
         None if total <= 36 << 30 => total / 3 * 2,
         None => total / 4 * 3,
     }
+}
+
+/// A short RAM bandwidth probe (a quarter of a second of reading, well under a second with the
+/// buffer's fill) for a host whose bandwidth nothing tells; stores the result in the user config
+/// when it can. Returns GB/s.
+fn quick_probe(sys: &mut SystemSpec, notes: &mut Vec<MachineNote>) -> Option<f64> {
+    use llmrig_detect::{measure_ram_bandwidth, BandwidthOptions};
+    let mut opts = BandwidthOptions::for_ram(sys.cpu.ram_bytes);
+    // 256 MiB is still many times any desktop's last-level cache.
+    opts.buffer_bytes = opts.buffer_bytes.min(256 << 20);
+    opts.max_passes = 4;
+    opts.time_budget = std::time::Duration::from_millis(250);
+    let b = measure_ram_bandwidth(&opts, &mut |_, _| {});
+    if b.best_bytes_per_s <= 0.0 || !b.best_bytes_per_s.is_finite() {
+        return None;
+    }
+    let gbs = b.best_bytes_per_s / 1e9;
+    sys.cpu.bandwidth_bytes_per_s = b.best_bytes_per_s;
+    let config =
+        llmrig_detect::config_path().filter(|p| llmrig_detect::store_ram_bandwidth(p, gbs).is_ok());
+    notes.retain(|n| !n.is_ram_bandwidth());
+    notes.push(MachineNote::BandwidthProbed {
+        gbs,
+        seconds: b.seconds,
+        config,
+    });
+    Some(gbs)
 }

@@ -90,10 +90,11 @@ fn measure_reports_bandwidth_below_the_configured_peak_and_stores_it() {
         later["machine"]["cpu"]["bandwidth_bytes_per_s"].as_f64(),
         Some(gbs * 1e9)
     );
-    assert!(later["notes"].as_array().unwrap().iter().any(|n| n
-        .as_str()
+    assert!(later["notes"]
+        .as_array()
         .unwrap()
-        .contains("measured by `llmrig hw --measure`")));
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("as measured on this machine")));
     // A flag still wins over the stored measurement.
     let flagged = hw_json(&dir, &["--ram-bw", "50"]);
     assert_eq!(

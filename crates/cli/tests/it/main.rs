@@ -38,6 +38,8 @@ fn llmrig_detecting() -> Command {
         std::env::temp_dir().join("llmrig-tests-no-config"),
     );
     c.env_remove("LLMRIG_SYSTEM");
+    // No quick bandwidth probe: the tests of detection expect the assumed bandwidth.
+    c.env("LLMRIG_NO_PROBE", "1");
     c
 }
 

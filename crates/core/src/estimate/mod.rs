@@ -192,6 +192,41 @@ pub fn estimate_with(
     })
 }
 
+/// Speed alone, with the placement [`estimate_with`] resolves, without the memory figures and
+/// the context search (for fitting the speed constants, where the exact compute buffers would
+/// only cost time).
+///
+/// # Errors
+/// [`EstimateError`] for settings llama.cpp would reject.
+pub fn performance_with(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    params: &SpeedParams,
+) -> Result<Performance, EstimateError> {
+    settings::check(&w.spec, s, sys)?;
+    let mut fitted = fit::resolve(w, sys, s);
+    let lay = fitted
+        .layout
+        .take()
+        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
+    let s = &fitted.settings;
+    let shape = ContextShape::new(fitted.ctx, s);
+    // Only Windows' spill into shared GPU memory needs the memory here: the closed form will do.
+    let mem = usage::memory(w, sys, s, &lay, &shape, false);
+    let ram = ram::ram_use(&mem, sys);
+    #[allow(clippy::cast_precision_loss)]
+    let shared: Vec<f64> = ram
+        .shared_gpu_bytes
+        .iter()
+        .zip(&mem.devices)
+        .map(|(&sh, d)| sh as f64 / d.total_bytes.max(1) as f64)
+        .collect();
+    Ok(speed::estimate_speed(
+        w, sys, s, &lay, &shape, &shared, params,
+    ))
+}
+
 /// The largest context that fits with these settings and `-ngl` (auto resolved at `--fit-ctx`),
 /// a multiple of 256 up to the trained length; `None` if not even 256 tokens fit.
 ///

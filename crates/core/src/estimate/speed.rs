@@ -86,6 +86,25 @@ pub struct SpeedParams {
     /// Share of the ideal pipeline overlap that multi-GPU prefill achieves (0: sequential, 1:
     /// perfect overlap of ubatches across GPUs).
     pub pipeline_overlap: f64,
+    /// The CPU's kernels other than the prompt's matrix products.
+    pub cpu: CpuKernels,
+}
+
+/// Efficiencies of llama.cpp's CPU kernels that are not tiled matrix products, as shares of the
+/// CPU's f32 FMA rate. Calibrated on the validation harness's machine (`validation/run.sh`, the
+/// last table of validation/report.md): one 2-core AVX-512 VM.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuKernels {
+    /// Decode's matrix-vector products, two operations per weight: a dot product per block with
+    /// its unpacking (`ggml_vec_dot_q4_K_q8_K` and kin; `ggml_vec_dot_f16` converts f16 to f32).
+    /// Relative to the f32 rate rather than the int8 rate: the unpacking, not the multiply,
+    /// bounds them, so the int8 dot-product instructions that speed up the prompt's tiled
+    /// products do not speed these up alike.
+    pub gemv: f64,
+    /// Attention of a prompt batch (`ggml_compute_forward_flash_attn_ext`, a dot product and an
+    /// online softmax per query row and cached token), and the other per-token work of a layer
+    /// (norms, RoPE, softmax) that small models spend most of their prompt time in.
+    pub attn: f64,
 }
 
 /// Device classes with their own efficiencies: the backend, and for CUDA/ROCm whether the memory
@@ -172,6 +191,20 @@ impl Default for SpeedParams {
             attn_passes: 4.931,
             hop_s: 0.0002359,
             pipeline_overlap: 0.8484,
+            // Fitted on the validation harness's CPU measurements (2-core AVX-512 VM, llama.cpp
+            // 0c1e57098, `validation/report.json`):
+            // - gemv: the median over the 1.1B file's Q8_0, Q4_0, Q4_K_M and IQ4_XS decodes of
+            //   the share of the f32 rate that makes the token time match (0.122, 0.160, 0.185,
+            //   0.123); its F16 decode is bandwidth-bound there (it only bounds this from below,
+            //   0.08); the real Gemma 3 270M file is held out;
+            // - attn: the median over the 56 tiny synthetic files (n_embd 256–384, whose prompt
+            //   time is mostly attention and per-token work) of the share that makes their prompt
+            //   time match; the 1.1B file and Gemma 3 270M are held out.
+            // `validation/run.sh` prints the errors in and out of these fits.
+            cpu: CpuKernels {
+                gemv: 0.14,
+                attn: 0.11,
+            },
         }
     }
 }
@@ -432,22 +465,11 @@ fn performance(
                 let bytes = load.read[d].iter().sum::<f64>() + kv;
                 m = m * (1.0 - shared(d)) + shared(d) * bytes / pcie_bytes_per_s(&sys.gpus[d]);
             }
-            // The CPU can be compute-bound even at one token: f32 weights at its f32 rate,
-            // quantized ones at its int8 rate (the same dot products as prefill).
+            // The CPU can be compute-bound even at one token: its matrix-vector kernels reach a
+            // small share of its f32 rate, far below the prompt's tiled products.
             let c = if d == cpu {
-                let (pk_float, pk_quant) = matmul_peaks(d);
-                load.active[d]
-                    .iter()
-                    .enumerate()
-                    .map(|(c, a)| {
-                        let pk = if c == WeightClass::Float.index() {
-                            pk_float
-                        } else {
-                            pk_quant
-                        };
-                        2.0 * a / (pk * bp(d).pp_quant)
-                    })
-                    .sum()
+                let active: f64 = load.active[d].iter().sum();
+                2.0 * active / (cpu_flops * p.cpu.gemv)
             } else {
                 0.0
             };
@@ -520,7 +542,8 @@ fn performance(
                 // which only matters for long prompts on Gemma-style models.
                 let kv_eff = n_kv;
                 let attn_flops = 4.0 * q * kv_eff * u * attn_layers[d];
-                t += attn_flops / (pk * bpc.pp_float);
+                let attn_eff = if cd == cpu { p.cpu.attn } else { bpc.pp_float };
+                t += attn_flops / (pk * attn_eff);
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];

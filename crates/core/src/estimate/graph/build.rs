@@ -335,6 +335,8 @@ impl<'a> B<'a> {
         let weight = match name {
             "attn_norm" => W::AttnNorm,
             "ffn_norm" => W::FfnNorm,
+            "attn_post_norm" => W::PostAttentionNorm,
+            "ffn_post_norm" => W::PostFfwNorm,
             _ => return self.op_ip(name, ne, &[n]),
         };
         self.op_w(name, ne, &[n], weight)
@@ -379,6 +381,9 @@ impl<'a> B<'a> {
             let mask = self.kq_mask();
             let o = self.op("fattn", [hdv, h, t, 1], &[qp, mask]);
             self.attn_op(o, Op::FlashAttn);
+            if self.spec.arch == Arch::GptOss {
+                self.g.tensors[o].weight = Some(W::AttnSinks);
+            }
             self.view("kqv_out", o)
         } else {
             let qv = self.view("Qcur (view)", q);
@@ -422,6 +427,10 @@ impl<'a> B<'a> {
         let used = u64::from(self.spec.n_expert_used);
         let logits = self.mm("ffn_moe_logits", [n_exp, t, 1, 1], &[x], W::FfnGateInp);
         let probs = self.op_ip("ffn_moe_probs", [n_exp, t, 1, 1], &[logits]);
+        if self.spec.arch == Arch::GptOss {
+            // gpt-oss adds the router's bias instead of a softmax.
+            self.tag(probs, Op::Other, Some(W::FfnGateInpBias));
+        }
         let probs_r = self.view("ffn_moe_probs (reshaped)", probs);
         let argsort = self.push(
             "ffn_moe_argsort",
@@ -471,7 +480,12 @@ impl<'a> B<'a> {
             let m = b.op(name, ne, &[src, topk]);
             b.tag(m, Op::MulMatId, Some(weight));
             if biased {
-                b.op_ip(biased_name, ne, &[m, topk])
+                let bias = match name {
+                    "ffn_moe_gate" => W::FfnGateExpsBias,
+                    "ffn_moe_up" => W::FfnUpExpsBias,
+                    _ => W::FfnDownExpsBias,
+                };
+                b.op_w(biased_name, ne, &[m, topk], bias)
             } else {
                 m
             }
@@ -771,7 +785,7 @@ impl<'a> B<'a> {
             let k_rot = self.rot_input(false);
             let swa = self.cache_of() == Cache::Swa;
             let n = self.op("norm", [e, t, 1, 1], &[inp]);
-            let mut attn_norm = self.op_ip("attn_norm", [e, t, 1, 1], &[n]);
+            let mut attn_norm = self.op_w("attn_norm", [e, t, 1, 1], &[n], W::AttnNorm);
             let (q, k, v) = self.qkv_iswa(
                 attn_norm,
                 k_rot,
@@ -814,7 +828,7 @@ impl<'a> B<'a> {
             );
             let kqv = self.attn_stored(q, k, v);
             let o = self.wo(kqv);
-            let o = self.op_ip("attn_out", [e, t, 1, 1], &[o]);
+            let o = self.op_w("attn_out", [e, t, 1, 1], &[o], W::AttnOutputBias);
             let ffn_inp = self.op_ip("ffn_inp", [e, t, 1, 1], &[o, inp]);
             let x = self.rms_norm(ffn_inp, "attn_post_norm");
             let moe = self.moe_ffn(x, MoeWeights::Softmax, true);

@@ -90,11 +90,27 @@ pub enum W {
     RopeFreqs,
     /// `token_embd.weight`.
     TokenEmbd,
+    /// `post_attention_norm.weight`.
+    PostAttentionNorm,
+    /// `post_ffw_norm.weight`.
+    PostFfwNorm,
+    /// `attn_output.bias`.
+    AttnOutputBias,
+    /// `attn_sinks.weight`.
+    AttnSinks,
+    /// `ffn_gate_inp.bias`.
+    FfnGateInpBias,
+    /// `ffn_gate_exps.bias`.
+    FfnGateExpsBias,
+    /// `ffn_up_exps.bias`.
+    FfnUpExpsBias,
+    /// `ffn_down_exps.bias`.
+    FfnDownExpsBias,
 }
 
 impl W {
     /// Every weight, in declaration order.
-    pub const ALL: [W; 23] = [
+    pub const ALL: [W; 31] = [
         W::AttnKBias,
         W::AttnK,
         W::AttnKNorm,
@@ -118,6 +134,14 @@ impl W {
         W::OutputNorm,
         W::RopeFreqs,
         W::TokenEmbd,
+        W::PostAttentionNorm,
+        W::PostFfwNorm,
+        W::AttnOutputBias,
+        W::AttnSinks,
+        W::FfnGateInpBias,
+        W::FfnGateExpsBias,
+        W::FfnUpExpsBias,
+        W::FfnDownExpsBias,
     ];
 
     /// Its GGUF name without the `blk.N.` prefix.
@@ -147,6 +171,14 @@ impl W {
             W::OutputNorm => "output_norm.weight",
             W::RopeFreqs => "rope_freqs.weight",
             W::TokenEmbd => "token_embd.weight",
+            W::PostAttentionNorm => "post_attention_norm.weight",
+            W::PostFfwNorm => "post_ffw_norm.weight",
+            W::AttnOutputBias => "attn_output.bias",
+            W::AttnSinks => "attn_sinks.weight",
+            W::FfnGateInpBias => "ffn_gate_inp.bias",
+            W::FfnGateExpsBias => "ffn_gate_exps.bias",
+            W::FfnUpExpsBias => "ffn_up_exps.bias",
+            W::FfnDownExpsBias => "ffn_down_exps.bias",
         }
     }
 

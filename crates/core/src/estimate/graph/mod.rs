@@ -48,7 +48,15 @@ pub fn sched_arch(spec: &ModelSpec) -> bool {
     use crate::model::Arch;
     matches!(
         spec.arch,
-        Arch::Llama | Arch::Qwen2 | Arch::Qwen3 | Arch::Qwen3Moe | Arch::Phi3
+        Arch::Llama
+            | Arch::Qwen2
+            | Arch::Qwen3
+            | Arch::Qwen3Moe
+            | Arch::Phi3
+            | Arch::Gemma2
+            | Arch::Gemma3
+            | Arch::Cohere2
+            | Arch::GptOss
     )
 }
 

@@ -568,7 +568,8 @@ fn fusion_deps(g: &Graph) -> Vec<(usize, Vec<usize>)> {
         match name(i) {
             // Softmax gating: probs, reshape, argsort, top-k view, selected weights, and the
             // normalisation when present; ggml-cuda fuses 2..=512 experts in powers of two.
-            "ffn_moe_probs" => {
+            // A softmax: gpt-oss adds a bias there instead, which ggml-cuda does not fuse this way.
+            "ffn_moe_probs" if g.tensors[nodes[i]].weight.is_none() => {
                 let mut j = i + 1;
                 while j < nodes.len()
                     && matches!(

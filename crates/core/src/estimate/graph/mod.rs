@@ -5,7 +5,7 @@
 //! depends on how earlier activations fragmented the buffer: Qwen3 at `-c 4096 -fa on` peaks 5 MiB
 //! above its logits because the final matmul's output no longer fits below a 6 MiB gap. Only the
 //! replay gets that right, so the CPU-only estimate uses it for every architecture whose graph is
-//! written here (`build.rs`), and the closed forms in `memory.rs` otherwise. The graphs follow the
+//! written here (`build/`: shared pieces in `mod.rs`, one builder per architecture in `arch.rs`), and the closed forms in `memory.rs` otherwise. The graphs follow the
 //! builders in llama.cpp's `src/models/*.cpp` and `llm_graph_context` (`src/llama-graph.cpp`) at the
 //! commit the validation harness builds; `validation/` checks the result against llama.cpp's own
 //! reservation, and `examples/graph_trace.rs` prints the allocation events to compare with a

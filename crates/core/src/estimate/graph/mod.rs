@@ -1,15 +1,17 @@
-//! The CPU compute buffer, exactly: llama.cpp's graph for a model, rebuilt tensor by tensor, and
-//! ggml-alloc's allocator replayed over it.
+//! Compute buffers, exactly: llama.cpp's graph for a model, rebuilt tensor by tensor, and
+//! ggml-alloc's allocator replayed over it; with a GPU, `ggml_backend_sched`'s placement of each op
+//! and its copies between backends first (`sched.rs`).
 //!
 //! A closed form ("logits plus a few activations") gets within a few MiB, but where the logits land
 //! depends on how earlier activations fragmented the buffer: Qwen3 at `-c 4096 -fa on` peaks 5 MiB
 //! above its logits because the final matmul's output no longer fits below a 6 MiB gap. Only the
-//! replay gets that right, so the CPU-only estimate uses it for every architecture whose graph is
-//! written here (`build/`: shared pieces in `mod.rs`, one builder per architecture in `arch.rs`), and the closed forms in `memory.rs` otherwise. The graphs follow the
-//! builders in llama.cpp's `src/models/*.cpp` and `llm_graph_context` (`src/llama-graph.cpp`) at the
-//! commit the validation harness builds; `validation/` checks the result against llama.cpp's own
-//! reservation, and `examples/graph_trace.rs` prints the allocation events to compare with a
-//! `GGML_ALLOCATOR_DEBUG` trace.
+//! replay gets that right, so the estimate uses it for every architecture whose graph is written
+//! here (`build/`: shared pieces in `mod.rs`, one builder per architecture in `arch.rs`), and the
+//! closed forms in `memory.rs` otherwise. The graphs follow the builders in llama.cpp's
+//! `src/models/*.cpp` and `llm_graph_context` (`src/llama-graph.cpp`) at the commit the validation
+//! harness builds; `validation/` checks the CPU result against llama.cpp's own reservation, the
+//! H200 logs (crates/catalog/tests/it/cuda_h200.rs) the CUDA ones, and `examples/graph_trace.rs`
+//! prints the allocation events to compare with a `GGML_ALLOCATOR_DEBUG` trace.
 
 mod alloc;
 mod build;

@@ -41,6 +41,10 @@ pub struct Scored {
     pub quant: String,
     /// GPUs.
     pub gpus: usize,
+    /// llama.cpp backend the row ran (`cuda`, `rocm`, `vulkan`, `metal`, `sycl`, `cpu`).
+    pub backend: String,
+    /// The speed model's device class (`cuda-gddr`, `cuda-hbm`, ..., `DEVICE_CLASSES`).
+    pub class: String,
     /// The llama-bench test (`tg512`, `pp2048 @ d4096`).
     pub test: String,
     /// Phase.
@@ -287,6 +291,12 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         // The naive rule: one device's bandwidth over the model's size.
         #[allow(clippy::cast_precision_loss)]
         let naive = sys.gpus[0].bandwidth_bytes_per_s / weights.total_bytes() as f64;
+        let g0 = &sys.gpus[0];
+        let class = llmrig_core::estimate::DEVICE_CLASSES[llmrig_core::estimate::device_class(
+            g0.api,
+            g0.memory_tech,
+            g0.vendor == Some(llmrig_core::system::GpuVendor::Intel),
+        )];
         scored.push(Case {
             meta: Scored {
                 source: short_source(&row[c_src]),
@@ -294,6 +304,8 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 model: mid.to_string(),
                 quant: weights.quant.name(),
                 gpus,
+                backend: format!("{api:?}").to_lowercase(),
+                class: class.to_string(),
                 test: row[c_test].to_string(),
                 phase,
                 measured,
@@ -452,17 +464,33 @@ pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
 /// predict that hardware's rows. Returns the held-out predictions (an honest error estimate).
 #[must_use]
 pub fn cross_validate(cases: &[Case], start: &SpeedParams) -> Vec<Scored> {
-    let mut hw: Vec<String> = cases.iter().map(|c| c.meta.hardware.clone()).collect();
-    hw.sort();
-    hw.dedup();
+    cross_validate_by(cases, start, |c| c.meta.hardware.clone())
+}
+
+/// Leave-one-source-out cross-validation: each source's rows (one benchmark table, one thread)
+/// predicted by constants fitted on the other sources, so a source's own habits (build, flags,
+/// how it measured) cannot leak into its score.
+#[must_use]
+pub fn cross_validate_sources(cases: &[Case], start: &SpeedParams) -> Vec<Scored> {
+    cross_validate_by(cases, start, |c| c.meta.source.clone())
+}
+
+/// Cross-validation over the groups `key` makes: each group predicted by constants refitted on
+/// every other group.
+fn cross_validate_by(
+    cases: &[Case],
+    start: &SpeedParams,
+    key: impl Fn(&Case) -> String,
+) -> Vec<Scored> {
+    let mut groups: Vec<String> = cases.iter().map(&key).collect();
+    groups.sort();
+    groups.dedup();
     let mut out = Vec::new();
-    for h in &hw {
-        let train: Vec<&Case> = cases.iter().filter(|c| &c.meta.hardware != h).collect();
-        let test: Vec<&Case> = cases.iter().filter(|c| &c.meta.hardware == h).collect();
-        let train_owned: Vec<Case> = train.iter().map(|c| (*c).clone()).collect();
-        let p = refit(&train_owned, start);
-        let test_owned: Vec<Case> = test.iter().map(|c| (*c).clone()).collect();
-        out.extend(score(&test_owned, &p));
+    for g in &groups {
+        let (test, train): (Vec<Case>, Vec<Case>) =
+            cases.iter().cloned().partition(|c| &key(c) == g);
+        let p = refit(&train, start);
+        out.extend(score(&test, &p));
     }
     out
 }

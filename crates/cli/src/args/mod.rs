@@ -140,7 +140,7 @@ pub struct AccuracyArgs {
     /// List every row with its prediction.
     #[arg(long)]
     pub rows: bool,
-    /// Leave-one-device-out cross-validation: each device predicted by constants fitted without it.
+    /// Out of sample: each device, and each source, predicted by constants refitted without it.
     #[arg(long)]
     pub cv: bool,
 }

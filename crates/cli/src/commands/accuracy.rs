@@ -1,94 +1,165 @@
 //! `llmrig accuracy`: the speed model scored on the calibration data shipped in the catalog
-//! (published llama-bench results), per source and overall, next to the naive rule.
+//! (published llama-bench results), per backend, device class and source, next to the naive rule;
+//! with `--cv`, out of sample: each device, and each source, predicted by constants refitted
+//! without it.
 
 use std::fmt::Write as _;
 
-use llmrig_catalog::accuracy::{cross_validate, prepare, score, stats, ErrorStats, Phase, Scored};
+use llmrig_catalog::accuracy::{
+    cross_validate, cross_validate_sources, prepare, score, stats, ErrorStats, Phase, Scored,
+};
 use llmrig_core::estimate::SpeedParams;
 use serde::Serialize;
 
 use crate::args::AccuracyArgs;
 use crate::render::{json, table};
 
+/// One group of rows (all, a backend, a device class or a source) in one phase.
 #[derive(Serialize)]
 struct Group {
-    source: String,
+    /// `all`, `backend`, `class` or `source`.
+    by: &'static str,
+    /// The backend, class or source.
+    name: String,
     phase: Phase,
-    #[serde(flatten)]
-    stats: ErrorStats,
+    /// Scored with the shipped constants (fitted on these rows).
+    in_sample: ErrorStats,
+    /// Each device's rows predicted by constants fitted without that device (`--cv`).
+    leave_one_device_out: Option<ErrorStats>,
+    /// Each source's rows predicted by constants fitted without that source (`--cv`).
+    leave_one_source_out: Option<ErrorStats>,
 }
+
+/// The ways rows are grouped, each with the key of a row.
+const GROUPINGS: [(&str, fn(&Scored) -> &str); 4] = [
+    ("all", |_| "all"),
+    ("backend", |r| &r.backend),
+    ("class", |r| &r.class),
+    ("source", |r| &r.source),
+];
 
 /// Runs the scoring.
 pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let (cases, skipped) = prepare();
     let params = SpeedParams::default();
-    let rows: Vec<Scored> = if a.cv {
-        cross_validate(&cases, &params)
+    let rows = score(&cases, &params);
+    let (lodo, loso) = if a.cv {
+        (
+            Some(cross_validate(&cases, &params)),
+            Some(cross_validate_sources(&cases, &params)),
+        )
     } else {
-        score(&cases, &params)
+        (None, None)
     };
-    let mut sources: Vec<String> = rows.iter().map(|r| r.source.clone()).collect();
-    sources.sort();
-    sources.dedup();
     let mut groups = Vec::new();
-    for phase in [Phase::Decode, Phase::Prefill] {
-        for src in sources.iter().map(Some).chain([None]) {
-            let sel: Vec<&Scored> = rows
-                .iter()
-                .filter(|r| r.phase == phase && src.is_none_or(|s| &r.source == s))
-                .collect();
-            if sel.is_empty() {
-                continue;
+    for (by, key) in GROUPINGS {
+        let mut names: Vec<&str> = rows.iter().map(key).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            for phase in [Phase::Decode, Phase::Prefill] {
+                let pick = |v: &[Scored]| -> Option<ErrorStats> {
+                    let sel: Vec<&Scored> = v
+                        .iter()
+                        .filter(|r| r.phase == phase && key(r) == name)
+                        .collect();
+                    (!sel.is_empty()).then(|| stats(sel.iter().copied()))
+                };
+                let Some(in_sample) = pick(&rows) else {
+                    continue;
+                };
+                groups.push(Group {
+                    by,
+                    name: name.to_string(),
+                    phase,
+                    in_sample,
+                    leave_one_device_out: lodo.as_deref().and_then(pick),
+                    leave_one_source_out: loso.as_deref().and_then(pick),
+                });
             }
-            groups.push(Group {
-                source: src.map_or_else(|| "all".to_string(), Clone::clone),
-                phase,
-                stats: stats(sel.iter().copied()),
-            });
         }
     }
     if as_json {
         return json::to_string(&serde_json::json!({
-            "schema_version": 1,
-            "mode": if a.cv { "leave-one-device-out" } else { "in-sample" },
+            "schema_version": 2,
+            "cross_validated": a.cv,
             "groups": groups,
             "rows": if a.rows { serde_json::to_value(&rows).unwrap_or_default() } else { serde_json::Value::Null },
             "skipped": skipped,
         }));
     }
     let mut out = String::new();
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let pair = |s: Option<&ErrorStats>| s.map_or_else(String::new, |s| pct(s.median));
+    let p90 = |s: Option<&ErrorStats>| s.map_or_else(String::new, |s| pct(s.p90));
     if a.cv {
-        let _ = writeln!(out, "leave-one-device-out: each device's rows are predicted by constants fitted without them");
+        let _ = writeln!(
+            out,
+            "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside"
+        );
+        let mut t = table::new(
+            &[
+                "group",
+                "phase",
+                "rows",
+                "device out: median",
+                "p90",
+                "source out: median",
+                "p90",
+                "in-sample median",
+                "p90",
+            ],
+            &[2, 3, 4, 5, 6, 7, 8],
+        );
+        for g in &groups {
+            t.add_row(vec![
+                label(g),
+                format!("{:?}", g.phase).to_lowercase(),
+                g.in_sample.n.to_string(),
+                pair(g.leave_one_device_out.as_ref()),
+                p90(g.leave_one_device_out.as_ref()),
+                pair(g.leave_one_source_out.as_ref()),
+                p90(g.leave_one_source_out.as_ref()),
+                pct(g.in_sample.median),
+                pct(g.in_sample.p90),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    } else {
+        let _ = writeln!(
+            out,
+            "in sample: the shipped constants were fitted on these rows; `--cv` gives the out-of-sample figures"
+        );
+        let mut t = table::new(
+            &[
+                "group",
+                "phase",
+                "rows",
+                "median",
+                "p90",
+                "naive median",
+                "naive p90",
+            ],
+            &[2, 3, 4, 5, 6],
+        );
+        for g in &groups {
+            t.add_row(vec![
+                label(g),
+                format!("{:?}", g.phase).to_lowercase(),
+                g.in_sample.n.to_string(),
+                pct(g.in_sample.median),
+                pct(g.in_sample.p90),
+                pct(g.in_sample.naive_median),
+                pct(g.in_sample.naive_p90),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
     }
-    let mut t = table::new(
-        &[
-            "source",
-            "phase",
-            "rows",
-            "median",
-            "p90",
-            "naive median",
-            "naive p90",
-        ],
-        &[2, 3, 4, 5, 6],
-    );
-    for g in &groups {
-        let pct = |x: f64| format!("{:.1}%", x * 100.0);
-        t.add_row(vec![
-            g.source.clone(),
-            format!("{:?}", g.phase).to_lowercase(),
-            g.stats.n.to_string(),
-            pct(g.stats.median),
-            pct(g.stats.p90),
-            pct(g.stats.naive_median),
-            pct(g.stats.naive_p90),
-        ]);
-    }
-    let _ = writeln!(out, "{t}");
     if a.rows {
         let mut r = table::new(
             &[
                 "hardware",
+                "backend",
                 "model",
                 "quant",
                 "GPUs",
@@ -97,11 +168,12 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                 "predicted",
                 "error",
             ],
-            &[3, 5, 6, 7],
+            &[4, 6, 7, 8],
         );
         for x in &rows {
             r.add_row(vec![
                 x.hardware.clone(),
+                x.backend.clone(),
                 x.model.clone(),
                 x.quant.clone(),
                 x.gpus.to_string(),
@@ -120,4 +192,13 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
         skipped.len()
     );
     out
+}
+
+/// `all`, `backend cuda`, `class cuda-hbm`, `source ggml-org/llama.cpp#4167`.
+fn label(g: &Group) -> String {
+    if g.by == "all" {
+        "all".to_string()
+    } else {
+        format!("{} {}", g.by, g.name)
+    }
 }

@@ -30,8 +30,11 @@ struct Group {
     leave_one_source_out: Option<ErrorStats>,
 }
 
+/// The key of a row in one grouping.
+type Key = fn(&Scored) -> &str;
+
 /// The ways rows are grouped, each with the key of a row.
-const GROUPINGS: [(&str, fn(&Scored) -> &str); 4] = [
+const GROUPINGS: [(&str, Key); 4] = [
     ("all", |_| "all"),
     ("backend", |r| &r.backend),
     ("class", |r| &r.class),

@@ -201,3 +201,46 @@ fn bad_measure_buffer_and_config_are_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A host whose RAM bandwidth nothing tells gets a quick probe on its first run, stored for the
+/// next; a host whose firmware tells the memory speed keeps that (then no probe runs).
+#[test]
+fn first_run_probes_an_unknown_bandwidth_and_stores_it() {
+    let dir = scratch("quick-probe");
+    let out = llmrig()
+        .env("LLMRIG_CONFIG_DIR", &dir)
+        .env_remove("LLMRIG_NO_PROBE")
+        .args(["hw", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes: Vec<String> = first["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    if notes.iter().any(|n| n.contains("quick probe")) {
+        let bw = first["machine"]["cpu"]["bandwidth_bytes_per_s"]
+            .as_f64()
+            .unwrap();
+        assert!(bw > 1e8 && bw < 2e12, "probed {bw} B/s");
+        let stored = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+        assert!(stored.contains("ram_bandwidth_gbs"), "{stored}");
+        // The next run reads it instead of probing again.
+        let later = hw_json(&dir, &[]);
+        assert!(later["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("as measured on this machine")));
+    } else {
+        assert!(!dir.join("config.toml").exists(), "{notes:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -267,15 +267,18 @@ pub(super) fn fits(m: &MemoryBreakdown, sys: &SystemSpec, margin: u64) -> bool {
     gpus_fit(m, n_gpu, margin) && cpu.total_bytes + unified <= cpu.capacity_bytes
 }
 
-/// Whether the compute buffers of this run come from the scheduler replay: llama.cpp on one GPU
-/// (several GPUs pipeline ubatches with `n_copies` > 1, which the replay does not model yet) for
-/// an architecture whose graph is annotated.
+/// Whether the compute buffers of this run come from the scheduler replay: llama.cpp on one CUDA
+/// or ROCm GPU (several GPUs pipeline ubatches with `n_copies` > 1, which the replay does not
+/// model yet) for an architecture whose graph is annotated.
 pub(super) fn sched_applies(
     spec: &crate::model::ModelSpec,
     sys: &SystemSpec,
     s: &Settings,
 ) -> bool {
+    // The op-offload and fusion rules replayed are ggml-cuda's (HIP builds the same code); Metal
+    // offloads only matrix products and Vulkan has its own, so they keep the closed forms.
     sys.gpus.len() == 1
+        && matches!(sys.gpus[0].api, GpuApi::Cuda | GpuApi::Rocm)
         && !s.backend.modelled_here()
         && s.llama_cpp.rules().graph_replay
         && graph::sched_arch(spec)

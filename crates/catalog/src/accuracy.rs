@@ -53,6 +53,10 @@ pub struct Scored {
     pub measured: f64,
     /// llmrig's prediction.
     pub predicted: f64,
+    /// Low end of llmrig's range.
+    pub low: f64,
+    /// High end of llmrig's range.
+    pub high: f64,
     /// The naive rule's prediction.
     pub naive: f64,
 }
@@ -170,9 +174,9 @@ pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
         .filter_map(|c| {
             let p = performance_with(&c.weights, &c.sys, &c.settings, params).ok()?;
             let mut m = c.meta.clone();
-            m.predicted = match m.phase {
-                Phase::Prefill => p.prefill_tokens_per_s,
-                Phase::Decode => p.decode_tokens_per_s,
+            (m.predicted, m.low, m.high) = match m.phase {
+                Phase::Prefill => (p.prefill_tokens_per_s, p.prefill_low, p.prefill_high),
+                Phase::Decode => (p.decode_tokens_per_s, p.decode_low, p.decode_high),
             };
             Some(m)
         })
@@ -310,6 +314,8 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 phase,
                 measured,
                 predicted: f64::NAN,
+                low: f64::NAN,
+                high: f64::NAN,
                 naive,
             },
             weights,
@@ -333,6 +339,8 @@ pub struct ErrorStats {
     pub naive_median: f64,
     /// The naive rule's 90th percentile.
     pub naive_p90: f64,
+    /// Share of rows whose measured value lies in llmrig's range.
+    pub in_range: f64,
 }
 
 fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
@@ -353,8 +361,15 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
 #[must_use]
 pub fn stats<'a>(rows: impl Iterator<Item = &'a Scored> + Clone) -> ErrorStats {
     let e: Vec<f64> = rows.clone().map(Scored::error).collect();
+    let held = rows
+        .clone()
+        .filter(|r| r.low <= r.measured && r.measured <= r.high)
+        .count();
     let n: Vec<f64> = rows.map(Scored::naive_error).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let in_range = held as f64 / e.len().max(1) as f64;
     ErrorStats {
+        in_range,
         n: e.len(),
         median: quantile(e.clone(), 0.5),
         p90: quantile(e, 0.9),

@@ -13,7 +13,7 @@
 //!                 shared_gpu_bytes}
 //! offload         gpu_layers, total_layers, ram_fraction
 //! performance     prefill_tokens_per_s, decode_tokens_per_s, time_to_first_token_s, decode_bound,
-//!                 decode_low, decode_high, decode_by_depth: [{depth, decode_tokens_per_s}]
+//!                 decode_low, decode_high, prefill_low, prefill_high, decode_by_depth: [{depth, decode_tokens_per_s}]
 //! max_context     largest context that fits with these settings
 //! verdict         works-well | usable | slow | does-not-fit
 //! warnings        [{code, message}]
@@ -233,10 +233,15 @@ pub struct PerformanceJson {
     pub time_to_first_token_s: f64,
     /// What limits decoding: `memory` or `compute`.
     pub decode_bound: String,
-    /// Decode at pessimistic efficiencies, tokens/s.
+    /// Low end of the decode range, tokens/s: about 80% of machines llmrig was not fitted on
+    /// measured within the range.
     pub decode_low: f64,
-    /// Decode at optimistic efficiencies, tokens/s.
+    /// High end of the decode range, tokens/s.
     pub decode_high: f64,
+    /// Low end of the prefill range, tokens/s.
+    pub prefill_low: f64,
+    /// High end of the prefill range, tokens/s.
+    pub prefill_high: f64,
     /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
     pub decode_by_depth: Vec<DepthPointJson>,
 }
@@ -392,6 +397,8 @@ impl From<&Performance> for PerformanceJson {
             decode_bound: p.decode_bound.to_string(),
             decode_low: p.decode_low,
             decode_high: p.decode_high,
+            prefill_low: p.prefill_low,
+            prefill_high: p.prefill_high,
             decode_by_depth: p
                 .decode_by_depth
                 .iter()

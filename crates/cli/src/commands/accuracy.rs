@@ -88,6 +88,8 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
             "cross_validated": a.cv,
             "groups": groups,
             "rows": if a.rows { serde_json::to_value(&rows).unwrap_or_default() } else { serde_json::Value::Null },
+            "rows_device_out": if a.rows { serde_json::to_value(&lodo).unwrap_or_default() } else { serde_json::Value::Null },
+            "rows_source_out": if a.rows { serde_json::to_value(&loso).unwrap_or_default() } else { serde_json::Value::Null },
             "skipped": skipped,
         }));
     }
@@ -95,10 +97,13 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     let pair = |s: Option<&ErrorStats>| s.map_or_else(String::new, |s| pct(s.median));
     let p90 = |s: Option<&ErrorStats>| s.map_or_else(String::new, |s| pct(s.p90));
+    let held = |s: Option<&ErrorStats>| {
+        s.map_or_else(String::new, |s| format!("{:.0}%", s.in_range * 100.0))
+    };
     if a.cv {
         let _ = writeln!(
             out,
-            "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside"
+            "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside; \"in range\": share of rows whose measured speed lies in llmrig's range"
         );
         let mut t = table::new(
             &[
@@ -107,12 +112,14 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                 "rows",
                 "device out: median",
                 "p90",
+                "in range",
                 "source out: median",
                 "p90",
+                "in range",
                 "in-sample median",
                 "p90",
             ],
-            &[2, 3, 4, 5, 6, 7, 8],
+            &[2, 3, 4, 5, 6, 7, 8, 9, 10],
         );
         for g in &groups {
             t.add_row(vec![
@@ -121,8 +128,10 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                 g.in_sample.n.to_string(),
                 pair(g.leave_one_device_out.as_ref()),
                 p90(g.leave_one_device_out.as_ref()),
+                held(g.leave_one_device_out.as_ref()),
                 pair(g.leave_one_source_out.as_ref()),
                 p90(g.leave_one_source_out.as_ref()),
+                held(g.leave_one_source_out.as_ref()),
                 pct(g.in_sample.median),
                 pct(g.in_sample.p90),
             ]);

@@ -154,8 +154,8 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     );
     let _ = writeln!(
         out,
-        "speed          decode ~{:.1} tok/s ({:.1}–{:.1}, {}-bound) · prefill ~{:.0} tok/s · first token {:.2} s for {} tokens",
-        p.decode_tokens_per_s, p.decode_low, p.decode_high, p.decode_bound, p.prefill_tokens_per_s, p.time_to_first_token_s, settings.prompt
+        "speed          decode ~{:.1} tok/s ({:.1}–{:.1}, {}-bound) · prefill ~{:.0} tok/s ({:.0}–{:.0}) · first token {:.2} s for {} tokens",
+        p.decode_tokens_per_s, p.decode_low, p.decode_high, p.decode_bound, p.prefill_tokens_per_s, p.prefill_low, p.prefill_high, p.time_to_first_token_s, settings.prompt
     );
     let curve: Vec<String> = p
         .decode_by_depth

@@ -91,8 +91,18 @@ fn readme_command_fits_on_a_4090() {
         "time_to_first_token_s",
         "decode_low",
         "decode_high",
+        "prefill_low",
+        "prefill_high",
     ] {
         assert!(v["performance"][key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    let p = &v["performance"];
+    for (low, mid, high) in [
+        ("decode_low", "decode_tokens_per_s", "decode_high"),
+        ("prefill_low", "prefill_tokens_per_s", "prefill_high"),
+    ] {
+        let (l, m, h) = (p[low].as_f64(), p[mid].as_f64(), p[high].as_f64());
+        assert!(l < m && m < h, "{low} {l:?} {mid} {m:?} {high} {h:?}");
     }
 }
 

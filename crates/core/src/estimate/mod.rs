@@ -31,8 +31,8 @@ pub use settings::{
     Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,
 };
 pub use speed::{
-    backend_index, device_class, BackendParams, DepthPoint, Performance, SpeedParams,
-    DEVICE_CLASSES,
+    backend_index, device_class, BackendParams, CpuKernels, DepthPoint, Performance, Ranges,
+    SpeedParams, DEVICE_CLASSES,
 };
 pub use usage::{DeviceUsage, MemoryBreakdown};
 pub use warnings::Warning;

@@ -37,10 +37,14 @@ pub struct Performance {
     pub time_to_first_token_s: f64,
     /// What limits decoding: `memory` or `compute`.
     pub decode_bound: &'static str,
-    /// Decode at pessimistic efficiencies, tokens/s.
+    /// Low end of the decode range, tokens/s (see [`Ranges`]).
     pub decode_low: f64,
-    /// Decode at optimistic efficiencies, tokens/s.
+    /// High end of the decode range, tokens/s.
     pub decode_high: f64,
+    /// Low end of the prefill range, tokens/s.
+    pub prefill_low: f64,
+    /// High end of the prefill range, tokens/s.
+    pub prefill_high: f64,
     /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
     pub decode_by_depth: Vec<DepthPoint>,
 }
@@ -88,6 +92,21 @@ pub struct SpeedParams {
     pub pipeline_overlap: f64,
     /// The CPU's kernels other than the prompt's matrix products.
     pub cpu: CpuKernels,
+    /// How wide the shown ranges are.
+    pub ranges: Ranges,
+}
+
+/// The ranges around a prediction, as factors on it: the 10th and 90th percentiles of
+/// measured / predicted over out-of-sample predictions (leave-one-device-out on the calibration
+/// data), so that the range holds the measured value for about 80% of machines the constants were
+/// not fitted on (split-conformal intervals). `llmrig accuracy --cv` reports how often they hold
+/// under a different hold-out (each source left out).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ranges {
+    /// Decode (low, high) factors.
+    pub decode: (f64, f64),
+    /// Prefill (low, high) factors.
+    pub prefill: (f64, f64),
 }
 
 /// Efficiencies of llama.cpp's CPU kernels that are not tiled matrix products, as shares of the
@@ -205,6 +224,13 @@ impl Default for SpeedParams {
                 gemv: 0.14,
                 attn: 0.11,
             },
+            // The 10th and 90th percentiles of measured / predicted over the leave-one-device-out
+            // predictions (`llmrig accuracy --cv --rows --json`, rows_device_out, 2026-12-02):
+            // decode 0.902 and 1.115 over 282 rows, prefill 0.657 and 1.829 over 299 rows.
+            ranges: Ranges {
+                decode: (0.90, 1.12),
+                prefill: (0.65, 1.83),
+            },
         }
     }
 }
@@ -257,12 +283,6 @@ fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
         _ => PCIE_BYTES_PER_S,
     }
 }
-
-/// Decode range: the low and high estimates scale bandwidth efficiency by these factors (the
-/// spread of achieved/peak bandwidth across engines and drivers: the operator profiles published
-/// with Vidur, MLSys 2024; mlc-ai/llm-perf-bench; llama.cpp discussion #4167 (Metal); llama.cpp
-/// issues #19480 and #34 (desktop CPUs)).
-const LOW_HIGH: (f64, f64) = (0.8, 1.15);
 
 /// How much faster a CPU multiplies int8 than f32, per instruction width: llama.cpp's quantized
 /// matmuls on the CPU quantize the activations to 8 bits (Q8_0/Q8_K) and run integer dot products.
@@ -497,8 +517,6 @@ fn performance(
         (t + step + hops * p.hop_s, mem, comp)
     };
     let (t_mid, mem, comp) = decode_time(1.0);
-    let (t_low, _, _) = decode_time(LOW_HIGH.0);
-    let (t_high, _, _) = decode_time(LOW_HIGH.1);
     let rate = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
 
     // ---- prefill: ubatch by ubatch; devices pipeline when GPUs hold every layer.
@@ -603,13 +621,18 @@ fn performance(
             seq_sum
         };
     }
+    let prefill = prompt as f64 / total.max(1e-12);
+    let decode = rate(t_mid);
+    let r = &p.ranges;
     Performance {
-        prefill_tokens_per_s: prompt as f64 / total.max(1e-12),
-        decode_tokens_per_s: rate(t_mid),
+        prefill_tokens_per_s: prefill,
+        decode_tokens_per_s: decode,
         time_to_first_token_s: total,
         decode_bound: if comp > mem { "compute" } else { "memory" },
-        decode_low: rate(t_low),
-        decode_high: rate(t_high),
+        decode_low: decode * r.decode.0,
+        decode_high: decode * r.decode.1,
+        prefill_low: prefill * r.prefill.0,
+        prefill_high: prefill * r.prefill.1,
         decode_by_depth: Vec::new(),
     }
 }

@@ -183,6 +183,20 @@ pub(super) fn resolve(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Fitte
     }
 }
 
+/// [`resolve`] and the layout of the `-ngl` it chose (the one its search built, or a new one).
+pub(super) fn resolve_with_layout(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+) -> (Fitted, WeightLayout) {
+    let mut fitted = resolve(w, sys, s);
+    let lay = fitted
+        .layout
+        .take()
+        .unwrap_or_else(|| layout(w, sys, &fitted.settings, fitted.ngl));
+    (fitted, lay)
+}
+
 /// The largest context at which the placement of `-ngl` as given (auto: resolved at `--fit-ctx`)
 /// holds, a multiple of 256 up to the trained length; `None` if not even 256 tokens fit.
 pub(super) fn max_context(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u64> {

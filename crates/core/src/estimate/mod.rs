@@ -128,11 +128,7 @@ pub fn estimate_with(
 ) -> Result<Estimate, EstimateError> {
     settings::check(&w.spec, s, sys)?;
     let spec = &w.spec;
-    let mut fitted = fit::resolve(w, sys, s);
-    let lay = fitted
-        .layout
-        .take()
-        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
+    let (fitted, lay) = fit::resolve_with_layout(w, sys, s);
     let s = &fitted.settings;
     let p = fit::Problem { w, sys, s };
     let (shape, mem) = p.eval(&lay, fitted.ctx);
@@ -144,13 +140,7 @@ pub fn estimate_with(
         .unwrap_or(0);
     // What spilled into shared GPU memory is read over PCIe: per GPU, its share of what the GPU
     // holds.
-    #[allow(clippy::cast_precision_loss)]
-    let shared: Vec<f64> = ram
-        .shared_gpu_bytes
-        .iter()
-        .zip(&mem.devices)
-        .map(|(&sh, d)| sh as f64 / d.total_bytes.max(1) as f64)
-        .collect();
+    let shared = ram.shared_shares(&mem);
     let performance = speed::estimate_speed(w, sys, s, &lay, &shape, &shared, params);
     let warnings = warnings::collect(&warnings::Facts {
         w,
@@ -205,23 +195,13 @@ pub fn performance_with(
     params: &SpeedParams,
 ) -> Result<Performance, EstimateError> {
     settings::check(&w.spec, s, sys)?;
-    let mut fitted = fit::resolve(w, sys, s);
-    let lay = fitted
-        .layout
-        .take()
-        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
+    let (fitted, lay) = fit::resolve_with_layout(w, sys, s);
     let s = &fitted.settings;
     let shape = ContextShape::new(fitted.ctx, s);
     // Only Windows' spill into shared GPU memory needs the memory here: the closed form will do.
     let mem = usage::memory(w, sys, s, &lay, &shape, false);
     let ram = ram::ram_use(&mem, sys);
-    #[allow(clippy::cast_precision_loss)]
-    let shared: Vec<f64> = ram
-        .shared_gpu_bytes
-        .iter()
-        .zip(&mem.devices)
-        .map(|(&sh, d)| sh as f64 / d.total_bytes.max(1) as f64)
-        .collect();
+    let shared = ram.shared_shares(&mem);
     Ok(speed::estimate_speed(
         w, sys, s, &lay, &shape, &shared, params,
     ))
@@ -257,11 +237,7 @@ pub fn graph_splits(
     if s.backend.modelled_here() {
         return Ok(None);
     }
-    let mut fitted = fit::resolve(w, sys, s);
-    let lay = fitted
-        .layout
-        .take()
-        .unwrap_or_else(|| placement::layout(w, sys, &fitted.settings, fitted.ngl));
+    let (fitted, lay) = fit::resolve_with_layout(w, sys, s);
     let shape = ContextShape::new(fitted.ctx, &fitted.settings);
     Ok(usage::sched_compute(w, sys, &fitted.settings, &lay, &shape).map(|r| r.splits))
 }

@@ -82,6 +82,19 @@ impl Placement {
     pub fn output_dev(&self) -> Dev {
         *self.layer_dev.last().unwrap_or(&None)
     }
+
+    /// Where llama.cpp loads tensor `t`: the input embedding on the CPU, the routed experts of the
+    /// first `n_cpu_moe` layers in RAM (`--n-cpu-moe`), a block's tensors with the block, the
+    /// rest with the output layer.
+    #[must_use]
+    pub fn tensor_dev(&self, t: &WeightTensor, n_cpu_moe: u32) -> Dev {
+        match (t.info.role, t.info.layer) {
+            (Role::TokenEmbd, _) => None,
+            (Role::Experts, Some(il)) if il < n_cpu_moe => None,
+            (_, Some(il)) => self.layer_dev[il as usize],
+            (_, None) => self.output_dev(),
+        }
+    }
 }
 
 /// The split weights llama.cpp uses: `-ts`, else each GPU's memory.
@@ -263,12 +276,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     // padded to the 32-byte alignment).
     let (mut map_first, mut map_last) = (usize::MAX, 0usize);
     for (ti, t) in w.tensors.iter().enumerate() {
-        let dev = match (t.info.role, t.info.layer) {
-            (Role::TokenEmbd, _) => None,
-            (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
-            (_, Some(il)) => placement.layer_dev[il as usize],
-            (_, None) => out_dev,
-        };
+        let dev = placement.tensor_dev(t, s.n_cpu_moe);
         let idx = dev.unwrap_or(cpu);
         #[allow(clippy::cast_precision_loss)]
         let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);

@@ -38,6 +38,18 @@ impl RamUse {
     pub fn near_limit(&self) -> bool {
         self.fits() && self.budget.usable_bytes - self.used_bytes < NEAR_LIMIT_BYTES
     }
+
+    /// Per GPU, the share of what it holds that spilled into shared memory, which the speed model
+    /// reads over PCIe.
+    #[must_use]
+    pub fn shared_shares(&self, m: &MemoryBreakdown) -> Vec<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        self.shared_gpu_bytes
+            .iter()
+            .zip(&m.devices)
+            .map(|(&sh, d)| sh as f64 / d.total_bytes.max(1) as f64)
+            .collect()
+    }
 }
 
 /// Whether the driver backs a GPU's allocations beyond its dedicated memory with shared system

@@ -470,10 +470,10 @@ fn performance(
 
     // ---- decode: average over the generated tokens, starting at `depth`.
     let mean_pos = (s.depth as f64 + s.gen as f64 / 2.0).min(shape.n_ctx_seq as f64);
-    let decode_time = |scale: f64| -> (f64, f64, f64) {
+    let (t_mid, mem, comp) = {
         let (mut t, mut mem, mut comp) = (0.0, 0.0, 0.0);
         for &d in &used {
-            let b = bw(d) * bp(d).bw * scale;
+            let b = bw(d) * bp(d).bw;
             let mut m = 0.0;
             for (c, bytes) in load.read[d].iter().enumerate() {
                 m += bytes / (b * p.class_factor[c]);
@@ -500,7 +500,7 @@ fn performance(
         // -sm row: the GPUs read their rows of every split matrix at the same time.
         let mut split_t: f64 = 0.0;
         for d in 0..n_gpu {
-            let b = bw(d) * bp(d).bw * scale;
+            let b = bw(d) * bp(d).bw;
             let m: f64 = load.read_split[d]
                 .iter()
                 .enumerate()
@@ -516,7 +516,6 @@ fn performance(
         let hops = used.len().saturating_sub(1) as f64;
         (t + step + hops * p.hop_s, mem, comp)
     };
-    let (t_mid, mem, comp) = decode_time(1.0);
     let rate = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
 
     // ---- prefill: ubatch by ubatch; devices pipeline when GPUs hold every layer.

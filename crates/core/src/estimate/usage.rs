@@ -313,12 +313,7 @@ pub(super) fn sched_compute(
             let Some(wt) = graph::W::from_name(within) else {
                 continue;
             };
-            let dev = match (t.info.role, t.info.layer) {
-                (Role::TokenEmbd, _) => None,
-                (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
-                (_, Some(il)) => pl.layer_dev[il as usize],
-                (_, None) => out_dev,
-            };
+            let dev = pl.tensor_dev(t, s.n_cpu_moe);
             table.set(t.info.layer, wt, dev, gpu_alloc_bytes(t, gpu.api));
             // Tied embeddings: the output matmul reads the copy placed with the output layer.
             if wt == graph::W::TokenEmbd && spec.tied_embeddings {

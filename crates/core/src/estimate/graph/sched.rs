@@ -501,16 +501,9 @@ pub fn compute_bytes(g: &Graph, lay: &Layout) -> Sched {
     for (k, sp) in splits.iter().enumerate() {
         for &input in &sp.inputs {
             let c = copy_of.get(&(input, sp.be)).copied().unwrap_or(input);
-            items.push(Item {
-                slot: Slot::Dep,
-                bytes: 0,
-                buffer: 0,
-                inplace: false,
-                output: false,
-                layout: ([0; 4], 0),
-                srcs: add_srcs(&mut pool, &[input]),
-            });
-            nodes.push(items.len() - 1);
+            // The input stays alive until its copy is made.
+            let srcs = add_srcs(&mut pool, &[input]);
+            nodes.push(push_dep(&mut items, srcs));
             nodes.push(c);
         }
         let end = splits.get(k + 1).map_or(g.nodes.len(), |s| s.start);
@@ -521,16 +514,8 @@ pub fn compute_bytes(g: &Graph, lay: &Layout) -> Sched {
             }
             for keep in dep_at.get(&id).into_iter().flatten().map(|&k| &deps[k].1) {
                 if keep.iter().all(|&x| ts[x].be == Some(sp.be)) {
-                    items.push(Item {
-                        slot: Slot::Dep,
-                        bytes: 0,
-                        buffer: 0,
-                        inplace: false,
-                        output: false,
-                        layout: ([0; 4], 0),
-                        srcs: add_srcs(&mut pool, keep),
-                    });
-                    nodes.push(items.len() - 1);
+                    let srcs = add_srcs(&mut pool, keep);
+                    nodes.push(push_dep(&mut items, srcs));
                 }
             }
         }
@@ -547,6 +532,21 @@ pub fn compute_bytes(g: &Graph, lay: &Layout) -> Sched {
         buffers: replay(&seq, &aligns, None),
         splits: splits.len(),
     }
+}
+
+/// Adds a scheduler dependency node (a `GGML_OP_NONE` view keeping `srcs` alive until it runs)
+/// and returns its id.
+fn push_dep(items: &mut Vec<Item>, srcs: (u32, u32)) -> usize {
+    items.push(Item {
+        slot: Slot::Dep,
+        bytes: 0,
+        buffer: 0,
+        inplace: false,
+        output: false,
+        layout: ([0; 4], 0),
+        srcs,
+    });
+    items.len() - 1
 }
 
 /// The keep-alive dependencies ggml-cuda's `graph_optimize` adds for fusions it will run, as

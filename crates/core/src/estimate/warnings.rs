@@ -198,7 +198,7 @@ impl fmt::Display for Warning {
                 apis.join(" and ")
             ),
             Warning::CpuSpeedUncalibrated => f.write_str(
-                "CPU speed is calibrated on one machine only (prefill within ~30% there, decode from the RAM bandwidth with a default efficiency)",
+                "CPU speed is calibrated on one machine only (a 2-core AVX-512 VM: prefill and decode within ~15% median there; other CPUs are scaled by cores, SIMD and RAM bandwidth)",
             ),
             Warning::NarrowPcieLink { device, width } => write!(
                 f,

@@ -12,8 +12,11 @@ fn main() {
         println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
     }
     let rows = if std::env::args().any(|a| a == "--cv") {
-        println!("leave-one-device-out cross-validation: each device's rows predicted by constants fitted without it");
+        println!("device-out cross-validation: each device's rows predicted by constants fitted without it");
         llmrig_catalog::accuracy::cross_validate(&cases, &params)
+    } else if std::env::args().any(|a| a == "--cv-sources") {
+        println!("source-out cross-validation: each source's rows predicted by constants fitted without it");
+        llmrig_catalog::accuracy::cross_validate_sources(&cases, &params)
     } else {
         score(&cases, &params)
     };
@@ -42,7 +45,9 @@ fn main() {
         for src in sources.iter().map(Some).chain([None]) {
             let sel: Vec<_> = rows
                 .iter()
-                .filter(|r| r.phase == phase && src.is_none_or(|s| &r.source == s))
+                .filter(|r| {
+                    r.phase == phase && src.map_or(r.engine == "llama.cpp", |s| &r.source == s)
+                })
                 .collect();
             if sel.is_empty() {
                 continue;
@@ -60,6 +65,11 @@ fn main() {
         }
     }
     println!("skipped {} rows", skipped.len());
+    if std::env::args().any(|a| a == "--skipped") {
+        for s in &skipped {
+            println!("  skipped: {} — {}", s.row, s.reason);
+        }
+    }
     let mut reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
     reasons.sort_unstable();
     reasons.dedup();

@@ -7,16 +7,54 @@
 //! (an unknown device, a host CPU the row does not name for CPU-resident weights) are reported as
 //! skipped with the reason, never silently dropped.
 
-use llmrig_core::estimate::{
-    performance_with, FlashAttn, GpuLayers, ModelWeights, Settings, SpeedParams,
-};
+use llmrig_core::estimate::{device_class, DEVICE_CLASSES};
+use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams};
 use llmrig_core::quant::Quant;
-use llmrig_core::system::{CpuSpec, SystemSpec};
+use llmrig_core::system::{CpuSpec, GpuApi, GpuVendor, SystemSpec};
 use serde::Serialize;
 
-use crate::{devices, models};
+use crate::{devices, models, DeviceCatalog, DeviceEntry, EntryKind, ModelEntry};
 
 const THROUGHPUT_CSV: &str = include_str!("../data/calibration/throughput.csv");
+/// Devices that only calibration rows name (CPUs of LocalScore submissions, a few GPUs), with
+/// specs as their collectors sourced them; kept out of the product catalog until each is checked
+/// against its vendor's page (see the file's header).
+const EXTRA_DEVICES_TOML: &str = include_str!("../data/calibration/devices-extra.toml");
+
+/// The calibration-only devices.
+///
+/// # Panics
+/// If the embedded file is invalid, which the tests rule out.
+pub fn extra_devices() -> &'static DeviceCatalog {
+    static CATALOG: std::sync::OnceLock<DeviceCatalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| {
+        DeviceCatalog::parse(EXTRA_DEVICES_TOML)
+            .unwrap_or_else(|e| panic!("embedded devices-extra.toml: {e}"))
+    })
+}
+
+/// A row's device: the product catalog first, then the calibration-only devices.
+fn find_device(name: &str) -> Option<&'static DeviceEntry> {
+    devices()
+        .find(name)
+        .or_else(|_| extra_devices().find(name))
+        .ok()
+}
+
+/// LocalScore's nine (prompt, generated) tests (llamafile `localscore/localscore.cpp`,
+/// `get_baseline_test_configs`): its prompt and generation speeds are the arithmetic means of the
+/// nine tests' speeds, each generation run after its own prompt.
+const LOCALSCORE_TESTS: [(u64, u64); 9] = [
+    (1024, 16),
+    (4096, 256),
+    (2048, 256),
+    (2048, 768),
+    (1024, 1024),
+    (1280, 3072),
+    (384, 1152),
+    (64, 1024),
+    (16, 1536),
+];
 
 /// Prompt processing or generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +81,11 @@ pub struct Scored {
     pub gpus: usize,
     /// llama.cpp backend the row ran (`cuda`, `rocm`, `vulkan`, `metal`, `sycl`, `cpu`).
     pub backend: String,
+    /// The engine that measured the row: `llama.cpp`, or `llamafile` for LocalScore's results
+    /// (llamafile's own CPU kernels, threads and tests), which are scored but never fitted.
+    pub engine: String,
+    /// The catalog device the row ran on (rows naming one device differently share it).
+    pub device: String,
     /// The speed model's device class (`cuda-gddr`, `cuda-hbm`, ..., `DEVICE_CLASSES`).
     pub class: String,
     /// The llama-bench test (`tg512`, `pp2048 @ d4096`).
@@ -83,30 +126,32 @@ pub struct Skipped {
     pub reason: String,
 }
 
-fn model_id(name: &str) -> Option<&'static str> {
+/// The catalog model a row names. Rows name models as their authors wrote them: `Llama 2 7B`,
+/// `LLaMA 7B (llama 7B v2)`, `Meta-Llama-3-8B`, `Llama-3.1-8B (shisa-v2 fine-tune)`,
+/// `Qwen2.5-14B-Instruct`. A fine-tune has its base model's architecture, so the part before a
+/// parenthesis is what is looked up.
+fn model_for(name: &str) -> Option<&'static ModelEntry> {
     let n = name.to_ascii_lowercase();
-    Some(if n.starts_with("meta-llama-3-70b") {
-        "llama-3-70b"
-    } else if n.starts_with("meta-llama-3-8b") || n.starts_with("llama 3 8b") {
-        "llama-3-8b"
-    } else if n.starts_with("llama 2 7b") || n.starts_with("llama 7b") {
+    let starts = |p: &[&str]| p.iter().any(|p| n.starts_with(p));
+    let id = if starts(&["meta-llama-3-70b"]) {
+        Some("llama-3-70b")
+    } else if starts(&["meta-llama-3-8b", "llama 3 8b", "llama 3.x 8b"]) {
+        Some("llama-3-8b")
+    } else if starts(&["llama 2 7b", "llama 7b", "llama-2-7b"]) {
         // LLaMA 1 7B has Llama 2 7B's architecture (only the context differs).
-        "llama-2-7b"
-    } else if n.starts_with("llama 13b") || n.starts_with("llama 2 13b") {
-        "llama-2-13b"
-    } else if n.starts_with("gpt-oss-20b") {
-        "gpt-oss-20b"
-    } else if n.starts_with("gpt-oss-120b") {
-        "gpt-oss-120b"
-    } else if n.starts_with("qwen3-coder-30b-a3b") {
-        "qwen3-coder-30b-a3b"
-    } else if n.starts_with("qwen2.5-coder-7b") {
-        "qwen2.5-coder-7b"
-    } else if n.starts_with("gemma-3-4b") {
-        "gemma-3-4b"
+        Some("llama-2-7b")
+    } else if starts(&["llama 13b", "llama 2 13b"]) {
+        Some("llama-2-13b")
+    } else if starts(&["llama 3.2 1b"]) {
+        Some("llama-3.2-1b")
     } else {
-        return None;
-    })
+        None
+    };
+    if let Some(id) = id {
+        return models().find(id).ok();
+    }
+    let base = name.split('(').next().unwrap_or(name).trim();
+    models().find(base).ok()
 }
 
 /// `tg512`, `pp2048 @ d4096` → (phase, tokens, depth).
@@ -150,13 +195,24 @@ fn host() -> CpuSpec {
     }
 }
 
-/// A calibration row ready to be estimated.
+/// A calibration row ready to be estimated: one run, or LocalScore's nine whose speeds it averages.
 #[derive(Clone)]
 pub struct Case {
     meta: Scored,
-    weights: ModelWeights,
-    sys: SystemSpec,
-    settings: Settings,
+    runs: Vec<SpeedCase>,
+}
+
+impl Case {
+    /// A case from its description and runs.
+    pub(crate) fn new(meta: Scored, runs: Vec<SpeedCase>) -> Case {
+        Case { meta, runs }
+    }
+
+    /// The row's description (prediction fields unset).
+    #[must_use]
+    pub fn meta(&self) -> &Scored {
+        &self.meta
+    }
 }
 
 /// Scores every usable row of the calibration data with the fitted constants.
@@ -166,21 +222,56 @@ pub fn score_all() -> (Vec<Scored>, Vec<Skipped>) {
     (score(&cases, &SpeedParams::default()), skipped)
 }
 
-/// Predicts every case with `params`; rows llama.cpp would reject are left out.
+/// Predicts every case with `params`.
 #[must_use]
 pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
-    cases
-        .iter()
-        .filter_map(|c| {
-            let p = performance_with(&c.weights, &c.sys, &c.settings, params).ok()?;
-            let mut m = c.meta.clone();
-            (m.predicted, m.low, m.high) = match m.phase {
-                Phase::Prefill => (p.prefill_tokens_per_s, p.prefill_low, p.prefill_high),
-                Phase::Decode => (p.decode_tokens_per_s, p.decode_low, p.decode_high),
-            };
-            Some(m)
-        })
-        .collect()
+    cases.iter().map(|c| predict(c, params)).collect()
+}
+
+/// One case's prediction: the mean of its runs' speeds, as LocalScore averages its tests.
+fn predict(c: &Case, params: &SpeedParams) -> Scored {
+    let mut m = c.meta.clone();
+    let (mut v, mut lo, mut hi) = (0.0, 0.0, 0.0);
+    for r in &c.runs {
+        let p = r.performance(params);
+        let (a, b, d) = match m.phase {
+            Phase::Prefill => (p.prefill_tokens_per_s, p.prefill_low, p.prefill_high),
+            Phase::Decode => (p.decode_tokens_per_s, p.decode_low, p.decode_high),
+        };
+        v += a;
+        lo += b;
+        hi += d;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = c.runs.len().max(1) as f64;
+    (m.predicted, m.low, m.high) = (v / n, lo / n, hi / n);
+    m
+}
+
+/// The row's backend as the speed model knows it; `None` for one llama.cpp no longer has.
+fn row_api(backend: &str) -> Option<GpuApi> {
+    let first = backend
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    Some(match first.as_str() {
+        b if b.starts_with("cuda") => GpuApi::Cuda,
+        b if b.starts_with("rocm") || b.starts_with("hip") => GpuApi::Rocm,
+        "vulkan" => GpuApi::Vulkan,
+        "metal" => GpuApi::Metal,
+        "sycl" => GpuApi::Sycl,
+        "cpu" | "blas" => GpuApi::Cpu,
+        _ => return None,
+    })
+}
+
+/// Unsloth's dynamic mixes (`UD-Q4_K_XL`) choose each tensor's type by its own rules, which
+/// llmrig does not know; their rows are not scored rather than scored as another mix.
+fn known_mix(quant: &str) -> bool {
+    let q = quant.to_ascii_uppercase();
+    !(q.starts_with("UD-") || q.ends_with("_XL") || q.ends_with("_P") || q.starts_with("APEX"))
 }
 
 /// Reads the calibration rows and matches them to catalog models and devices.
@@ -188,6 +279,7 @@ pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
 /// # Panics
 /// If the embedded CSV is malformed, which the tests rule out.
 #[must_use]
+#[allow(clippy::too_many_lines)]
 pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
     let mut rdr = csv::Reader::from_reader(THROUGHPUT_CSV.as_bytes());
     let headers = rdr.headers().expect("throughput.csv header").clone();
@@ -205,7 +297,9 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         col("tokens_per_s"),
         col("source"),
     );
-    let mut scored = Vec::new();
+    let (c_threads, c_size, c_class) =
+        (col("n_threads"), col("model_size_gib"), col("device_class"));
+    let mut cases = Vec::new();
     let mut skipped = Vec::new();
     for row in rdr.records() {
         let row = row.expect("throughput.csv row");
@@ -220,97 +314,162 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 reason: reason.to_string(),
             });
         };
-        let Some(mid) = model_id(&row[c_model]) else {
+        let Some(entry) = model_for(&row[c_model]) else {
             skip("model not in the catalog");
             continue;
         };
         let quant_name = row[c_quant].replace("MXFP4 MoE", "MXFP4_MOE");
+        if !known_mix(&quant_name) {
+            skip("a dynamic quant mix whose tensor types llmrig does not know (UD-…, …_XL)");
+            continue;
+        }
         let Ok(quant) = Quant::parse(&quant_name) else {
             skip("unknown quant");
             continue;
         };
-        let hw_name = hw.replace("(GPU core count not stated)", "");
-        let Ok(dev) = devices().find(&hw_name) else {
-            skip("device not in the catalog");
+        let Some(api) = row_api(&row[c_backend]) else {
+            skip("backend not modelled (OpenCL/CLBlast was removed from llama.cpp in 2024)");
             continue;
         };
-        let Some((phase, tokens, depth)) = parse_test(&row[c_test]) else {
+        let test = row[c_test].trim();
+        let localscore = test.contains("(LocalScore)");
+        let parsed = if localscore {
+            let phase = if test.starts_with("pp") {
+                Phase::Prefill
+            } else {
+                Phase::Decode
+            };
+            Some((phase, 0, 0))
+        } else {
+            parse_test(test)
+        };
+        let Some((phase, tokens, depth)) = parsed else {
             skip("unreadable test name");
             continue;
         };
-        let ngl: u32 = row[c_ngl].trim().parse().unwrap_or(999);
-        if ngl == 0 {
-            skip("weights on an unnamed host CPU (ngl 0)");
-            continue;
-        }
-        let Ok(measured) = row[c_tps].parse::<f64>() else {
-            skip("no tokens/s");
-            continue;
-        };
-        let gpus: usize = row[c_gpus].trim().parse().unwrap_or(1).max(1);
-        let spec = &models().find(mid).expect("mapped ids exist").spec;
-        let weights = ModelWeights::new(spec, quant);
-        // The backend the row ran, which may differ from the device's usual one.
-        let api = match row[c_backend].to_ascii_lowercase().as_str() {
-            b if b.starts_with("cuda") => llmrig_core::system::GpuApi::Cuda,
-            b if b.starts_with("rocm") => llmrig_core::system::GpuApi::Rocm,
-            "vulkan" => llmrig_core::system::GpuApi::Vulkan,
-            "metal" => llmrig_core::system::GpuApi::Metal,
-            "sycl" => llmrig_core::system::GpuApi::Sycl,
+        let measured = match row[c_tps].parse::<f64>() {
+            Ok(v) if v > 0.0 => v,
             _ => {
-                skip("backend not modelled (OpenCL/CLBlast was removed from llama.cpp in 2024)");
+                skip("no tokens/s");
                 continue;
             }
         };
-        let mut cpu = host();
-        let gpu = dev.to_spec(None, Some(api));
-        if dev.kind == crate::EntryKind::Unified {
-            cpu.bandwidth_bytes_per_s = gpu.bandwidth_bytes_per_s;
+        let ngl: u32 = row[c_ngl].trim().parse().unwrap_or(999);
+        let cpu_only = api == GpuApi::Cpu || (ngl == 0 && row[c_class].trim() == "cpu");
+        let weights = ModelWeights::new(&entry.spec, quant);
+        // A row that states its file's size must be the catalog model at that quant: a wrong
+        // model or a different mix would score the formulas against another file.
+        if let Ok(gib) = row[c_size].trim().parse::<f64>() {
+            #[allow(clippy::cast_precision_loss)]
+            let ours = weights.total_bytes() as f64 / f64::from(1u32 << 30);
+            if (ours / gib - 1.0).abs() > 0.08 {
+                skip("the row's file size differs from the catalog model at this quant by more than 8%");
+                continue;
+            }
         }
-        let sys = SystemSpec {
-            gpus: vec![gpu; gpus],
-            cpu,
-            ..SystemSpec::default()
+        let hw_name = hw.replace("(GPU core count not stated)", "");
+        let Some(dev) = find_device(&hw_name) else {
+            skip("device not in the catalog");
+            continue;
+        };
+        let gpus: usize = row[c_gpus].trim().parse().unwrap_or(1).max(1);
+        let threads: Option<u32> = row[c_threads].trim().parse().ok();
+        let sys = if cpu_only {
+            if dev.kind != EntryKind::Cpu || dev.cores.is_none() {
+                skip("CPU-only row on a device without a CPU entry (cores, SIMD)");
+                continue;
+            }
+            let mut cpu = CpuSpec::default();
+            dev.apply_to_cpu(&mut cpu);
+            cpu.ram_bytes = 512 << 30;
+            SystemSpec {
+                gpus: Vec::new(),
+                cpu,
+                ..SystemSpec::default()
+            }
+        } else {
+            if ngl == 0 {
+                skip("weights on an unnamed host CPU (ngl 0)");
+                continue;
+            }
+            if !dev.is_gpu() {
+                skip("a GPU backend on a device without a GPU entry");
+                continue;
+            }
+            let mut cpu = host();
+            let gpu = dev.to_spec(None, Some(api));
+            if dev.kind == EntryKind::Unified {
+                cpu.bandwidth_bytes_per_s = gpu.bandwidth_bytes_per_s;
+            }
+            SystemSpec {
+                gpus: vec![gpu; gpus],
+                cpu,
+                ..SystemSpec::default()
+            }
         };
         let ubatch: u64 = row[c_ub].trim().parse().unwrap_or(512);
-        let (prompt, gen) = match phase {
-            Phase::Prefill => (tokens, 0),
-            Phase::Decode => (0, tokens),
+        let fa = if row[c_fa].trim() == "1" {
+            FlashAttn::On
+        } else {
+            FlashAttn::Off
         };
-        let s = Settings {
+        let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
             ubatch,
-            gpu_layers: GpuLayers::Count(ngl),
-            flash_attn: if row[c_fa].trim() == "1" {
-                FlashAttn::On
-            } else {
-                FlashAttn::Off
-            },
+            gpu_layers: GpuLayers::Count(if cpu_only { 0 } else { ngl }),
+            flash_attn: fa,
+            threads,
             prompt: prompt.max(1),
             gen: gen.max(1),
             depth,
             ..Settings::default()
         };
+        let runs: Vec<Settings> = if localscore {
+            LOCALSCORE_TESTS
+                .iter()
+                .map(|&(p, g)| match phase {
+                    Phase::Prefill => settings(p, 0, 0),
+                    Phase::Decode => settings(0, g, p),
+                })
+                .collect()
+        } else {
+            match phase {
+                Phase::Prefill => vec![settings(tokens, 0, depth)],
+                Phase::Decode => vec![settings(0, tokens, depth)],
+            }
+        };
+        let runs: Result<Vec<SpeedCase>, _> = runs
+            .iter()
+            .map(|s| SpeedCase::new(&weights, &sys, s))
+            .collect();
+        let Ok(runs) = runs else {
+            skip("settings llama.cpp would reject");
+            continue;
+        };
         // The naive rule: one device's bandwidth over the model's size.
         #[allow(clippy::cast_precision_loss)]
-        let naive = sys.gpus[0].bandwidth_bytes_per_s / weights.total_bytes() as f64;
-        let g0 = &sys.gpus[0];
-        let class = llmrig_core::estimate::DEVICE_CLASSES[llmrig_core::estimate::device_class(
-            g0.api,
-            g0.memory_tech,
-            g0.vendor == Some(llmrig_core::system::GpuVendor::Intel),
-        )];
-        scored.push(Case {
+        let naive = sys
+            .gpus
+            .first()
+            .map_or(sys.cpu.bandwidth_bytes_per_s, |g| g.bandwidth_bytes_per_s)
+            / weights.total_bytes() as f64;
+        let class = sys.gpus.first().map_or("cpu", |g0| {
+            DEVICE_CLASSES
+                [device_class(g0.api, g0.memory_tech, g0.vendor == Some(GpuVendor::Intel))]
+        });
+        cases.push(Case {
             meta: Scored {
                 source: short_source(&row[c_src]),
                 hardware: hw.to_string(),
-                model: mid.to_string(),
+                engine: if localscore { "llamafile" } else { "llama.cpp" }.to_string(),
+                device: dev.id.clone(),
+                model: entry.spec.id.clone(),
                 quant: weights.quant.name(),
-                gpus,
+                gpus: if cpu_only { 0 } else { gpus },
                 backend: format!("{api:?}").to_lowercase(),
                 class: class.to_string(),
-                test: row[c_test].to_string(),
+                test: test.to_string(),
                 phase,
                 measured,
                 predicted: f64::NAN,
@@ -318,12 +477,10 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 high: f64::NAN,
                 naive,
             },
-            weights,
-            sys,
-            settings: s,
+            runs,
         });
     }
-    (scored, skipped)
+    (cases, skipped)
 }
 
 /// Median and 90th percentile of absolute percentage errors.
@@ -401,16 +558,51 @@ pub fn objective(rows: &[Scored]) -> f64 {
 /// fixed costs when 8 do; classes without rows keep the published defaults.
 #[must_use]
 pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
-    use llmrig_core::estimate::device_class;
-    use llmrig_core::system::GpuVendor;
-    const MIN_ROWS: usize = 8;
+    refit_with(cases, start, &Scope::ALL)
+}
+
+/// What a refit may move.
+pub(crate) struct Scope {
+    /// The constants shared by all device classes (weight-class factors, KV, attention passes,
+    /// hops, pipelining); off when calibrating one machine, whose few rows cannot tell them.
+    pub global: bool,
+    /// The decode factors of the weight classes (how a dequantising kernel reads its bytes
+    /// compared with f16); on for one machine whose results span several weight classes.
+    pub class_factors: bool,
+    /// Rows of a phase a class needs before its main efficiency of that phase moves.
+    pub min_main: usize,
+    /// Rows of a phase a class needs before its fixed costs move.
+    pub min_fixed: usize,
+}
+
+impl Scope {
+    const ALL: Scope = Scope {
+        global: true,
+        class_factors: true,
+        min_main: 2,
+        min_fixed: 8,
+    };
+}
+
+/// [`refit`] within `scope`.
+#[allow(clippy::too_many_lines)]
+pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> SpeedParams {
+    let fitted: Vec<Case> = cases
+        .iter()
+        .filter(|c| c.meta.engine == "llama.cpp")
+        .cloned()
+        .collect();
+    let cases = &fitted[..];
+    let (min_main, min_rows) = (scope.min_main, scope.min_fixed);
     let mut p = start.clone();
     let class_rows = |phase: Phase| {
         let mut counts = [0usize; 8];
         for c in cases.iter().filter(|c| c.meta.phase == phase) {
-            if let Some(g) = c.sys.gpus.first() {
-                counts[device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))] += 1;
-            }
+            let sys = c.runs[0].system();
+            let class = sys.gpus.first().map_or(7, |g| {
+                device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
+            });
+            counts[class] += 1;
         }
         counts
     };
@@ -421,27 +613,42 @@ pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
     for b in 0..8 {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
         // fixed costs too.
-        if dec[b] >= 2 {
+        if dec[b] >= min_main {
             knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
         }
-        if dec[b] >= MIN_ROWS {
+        if dec[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
         }
-        if pre[b] >= 2 {
+        if pre[b] >= min_main {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
         }
-        if pre[b] >= MIN_ROWS {
+        // Across machines the float share needs the fixed costs' rows (float rows are few);
+        // on one machine a single float result tells it.
+        let float_rows = if scope.global { min_rows } else { min_main };
+        if pre[b] >= float_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
+        }
+        if pre[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
         }
     }
-    for c in 1..llmrig_core::estimate::WeightClass::COUNT {
-        knobs.push((Box::new(move |p| &mut p.class_factor[c]), 0.3, 1.5));
+    if scope.class_factors {
+        for c in 1..llmrig_core::estimate::WeightClass::COUNT {
+            knobs.push((Box::new(move |p| &mut p.class_factor[c]), 0.3, 1.5));
+        }
     }
-    knobs.push((Box::new(|p| &mut p.kv_factor), 0.1, 1.5));
-    knobs.push((Box::new(|p| &mut p.attn_passes), 1.0, 20.0));
-    knobs.push((Box::new(|p| &mut p.hop_s), 1e-6, 5e-3));
-    knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
+    if dec[7] >= min_rows {
+        knobs.push((Box::new(|p| &mut p.cpu.gemv), 0.02, 1.0));
+    }
+    if pre[7] >= min_rows {
+        knobs.push((Box::new(|p| &mut p.cpu.attn), 0.02, 1.0));
+    }
+    if scope.global {
+        knobs.push((Box::new(|p| &mut p.kv_factor), 0.1, 1.5));
+        knobs.push((Box::new(|p| &mut p.attn_passes), 1.0, 20.0));
+        knobs.push((Box::new(|p| &mut p.hop_s), 1e-6, 5e-3));
+        knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
+    }
     let mut best = objective(&score(cases, &p));
     for step in [1.2f64, 1.05, 1.01] {
         for _round in 0..4 {
@@ -475,11 +682,11 @@ pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
     p
 }
 
-/// Leave-one-device-out cross-validation: for each hardware name, refit on every other row and
-/// predict that hardware's rows. Returns the held-out predictions (an honest error estimate).
+/// Device-out cross-validation: each hardware's rows predicted by constants refitted without it
+/// (and without the other devices of its fold, [`FOLDS`]). Returns the held-out predictions (an honest error estimate).
 #[must_use]
 pub fn cross_validate(cases: &[Case], start: &SpeedParams) -> Vec<Scored> {
-    cross_validate_by(cases, start, |c| c.meta.hardware.clone())
+    cross_validate_by(cases, start, |c| c.meta.device.clone())
 }
 
 /// Leave-one-source-out cross-validation: each source's rows (one benchmark table, one thread)
@@ -490,20 +697,35 @@ pub fn cross_validate_sources(cases: &[Case], start: &SpeedParams) -> Vec<Scored
     cross_validate_by(cases, start, |c| c.meta.source.clone())
 }
 
+/// How many folds cross-validation splits the groups into. Each group (a device, a source) is in
+/// one fold, and its rows are predicted by constants refitted without that whole fold: as strict as
+/// leaving the group alone out, and cheap enough for thousands of rows.
+pub const FOLDS: u64 = 10;
+
+/// A stable fold for a group name (FNV-1a), so that every run splits alike.
+fn fold_of(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % FOLDS
+}
+
 /// Cross-validation over the groups `key` makes: each group predicted by constants refitted on
-/// every other group.
+/// the folds that do not hold it.
 fn cross_validate_by(
     cases: &[Case],
     start: &SpeedParams,
     key: impl Fn(&Case) -> String,
 ) -> Vec<Scored> {
-    let mut groups: Vec<String> = cases.iter().map(&key).collect();
-    groups.sort();
-    groups.dedup();
     let mut out = Vec::new();
-    for g in &groups {
+    for f in 0..FOLDS {
         let (test, train): (Vec<Case>, Vec<Case>) =
-            cases.iter().cloned().partition(|c| &key(c) == g);
+            cases.iter().cloned().partition(|c| fold_of(&key(c)) == f);
+        if test.is_empty() {
+            continue;
+        }
         let p = refit(&train, start);
         out.extend(score(&test, &p));
     }

@@ -222,7 +222,7 @@ pub struct DeviceError {
 }
 
 impl DeviceCatalog {
-    fn parse(text: &str) -> Result<DeviceCatalog, String> {
+    pub(crate) fn parse(text: &str) -> Result<DeviceCatalog, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut index = HashMap::new();
         for (i, e) in file.device.iter().enumerate() {

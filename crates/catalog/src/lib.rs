@@ -9,6 +9,7 @@
 //! ```
 
 pub mod accuracy;
+pub mod calibrate;
 mod devices;
 mod interconnect;
 mod models;

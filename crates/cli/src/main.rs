@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
         Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
         Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
+        Some(Command::Calibrate(a)) => commands::calibrate::run(a, cli.json),
         Some(Command::Plan(a)) => commands::plan::run(a, cli.json),
         Some(Command::Recommend(a)) => commands::recommend::run(a, cli.json),
         None => commands::recommend::overview(cli.json),

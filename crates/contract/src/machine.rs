@@ -43,6 +43,11 @@ pub struct HwJson {
 /// A machine: its GPUs and its CPU with system RAM, and the OS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineJson {
+    /// This machine's speed efficiencies from `llmrig calibrate` (its llama-bench run's date,
+    /// results file, rows, errors before and after, and per device class the fitted
+    /// efficiencies), when it has them; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<llmrig_core::estimate::Calibration>,
     /// The host.
     pub cpu: CpuJson,
     /// macOS: the GPU's wired-memory limit (`iogpu.wired_limit_mb`, `--wired-limit`), bytes, when
@@ -169,6 +174,7 @@ impl HwJson {
 impl From<&SystemSpec> for MachineJson {
     fn from(s: &SystemSpec) -> MachineJson {
         MachineJson {
+            calibration: s.calibration.clone(),
             cpu: CpuJson::from(s),
             gpu_wired_limit_bytes: s.gpu_wired_limit_bytes,
             gpus: s.gpus.iter().map(GpuJson::from).collect(),
@@ -310,6 +316,19 @@ mod tests {
             os: Some(Os::Linux),
             os_reserve_bytes: Some(1 << 30),
             gpu_wired_limit_bytes: Some(1 << 31),
+            calibration: Some(llmrig_core::estimate::Calibration {
+                date: "2026-12-02".into(),
+                source: "bench.json".into(),
+                rows: 4,
+                error_before: 0.2,
+                error_after: 0.03,
+                backends: [(
+                    "cuda-gddr".to_string(),
+                    llmrig_core::estimate::SpeedParams::default().backends[0],
+                )]
+                .into(),
+                class_factor: None,
+            }),
         };
         let mut ours = serde_json::to_value(MachineJson::from(&sys)).unwrap();
         let usable = ours["cpu"]

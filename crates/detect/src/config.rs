@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub struct UserConfig {
     /// Sustained RAM read bandwidth measured by `llmrig hw --measure`, GB/s.
     pub ram_bandwidth_gbs: Option<f64>,
+    /// This machine's speed efficiencies from `llmrig calibrate` (its `[calibration]` table).
+    pub calibration: Option<llmrig_core::estimate::Calibration>,
 }
 
 /// Reading or writing the configuration failed.
@@ -110,7 +112,47 @@ pub fn load_config(path: &Path) -> Result<UserConfig, ConfigError> {
             Some(gbs)
         }
     };
-    Ok(UserConfig { ram_bandwidth_gbs })
+    let calibration = match table.get("calibration") {
+        None => None,
+        Some(v) => Some(
+            v.clone()
+                .try_into::<llmrig_core::estimate::Calibration>()
+                .map_err(|e| bad(&format!("`[calibration]`: {e}")))?,
+        ),
+    };
+    Ok(UserConfig {
+        ram_bandwidth_gbs,
+        calibration,
+    })
+}
+
+/// Stores a calibration (`llmrig calibrate`) in the configuration at `path`, replacing an earlier
+/// one and keeping the file's other keys.
+///
+/// # Errors
+/// [`ConfigError`] naming the file.
+pub fn store_calibration(
+    path: &Path,
+    c: &llmrig_core::estimate::Calibration,
+) -> Result<(), ConfigError> {
+    let mut table = read_table(path)?;
+    let value = toml::Value::try_from(c).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    table.insert("calibration".into(), value);
+    write_table(path, &table)
+}
+
+fn write_table(path: &Path, table: &toml::Table) -> Result<(), ConfigError> {
+    let write_err = |source| ConfigError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    std::fs::write(path, toml::to_string(table).unwrap_or_default()).map_err(write_err)
 }
 
 /// Stores a measured RAM bandwidth (GB/s) in the configuration at `path`, creating the folder and
@@ -125,14 +167,7 @@ pub fn store_ram_bandwidth(path: &Path, gbs: f64) -> Result<(), ConfigError> {
         "ram_bandwidth_gbs".into(),
         toml::Value::Float((gbs * 100.0).round() / 100.0),
     );
-    let write_err = |source| ConfigError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-    }
-    std::fs::write(path, toml::to_string(&table).unwrap_or_default()).map_err(write_err)
+    write_table(path, &table)
 }
 
 #[cfg(test)]

@@ -50,7 +50,8 @@ pub use apple::{
 };
 pub use bandwidth::{measure_ram_bandwidth, Bandwidth, BandwidthOptions};
 pub use config::{
-    config_dir, config_path, load_config, store_ram_bandwidth, ConfigError, UserConfig,
+    config_dir, config_path, load_config, store_calibration, store_ram_bandwidth, ConfigError,
+    UserConfig,
 };
 pub use cpu::{
     allowed_cpus_from_status, count_cpu_list, parse_cpuinfo, parse_meminfo, CpuInfo, MemInfo,
@@ -219,6 +220,7 @@ fn finish(f: Facts) -> Detected {
             os: f.os,
             os_reserve_bytes: None,
             gpu_wired_limit_bytes: f.gpu_wired_limit,
+            calibration: None,
         },
         notes,
     }

@@ -1,5 +1,6 @@
 //! llmrig-formats: reads what a model file says about itself — GGUF headers, safetensors headers and
-//! `config.json` — from a local file or over HTTP range requests, without reading the weights.
+//! `config.json` — from a local file or over HTTP range requests, without reading the weights; and
+//! llama-bench's results (`llmrig calibrate`).
 //! Every length and count in a file is checked before it is used; nothing is allocated in
 //! proportion to a number the file claims.
 
@@ -11,6 +12,7 @@ pub use source::{ByteSource, FileSource, MemSource, SourceError};
 pub mod gguf;
 pub mod hf_config;
 pub mod installed;
+pub mod llama_bench;
 pub mod local;
 pub mod open;
 pub mod safetensors;

@@ -45,6 +45,8 @@ pub enum Command {
     Hw(HwArgs),
     /// How far the speed model is from published llama-bench results (median and p90 error).
     Accuracy(AccuracyArgs),
+    /// Fits this machine's speed to its own llama-bench results and keeps it for later estimates.
+    Calibrate(CalibrateArgs),
     /// The best models this machine runs well for a use, with launch commands.
     Recommend(RecommendArgs),
     /// A vLLM/SGLang serving plan: TP/PP/DP sizes, KV cache per GPU, concurrency, speed, command.
@@ -143,6 +145,27 @@ pub struct AccuracyArgs {
     /// Out of sample: each device, and each source, predicted by constants refitted without it.
     #[arg(long)]
     pub cv: bool,
+}
+
+/// `llmrig calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// llama-bench's output: its table, or `-o json`, `-o jsonl`, `-o csv`; `-` reads standard input.
+    #[arg(value_name = "RESULTS", required_unless_present = "run")]
+    pub results: Option<PathBuf>,
+    /// Run llama-bench (on PATH) on this model with its default tests, and calibrate on that.
+    #[arg(long, value_name = "MODEL.gguf", conflicts_with = "results")]
+    pub run: Option<PathBuf>,
+    /// Write the calibrated machine to this file (default: the --system file, else the user config).
+    #[arg(long, value_name = "OUT.toml")]
+    pub save: Option<PathBuf>,
+    /// Only compare: predict the results with the machine as it is (with its calibration, if
+    /// any) and change nothing.
+    #[arg(long, conflicts_with = "save")]
+    pub check: bool,
+    /// The machine the results ran on.
+    #[command(flatten)]
+    pub machine: MachineArgs,
 }
 
 /// `llmrig hw`.

@@ -35,7 +35,14 @@ type Key = fn(&Scored) -> &str;
 
 /// The ways rows are grouped, each with the key of a row.
 const GROUPINGS: [(&str, Key); 4] = [
-    ("all", |_| "all"),
+    // LocalScore's llamafile rows are scored apart: llmrig predicts llama.cpp.
+    ("all", |r| {
+        if r.engine == "llama.cpp" {
+            "all"
+        } else {
+            "llamafile"
+        }
+    }),
     ("backend", |r| &r.backend),
     ("class", |r| &r.class),
     ("source", |r| &r.source),

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the text to print.
 
 pub mod accuracy;
+pub mod calibrate;
 pub mod catalogs;
 pub mod estimate;
 pub mod hw;

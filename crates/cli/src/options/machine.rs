@@ -43,6 +43,19 @@ pub enum MachineNote {
         /// The chip.
         gpu: String,
     },
+    /// Speed comes from this machine's own llama-bench results (`llmrig calibrate`).
+    Calibrated {
+        /// The run's date.
+        date: String,
+        /// Results fitted.
+        rows: usize,
+        /// Median error before and after.
+        before: f64,
+        /// See `before`.
+        after: f64,
+        /// Where the calibration is kept.
+        stored: String,
+    },
     /// A GPU the device catalog does not know: 500 GB/s assumed.
     GpuNotInCatalog {
         /// The GPU.
@@ -95,12 +108,24 @@ impl MachineNote {
             | MachineNote::BandwidthProbed { .. }
             | MachineNote::BandwidthUnified { .. } => true,
             MachineNote::GpuNotInCatalog { .. }
+            | MachineNote::Calibrated { .. }
             | MachineNote::GpuBandwidthFromNvml { .. }
             | MachineNote::GpuRatesFrom { .. }
             | MachineNote::IntegratedAtRamBandwidth { .. }
             | MachineNote::WorkingSet { .. }
             | MachineNote::Ram(_) => false,
         }
+    }
+}
+
+/// The note for a machine with a calibration kept in `stored`.
+fn calibrated_note(c: &llmrig_core::estimate::Calibration, stored: &str) -> MachineNote {
+    MachineNote::Calibrated {
+        date: c.date.clone(),
+        rows: c.rows,
+        before: c.error_before,
+        after: c.error_after,
+        stored: stored.to_string(),
     }
 }
 
@@ -145,6 +170,18 @@ impl fmt::Display for MachineNote {
                 f,
                 "RAM bandwidth {:.1} GB/s: the unified memory of the {gpu} (device catalog)",
                 bytes_per_s / 1e9
+            ),
+            MachineNote::Calibrated {
+                date,
+                rows,
+                before,
+                after,
+                stored,
+            } => write!(
+                f,
+                "speed calibrated on your llama-bench run of {date} ({rows} results; median error {:.1}% with the shipped constants, {:.1}% calibrated; kept in {stored}, `llmrig calibrate` again to update)",
+                before * 100.0,
+                after * 100.0
             ),
             MachineNote::GpuNotInCatalog { gpu } => {
                 write!(f, "{gpu} is not in the device catalog; assuming 500 GB/s")
@@ -239,7 +276,12 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
     let mut measured = false;
     if host && use_config {
         if let Some(path) = llmrig_detect::config_path() {
-            if let Some(gbs) = llmrig_detect::load_config(&path)?.ram_bandwidth_gbs {
+            let config = llmrig_detect::load_config(&path)?;
+            sys.calibration = config.calibration;
+            if let Some(c) = &sys.calibration {
+                notes.push(calibrated_note(c, &path.display().to_string()));
+            }
+            if let Some(gbs) = config.ram_bandwidth_gbs {
                 sys.cpu.bandwidth_bytes_per_s = gbs * 1e9;
                 notes.retain(|n| !n.is_ram_bandwidth());
                 notes.push(MachineNote::BandwidthMeasured { gbs, config: path });
@@ -253,6 +295,9 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
             let gbs = quick_probe(&mut sys, &mut notes);
             measured = gbs.is_some();
         }
+    }
+    if let (Some(path), Some(c)) = (&m.system, &sys.calibration) {
+        notes.push(calibrated_note(c, &path.display().to_string()));
     }
     let api = m.api.map(GpuApi::from);
     if let Some(w) = m.wired_limit {

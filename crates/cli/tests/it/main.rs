@@ -4,6 +4,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// `llmrig calibrate` on the H200's llama-bench results.
+mod calibrate;
 /// The output contract: --json and text snapshots on fixed machines.
 mod contract;
 /// Flag values: usage errors, `--help` lists, accepted spellings.

@@ -31,8 +31,8 @@ pub use settings::{
     Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,
 };
 pub use speed::{
-    backend_index, device_class, BackendParams, CpuKernels, DepthPoint, Performance, Ranges,
-    SpeedParams, DEVICE_CLASSES,
+    backend_index, device_class, BackendParams, Calibration, CpuKernels, DepthPoint, Performance,
+    Ranges, SpeedParams, DEVICE_CLASSES,
 };
 pub use usage::{DeviceUsage, MemoryBreakdown};
 pub use warnings::Warning;
@@ -113,7 +113,7 @@ pub fn estimate(
     sys: &SystemSpec,
     s: &Settings,
 ) -> Result<Estimate, EstimateError> {
-    estimate_with(w, sys, s, &SpeedParams::default())
+    estimate_with(w, sys, s, &SpeedParams::for_system(sys))
 }
 
 /// [`estimate`] with explicit speed constants (for fitting them).
@@ -205,6 +205,69 @@ pub fn performance_with(
     Ok(speed::estimate_speed(
         w, sys, s, &lay, &shape, &shared, params,
     ))
+}
+
+/// One run resolved for the speed model: placement, context shape and the share in Windows'
+/// shared GPU memory worked out once, so that scoring many sets of constants against the same run
+/// (refits, cross-validation, `llmrig calibrate`) costs only the speed formulas.
+#[derive(Debug, Clone)]
+pub struct SpeedCase {
+    w: ModelWeights,
+    sys: SystemSpec,
+    s: Settings,
+    placement: Placement,
+    load: placement::DeviceLoad,
+    shape: ContextShape,
+    shared: Vec<f64>,
+}
+
+impl SpeedCase {
+    /// Resolves the run as [`performance_with`] does.
+    ///
+    /// # Errors
+    /// [`EstimateError`] for settings llama.cpp would reject.
+    pub fn new(
+        w: &ModelWeights,
+        sys: &SystemSpec,
+        s: &Settings,
+    ) -> Result<SpeedCase, EstimateError> {
+        settings::check(&w.spec, s, sys)?;
+        let (fitted, lay) = fit::resolve_with_layout(w, sys, s);
+        let s = fitted.settings;
+        let shape = ContextShape::new(fitted.ctx, &s);
+        let mem = usage::memory(w, sys, &s, &lay, &shape, false);
+        let ram = ram::ram_use(&mem, sys);
+        let shared = ram.shared_shares(&mem);
+        Ok(SpeedCase {
+            w: w.clone(),
+            sys: sys.clone(),
+            s,
+            placement: lay.placement,
+            load: lay.load,
+            shape,
+            shared,
+        })
+    }
+
+    /// The run's speed with `params`, without the decode-by-depth curve.
+    #[must_use]
+    pub fn performance(&self, params: &SpeedParams) -> Performance {
+        speed::point_speed(
+            &self.w,
+            &self.sys,
+            &self.s,
+            (&self.load, &self.placement),
+            &self.shape,
+            &self.shared,
+            params,
+        )
+    }
+
+    /// The system the run was resolved on.
+    #[must_use]
+    pub fn system(&self) -> &SystemSpec {
+        &self.sys
+    }
 }
 
 /// The largest context that fits with these settings and `-ngl` (auto resolved at `--fit-ctx`),

@@ -19,6 +19,8 @@
 
 use serde::Serialize;
 
+pub use crate::system::{BackendParams, Calibration};
+
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::settings::Settings;
@@ -56,21 +58,6 @@ pub struct DepthPoint {
     pub depth: u64,
     /// Generation speed there, tokens/s.
     pub decode_tokens_per_s: f64,
-}
-
-/// Efficiencies of one backend.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BackendParams {
-    /// Share of peak memory bandwidth decode achieves on f16 weights.
-    pub bw: f64,
-    /// Fixed time per generated token (launches, sampling, synchronisation), seconds.
-    pub step_s: f64,
-    /// Share of the FP16 (FP32-accumulate) peak prefill achieves on float weights.
-    pub pp_float: f64,
-    /// Share of that peak prefill achieves on quantized weights.
-    pub pp_quant: f64,
-    /// Fixed time per ubatch of prompt, seconds.
-    pub ubatch_s: f64,
 }
 
 /// Every constant of the speed model.
@@ -141,6 +128,40 @@ pub const DEVICE_CLASSES: [&str; 8] = [
     "cpu",
 ];
 
+impl SpeedParams {
+    /// The constants for `sys`: the shipped ones, with the device classes its calibration
+    /// covers replaced by its fitted efficiencies.
+    #[must_use]
+    pub fn for_system(sys: &SystemSpec) -> SpeedParams {
+        let mut p = SpeedParams::default();
+        if let Some(c) = &sys.calibration {
+            p.apply(c);
+        }
+        p
+    }
+
+    /// Replaces the efficiencies of the classes `c` covers (unknown class names are ignored: a
+    /// file written by a later llmrig may know more).
+    pub fn apply(&mut self, c: &Calibration) {
+        for (name, b) in &c.backends {
+            if let Some(i) = DEVICE_CLASSES.iter().position(|n| n == name) {
+                self.backends[i] = *b;
+            }
+        }
+        if let Some(f) = c
+            .class_factor
+            .as_ref()
+            .filter(|f| f.len() == WeightClass::COUNT)
+        {
+            for (to, from) in self.class_factor.iter_mut().zip(f) {
+                if from.is_finite() && *from > 0.0 {
+                    *to = *from;
+                }
+            }
+        }
+    }
+}
+
 /// Index of a device class in [`SpeedParams::backends`].
 #[must_use]
 pub fn backend_index(api: GpuApi, tech: MemoryTech) -> usize {
@@ -186,13 +207,13 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8671, 0.002207, 0.5691, 0.2174, 0.01302), // cuda-gddr
-                b(0.4872, 0.00384, 0.05138, 0.2071, 0.01499), // cuda-hbm
-                b(0.6312, 0.0005, 0.5, 0.4441, 0.002),        // rocm-gddr
-                b(0.6, 0.0005, 0.4, 0.3, 0.002),              // rocm-hbm
-                b(0.7842, 0.0005, 0.4, 0.2357, 0.002),        // vulkan
-                b(0.8484, 0.005294, 0.7986, 0.6868, 0.05),    // metal
-                b(0.6, 0.001, 0.3, 0.2, 0.002),               // intel
+                b(0.8671, 0.002227, 0.5371, 0.226, 0.005285), // cuda-gddr
+                b(0.4594, 0.001372, 0.05194, 0.183, 0.008981), // cuda-hbm
+                b(0.7882, 0.002277, 0.2894, 0.1531, 0.005331), // rocm-gddr
+                b(0.6, 0.0005, 2.0, 0.1627, 0.02578),         // rocm-hbm
+                b(0.808, 0.001199, 0.05127, 0.2357, 0.03483), // vulkan
+                b(0.8917, 0.005965, 0.8066, 0.7076, 0.05),    // metal
+                b(0.6158, 0.001, 0.02, 0.1169, 1.011e-05),    // intel
                 // cpu: throughput.csv has no CPU rows. pp_float and pp_quant are set from the
                 // prefill of the llama-1b files in validation/report.md (llama.cpp on a 2-core AMD
                 // EPYC with AVX-512, stable within 5% over four runs): the F16 file for pp_float,
@@ -203,13 +224,13 @@ impl Default for SpeedParams {
                 // decode on that shared VM and its bandwidth probe each vary by ±30% from run to
                 // run. One machine; `validation/run.sh`
                 // prints the error on every CPU file.
-                b(0.7, 0.0002, 1.0, 0.38, 0.001),
+                b(0.607, 0.0007208, 1.444, 0.5211, 1e-05),
             ],
-            class_factor: [1.0, 1.059, 1.02, 0.9261, 0.75, 1.136],
-            kv_factor: 0.6244,
+            class_factor: [1.0, 1.038, 1.03, 0.9261, 0.75, 1.323],
+            kv_factor: 0.7059,
             attn_passes: 4.931,
-            hop_s: 0.0002359,
-            pipeline_overlap: 0.8484,
+            hop_s: 0.000234,
+            pipeline_overlap: 0.8234,
             // Fitted on the validation harness's CPU measurements (2-core AVX-512 VM, llama.cpp
             // 0c1e57098, `validation/report.json`):
             // - gemv: the median over the 1.1B file's Q8_0, Q4_0, Q4_K_M and IQ4_XS decodes of
@@ -221,15 +242,16 @@ impl Default for SpeedParams {
             //   time match; the 1.1B file and Gemma 3 270M are held out.
             // `validation/run.sh` prints the errors in and out of these fits.
             cpu: CpuKernels {
-                gemv: 0.14,
-                attn: 0.11,
+                gemv: 0.2374,
+                attn: 0.2281,
             },
-            // The 10th and 90th percentiles of measured / predicted over the leave-one-device-out
-            // predictions (`llmrig accuracy --cv --rows --json`, rows_device_out, 2026-12-02):
-            // decode 0.902 and 1.115 over 282 rows, prefill 0.657 and 1.829 over 299 rows.
+            // The 10th and 90th percentiles of measured / predicted over the device-out
+            // predictions of the llama.cpp rows (`llmrig accuracy --cv --rows --json`,
+            // rows_device_out, 2026-12-02, 10 folds by device): decode 0.731 and 1.302 over 584
+            // rows, prefill 0.399 and 2.022 over 748 rows.
             ranges: Ranges {
-                decode: (0.90, 1.12),
-                prefill: (0.65, 1.83),
+                decode: (0.73, 1.30),
+                prefill: (0.40, 2.02),
             },
         }
     }
@@ -352,6 +374,24 @@ pub(super) fn estimate_speed(
         })
         .collect();
     perf
+}
+
+/// Speed for the settings' test alone, without the decode curve.
+pub(super) fn point_speed(
+    w: &ModelWeights,
+    sys: &SystemSpec,
+    s: &Settings,
+    (load, placement): (&DeviceLoad, &Placement),
+    shape: &ContextShape,
+    shared: &[f64],
+    params: &SpeedParams,
+) -> Performance {
+    let devices = Devices {
+        load,
+        placement,
+        shared,
+    };
+    performance(w, sys, s, &devices, shape, params, flash_attn_on(s))
 }
 
 /// What each device holds and reads.
@@ -554,6 +594,21 @@ fn performance(
                     (pk_float, pk_quant),
                     bpc,
                 );
+                // A ubatch reads its weights at least once, from the memory that holds them: a
+                // few tokens are as memory-bound as one (llama.cpp runs batches of up to 8 rows
+                // through the same matrix-vector kernels), and an MoE ubatch reads every expert
+                // one of its tokens routes to.
+                if !(d == cpu && op_offload) {
+                    let moe = spec.expert_share_touched(u) / spec.expert_share_touched(1.0);
+                    let b = bw(d) * bp(d).bw;
+                    let floor: f64 = load.read[d]
+                        .iter()
+                        .enumerate()
+                        .map(|(c, bytes)| bytes / (b * p.class_factor[c]))
+                        .sum::<f64>()
+                        * moe;
+                    t = t.max(floor);
+                }
                 let q = spec.q_width() as f64;
                 // Sliding-window layers attend to at most the window; counted at full length here,
                 // which only matters for long prompts on Gemma-style models.

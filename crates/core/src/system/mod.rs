@@ -6,6 +6,9 @@ mod os;
 
 use serde::{Deserialize, Serialize};
 
+mod calibration;
+pub use calibration::{BackendParams, Calibration};
+
 pub use os::{ram_budget, Os, RamBasis, RamBudget, UNKNOWN_OS_RESERVE_BYTES};
 
 /// Where a device's memory lives.
@@ -217,6 +220,10 @@ pub struct SystemSpec {
     pub gpus: Vec<DeviceSpec>,
     /// The host.
     pub cpu: CpuSpec,
+    /// This machine's own speed efficiencies, fitted by `llmrig calibrate` to its llama-bench
+    /// results; they replace the shipped constants of their device classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl SystemSpec {

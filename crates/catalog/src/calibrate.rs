@@ -1,0 +1,219 @@
+//! `llmrig calibrate`: one machine's speed efficiencies fitted to its own llama-bench results.
+//!
+//! The shipped constants ([`SpeedParams::default`]) are fitted across many machines; a user's
+//! machine differs from them by its clocks, drivers, llama.cpp build and cooling. Calibrating
+//! refits only the efficiencies of the device classes the results ran on (bandwidth share,
+//! per-token cost, prompt compute shares, per-ubatch cost), with the same objective as the
+//! shipped fit, and keeps the constants shared by all classes. A class's main efficiency of a
+//! phase moves with one result of that phase, its fixed costs with four.
+
+use std::collections::BTreeMap;
+
+use llmrig_core::estimate::{
+    device_class, Calibration, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams,
+    WeightClass, DEVICE_CLASSES,
+};
+use llmrig_core::system::{GpuVendor, SystemSpec};
+
+use crate::accuracy::{refit_with, score, stats, Case, Phase, Scope, Scored};
+use crate::{models, ModelEntry};
+
+/// One llama-bench result on this machine, with the model it ran and its settings.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// How the result is shown (`llama 8B Q4_K - Medium`).
+    pub label: String,
+    /// The model's weights.
+    pub weights: ModelWeights,
+    /// The run's settings (context, `-ngl`, ubatch, flash attention, threads, the test).
+    pub settings: Settings,
+    /// Prompt processing or generation.
+    pub phase: Phase,
+    /// The llama-bench test (`pp512`, `tg128 @ d4096`).
+    pub test: String,
+    /// Measured tokens/s.
+    pub measured: f64,
+}
+
+/// A result with the prediction before and after calibrating.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Compared {
+    /// The model as llama-bench named it.
+    pub model: String,
+    /// The test.
+    pub test: String,
+    /// Prompt processing or generation.
+    pub phase: Phase,
+    /// Measured tokens/s.
+    pub measured: f64,
+    /// llmrig's prediction with the shipped constants.
+    pub before: f64,
+    /// llmrig's prediction with the calibrated ones.
+    pub after: f64,
+}
+
+/// The outcome of a calibration.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// What to store with the machine.
+    pub calibration: Calibration,
+    /// Each result, before and after.
+    pub rows: Vec<Compared>,
+}
+
+/// Why a calibration could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalibrateError {
+    /// No result could be reproduced on this machine.
+    #[error("none of the results could be predicted on this machine: {0}")]
+    NothingUsable(String),
+}
+
+/// The catalog model a llama-bench row describes by architecture (`general.architecture`) and
+/// parameter count: the entry of that architecture whose parameters at `quant` are nearest,
+/// within 2% (llama-bench prints them to 0.01 B).
+#[must_use]
+pub fn model_by_arch_params(
+    arch: &str,
+    params: f64,
+    quant: llmrig_core::quant::Quant,
+) -> Option<&'static ModelEntry> {
+    let mut best: Option<(&ModelEntry, f64)> = None;
+    for e in models().all() {
+        if e.spec.arch.gguf_name() != arch {
+            continue;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let p = ModelWeights::new(&e.spec, quant).params() as f64;
+        let off = (p / params - 1.0).abs();
+        if off <= 0.02 && best.is_none_or(|(_, b)| off < b) {
+            best = Some((e, off));
+        }
+    }
+    best.map(|(e, _)| e)
+}
+
+/// How many weight classes (float, k-quants, legacy quants …) the decode results read: the
+/// classes' decode factors can be told apart only with two or more.
+fn weight_classes(measured: &[Measurement]) -> usize {
+    let mut seen = [false; WeightClass::COUNT];
+    for m in measured.iter().filter(|m| m.phase == Phase::Decode) {
+        for t in &m.weights.tensors {
+            seen[WeightClass::of(t.ggml_type, m.weights.quant).index()] = true;
+        }
+    }
+    seen.iter().filter(|&&b| b).count()
+}
+
+/// Fits this machine's efficiencies to `measured` (each resolved on `sys` without any earlier
+/// calibration), starting from the shipped constants.
+///
+/// # Errors
+/// [`CalibrateError::NothingUsable`] when no result can be predicted on `sys` (settings llama.cpp
+/// would reject, such as a model that does not fit).
+pub fn calibrate(
+    measured: &[Measurement],
+    sys: &SystemSpec,
+    source: &str,
+    date: &str,
+) -> Result<Outcome, CalibrateError> {
+    let mut bare = sys.clone();
+    bare.calibration = None;
+    let start = SpeedParams::default();
+    let mut cases = Vec::new();
+    let mut reasons = Vec::new();
+    let mut classes: Vec<usize> = Vec::new();
+    for m in measured {
+        let run = match SpeedCase::new(&m.weights, &bare, &m.settings) {
+            Ok(r) => r,
+            Err(e) => {
+                reasons.push(format!("{} {}: {e}", m.label, m.test));
+                continue;
+            }
+        };
+        // The classes this result informs: the GPU's when layers run there, the CPU's when
+        // any stay in RAM.
+        let cpu_class = DEVICE_CLASSES.len() - 1;
+        let layers = m.weights.spec.n_layer + 1;
+        let on_gpu = match m.settings.gpu_layers {
+            GpuLayers::Count(n) => n.min(layers),
+            _ => layers,
+        };
+        if let Some(g) = bare.gpus.first().filter(|_| on_gpu > 0) {
+            classes.push(device_class(
+                g.api,
+                g.memory_tech,
+                g.vendor == Some(GpuVendor::Intel),
+            ));
+        }
+        if bare.gpus.is_empty() || on_gpu < layers {
+            classes.push(cpu_class);
+        }
+        cases.push(Case::new(
+            Scored {
+                source: source.to_string(),
+                hardware: "this machine".into(),
+                engine: "llama.cpp".into(),
+                device: "this machine".into(),
+                model: m.label.clone(),
+                quant: m.weights.quant.name(),
+                gpus: bare.gpus.len(),
+                backend: String::new(),
+                class: String::new(),
+                test: m.test.clone(),
+                phase: m.phase,
+                measured: m.measured,
+                predicted: f64::NAN,
+                low: f64::NAN,
+                high: f64::NAN,
+                naive: f64::NAN,
+            },
+            vec![run],
+        ));
+    }
+    if cases.is_empty() {
+        return Err(CalibrateError::NothingUsable(reasons.join("; ")));
+    }
+    let fitted = refit_with(
+        &cases,
+        &start,
+        &Scope {
+            global: false,
+            class_factors: weight_classes(measured) > 1,
+            min_main: 1,
+            min_fixed: 4,
+        },
+    );
+    let before = score(&cases, &start);
+    let after = score(&cases, &fitted);
+    classes.sort_unstable();
+    classes.dedup();
+    let backends: BTreeMap<String, _> = classes
+        .iter()
+        .map(|&c| (DEVICE_CLASSES[c].to_string(), fitted.backends[c]))
+        .collect();
+    let rows = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| Compared {
+            model: b.model.clone(),
+            test: b.test.clone(),
+            phase: b.phase,
+            measured: b.measured,
+            before: b.predicted,
+            after: a.predicted,
+        })
+        .collect();
+    Ok(Outcome {
+        calibration: Calibration {
+            date: date.to_string(),
+            source: source.to_string(),
+            rows: cases.len(),
+            error_before: stats(before.iter()).median,
+            error_after: stats(after.iter()).median,
+            backends,
+            class_factor: (weight_classes(measured) > 1).then(|| fitted.class_factor.to_vec()),
+        },
+        rows,
+    })
+}

@@ -1,0 +1,151 @@
+//! `llmrig calibrate` as a user runs it: on the H200's llama-bench results (the rows of
+//! shared/data/llamacpp-cuda/h200-throughput.csv, which the calibration data carries), written as
+//! llama-bench's default table; calibrated on the Q8_0 rows, checked on the others.
+
+use super::llmrig;
+
+const THROUGHPUT: &str = include_str!("../../../catalog/data/calibration/throughput.csv");
+
+/// A CSV line's fields (quotes allowed, no newlines inside fields).
+fn fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.trim_end_matches('\r').chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The H200 rows whose quant `keep` accepts, as a llama-bench table.
+fn h200_table(keep: impl Fn(&str) -> bool) -> String {
+    let mut t = String::from(
+        "| model | size | params | backend | ngl | n_ubatch | fa | test | t/s |\n|---|--:|--:|---|--:|--:|--:|--:|--:|\n",
+    );
+    for line in THROUGHPUT
+        .lines()
+        .filter(|l| l.contains("h200-throughput.csv"))
+    {
+        let f = fields(line);
+        let quant = f[9].as_str();
+        if !keep(quant) {
+            continue;
+        }
+        let ty = if quant == "Q4_K_M" {
+            "Q4_K - Medium"
+        } else {
+            quant
+        };
+        t.push_str(&format!(
+            "| llama 8B {ty} | {} GiB | {} B | CUDA | 99 | 512 | 1 | {} | {} ± {} |\n",
+            f[10], f[11], f[16], f[17], f[18]
+        ));
+    }
+    t.push_str("\nbuild: 0c1e57098 (1)\n");
+    t
+}
+
+#[test]
+fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
+    let dir = std::env::temp_dir().join(format!("llmrig-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (q8, rest) = (dir.join("q8.md"), dir.join("rest.md"));
+    std::fs::write(&q8, h200_table(|q| q == "Q8_0")).unwrap();
+    std::fs::write(&rest, h200_table(|q| q != "Q8_0")).unwrap();
+    let (bare, sys) = (dir.join("h200.toml"), dir.join("h200-cal.toml"));
+    for f in [&bare, &sys] {
+        llmrig()
+            .args(["hw", "--gpu", "h200", "--save"])
+            .arg(f)
+            .assert()
+            .success();
+    }
+    let p = |f: &std::path::Path| f.to_str().unwrap().to_string();
+    let out = llmrig()
+        .args(["calibrate", &p(&q8), "--system", &p(&sys), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &v["calibration"];
+    assert_eq!(c["rows"], 4);
+    assert!(c["backends"]["cuda-hbm"]["bw"].as_f64().unwrap() > 0.0);
+    assert!(c["error_after"].as_f64().unwrap() < 0.02, "{c}");
+    assert!(c["error_before"].as_f64().unwrap() > 0.15, "{c}");
+    // The other quants, predicted with and without the calibration (2026-12-02: 18.5% and
+    // 40.8%; README "Accuracy").
+    let check = |system: &std::path::Path| -> f64 {
+        let out = llmrig()
+            .args([
+                "calibrate",
+                "--check",
+                &p(&rest),
+                "--system",
+                &p(system),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["median_error"].as_f64().unwrap()
+    };
+    let (calibrated, shipped) = (check(&sys), check(&bare));
+    assert!(calibrated <= 0.19, "calibrated median error {calibrated}");
+    assert!(shipped >= 0.35, "shipped median error {shipped}");
+    // Estimates on the calibrated machine say so.
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--system", &p(&sys)])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "speed calibrated on your llama-bench run of",
+        ));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_results_are_named() {
+    let dir = std::env::temp_dir().join(format!("llmrig-calibrate-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.txt");
+    std::fs::write(&junk, "hello\nworld\n").unwrap();
+    llmrig()
+        .args(["calibrate"])
+        .arg(&junk)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no llama-bench results found"));
+    llmrig()
+        .args(["calibrate", "/nonexistent/bench.json"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("/nonexistent/bench.json"));
+    // A model llmrig cannot match is named, with what to do.
+    let odd = dir.join("odd.md");
+    std::fs::write(
+        &odd,
+        "| model | size | params | backend | ngl | test | t/s |\n|---|---|---|---|---|---|---|\n| llama 3B Q4_0 | 1.00 GiB | 3.33 B | CUDA | 99 | tg128 | 100.00 ± 1.00 |\n",
+    )
+    .unwrap();
+    llmrig()
+        .args(["calibrate", "--gpu", "rtx-4090"])
+        .arg(&odd)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "no catalog model of architecture `llama`",
+        ));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,45 @@
+//! A machine's own speed efficiencies, fitted by `llmrig calibrate` to its llama-bench results and
+//! kept with the machine (its machine file or the user config). The speed model
+//! (`estimate::SpeedParams`) reads them; they live with the machine because they describe it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Efficiencies of one backend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BackendParams {
+    /// Share of peak memory bandwidth decode achieves on f16 weights.
+    pub bw: f64,
+    /// Fixed time per generated token (launches, sampling, synchronisation), seconds.
+    pub step_s: f64,
+    /// Share of the FP16 (FP32-accumulate) peak prefill achieves on float weights.
+    pub pp_float: f64,
+    /// Share of that peak prefill achieves on quantized weights.
+    pub pp_quant: f64,
+    /// Fixed time per ubatch of prompt, seconds.
+    pub ubatch_s: f64,
+}
+
+/// One machine's efficiencies, fitted to its own llama-bench results (`llmrig calibrate`), kept
+/// in its machine file or the user config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// When the llama-bench run was made (its `test_time`, else the day of calibrating), as
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The results file the efficiencies came from.
+    pub source: String,
+    /// llama-bench results fitted.
+    pub rows: usize,
+    /// Median absolute error over those results with the shipped constants, then with these.
+    pub error_before: f64,
+    /// See `error_before`.
+    pub error_after: f64,
+    /// Per device class (`DEVICE_CLASSES`), the fitted efficiencies.
+    pub backends: BTreeMap<String, BackendParams>,
+    /// The decode factors of the weight classes (`SpeedParams::class_factor`), when the results
+    /// read several classes of weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_factor: Option<Vec<f64>>,
+}

@@ -11,6 +11,18 @@ fn main() {
         params = refit(&cases, &params);
         println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
     }
+    if std::env::args().any(|a| a == "--holdouts") {
+        let h = llmrig_catalog::calibrate::holdouts(&cases, Some(("llama-3.1-8b", "Q8_0")));
+        for m in &h {
+            println!(
+                "{:<28} {:<48} {:<7} on {:<28} ({:>3} rows) | decode {:>3} rows {:>6.1}% -> {:>6.1}% | prefill {:>3} rows {:>6.1}% -> {:>6.1}%",
+                m.device, m.source, m.backend, m.trained_on, m.train_rows,
+                m.decode.0, m.decode.1 * 100.0, m.decode.2 * 100.0,
+                m.prefill.0, m.prefill.1 * 100.0, m.prefill.2 * 100.0
+            );
+        }
+        return;
+    }
     let rows = if std::env::args().any(|a| a == "--cv") {
         println!("device-out cross-validation: each device's rows predicted by constants fitted without it");
         llmrig_catalog::accuracy::cross_validate(&cases, &params)

@@ -595,9 +595,14 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
     let cases = &fitted[..];
     let (min_main, min_rows) = (scope.min_main, scope.min_fixed);
     let mut p = start.clone();
-    let class_rows = |phase: Phase| {
+    // Rows per class and phase, and of those the prefill rows of float weights (F16, BF16, F32).
+    let is_float = |c: &Case| matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32");
+    let class_rows = |phase: Phase, float: Option<bool>| {
         let mut counts = [0usize; 8];
-        for c in cases.iter().filter(|c| c.meta.phase == phase) {
+        for c in cases
+            .iter()
+            .filter(|c| c.meta.phase == phase && float.is_none_or(|f| is_float(c) == f))
+        {
             let sys = c.runs[0].system();
             let class = sys.gpus.first().map_or(7, |g| {
                 device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
@@ -606,7 +611,14 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         }
         counts
     };
-    let (dec, pre) = (class_rows(Phase::Decode), class_rows(Phase::Prefill));
+    let (dec, pre) = (
+        class_rows(Phase::Decode, None),
+        class_rows(Phase::Prefill, None),
+    );
+    let (pre_float, pre_quant) = (
+        class_rows(Phase::Prefill, Some(true)),
+        class_rows(Phase::Prefill, Some(false)),
+    );
     // (accessor, lower bound, upper bound)
     type Knob = (Box<dyn Fn(&mut SpeedParams) -> &mut f64>, f64, f64);
     let mut knobs: Vec<Knob> = Vec::new();
@@ -619,13 +631,17 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if dec[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
         }
-        if pre[b] >= min_main {
+        // Across machines a compute share moves with the phase's rows; on one machine only with
+        // rows of its own kind of weights (a Q8_0 run says nothing of cuBLAS's F16 rate).
+        let (quant_rows, float_rows) = if scope.global {
+            (pre[b], if pre[b] >= min_rows { pre[b] } else { 0 })
+        } else {
+            (pre_quant[b], pre_float[b])
+        };
+        if quant_rows >= min_main {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
         }
-        // Across machines the float share needs the fixed costs' rows (float rows are few);
-        // on one machine a single float result tells it.
-        let float_rows = if scope.global { min_rows } else { min_main };
-        if pre[b] >= float_rows {
+        if float_rows >= min_main {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
         }
         if pre[b] >= min_rows {

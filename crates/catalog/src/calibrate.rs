@@ -93,6 +93,20 @@ pub fn model_by_arch_params(
     best.map(|(e, _)| e)
 }
 
+/// Rows a class needs before its fixed costs (per token, per ubatch) move: four, and results of
+/// at least two models. With one model the fixed cost and the bandwidth or compute share trade
+/// against each other, and moving both fits the run at the cost of every other model.
+fn fixed_rows(cases: &[Case]) -> usize {
+    let mut models: Vec<&str> = cases.iter().map(|c| c.meta().model.as_str()).collect();
+    models.sort_unstable();
+    models.dedup();
+    if models.len() >= 2 {
+        4
+    } else {
+        usize::MAX
+    }
+}
+
 /// How many weight classes (float, k-quants, legacy quants …) the decode results read: the
 /// classes' decode factors can be told apart only with two or more.
 fn weight_classes(measured: &[Measurement]) -> usize {
@@ -181,7 +195,7 @@ pub fn calibrate(
             global: false,
             class_factors: weight_classes(measured) > 1,
             min_main: 1,
-            min_fixed: 4,
+            min_fixed: fixed_rows(&cases),
         },
     );
     let before = score(&cases, &start);
@@ -216,4 +230,102 @@ pub fn calibrate(
         },
         rows,
     })
+}
+
+/// One machine of the calibration data calibrated on one model and quant, and scored on its other
+/// results: the check that a user's calibration carries over to the models they did not run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Holdout {
+    /// The device (catalog id).
+    pub device: String,
+    /// The source of the machine's results.
+    pub source: String,
+    /// The backend.
+    pub backend: String,
+    /// The model and quant calibrated on.
+    pub trained_on: String,
+    /// Rows calibrated on.
+    pub train_rows: usize,
+    /// The other rows, decode: (count, median error with the shipped constants, calibrated).
+    pub decode: (usize, f64, f64),
+    /// The same for prefill.
+    pub prefill: (usize, f64, f64),
+}
+
+/// For every machine of `cases` (one device, GPU count, backend and source: one person's runs)
+/// with results for at least two model–quant pairs: calibrates on the pair with most results
+/// (`prefer`, when the machine has it) and scores the others before and after.
+#[must_use]
+pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
+    let key = |c: &Case| {
+        let m = c.meta();
+        (
+            m.device.clone(),
+            m.gpus,
+            m.backend.clone(),
+            m.source.clone(),
+        )
+    };
+    let mut machines: Vec<_> = cases
+        .iter()
+        .filter(|c| c.meta().engine == "llama.cpp")
+        .map(key)
+        .collect();
+    machines.sort();
+    machines.dedup();
+    let start = SpeedParams::default();
+    let mut out = Vec::new();
+    for mk in machines {
+        let rows: Vec<&Case> = cases.iter().filter(|c| key(c) == mk).collect();
+        let pair = |c: &Case| (c.meta().model.clone(), c.meta().quant.clone());
+        let mut pairs: Vec<(String, String)> = rows.iter().map(|c| pair(c)).collect();
+        pairs.sort();
+        let count = |p: &(String, String)| rows.iter().filter(|c| &pair(c) == p).count();
+        pairs.dedup();
+        if pairs.len() < 2 {
+            continue;
+        }
+        let chosen = prefer
+            .and_then(|(m, q)| pairs.iter().find(|p| p.0 == m && p.1 == q).cloned())
+            .unwrap_or_else(|| {
+                pairs
+                    .iter()
+                    .max_by_key(|p| (count(p), std::cmp::Reverse((*p).clone())))
+                    .cloned()
+                    .unwrap_or_default()
+            });
+        let (train, test): (Vec<Case>, Vec<Case>) = rows
+            .iter()
+            .map(|c| (*c).clone())
+            .partition(|c| pair(c) == chosen);
+        if test.len() < 4 {
+            continue;
+        }
+        let fitted = refit_with(
+            &train,
+            &start,
+            &Scope {
+                global: false,
+                class_factors: false,
+                min_main: 1,
+                min_fixed: fixed_rows(&train),
+            },
+        );
+        let (before, after) = (score(&test, &start), score(&test, &fitted));
+        let phase = |ph: Phase| {
+            let b = stats(before.iter().filter(|r| r.phase == ph));
+            let a = stats(after.iter().filter(|r| r.phase == ph));
+            (b.n, b.median, a.median)
+        };
+        out.push(Holdout {
+            device: mk.0,
+            source: mk.3,
+            backend: mk.2,
+            trained_on: format!("{} {}", chosen.0, chosen.1),
+            train_rows: train.len(),
+            decode: phase(Phase::Decode),
+            prefill: phase(Phase::Prefill),
+        });
+    }
+    out
 }

@@ -489,7 +489,10 @@ pub(super) fn complete_detected_gpu(
         Some((e, exact)) => {
             let full = e.to_spec(None, None);
             g.fp16_flops = full.fp16_flops;
+            g.fp16_acc16_flops = full.fp16_acc16_flops;
             g.int8_ops = full.int8_ops;
+            // Detection cannot tell HBM from GDDR; the catalog can.
+            g.memory_tech = full.memory_tech;
             if g.bandwidth_bytes_per_s == 0.0 {
                 g.bandwidth_bytes_per_s = full.bandwidth_bytes_per_s;
             }

@@ -83,7 +83,15 @@ fn cross_validated_errors_meet_the_readme() {
         .filter(|r| r.engine == "llama.cpp")
         .collect();
     assert!(rows.len() >= 1300, "{} rows scored", rows.len());
-    pin_backends(&rows, &[("cuda", 0.075, 0.23), ("metal", 0.045, 0.06)]);
+    pin_backends(
+        &rows,
+        &[
+            ("cuda", 0.075, 0.23),
+            ("metal", 0.045, 0.06),
+            ("rocm", 0.06, 1.0),
+            ("vulkan", 0.26, 0.69),
+        ],
+    );
     pin(&rows, (0.078, 0.47, 0.78), (0.28, 0.78));
 }
 
@@ -102,7 +110,15 @@ fn cross_validated_by_source_meets_the_readme() {
         .filter(|r| r.engine == "llama.cpp")
         .collect();
     assert!(rows.len() >= 1300, "{} rows scored", rows.len());
-    pin_backends(&rows, &[("cuda", 0.07, 0.36), ("metal", 0.107, 0.13)]);
+    pin_backends(
+        &rows,
+        &[
+            ("cuda", 0.07, 0.36),
+            ("metal", 0.107, 0.13),
+            ("rocm", 0.085, 0.58),
+            ("vulkan", 0.083, 0.59),
+        ],
+    );
     pin(&rows, (0.083, 0.33, 0.87), (0.36, 0.78));
 }
 

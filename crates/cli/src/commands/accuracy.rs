@@ -53,7 +53,8 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let (cases, skipped) = prepare();
     let params = SpeedParams::default();
     let rows = score(&cases, &params);
-    let (lodo, loso) = if a.cv {
+    let cv = a.cv || !a.in_sample;
+    let (lodo, loso) = if cv {
         (
             Some(cross_validate(&cases, &params)),
             Some(cross_validate_sources(&cases, &params)),
@@ -92,7 +93,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     if as_json {
         return json::to_string(&serde_json::json!({
             "schema_version": 2,
-            "cross_validated": a.cv,
+            "cross_validated": cv,
             "groups": groups,
             "rows": if a.rows { serde_json::to_value(&rows).unwrap_or_default() } else { serde_json::Value::Null },
             "rows_device_out": if a.rows { serde_json::to_value(&lodo).unwrap_or_default() } else { serde_json::Value::Null },
@@ -107,7 +108,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let held = |s: Option<&ErrorStats>| {
         s.map_or_else(String::new, |s| format!("{:.0}%", s.in_range * 100.0))
     };
-    if a.cv {
+    if cv {
         let _ = writeln!(
             out,
             "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside; \"in range\": share of rows whose measured speed lies in llmrig's range"
@@ -147,7 +148,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     } else {
         let _ = writeln!(
             out,
-            "in sample: the shipped constants were fitted on these rows; `--cv` gives the out-of-sample figures"
+            "in sample (--in-sample): the shipped constants were fitted on these rows; without --in-sample, the out-of-sample figures lead"
         );
         let mut t = table::new(
             &[
@@ -215,8 +216,10 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
 
 /// `all`, `backend cuda`, `class cuda-hbm`, `source ggml-org/llama.cpp#4167`.
 fn label(g: &Group) -> String {
-    if g.by == "all" {
-        "all".to_string()
+    if g.by == "all" && g.name == "all" {
+        "all (llama.cpp)".to_string()
+    } else if g.by == "all" {
+        format!("{} (LocalScore; scored, never fitted)", g.name)
     } else {
         format!("{} {}", g.by, g.name)
     }

@@ -318,7 +318,22 @@ fn weights_of(r: &BenchRow) -> Result<ModelWeights, String> {
         r.arch(),
         params / 1e9
     ))?;
-    Ok(ModelWeights::new(&entry.spec, quant))
+    let weights = ModelWeights::new(&entry.spec, quant);
+    // The file's size must agree too: a fine-tune with another vocabulary, or a different mix
+    // under the same file type name, is another file.
+    if let Some(size) = r.model_size {
+        #[allow(clippy::cast_precision_loss)]
+        let ours = weights.total_bytes() as f64;
+        if (ours / size - 1.0).abs() > 0.08 {
+            return Err(format!(
+                "{} at {ft} is {:.2} GiB in llmrig's catalog but {:.2} GiB in the results; give the GGUF file (llama-bench `-o json` records its path)",
+                entry.spec.id,
+                ours / f64::from(1u32 << 30),
+                size / f64::from(1u32 << 30)
+            ));
+        }
+    }
+    Ok(weights)
 }
 
 /// Keeps the calibration: in `--save FILE` (the whole machine), in the `--system` file, or in the

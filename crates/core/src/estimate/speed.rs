@@ -188,15 +188,16 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
 
 impl Default for SpeedParams {
     /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`
-    /// on the 581 usable rows of throughput.csv (2026-11-26, refitted after prefill stopped counting the
-    /// output matrix for every prompt token). cuda-gddr, cuda-hbm and metal were
-    /// fitted; rocm, vulkan and sycl have fewer than 8 rows and keep unfitted defaults. Their
-    /// bandwidth efficiencies lie within the range of achieved/peak ratios published for GPUs:
-    /// 0.75–0.80 for fp16 GEMV (computed from the operator profiles published with Vidur, MLSys
-    /// 2024), 0.70–0.75 for 4-bit MLC (mlc-ai/llm-perf-bench), 0.36–0.81 for llama.cpp on Apple
-    /// GPUs by quant type (llama.cpp discussion #4167); the other defaults have no published
-    /// source. Error of these constants: `llmrig accuracy` (in-sample) and
-    /// `llmrig accuracy --cv` (leave-one-device-out).
+    /// over the 1,332 reproducible llama.cpp rows of throughput.csv (2026-12-02; LocalScore's
+    /// llamafile rows are scored, never fitted). A class's main efficiency of a phase moved where
+    /// 2 rows inform it, its fixed costs where 8 do; the others keep unfitted defaults (rocm-hbm
+    /// decode, and SYCL), whose bandwidth efficiencies lie within the range of achieved/peak
+    /// ratios published for GPUs: 0.75–0.80 for fp16 GEMV (computed from the operator profiles
+    /// published with Vidur, MLSys 2024), 0.70–0.75 for 4-bit MLC (mlc-ai/llm-perf-bench),
+    /// 0.36–0.81 for llama.cpp on Apple GPUs by quant type (llama.cpp discussion #4167). Values at
+    /// a bound of the fit (rocm-hbm pp_float 2.0, intel pp_float 0.02, cpu ubatch_s) say the
+    /// class's rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
+    /// `llmrig accuracy --cv` (device out, source out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
             bw,
@@ -214,16 +215,9 @@ impl Default for SpeedParams {
                 b(0.808, 0.001199, 0.05127, 0.2357, 0.03483), // vulkan
                 b(0.8917, 0.005965, 0.8066, 0.7076, 0.05),    // metal
                 b(0.6158, 0.001, 0.02, 0.1169, 1.011e-05),    // intel
-                // cpu: throughput.csv has no CPU rows. pp_float and pp_quant are set from the
-                // prefill of the llama-1b files in validation/report.md (llama.cpp on a 2-core AMD
-                // EPYC with AVX-512, stable within 5% over four runs): the F16 file for pp_float,
-                // the median measured/predicted ratio of Q8_0/Q4_0/Q4_K_M/IQ4_XS for pp_quant.
-                // bw stays at 0.7, about the share of peak DRAM bandwidth llama.cpp decode reaches
-                // on desktop CPUs (~75% on a Ryzen AI 9 HX 370 with DDR5-5600, llama.cpp issue
-                // #19480; ~68% on an i9-13900K if its 7B file was Q4_0, llama.cpp issue #34):
-                // decode on that shared VM and its bandwidth probe each vary by ±30% from run to
-                // run. One machine; `validation/run.sh`
-                // prints the error on every CPU file.
+                // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
+                // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
+                // `validation/run.sh` prints the error against the real llama.cpp on its machine.
                 b(0.607, 0.0007208, 1.444, 0.5211, 1e-05),
             ],
             class_factor: [1.0, 1.038, 1.03, 0.9261, 0.75, 1.323],
@@ -231,16 +225,8 @@ impl Default for SpeedParams {
             attn_passes: 4.931,
             hop_s: 0.000234,
             pipeline_overlap: 0.8234,
-            // Fitted on the validation harness's CPU measurements (2-core AVX-512 VM, llama.cpp
-            // 0c1e57098, `validation/report.json`):
-            // - gemv: the median over the 1.1B file's Q8_0, Q4_0, Q4_K_M and IQ4_XS decodes of
-            //   the share of the f32 rate that makes the token time match (0.122, 0.160, 0.185,
-            //   0.123); its F16 decode is bandwidth-bound there (it only bounds this from below,
-            //   0.08); the real Gemma 3 270M file is held out;
-            // - attn: the median over the 56 tiny synthetic files (n_embd 256–384, whose prompt
-            //   time is mostly attention and per-token work) of the share that makes their prompt
-            //   time match; the 1.1B file and Gemma 3 270M are held out.
-            // `validation/run.sh` prints the errors in and out of these fits.
+            // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
+            // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
                 gemv: 0.2374,
                 attn: 0.2281,

@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -579,6 +580,10 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
               f"({c['test_rows']} results) predicted: median absolute error prefill {c['shipped']['pp']}% with the "
               f"shipped constants, {c['calibrated']['pp']}% calibrated; decode {c['shipped']['tg']}% and "
               f"{c['calibrated']['tg']}%."]
+        if "run" in c:
+            L += ["", f"`llmrig calibrate --run` with llama.cpp's own llama-bench (built from the same source) on "
+                  f"the {c['run']['model']} file (pp512 and tg128), then the same other files: prefill "
+                  f"{c['run']['calibrated']['pp']}%, decode {c['run']['calibrated']['tg']}%."]
     elif c:
         L += ["", f"`llmrig calibrate` check failed: {c['error']}"]
     L += [
@@ -610,6 +615,32 @@ def bench_rows(speeds: list[dict]) -> list[dict]:
         out.append(dict(common, n_prompt=SPEED["prompt"], n_gen=0, avg_ts=sp["prefill_tokens_per_s"]))
         out.append(dict(common, n_prompt=0, n_gen=SPEED["gen"], avg_ts=sp["decode_tokens_per_s"]))
     return out
+
+
+def ensure_llama_bench() -> Path:
+    """llama.cpp's llama-bench from the same source and flags as the wheel (CPU), built once (~3
+    minutes on 2 cores) and cached beside the wheel."""
+    d = CACHE / "llama-bench" / wheel_key()
+    exe = d / "llama-bench"
+    if exe.exists():
+        return exe
+    cmake = Path(sys.executable).parent / "cmake"
+    log(f"building llama-bench {LLAMA_CPP_PYTHON} (CPU) for `llmrig calibrate --run`; cached in {d}")
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(sdist_path()) as t:
+            t.extractall(tmp, filter="data")
+        src = next(Path(tmp).glob("llama_cpp_python-*")) / "vendor" / "llama.cpp"
+        build = Path(tmp) / "build"
+        subprocess.run([str(cmake), "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                        *shlex.split(CMAKE_ARGS), "-DLLAMA_BUILD_TOOLS=ON", "-DBUILD_SHARED_LIBS=OFF"],
+                       check=True, capture_output=True)
+        subprocess.run([str(cmake), "--build", str(build), "--target", "llama-bench", "-j",
+                        str(os.cpu_count() or 2)], check=True, capture_output=True)
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(build / "bin" / "llama-bench", exe)
+    log(f"llama-bench built in {time.time() - t0:.0f} s")
+    return exe
 
 
 def calibrate_check(binary: Path, speeds: list[dict]) -> dict | None:
@@ -647,11 +678,22 @@ def calibrate_check(binary: Path, speeds: list[dict]) -> dict | None:
 
             result = {"trained_on": "llama-1b", "train_rows": len(train), "test_rows": len(test),
                       "shipped": check(shipped), "calibrated": check(cal)}
+            # The same through llama.cpp's own llama-bench: `llmrig calibrate --run` on one file.
+            q4 = next((sp["path"] for sp in speeds if sp["model"] == "llama-1b" and sp["ftype"] == "Q4_K_M"), None)
+            if q4:
+                bench = ensure_llama_bench()
+                run_cal = Path(d) / "run.toml"
+                renv = dict(env, PATH=f"{bench.parent}{os.pathsep}{env.get('PATH', '')}")
+                subprocess.run([str(binary), "calibrate", "--run", q4, "--system", str(shipped), "--save",
+                                str(run_cal)], check=True, env=renv, capture_output=True, timeout=900)
+                result["run"] = {"model": "llama-1b Q4_K_M", "calibrated": check(run_cal)}
         log(f"llmrig calibrate on the llama-1b speeds, checked on the other files: {result}")
         return result
-    except (subprocess.SubprocessError, OSError, KeyError, ValueError) as e:
-        log(f"llmrig calibrate check failed: {e}")
-        return {"error": str(e)[-300:]}
+    except (subprocess.SubprocessError, OSError, KeyError, ValueError, StopIteration) as e:
+        detail = getattr(e, "stderr", None)
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else (detail or "")
+        log(f"llmrig calibrate check failed: {e} {detail[-500:]}")
+        return {"error": f"{e} {detail[-300:]}"}
 
 
 # Files big enough that llama.cpp's CPU time is its matmul kernels and RAM, not per-op overhead.

@@ -653,7 +653,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
             knobs.push((Box::new(move |p| &mut p.class_factor[c]), 0.3, 1.5));
         }
     }
-    if dec[7] >= min_rows {
+    // The CPU's decode kernels: a main efficiency across machines only with many rows (their
+    // bandwidth trades against it), on one machine with one result.
+    if dec[7] >= if scope.global { min_rows } else { min_main } {
         knobs.push((Box::new(|p| &mut p.cpu.gemv), 0.02, 1.0));
     }
     if pre[7] >= min_rows {

@@ -110,13 +110,22 @@ fn fixed_rows(cases: &[Case]) -> usize {
 /// How many weight classes (float, k-quants, legacy quants …) the decode results read: the
 /// classes' decode factors can be told apart only with two or more.
 fn weight_classes(measured: &[Measurement]) -> usize {
-    let mut seen = [false; WeightClass::COUNT];
+    // Bytes per class over the decode results' models; a class counts when it holds a tenth of
+    // a model (the f32 norms of every model do not make it a second class).
+    let mut counted = [false; WeightClass::COUNT];
     for m in measured.iter().filter(|m| m.phase == Phase::Decode) {
+        let mut bytes = [0u64; WeightClass::COUNT];
         for t in &m.weights.tensors {
-            seen[WeightClass::of(t.ggml_type, m.weights.quant).index()] = true;
+            bytes[WeightClass::of(t.ggml_type, m.weights.quant).index()] += t.bytes;
+        }
+        let total: u64 = bytes.iter().sum();
+        for (c, b) in bytes.iter().enumerate() {
+            if *b * 10 >= total && total > 0 {
+                counted[c] = true;
+            }
         }
     }
-    seen.iter().filter(|&&b| b).count()
+    counted.iter().filter(|&&b| b).count()
 }
 
 /// Fits this machine's efficiencies to `measured` (each resolved on `sys` without any earlier
@@ -227,6 +236,9 @@ pub fn calibrate(
             error_after: stats(after.iter()).median,
             backends,
             class_factor: (weight_classes(measured) > 1).then(|| fitted.class_factor.to_vec()),
+            cpu: classes
+                .contains(&(DEVICE_CLASSES.len() - 1))
+                .then_some(fitted.cpu),
         },
         rows,
     })

@@ -328,6 +328,7 @@ mod tests {
                 )]
                 .into(),
                 class_factor: None,
+                cpu: None,
             }),
         };
         let mut ours = serde_json::to_value(MachineJson::from(&sys)).unwrap();

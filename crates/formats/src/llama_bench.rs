@@ -27,7 +27,7 @@ pub struct BenchRow {
     pub n_params: Option<f64>,
     /// Backends (`CUDA`, `Metal,BLAS`, `CPU`).
     pub backend: String,
-    /// `-ngl`.
+    /// `-ngl`; `None` when not given or llama-bench's auto (-1).
     pub n_gpu_layers: Option<u32>,
     /// `-t`.
     pub n_threads: Option<u32>,
@@ -35,7 +35,7 @@ pub struct BenchRow {
     pub n_batch: Option<u32>,
     /// `-ub`.
     pub n_ubatch: Option<u32>,
-    /// `-fa`.
+    /// `-fa`; `None` when not given or auto (-1).
     pub flash_attn: Option<bool>,
     /// `-ctk`.
     pub type_k: Option<String>,
@@ -105,6 +105,16 @@ impl BenchRow {
             (b, _) => b.to_string(),
         };
         Some(name)
+    }
+
+    /// Whether the run used no GPU backend (`CPU`, `BLAS`, `CPU,BLAS`).
+    #[must_use]
+    pub fn cpu_only(&self) -> bool {
+        !self.backend.is_empty()
+            && self
+                .backend
+                .split(',')
+                .all(|b| matches!(b.trim().to_ascii_uppercase().as_str(), "CPU" | "BLAS"))
     }
 
     /// The architecture named in `model_type` (`llama`, `qwen3moe`, `gpt-oss`).
@@ -295,6 +305,17 @@ fn from_fields(fields: &[(String, String)]) -> Result<BenchRow, String> {
     let small = |k: &str| -> Result<Option<u32>, String> {
         Ok(count(k)?.map(|x| u32::try_from(x).unwrap_or(u32::MAX)))
     };
+    // A count where a negative value means "llama-bench's default" (builds since 2025 write
+    // `n_gpu_layers: -1` and `flash_attn: -1` for auto).
+    let or_auto = |k: &str| -> Result<Option<u32>, String> {
+        match get(k) {
+            Some(v) if v.starts_with('-') => v
+                .parse::<i64>()
+                .map(|_| None)
+                .map_err(|_| format!("`{k}` is `{v}`, expected a number")),
+            _ => small(k),
+        }
+    };
     let flag = |k: &str| {
         get(k).and_then(|v| match v.to_ascii_lowercase().as_str() {
             "1" | "true" | "on" | "yes" => Some(true),
@@ -312,7 +333,7 @@ fn from_fields(fields: &[(String, String)]) -> Result<BenchRow, String> {
         backend: get("backends")
             .or_else(|| get("backend"))
             .unwrap_or_default(),
-        n_gpu_layers: small("n_gpu_layers")?,
+        n_gpu_layers: or_auto("n_gpu_layers")?,
         n_threads: small("n_threads")?,
         n_batch: small("n_batch")?,
         n_ubatch: small("n_ubatch")?,

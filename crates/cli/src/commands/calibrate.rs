@@ -266,7 +266,13 @@ fn measurement(r: &BenchRow) -> Result<Measurement, String> {
         ctx: Some((r.n_prompt + r.n_gen + r.n_depth).max(1)),
         batch: u64::from(r.n_batch.unwrap_or(2048)).max(ubatch),
         ubatch,
-        gpu_layers: GpuLayers::Count(r.n_gpu_layers.unwrap_or(99)),
+        // A CPU build offloads nothing; a GPU build's default (and auto) offloads every layer
+        // that fits, all of them in a benchmark that runs.
+        gpu_layers: GpuLayers::Count(if r.cpu_only() {
+            0
+        } else {
+            r.n_gpu_layers.unwrap_or(99)
+        }),
         flash_attn: match r.flash_attn {
             Some(true) => FlashAttn::On,
             Some(false) => FlashAttn::Off,

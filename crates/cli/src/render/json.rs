@@ -10,7 +10,7 @@ use llmrig_core::estimate::{Backend, Warning};
 pub fn warning(w: &Warning) -> WarningJson {
     let hint = match w {
         Warning::CpuSpeedUncalibrated => {
-            Some("`llmrig hw --measure` makes the bandwidth this machine's")
+            Some("`llmrig calibrate` fits it to this machine's llama-bench results; `llmrig hw --measure` measures its RAM bandwidth")
         }
         Warning::BackendRules {
             backend: Backend::Vllm,

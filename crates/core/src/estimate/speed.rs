@@ -19,7 +19,7 @@
 
 use serde::Serialize;
 
-pub use crate::system::{BackendParams, Calibration};
+pub use crate::system::{BackendParams, Calibration, CpuKernels};
 
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
@@ -96,23 +96,6 @@ pub struct Ranges {
     pub prefill: (f64, f64),
 }
 
-/// Efficiencies of llama.cpp's CPU kernels that are not tiled matrix products, as shares of the
-/// CPU's f32 FMA rate. Calibrated on the validation harness's machine (`validation/run.sh`, the
-/// last table of validation/report.md): one 2-core AVX-512 VM.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CpuKernels {
-    /// Decode's matrix-vector products, two operations per weight: a dot product per block with
-    /// its unpacking (`ggml_vec_dot_q4_K_q8_K` and kin; `ggml_vec_dot_f16` converts f16 to f32).
-    /// Relative to the f32 rate rather than the int8 rate: the unpacking, not the multiply,
-    /// bounds them, so the int8 dot-product instructions that speed up the prompt's tiled
-    /// products do not speed these up alike.
-    pub gemv: f64,
-    /// Attention of a prompt batch (`ggml_compute_forward_flash_attn_ext`, a dot product and an
-    /// online softmax per query row and cached token), and the other per-token work of a layer
-    /// (norms, RoPE, softmax) that small models spend most of their prompt time in.
-    pub attn: f64,
-}
-
 /// Device classes with their own efficiencies: the backend, and for CUDA/ROCm whether the memory
 /// is HBM (llama.cpp's single-stream kernels reach a smaller share of HBM's peak). Intel GPUs form
 /// one class whatever the API (SYCL or Vulkan): their kernels reach far less of the peak than AMD's
@@ -147,6 +130,9 @@ impl SpeedParams {
             if let Some(i) = DEVICE_CLASSES.iter().position(|n| n == name) {
                 self.backends[i] = *b;
             }
+        }
+        if let Some(k) = c.cpu.filter(|k| k.gemv > 0.0 && k.attn > 0.0) {
+            self.cpu = k;
         }
         if let Some(f) = c
             .class_factor

@@ -42,4 +42,24 @@ pub struct Calibration {
     /// read several classes of weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_factor: Option<Vec<f64>>,
+    /// The CPU's kernel efficiencies, when the results ran layers on the CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuKernels>,
+}
+
+/// Efficiencies of llama.cpp's CPU kernels that are not tiled matrix products, as shares of the
+/// CPU's f32 FMA rate. Fitted with the other speed constants (`estimate::SpeedParams`), and per
+/// machine by `llmrig calibrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CpuKernels {
+    /// Decode's matrix-vector products, two operations per weight: a dot product per block with
+    /// its unpacking (`ggml_vec_dot_q4_K_q8_K` and kin; `ggml_vec_dot_f16` converts f16 to f32).
+    /// Relative to the f32 rate rather than the int8 rate: the unpacking, not the multiply,
+    /// bounds them, so the int8 dot-product instructions that speed up the prompt's tiled
+    /// products do not speed these up alike.
+    pub gemv: f64,
+    /// Attention of a prompt batch (`ggml_compute_forward_flash_attn_ext`, a dot product and an
+    /// online softmax per query row and cached token), and the other per-token work of a layer
+    /// (norms, RoPE, softmax) that small models spend most of their prompt time in.
+    pub attn: f64,
 }

@@ -7,7 +7,7 @@ mod os;
 use serde::{Deserialize, Serialize};
 
 mod calibration;
-pub use calibration::{BackendParams, Calibration};
+pub use calibration::{BackendParams, Calibration, CpuKernels};
 
 pub use os::{ram_budget, Os, RamBasis, RamBudget, UNKNOWN_OS_RESERVE_BYTES};
 

@@ -107,6 +107,15 @@ fn fixed_rows(cases: &[Case]) -> usize {
     }
 }
 
+/// How many different models the results ran: two quants of one model are one (their
+/// parameter counts agree).
+fn distinct_models(measured: &[Measurement]) -> usize {
+    let mut params: Vec<u64> = measured.iter().map(|m| m.weights.params()).collect();
+    params.sort_unstable();
+    params.dedup();
+    params.len()
+}
+
 /// How many weight classes (float, k-quants, legacy quants …) the decode results read: the
 /// classes' decode factors can be told apart only with two or more.
 fn weight_classes(measured: &[Measurement]) -> usize {
@@ -204,7 +213,11 @@ pub fn calibrate(
             global: false,
             class_factors: weight_classes(measured) > 1,
             min_main: 1,
-            min_fixed: fixed_rows(&cases),
+            min_fixed: if distinct_models(measured) >= 2 {
+                4
+            } else {
+                usize::MAX
+            },
         },
     );
     let before = score(&cases, &start);

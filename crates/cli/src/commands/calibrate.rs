@@ -65,6 +65,14 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
         .find_map(|r| r.test_time.as_deref().and_then(|t| t.get(..10)))
         .map_or_else(today, str::to_string);
     let outcome = calibrate(&measured, &sys, &source, &date)?;
+    // One model cannot separate a per-token cost from a bandwidth share (validation/report.md: a
+    // CPU calibrated on one 1.1B file predicted Gemma 3 270M worse than the shipped constants).
+    let mut sizes: Vec<u64> = measured.iter().map(|m| m.weights.params()).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let one_model = (sizes.len() < 2).then_some(
+        "calibrated on one model: its per-token and per-ubatch costs are kept from the shipped fit, so models of other sizes can be further off than before; add a second model of another size (llama-bench -m A.gguf -m B.gguf) to fit them",
+    );
     let mut calibrated = sys.clone();
     calibrated.calibration = Some(outcome.calibration.clone());
     let stored = store(a, &calibrated, &outcome.calibration)?;
@@ -74,6 +82,7 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
             "calibration": outcome.calibration,
             "stored_in": stored,
             "rows": outcome.rows,
+            "warnings": one_model.into_iter().collect::<Vec<_>>(),
             "skipped": skipped.iter().map(|(r, w)| serde_json::json!({"row": r, "reason": w})).collect::<Vec<_>>(),
         })));
     }

@@ -76,6 +76,11 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c = &v["calibration"];
     assert_eq!(c["rows"], 4);
+    // One model: the user is told what one model cannot calibrate.
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("one model"),
+        "{v}"
+    );
     assert!(c["backends"]["cuda-hbm"]["bw"].as_f64().unwrap() > 0.0);
     assert!(c["error_after"].as_f64().unwrap() < 0.02, "{c}");
     assert!(c["error_before"].as_f64().unwrap() > 0.15, "{c}");

@@ -199,13 +199,17 @@ fn host() -> CpuSpec {
 #[derive(Clone)]
 pub struct Case {
     meta: Scored,
-    runs: Vec<SpeedCase>,
+    /// Shared: cross-validation copies the cases into each fold's training set.
+    runs: std::sync::Arc<[SpeedCase]>,
 }
 
 impl Case {
     /// A case from its description and runs.
     pub(crate) fn new(meta: Scored, runs: Vec<SpeedCase>) -> Case {
-        Case { meta, runs }
+        Case {
+            meta,
+            runs: runs.into(),
+        }
     }
 
     /// The row's description (prediction fields unset).
@@ -232,7 +236,7 @@ pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
 fn predict(c: &Case, params: &SpeedParams) -> Scored {
     let mut m = c.meta.clone();
     let (mut v, mut lo, mut hi) = (0.0, 0.0, 0.0);
-    for r in &c.runs {
+    for r in c.runs.iter() {
         let p = r.performance(params);
         let (a, b, d) = match m.phase {
             Phase::Prefill => (p.prefill_tokens_per_s, p.prefill_low, p.prefill_high),
@@ -458,8 +462,8 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             DEVICE_CLASSES
                 [device_class(g0.api, g0.memory_tech, g0.vendor == Some(GpuVendor::Intel))]
         });
-        cases.push(Case {
-            meta: Scored {
+        cases.push(Case::new(
+            Scored {
                 source: short_source(&row[c_src]),
                 hardware: hw.to_string(),
                 engine: if localscore { "llamafile" } else { "llama.cpp" }.to_string(),
@@ -478,7 +482,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 naive,
             },
             runs,
-        });
+        ));
     }
     (cases, skipped)
 }

@@ -93,14 +93,12 @@ pub fn model_by_arch_params(
     best.map(|(e, _)| e)
 }
 
-/// Rows a class needs before its fixed costs (per token, per ubatch) move: four, and results of
-/// at least two models. With one model the fixed cost and the bandwidth or compute share trade
-/// against each other, and moving both fits the run at the cost of every other model.
-fn fixed_rows(cases: &[Case]) -> usize {
-    let mut models: Vec<&str> = cases.iter().map(|c| c.meta().model.as_str()).collect();
-    models.sort_unstable();
-    models.dedup();
-    if models.len() >= 2 {
+/// Rows a class needs before its fixed costs (per token, per ubatch) move, given how many
+/// different models the results ran: four, and results of at least two models. With one model a
+/// fixed cost and the bandwidth or compute share trade against each other, and moving both fits
+/// the run at the cost of every other model.
+fn fixed_rows(models: usize) -> usize {
+    if models >= 2 {
         4
     } else {
         usize::MAX
@@ -213,11 +211,7 @@ pub fn calibrate(
             global: false,
             class_factors: weight_classes(measured) > 1,
             min_main: 1,
-            min_fixed: if distinct_models(measured) >= 2 {
-                4
-            } else {
-                usize::MAX
-            },
+            min_fixed: fixed_rows(distinct_models(measured)),
         },
     );
     let before = score(&cases, &start);
@@ -333,7 +327,13 @@ pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
                 global: false,
                 class_factors: false,
                 min_main: 1,
-                min_fixed: fixed_rows(&train),
+                min_fixed: fixed_rows({
+                    let mut ids: Vec<&str> =
+                        train.iter().map(|c| c.meta().model.as_str()).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids.len()
+                }),
             },
         );
         let (before, after) = (score(&test, &start), score(&test, &fitted));

@@ -228,57 +228,45 @@ fn from_json(o: &Value) -> Result<BenchRow, String> {
     from_fields(&fields)
 }
 
+/// `-o csv`: a header naming llama-bench's JSON fields, then one quoted row per test; lines before
+/// the header (a pasted log) are skipped.
 fn parse_csv(text: &str) -> Result<Vec<BenchRow>, BenchError> {
-    let mut lines = text
+    let Some((skipped, header)) = text
         .lines()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.find(|(_, l)| l.contains("model_type") && l.contains("avg_ts"))
+        .find(|(_, l)| l.contains("model_type") && l.contains("avg_ts"))
     else {
         return Ok(Vec::new());
     };
-    let names = split_csv(header);
+    let start = text.find(header).unwrap_or(0);
+    let mut rdr = csv::ReaderBuilder::new().from_reader(&text.as_bytes()[start..]);
+    let line_of = |pos: Option<&csv::Position>| skipped + pos.map_or(1, |p| p.line() as usize);
+    let names: Vec<String> = rdr
+        .headers()
+        .map_err(|e| BenchError::Row {
+            line: line_of(e.position()),
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let mut out = Vec::new();
-    for (i, line) in lines {
-        let cells = split_csv(line);
-        if cells.len() != names.len() {
-            return Err(BenchError::Row {
-                line: i + 1,
-                message: format!(
-                    "{} fields where the header has {}",
-                    cells.len(),
-                    names.len()
-                ),
-            });
-        }
-        let fields: Vec<(String, String)> = names.iter().cloned().zip(cells).collect();
+    for record in rdr.records() {
+        let record = record.map_err(|e| BenchError::Row {
+            line: line_of(e.position()),
+            message: e.to_string(),
+        })?;
+        let fields: Vec<(String, String)> = names
+            .iter()
+            .cloned()
+            .zip(record.iter().map(str::to_string))
+            .collect();
         out.push(from_fields(&fields).map_err(|message| BenchError::Row {
-            line: i + 1,
+            line: line_of(record.position()),
             message,
         })?);
     }
     Ok(out)
-}
-
-/// One CSV line as llama-bench writes it: every field in double quotes, quotes doubled inside.
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 /// A row from `(field, value)` pairs named as llama-bench's JSON names them.

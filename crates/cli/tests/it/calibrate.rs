@@ -2,7 +2,7 @@
 //! shared/data/llamacpp-cuda/h200-throughput.csv, which the calibration data carries), written as
 //! llama-bench's default table; calibrated on the Q8_0 rows, checked on the others.
 
-use super::llmrig;
+use super::{json, llmrig};
 
 const THROUGHPUT: &str = include_str!("../../../catalog/data/calibration/throughput.csv");
 
@@ -64,16 +64,7 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
             .success();
     }
     let p = |f: &std::path::Path| f.to_str().unwrap().to_string();
-    let out = llmrig()
-        .args(["calibrate", &p(&q8), "--system", &p(&sys), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json(&["calibrate", &p(&q8), "--system", &p(&sys)]);
     let c = &v["calibration"];
     assert_eq!(c["rows"], 4);
     // One model: the user is told what one model cannot calibrate.
@@ -87,24 +78,9 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     // The other quants, predicted with and without the calibration (2026-12-02: 19.7% and
     // 40.8%; README "Accuracy").
     let check = |system: &std::path::Path| -> f64 {
-        let out = llmrig()
-            .args([
-                "calibrate",
-                "--check",
-                &p(&rest),
-                "--system",
-                &p(system),
-                "--json",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["median_error"].as_f64().unwrap()
+        json(&["calibrate", "--check", &p(&rest), "--system", &p(system)])["median_error"]
+            .as_f64()
+            .unwrap()
     };
     let (calibrated, shipped) = (check(&sys), check(&bare));
     assert!(calibrated <= 0.205, "calibrated median error {calibrated}");
@@ -118,25 +94,21 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
             "speed calibrated on your llama-bench run of",
         ));
     let decode = |system: &std::path::Path| -> f64 {
-        let out = llmrig()
-            .args([
-                "estimate",
-                "llama-3.1-8b",
-                "-q",
-                "Q8_0",
-                "--system",
-                &p(system),
-            ])
-            .args(["--gen", "128", "-fa", "on", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["performance"]["decode_tokens_per_s"].as_f64().unwrap()
+        let args = [
+            "estimate",
+            "llama-3.1-8b",
+            "-q",
+            "Q8_0",
+            "--system",
+            &p(system),
+            "--gen",
+            "128",
+            "-fa",
+            "on",
+        ];
+        json(&args)["performance"]["decode_tokens_per_s"]
+            .as_f64()
+            .unwrap()
     };
     // The H200's measured Q8_0 tg128: 254.29 tokens/s.
     let (cal, ship) = (decode(&sys), decode(&bare));

@@ -8,7 +8,7 @@ fn main() {
     let (cases, skipped) = prepare();
     let mut params = SpeedParams::default();
     if std::env::args().any(|a| a == "--refit") {
-        params = refit(&cases, &params);
+        params = refit(&cases, &SpeedParams::prior());
         println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
     }
     if std::env::args().any(|a| a == "--holdouts") {
@@ -25,10 +25,10 @@ fn main() {
     }
     let rows = if std::env::args().any(|a| a == "--cv") {
         println!("device-out cross-validation: each device's rows predicted by constants fitted without it");
-        llmrig_catalog::accuracy::cross_validate(&cases, &params)
+        llmrig_catalog::accuracy::cross_validate(&cases)
     } else if std::env::args().any(|a| a == "--cv-sources") {
         println!("source-out cross-validation: each source's rows predicted by constants fitted without it");
-        llmrig_catalog::accuracy::cross_validate_sources(&cases, &params)
+        llmrig_catalog::accuracy::cross_validate_sources(&cases)
     } else {
         score(&cases, &params)
     };

@@ -301,8 +301,12 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         col("tokens_per_s"),
         col("source"),
     );
-    let (c_threads, c_size, c_class) =
-        (col("n_threads"), col("model_size_gib"), col("device_class"));
+    let (c_threads, c_size, c_class, c_notes) = (
+        col("n_threads"),
+        col("model_size_gib"),
+        col("device_class"),
+        col("notes"),
+    );
     let mut cases = Vec::new();
     let mut skipped = Vec::new();
     for row in rdr.records() {
@@ -318,6 +322,11 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 reason: reason.to_string(),
             });
         };
+        // A row its own source contradicts (a misconfigured run) says why in its notes.
+        if row[c_notes].starts_with("excluded: ") {
+            skip("excluded: its source contradicts it (see the row's notes)");
+            continue;
+        }
         let Some(entry) = model_for(&row[c_model]) else {
             skip("model not in the catalog");
             continue;
@@ -657,6 +666,11 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
             knobs.push((Box::new(move |p| &mut p.class_factor[c]), 0.3, 1.5));
         }
     }
+    if scope.global {
+        for c in 0..llmrig_core::estimate::WeightClass::COUNT {
+            knobs.push((Box::new(move |p| &mut p.gemv_ops[c]), 0.5, 200.0));
+        }
+    }
     // The CPU's decode kernels: a main efficiency across machines only with many rows (their
     // bandwidth trades against it), on one machine with one result.
     if dec[7] >= if scope.global { min_rows } else { min_main } {
@@ -705,18 +719,20 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
 }
 
 /// Device-out cross-validation: each hardware's rows predicted by constants refitted without it
-/// (and without the other devices of its fold, [`FOLDS`]). Returns the held-out predictions (an honest error estimate).
+/// (and without the other devices of its fold, [`FOLDS`]), each fold refitted from
+/// [`SpeedParams::prior`] so the shipped constants, fitted on every row, leak nothing into it.
+/// Returns the held-out predictions (an honest error estimate).
 #[must_use]
-pub fn cross_validate(cases: &[Case], start: &SpeedParams) -> Vec<Scored> {
-    cross_validate_by(cases, start, |c| c.meta.device.clone())
+pub fn cross_validate(cases: &[Case]) -> Vec<Scored> {
+    cross_validate_by(cases, |c| c.meta.device.clone())
 }
 
 /// Leave-one-source-out cross-validation: each source's rows (one benchmark table, one thread)
 /// predicted by constants fitted on the other sources, so a source's own habits (build, flags,
 /// how it measured) cannot leak into its score.
 #[must_use]
-pub fn cross_validate_sources(cases: &[Case], start: &SpeedParams) -> Vec<Scored> {
-    cross_validate_by(cases, start, |c| c.meta.source.clone())
+pub fn cross_validate_sources(cases: &[Case]) -> Vec<Scored> {
+    cross_validate_by(cases, |c| c.meta.source.clone())
 }
 
 /// How many folds cross-validation splits the groups into. Each group (a device, a source) is in
@@ -736,11 +752,7 @@ fn fold_of(name: &str) -> u64 {
 
 /// Cross-validation over the groups `key` makes: each group predicted by constants refitted on
 /// the folds that do not hold it.
-fn cross_validate_by(
-    cases: &[Case],
-    start: &SpeedParams,
-    key: impl Fn(&Case) -> String,
-) -> Vec<Scored> {
+fn cross_validate_by(cases: &[Case], key: impl Fn(&Case) -> String) -> Vec<Scored> {
     let mut out = Vec::new();
     for f in 0..FOLDS {
         let (test, train): (Vec<Case>, Vec<Case>) =
@@ -748,7 +760,7 @@ fn cross_validate_by(
         if test.is_empty() {
             continue;
         }
-        let p = refit(&train, start);
+        let p = refit(&train, &SpeedParams::prior());
         out.extend(score(&test, &p));
     }
     out

@@ -187,6 +187,7 @@ impl DeviceEntry {
                     1.0
                 }
                 * 1e12,
+            fp32_flops: self.fp32_tflops.unwrap_or(0.0) * 1e12,
             api: api.unwrap_or_else(|| self.usual_api()),
             vendor: Some(gpu_vendor(&self.vendor)),
             memory_tech: self.memory_tech.unwrap_or(match self.kind {

@@ -6,7 +6,7 @@
 //!                 memory_type, name, ram_available_bytes, ram_bytes, ram_usable_bytes, simd,
 //!                 threads},
 //!                 gpu_wired_limit_bytes,
-//!                 gpus: [{api, bandwidth_bytes_per_s, cores, fp16_acc16_flops, fp16_flops,
+//!                 gpus: [{api, bandwidth_bytes_per_s, cores, fp16_acc16_flops, fp16_flops, fp32_flops,
 //!                 int8_ops, kind, memory_bytes, memory_free_bytes, memory_tech, name, pci_id,
 //!                 pcie_gen, pcie_width}],
 //!                 os, os_reserve_bytes
@@ -109,6 +109,8 @@ pub struct GpuJson {
     pub fp16_acc16_flops: f64,
     /// Dense FP16 tensor rate with FP32 accumulate, FLOP/s (0 when unknown).
     pub fp16_flops: f64,
+    /// FP32 vector rate, FLOP/s (0 when unknown).
+    pub fp32_flops: f64,
     /// Dense INT8 tensor rate, OP/s (0 when unknown).
     pub int8_ops: f64,
     /// `gpu` (own memory) or `unified` (shares system memory).
@@ -213,6 +215,7 @@ impl From<&DeviceSpec> for GpuJson {
             cores: g.cores,
             fp16_acc16_flops: g.fp16_acc16_flops,
             fp16_flops: g.fp16_flops,
+            fp32_flops: g.fp32_flops,
             int8_ops: g.int8_ops,
             kind: device_kind_name(g.kind).to_string(),
             memory_bytes: g.memory_bytes,

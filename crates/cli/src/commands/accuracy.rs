@@ -56,8 +56,8 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let cv = a.cv || !a.in_sample;
     let (lodo, loso) = if cv {
         (
-            Some(cross_validate(&cases, &params)),
-            Some(cross_validate_sources(&cases, &params)),
+            Some(cross_validate(&cases)),
+            Some(cross_validate_sources(&cases)),
         )
     } else {
         (None, None)

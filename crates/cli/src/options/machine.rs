@@ -268,6 +268,15 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
         None => llmrig_detect::HostProbe.detect()?,
     };
     let mut sys = detected.system;
+    // Machine files written before llmrig knew GPUs' FP32 rates (it bounds decode on HBM GPUs)
+    // lack it: a GPU the catalog names exactly takes the catalog's.
+    if !host {
+        for g in sys.gpus.iter_mut().filter(|g| g.fp32_flops == 0.0) {
+            if let Some((e, true)) = catalog_match(&g.name) {
+                g.fp32_flops = e.to_spec(None, None).fp32_flops;
+            }
+        }
+    }
     let mut notes: Vec<MachineNote> = detected
         .notes
         .into_iter()
@@ -490,6 +499,7 @@ pub(super) fn complete_detected_gpu(
             let full = e.to_spec(None, None);
             g.fp16_flops = full.fp16_flops;
             g.fp16_acc16_flops = full.fp16_acc16_flops;
+            g.fp32_flops = full.fp32_flops;
             g.int8_ops = full.int8_ops;
             // Detection cannot tell HBM from GDDR; the catalog can.
             g.memory_tech = full.memory_tech;

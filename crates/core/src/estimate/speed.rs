@@ -67,6 +67,10 @@ pub struct SpeedParams {
     pub backends: [BackendParams; 8],
     /// Decode bandwidth factor per [`WeightClass`] (Float is 1 by definition).
     pub class_factor: [f64; WeightClass::COUNT],
+    /// GPU decode: FP32-rate operations per weight of each [`WeightClass`] in the one-token
+    /// kernels (unpacking, scaling, dot products); a GPU whose FP32 rate is low beside its
+    /// bandwidth (A100, H100/H200, MI50) unpacks quantized weights slower than it reads them.
+    pub gemv_ops: [f64; WeightClass::COUNT],
     /// Decode: efficiency of reading the KV cache relative to f16 weights.
     pub kv_factor: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
@@ -112,6 +116,55 @@ pub const DEVICE_CLASSES: [&str; 8] = [
 ];
 
 impl SpeedParams {
+    /// Where every fit starts, set without looking at any measurement of llama.cpp: bandwidth
+    /// shares of 0.7 (0.75–0.80 for fp16 GEMV from the operator profiles published with Vidur,
+    /// MLSys 2024; 0.70–0.75 for 4-bit MLC, mlc-ai/llm-perf-bench), prompt shares of 0.3 of the
+    /// tensor peak, 1 ms per token and 5 ms per ubatch, weight classes read like f16, 16 FP32
+    /// operations to unpack and dot a quantized weight (2 for f16: a multiply and an add), the
+    /// KV cache read like weights, the f32 score matrix crossing memory 4 times (write, softmax
+    /// read and write, read). [`SpeedParams::default`] is the fit from here over all the
+    /// calibration rows, and cross-validation refits each fold from here too, so no held-out
+    /// row has a say in the constants that predict it.
+    #[must_use]
+    pub fn prior() -> SpeedParams {
+        let gpu = BackendParams {
+            bw: 0.7,
+            step_s: 0.001,
+            pp_float: 0.3,
+            pp_quant: 0.2,
+            ubatch_s: 0.005,
+        };
+        SpeedParams {
+            backends: [
+                gpu,
+                gpu,
+                gpu,
+                gpu,
+                gpu,
+                gpu,
+                gpu,
+                BackendParams {
+                    bw: 0.6,
+                    step_s: 0.0005,
+                    pp_float: 0.5,
+                    pp_quant: 0.5,
+                    ubatch_s: 0.001,
+                },
+            ],
+            class_factor: [1.0; WeightClass::COUNT],
+            gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
+            kv_factor: 1.0,
+            attn_passes: 4.0,
+            hop_s: 0.0002,
+            pipeline_overlap: 0.8,
+            cpu: CpuKernels {
+                gemv: 0.2,
+                attn: 0.2,
+            },
+            ranges: SpeedParams::default().ranges,
+        }
+    }
+
     /// The constants for `sys`: the shipped ones, with the device classes its calibration
     /// covers replaced by its fitted efficiencies.
     #[must_use]
@@ -173,17 +226,15 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
 }
 
 impl Default for SpeedParams {
-    /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`
-    /// over the 1,332 reproducible llama.cpp rows of throughput.csv (2026-12-02; LocalScore's
-    /// llamafile rows are scored, never fitted). A class's main efficiency of a phase moved where
-    /// 2 rows inform it, its fixed costs where 8 do; the others keep unfitted defaults (rocm-hbm
-    /// decode, and SYCL), whose bandwidth efficiencies lie within the range of achieved/peak
-    /// ratios published for GPUs: 0.75–0.80 for fp16 GEMV (computed from the operator profiles
-    /// published with Vidur, MLSys 2024), 0.70–0.75 for 4-bit MLC (mlc-ai/llm-perf-bench),
-    /// 0.36–0.81 for llama.cpp on Apple GPUs by quant type (llama.cpp discussion #4167). Values at
-    /// a bound of the fit (rocm-hbm pp_float 2.0, intel pp_float 0.02, cpu ubatch_s) say the
-    /// class's rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
-    /// `llmrig accuracy --cv` (device out, source out).
+    /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`,
+    /// coordinate descent from [`SpeedParams::prior`] over the 1,627 reproducible llama.cpp rows
+    /// of throughput.csv (2026-12-02; LocalScore's llamafile rows are scored, never fitted). A
+    /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
+    /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
+    /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
+    /// cpu and intel ubatch_s, k-quant `gemv_ops` 0.5: the k-quant rows never need the bound)
+    /// say the rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
+    /// `llmrig accuracy` (device out, source out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
             bw,
@@ -194,36 +245,38 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8671, 0.002227, 0.5371, 0.226, 0.005285), // cuda-gddr
-                b(0.4594, 0.001372, 0.05194, 0.183, 0.008981), // cuda-hbm
-                b(0.7882, 0.002277, 0.2894, 0.1531, 0.005331), // rocm-gddr
-                b(0.6, 0.0005, 2.0, 0.1627, 0.02578),         // rocm-hbm
-                b(0.808, 0.001199, 0.05127, 0.2357, 0.03483), // vulkan
-                b(0.8917, 0.005965, 0.8066, 0.7076, 0.05),    // metal
-                b(0.6158, 0.001, 0.02, 0.1169, 1.011e-05),    // intel
+                b(0.8484, 0.0023, 0.5603, 0.2286, 0.005882),  // cuda-gddr
+                b(0.5058, 0.002589, 0.6153, 0.1733, 0.01739), // cuda-hbm
+                b(0.7505, 0.002414, 0.2915, 0.1527, 0.005409), // rocm-gddr
+                b(0.3278, 0.003481, 0.472, 0.1473, 0.01281),  // rocm-hbm
+                b(0.7725, 0.001304, 0.05087, 0.2424, 0.035),  // vulkan
+                b(0.8602, 0.005569, 0.8045, 0.7095, 0.05),    // metal
+                b(0.5724, 0.001, 0.02, 0.1181, 1.016e-05),    // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
-                b(0.607, 0.0007208, 1.444, 0.5211, 1e-05),
+                b(0.6244, 0.0008956, 1.478, 0.5198, 1e-05),
             ],
-            class_factor: [1.0, 1.038, 1.03, 0.9261, 0.75, 1.323],
-            kv_factor: 0.7059,
-            attn_passes: 4.931,
-            hop_s: 0.000234,
-            pipeline_overlap: 0.8234,
+            class_factor: [1.0, 1.056, 1.098, 0.961, 1.0, 1.387],
+            gemv_ops: [2.0, 16.0, 18.94, 0.5, 16.0, 16.0],
+            kv_factor: 0.7403,
+            attn_passes: 5.708,
+            hop_s: 0.0002466,
+            pipeline_overlap: 0.8242,
             // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
             // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
-                gemv: 0.2374,
-                attn: 0.2281,
+                gemv: 0.24,
+                attn: 0.2286,
             },
             // The 10th and 90th percentiles of measured / predicted over the device-out
-            // predictions of the llama.cpp rows (`llmrig accuracy --cv --rows --json`,
-            // rows_device_out, 2026-12-02, 10 folds by device): decode 0.731 and 1.302 over 584
-            // rows, prefill 0.399 and 2.022 over 748 rows.
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`,
+            // rows_device_out, 2026-12-02, 10 folds by device, each refitted from
+            // `SpeedParams::prior`): decode 0.828 and 1.266 over 662 rows, prefill 0.405 and
+            // 2.138 over 965 rows, rounded outward.
             ranges: Ranges {
-                decode: (0.73, 1.30),
-                prefill: (0.40, 2.02),
+                decode: (0.82, 1.27),
+                prefill: (0.40, 2.14),
             },
         }
     }
@@ -502,6 +555,15 @@ fn performance(
             let c = if d == cpu {
                 let active: f64 = load.active[d].iter().sum();
                 2.0 * active / (cpu_flops * p.cpu.gemv)
+            } else if sys.gpus[d].fp32_flops > 0.0 {
+                // A GPU's one-token kernels unpack every weight they read: on GPUs with little
+                // FP32 rate per byte of bandwidth that work, not the read, bounds them.
+                let ops: f64 = load.active[d]
+                    .iter()
+                    .zip(&p.gemv_ops)
+                    .map(|(a, k)| a * k)
+                    .sum();
+                ops / sys.gpus[d].fp32_flops
             } else {
                 0.0
             };

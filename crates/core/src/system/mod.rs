@@ -115,6 +115,10 @@ pub struct DeviceSpec {
     /// uses; twice `fp16_flops` on GeForce cards, equal elsewhere (0: same as `fp16_flops`).
     #[serde(default)]
     pub fp16_acc16_flops: f64,
+    /// FP32 vector (non-tensor) rate, FLOP/s (0 when unknown): bounds the decode kernels that
+    /// unpack quantized weights one token at a time.
+    #[serde(default)]
+    pub fp32_flops: f64,
     /// The API llama.cpp uses for it.
     pub api: GpuApi,
     /// Memory technology (GDDR when unknown).
@@ -151,6 +155,7 @@ impl Default for DeviceSpec {
             fp16_flops: 0.0,
             int8_ops: 0.0,
             fp16_acc16_flops: 0.0,
+            fp32_flops: 0.0,
             api: GpuApi::Vulkan,
             memory_tech: MemoryTech::Gddr,
             memory_free_bytes: None,

@@ -73,6 +73,10 @@ pub struct SpeedParams {
     pub gemv_ops: [f64; WeightClass::COUNT],
     /// Decode: efficiency of reading the KV cache relative to f16 weights.
     pub kv_factor: f64,
+    /// Decode without flash attention: the per-token cost times this (the KQ product, softmax and
+    /// KQV product are separate kernels with the score matrix between them; with flash attention
+    /// one kernel).
+    pub no_fa_step: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).
     pub attn_passes: f64,
@@ -121,8 +125,8 @@ impl SpeedParams {
     /// MLSys 2024; 0.70–0.75 for 4-bit MLC, mlc-ai/llm-perf-bench), prompt shares of 0.3 of the
     /// tensor peak, 1 ms per token and 5 ms per ubatch, weight classes read like f16, 16 FP32
     /// operations to unpack and dot a quantized weight (2 for f16: a multiply and an add), the
-    /// KV cache read like weights, the f32 score matrix crossing memory 4 times (write, softmax
-    /// read and write, read). [`SpeedParams::default`] is the fit from here over all the
+    /// KV cache read like weights, the same per-token cost with and without flash attention, the
+    /// f32 score matrix crossing memory 4 times (write, softmax read and write, read). [`SpeedParams::default`] is the fit from here over all the
     /// calibration rows, and cross-validation refits each fold from here too, so no held-out
     /// row has a say in the constants that predict it.
     #[must_use]
@@ -154,6 +158,7 @@ impl SpeedParams {
             class_factor: [1.0; WeightClass::COUNT],
             gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
             kv_factor: 1.0,
+            no_fa_step: 1.0,
             attn_passes: 4.0,
             hop_s: 0.0002,
             pipeline_overlap: 0.8,
@@ -245,38 +250,39 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8484, 0.0023, 0.5603, 0.2286, 0.005882),  // cuda-gddr
-                b(0.5058, 0.002589, 0.6153, 0.1733, 0.01739), // cuda-hbm
-                b(0.7505, 0.002414, 0.2915, 0.1527, 0.005409), // rocm-gddr
-                b(0.3278, 0.003481, 0.472, 0.1473, 0.01281),  // rocm-hbm
-                b(0.7725, 0.001304, 0.05087, 0.2424, 0.035),  // vulkan
-                b(0.8602, 0.005569, 0.8045, 0.7095, 0.05),    // metal
-                b(0.5724, 0.001, 0.02, 0.1181, 1.016e-05),    // intel
+                b(0.8908, 0.002277, 0.5553, 0.2286, 0.005846), // cuda-gddr
+                b(0.5577, 0.002446, 0.6159, 0.1667, 0.01781),  // cuda-hbm
+                b(0.758, 0.002081, 0.2915, 0.1527, 0.005361),  // rocm-gddr
+                b(0.3543, 0.002895, 0.472, 0.1488, 0.01346),   // rocm-hbm
+                b(0.8234, 0.001347, 0.05087, 0.2424, 0.03497), // vulkan
+                b(0.8908, 0.00477, 0.8068, 0.7095, 0.05),      // metal
+                b(0.6004, 0.001, 0.02, 0.1181, 1.016e-05),     // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
-                b(0.6244, 0.0008956, 1.478, 0.5198, 1e-05),
+                b(0.6121, 0.0006783, 1.493, 0.5198, 1e-05),
             ],
-            class_factor: [1.0, 1.056, 1.098, 0.961, 1.0, 1.387],
-            gemv_ops: [2.0, 16.0, 18.94, 0.5, 16.0, 16.0],
-            kv_factor: 0.7403,
-            attn_passes: 5.708,
-            hop_s: 0.0002466,
-            pipeline_overlap: 0.8242,
+            class_factor: [1.0, 1.04, 1.071, 0.9706, 1.0, 1.319],
+            gemv_ops: [2.0, 16.0, 17.75, 11.22, 16.0, 16.0],
+            kv_factor: 0.7257,
+            no_fa_step: 1.24,
+            attn_passes: 6.054,
+            hop_s: 0.0002497,
+            pipeline_overlap: 0.84,
             // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
             // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
-                gemv: 0.24,
-                attn: 0.2286,
+                gemv: 0.2376,
+                attn: 0.2332,
             },
             // The 10th and 90th percentiles of measured / predicted over the device-out
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`,
             // rows_device_out, 2026-12-02, 10 folds by device, each refitted from
-            // `SpeedParams::prior`): decode 0.828 and 1.266 over 662 rows, prefill 0.405 and
-            // 2.138 over 965 rows, rounded outward.
+            // `SpeedParams::prior`): decode 0.829 and 1.262 over 662 rows, prefill 0.367 and
+            // 2.010 over 965 rows, rounded outward.
             ranges: Ranges {
                 decode: (0.82, 1.27),
-                prefill: (0.40, 2.14),
+                prefill: (0.36, 2.01),
             },
         }
     }
@@ -307,6 +313,9 @@ fn matmul_s(
         })
         .sum()
 }
+
+/// Layers the per-token cost `BackendParams::step_s` is quoted for (Llama 3 8B's 32).
+const STEP_LAYERS: f64 = 32.0;
 
 /// `-sm row`: each split matmul ends with the partial results gathered on one GPU and a
 /// synchronisation of the others: a CUDA peer copy and an event wait, assumed 20 µs. Not
@@ -586,7 +595,20 @@ fn performance(
         if load.split_matmuls > 0.0 {
             t += split_t + load.split_matmuls * ROW_SYNC_S;
         }
-        let step = used.iter().map(|&d| bp(d).step_s).fold(0.0, f64::max);
+        // Launches and synchronisation: a few kernels per layer, on the device that runs it;
+        // `step_s` is quoted for a 32-layer model (Llama 3 8B).
+        let step: f64 = (0..spec.n_layer as usize)
+            .map(|il| {
+                let d = placement
+                    .layer_dev
+                    .get(il)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(cpu);
+                bp(d).step_s / STEP_LAYERS
+            })
+            .sum::<f64>()
+            * if flash_attn { 1.0 } else { p.no_fa_step };
         let hops = used.len().saturating_sub(1) as f64;
         (t + step + hops * p.hop_s, mem, comp)
     };

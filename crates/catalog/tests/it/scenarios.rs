@@ -218,3 +218,72 @@ fn dgx_spark_holds_70b_q8_at_96k_after_the_os_reserve() {
     assert_eq!(e.ram.budget.usable_bytes, 124 << 30);
     assert!(e.ram.used_bytes > 100 << 30 && !e.ram.near_limit());
 }
+
+/// Decode of Q4_0 on an H200 is bound by unpacking the weights, not by reading them: its FP32 rate
+/// per byte of bandwidth (67 TFLOPS / 4.8 TB/s = 14) is a sixth of an RTX 4090's (82), and the
+/// fitted operations per legacy-quant weight (~18) make the unpacking outlast the read there but
+/// not on the 4090. A GPU without a known FP32 rate has no such bound, and decodes faster for it.
+#[test]
+fn hbm_gpus_decode_quantized_weights_compute_bound() {
+    let w = weights(&spec("llama-3.1-8b"), "Q4_0");
+    let s = Settings {
+        ctx: Some(4096),
+        gen: 128,
+        ..Settings::default()
+    };
+    let bound = |gpu: &str| {
+        estimate(&w, &catalog_machine(gpu, 64), &s)
+            .unwrap()
+            .performance
+            .decode_bound
+    };
+    assert_eq!(bound("h200-sxm-141gb"), "compute");
+    assert_eq!(bound("rtx-4090"), "memory");
+    let mut unknown = catalog_machine("h200-sxm-141gb", 64);
+    unknown.gpus[0].fp32_flops = 0.0;
+    let e = estimate(&w, &unknown, &s).unwrap();
+    assert_eq!(e.performance.decode_bound, "memory");
+    let h200 = estimate(&w, &catalog_machine("h200-sxm-141gb", 64), &s).unwrap();
+    assert!(h200.performance.decode_tokens_per_s < e.performance.decode_tokens_per_s);
+}
+
+/// The per-token cost is spent per layer (a few kernels each), and more without flash attention.
+/// With reading made free (a bandwidth share of a million) and no compute bound, a token costs
+/// only that: an 80-layer 70B pays 80/32 of a 32-layer 8B's (before, one constant per token
+/// whatever the depth), and turning flash attention off multiplies it by the fitted factor.
+#[test]
+fn per_token_cost_grows_with_layers_and_without_flash_attention() {
+    use llmrig_core::estimate::{performance_with, FlashAttn, SpeedParams};
+    let mut p = SpeedParams::default();
+    for b in &mut p.backends {
+        b.bw = 1e6;
+    }
+    p.gemv_ops = [0.0; 6];
+    p.kv_factor = 1e6;
+    let mut sys = catalog_machine("rtx-4090", 256);
+    sys.gpus[0].memory_bytes = 400 << 30;
+    let token_s = |model: &str, fa: FlashAttn| {
+        let s = Settings {
+            ctx: Some(4096),
+            gen: 128,
+            flash_attn: fa,
+            gpu_layers: GpuLayers::Count(999),
+            ..Settings::default()
+        };
+        1.0 / performance_with(&weights(&spec(model), "Q4_K_M"), &sys, &s, &p)
+            .unwrap()
+            .decode_tokens_per_s
+    };
+    let (t8, t70) = (
+        token_s("llama-3.1-8b", FlashAttn::On),
+        token_s("llama-3.1-70b", FlashAttn::On),
+    );
+    assert!((t70 / t8 - 80.0 / 32.0).abs() < 0.01, "70B/8B {}", t70 / t8);
+    let off = token_s("llama-3.1-8b", FlashAttn::Off);
+    assert!(
+        (off / t8 - p.no_fa_step).abs() < 0.01,
+        "off/on {}",
+        off / t8
+    );
+    assert!(p.no_fa_step > 1.0);
+}

@@ -566,9 +566,10 @@ pub fn objective(rows: &[Scored]) -> f64 {
 }
 
 /// Refits the speed constants to the calibration rows by coordinate descent in log space
-/// (multiplicative steps of 20%, 5%, 1%), starting from `start`. Every constant stays inside a
+/// (multiplicative steps of 20%, 5%, 1%), starting from `start` (`SpeedParams::prior` for the
+/// shipped constants and every cross-validation fold). Every constant stays inside a
 /// physical range. A device class's main efficiency of a phase moves when 2 rows inform it, its
-/// fixed costs when 8 do; classes without rows keep the published defaults.
+/// fixed costs when 8 do; what no row moves keeps its value at `start`.
 #[must_use]
 pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
     refit_with(cases, start, &Scope::ALL)

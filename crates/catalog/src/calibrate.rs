@@ -106,12 +106,18 @@ fn fixed_rows(models: usize) -> usize {
 }
 
 /// How many different models the results ran: two quants of one model are one (their
-/// parameter counts agree).
-fn distinct_models(measured: &[Measurement]) -> usize {
-    let mut params: Vec<u64> = measured.iter().map(|m| m.weights.params()).collect();
-    params.sort_unstable();
-    params.dedup();
-    params.len()
+/// parameter counts agree). With one, the fixed costs stay shipped ([`fixed_rows`]).
+#[must_use]
+pub fn distinct_models(measured: &[Measurement]) -> usize {
+    distinct(measured.iter().map(|m| m.weights.params()))
+}
+
+/// How many different values `items` holds.
+fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> usize {
+    let mut v: Vec<T> = items.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.len()
 }
 
 /// How many weight classes (float, k-quants, legacy quants …) the decode results read: the
@@ -327,13 +333,7 @@ pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
                 global: false,
                 class_factors: false,
                 min_main: 1,
-                min_fixed: fixed_rows({
-                    let mut ids: Vec<&str> =
-                        train.iter().map(|c| c.meta().model.as_str()).collect();
-                    ids.sort_unstable();
-                    ids.dedup();
-                    ids.len()
-                }),
+                min_fixed: fixed_rows(distinct(train.iter().map(|c| c.meta().model.as_str()))),
             },
         );
         let (before, after) = (score(&test, &start), score(&test, &fitted));

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use llmrig_catalog::accuracy::Phase;
-use llmrig_catalog::calibrate::{calibrate, model_by_arch_params, Measurement};
+use llmrig_catalog::calibrate::{calibrate, distinct_models, model_by_arch_params, Measurement};
 use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings};
 use llmrig_core::quant::{GgmlType, Quant};
 use llmrig_formats::llama_bench::{self, BenchRow};
@@ -67,10 +67,7 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
     let outcome = calibrate(&measured, &sys, &source, &date)?;
     // One model cannot separate a per-token cost from a bandwidth share (validation/report.md: a
     // CPU calibrated on one 1.1B file predicted Gemma 3 270M worse than the shipped constants).
-    let mut sizes: Vec<u64> = measured.iter().map(|m| m.weights.params()).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let one_model = (sizes.len() < 2).then_some(
+    let one_model = (distinct_models(&measured) < 2).then_some(
         "calibrated on one model: its per-token and per-ubatch costs are kept from the shipped fit, so models of other sizes can be further off than before; add a second model of another size (llama-bench -m A.gguf -m B.gguf) to fit them",
     );
     let mut calibrated = sys.clone();

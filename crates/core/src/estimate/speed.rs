@@ -126,35 +126,28 @@ impl SpeedParams {
     /// tensor peak, 1 ms per token and 5 ms per ubatch, weight classes read like f16, 16 FP32
     /// operations to unpack and dot a quantized weight (2 for f16: a multiply and an add), the
     /// KV cache read like weights, the same per-token cost with and without flash attention, the
-    /// f32 score matrix crossing memory 4 times (write, softmax read and write, read). [`SpeedParams::default`] is the fit from here over all the
-    /// calibration rows, and cross-validation refits each fold from here too, so no held-out
-    /// row has a say in the constants that predict it.
+    /// f32 score matrix crossing memory 4 times (write, softmax read and write, read).
+    /// [`SpeedParams::default`] is the fit from here over all the calibration rows, and
+    /// cross-validation refits each fold from here too, so no held-out row has a say in the
+    /// constants that predict it.
     #[must_use]
     pub fn prior() -> SpeedParams {
-        let gpu = BackendParams {
+        let mut backends = [BackendParams {
             bw: 0.7,
             step_s: 0.001,
             pp_float: 0.3,
             pp_quant: 0.2,
             ubatch_s: 0.005,
+        }; 8];
+        backends[backend_index(GpuApi::Cpu, MemoryTech::Ddr)] = BackendParams {
+            bw: 0.6,
+            step_s: 0.0005,
+            pp_float: 0.5,
+            pp_quant: 0.5,
+            ubatch_s: 0.001,
         };
         SpeedParams {
-            backends: [
-                gpu,
-                gpu,
-                gpu,
-                gpu,
-                gpu,
-                gpu,
-                gpu,
-                BackendParams {
-                    bw: 0.6,
-                    step_s: 0.0005,
-                    pp_float: 0.5,
-                    pp_quant: 0.5,
-                    ubatch_s: 0.001,
-                },
-            ],
+            backends,
             class_factor: [1.0; WeightClass::COUNT],
             gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
             kv_factor: 1.0,

@@ -106,7 +106,7 @@ fn fixed_rows(models: usize) -> usize {
 }
 
 /// How many different models the results ran: two quants of one model are one (their
-/// parameter counts agree). With one, the fixed costs stay shipped ([`fixed_rows`]).
+/// parameter counts agree). With one, the fixed costs stay shipped.
 #[must_use]
 pub fn distinct_models(measured: &[Measurement]) -> usize {
     distinct(measured.iter().map(|m| m.weights.params()))

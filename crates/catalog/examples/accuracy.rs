@@ -12,7 +12,15 @@ fn main() {
         println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
     }
     if std::env::args().any(|a| a == "--holdouts") {
-        let h = llmrig_catalog::calibrate::holdouts(&cases, Some(("llama-3.1-8b", "Q8_0")));
+        // `--holdouts`: each machine starts from its device-out fold's constants (a machine llmrig
+        // has never seen); `--holdouts --shipped` from the shipped ones (fitted on its rows).
+        let folds = (!std::env::args().any(|a| a == "--shipped"))
+            .then(|| llmrig_catalog::accuracy::device_fold_params(&cases));
+        let h = llmrig_catalog::calibrate::holdouts(
+            &cases,
+            Some(("llama-3.1-8b", "Q8_0")),
+            folds.as_deref(),
+        );
         for m in &h {
             println!(
                 "{:<28} {:<48} {:<7} on {:<28} ({:>3} rows) | decode {:>3} rows {:>6.1}% -> {:>6.1}% | prefill {:>3} rows {:>6.1}% -> {:>6.1}%",

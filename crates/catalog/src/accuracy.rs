@@ -671,6 +671,10 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         for c in 0..llmrig_core::estimate::WeightClass::COUNT {
             knobs.push((Box::new(move |p| &mut p.gemv_ops[c]), 0.5, 200.0));
         }
+        // Prefill per quantized class relative to Q8_0 (Float and Q8_0 fixed at 1).
+        for c in 2..llmrig_core::estimate::WeightClass::COUNT {
+            knobs.push((Box::new(move |p| &mut p.pp_class[c]), 0.2, 3.0));
+        }
     }
     // The CPU's decode kernels: a main efficiency across machines only with many rows (their
     // bandwidth trades against it), on one machine with one result.
@@ -743,13 +747,35 @@ pub fn cross_validate_sources(cases: &[Case]) -> Vec<Scored> {
 pub const FOLDS: u64 = 10;
 
 /// A stable fold for a group name (FNV-1a), so that every run splits alike.
-fn fold_of(name: &str) -> u64 {
+pub(crate) fn fold_of(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h % FOLDS
+}
+
+/// The constants of each device-out fold ([`cross_validate`]): element `f` is refitted from
+/// [`SpeedParams::prior`] without the devices of fold `f`, so it predicts them out of sample.
+#[must_use]
+pub fn device_fold_params(cases: &[Case]) -> Vec<SpeedParams> {
+    (0..FOLDS)
+        .map(|f| {
+            let train: Vec<Case> = cases
+                .iter()
+                .filter(|c| fold_of(&c.meta.device) != f)
+                .cloned()
+                .collect();
+            refit(&train, &SpeedParams::prior())
+        })
+        .collect()
+}
+
+/// Which device-out fold holds `device` (an index into [`device_fold_params`]).
+#[must_use]
+pub fn device_fold(device: &str) -> usize {
+    usize::try_from(fold_of(device)).unwrap_or(0)
 }
 
 /// Cross-validation over the groups `key` makes: each group predicted by constants refitted on

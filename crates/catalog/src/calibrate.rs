@@ -271,7 +271,7 @@ pub struct Holdout {
     pub trained_on: String,
     /// Rows calibrated on.
     pub train_rows: usize,
-    /// The other rows, decode: (count, median error with the shipped constants, calibrated).
+    /// The other rows, decode: (count, median error with the starting constants, calibrated).
     pub decode: (usize, f64, f64),
     /// The same for prefill.
     pub prefill: (usize, f64, f64),
@@ -280,8 +280,17 @@ pub struct Holdout {
 /// For every machine of `cases` (one device, GPU count, backend and source: one person's runs)
 /// with results for at least two model–quant pairs: calibrates on the pair with most results
 /// (`prefer`, when the machine has it) and scores the others before and after.
+///
+/// `starts`: the constants each machine starts from, by its device's fold
+/// ([`crate::accuracy::device_fold_params`]: fitted without the device, as for a machine llmrig
+/// has never seen); `None` starts every machine from the shipped constants, which were fitted on
+/// its rows and flatter the "before" figures.
 #[must_use]
-pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
+pub fn holdouts(
+    cases: &[Case],
+    prefer: Option<(&str, &str)>,
+    starts: Option<&[SpeedParams]>,
+) -> Vec<Holdout> {
     let key = |c: &Case| {
         let m = c.meta();
         (
@@ -298,9 +307,12 @@ pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
         .collect();
     machines.sort();
     machines.dedup();
-    let start = SpeedParams::default();
+    let shipped = SpeedParams::default();
     let mut out = Vec::new();
     for mk in machines {
+        let start = starts
+            .and_then(|s| s.get(crate::accuracy::device_fold(&mk.0)))
+            .unwrap_or(&shipped);
         let rows: Vec<&Case> = cases.iter().filter(|c| key(c) == mk).collect();
         let pair = |c: &Case| (c.meta().model.clone(), c.meta().quant.clone());
         let mut pairs: Vec<(String, String)> = rows.iter().map(|c| pair(c)).collect();
@@ -328,7 +340,7 @@ pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
         }
         let fitted = refit_with(
             &train,
-            &start,
+            start,
             &Scope {
                 global: false,
                 class_factors: false,
@@ -336,7 +348,7 @@ pub fn holdouts(cases: &[Case], prefer: Option<(&str, &str)>) -> Vec<Holdout> {
                 min_fixed: fixed_rows(distinct(train.iter().map(|c| c.meta().model.as_str()))),
             },
         );
-        let (before, after) = (score(&test, &start), score(&test, &fitted));
+        let (before, after) = (score(&test, start), score(&test, &fitted));
         let phase = |ph: Phase| {
             let b = stats(before.iter().filter(|r| r.phase == ph));
             let a = stats(after.iter().filter(|r| r.phase == ph));

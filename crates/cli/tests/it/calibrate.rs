@@ -79,16 +79,39 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     // models: the RTX 5080 holdout went from 3.6% to 38%). 2026-12-02: 5.4%.
     assert!(c["error_after"].as_f64().unwrap() < 0.06, "{c}");
     assert!(c["error_before"].as_f64().unwrap() > 0.15, "{c}");
-    // The other quants, predicted with and without the calibration (2026-12-02: 14.7% and
-    // 29.3%; README "Accuracy").
-    let check = |system: &std::path::Path| -> f64 {
-        json(&["calibrate", "--check", &p(&rest), "--system", &p(system)])["median_error"]
-            .as_f64()
+    // The other quants (Q4_0, Q4_K_M, F16), predicted with and without the calibration, per phase
+    // (2026-12-02: decode 16% calibrated against 28% shipped, prefill 5.6% against 4.1%: the
+    // shipped prompt rates already fit this H200, and its Q8_0 run says nothing of cuBLAS's F16
+    // rate; README "Accuracy"). The decode target of 10% is not met: Q4_0 decodes at 344 tok/s
+    // here, faster than Q4_K_M, where llmrig's unpacking cost for legacy quants predicts 237.
+    let phase_median = |system: &std::path::Path, decode: bool| -> f64 {
+        let v = json(&["calibrate", "--check", &p(&rest), "--system", &p(system)]);
+        let mut e: Vec<f64> = v["rows"]
+            .as_array()
             .unwrap()
+            .iter()
+            .filter(|r| r["test"].as_str().unwrap().starts_with("tg") == decode)
+            .map(|r| {
+                (r["predicted"].as_f64().unwrap() / r["measured"].as_f64().unwrap() - 1.0).abs()
+            })
+            .collect();
+        e.sort_by(f64::total_cmp);
+        (e[e.len() / 2 - 1] + e[e.len() / 2]) / 2.0
     };
-    let (calibrated, shipped) = (check(&sys), check(&bare));
-    assert!(calibrated <= 0.155, "calibrated median error {calibrated}");
-    assert!(shipped >= 0.28, "shipped median error {shipped}");
+    let (decode_cal, decode_shipped) = (phase_median(&sys, true), phase_median(&bare, true));
+    let prefill_cal = phase_median(&sys, false);
+    assert!(
+        decode_cal <= 0.18,
+        "calibrated decode median error {decode_cal}"
+    );
+    assert!(
+        decode_cal < decode_shipped - 0.08,
+        "calibrated decode {decode_cal} vs shipped {decode_shipped}"
+    );
+    assert!(
+        prefill_cal <= 0.08,
+        "calibrated prefill median error {prefill_cal}"
+    );
     // Estimates on the calibrated machine use it, and say so.
     llmrig()
         .args(["estimate", "llama-3.1-8b", "--system", &p(&sys)])

@@ -9,7 +9,9 @@
 //! device's FP16 rate times an efficiency (float or quantized weights), plus attention: without flash
 //! attention the f32 KQ matrix of every head is written and read (`passes · n_kv · tokens · heads ·
 //! 4` bytes per layer), with it the QK/AV FLOPs. Several GPUs holding all layers pipeline the ubatches
-//! of a batch; CPU-resident weights are uploaded to GPU 0 over PCIe for each ubatch.
+//! of the whole prompt; CPU-resident weights are uploaded to GPU 0 over PCIe for each ubatch.
+//! Quantized weights run through llama.cpp's MMQ kernels at the INT8 rate their instructions
+//! reach ([`crate::system::DeviceSpec::mmq_int8_ops`]: half the listed peak on Hopper).
 //!
 //! The constants are fitted to crates/catalog/data/calibration/throughput.csv (published
 //! llama-bench results, each row citing its source) by
@@ -71,6 +73,11 @@ pub struct SpeedParams {
     /// kernels (unpacking, scaling, dot products); a GPU whose FP32 rate is low beside its
     /// bandwidth (A100, H100/H200, MI50) unpacks quantized weights slower than it reads them.
     pub gemv_ops: [f64; WeightClass::COUNT],
+    /// Prefill: speed of each quantized [`WeightClass`]'s matrix kernels relative to Q8_0's (1 by
+    /// definition; Float runs through cuBLAS/hipBLAS at `pp_float` and ignores it): MMQ unpacks
+    /// each block to INT8 before the tensor-core product, and a k-quant's or IQ type's unpacking
+    /// costs more than Q8_0's copy.
+    pub pp_class: [f64; WeightClass::COUNT],
     /// Decode: efficiency of reading the KV cache relative to f16 weights.
     pub kv_factor: f64,
     /// Decode without flash attention: the per-token cost times this (the KQ product, softmax and
@@ -150,6 +157,7 @@ impl SpeedParams {
             backends,
             class_factor: [1.0; WeightClass::COUNT],
             gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
+            pp_class: [1.0; WeightClass::COUNT],
             kv_factor: 1.0,
             no_fa_step: 1.0,
             attn_passes: 4.0,
@@ -230,8 +238,7 @@ impl Default for SpeedParams {
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
-    /// cpu and intel ubatch_s, k-quant `gemv_ops` 0.5: the k-quant rows never need the bound)
-    /// say the rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
+    /// cpu and intel ubatch_s) say the rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
     /// `llmrig accuracy` (device out, source out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
@@ -243,40 +250,41 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8908, 0.002277, 0.5553, 0.2286, 0.005846), // cuda-gddr
-                b(0.5577, 0.002446, 0.6159, 0.1667, 0.01781),  // cuda-hbm
-                b(0.758, 0.002081, 0.2915, 0.1527, 0.005361),  // rocm-gddr
-                b(0.3543, 0.002895, 0.472, 0.1488, 0.01346),   // rocm-hbm
-                b(0.8234, 0.001347, 0.05087, 0.2424, 0.03497), // vulkan
-                b(0.8908, 0.00477, 0.8068, 0.7095, 0.05),      // metal
-                b(0.6004, 0.001, 0.02, 0.1181, 1.016e-05),     // intel
+                b(0.8908, 0.002741, 0.5443, 0.262, 0.005958), // cuda-gddr
+                b(0.5008, 0.002266, 0.5825, 0.2338, 0.01588), // cuda-hbm
+                b(0.7357, 0.002081, 0.2886, 0.1733, 0.005303), // rocm-gddr
+                b(0.3476, 0.003457, 0.4673, 0.1562, 0.01333), // rocm-hbm
+                b(0.8153, 0.001481, 0.0519, 0.2315, 1e-05),   // vulkan
+                b(0.8854, 0.005801, 0.8068, 0.7166, 0.05),    // metal
+                b(0.5892, 0.001, 0.02, 0.1139, 1.016e-05),    // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
-                b(0.6121, 0.0006783, 1.493, 0.5198, 1e-05),
+                b(0.606, 0.0008546, 1.264, 0.5568, 1e-05),
             ],
-            class_factor: [1.0, 1.04, 1.071, 0.9706, 1.0, 1.319],
-            gemv_ops: [2.0, 16.0, 17.75, 11.22, 16.0, 16.0],
-            kv_factor: 0.7257,
-            no_fa_step: 1.24,
-            attn_passes: 6.054,
-            hop_s: 0.0002497,
-            pipeline_overlap: 0.84,
+            class_factor: [1.0, 1.046, 1.081, 0.9901, 1.0, 1.332],
+            gemv_ops: [2.0, 16.0, 17.75, 12.25, 16.0, 16.0],
+            pp_class: [1.0, 1.0, 1.026, 0.8251, 0.9345, 1.827],
+            kv_factor: 0.7477,
+            no_fa_step: 1.041,
+            attn_passes: 4.99,
+            hop_s: 0.0002675,
+            pipeline_overlap: 0.6842,
             // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
             // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
-                gemv: 0.2376,
-                attn: 0.2332,
+                gemv: 0.24,
+                attn: 0.2646,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-02, 10
             // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.829 / 1.262 device out and 0.749 / 1.290
-            // source out over 662 rows, prefill 0.367 / 2.010 and 0.426 / 2.529 over 965 rows;
+            // each end so that both hold 80%: decode 0.833 / 1.261 device out and 0.752 / 1.291
+            // source out over 662 rows, prefill 0.390 / 2.109 and 0.396 / 2.536 over 965 rows;
             // rounded outward.
             ranges: Ranges {
-                decode: (0.74, 1.30),
-                prefill: (0.36, 2.53),
+                decode: (0.75, 1.30),
+                prefill: (0.39, 2.54),
             },
         }
     }
@@ -292,6 +300,7 @@ fn matmul_s(
     last: bool,
     (pk_float, pk_quant): (f64, f64),
     bp: &BackendParams,
+    pp_class: &[f64; WeightClass::COUNT],
 ) -> f64 {
     active
         .iter()
@@ -302,7 +311,7 @@ fn matmul_s(
             if c == WeightClass::Float.index() {
                 2.0 * work / (pk_float * bp.pp_float)
             } else {
-                2.0 * work / (pk_quant * bp.pp_quant)
+                2.0 * work / (pk_quant * bp.pp_quant * pp_class[c])
             }
         })
         .sum()
@@ -494,7 +503,7 @@ fn performance(
             f16
         };
         let quant = match g.api {
-            GpuApi::Cuda | GpuApi::Rocm if g.int8_ops > 0.0 => g.int8_ops,
+            GpuApi::Cuda | GpuApi::Rocm if g.int8_ops > 0.0 => g.mmq_int8_ops(),
             _ => f16,
         };
         (acc16, quant)
@@ -617,13 +626,16 @@ fn performance(
     let pipeline = all_on_gpus && used.len() > 1 && load.split_matmuls == 0.0;
     // --no-op-offload keeps the CPU layers' prompt work on the CPU.
     let op_offload = n_gpu > 0 && ub >= 32 && !s.no_op_offload;
-    let mut total = 0.0;
+    // The pipeline runs across batches: the scheduler keeps several copies of the graph's inputs
+    // in flight and a batch's llama_decode does not wait for the GPUs to drain (XiongjieDai's four
+    // A100s process a 4096-token prompt, two batches of four ubatches, 2.6× faster than one, more
+    // than the 2.3× a pipeline restarted per batch allows).
     let mut done = 0u64;
+    let mut first = true;
+    let (mut sum_first, mut rest_max_sum) = (0.0, 0.0);
+    let mut seq_sum = 0.0;
     while done < prompt {
         let batch_end = (done + batch).min(prompt);
-        let mut first = true;
-        let (mut sum_first, mut rest_max_sum) = (0.0, 0.0);
-        let mut seq_sum = 0.0;
         while done < batch_end {
             let u = ub.min(batch_end - done) as f64;
             let n_kv = (s.depth + done) as f64 + u;
@@ -643,6 +655,7 @@ fn performance(
                     last,
                     (pk_float, pk_quant),
                     bpc,
+                    &p.pp_class,
                 );
                 // A ubatch reads its weights at least once, from the memory that holds them: a
                 // few tokens are as memory-bound as one (llama.cpp runs batches of up to 8 rows
@@ -699,6 +712,7 @@ fn performance(
                         last,
                         matmul_peaks(d),
                         bp(d),
+                        &p.pp_class,
                     );
                     split_t = split_t.max(t);
                 }
@@ -719,12 +733,12 @@ fn performance(
             seq_sum += st_sum;
             done += u as u64;
         }
-        total += if pipeline {
-            seq_sum - p.pipeline_overlap.clamp(0.0, 1.0) * (seq_sum - (sum_first + rest_max_sum))
-        } else {
-            seq_sum
-        };
     }
+    let total = if pipeline {
+        seq_sum - p.pipeline_overlap.clamp(0.0, 1.0) * (seq_sum - (sum_first + rest_max_sum))
+    } else {
+        seq_sum
+    };
     let prefill = prompt as f64 / total.max(1e-12);
     let decode = rate(t_mid);
     let r = &p.ranges;

@@ -168,6 +168,35 @@ impl Default for DeviceSpec {
     }
 }
 
+impl DeviceSpec {
+    /// Whether this is an NVIDIA Hopper GPU (H100, H200, H800, H20, GH200), told by a whole word
+    /// of its name: the catalog's names and the driver's (`NVIDIA H100 80GB HBM3`) both carry it.
+    #[must_use]
+    pub fn is_hopper(&self) -> bool {
+        self.name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| matches!(w, "H100" | "H200" | "H800" | "H20" | "GH200"))
+    }
+
+    /// The INT8 rate llama.cpp's quantized matrix kernels (MMQ) can issue, OP/s (0 when unknown).
+    /// They use the warp-level `mma.sync` instructions; Hopper's listed peak needs the
+    /// warpgroup-level `wgmma`, and `mma.sync` reaches about half of it there (Luo et al.,
+    /// "Dissecting the NVIDIA Hopper Architecture through Microbenchmarking", arXiv 2501.12084,
+    /// 2025: the full rate only through wgmma). The published rows agree: llama.cpp prompt speed
+    /// of the same Q4_K_M models is 1.3× higher on an H100 PCIe than on an A100 PCIe
+    /// (XiongjieDai/GPU-Benchmarks-on-LLM-Inference), the ratio of SMs × clock (114 × 1.755 GHz
+    /// against 108 × 1.41 GHz), not the 2.4× of the listed peaks. cuBLAS, which runs F16
+    /// weights, uses wgmma and keeps the full rate.
+    #[must_use]
+    pub fn mmq_int8_ops(&self) -> f64 {
+        if self.api == GpuApi::Cuda && self.is_hopper() {
+            self.int8_ops / 2.0
+        } else {
+            self.int8_ops
+        }
+    }
+}
+
 /// The host: CPU and system RAM.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CpuSpec {

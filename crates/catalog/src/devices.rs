@@ -131,8 +131,12 @@ impl DeviceEntry {
     /// publish, by the fixed ratios of the hardware: FP8 = 2× and FP4 = 4× FP16 on tensor cores
     /// (Hopper/Blackwell/CDNA3 datasheets), INT8 = 2× FP16, FP32 for GPUs without packed FP16
     /// rates; an Apple GPU without a published rate is taken at 128 FP32 lanes × 2 FLOP per core at
-    /// 1.4 GHz (the M3 generation's clock). `None` when nothing is known. The second value says
-    /// whether the rate was derived.
+    /// 1.4 GHz (the M3 generation's clock), four times that from the M5 on, whose GPU cores carry
+    /// Neural Accelerators (Apple newsroom, October 2025: "over 4x the peak GPU compute for AI
+    /// compared to M4"), which llama.cpp's Metal matrix kernels use through the Metal 4 tensor API
+    /// (llama.cpp PR #16634; the #4167 rows of an M5 Pro prompt 3.4× faster than an M4 Pro's at
+    /// the same core count). `None` when nothing is known. The second value says whether the rate
+    /// was derived.
     #[must_use]
     pub fn fp16_rate(&self) -> Option<(f64, bool)> {
         if let Some(r) = self.fp16_tflops {
@@ -148,9 +152,27 @@ impl DeviceEntry {
                 (self.vendor == "Apple")
                     .then_some(self.gpu_cores)
                     .flatten()
-                    .map(|c| f64::from(c) * 128.0 * 2.0 * 1.4e9 / 1e12)
+                    .map(|c| {
+                        f64::from(c) * 128.0 * 2.0 * 1.4e9 / 1e12
+                            * if self.apple_neural_accelerators() {
+                                4.0
+                            } else {
+                                1.0
+                            }
+                    })
             });
         derived.map(|r| (r, true))
+    }
+
+    /// Whether this is an Apple GPU with Neural Accelerators in its cores (M5 and later).
+    fn apple_neural_accelerators(&self) -> bool {
+        self.vendor == "Apple"
+            && self
+                .name
+                .strip_prefix("Apple M")
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|g| g.parse::<u32>().ok())
+                .is_some_and(|g| g >= 5)
     }
 
     /// Whether this is a GPU (discrete or unified) rather than a CPU or memory configuration.
@@ -429,6 +451,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn apple_m5_matrix_rate_counts_its_neural_accelerators() {
+        let c = DeviceCatalog::parse(DEVICES_TOML).unwrap();
+        let rate = |id: &str| {
+            let e = c.find(id).unwrap();
+            e.fp16_rate().unwrap().0 / f64::from(e.gpu_cores.unwrap())
+        };
+        // Per GPU core, the M5's is four times the M4's.
+        assert!((rate("m5") / rate("m4-max-40c") - 4.0).abs() < 1e-9);
     }
 
     #[test]

@@ -21,9 +21,9 @@ fn decode_and_prefill_meet_the_targets() {
         "decode median {:.1}%",
         decode.median * 100.0
     );
-    assert!(decode.p90 <= 0.255, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(decode.p90 <= 0.24, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.195,
+        prefill.median <= 0.19,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
@@ -96,7 +96,7 @@ fn cross_validated_errors_meet_the_readme() {
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 10.2% / p90 44.1%, prefill median 36.9%; the ranges hold 81% of decode and 80% of
+/// median 10.0% / p90 44.6%, prefill median 36.7%; the ranges hold 80% of decode and 80% of
 /// prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
@@ -113,11 +113,11 @@ fn cross_validated_by_source_meets_the_readme() {
         &[
             ("cuda", 0.09, 0.345),
             ("metal", 0.10, 0.10),
-            ("rocm", 0.13, 0.58),
+            ("rocm", 0.135, 0.58),
             ("vulkan", 0.125, 0.59),
         ],
     );
-    pin(&rows, (0.105, 0.45, 0.8), (0.38, 0.8));
+    pin(&rows, (0.105, 0.45, 0.8), (0.375, 0.8));
 }
 
 /// Decode (median, p90, share in range) and prefill (median, share in range) against limits.
@@ -172,7 +172,7 @@ fn pin_backends(rows: &[llmrig_catalog::accuracy::Scored], limits: &[(&str, f64,
 /// shipped constants, fitted on its own rows, flattered the "before" figures). Over the machines
 /// of the calibration data with results for two or more model–quant pairs, the median of their
 /// median errors on the pairs not calibrated on, 2026-12-02: decode 8.3% → 6.3% calibrated
-/// (better on 31 machines, worse on 21), prefill 16.2% → 16.6% (better on 30, worse on 20: one
+/// (better on 32 machines, worse on 20), prefill 16.4% → 16.6% (better on 30, worse on 20: one
 /// pair says little of the other weight types' prompt kernels); plus a margin.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]

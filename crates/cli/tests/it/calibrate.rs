@@ -80,7 +80,7 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     assert!(c["error_after"].as_f64().unwrap() < 0.06, "{c}");
     assert!(c["error_before"].as_f64().unwrap() > 0.15, "{c}");
     // The other quants (Q4_0, Q4_K_M, F16), predicted with and without the calibration, per phase
-    // (2026-12-02: decode 16% calibrated against 28% shipped, prefill 5.6% against 4.1%: the
+    // (2026-12-02: decode 16% calibrated against 28% shipped, prefill 5.6% against 3.1%: the
     // shipped prompt rates already fit this H200, and its Q8_0 run says nothing of cuBLAS's F16
     // rate; README "Accuracy"). The decode target of 10% is not met: Q4_0 decodes at 344 tok/s
     // here, faster than Q4_K_M, where llmrig's unpacking cost for legacy quants predicts 237.

@@ -250,41 +250,41 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8908, 0.002741, 0.5443, 0.262, 0.005958), // cuda-gddr
-                b(0.5008, 0.002266, 0.5825, 0.2338, 0.01588), // cuda-hbm
-                b(0.7357, 0.002081, 0.2886, 0.1733, 0.005303), // rocm-gddr
-                b(0.3476, 0.003457, 0.4673, 0.1562, 0.01333), // rocm-hbm
-                b(0.8153, 0.001481, 0.0519, 0.2315, 1e-05),   // vulkan
-                b(0.8854, 0.005801, 0.8068, 0.7166, 0.05),    // metal
-                b(0.5892, 0.001, 0.02, 0.1139, 1.016e-05),    // intel
+                b(0.8908, 0.002344, 0.5443, 0.262, 0.005958), // cuda-gddr
+                b(0.5259, 0.002261, 0.5773, 0.2317, 0.0162),  // cuda-hbm
+                b(0.7505, 0.00204, 0.2857, 0.1733, 0.005308), // rocm-gddr
+                b(0.3508, 0.00298, 0.4673, 0.1578, 0.01346),  // rocm-hbm
+                b(0.8153, 0.001295, 0.0519, 0.2315, 1e-05),   // vulkan
+                b(0.8908, 0.005008, 0.8068, 0.7166, 0.05),    // metal
+                b(0.6004, 0.001, 0.02, 0.1139, 1.016e-05),    // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
-                b(0.606, 0.0008546, 1.264, 0.5568, 1e-05),
+                b(0.606, 0.0007051, 1.181, 0.5302, 1e-05),
             ],
-            class_factor: [1.0, 1.046, 1.081, 0.9901, 1.0, 1.332],
-            gemv_ops: [2.0, 16.0, 17.75, 12.25, 16.0, 16.0],
-            pp_class: [1.0, 1.0, 1.026, 0.8251, 0.9345, 1.827],
-            kv_factor: 0.7477,
-            no_fa_step: 1.041,
+            class_factor: [1.0, 1.04, 1.071, 0.9803, 1.0, 1.319],
+            gemv_ops: [2.0, 16.0, 17.75, 11.78, 16.0, 16.0],
+            pp_class: [1.0, 1.0, 1.026, 0.8251, 0.9253, 1.827],
+            kv_factor: 0.7329,
+            no_fa_step: 1.205,
             attn_passes: 4.99,
-            hop_s: 0.0002675,
+            hop_s: 0.0002622,
             pipeline_overlap: 0.6842,
             // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
             // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
-                gemv: 0.24,
-                attn: 0.2646,
+                gemv: 0.2376,
+                attn: 0.2888,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-02, 10
             // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.833 / 1.261 device out and 0.752 / 1.291
-            // source out over 662 rows, prefill 0.390 / 2.109 and 0.396 / 2.536 over 965 rows;
+            // each end so that both hold 80%: decode 0.833 / 1.261 device out and 0.750 / 1.290
+            // source out over 662 rows, prefill 0.390 / 2.057 and 0.396 / 2.507 over 965 rows;
             // rounded outward.
             ranges: Ranges {
-                decode: (0.75, 1.30),
-                prefill: (0.39, 2.54),
+                decode: (0.75, 1.29),
+                prefill: (0.39, 2.51),
             },
         }
     }

@@ -405,3 +405,22 @@ mod mapping {
         assert!(m.weights.total_bytes() > 0);
     }
 }
+
+/// A tensor in a block beyond `block_count` (found by the gguf_header fuzz target, where it indexed
+/// past the layer placement): refused, naming the tensor and the key.
+#[test]
+fn tensor_beyond_the_block_count() {
+    let mut b = GgufBuilder::tiny_llama();
+    let i = b
+        .tensors
+        .iter()
+        .position(|t| t.0 == "blk.0.attn_norm.weight")
+        .unwrap();
+    b.tensors[i].0 = "blk.5.attn_norm.weight".to_string();
+    let h = read(b.file()).unwrap();
+    let e = model_from_gguf("tiny", &[h]).err().unwrap().to_string();
+    assert!(
+        e.contains("blk.5.attn_norm.weight") && e.contains("block_count"),
+        "{e}"
+    );
+}

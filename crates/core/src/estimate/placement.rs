@@ -91,7 +91,12 @@ impl Placement {
         match (t.info.role, t.info.layer) {
             (Role::TokenEmbd, _) => None,
             (Role::Experts, Some(il)) if il < n_cpu_moe => None,
-            (_, Some(il)) => self.layer_dev[il as usize],
+            // A block beyond the model's (readers refuse such files) sits with the output.
+            (_, Some(il)) => self
+                .layer_dev
+                .get(il as usize)
+                .copied()
+                .unwrap_or_else(|| self.output_dev()),
             (_, None) => self.output_dev(),
         }
     }

@@ -238,8 +238,8 @@ impl Default for SpeedParams {
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
-    /// cpu and intel ubatch_s) say the rows cannot tell that constant. Error: `llmrig accuracy --in-sample` and
-    /// `llmrig accuracy` (device out, source out).
+    /// cpu and intel ubatch_s) say the rows cannot tell that constant. Error: `llmrig accuracy
+    /// --in-sample` and `llmrig accuracy` (device out, source out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
             bw,

@@ -149,6 +149,17 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
     let find = |n: &str| tensors.iter().find(|t| t.info.name == n);
 
     let n_layer = u("block_count").ok_or_else(|| err(format!("no `{a}.block_count` key")))?;
+    // llama.cpp refuses a file whose tensors name blocks beyond `block_count` (it loads only the
+    // blocks the key declares and then finds tensors it did not create).
+    if let Some(t) = tensors
+        .iter()
+        .find(|t| t.info.layer.is_some_and(|il| u64::from(il) >= n_layer))
+    {
+        return Err(err(format!(
+            "tensor `{}` is in a block beyond `{a}.block_count` = {n_layer}",
+            t.info.name
+        )));
+    }
     let n_embd =
         u("embedding_length").ok_or_else(|| err(format!("no `{a}.embedding_length` key")))?;
     let n_head = u("attention.head_count").unwrap_or(0);

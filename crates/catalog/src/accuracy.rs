@@ -757,17 +757,24 @@ pub(crate) fn fold_of(name: &str) -> u64 {
 }
 
 /// The constants of each device-out fold ([`cross_validate`]): element `f` is refitted from
-/// [`SpeedParams::prior`] without the devices of fold `f`, so it predicts them out of sample.
+/// [`SpeedParams::prior`] without the devices of fold `f`, so it predicts them out of sample
+/// (`None` for a fold that holds no device).
 #[must_use]
-pub fn device_fold_params(cases: &[Case]) -> Vec<SpeedParams> {
+pub fn device_fold_params(cases: &[Case]) -> Vec<Option<SpeedParams>> {
+    fold_params_by(cases, |c| c.meta.device.clone())
+}
+
+/// Per fold of the groups `key` makes, the constants refitted from [`SpeedParams::prior`] on the
+/// other folds (`None` where the fold holds no case).
+fn fold_params_by(cases: &[Case], key: impl Fn(&Case) -> String) -> Vec<Option<SpeedParams>> {
     (0..FOLDS)
         .map(|f| {
-            let train: Vec<Case> = cases
-                .iter()
-                .filter(|c| fold_of(&c.meta.device) != f)
-                .cloned()
-                .collect();
-            refit(&train, &SpeedParams::prior())
+            let (test, train): (Vec<&Case>, Vec<&Case>) =
+                cases.iter().partition(|c| fold_of(&key(c)) == f);
+            (!test.is_empty()).then(|| {
+                let train: Vec<Case> = train.into_iter().cloned().collect();
+                refit(&train, &SpeedParams::prior())
+            })
         })
         .collect()
 }
@@ -781,15 +788,16 @@ pub fn device_fold(device: &str) -> usize {
 /// Cross-validation over the groups `key` makes: each group predicted by constants refitted on
 /// the folds that do not hold it.
 fn cross_validate_by(cases: &[Case], key: impl Fn(&Case) -> String) -> Vec<Scored> {
+    let params = fold_params_by(cases, &key);
     let mut out = Vec::new();
-    for f in 0..FOLDS {
-        let (test, train): (Vec<Case>, Vec<Case>) =
-            cases.iter().cloned().partition(|c| fold_of(&key(c)) == f);
-        if test.is_empty() {
-            continue;
-        }
-        let p = refit(&train, &SpeedParams::prior());
-        out.extend(score(&test, &p));
+    for (f, p) in (0..FOLDS).zip(&params) {
+        let Some(p) = p else { continue };
+        let test: Vec<Case> = cases
+            .iter()
+            .filter(|c| fold_of(&key(c)) == f)
+            .cloned()
+            .collect();
+        out.extend(score(&test, p));
     }
     out
 }

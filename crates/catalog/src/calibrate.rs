@@ -289,7 +289,7 @@ pub struct Holdout {
 pub fn holdouts(
     cases: &[Case],
     prefer: Option<(&str, &str)>,
-    starts: Option<&[SpeedParams]>,
+    starts: Option<&[Option<SpeedParams>]>,
 ) -> Vec<Holdout> {
     let key = |c: &Case| {
         let m = c.meta();
@@ -312,6 +312,7 @@ pub fn holdouts(
     for mk in machines {
         let start = starts
             .and_then(|s| s.get(crate::accuracy::device_fold(&mk.0)))
+            .and_then(Option::as_ref)
             .unwrap_or(&shipped);
         let rows: Vec<&Case> = cases.iter().filter(|c| key(c) == mk).collect();
         let pair = |c: &Case| (c.meta().model.clone(), c.meta().quant.clone());

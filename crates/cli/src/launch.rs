@@ -26,6 +26,23 @@ pub struct Plan<'a> {
     pub parallel: u32,
     /// GPUs.
     pub gpus: usize,
+    /// Placement flags for llama-server as the user gave them (`-ot`, `-dev`, `-sm none -mg`),
+    /// each argument already shell-quoted.
+    pub placement_args: Vec<String>,
+}
+
+/// `arg` quoted for a POSIX shell when it holds anything beyond plain word characters.
+#[must_use]
+pub fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.,=:/+-@%".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// The tools `--launch` writes a command for; the one list of their names (clap lists them in
@@ -69,6 +86,10 @@ pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
             }
             if p.parallel > 1 {
                 c.push_str(&format!(" -np {}", p.parallel));
+            }
+            for a in &p.placement_args {
+                c.push(' ');
+                c.push_str(a);
             }
             c
         }
@@ -142,6 +163,7 @@ mod tests {
             cache_type_k: "q8_0",
             cache_type_v: "q8_0",
             n_cpu_moe: 4,
+            placement_args: Vec::new(),
             parallel: 1,
             gpus: 2,
         }

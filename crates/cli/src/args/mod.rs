@@ -3,6 +3,7 @@
 //! users can paste their own llama.cpp command lines. Flag values are typed by the parsers in
 //! [`values`], so a bad value is clap's usage error (exit 2).
 
+pub mod paste;
 pub mod values;
 
 use std::path::PathBuf;
@@ -255,6 +256,21 @@ pub struct EstimateArgs {
     /// Keep the MoE expert weights of the first N layers in system RAM.
     #[arg(long = "n-cpu-moe")]
     pub n_cpu_moe: Option<u32>,
+    /// `PATTERN=DEVICE[,...]`: tensors whose name the pattern finds go to that device (`CPU`,
+    /// `CUDA0`, `ROCm1`, `Vulkan0`, `Metal`), the first matching pattern winning, as llama.cpp's
+    /// `-ot` (`-ot exps=CPU` keeps every routed expert in RAM). Repeatable.
+    #[arg(long = "override-tensor", value_parser = values::tensor_overrides)]
+    pub override_tensor: Vec<values::TensorOverrides>,
+    /// The GPU that holds the whole model with `-sm none` (llama.cpp's `-mg`).
+    #[arg(long = "main-gpu", value_parser = clap::value_parser!(u32).range(0..=255))]
+    pub main_gpu: Option<u32>,
+    /// The GPUs llama.cpp uses, as it names them (`CUDA0,CUDA1`; `none` for the CPU alone).
+    #[arg(long = "device", value_parser = values::device_list)]
+    pub device: Option<values::DeviceList>,
+    /// Flags of a pasted llama.cpp command line that change nothing estimated (filled in from
+    /// the command line, named in one note).
+    #[arg(long = "pasted-flag", hide = true)]
+    pub pasted_flag: Vec<String>,
     /// KV cache in system RAM.
     #[arg(long = "no-kv-offload")]
     pub no_kv_offload: bool,
@@ -360,13 +376,19 @@ const LLAMA_FLAGS: &[(&str, &str)] = &[
     ("-nkvo", "--no-kv-offload"),
     ("-fitt", "--fit-target"),
     ("-fitc", "--fit-ctx"),
+    ("-ot", "--override-tensor"),
+    ("-mg", "--main-gpu"),
+    ("-dev", "--device"),
+    ("-cmoe", "--cpu-moe"),
+    ("-ncmoe", "--n-cpu-moe"),
     ("--gpu-layers", "--n-gpu-layers"),
     ("--ctx", "--ctx-size"),
 ];
 
-/// Rewrites llama.cpp's one-dash long options (`-ngl 99`, `-ngl=99`) to the `--long` form.
+/// Takes in a pasted llama.cpp command line ([`paste`]), then rewrites llama.cpp's one-dash long
+/// options (`-ngl 99`, `-ngl=99`) to the `--long` form.
 pub fn normalize_llama_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let out: Vec<String> = args
+    let out: Vec<String> = paste::paste(args.into_iter().collect())
         .into_iter()
         .map(|a| {
             let (flag, value) = match a.split_once('=') {

@@ -457,6 +457,82 @@ pub fn min_tps(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A llama.cpp device or buffer-type name → `None` for the CPU (and the GPUs' pinned host
+/// buffers, which live in RAM), `Some(i)` for the machine's GPU `i` (`CUDA1`, `ROCm0`,
+/// `Vulkan0`, `SYCL0`, `MTL0`, `Metal`).
+fn device_name(name: &str) -> Result<Option<usize>, String> {
+    let lower = name.trim().to_ascii_lowercase();
+    if lower == "cpu" || lower.starts_with("cpu_") || lower.ends_with("_host") {
+        return Ok(None);
+    }
+    let digits = lower.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let prefix = &lower[..lower.len() - digits.len()];
+    const GPU_PREFIXES: &[&str] = &[
+        "cuda", "rocm", "hip", "vulkan", "sycl", "mtl", "metal", "musa", "cann", "opencl", "gpu",
+    ];
+    if !GPU_PREFIXES.contains(&prefix) || (!digits.is_empty() && digits.parse::<u8>().is_err()) {
+        return Err(format!(
+            "unknown device `{name}`: expected CPU or a GPU as llama.cpp names it (CUDA0, ROCm0, Vulkan0, SYCL0, MTL0)"
+        ));
+    }
+    Ok(Some(digits.parse::<usize>().unwrap_or(0)))
+}
+
+/// One `-ot` value: `PATTERN=DEVICE` pairs, comma-separated, in order.
+#[derive(Debug, Clone)]
+pub struct TensorOverrides(pub Vec<llmrig_core::estimate::TensorOverride>);
+
+/// `-ot PATTERN=DEVICE[,PATTERN=DEVICE...]` (common/arg.cpp splits on commas, then on the last
+/// `=`). The pattern must compile.
+pub fn tensor_overrides(s: &str) -> Result<TensorOverrides, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let Some((pattern, dev)) = part.rsplit_once('=') else {
+            return Err(format!(
+                "`{part}`: expected PATTERN=DEVICE, such as exps=CPU"
+            ));
+        };
+        if pattern.is_empty() {
+            return Err(format!("`{part}`: the pattern is empty"));
+        }
+        let device = device_name(dev)?;
+        let o = llmrig_core::estimate::TensorOverride::new(pattern, device)
+            .map_err(|e| format!("pattern `{pattern}`: {e}"))?;
+        out.push(o);
+    }
+    if out.is_empty() {
+        return Err("expected PATTERN=DEVICE, such as exps=CPU".into());
+    }
+    Ok(TensorOverrides(out))
+}
+
+/// `-dev`: the GPUs llama.cpp uses, in order; empty for `none`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceList(pub Vec<usize>);
+
+/// `-dev CUDA0,CUDA1` or `-dev none`.
+pub fn device_list(s: &str) -> Result<DeviceList, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(DeviceList(Vec::new()));
+    }
+    let mut out = Vec::new();
+    for name in s.split(',').filter(|p| !p.trim().is_empty()) {
+        match device_name(name)? {
+            Some(i) if !out.contains(&i) => out.push(i),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "`{name}`: -dev lists GPUs (or `none`); the CPU is always used"
+                ))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("expected GPUs as llama.cpp names them (CUDA0,CUDA1) or `none`".into());
+    }
+    Ok(DeviceList(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ fn launch_for(
     s: &llmrig_core::estimate::Settings,
     e: &llmrig_core::estimate::Estimate,
     gpus: usize,
+    placement_args: Vec<String>,
 ) -> String {
     let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
     let file = match (&model.local, entry) {
@@ -44,8 +45,53 @@ fn launch_for(
             n_cpu_moe: e.resolved.n_cpu_moe,
             parallel: s.parallel,
             gpus,
+            placement_args,
         },
     )
+}
+
+/// llama-server's placement flags for what the user asked: `-dev`, `-sm none -mg`, `-ot`, with
+/// devices named as that GPU API names them.
+fn placement_args(
+    a: &EstimateArgs,
+    s: &llmrig_core::estimate::Settings,
+    api: Option<llmrig_core::system::GpuApi>,
+) -> Vec<String> {
+    use llmrig_core::system::GpuApi;
+    let prefix = match api {
+        Some(GpuApi::Rocm) => "ROCm",
+        Some(GpuApi::Vulkan) => "Vulkan",
+        Some(GpuApi::Sycl) => "SYCL",
+        Some(GpuApi::Metal) => "MTL",
+        _ => "CUDA",
+    };
+    let mut out = Vec::new();
+    if let Some(list) = &a.device {
+        out.push("-dev".to_string());
+        out.push(if list.0.is_empty() {
+            "none".to_string()
+        } else {
+            list.0
+                .iter()
+                .map(|i| format!("{prefix}{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+    }
+    if s.split_mode == llmrig_core::estimate::SplitMode::None {
+        out.push(format!("-sm none -mg {}", s.main_gpu));
+    }
+    for o in &s.tensor_overrides {
+        // After -dev, device numbers are positions in its list; llama.cpp names the device.
+        let dev = match (o.device, &a.device) {
+            (None, _) => "CPU".to_string(),
+            (Some(g), Some(list)) => format!("{prefix}{}", list.0.get(g).copied().unwrap_or(g)),
+            (Some(g), None) => format!("{prefix}{g}"),
+        };
+        out.push("-ot".to_string());
+        out.push(crate::launch::shell_quote(&format!("{}={dev}", o.pattern)));
+    }
+    out
 }
 
 /// The core's refusal with how to act on it in llmrig's own flags (the core names none).
@@ -59,8 +105,11 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
-    let settings = options::settings(a);
-    let (sys, machine_notes) = options::machine(&a.machine)?;
+    let mut settings = options::settings(a);
+    let (mut sys, machine_notes) = options::machine(&a.machine)?;
+    if let Some(list) = &a.device {
+        options::apply_devices(&mut sys, &mut settings, list)?;
+    }
     let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
     warnings.extend(
@@ -69,6 +118,31 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             .iter()
             .map(|n| WarningJson::new("model-note", n.clone())),
     );
+    if !a.pasted_flag.is_empty() {
+        warnings.push(WarningJson::new(
+            "runtime-flags",
+            format!(
+                "{} from the pasted command line: accepted, change nothing estimated",
+                a.pasted_flag.join(" ")
+            ),
+        ));
+    }
+    for o in &settings.tensor_overrides {
+        if !model
+            .weights
+            .tensors
+            .iter()
+            .any(|t| o.matches(&t.info.name))
+        {
+            warnings.push(WarningJson::new(
+                "override-unmatched",
+                format!(
+                    "-ot {}: the pattern finds no tensor of this model",
+                    o.pattern
+                ),
+            ));
+        }
+    }
     warnings.extend(
         machine_notes
             .iter()
@@ -76,7 +150,14 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     );
     let launch = a.launch.map(|l| LaunchJson {
         backend: l.name().to_string(),
-        command: launch_for(l, &model, &settings, &e, sys.gpus.len()),
+        command: launch_for(
+            l,
+            &model,
+            &settings,
+            &e,
+            sys.gpus.len(),
+            placement_args(a, &settings, sys.gpus.first().map(|g| g.api)),
+        ),
     });
     if as_json {
         return Ok(json::to_string(&EstimateJson::new(

@@ -66,6 +66,7 @@ fn launch_line(launcher: Launcher, rec: &Recommendation, gpus: usize) -> Result<
             n_cpu_moe: rec.n_cpu_moe,
             parallel: 1,
             gpus,
+            placement_args: Vec::new(),
         },
     ))
 }

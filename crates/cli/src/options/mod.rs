@@ -16,4 +16,4 @@ mod tests;
 
 pub use machine::{machine, machine_with, MachineNote};
 pub use model::{model, ResolvedModel};
-pub use settings::settings;
+pub use settings::{apply_devices, settings};

@@ -24,6 +24,11 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         } else {
             a.n_cpu_moe.unwrap_or(0)
         },
+        tensor_overrides: a
+            .override_tensor
+            .iter()
+            .flat_map(|o| o.0.iter().cloned())
+            .collect(),
         auto_cpu_moe: !a.cpu_moe && a.n_cpu_moe.is_none(),
         no_kv_offload: a.no_kv_offload,
         no_op_offload: a.no_op_offload,
@@ -33,6 +38,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
             .map(|p| p.0.clone())
             .unwrap_or_default(),
         split_mode: a.split_mode.into(),
+        main_gpu: a.main_gpu.map_or(0, |g| g as usize),
         fit_margin_bytes: a.fit_target.saturating_mul(1 << 20),
         fit_min_ctx: a.fit_ctx.max(1),
         llama_cpp: a.llama_cpp,
@@ -43,4 +49,32 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         depth: a.depth,
         threads: a.threads,
     }
+}
+
+/// `-dev`: keeps the listed GPUs of the machine, in that order, and renumbers the `-ot` devices
+/// to match (llama.cpp names devices by their index before `-dev` chooses among them).
+///
+/// # Errors
+/// A listed GPU the machine does not have, or an `-ot` device `-dev` leaves out.
+pub fn apply_devices(
+    sys: &mut llmrig_core::system::SystemSpec,
+    s: &mut Settings,
+    list: &crate::args::values::DeviceList,
+) -> anyhow::Result<()> {
+    let n = sys.gpus.len();
+    if let Some(&i) = list.0.iter().find(|&&i| i >= n) {
+        anyhow::bail!(
+            "-dev: GPU {i} is not on this machine (expected one of its {n} GPUs, 0..{n}, or `none`)"
+        );
+    }
+    for o in &mut s.tensor_overrides {
+        if let Some(g) = o.device {
+            let Some(pos) = list.0.iter().position(|&i| i == g) else {
+                anyhow::bail!("-ot {}: GPU {g} is not among the -dev devices", o.pattern);
+            };
+            o.device = Some(pos);
+        }
+    }
+    sys.gpus = list.0.iter().map(|&i| sys.gpus[i].clone()).collect();
+    Ok(())
 }

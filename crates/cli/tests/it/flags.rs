@@ -36,7 +36,7 @@ const BAD: &[(&str, &str, &str, &str)] = &[
     // Numbers, sizes and other typed values.
     ("estimate", "-ngl", "abc", "--n-gpu-layers"),
     ("estimate", "-c", "12x", "--ctx-size"),
-    ("estimate", "-c", "0", "--ctx-size"),
+    ("estimate", "-c", "-5", "--ctx-size"),
     ("estimate", "--ram", "lots", "--ram"),
     ("estimate", "--ram", "3parsecs", "--ram"),
     ("estimate", "-ts", "1,x", "--tensor-split"),

@@ -15,6 +15,8 @@ mod hw;
 /// System RAM as one budget: the OS reserve, unified memory, the wired limit, Windows' shared GPU
 /// memory (issue 12).
 mod memory_budget;
+/// A pasted llama.cpp command line (issue 14).
+mod paste;
 mod recommend;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
@@ -235,7 +237,8 @@ fn bad_numbers_are_errors_not_panics() {
     // A value that is wrong by itself is a usage error naming the flag (flags.rs has every flag).
     for (args, needle) in [
         (vec!["-c", "-5"], "invalid value '-5' for '--ctx-size"),
-        (vec!["-c", "0"], "invalid value '0' for '--ctx-size"),
+        // `-c 0` is llama.cpp's "the trained length" (tests/it/paste.rs); other zeros are refused.
+        (vec!["--ctx-size", "00"], "invalid value '00' for '--ctx-size"),
         (
             vec!["-c", "99999999999"],
             "invalid value '99999999999' for '--ctx-size",

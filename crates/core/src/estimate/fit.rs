@@ -233,6 +233,7 @@ fn plan_cpu_moe(w: &ModelWeights, sys: &SystemSpec, s: &Settings) -> Option<u32>
     let spec = &w.spec;
     if !s.auto_cpu_moe
         || s.n_cpu_moe > 0
+        || !s.tensor_overrides.is_empty()
         || s.gpu_layers != GpuLayers::Auto
         || spec.n_expert < 2
         || sys.gpus.is_empty()

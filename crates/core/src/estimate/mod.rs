@@ -28,7 +28,7 @@ pub use placement::{Dev, Placement};
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, EstimateError, FlashAttn, GpuLayers, LlamaCppVersion, Rules,
-    Settings, SplitMode, KV_CACHE_TYPES, MAX_CTX,
+    Settings, SplitMode, TensorOverride, KV_CACHE_TYPES, MAX_CTX,
 };
 pub use speed::{
     backend_index, device_class, BackendParams, Calibration, CpuKernels, DepthPoint, Performance,

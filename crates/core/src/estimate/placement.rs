@@ -83,14 +83,19 @@ impl Placement {
         *self.layer_dev.last().unwrap_or(&None)
     }
 
-    /// Where llama.cpp loads tensor `t`: the input embedding on the CPU, the routed experts of the
-    /// first `n_cpu_moe` layers in RAM (`--n-cpu-moe`), a block's tensors with the block, the
-    /// rest with the output layer.
+    /// Where llama.cpp loads tensor `t`: where the first `-ot` pattern found in its name says;
+    /// else the input embedding on the CPU, the routed experts of the first `n_cpu_moe` layers in
+    /// RAM (`--n-cpu-moe`, itself an override llama.cpp appends after the user's), a block's
+    /// tensors with the block, the rest with the output layer. An override to a GPU the machine
+    /// does not have is refused before this (`settings::check`).
     #[must_use]
-    pub fn tensor_dev(&self, t: &WeightTensor, n_cpu_moe: u32) -> Dev {
+    pub fn tensor_dev(&self, t: &WeightTensor, s: &Settings) -> Dev {
+        if let Some(o) = s.tensor_overrides.iter().find(|o| o.matches(&t.info.name)) {
+            return o.device;
+        }
         match (t.info.role, t.info.layer) {
             (Role::TokenEmbd, _) => None,
-            (Role::Experts, Some(il)) if il < n_cpu_moe => None,
+            (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
             // A block beyond the model's (readers refuse such files) sits with the output.
             (_, Some(il)) => self
                 .layer_dev
@@ -105,7 +110,13 @@ impl Placement {
 /// The split weights llama.cpp uses: `-ts`, else each GPU's memory.
 pub(super) fn split_weights(sys: &SystemSpec, s: &Settings) -> Vec<f64> {
     if s.split_mode == SplitMode::None {
-        return sys.gpus.first().map(|_| vec![1.0]).unwrap_or_default();
+        // Every layer on the main GPU (`-mg`), none on the others.
+        if sys.gpus.is_empty() {
+            return Vec::new();
+        }
+        let mut w = vec![0.0; sys.gpus.len()];
+        w[s.main_gpu.min(sys.gpus.len() - 1)] = 1.0;
+        return w;
     }
     if !s.tensor_split.is_empty() && s.tensor_split.iter().any(|w| *w > 0.0) {
         let mut w = s.tensor_split.clone();
@@ -281,7 +292,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     // padded to the 32-byte alignment).
     let (mut map_first, mut map_last) = (usize::MAX, 0usize);
     for (ti, t) in w.tensors.iter().enumerate() {
-        let dev = placement.tensor_dev(t, s.n_cpu_moe);
+        let dev = placement.tensor_dev(t, s);
         let idx = dev.unwrap_or(cpu);
         #[allow(clippy::cast_precision_loss)]
         let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);

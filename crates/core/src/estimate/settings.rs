@@ -117,6 +117,51 @@ impl LlamaCppVersion {
     }
 }
 
+/// One `-ot PATTERN=DEVICE`: llama.cpp's `--override-tensor` (common/arg.cpp), applied as
+/// `llama_model::load_tensors` applies it: the first pattern that `std::regex_search` finds in a
+/// tensor's name decides that tensor's buffer, before the layer's device is looked at.
+#[derive(Debug, Clone, Serialize)]
+pub struct TensorOverride {
+    /// The pattern as given (`exps`, `blk\.(2[0-9])\.ffn_.*_exps`).
+    pub pattern: String,
+    /// Where matching tensors go: `Some(g)` for GPU `g`, `None` for the CPU (system RAM).
+    pub device: Option<usize>,
+    #[serde(skip)]
+    regex: regex::Regex,
+}
+
+impl TensorOverride {
+    /// Compiles `pattern` for `device`. The pattern comes from the user, so its compiled size is
+    /// bounded; the regex crate matches in linear time whatever the pattern.
+    ///
+    /// # Errors
+    /// The pattern's syntax error, or that it is too large.
+    pub fn new(pattern: &str, device: Option<usize>) -> Result<TensorOverride, regex::Error> {
+        let regex = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 20)
+            .build()?;
+        Ok(TensorOverride {
+            pattern: pattern.to_string(),
+            device,
+            regex,
+        })
+    }
+
+    /// Whether the pattern is found in `tensor` (a search, not a whole-name match, like
+    /// `std::regex_search`).
+    #[must_use]
+    pub fn matches(&self, tensor: &str) -> bool {
+        self.regex.is_match(tensor)
+    }
+}
+
+impl PartialEq for TensorOverride {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern && self.device == other.device
+    }
+}
+
 /// Everything about a run besides the model and the machine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
@@ -142,6 +187,9 @@ pub struct Settings {
     pub swa_full: bool,
     /// `--n-cpu-moe N`: the routed experts of the first N layers stay in RAM (`--cpu-moe` = all).
     pub n_cpu_moe: u32,
+    /// `-ot PATTERN=DEVICE` (`--override-tensor`), in the order given: a tensor whose name the
+    /// first matching pattern finds goes to that device, whatever its layer's device.
+    pub tensor_overrides: Vec<TensorOverride>,
     /// With `-ngl auto`, choose `n_cpu_moe` for an MoE model that does not fit whole (as `--fit`
     /// does); off when the user gave `--n-cpu-moe`/`--cpu-moe`.
     pub auto_cpu_moe: bool,
@@ -154,6 +202,8 @@ pub struct Settings {
     pub tensor_split: Vec<f64>,
     /// `-sm`.
     pub split_mode: SplitMode,
+    /// `-mg`: the GPU that holds the whole model with `-sm none` (default 0).
+    pub main_gpu: usize,
     /// `-fitt`: memory `-ngl auto` leaves free on each GPU, bytes (default 1 GiB).
     pub fit_margin_bytes: u64,
     /// `-fitc`: the smallest context `--fit` shrinks to (default 4096).
@@ -191,11 +241,13 @@ impl Default for Settings {
             kv_unified: false,
             swa_full: false,
             n_cpu_moe: 0,
+            tensor_overrides: Vec::new(),
             auto_cpu_moe: true,
             no_kv_offload: false,
             no_op_offload: false,
             tensor_split: Vec::new(),
             split_mode: SplitMode::Layer,
+            main_gpu: 0,
             fit_margin_bytes: 1 << 30,
             fit_min_ctx: 4096,
             llama_cpp: LlamaCppVersion::Current,
@@ -382,6 +434,27 @@ pub fn check(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<(), Est
     range("--depth", s.depth, 0, MAX_CTX)?;
     if let Some(th) = s.threads {
         range("-t", u64::from(th), 1, 4096)?;
+    }
+    if s.main_gpu > 0 && s.main_gpu >= sys.gpus.len() {
+        return Err(EstimateError::OutOfRange {
+            flag: "-mg",
+            value: s.main_gpu.to_string(),
+            expected: format!("0..={}", sys.gpus.len().saturating_sub(1)),
+        });
+    }
+    if let Some(o) = s
+        .tensor_overrides
+        .iter()
+        .find(|o| o.device.is_some_and(|g| g >= sys.gpus.len()))
+    {
+        return Err(EstimateError::OutOfRange {
+            flag: "-ot",
+            value: format!("{}=GPU{}", o.pattern, o.device.unwrap_or(0)),
+            expected: match sys.gpus.len() {
+                0 => "CPU: this machine has no GPU".to_string(),
+                n => format!("CPU or one of the machine's {n} GPUs (0..={})", n - 1),
+            },
+        });
     }
     for (flag, t) in [("-ctk", s.cache_type_k), ("-ctv", s.cache_type_v)] {
         if !KV_CACHE_TYPES.contains(&t) {

@@ -313,7 +313,7 @@ pub(super) fn sched_compute(
             let Some(wt) = graph::W::from_name(within) else {
                 continue;
             };
-            let dev = pl.tensor_dev(t, s.n_cpu_moe);
+            let dev = pl.tensor_dev(t, s);
             table.set(t.info.layer, wt, dev, gpu_alloc_bytes(t, gpu.api));
             // Tied embeddings: the output matmul reads the copy placed with the output layer.
             if wt == graph::W::TokenEmbd && spec.tied_embeddings {

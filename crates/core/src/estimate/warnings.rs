@@ -354,7 +354,7 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
         .iter()
         .filter(|g| g.pcie_width.is_some_and(|w| w <= 4))
     {
-        let partial = gpu_layers < n_total || s.n_cpu_moe > 0;
+        let partial = gpu_layers < n_total || s.n_cpu_moe > 0 || !s.tensor_overrides.is_empty();
         if partial || n_gpu > 1 {
             out.push(Warning::NarrowPcieLink {
                 device: g.name.clone(),

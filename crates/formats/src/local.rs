@@ -46,6 +46,12 @@ pub enum OpenError {
     /// The header does not describe a model.
     #[error(transparent)]
     Spec(#[from] SpecFromGguf),
+    /// The file does not exist.
+    #[error("`{path}`: no such file (expected a .gguf model file, a model folder, a catalog model or hf:ORG/REPO)")]
+    Missing {
+        /// The path given.
+        path: String,
+    },
     /// A shard of a split model is missing or does not belong.
     #[error("split model `{path}`: {what}")]
     Split {
@@ -88,6 +94,12 @@ pub fn shard_paths(path: &Path) -> Vec<PathBuf> {
 /// # Errors
 /// [`OpenError`] naming the file and what is wrong.
 pub fn open_gguf(path: &Path) -> Result<LocalModel, OpenError> {
+    // The file itself first: a missing single file is not a missing shard.
+    if !path.exists() {
+        return Err(OpenError::Missing {
+            path: path.display().to_string(),
+        });
+    }
     let paths = shard_paths(path);
     let mut sources: Vec<Box<dyn ByteSource>> = Vec::with_capacity(paths.len());
     for p in &paths {

@@ -280,13 +280,43 @@ pub fn gpu(spec: &str) -> Result<GpuArg, String> {
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 Some((gb * GIB) as u64)
+            } else if gb > cat {
+                // `rtx-4090-48gb`: a card modified to more memory, named by its size.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Some((gb * GIB) as u64)
             } else {
                 return Err(format!(
-                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for a modified card pass `{}:{gb}GiB`",
+                    "--gpu `{spec}`: {} has {cat} GB, not {gb}; for the memory free on it pass `{}:{gb}GiB`",
                     e.name,
                     e.id
                 ));
             }
+        }
+        // `rtx-3090:20GiB`: the memory free on the card, which cannot exceed what it has (a
+        // unified chip: the largest size it is sold with).
+        (Some(m), None, Some(cat)) => {
+            let most = e
+                .memory_options_gb
+                .iter()
+                .copied()
+                .fold(cat, f64::max);
+            #[allow(clippy::cast_precision_loss)]
+            if m as f64 > most * GIB * 1.001 {
+                let modded = if e.kind == llmrig_catalog::EntryKind::Unified {
+                    String::new()
+                } else {
+                    format!(
+                        "; a card modified to more memory is named by its size, e.g. `{}-{}gb`",
+                        e.id,
+                        (m as f64 / GIB).round()
+                    )
+                };
+                return Err(format!(
+                    "--gpu `{spec}`: {} has {most} GB; after `:` comes the memory free on it (at most {most} GiB){modded}",
+                    e.name
+                ));
+            }
+            Some(m)
         }
         (m, _, _) => m,
     };

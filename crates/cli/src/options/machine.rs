@@ -436,8 +436,43 @@ pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Ve
     for g in sys.gpus.iter_mut().filter(|g| g.vendor.is_none()) {
         g.vendor = llmrig_catalog::vendor_from_name(&g.name);
     }
+    if let Some(api) = api {
+        check_api(api, &sys)?;
+    }
     notes.push(MachineNote::Ram(sys.ram_budget()));
     Ok((sys, notes))
+}
+
+/// `--api` must be one llama.cpp can build for the machine's GPUs: Metal only on Apple silicon,
+/// CUDA only on NVIDIA, ROCm (HIP) only on AMD, and no API but Vulkan for Apple's GPUs (through
+/// MoltenVK) or the CPU. SYCL runs on Intel, and through oneAPI's plugins on NVIDIA and AMD.
+fn check_api(api: GpuApi, sys: &SystemSpec) -> Result<()> {
+    use llmrig_core::system::GpuVendor;
+    for g in &sys.gpus {
+        let Some(v) = g.vendor else { continue };
+        let ok = match api {
+            GpuApi::Metal => v == GpuVendor::Apple,
+            GpuApi::Cuda => v == GpuVendor::Nvidia,
+            GpuApi::Rocm => v == GpuVendor::Amd,
+            GpuApi::Sycl => matches!(v, GpuVendor::Intel | GpuVendor::Nvidia | GpuVendor::Amd),
+            GpuApi::Vulkan | GpuApi::Cpu => true,
+        };
+        if !ok {
+            let names = match v {
+                GpuVendor::Apple => "metal or vulkan",
+                GpuVendor::Nvidia => "cuda, vulkan or sycl",
+                GpuVendor::Amd => "rocm, vulkan or sycl",
+                GpuVendor::Intel => "sycl or vulkan",
+                GpuVendor::Other => "vulkan",
+            };
+            anyhow::bail!(
+                "--api {}: llama.cpp has no such build for {} (expected {names})",
+                api.name(),
+                g.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The catalog entry for a name the OS reports: exact (`NVIDIA GeForce RTX 4090`, `Apple M2 Max`),

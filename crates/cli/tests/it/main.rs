@@ -377,11 +377,26 @@ fn machine_flags_read_as_people_type_them() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("10.67 GiB of 16.00 GiB"));
+    // A size in a card's name larger than the card's is a modified card; `:SIZE` is the memory
+    // free on it, at most what the card has; a smaller size in the name is refused.
+    let v = json(&["estimate", "llama-3.1-8b", "--gpu", "rtx-4090-48gb"]);
+    assert_eq!(v["memory"]["devices"][0]["capacity_bytes"], 48u64 << 30);
     llmrig()
-        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090-48gb"])
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-3090:30GiB"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("rtx-4090:48GiB"));
+        .stderr(predicate::str::contains("at most 24 GiB"));
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-3090-12gb"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rtx-3090:12GiB"));
+    // An API llama.cpp has no build of for the card.
+    llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090", "--api", "metal"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--api metal"));
 }
 
 #[test]

@@ -106,6 +106,14 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             }
         })
         .collect();
+    // llama.cpp's vocabulary files (models/ggml-vocab-*.gguf) have a model's keys and no
+    // weights; a split model's first shard may hold no tensors, but the shards together must.
+    if tensors.is_empty() {
+        return Err(err(
+            "holds no tensors, only metadata (a vocabulary-only file?): expected a model's weights"
+                .into(),
+        ));
+    }
     let file_type = h
         .get("general.file_type")
         .and_then(Value::as_u64)

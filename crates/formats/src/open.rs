@@ -52,6 +52,18 @@ pub enum OpenModelError {
     TooLarge(String),
 }
 
+impl OpenModelError {
+    /// Whether the server could not be reached at all (no network, a name that does not resolve,
+    /// no answer), as opposed to an answer that says something about the model.
+    #[must_use]
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            OpenModelError::Remote(RemoteError::Connection { .. } | RemoteError::TimedOut { .. })
+        )
+    }
+}
+
 impl From<SourceError> for OpenModelError {
     fn from(e: SourceError) -> Self {
         OpenModelError::Gguf(OpenError::Source(e))

@@ -295,11 +295,7 @@ pub fn gpu(spec: &str) -> Result<GpuArg, String> {
         // `rtx-3090:20GiB`: the memory free on the card, which cannot exceed what it has (a
         // unified chip: the largest size it is sold with).
         (Some(m), None, Some(cat)) => {
-            let most = e
-                .memory_options_gb
-                .iter()
-                .copied()
-                .fold(cat, f64::max);
+            let most = e.memory_options_gb.iter().copied().fold(cat, f64::max);
             #[allow(clippy::cast_precision_loss)]
             if m as f64 > most * GIB * 1.001 {
                 let modded = if e.kind == llmrig_catalog::EntryKind::Unified {

@@ -59,13 +59,56 @@ pub(super) fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
+/// `ORG/REPO[/FILE][:QUANT][@REV]` → (`ORG/REPO`, the quant after `:`).
+fn hf_repo_and_quant(spec: &str) -> (&str, Option<&str>) {
+    let spec = spec.split('@').next().unwrap_or(spec);
+    let (path, quant) = match spec.split_once(':') {
+        Some((p, q)) => (p, Some(q)),
+        None => (spec, None),
+    };
+    let mut parts = path.splitn(3, '/');
+    let org_len = parts.next().map_or(0, str::len);
+    let repo_len = parts.next().map_or(0, |r| r.len() + 1);
+    (&path[..org_len + repo_len], quant)
+}
+
+/// The catalog model a Hugging Face repository holds: its own repository, or a GGUF
+/// repository named after it (`unsloth/Qwen3-8B-GGUF`, `bartowski/Qwen_Qwen3-8B-GGUF`).
+fn catalog_for_repo(repo: &str) -> Option<&'static llmrig_catalog::ModelEntry> {
+    let cat = models();
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    // bartowski prefixes the original organisation: `Qwen_Qwen3-8B-GGUF`.
+    let bare = name.split_once('_').map_or(name, |(_, n)| n);
+    cat.find(repo).ok().or_else(|| cat.find(bare).ok())
+}
+
 /// Resolves MODEL and `-q` into weights: a file, folder or remote repository first, then the
 /// catalog or a bare size.
 pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     let lower = name.trim().to_ascii_lowercase();
     let mut cfg = llmrig_formats::RemoteConfig::from_env();
     cfg.progress = Some(crate::progress::Bar::hook());
-    match llmrig_formats::open::open_model(name, quant, &cfg)? {
+    let opened = match llmrig_formats::open::open_model(name, quant, &cfg) {
+        Ok(o) => o,
+        // Offline, with a repository the catalog knows: its entry, said so, beats no answer.
+        Err(e) if e.is_unreachable() && lower.starts_with("hf:") => {
+            let (repo, q) = hf_repo_and_quant(&name.trim()[3..]);
+            let Some(entry) = catalog_for_repo(repo) else {
+                return Err(e.into());
+            };
+            let mut r = model(&entry.spec.id, q.or(quant))?;
+            r.notes.insert(
+                0,
+                format!(
+                    "{name}: the hub could not be reached (no network?); estimated from the catalog's {} instead",
+                    entry.spec.name
+                ),
+            );
+            return Ok(r);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match opened {
         Some(llmrig_formats::open::Opened::Gguf(local)) => {
             if local.model.kind == llmrig_formats::gguf::GgufKind::Projector {
                 bail!("`{name}` is a multimodal projector (mmproj), not a language model: estimate the model file");

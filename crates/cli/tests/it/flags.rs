@@ -228,7 +228,16 @@ fn aliases_and_case_still_work() {
         assert_eq!(estimate(alias), estimate(name), "{alias:?} vs {name:?}");
     }
     // HIP is ROCm, on an AMD card (--api must be one llama.cpp builds for the GPU).
-    let amd = |api: &str| json(&["estimate", "llama-3.1-8b", "--gpu", "rx-7900-xtx", "--api", api]);
+    let amd = |api: &str| {
+        json(&[
+            "estimate",
+            "llama-3.1-8b",
+            "--gpu",
+            "rx-7900-xtx",
+            "--api",
+            api,
+        ])
+    };
     assert_eq!(amd("HIP"), amd("rocm"));
     let plan = |extra: &[&str]| {
         let mut a = vec!["plan", "llama-3.1-8b", "--gpu", "2x h100", "--nodes", "2"];

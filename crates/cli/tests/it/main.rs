@@ -238,7 +238,10 @@ fn bad_numbers_are_errors_not_panics() {
     for (args, needle) in [
         (vec!["-c", "-5"], "invalid value '-5' for '--ctx-size"),
         // `-c 0` is llama.cpp's "the trained length" (tests/it/paste.rs); other zeros are refused.
-        (vec!["--ctx-size", "00"], "invalid value '00' for '--ctx-size"),
+        (
+            vec!["--ctx-size", "00"],
+            "invalid value '00' for '--ctx-size",
+        ),
         (
             vec!["-c", "99999999999"],
             "invalid value '99999999999' for '--ctx-size",
@@ -393,7 +396,14 @@ fn machine_flags_read_as_people_type_them() {
         .stderr(predicate::str::contains("rtx-3090:12GiB"));
     // An API llama.cpp has no build of for the card.
     llmrig()
-        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090", "--api", "metal"])
+        .args([
+            "estimate",
+            "llama-3.1-8b",
+            "--gpu",
+            "rtx-4090",
+            "--api",
+            "metal",
+        ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--api metal"));

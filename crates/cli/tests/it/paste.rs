@@ -226,3 +226,36 @@ fn hf_repo_with_a_quant_is_the_model_not_help() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["model"]["source"], "remote");
 }
+
+#[test]
+fn offline_hf_falls_back_to_the_catalog_at_once() {
+    // `.invalid` never resolves (RFC 6761): the first failed lookup ends the request, and a
+    // repository the catalog knows is estimated from its entry, with a note.
+    let cache = std::env::temp_dir().join(format!("llmrig-cli-offline-{}", std::process::id()));
+    let run = |model: &str| {
+        llmrig()
+            .args(["estimate", model, "--gpu", "rtx-4090", "--json"])
+            .env("HF_ENDPOINT", "http://hub.invalid")
+            .env("LLMRIG_CACHE_DIR", &cache)
+            .output()
+            .unwrap()
+    };
+    let out = run("hf:unsloth/Qwen3-8B-GGUF:Q6_K");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model"]["source"], "catalog");
+    assert_eq!(v["quant"]["name"], "Q6_K");
+    assert!(
+        v["warnings"].to_string().contains("could not be reached"),
+        "{v}"
+    );
+    // Unknown to the catalog: the error, after one try.
+    let out = run("hf:someone/unknown-model");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("after 1 tries"), "{err}");
+}

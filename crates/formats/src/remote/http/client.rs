@@ -285,7 +285,11 @@ impl Client {
             }
         };
         match tr.kind() {
-            ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => Fail::Fatal(err),
+            // A name that does not resolve will not resolve a second later: offline, or a typo.
+            // Retrying only spends the user's time (seconds of backoff before the same error).
+            ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme | ureq::ErrorKind::Dns => {
+                Fail::Fatal(err)
+            }
             _ => Fail::Retry { err, after: None },
         }
     }

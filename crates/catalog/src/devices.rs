@@ -11,6 +11,46 @@ fn normalize(name: &str) -> String {
     name.trim().to_ascii_lowercase().replace(['_', ' '], "-")
 }
 
+/// Vendor and series words people leave out or run together (`rtx4090`, `7900xtx`, `m4max`).
+const SERIES_PREFIXES: &[&str] = &[
+    "nvidiageforce",
+    "nvidia",
+    "geforce",
+    "amdradeonpro",
+    "amdradeon",
+    "amd",
+    "radeon",
+    "rtx",
+    "gtx",
+    "rx",
+    "intelarc",
+    "intel",
+    "arc",
+    "apple",
+];
+
+/// A name without separators, with `mobile`/`notebook` read as `laptop`, and the forms with a
+/// leading vendor or series word taken off: the keys of the loose index.
+fn compact_keys(name: &str) -> Vec<String> {
+    let c = normalize(name)
+        .replace(['-', '.', '(', ')'], "")
+        .replace("mobile", "laptop")
+        .replace("notebook", "laptop");
+    let mut out = vec![c.clone()];
+    let mut rest = c.as_str();
+    // Strip repeatedly: `nvidiageforcertx4090` → `rtx4090` → `4090`.
+    for _ in 0..3 {
+        match SERIES_PREFIXES.iter().find_map(|p| rest.strip_prefix(p)) {
+            Some(r) if !r.is_empty() => {
+                out.push(r.to_string());
+                rest = r;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
 const DEVICES_TOML: &str = include_str!("../data/devices.toml");
 
 /// What a catalog entry describes.
@@ -232,6 +272,8 @@ struct File {
 pub struct DeviceCatalog {
     entries: Vec<DeviceEntry>,
     index: HashMap<String, usize>,
+    /// [`compact_keys`] of every name: `None` where two devices share one (then it names neither).
+    loose: HashMap<String, Option<usize>>,
 }
 
 /// A device name that matches nothing.
@@ -248,6 +290,7 @@ impl DeviceCatalog {
     pub(crate) fn parse(text: &str) -> Result<DeviceCatalog, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut index = HashMap::new();
+        let mut loose = HashMap::new();
         for (i, e) in file.device.iter().enumerate() {
             if !e.bandwidth_gbs.is_finite() || e.bandwidth_gbs <= 0.0 {
                 return Err(format!("{}: bandwidth must be positive", e.id));
@@ -258,11 +301,22 @@ impl DeviceCatalog {
                 if index.insert(normalize(&n), i).is_some_and(|j| j != i) {
                     return Err(format!("device name `{n}` is used twice"));
                 }
+                for k in compact_keys(&n) {
+                    loose
+                        .entry(k)
+                        .and_modify(|v: &mut Option<usize>| {
+                            if *v != Some(i) {
+                                *v = None;
+                            }
+                        })
+                        .or_insert(Some(i));
+                }
             }
         }
         Ok(DeviceCatalog {
             entries: file.device,
             index,
+            loose,
         })
     }
 
@@ -330,6 +384,14 @@ impl DeviceCatalog {
         for t in &tries {
             if let Some(&i) = self.index.get(t) {
                 return Ok(&self.entries[i]);
+            }
+        }
+        // Loosely: without separators or the series word, when that names one device only.
+        for t in &tries {
+            for k in compact_keys(t) {
+                if let Some(&Some(i)) = self.loose.get(&k) {
+                    return Ok(&self.entries[i]);
+                }
             }
         }
         Err(DeviceError {
@@ -427,6 +489,24 @@ pub fn vendor_from_name(name: &str) -> Option<GpuVendor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_as_people_type_them() {
+        let c = devices();
+        for (typed, id) in [
+            ("rtx4090", "rtx-4090"),
+            ("RTX4090", "rtx-4090"),
+            ("GeForce RTX4090", "rtx-4090"),
+            ("7900xtx", "rx-7900-xtx"),
+            ("rx7900xtx", "rx-7900-xtx"),
+            ("3090ti", "rtx-3090-ti"),
+            ("m4max", "m4-max"),
+        ] {
+            assert_eq!(c.find(typed).map(|e| e.id.as_str()), Ok(id), "{typed}");
+        }
+        // A loose key two devices share names neither.
+        assert!(c.find("xyz").is_err());
+    }
 
     #[test]
     fn embedded_devices_parse_with_sources_and_unique_names() {

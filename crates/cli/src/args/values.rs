@@ -238,8 +238,12 @@ pub struct GpuArg {
 /// `--gpu`: `rtx-4090`, `2x rtx-3090`, `rtx-4090:20GiB`, checked against the device catalog.
 pub fn gpu(spec: &str) -> Result<GpuArg, String> {
     let s = spec.trim();
+    // `7900xtx` is a card, not 7900 of `tx`: a count only when the whole is no device name.
+    let is_name = devices().find(s).is_ok();
     let (count, rest) = match s.split_once(['x', '×']) {
-        Some((n, r)) if !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) => {
+        Some((n, r))
+            if !is_name && !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()) =>
+        {
             let n: usize = n.trim().parse().unwrap_or(0);
             if n == 0 || n > 64 {
                 return Err(format!(

@@ -59,6 +59,64 @@ pub(super) fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
+/// A size in billions as written in a model name (`30`, `1.5`).
+fn billions(s: &str) -> Option<f64> {
+    s.strip_suffix('b')?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
+/// A generic mixture-of-experts transformer named by its sizes: `8x7b` (Mixtral's naming: 8
+/// experts the shape of a 7B model's FFN, 2 routed per token) or `30b-a3b` (total and active
+/// parameters, Qwen3's naming: 8 routed experts per token, the expert size chosen to make the
+/// active count and the expert count to make the total). Attention and embeddings are those of a
+/// generic dense model of the active size.
+pub(super) fn generic_moe_spec(label: &str) -> Option<Result<ModelSpec>> {
+    let (spec, total) = if let Some((n, per)) = label.split_once('x') {
+        let n: u32 = n.parse().ok().filter(|n| (2..=512).contains(n))?;
+        let per = billions(per)?;
+        let mut spec = generic_spec(label, per * 1e9);
+        spec.n_expert = n;
+        spec.n_expert_used = 2;
+        spec.expert_ff = Some(spec.n_ff);
+        (spec, None)
+    } else {
+        let (t, a) = label.split_once("-a").or_else(|| label.split_once('a'))?;
+        let (t, a) = (billions(t)? * 1e9, billions(a)? * 1e9);
+        (generic_spec(label, a), Some((t, a)))
+    };
+    let Some((total, active)) = total else {
+        return Some(Ok(ModelSpec {
+            name: format!("generic MoE {label}"),
+            ..spec
+        }));
+    };
+    if !(active < total && (1e8..=2e12).contains(&total)) {
+        return Some(Err(anyhow!(
+            "`{label}`: expected TOTALb-aACTIVEb with the active size below the total, up to 2000b"
+        )));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (e, layers) = (spec.n_embd as f64, f64::from(spec.n_layer));
+    #[allow(clippy::cast_precision_loss)]
+    let attn = (2 * spec.n_embd * spec.n_embd + 2 * spec.n_embd * 8 * 128) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let emb = (2 * spec.n_vocab * spec.n_embd) as f64;
+    let used = 8.0;
+    // Active: emb + layers·(attn + used·3·e·ff); total: emb + layers·(attn + n·3·e·ff).
+    let ff = ((active - emb - layers * attn) / (layers * used * 3.0 * e)).max(64.0);
+    let n = ((total - emb - layers * attn) / (layers * 3.0 * e * ff)).round();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(Ok(ModelSpec {
+        name: format!("generic MoE {label}"),
+        n_expert: (n as u32).clamp(9, 1024),
+        n_expert_used: 8,
+        expert_ff: Some(ff.round() as u64),
+        ..spec
+    }))
+}
+
 /// `ORG/REPO[/FILE][:QUANT][@REV]` → (`ORG/REPO`, the quant after `:`).
 fn hf_repo_and_quant(spec: &str) -> (&str, Option<&str>) {
     let spec = spec.split('@').next().unwrap_or(spec);
@@ -204,6 +262,24 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
                 folder: None,
             });
         }
+    }
+    if let Some(spec) = generic_moe_spec(&lower) {
+        let spec = spec?;
+        let note = format!(
+            "`{name}` is a generic mixture-of-experts transformer ({} layers, hidden {}, {} experts of {} with {} per token); use a catalog model for exact numbers",
+            spec.n_layer,
+            spec.n_embd,
+            spec.n_expert,
+            spec.expert_ff.unwrap_or(spec.n_ff),
+            spec.n_expert_used
+        );
+        return Ok(ResolvedModel {
+            weights: ModelWeights::new(&spec, quant),
+            source: "generic".into(),
+            notes: vec![note],
+            local: None,
+            folder: None,
+        });
     }
     let entry = models()
         .find(name)

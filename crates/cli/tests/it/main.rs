@@ -481,6 +481,31 @@ fn generic_size_model() {
     ]);
     let p = v["model"]["params"].as_f64().unwrap();
     assert!((p - 70e9).abs() / 70e9 < 0.05, "{p}");
+    // Mixture-of-experts sizes as models are named: total and active, or experts × size.
+    for (name, total, active) in [("30b-a3b", 30e9, 3e9), ("235b-a22b", 235e9, 22e9)] {
+        let v = json(&[
+            "estimate", name, "-c", "4096", "--no-gpu", "--ram", "512GiB",
+        ]);
+        let p = v["model"]["params"].as_f64().unwrap();
+        let a = v["model"]["active_params"].as_f64().unwrap();
+        assert!((p - total).abs() / total < 0.02, "{name}: {p}");
+        // The active count excludes the input embedding (one row is read per token), which
+        // model cards count.
+        assert!(a < active && a > 0.8 * active, "{name}: {a}");
+    }
+    let v = json(&[
+        "estimate", "8x7b", "-c", "4096", "--no-gpu", "--ram", "512GiB",
+    ]);
+    let (p, a) = (
+        v["model"]["params"].as_f64().unwrap(),
+        v["model"]["active_params"].as_f64().unwrap(),
+    );
+    assert!(p > 35e9 && p < 50e9 && a > 9e9 && a < 14e9, "{p} {a}");
+    llmrig()
+        .args(["estimate", "3b-a30b", "--no-gpu"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("below the total"));
 }
 
 #[test]

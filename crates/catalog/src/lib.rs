@@ -13,12 +13,14 @@ pub mod calibrate;
 mod devices;
 mod interconnect;
 mod models;
+mod ollama;
 pub mod quality;
 pub mod recommend;
 
 pub use devices::{devices, vendor_from_name, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
 pub use interconnect::interconnect;
 pub use models::{models, ModelCatalog, ModelEntry, ModelError};
+pub use ollama::{ollama, OllamaCatalog, OllamaLibrary, OllamaName, OllamaTag};
 
 /// Lower-cases and unifies separators so `Qwen/Qwen2.5-14B-Instruct`, `qwen2.5_14b` and
 /// `Qwen2.5 14B` compare equal after the org prefix is dropped.

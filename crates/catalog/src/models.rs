@@ -290,7 +290,7 @@ mod tests {
             "deepseek-r1-distill-llama-8b",
             "deepseek-r1-distill-llama-70b",
             "deepseek-v3",
-            "deepseek-r1",
+            "deepseek-r1-671b",
             "gpt-oss-20b",
             "gpt-oss-120b",
             "command-r7b",

@@ -137,7 +137,7 @@ fn gemma_3_270m_q4_k_m_tensor_types() {
 fn deepseek_r1_tensor_counts_in_both_layouts() {
     // Current converter (split attn_k_b/attn_v_b): 1086 tensors; files converted before the split
     // (the widespread R1 uploads) have one attn_kv_b per layer: 1025 (ollama #8930).
-    let sp = spec("deepseek-r1");
+    let sp = spec("deepseek-r1-671b");
     assert_eq!(weights(&sp, "Q4_K_M").tensors.len(), 1086);
     let mut legacy = sp.clone();
     legacy.mla_legacy_kv = true;

@@ -7,6 +7,8 @@ mod common;
 mod cuda_h200;
 mod gguf_sizes;
 mod memory_logs;
+/// Ollama library tags: quant by listed size.
+mod ollama;
 mod properties;
 /// Scenarios of issue 12: answers users act on.
 mod scenarios;

@@ -281,11 +281,32 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             folder: None,
         });
     }
+    let mut notes = Vec::new();
+    // An Ollama library name means what Ollama pulls for it: that model, in that quant.
+    if let Some(o) = llmrig_catalog::ollama().resolve(name) {
+        let entry = models()
+            .find(&o.tag.model)
+            .map_err(|e| anyhow!("ollama.toml names an unknown model: {e}"))?;
+        let quant = match q_given {
+            Some(_) => quant,
+            None => Quant::parse(&o.quant)?,
+        };
+        // Say so when the library changes the answer: another model than the catalog's own
+        // name, or the quant Ollama ships.
+        let catalog_guess = models().find(name).ok().map(|e| e.spec.id.as_str());
+        if catalog_guess != Some(o.tag.model.as_str()) || q_given.is_none() {
+            let mut note = format!("Ollama's `{}` is {}", name.trim(), entry.spec.name);
+            if q_given.is_none() {
+                note.push_str(&format!(" in {}", quant.name()));
+            }
+            notes.push(note);
+        }
+        return Ok(catalog_model(entry, quant, notes));
+    }
     let entry = models()
         .find(name)
         .context("")
         .map_err(|e| anyhow!("{}", e.root_cause()))?;
-    let mut notes = Vec::new();
     // gpt-oss is released in MXFP4 (experts MXFP4, the rest BF16); that file, not a Q4_K_M
     // re-quantization, is what people download when they name no quant.
     let quant = if q_given.is_none() && entry.spec.arch == Arch::GptOss {
@@ -297,17 +318,26 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     } else {
         quant
     };
+    Ok(catalog_model(entry, quant, notes))
+}
+
+/// A catalog model in `quant`, with a note when its numbers are not all verified.
+fn catalog_model(
+    entry: &llmrig_catalog::ModelEntry,
+    quant: Quant,
+    mut notes: Vec<String>,
+) -> ResolvedModel {
     if !entry.verified {
         notes.push(format!(
             "catalog numbers for {} are not fully verified: {}",
             entry.spec.id, entry.notes
         ));
     }
-    Ok(ResolvedModel {
+    ResolvedModel {
         weights: ModelWeights::new(&entry.spec, quant),
         source: "catalog".into(),
         notes,
         local: None,
         folder: None,
-    })
+    }
 }

@@ -57,7 +57,11 @@ fn detected_names_match_the_catalog() {
         id("AMD Radeon 8060S (Strix Halo)"),
         Some(("ryzen-ai-max-395".into(), false))
     );
-    assert_eq!(id("NVIDIA GeForce RTX 4090 Laptop GPU"), None);
+    // The laptop part is its own entry, never the desktop card.
+    assert_eq!(
+        id("NVIDIA GeForce RTX 4090 Laptop GPU"),
+        Some(("rtx-4090-laptop".into(), true))
+    );
     assert_eq!(
         id("NVIDIA GeForce RTX 2060"),
         Some(("rtx-2060".into(), true))

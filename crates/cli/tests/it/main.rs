@@ -302,7 +302,7 @@ fn mla_models_refuse_different_k_and_v_types_as_llama_cpp_does() {
     let out = llmrig()
         .args([
             "estimate",
-            "deepseek-r1",
+            "deepseek-r1-671b",
             "-q",
             "Q4_K_M",
             "--no-gpu",
@@ -318,7 +318,7 @@ fn mla_models_refuse_different_k_and_v_types_as_llama_cpp_does() {
     llmrig()
         .args([
             "estimate",
-            "deepseek-r1",
+            "deepseek-r1-671b",
             "-q",
             "Q4_K_M",
             "--no-gpu",

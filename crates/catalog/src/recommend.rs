@@ -142,42 +142,101 @@ pub const QUANTS: [&str; 9] = [
     "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "IQ3_XS", "Q2_K", "IQ2_M",
 ];
 
-/// Benchmarks per use, most comparable first: each model is scored on the first metric of the
-/// list, or on another one mapped onto its scale (`Quality::index`). General use ranks on the
-/// Open LLM Leaderboard v2 average (one harness, 39 models), then the Qwen3 report's common
-/// MMLU-Redux (27 models, incl. 2025 models), then vendor MMLU-Pro / MMLU; reasoning on
-/// GPQA-Diamond (the Qwen3 report's, then vendors'); code on LiveCodeBench, then HumanEval.
+/// The scale each use ranks on, then the metrics that place a model the scale lacks, in the order
+/// of how well they predict it (leave-one-out error of the line between them over the models
+/// that have both, docs/research/quality-sources.md §6), bridges over at least 15 shared models
+/// before thinner ones. Each scale is one party measuring every model the same way
+/// (data/quality.toml, group 4):
+/// - chat and vision: LMArena text Elo (raw, 2025-12-11), then LiveBench (2024-11-25, 16 shared),
+///   AA's GPQA-Diamond (44), the Qwen3 report's MMLU-Redux (11), the AA Intelligence Index, the Open
+///   LLM Leaderboard;
+/// - reasoning and long context: the Artificial Analysis Intelligence Index (2026-05-14), then the
+///   Qwen3 report's GPQA-Diamond, LiveBench, MMLU-Redux, LMArena, the Open LLM Leaderboard;
+/// - code: the AA Coding Index, then the Qwen3 report's GPQA-Diamond and LiveCodeBench, LMArena's
+///   coding Elo, the AA Intelligence Index, the Open LLM Leaderboard.
 #[must_use]
 pub fn metrics_for(use_: Use) -> &'static [&'static str] {
     match use_ {
-        Use::Reasoning => &[
+        Use::Reasoning | Use::LongContext => &[
+            "aa_ii",
             "q3r_gpqa_diamond",
-            "gpqa_diamond",
-            "gpqa",
+            "lb_1125_global",
             "q3r_mmlu_redux",
+            "lma_text_raw",
             "olb2_avg",
         ],
         Use::Code => &[
+            "aa_coding",
+            "q3r_gpqa_diamond",
             "q3r_livecodebench_v5",
-            "livecodebench",
-            "humaneval",
-            "q3r_mmlu_redux",
+            "lma_coding_sc",
+            "aa_ii",
             "olb2_avg",
         ],
         _ => &[
-            "olb2_avg",
+            "lma_text_raw",
+            "lb_1125_global",
+            "aa_gpqa",
             "q3r_mmlu_redux",
-            "mmlu_pro",
-            "mmlu",
-            "gpqa_diamond",
+            "aa_ii",
+            "olb2_avg",
         ],
     }
 }
 
-/// The model's quality for a use and the metric it came from.
+/// A use's scale as a quality the quant's loss can scale: the AA indices are already points
+/// from zero; an Elo rating becomes its tens of points above 1000 (Llama-2-7B sits near 1000 on
+/// LMArena's raw board), so a quant keeping 97% of it loses ~10 Elo at 1330.
+fn as_quality(metric: &str, value: f64) -> f64 {
+    if metric.starts_with("lma_") {
+        ((value - 1000.0) / 10.0).max(0.0)
+    } else {
+        value
+    }
+}
+
+/// A model's standing on a use's scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaseQuality {
+    /// On the scale as a quality the quant loss scales ([`as_quality`]).
+    pub quality: f64,
+    /// On the scale in its own units (Elo, index points).
+    pub value: f64,
+    /// The scale (`lma_text_raw`, `aa_ii`, `aa_coding`).
+    pub scale: &'static str,
+    /// The metric the value came from: the scale itself, or the one mapped onto it.
+    pub from: &'static str,
+}
+
+impl BaseQuality {
+    /// `LMArena Elo 1345`, or `LMArena Elo ≈1265 (from q3r_mmlu_redux)` when mapped.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let name = match self.scale {
+            "lma_text_raw" => "LMArena Elo",
+            "aa_ii" => "AA Intelligence Index",
+            "aa_coding" => "AA Coding Index",
+            s => s,
+        };
+        if self.from == self.scale {
+            format!("{name} {:.0}", self.value)
+        } else {
+            format!("{name} ≈{:.0} (from {})", self.value, self.from)
+        }
+    }
+}
+
+/// The model's standing for a use; `None` when no source scored it.
 #[must_use]
-pub fn base_quality(id: &str, use_: Use) -> Option<(f64, &'static str)> {
-    quality().index(id, metrics_for(use_))
+pub fn base_quality(id: &str, use_: Use) -> Option<BaseQuality> {
+    let metrics = metrics_for(use_);
+    let (value, from) = quality().index(id, metrics)?;
+    Some(BaseQuality {
+        quality: as_quality(metrics[0], value),
+        value,
+        scale: metrics[0],
+        from,
+    })
 }
 
 /// The share of quality a quant loses: `1 − exp(−KLD)`, from the mean KL divergence of its token
@@ -207,9 +266,10 @@ pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendatio
         if !suits {
             continue;
         }
-        let Some((base, metric)) = base_quality(&spec.id, opts.use_) else {
+        let Some(bq) = base_quality(&spec.id, opts.use_) else {
             continue;
         };
+        let base = bq.quality;
         let ctx = opts
             .min_ctx
             .unwrap_or_else(|| opts.use_.default_ctx())
@@ -276,7 +336,8 @@ pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendatio
                 verdict: e.verdict,
                 score,
                 why: format!(
-                    "{metric} {base:.1} × (1 − {:.1}% {q} loss) = {score:.1}; {where_}, ~{:.0} tok/s",
+                    "{} → {base:.1} × (1 − {:.1}% {q} loss) = {score:.1}; {where_}, ~{:.0} tok/s",
+                    bq.describe(),
                     loss * 100.0,
                     e.performance.decode_tokens_per_s
                 ),

@@ -158,3 +158,42 @@ fn picks_snapshot() {
     }
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+/// Issue 14: on one scale per use (LMArena Elo for chat), the newer and larger models rank above
+/// the older and smaller ones people compare them with, on a 3090 with 64 GiB.
+#[test]
+fn the_ranking_knows_which_model_is_better() {
+    let v = json(&[
+        "recommend",
+        "--gpu",
+        "rtx-3090",
+        "--ram",
+        "64GiB",
+        "--ram-bw",
+        "89.6",
+        "--top",
+        "200",
+    ]);
+    let recs = v["recommendations"].as_array().unwrap();
+    let score = |id: &str| {
+        recs.iter()
+            .find(|r| r["model"] == id)
+            .and_then(|r| r["score"].as_f64())
+            .unwrap_or_else(|| panic!("{id} is not recommended: {v}"))
+    };
+    for (better, worse) in [
+        ("qwen3-32b", "qwen2.5-7b"),
+        ("qwen3-32b", "qwen3-8b"),
+        ("gemma-3-27b", "gemma-2-9b"),
+        ("gemma-3-27b", "gemma-3-4b"),
+        ("qwen3-30b-a3b", "qwen3-4b"),
+        ("llama-3.1-8b", "llama-3-8b"),
+    ] {
+        assert!(
+            score(better) > score(worse),
+            "{better} {} vs {worse} {}",
+            score(better),
+            score(worse)
+        );
+    }
+}

@@ -21,6 +21,10 @@ pub struct OllamaTag {
     /// Other spellings after the colon that mean the same weights (`30b-a3b`).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The part before `-QUANT` in the library's quantized tags (`8b-instruct`), when it is not
+    /// the size.
+    #[serde(default)]
+    pub quant_tag: Option<String>,
     /// The catalog model id.
     pub model: String,
     /// The quantization Ollama ships under this tag (`Q4_K_M`, `Q4_0`, `MXFP4_MOE`).
@@ -152,6 +156,9 @@ impl OllamaCatalog {
                 x.tag.split_once(':').is_some_and(|(l, s)| {
                     l == lib
                         && (s.eq_ignore_ascii_case(t)
+                            || x.quant_tag
+                                .as_deref()
+                                .is_some_and(|q| q.eq_ignore_ascii_case(t))
                             || x.aliases.iter().any(|a| a.eq_ignore_ascii_case(t)))
                 })
             })
@@ -204,7 +211,11 @@ impl OllamaCatalog {
                 s
             }
         };
-        Some(format!("{}-{q}", t.tag))
+        let (lib, size) = t.tag.split_once(':').unwrap_or((&t.tag, ""));
+        Some(format!(
+            "{lib}:{}-{q}",
+            t.quant_tag.as_deref().unwrap_or(size)
+        ))
     }
 }
 
@@ -262,11 +273,11 @@ mod tests {
         );
         assert_eq!(
             o.tag_for("qwen3-30b-a3b", "Q8_0").as_deref(),
-            Some("qwen3:30b-q8_0")
+            Some("qwen3:30b-a3b-q8_0")
         );
         assert_eq!(
             o.tag_for("llama-3.1-8b", "Q5_K_M").as_deref(),
-            Some("llama3.1:8b-q5_K_M")
+            Some("llama3.1:8b-instruct-q5_K_M")
         );
         assert_eq!(o.tag_for("nope", "Q4_K_M"), None);
     }

@@ -2,6 +2,10 @@
 //! each backend's own flag names (llama-server `common/arg.cpp`, Ollama Modelfile parameters,
 //! koboldcpp's `--contextsize/--gpulayers`, vLLM's engine arguments, MLX-LM's server flags).
 
+use llmrig_core::estimate::{estimate, Estimate, GpuLayers, ModelWeights, Settings};
+use llmrig_core::quant::Quant;
+use llmrig_core::system::{GpuApi, SystemSpec};
+
 /// A plan to launch.
 pub struct Plan<'a> {
     /// Model file name (GGUF) or repository; a placeholder when unknown.
@@ -14,6 +18,8 @@ pub struct Plan<'a> {
     pub ctx: u64,
     /// Layers on GPUs.
     pub gpu_layers: u32,
+    /// Layers in all (blocks and the output layer), for LM Studio's share of layers.
+    pub total_layers: u32,
     /// Flash attention.
     pub flash_attn: bool,
     /// KV cache types.
@@ -26,6 +32,8 @@ pub struct Plan<'a> {
     pub parallel: u32,
     /// GPUs.
     pub gpus: usize,
+    /// MLX quantization bits closest to the plan's quant (4 or 8).
+    pub mlx_bits: u32,
     /// Placement flags for llama-server as the user gave them (`-ot`, `-dev`, `-sm none -mg`),
     /// each argument already shell-quoted.
     pub placement_args: Vec<String>,
@@ -71,6 +79,96 @@ impl Launcher {
     }
 }
 
+/// What `launcher` can run of an estimated plan: the same settings, or where the program cannot
+/// keep some experts in RAM (Ollama has no `-ot`/`--n-cpu-moe`; LM Studio keeps all experts in RAM
+/// or none), the placement it can do re-estimated, with a note saying what changed. Refuses a
+/// program that cannot run the model here, naming what it needs.
+///
+/// # Errors
+/// The program needs other hardware or another weight format.
+pub fn adapt(
+    launcher: Launcher,
+    w: &ModelWeights,
+    s: &Settings,
+    e: &Estimate,
+    sys: &SystemSpec,
+) -> Result<(Settings, Estimate, Vec<String>), String> {
+    let gguf = matches!(w.quant, Quant::Gguf(_));
+    let apis: Vec<GpuApi> = sys.gpus.iter().map(|g| g.api).collect();
+    match launcher {
+        Launcher::Mlx if !apis.contains(&GpuApi::Metal) => {
+            return Err("--launch mlx: MLX runs on Apple silicon only; this machine has no Metal GPU (expected llama.cpp, ollama, lmstudio or koboldcpp here)".into());
+        }
+        Launcher::Exllamav2
+            if !apis
+                .iter()
+                .any(|a| matches!(a, GpuApi::Cuda | GpuApi::Rocm)) =>
+        {
+            return Err(
+                "--launch exllamav2: ExLlama (TabbyAPI) needs an NVIDIA (CUDA) or AMD (ROCm) GPU"
+                    .into(),
+            );
+        }
+        Launcher::Exllamav2 if gguf => {
+            return Err(format!(
+                "--launch exllamav2: ExLlama loads EXL2/EXL3 folders, not {} GGUF files; estimate with `-q exl2:4.65 --backend exllamav2`",
+                w.quant.name()
+            ));
+        }
+        Launcher::Vllm | Launcher::Sglang => {
+            return Err(format!(
+                "--launch {}: vLLM and SGLang serve safetensors checkpoints (bf16, fp8, AWQ, GPTQ) across GPUs; `llmrig plan {} -q fp8 --engine {}` plans the server and prints its command",
+                launcher.name(),
+                w.spec.id,
+                launcher.name()
+            ));
+        }
+        _ => {}
+    }
+    let experts_in_ram = e.resolved.n_cpu_moe > 0 || !s.tensor_overrides.is_empty();
+    let replan = |n_cpu_moe: u32| -> Result<(Settings, Estimate), String> {
+        let t = Settings {
+            n_cpu_moe,
+            auto_cpu_moe: false,
+            tensor_overrides: Vec::new(),
+            gpu_layers: GpuLayers::Auto,
+            ctx: Some(e.resolved.ctx),
+            ..s.clone()
+        };
+        let e2 = estimate(w, sys, &t).map_err(|err| err.to_string())?;
+        Ok((t, e2))
+    };
+    let tps = |e: &Estimate| e.performance.decode_tokens_per_s;
+    let total = e.offload.total_layers;
+    match launcher {
+        Launcher::Ollama if experts_in_ram => {
+            let (t, e2) = replan(0)?;
+            let note = format!(
+                "Ollama cannot keep MoE experts in RAM (no -ot or --n-cpu-moe): {} of {total} layers on the GPU instead, ~{:.0} tok/s where llama.cpp's plan makes ~{:.0}{}",
+                e2.offload.gpu_layers,
+                tps(&e2),
+                tps(e),
+                if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
+                    "; it does not fit this way"
+                } else {
+                    ""
+                }
+            );
+            Ok((t, e2, vec![note]))
+        }
+        Launcher::Lmstudio if experts_in_ram => {
+            let (t, e2) = replan(u32::MAX)?;
+            let note = format!(
+                "in LM Studio's load settings turn on \"Force Model Expert Weights onto CPU\" (`lms load` has no flag for it); it keeps all experts in RAM, not some: {} of {total} layers' attention on the GPU, ~{:.0} tok/s",
+                e2.offload.gpu_layers,
+                tps(&e2)
+            );
+            Ok((t, e2, vec![note]))
+        }
+        _ => Ok((s.clone(), e.clone(), Vec::new())),
+    }
+}
+
 /// The command that starts plan `p` in `launcher`.
 #[must_use]
 pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
@@ -105,14 +203,27 @@ pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
             c.push_str("\n# then: ollama create mymodel -f Modelfile && ollama run mymodel");
             c
         }
+        // `lms load --gpu` takes off, max or the share of layers (lmstudio.ai/docs/cli/load).
         Launcher::Lmstudio => format!(
             "lms load {} --context-length {} --gpu {}",
             p.file,
             p.ctx,
-            if p.gpu_layers == 0 { "off".to_string() } else { "max".to_string() }
+            match p.gpu_layers {
+                0 => "off".to_string(),
+                n if n >= p.total_layers => "max".to_string(),
+                n => format!("{:.2}", f64::from(n) / f64::from(p.total_layers.max(1))),
+            }
         ),
         Launcher::Koboldcpp => {
             let mut c = format!("koboldcpp --model {} --contextsize {} --gpulayers {}", p.file, p.ctx, p.gpu_layers);
+            // koboldcpp's --moecpu N keeps the experts of the first N layers on the CPU
+            // (llama.cpp's --n-cpu-moe); --overridetensors takes llama.cpp's -ot patterns.
+            if p.n_cpu_moe > 0 {
+                c.push_str(&format!(" --moecpu {}", p.n_cpu_moe));
+            }
+            for pair in p.placement_args.windows(2).filter(|w| w[0] == "-ot") {
+                c.push_str(&format!(" --overridetensors {}", pair[1]));
+            }
             if p.flash_attn {
                 c.push_str(" --flashattention");
             }
@@ -135,15 +246,27 @@ pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
             p.gpus.max(1),
             p.ctx
         ),
-        Launcher::Exllamav2 => format!(
-            "python -m exllamav2.server --model_dir {} --max_seq_len {}  # or TabbyAPI: model_name + max_seq_len in config.yml",
-            p.hf_repo.unwrap_or(p.file),
-            p.ctx
-        ),
+        // ExLlama is served by TabbyAPI (theroyallab/tabbyAPI): every config.yml key is also a
+        // `--key` argument (common/args.py), the model a folder under its models directory.
+        Launcher::Exllamav2 => {
+            let cache = match p.cache_type_k {
+                "q8_0" => "Q8",
+                "q4_0" => "Q4",
+                _ => "FP16",
+            };
+            format!(
+                "cd tabbyAPI && python main.py --model-name {} --max-seq-len {} --cache-mode {cache}",
+                p.hf_repo
+                    .map_or(p.file, |r| r.rsplit('/').next().unwrap_or(r)),
+                p.ctx
+            )
+        }
+        // MLX-LM serves MLX weights; `mlx_lm.convert -q` makes them from the Hugging Face
+        // checkpoint at the plan's bits. Its server sizes the KV cache as it grows (no context flag).
         Launcher::Mlx => format!(
-            "mlx_lm.server --model {} --max-tokens {}",
+            "mlx_lm.convert --hf-path {} -q --q-bits {} --mlx-path mlx_model && mlx_lm.server --model mlx_model",
             p.hf_repo.unwrap_or(p.file),
-            p.ctx
+            p.mlx_bits
         ),
     }
 }
@@ -159,11 +282,13 @@ mod tests {
             ollama_tag: Some("llama3.1:8b"),
             ctx: 8192,
             gpu_layers: 33,
+            total_layers: 33,
             flash_attn: true,
             cache_type_k: "q8_0",
             cache_type_v: "q8_0",
             n_cpu_moe: 4,
             placement_args: Vec::new(),
+            mlx_bits: 4,
             parallel: 1,
             gpus: 2,
         }

@@ -11,43 +11,96 @@ use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
 
-/// The command that starts this plan in `launcher`.
-fn launch_for(
+/// The command that starts this plan in `launcher`, adapted to what that program can do
+/// ([`crate::launch::adapt`]), its notes as comment lines after it.
+pub(crate) fn launch_for(
     launcher: Launcher,
     model: &options::ResolvedModel,
     s: &llmrig_core::estimate::Settings,
     e: &llmrig_core::estimate::Estimate,
-    gpus: usize,
+    sys: &llmrig_core::system::SystemSpec,
     placement_args: Vec<String>,
-) -> String {
+) -> Result<String> {
+    let (s, e, notes) = crate::launch::adapt(launcher, &model.weights, s, e, sys)
+        .map_err(|m| anyhow::anyhow!(m))?;
     let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
+    let quant = model.weights.quant.name();
     let file = match (&model.local, entry) {
         (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
         (None, Some(en)) => format!(
-            "{}-{}.gguf",
+            "{}-{quant}.gguf",
             en.hf_repo.rsplit('/').next().unwrap_or(&en.hf_repo),
-            model.weights.quant.name()
         ),
         (None, None) => format!("{}.gguf", model.weights.spec.id),
     };
-    let tag = entry.and_then(|en| en.aliases.iter().find(|a| a.contains(':')).cloned());
-    crate::launch::command(
+    let tag = ollama_ref(model, entry.map(|en| en.spec.id.as_str()), &quant, &file);
+    let mut out = crate::launch::command(
         launcher,
         &crate::launch::Plan {
             file: &file,
             hf_repo: entry.map(|en| en.hf_repo.as_str()),
-            ollama_tag: tag.as_deref(),
+            ollama_tag: Some(tag.as_str()),
             ctx: e.resolved.ctx,
-            gpu_layers: e.resolved.gpu_layers,
+            gpu_layers: e.offload.gpu_layers,
+            total_layers: e.offload.total_layers,
             flash_attn: e.resolved.flash_attn,
             cache_type_k: &s.cache_type_k.name().to_ascii_lowercase(),
             cache_type_v: &s.cache_type_v.name().to_ascii_lowercase(),
             n_cpu_moe: e.resolved.n_cpu_moe,
             parallel: s.parallel,
-            gpus,
-            placement_args,
+            gpus: sys.gpus.len(),
+            mlx_bits: if model.weights.bits_per_weight() > 6.0 {
+                8
+            } else {
+                4
+            },
+            placement_args: if s.tensor_overrides.is_empty() {
+                placement_args
+                    .into_iter()
+                    .filter(|a| !a.contains('=') && a != "-ot")
+                    .collect()
+            } else {
+                placement_args
+            },
         },
-    )
+    );
+    for n in notes {
+        out.push_str(&format!("\n# {n}"));
+    }
+    Ok(out)
+}
+
+/// What Ollama pulls for this model in this quant: the library tag that ships it, a Hugging Face
+/// GGUF repository at that quant for an `hf:` model, or the local file.
+fn ollama_ref(
+    model: &options::ResolvedModel,
+    catalog_id: Option<&str>,
+    quant: &str,
+    file: &str,
+) -> String {
+    if model.source == "file" {
+        return file.to_string();
+    }
+    if let Some(tag) = catalog_id.and_then(|id| llmrig_catalog::ollama().tag_for(id, quant)) {
+        if model.source == "catalog" || model.source == "installed" {
+            return tag;
+        }
+    }
+    if let Some(l) = &model.local {
+        if let Some(repo) = l.facts.paths.first().and_then(|p| hf_repo_of(p)) {
+            return format!("hf.co/{repo}:{quant}");
+        }
+    }
+    format!("./{}", file.rsplit('/').next().unwrap_or(file))
+}
+
+/// `ORG/REPO` of a file read from the Hugging Face hub (`.../ORG/REPO/resolve/...`).
+fn hf_repo_of(path: &str) -> Option<String> {
+    let rest = path.split("/resolve/").next()?;
+    let mut parts = rest.rsplit('/');
+    let repo = parts.next()?;
+    let org = parts.next()?;
+    (path.contains("/resolve/") && !org.is_empty()).then(|| format!("{org}/{repo}"))
 }
 
 /// llama-server's placement flags for what the user asked: `-dev`, `-sm none -mg`, `-ot`, with
@@ -148,17 +201,22 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             .iter()
             .map(|n| WarningJson::new("machine-assumed", n.to_string())),
     );
-    let launch = a.launch.map(|l| LaunchJson {
-        backend: l.name().to_string(),
-        command: launch_for(
-            l,
-            &model,
-            &settings,
-            &e,
-            sys.gpus.len(),
-            placement_args(a, &settings, sys.gpus.first().map(|g| g.api)),
-        ),
-    });
+    let launch = a
+        .launch
+        .map(|l| -> Result<LaunchJson> {
+            Ok(LaunchJson {
+                backend: l.name().to_string(),
+                command: launch_for(
+                    l,
+                    &model,
+                    &settings,
+                    &e,
+                    &sys,
+                    placement_args(a, &settings, sys.gpus.first().map(|g| g.api)),
+                )?,
+            })
+        })
+        .transpose()?;
     if as_json {
         return Ok(json::to_string(&EstimateJson::new(
             &model.weights,

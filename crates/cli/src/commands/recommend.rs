@@ -10,7 +10,7 @@ use llmrig_contract::{OverviewJson, RecommendJson, RecommendationJson};
 use llmrig_formats::installed::{scan, Installed, Roots};
 
 use crate::args::{MachineArgs, RecommendArgs};
-use crate::launch::{self, Launcher};
+use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
 
@@ -41,34 +41,34 @@ fn installed_match(rec: &Recommendation, installed: &[Installed]) -> Option<Stri
         .map(|i| i.name.clone())
 }
 
-fn launch_line(launcher: Launcher, rec: &Recommendation, gpus: usize) -> Result<String> {
+/// The command that starts a recommendation in `launcher`: the plan estimated again with the
+/// recommendation's settings, then adapted to the program as `estimate --launch` does.
+fn launch_line(
+    launcher: Launcher,
+    rec: &Recommendation,
+    sys: &llmrig_core::system::SystemSpec,
+) -> Result<String> {
     let entry = llmrig_catalog::models()
         .find(&rec.model)
         .map_err(|e| anyhow!("{e}"))?;
-    let repo_base = entry.hf_repo.rsplit('/').next().unwrap_or(&entry.hf_repo);
-    let file = format!("{repo_base}-{}.gguf", rec.quant);
-    let tag = entry
-        .aliases
-        .iter()
-        .find(|a| a.contains(':'))
-        .map(String::as_str);
-    Ok(launch::command(
-        launcher,
-        &launch::Plan {
-            file: &file,
-            hf_repo: Some(&entry.hf_repo),
-            ollama_tag: tag,
-            ctx: rec.ctx,
-            gpu_layers: rec.gpu_layers,
-            flash_attn: true,
-            cache_type_k: "f16",
-            cache_type_v: "f16",
-            n_cpu_moe: rec.n_cpu_moe,
-            parallel: 1,
-            gpus,
-            placement_args: Vec::new(),
-        },
-    ))
+    let quant = llmrig_core::quant::Quant::parse(&rec.quant)?;
+    let weights = llmrig_core::estimate::ModelWeights::new(&entry.spec, quant);
+    let settings = llmrig_core::estimate::Settings {
+        ctx: Some(rec.ctx),
+        gpu_layers: llmrig_core::estimate::GpuLayers::Count(rec.gpu_layers),
+        n_cpu_moe: rec.n_cpu_moe,
+        auto_cpu_moe: false,
+        ..llmrig_core::estimate::Settings::default()
+    };
+    let e = llmrig_core::estimate::estimate(&weights, sys, &settings)?;
+    let model = options::ResolvedModel {
+        weights,
+        source: "catalog".into(),
+        notes: Vec::new(),
+        local: None,
+        folder: None,
+    };
+    crate::commands::estimate::launch_for(launcher, &model, &settings, &e, sys, Vec::new())
 }
 
 /// `llmrig recommend`.
@@ -91,9 +91,7 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
             Ok(RecommendationJson::new(
                 r,
                 installed_match(r, &installed),
-                a.launch
-                    .map(|l| launch_line(l, r, sys.gpus.len()))
-                    .transpose()?,
+                a.launch.map(|l| launch_line(l, r, &sys)).transpose()?,
             ))
         })
         .collect::<Result<_>>()?;

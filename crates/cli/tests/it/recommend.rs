@@ -99,10 +99,6 @@ fn launch_commands_use_backend_flags() {
             vec!["FROM ", "PARAMETER num_ctx", "PARAMETER num_gpu"],
         ),
         ("koboldcpp", vec!["--contextsize", "--gpulayers"]),
-        (
-            "vllm",
-            vec!["vllm serve", "--max-model-len", "--tensor-parallel-size"],
-        ),
     ] {
         let mut args = vec!["recommend", "--top", "2", "--launch", backend];
         args.extend_from_slice(m);
@@ -117,6 +113,14 @@ fn launch_commands_use_backend_flags() {
         .args(["recommend", "--launch", "nope", "--no-gpu", "--ram", "8GiB"])
         .assert()
         .code(2);
+    // GGUF plans are not vLLM's: it is planned by `llmrig plan`.
+    let mut args = vec!["recommend", "--top", "2", "--launch", "vllm"];
+    args.extend_from_slice(m);
+    llmrig()
+        .args(&args)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("llmrig plan"));
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod devices;
 mod interconnect;
 mod models;
 mod ollama;
+pub mod prices;
 pub mod quality;
 pub mod recommend;
 

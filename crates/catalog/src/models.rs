@@ -35,6 +35,10 @@ pub struct ModelEntry {
     /// What is unverified or special.
     #[serde(default)]
     pub notes: String,
+    /// The format the weights are released in when it is not bf16 (`fp8-block` for DeepSeek V3
+    /// and R1, `mxfp4` for gpt-oss): what a serving plan starts from when no quant is asked.
+    #[serde(default)]
+    pub release_format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +221,7 @@ mod tests {
             "qk_rope_head_dim",
             "v_head_dim",
             "verified",
+            "release_format",
             "source",
             "notes",
         ];

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
         Some(Command::Calibrate(a)) => commands::calibrate::run(a, cli.json),
         Some(Command::Plan(a)) => commands::plan::run(a, cli.json),
+        Some(Command::Need(a)) => commands::need::run(a, cli.json),
         Some(Command::Recommend(a)) => commands::recommend::run(a, cli.json),
         None => commands::recommend::overview(cli.json),
     };

@@ -52,6 +52,37 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// A vLLM/SGLang serving plan: TP/PP/DP sizes, KV cache per GPU, concurrency, speed, command.
     Plan(Box<PlanArgs>),
+    /// The hardware that runs a model at a context, speed and number of users, cheapest first.
+    Need(NeedArgs),
+}
+
+/// `llmrig need`.
+#[derive(Debug, Args)]
+pub struct NeedArgs {
+    /// A catalog id or alias, a `.gguf` file, `hf:ORG/REPO` or a size like `70b`.
+    pub model: String,
+    /// Quantization (default Q4_K_M; a model file has its own).
+    #[arg(short = 'q', long = "quant")]
+    pub quant: Option<String>,
+    /// Context each user needs, tokens.
+    #[arg(short = 'c', long = "ctx-size", default_value = "8192", value_parser = values::ctx)]
+    pub ctx: u64,
+    /// Slowest acceptable generation speed, tokens/s (per user).
+    #[arg(long = "tps", default_value_t = 20.0, value_parser = values::min_tps)]
+    pub tps: f64,
+    /// Users served at once (llama-server `-np`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub users: u32,
+    /// Most GPUs of one kind in a machine.
+    #[arg(long = "max-gpus", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_gpus: u32,
+    /// How many of the cheapest options to show (plus the first Mac and CPU server further down).
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// The host the GPUs go in (TOML, as `llmrig hw --save` writes it; default: this machine's
+    /// CPU and RAM bandwidth).
+    #[arg(long = "system", env = "LLMRIG_SYSTEM")]
+    pub system: Option<PathBuf>,
 }
 
 /// `llmrig recommend`.

@@ -6,5 +6,6 @@ pub mod catalogs;
 pub mod estimate;
 pub mod hw;
 pub mod inspect;
+pub mod need;
 pub mod plan;
 pub mod recommend;

@@ -21,8 +21,18 @@ use crate::render::{self, json, table};
 
 /// Builds the plan and renders it.
 pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
-    let quant = a.quant.as_deref().unwrap_or("bf16");
+    // The checkpoint as released: DeepSeek's FP8, gpt-oss's MXFP4, else bf16.
+    let released = models()
+        .find(&a.model)
+        .ok()
+        .and_then(|e| e.release_format.clone());
+    let quant = a.quant.as_deref().or(released.as_deref()).unwrap_or("bf16");
     let mut model = options::model(&a.model, Some(quant))?;
+    if a.quant.is_none() && quant != "bf16" {
+        model.notes.push(format!(
+            "planned in {quant}, the format the weights are released in; pass -q for another"
+        ));
+    }
     // `bf16`, `fp16`, `f32` name llama.cpp file types too; served by vLLM they are safetensors.
     if let (Some(f), "catalog" | "generic") = (OtherFormat::parse(quant), model.source.as_str()) {
         model.weights = ModelWeights::new(&model.weights.spec, Quant::Other(f));

@@ -17,6 +17,8 @@ mod launch;
 /// System RAM as one budget: the OS reserve, unified memory, the wired limit, Windows' shared GPU
 /// memory (issue 12).
 mod memory_budget;
+/// `llmrig need`: hardware for a model at a speed (issue 14).
+mod need;
 /// A pasted llama.cpp command line (issue 14).
 mod paste;
 mod recommend;

@@ -1,0 +1,73 @@
+//! `llmrig need` (issue 14 item 7): the hardware that runs a model at a speed, cheapest first, each
+//! option confirmed by `llmrig estimate` with the flags it names.
+
+use super::{json, llmrig};
+
+#[test]
+fn a_70b_at_15_tokens_per_second_has_options_estimate_confirms() {
+    let v = json(&["need", "llama-3.1-70b", "--tps", "15"]);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["target"]["tokens_per_s"], 15.0);
+    let opts = v["options"].as_array().unwrap();
+    assert!(opts.len() >= 3, "{v}");
+    for o in opts.iter().take(3) {
+        let mut args = vec!["estimate", "llama-3.1-70b", "-c", "8192"];
+        let extra: Vec<&str> = o["estimate_args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        args.extend_from_slice(&extra);
+        let e = json(&args);
+        assert_ne!(e["verdict"], "does-not-fit", "{o}");
+        let tps = e["performance"]["decode_tokens_per_s"].as_f64().unwrap();
+        assert!(tps >= 15.0, "{o}: {tps}");
+        assert_eq!(tps, o["decode_tokens_per_s"].as_f64().unwrap(), "{o}");
+    }
+    // Cheapest first among the priced ones, each price with its source and date.
+    let prices: Vec<f64> = opts
+        .iter()
+        .filter_map(|o| o["price_usd"].as_f64())
+        .collect();
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
+    for o in opts.iter().filter(|o| o["price_usd"].is_number()) {
+        assert!(
+            o["price_source"].as_str().unwrap().starts_with("http"),
+            "{o}"
+        );
+        assert_eq!(o["price_date"].as_str().unwrap().len(), 10, "{o}");
+    }
+}
+
+#[test]
+fn the_table_fits_a_terminal_and_an_impossible_target_says_so() {
+    let out = llmrig().args(["need", "qwen3-8b"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with("note:") && !l.starts_with("cheapest:"))
+    {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    let out = llmrig()
+        .args([
+            "need",
+            "llama-3.1-405b",
+            "-q",
+            "F16",
+            "--tps",
+            "500",
+            "--max-gpus",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("nothing in the device catalog runs it"),
+        "{text}"
+    );
+}

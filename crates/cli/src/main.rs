@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
-        Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json),
+        Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json, cli.verbose),
         Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
         Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
         Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),

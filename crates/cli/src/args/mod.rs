@@ -27,6 +27,10 @@ pub struct Cli {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Also print the notes that only say where numbers come from (measured bandwidths, the RAM
+    /// budget's basis, how speed was calibrated).
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 /// The subcommands.

@@ -92,6 +92,7 @@ pub fn models_cmd(as_json: bool) -> String {
             if r.verified { "yes" } else { "partly" }.to_string(),
         ]);
     }
+    table::fit(&mut t, &[6, 5, 1]);
     format!("{t}\n")
 }
 
@@ -140,6 +141,7 @@ pub fn devices_cmd(as_json: bool) -> String {
             d.fp16_tflops.map_or("-".into(), |f| format!("{f} TFLOPS")),
         ]);
     }
+    table::fit(&mut t, &[1, 5]);
     format!("{t}\n")
 }
 

@@ -7,6 +7,12 @@ use llmrig_contract::{EstimateJson, LaunchJson, WarningJson};
 use llmrig_core::estimate::{estimate, EstimateError, Verdict};
 
 use crate::args::EstimateArgs;
+use crate::commands::suggest::{tps, tps_at_least};
+
+/// A decode speed as the estimate prints it: one decimal, more when it is below 1.
+fn tps1(v: f64) -> String {
+    tps_at_least(v, 1)
+}
 use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
@@ -156,7 +162,7 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 }
 
 /// Runs the estimate and renders it.
-pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
+pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
     let (mut sys, machine_notes) = options::machine(&a.machine)?;
@@ -196,6 +202,25 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             ));
         }
     }
+    warnings.extend(
+        crate::commands::suggest::what_would_change(&model, &settings, &sys, &e)
+            .into_iter()
+            .map(|m| WarningJson::new("what-would-change", m)),
+    );
+    // Notes that only say where a number came from are shown with --verbose (JSON has them all).
+    let mut hidden = 0usize;
+    let mut provenance: Vec<String> = Vec::new();
+    for n in &machine_notes {
+        if n.is_provenance() {
+            provenance.push(n.to_string());
+        }
+    }
+    provenance.extend(
+        e.warnings
+            .iter()
+            .filter(|w| matches!(w, llmrig_core::estimate::Warning::CpuSpeedUncalibrated))
+            .map(ToString::to_string),
+    );
     warnings.extend(
         machine_notes
             .iter()
@@ -259,7 +284,7 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         // Windows: a GPU over its dedicated memory spills into shared system memory.
         let shared = e.ram.shared_gpu_bytes.get(i).is_some_and(|&s| s > 0);
         t.add_row(vec![
-            d.name.clone(),
+            render::short_device_name(&d.name),
             d.layers.to_string(),
             render::size(d.weights_bytes),
             render::size(d.kv_cache_bytes),
@@ -277,6 +302,8 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
             .to_string(),
         ]);
     }
+    // Narrow terminals lose "other", then compute and KV (the total holds them).
+    table::fit(&mut t, &[5, 4, 3]);
     let _ = writeln!(out, "{t}");
     let p = &e.performance;
     let _ = writeln!(
@@ -293,13 +320,13 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
     );
     let _ = writeln!(
         out,
-        "speed          decode ~{:.1} tok/s ({:.1}–{:.1}, {}-bound) · prefill ~{:.0} tok/s ({:.0}–{:.0}) · first token {:.2} s for {} tokens",
-        p.decode_tokens_per_s, p.decode_low, p.decode_high, p.decode_bound, p.prefill_tokens_per_s, p.prefill_low, p.prefill_high, p.time_to_first_token_s, settings.prompt
+        "speed          decode ~{} tok/s ({}–{}, {}-bound) · prefill ~{} tok/s ({}–{}) · first token {:.2} s for {} tokens",
+        tps1(p.decode_tokens_per_s), tps1(p.decode_low), tps1(p.decode_high), p.decode_bound, tps(p.prefill_tokens_per_s), tps(p.prefill_low), tps(p.prefill_high), p.time_to_first_token_s, settings.prompt
     );
     let curve: Vec<String> = p
         .decode_by_depth
         .iter()
-        .map(|d| format!("{:.1} @ {}", d.decode_tokens_per_s, d.depth))
+        .map(|d| format!("{} @ {}", tps1(d.decode_tokens_per_s), d.depth))
         .collect();
     let _ = writeln!(
         out,
@@ -313,8 +340,25 @@ pub fn run(a: &EstimateArgs, as_json: bool) -> Result<String> {
         Verdict::DoesNotFit => "does not fit",
     };
     let _ = writeln!(out, "verdict        {verdict}");
-    for wn in &warnings {
+    for wn in warnings.iter().filter(|w| w.code == "what-would-change") {
+        let _ = writeln!(out, "would help     {}", wn.message);
+    }
+    for wn in warnings.iter().filter(|w| w.code != "what-would-change") {
+        if !verbose
+            && provenance
+                .iter()
+                .any(|p| wn.message.starts_with(p.as_str()))
+        {
+            hidden += 1;
+            continue;
+        }
         let _ = writeln!(out, "note: {}", wn.message);
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "({hidden} note(s) on where the numbers come from: --verbose)"
+        );
     }
     if let Some(l) = &launch {
         let _ = writeln!(out, "\n{}", l.command);

@@ -9,3 +9,4 @@ pub mod inspect;
 pub mod need;
 pub mod plan;
 pub mod recommend;
+pub mod suggest;

@@ -391,14 +391,21 @@ pub fn run(a: &NeedArgs, as_json: bool) -> Result<String> {
             t.add_row(vec![
                 o.label.clone(),
                 gib(o.memory_bytes),
-                format!("{:.0} tok/s", o.decode_tokens_per_s),
-                format!("{:.0} tok/s", o.prefill_tokens_per_s),
+                format!(
+                    "{} tok/s",
+                    crate::commands::suggest::tps(o.decode_tokens_per_s)
+                ),
+                format!(
+                    "{} tok/s",
+                    crate::commands::suggest::tps(o.prefill_tokens_per_s)
+                ),
                 verdict_text(o.verdict).to_string(),
                 o.price_usd.map_or("-".to_string(), |p| {
                     format!("{}${p:.0}", if o.price_lower_bound { "from " } else { "" })
                 }),
             ]);
         }
+        table::fit(&mut t, &[3, 4]);
         let _ = writeln!(out, "{t}");
         if let Some(o) = shown.first() {
             let _ = writeln!(

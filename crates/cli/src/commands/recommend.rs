@@ -158,12 +158,26 @@ fn rec_table(rows: &[RecommendationJson]) -> String {
                 x.gpu_layers.to_string()
             },
             render::gib(x.memory_bytes),
-            format!("{:.0} tok/s", x.decode_tokens_per_s),
-            format!("{:.0} tok/s", x.prefill_tokens_per_s),
+            format!(
+                "{} tok/s",
+                crate::commands::suggest::tps(x.decode_tokens_per_s)
+            ),
+            format!(
+                "{} tok/s",
+                crate::commands::suggest::tps(x.prefill_tokens_per_s)
+            ),
             x.verdict.clone(),
             x.installed.clone().unwrap_or_default(),
         ]);
     }
+    // Narrow terminals lose the installed column, then prompt speed, then the context.
+    let installed_any = rows.iter().any(|x| x.installed.is_some());
+    if !installed_any {
+        if let Some(c) = t.column_mut(8) {
+            c.set_constraint(comfy_table::ColumnConstraint::Hidden);
+        }
+    }
+    table::fit(&mut t, &[8, 6, 2]);
     t.to_string()
 }
 

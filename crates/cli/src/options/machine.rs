@@ -100,6 +100,18 @@ pub enum MachineNote {
 }
 
 impl MachineNote {
+    /// Whether the note only says where a number came from (a measured bandwidth, the RAM
+    /// budget's basis, the catalog entry a GPU's rates come from): shown with `--verbose`.
+    pub fn is_provenance(&self) -> bool {
+        matches!(
+            self,
+            MachineNote::BandwidthMeasured { .. }
+                | MachineNote::BandwidthUnified { .. }
+                | MachineNote::GpuRatesFrom { .. }
+                | MachineNote::Ram(_)
+        )
+    }
+
     /// Whether the note says where the RAM bandwidth came from (superseded when it is given).
     pub fn is_ram_bandwidth(&self) -> bool {
         match self {

@@ -23,3 +23,33 @@ pub fn size(bytes: u64) -> String {
         mib(bytes)
     }
 }
+
+/// A device name for a table column: without the vendor's brand words and trademark marks
+/// (`NVIDIA GeForce RTX 4090` → `RTX 4090`, `Intel(R) Xeon(R) Gold 6330` → `Xeon Gold 6330`).
+#[must_use]
+pub fn short_device_name(name: &str) -> String {
+    let mut s = name
+        .replace("(R)", "")
+        .replace("(TM)", "")
+        .replace("(tm)", "");
+    for prefix in [
+        "NVIDIA GeForce ",
+        "NVIDIA ",
+        "AMD Radeon ",
+        "AMD ",
+        "Intel ",
+        "Apple ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.to_string();
+            break;
+        }
+    }
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A column, not a description: 26 characters keep a table of sizes within 100 columns.
+    if s.chars().count() > 26 {
+        format!("{}…", s.chars().take(25).collect::<String>())
+    } else {
+        s
+    }
+}

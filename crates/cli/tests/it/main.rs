@@ -1014,3 +1014,54 @@ fn threads_flag_scales_the_cpu() {
         .assert()
         .code(2);
 }
+
+/// Issue 14 item 8: a slow plan says what would change it, and the change does what it says.
+#[test]
+fn a_slow_plan_says_what_would_help() {
+    let base = [
+        "estimate",
+        "llama-3.1-70b",
+        "-c",
+        "8192",
+        "--gpu",
+        "rtx-3090",
+        "--ram",
+        "64GiB",
+    ];
+    let v = json(&base);
+    assert_eq!(v["verdict"], "slow");
+    let helps: Vec<String> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "what-would-change")
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect();
+    let second = helps
+        .iter()
+        .find(|m| m.starts_with("2× NVIDIA GeForce RTX 3090"))
+        .unwrap_or_else(|| panic!("{helps:?}"));
+    let mut two = base.to_vec();
+    two[5] = "2x rtx-3090";
+    let v2 = json(&two);
+    let tps = v2["performance"]["decode_tokens_per_s"].as_f64().unwrap();
+    assert!(
+        second.contains(&format!("{tps:.0} tok/s")),
+        "{second} vs {tps}"
+    );
+    // The text never rounds a speed to nothing, and provenance waits for --verbose.
+    let text = String::from_utf8_lossy(&llmrig().args(base).output().unwrap().stdout).to_string();
+    assert!(!text.contains(" 0.0 "), "{text}");
+    assert!(text.contains("would help"), "{text}");
+    assert!(text.contains("--verbose"), "{text}");
+    let verbose = String::from_utf8_lossy(
+        &llmrig()
+            .args(base)
+            .arg("--verbose")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    assert!(verbose.contains("system RAM"), "{verbose}");
+}

@@ -59,6 +59,35 @@ pub(super) fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
+/// Unsloth's dynamic quants (`UD-Q4_K_XL`, `Q4_K_XL`, `UD-IQ2_XXS`): a mix Unsloth chooses per model,
+/// giving sensitive layers more bits. Without the file the nearest llama-quantize preset sizes it
+/// (`_XL` K-quants as their `_M`, Q2_K_XL as Q2_K, Q6_K_XL as Q6_K, Q8_K_XL as Q8_0), said in a
+/// note; the file itself (`hf:unsloth/…-GGUF -q UD-Q4_K_XL`) is read exactly.
+pub(super) fn unsloth_dynamic(q: &str) -> (&str, Option<String>) {
+    let t = q.trim();
+    let bare = t
+        .strip_prefix("UD-")
+        .or_else(|| t.strip_prefix("ud-"))
+        .unwrap_or(t);
+    let upper = bare.to_ascii_uppercase();
+    let base = match upper.as_str() {
+        "Q2_K_XL" => "Q2_K",
+        "Q3_K_XL" => "Q3_K_M",
+        "Q4_K_XL" => "Q4_K_M",
+        "Q5_K_XL" => "Q5_K_M",
+        "Q6_K_XL" => "Q6_K",
+        "Q8_K_XL" => "Q8_0",
+        _ if bare.len() != t.len() => bare,
+        _ => return (t, None),
+    };
+    (
+        base,
+        Some(format!(
+            "{t} is Unsloth's dynamic mix, chosen per model; sized as {base} (read the file, hf:unsloth/…-GGUF -q {t}, for its exact size)"
+        )),
+    )
+}
+
 /// A size in billions as written in a model name (`30`, `1.5`).
 fn billions(s: &str) -> Option<f64> {
     s.strip_suffix('b')?
@@ -198,12 +227,25 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
                     diff * 100.0
                 ));
             }
-            if let Some(q) = quant {
-                notes.push(format!("-q {q} ignored: the model's own format is used"));
-            }
+            // `-q` on a Hugging Face model: that model quantized to it, as llama-quantize
+            // would from its config.json (the checkpoint's own format otherwise).
+            let weights = match quant {
+                Some(q) => {
+                    let (base, ud) = unsloth_dynamic(q);
+                    let parsed = Quant::parse(base)?;
+                    notes.extend(ud);
+                    notes.push(format!(
+                        "{} quantized to {} from its config.json, as llama-quantize would",
+                        f.weights.spec.name,
+                        parsed.name()
+                    ));
+                    ModelWeights::new(&f.weights.spec, parsed)
+                }
+                None => f.weights.clone(),
+            };
             let remote = lower.starts_with("hf:");
             return Ok(ResolvedModel {
-                weights: f.weights.clone(),
+                weights,
                 source: if remote { "remote" } else { "folder" }.into(),
                 notes,
                 local: None,
@@ -239,7 +281,8 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
         }
     }
     let q_given = quant;
-    let quant = Quant::parse(quant.unwrap_or("Q4_K_M"))?;
+    let (base, ud_note) = unsloth_dynamic(quant.unwrap_or("Q4_K_M"));
+    let quant = Quant::parse(base)?;
     if let Some(num) = lower.strip_suffix('b').or_else(|| lower.strip_suffix('m')) {
         if let Ok(n) = num.parse::<f64>() {
             let params = if lower.ends_with('b') {
@@ -281,7 +324,7 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             folder: None,
         });
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = ud_note.into_iter().collect();
     // An Ollama library name means what Ollama pulls for it: that model, in that quant.
     if let Some(o) = llmrig_catalog::ollama().resolve(name) {
         let entry = models()

@@ -261,3 +261,14 @@ fn ram_note_says_where_the_budget_comes_from() {
         "system RAM: estimates fit in the 15.00 GiB available now, of 16.00 GiB (pass --os-reserve SIZE to plan for the total less SIZE instead)"
     );
 }
+
+#[test]
+fn unsloth_dynamic_quants_are_sized_by_their_nearest_preset() {
+    use super::model::unsloth_dynamic;
+    assert_eq!(unsloth_dynamic("UD-Q4_K_XL").0, "Q4_K_M");
+    assert_eq!(unsloth_dynamic("Q4_K_XL").0, "Q4_K_M");
+    assert_eq!(unsloth_dynamic("UD-Q2_K_XL").0, "Q2_K");
+    assert_eq!(unsloth_dynamic("UD-IQ2_XXS").0, "IQ2_XXS");
+    assert!(unsloth_dynamic("UD-Q4_K_XL").1.is_some());
+    assert_eq!(unsloth_dynamic("Q4_K_M"), ("Q4_K_M", None));
+}

@@ -686,6 +686,29 @@ fn inspect_and_estimate_a_hugging_face_folder() {
     ]);
     assert_eq!(v["model"]["source"], "folder");
     assert_eq!(v["quant"]["weights_bytes"], params * 2);
+    // `-q` on a folder: this model quantized to that (issue 14), not ignored.
+    let q = json(&[
+        "estimate",
+        dir.to_str().unwrap(),
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "2048",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "16GiB",
+    ]);
+    assert_eq!(q["quant"]["name"], "Q4_K_M");
+    let bytes = q["quant"]["weights_bytes"].as_u64().unwrap();
+    assert!(
+        bytes < params * 2 && bytes > params / 4,
+        "{bytes} vs {params}"
+    );
+    assert!(
+        q["warnings"].to_string().contains("quantized to Q4_K_M"),
+        "{q}"
+    );
 }
 
 /// A minimal HTTP server on 127.0.0.1 for a fake Hugging Face repo `org/repo` holding one GGUF;

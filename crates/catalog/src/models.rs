@@ -222,6 +222,7 @@ mod tests {
             "v_head_dim",
             "verified",
             "release_format",
+            "moe_layer_step",
             "source",
             "notes",
         ];

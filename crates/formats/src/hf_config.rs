@@ -161,6 +161,10 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             u("first_k_dense_replace").unwrap_or(0),
             "first_k_dense_replace",
         )?,
+        moe_layer_step: to32(
+            u("interleave_moe_layer_step").unwrap_or(0),
+            "interleave_moe_layer_step",
+        )?,
         q_lora_rank: u("q_lora_rank"),
         kv_lora_rank: kv_lora,
         qk_nope_head_dim: u("qk_nope_head_dim"),

@@ -7,6 +7,8 @@ mod common;
 mod cuda_h200;
 mod gguf_sizes;
 mod memory_logs;
+/// New catalog models against their published parameter counts (issue 14).
+mod model_cards;
 /// Ollama library tags: quant by listed size.
 mod ollama;
 mod properties;

@@ -41,6 +41,15 @@ pub enum Arch {
     /// Cohere Command R7B (parallel blocks, 3:1 sliding window).
     #[serde(rename = "cohere2")]
     Cohere2,
+    /// Llama 4 (`llama4`): MoE with a shared expert (every layer in Scout, every second in
+    /// Maverick), chunked attention on three layers of four (llama.cpp sizes them as a sliding
+    /// window of 8192).
+    #[serde(rename = "llama4")]
+    Llama4,
+    /// GLM-4.5/4.6 (`glm4moe`): leading dense layers, a shared expert, q/k/v biases, a
+    /// sigmoid-router bias; the file's NextN (MTP) block is not loaded.
+    #[serde(rename = "glm4moe")]
+    Glm4Moe,
     /// An architecture llmrig has no tensor rules for (read from a file): sized from its real
     /// tensors, with a Llama-like attention assumed for the cache.
     #[serde(rename = "generic")]
@@ -62,6 +71,8 @@ impl Arch {
             "deepseek2" => Arch::Deepseek2,
             "gpt-oss" | "gptoss" => Arch::GptOss,
             "cohere2" => Arch::Cohere2,
+            "llama4" => Arch::Llama4,
+            "glm4moe" => Arch::Glm4Moe,
             _ => return None,
         })
     }
@@ -74,7 +85,8 @@ impl Arch {
         match self {
             Arch::Gemma2 | Arch::GptOss => Some(2),
             Arch::Gemma3 => Some(6),
-            Arch::Cohere2 => Some(4),
+            // llama.cpp: `set_swa_pattern(4)` for llama4 (layers 3, 7, … attend in full).
+            Arch::Cohere2 | Arch::Llama4 => Some(4),
             _ => None,
         }
     }
@@ -93,6 +105,8 @@ impl Arch {
             Arch::Deepseek2 => "deepseek2",
             Arch::GptOss => "gpt-oss",
             Arch::Cohere2 => "cohere2",
+            Arch::Llama4 => "llama4",
+            Arch::Glm4Moe => "glm4moe",
             Arch::Generic => "generic",
         }
     }
@@ -163,6 +177,10 @@ pub struct ModelSpec {
     /// Leading blocks with a dense FFN in an MoE model (`first_k_dense_replace`).
     #[serde(default)]
     pub leading_dense_layers: u32,
+    /// MoE on every this-many-th block, the others dense (Llama 4 Maverick's
+    /// `interleave_moe_layer_step` 2: blocks 1, 3, …); 0 or 1: every block past the dense lead.
+    #[serde(default)]
+    pub moe_layer_step: u32,
     /// MLA query low-rank size.
     #[serde(default)]
     pub q_lora_rank: Option<u64>,
@@ -269,7 +287,9 @@ impl ModelSpec {
     /// Whether block `il` has a routed-expert FFN.
     #[must_use]
     pub fn is_moe_layer(&self, il: u32) -> bool {
-        self.n_expert > 1 && il >= self.leading_dense_layers
+        self.n_expert > 1
+            && il >= self.leading_dense_layers
+            && (self.moe_layer_step <= 1 || (il + 1) % self.moe_layer_step == 0)
     }
 
     /// Whether block `il` uses sliding-window attention (llama.cpp's `is_swa(il)`).

@@ -199,7 +199,8 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
                 b.push("ffn_up_exps.bias", [f, x, 1], Role::Small, C::Other);
                 b.push("ffn_down_exps.bias", [e, x, 1], Role::Small, C::Other);
             }
-            if spec.arch == Arch::Deepseek2 {
+            // The sigmoid router's bias (DeepSeek V3's and GLM-4.5's `e_score_correction_bias`).
+            if matches!(spec.arch, Arch::Deepseek2 | Arch::Glm4Moe) {
                 b.small("exp_probs_b.bias", x);
             }
             if spec.n_expert_shared > 0 {

@@ -168,6 +168,11 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             t.info.name
         )));
     }
+    // GLM-4.5's NextN (multi-token prediction) blocks come after the trunk: in the file, never
+    // loaded (llama.cpp creates them TENSOR_SKIP) and, since PR #28630, given no KV cache.
+    let nextn = u("nextn_predict_layers")
+        .unwrap_or(0)
+        .min(n_layer.saturating_sub(1));
     let n_embd =
         u("embedding_length").ok_or_else(|| err(format!("no `{a}.embedding_length` key")))?;
     let n_head = u("attention.head_count").unwrap_or(0);
@@ -205,7 +210,12 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         }
         None => (u("attention.key_length"), None),
     };
-    let sliding_window = u("attention.sliding_window").filter(|&w| w > 0);
+    // llama4: chunked attention llama.cpp sizes as a window of 8192 unless the file says 0.
+    let sliding_window = match (arch, u("attention.sliding_window")) {
+        (Arch::Llama4, Some(0)) => None,
+        (Arch::Llama4, _) => Some(8192),
+        (_, w) => w.filter(|&w| w > 0),
+    };
     let swa_period = sliding_window.and_then(|_| match arch.swa_period() {
         // llama.cpp sets these patterns in code (`hparams.set_swa_pattern`).
         Some(p) => Some(p),
@@ -233,7 +243,7 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         id: name.clone(),
         name,
         arch,
-        n_layer: to32(n_layer, "block_count")?,
+        n_layer: to32(n_layer - nextn, "block_count")?,
         n_embd,
         n_ff: u("feed_forward_length").unwrap_or(0),
         n_head: to32(n_head, "head_count")?,
@@ -261,6 +271,10 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             u("leading_dense_block_count").unwrap_or(0),
             "leading_dense_block_count",
         )?,
+        moe_layer_step: to32(
+            u("interleave_moe_layer_step").unwrap_or(0),
+            "interleave_moe_layer_step",
+        )?,
         q_lora_rank: u("attention.q_lora_rank"),
         kv_lora_rank: mla.map(|m| m.0),
         qk_nope_head_dim: mla.map(|m| m.2),
@@ -268,6 +282,20 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         v_head_dim: mla.map(|m| m.3),
         mla_legacy_kv: mla.is_some_and(|m| m.4),
         recurrent,
+    };
+    let tensors: Vec<WeightTensor> = if nextn > 0 {
+        let trunk = u64::from(spec.n_layer);
+        let (kept, skipped): (Vec<_>, Vec<_>) = tensors
+            .into_iter()
+            .partition(|t| t.info.layer.is_none_or(|il| u64::from(il) < trunk));
+        warnings.push(format!(
+            "{} NextN (multi-token prediction) tensors in the file ({} bytes) are not loaded by llama.cpp",
+            skipped.len(),
+            skipped.iter().map(|t| t.bytes).sum::<u64>()
+        ));
+        kept
+    } else {
+        tensors
     };
     if spec.n_expert > 1 && spec.expert_ff.is_none() {
         // Older MoE files (Mixtral) give only feed_forward_length, which is the expert size.

@@ -810,6 +810,28 @@ fn remote_inspect_uses_the_cache_on_the_second_run() {
     assert!(stderr.contains("org/missing"), "{stderr}");
 }
 
+/// Plans start from the checkpoint as released (issue 14 item 6): gpt-oss-120b is MXFP4 and runs
+/// on one H100; DeepSeek-R1 is planned in its FP8.
+#[test]
+fn plans_start_from_the_released_checkpoint() {
+    let v = json(&["plan", "gpt-oss-120b", "--gpu", "h100-sxm-80gb"]);
+    assert_eq!(v["model"]["quant"], "mxfp4");
+    assert_ne!(v["fit"], "does-not-fit", "{v}");
+    assert_eq!(v["plan"]["tp"], 1);
+    let v = json(&["plan", "deepseek-r1-671b", "--gpu", "8x h200"]);
+    assert_eq!(v["model"]["quant"], "fp8-block");
+    // Asked for, another format is planned.
+    let v = json(&[
+        "plan",
+        "gpt-oss-120b",
+        "-q",
+        "bf16",
+        "--gpu",
+        "h100-sxm-80gb",
+    ]);
+    assert_eq!(v["fit"], "does-not-fit");
+}
+
 #[test]
 fn plan_llama_70b_on_8_h100() {
     let v = json(&[

@@ -198,7 +198,7 @@ fn as_quality(metric: &str, value: f64) -> f64 {
 /// A model's standing on a use's scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BaseQuality {
-    /// On the scale as a quality the quant loss scales ([`as_quality`]).
+    /// On the scale as a quality the quant loss scales (an Elo as its tens of points above 1000).
     pub quality: f64,
     /// On the scale in its own units (Elo, index points).
     pub value: f64,

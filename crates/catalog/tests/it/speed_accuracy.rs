@@ -69,7 +69,7 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 8.5% / p90 32.6%, prefill median 30.7%; the ranges hold 85% of decode and 83% of
+/// median 8.6% / p90 31.9%, prefill median 30.8%; the ranges hold 85% of decode and 83% of
 /// prefill results (they are set from these residuals and the source-out ones, the wider of the
 /// two at each end). `.ci/run` runs it in a release build.
 #[test]
@@ -87,7 +87,7 @@ fn cross_validated_errors_meet_the_readme() {
         &[
             ("cuda", 0.08, 0.185),
             ("metal", 0.047, 0.088),
-            ("rocm", 0.145, 0.70),
+            ("rocm", 0.152, 0.70),
             ("vulkan", 0.11, 0.66),
         ],
     );
@@ -96,7 +96,8 @@ fn cross_validated_errors_meet_the_readme() {
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 10.0% / p90 44.6%, prefill median 36.7%; the ranges hold 80% of decode and 80% of
+/// median 9.4% / p90 46.7%, prefill median 36.5% (2026-12-03, with the Llama 4 Scout and
+/// DeepSeek-R1-0528-Qwen3-8B rows the catalog now matches); the ranges hold 80% of decode and 80% of
 /// prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
@@ -117,7 +118,7 @@ fn cross_validated_by_source_meets_the_readme() {
             ("vulkan", 0.125, 0.59),
         ],
     );
-    pin(&rows, (0.105, 0.45, 0.8), (0.375, 0.8));
+    pin(&rows, (0.10, 0.48, 0.8), (0.375, 0.8));
 }
 
 /// Decode (median, p90, share in range) and prefill (median, share in range) against limits.

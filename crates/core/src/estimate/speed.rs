@@ -277,14 +277,14 @@ impl Default for SpeedParams {
                 attn: 0.2888,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-02, 10
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-03, 10
             // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.833 / 1.261 device out and 0.750 / 1.290
-            // source out over 662 rows, prefill 0.390 / 2.057 and 0.396 / 2.507 over 965 rows;
+            // each end so that both hold 80%: decode 0.826 / 1.266 device out and 0.745 / 1.297
+            // source out over 665 rows, prefill 0.387 / 2.080 and 0.397 / 2.510 over 969 rows;
             // rounded outward.
             ranges: Ranges {
-                decode: (0.75, 1.29),
-                prefill: (0.39, 2.51),
+                decode: (0.74, 1.30),
+                prefill: (0.38, 2.52),
             },
         }
     }

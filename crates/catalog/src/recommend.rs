@@ -249,6 +249,26 @@ fn quant_loss(quant: &str) -> Option<f64> {
         .or(q.ppl_delta_pct.map(|d| d / 100.0))
 }
 
+/// Where an estimate puts the model, in words: `all on the GPU`, `on the CPU`, `experts of 30
+/// layers in RAM` or `40/81 layers on the GPU`.
+#[must_use]
+pub fn where_placed(e: &llmrig_core::estimate::Estimate, sys: &SystemSpec) -> String {
+    if e.offload.gpu_layers >= e.offload.total_layers && e.resolved.n_cpu_moe == 0 {
+        if sys.gpus.is_empty() {
+            "on the CPU".to_string()
+        } else {
+            "all on the GPU".to_string()
+        }
+    } else if e.resolved.n_cpu_moe > 0 {
+        format!("experts of {} layers in RAM", e.resolved.n_cpu_moe)
+    } else {
+        format!(
+            "{}/{} layers on the GPU",
+            e.offload.gpu_layers, e.offload.total_layers
+        )
+    }
+}
+
 /// Ranks every catalog model that suits the use on this machine.
 #[must_use]
 pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendation> {
@@ -308,21 +328,7 @@ pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendatio
             {
                 continue;
             }
-            let where_ =
-                if e.offload.gpu_layers == e.offload.total_layers && e.resolved.n_cpu_moe == 0 {
-                    if sys.gpus.is_empty() {
-                        "on the CPU".to_string()
-                    } else {
-                        "all on the GPU".to_string()
-                    }
-                } else if e.resolved.n_cpu_moe > 0 {
-                    format!("experts of {} layers in RAM", e.resolved.n_cpu_moe)
-                } else {
-                    format!(
-                        "{}/{} layers on the GPU",
-                        e.offload.gpu_layers, e.offload.total_layers
-                    )
-                };
+            let where_ = where_placed(&e, sys);
             candidates.push(Recommendation {
                 model: spec.id.clone(),
                 name: spec.name.clone(),

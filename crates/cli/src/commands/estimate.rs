@@ -60,14 +60,7 @@ pub(crate) fn launch_for(
             } else {
                 4
             },
-            placement_args: if s.tensor_overrides.is_empty() {
-                placement_args
-                    .into_iter()
-                    .filter(|a| !a.contains('=') && a != "-ot")
-                    .collect()
-            } else {
-                placement_args
-            },
+            placement_args,
         },
     );
     for n in notes {
@@ -333,12 +326,7 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
         "decode by depth {} (tok/s @ tokens in context)",
         curve.join(" · ")
     );
-    let verdict = match e.verdict {
-        Verdict::WorksWell => "works well",
-        Verdict::Usable => "usable",
-        Verdict::Slow => "slow",
-        Verdict::DoesNotFit => "does not fit",
-    };
+    let verdict = render::verdict(e.verdict);
     let _ = writeln!(out, "verdict        {verdict}");
     for wn in warnings.iter().filter(|w| w.code == "what-would-change") {
         let _ = writeln!(out, "would help     {}", wn.message);

@@ -15,17 +15,7 @@ use crate::args::values::GpuArg;
 use crate::args::{MachineArgs, NeedArgs};
 use crate::launch::Launcher;
 use crate::options;
-use crate::render::{gib, json, table};
-
-/// A verdict as the tables print it.
-fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::WorksWell => "works well",
-        Verdict::Usable => "usable",
-        Verdict::Slow => "slow",
-        Verdict::DoesNotFit => "does not fit",
-    }
-}
+use crate::render::{self, gib, json, table};
 
 const GIB: u64 = 1 << 30;
 
@@ -233,21 +223,7 @@ pub fn run(a: &NeedArgs, as_json: bool) -> Result<String> {
             Vec::new(),
         )
         .unwrap_or_default();
-        let where_ = if e.offload.gpu_layers >= e.offload.total_layers && e.resolved.n_cpu_moe == 0
-        {
-            if sys.gpus.is_empty() {
-                "on the CPU".to_string()
-            } else {
-                "all on the GPU".to_string()
-            }
-        } else if e.resolved.n_cpu_moe > 0 {
-            format!("experts of {} layers in RAM", e.resolved.n_cpu_moe)
-        } else {
-            format!(
-                "{}/{} layers on the GPU",
-                e.offload.gpu_layers, e.offload.total_layers
-            )
-        };
+        let where_ = llmrig_catalog::recommend::where_placed(e, sys);
         found.push(NeedOption {
             kind: c.kind,
             hardware: c.parts,
@@ -399,7 +375,7 @@ pub fn run(a: &NeedArgs, as_json: bool) -> Result<String> {
                     "{} tok/s",
                     crate::commands::suggest::tps(o.prefill_tokens_per_s)
                 ),
-                verdict_text(o.verdict).to_string(),
+                render::verdict(o.verdict).to_string(),
                 o.price_usd.map_or("-".to_string(), |p| {
                     format!("{}${p:.0}", if o.price_lower_bound { "from " } else { "" })
                 }),

@@ -53,3 +53,15 @@ pub fn short_device_name(name: &str) -> String {
         s
     }
 }
+
+/// A verdict as the text output prints it.
+#[must_use]
+pub fn verdict(v: llmrig_core::estimate::Verdict) -> &'static str {
+    use llmrig_core::estimate::Verdict;
+    match v {
+        Verdict::WorksWell => "works well",
+        Verdict::Usable => "usable",
+        Verdict::Slow => "slow",
+        Verdict::DoesNotFit => "does not fit",
+    }
+}

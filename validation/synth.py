@@ -67,7 +67,25 @@ SPECS: dict[str, dict] = {
     # Command R7B (cohere2): 3 sliding (4096) : 1 global, tied, 256000-token vocabulary.
     "cohere2": dict(arch="cohere2", vocab="command-r", L=4, E=256, H=4, KV=1, HD=64, FF=768, tied=True,
                     swa=4096),
+    # Qwen3-Next: gated delta-net blocks (3 of 4) and gated full attention (every 4th), 8 experts
+    # (2 used) with a gated shared expert on every block; delta-net k heads 4, v heads 8, 32 wide.
+    "qwen3next": dict(arch="qwen3next", vocab="qwen2", L=8, E=256, H=4, KV=2, HD=64, FF=512, tied=False,
+                      n_expert=8, n_expert_used=2, FF_EXP=128, FF_SH=128,
+                      d_conv=4, d_state=32, n_group=4, dt_rank=8),
+    # Granite 4.0 hybrid: Mamba-2 blocks (d_inner = 2 n_embd, 8 heads, 1 group) with attention on
+    # blocks 2 and 5 (head_count_kv 0 elsewhere), 8 experts (2 used) and a shared expert of 256.
+    "granitehybrid": dict(arch="granitehybrid", vocab="gpt-2", L=6, E=256, H=4, KV=2, HD=64, FF=128,
+                          tied=True, n_expert=8, n_expert_used=2, FF_SH=256, attn_layers=[2, 5],
+                          d_conv=4, d_state=32, n_group=1, dt_rank=8),
+    # LFM2: short-convolution blocks (l_cache 3) with attention on blocks 2 and 5, dense FFNs, tied.
+    "lfm2": dict(arch="lfm2", vocab="llama-bpe", L=6, E=256, H=4, KV=2, HD=64, FF=768, tied=True,
+                 attn_layers=[2, 5], l_cache=3),
+    # LFM2-MoE: the same with 2 leading dense blocks, then 8 experts (2 used), sigmoid router bias.
+    "lfm2moe": dict(arch="lfm2moe", vocab="llama-bpe", L=6, E=256, H=4, KV=2, HD=64, FF=768, tied=True,
+                    attn_layers=[2, 5], l_cache=3, dense_lead=2, n_expert=8, n_expert_used=2, FF_EXP=128),
 }
+
+HYBRID = ("qwen3next", "granitehybrid", "lfm2", "lfm2moe")
 
 
 def spec_hash(name: str) -> str:
@@ -82,7 +100,9 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
     E, L = sp["E"], sp["L"]
     V = sp["n_vocab"]
     t: list[tuple[str, list[int], str]] = [("token_embd.weight", [E, V], "w")]
-    if a == "deepseek2":
+    if a in HYBRID:
+        t += _hybrid_blocks(sp)
+    elif a == "deepseek2":
         H, kvl, rope, nope, vh = sp["H"], sp["kv_lora"], sp["rope"], sp["nope"], sp["v_head"]
         for i in range(L):
             p = f"blk.{i}."
@@ -176,10 +196,121 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
                 ]
             if a in ("gemma2", "gemma3"):
                 t.append((p + "post_ffw_norm.weight", [E], "n"))
-    t.append(("output_norm.weight", [E], "n"))
+    # LFM2 stores its final norm as token_embd_norm (llama-arch.cpp LLM_TENSOR_OUTPUT_NORM_LFM2).
+    t.append(("token_embd_norm.weight" if a in ("lfm2", "lfm2moe") else "output_norm.weight", [E], "n"))
     if not sp["tied"]:
         t.append(("output.weight", [E, V], "w"))
     return t
+
+
+def is_attn(sp: dict, i: int) -> bool:
+    if sp["arch"] == "qwen3next":
+        return (i + 1) % 4 == 0
+    return i in sp["attn_layers"]
+
+
+def _hybrid_blocks(sp: dict) -> list[tuple[str, list[int], str]]:
+    """Blocks of the hybrid architectures, as `load_arch_tensors` in src/models/{qwen3next,
+    granite-hybrid,lfm2,lfm2moe}.cpp creates them."""
+    a, E, L = sp["arch"], sp["E"], sp["L"]
+    H, KV, HD = sp["H"], sp["KV"], sp["HD"]
+    q, kv = H * HD, KV * HD
+    t: list[tuple[str, list[int], str]] = []
+    for i in range(L):
+        p = f"blk.{i}."
+        attn = is_attn(sp, i)
+        t.append((p + "attn_norm.weight", [E], "n"))
+        if a == "qwen3next":
+            t.append((p + "post_attention_norm.weight", [E], "n"))
+            if attn:
+                t += [(p + "attn_q.weight", [E, 2 * q], "w"), (p + "attn_k.weight", [E, kv], "w"),
+                      (p + "attn_v.weight", [E, kv], "w"), (p + "attn_output.weight", [q, E], "w"),
+                      (p + "attn_q_norm.weight", [HD], "n"), (p + "attn_k_norm.weight", [HD], "n")]
+            else:
+                key, val = sp["d_state"] * sp["n_group"], sp["d_state"] * sp["dt_rank"]
+                conv = 2 * key + val
+                t += [(p + "attn_qkv.weight", [E, conv], "w"), (p + "attn_gate.weight", [E, val], "w"),
+                      (p + "ssm_conv1d.weight", [sp["d_conv"], conv], "b"),
+                      (p + "ssm_dt.bias", [sp["dt_rank"]], "b"), (p + "ssm_a", [sp["dt_rank"]], "b"),
+                      (p + "ssm_ba.weight", [E, 2 * sp["dt_rank"]], "w"),
+                      (p + "ssm_norm.weight", [sp["d_state"]], "n"), (p + "ssm_out.weight", [val, E], "w")]
+        elif a == "granitehybrid":
+            t.append((p + "ffn_norm.weight", [E], "n"))
+            if attn:
+                t += [(p + "attn_q.weight", [E, q], "w"), (p + "attn_k.weight", [E, kv], "w"),
+                      (p + "attn_v.weight", [E, kv], "w"), (p + "attn_output.weight", [q, E], "w")]
+            else:
+                di, ds, ng, nh = 2 * E, sp["d_state"], sp["n_group"], sp["dt_rank"]
+                conv = di + 2 * ng * ds
+                t += [(p + "ssm_in.weight", [E, di + conv + nh], "w"),
+                      (p + "ssm_conv1d.weight", [sp["d_conv"], conv], "b"), (p + "ssm_conv1d.bias", [conv], "b"),
+                      (p + "ssm_dt.bias", [nh], "b"), (p + "ssm_a", [1, nh], "b"), (p + "ssm_d", [1, nh], "b"),
+                      (p + "ssm_norm.weight", [di // ng, ng], "n"), (p + "ssm_out.weight", [di, E], "w")]
+        else:
+            t.append((p + "ffn_norm.weight", [E], "n"))
+            if attn:
+                t += [(p + "attn_q.weight", [E, q], "w"), (p + "attn_k.weight", [E, kv], "w"),
+                      (p + "attn_v.weight", [E, kv], "w"), (p + "attn_output.weight", [q, E], "w"),
+                      (p + "attn_q_norm.weight", [HD], "n"), (p + "attn_k_norm.weight", [HD], "n")]
+            else:
+                t += [(p + "shortconv.conv.weight", [sp["l_cache"], E], "b"),
+                      (p + "shortconv.in_proj.weight", [E, 3 * E], "w"),
+                      (p + "shortconv.out_proj.weight", [E, E], "w")]
+        moe = "n_expert" in sp and i >= sp.get("dense_lead", 0)
+        if moe:
+            ne = sp["n_expert"]
+            fe = sp.get("FF_EXP", sp["FF"])
+            t += [(p + "ffn_gate_inp.weight", [E, ne], "f"), (p + "ffn_gate_exps.weight", [E, fe, ne], "w"),
+                  (p + "ffn_down_exps.weight", [fe, E, ne], "w"), (p + "ffn_up_exps.weight", [E, fe, ne], "w")]
+            if a == "lfm2moe":
+                t.append((p + "exp_probs_b.bias", [ne], "b"))
+            if "FF_SH" in sp:
+                fs = sp["FF_SH"]
+                if a == "qwen3next":
+                    t.append((p + "ffn_gate_inp_shexp.weight", [E], "b"))
+                t += [(p + "ffn_gate_shexp.weight", [E, fs], "w"), (p + "ffn_down_shexp.weight", [fs, E], "w"),
+                      (p + "ffn_up_shexp.weight", [E, fs], "w")]
+        else:
+            t += [(p + "ffn_gate.weight", [E, sp["FF"]], "w"), (p + "ffn_down.weight", [sp["FF"], E], "w"),
+                  (p + "ffn_up.weight", [E, sp["FF"]], "w")]
+    return t
+
+
+def _kv_hybrid(w: gguf.GGUFWriter, sp: dict) -> None:
+    a = sp["arch"]
+    k = lambda s: f"{a}.{s}"  # noqa: E731
+    L = sp["L"]
+    if a == "qwen3next":
+        w.add_uint32(k("attention.head_count_kv"), sp["KV"])
+        w.add_uint32(k("full_attention_interval"), 4)
+        w.add_uint32(k("rope.dimension_count"), sp["HD"] // 4)
+    else:
+        # Recurrent blocks have head_count_kv 0 (convert_hf_to_gguf writes the per-block array).
+        w.add_array(k("attention.head_count_kv"), [sp["KV"] if is_attn(sp, i) else 0 for i in range(L)])
+        w.add_uint32(k("rope.dimension_count"), sp["HD"])
+    w.add_uint32(k("attention.key_length"), sp["HD"])
+    w.add_uint32(k("attention.value_length"), sp["HD"])
+    if a in ("qwen3next", "granitehybrid"):
+        di = sp["d_state"] * sp["dt_rank"] if a == "qwen3next" else 2 * sp["E"]
+        w.add_uint32(k("ssm.conv_kernel"), sp["d_conv"])
+        w.add_uint32(k("ssm.inner_size"), di)
+        w.add_uint32(k("ssm.state_size"), sp["d_state"])
+        w.add_uint32(k("ssm.time_step_rank"), sp["dt_rank"])
+        w.add_uint32(k("ssm.group_count"), sp["n_group"])
+    else:
+        w.add_uint32(k("shortconv.l_cache"), sp["l_cache"])
+    if "n_expert" in sp:
+        w.add_uint32(k("expert_count"), sp["n_expert"])
+        w.add_uint32(k("expert_used_count"), sp["n_expert_used"])
+        if "FF_EXP" in sp:
+            w.add_uint32(k("expert_feed_forward_length"), sp["FF_EXP"])
+        if "FF_SH" in sp:
+            w.add_uint32(k("expert_shared_feed_forward_length"), sp["FF_SH"])
+    if a == "lfm2moe":
+        w.add_uint32(k("leading_dense_block_count"), sp["dense_lead"])
+        w.add_uint32(k("expert_gating_func"), 2)  # sigmoid
+        w.add_float32(k("expert_weights_scale"), 1.0)
+        w.add_bool(k("expert_weights_norm"), True)
 
 
 def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
@@ -217,6 +348,9 @@ def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
         w.add_float32(k("expert_weights_scale"), 1.0)
         w.add_bool(k("expert_weights_norm"), False)
         w.add_uint32(k("expert_gating_func"), 1)  # softmax
+        return
+    if a in HYBRID:
+        _kv_hybrid(w, sp)
         return
     w.add_uint32(k("attention.head_count_kv"), sp["KV"])
     w.add_uint32(k("attention.key_length"), sp["HD"])

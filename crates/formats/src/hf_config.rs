@@ -3,7 +3,7 @@
 //! `num_key_value_heads`, `rope_scaling`, …); multimodal configs keep the language model in
 //! `text_config`.
 
-use llmrig_core::model::{Arch, ModelSpec};
+use llmrig_core::model::{Arch, ModelSpec, RecurrentSpec};
 use llmrig_core::quant::other::{Fp8Scales, OtherFormat};
 use serde_json::Value;
 
@@ -44,6 +44,12 @@ fn arch_of(model_type: &str) -> Option<Arch> {
         "deepseek_v2" | "deepseek_v3" | "kimi_k2" => Arch::Deepseek2,
         "gpt_oss" => Arch::GptOss,
         "cohere2" => Arch::Cohere2,
+        "llama4" | "llama4_text" => Arch::Llama4,
+        "glm4_moe" => Arch::Glm4Moe,
+        "qwen3_next" => Arch::Qwen3Next,
+        "granitemoehybrid" => Arch::GraniteHybrid,
+        "lfm2" => Arch::Lfm2,
+        "lfm2_moe" => Arch::Lfm2Moe,
         _ => return None,
     })
 }
@@ -76,12 +82,35 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         .unwrap_or("")
         .to_string();
     let mut warnings = Vec::new();
-    let arch = arch_of(&model_type).unwrap_or_else(|| {
+    let mut arch = arch_of(&model_type).unwrap_or_else(|| {
         warnings.push(format!(
             "model_type `{model_type}` has no llmrig rules yet: sized as a standard transformer"
         ));
         Arch::Generic
     });
+    // Block kinds as the config lists them (`layer_types`: Granite 4.0's "mamba"/"attention",
+    // LFM2's "conv"/"full_attention"; LFM2's older `full_attn_idxs`).
+    let layer_types: Vec<&str> = get("layer_types")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let attention_layers: Vec<u32> = match get("full_attn_idxs").and_then(Value::as_array) {
+        Some(idx) => idx
+            .iter()
+            .filter_map(Value::as_u64)
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect(),
+        None => (0u32..)
+            .zip(&layer_types)
+            .filter(|(_, t)| t.contains("attention"))
+            .map(|(il, _)| il)
+            .collect(),
+    };
+    // convert_hf_to_gguf writes a Granite 4.0 model without Mamba blocks (granite-4.0-micro) as
+    // the plain `granite` architecture.
+    if arch == Arch::GraniteHybrid && !layer_types.contains(&"mamba") {
+        arch = Arch::Granite;
+    }
     let need = |k: &str| u(k).ok_or_else(|| err(format!("no `{k}` (expected a number)")));
     let n_layer = need("num_hidden_layers")?;
     let n_embd = need("hidden_size")?;
@@ -105,7 +134,9 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
     // Qwen2 configs carry a sliding_window that is off unless use_sliding_window is true; Phi-3's
     // is not used by llama.cpp either.
     let sliding_window = match arch {
-        Arch::Qwen2 | Arch::Phi3 | Arch::Llama => None,
+        Arch::Qwen2 | Arch::Phi3 | Arch::Llama | Arch::Lfm2 | Arch::Lfm2Moe => None,
+        // llama.cpp sizes Llama 4's chunked attention as a window of 8192 (hard-coded).
+        Arch::Llama4 => Some(8192),
         _ if b("use_sliding_window") == Some(false) => None,
         _ => u("sliding_window").filter(|&w| w > 0),
     };
@@ -117,6 +148,65 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             .or(arch.swa_period())
     });
     let kv_lora = u("kv_lora_rank");
+    let n_ff = match arch {
+        // Llama 4: `intermediate_size` is the expert's, `intermediate_size_mlp` the dense FFN's.
+        Arch::Llama4 => u("intermediate_size_mlp").or_else(|| u("intermediate_size")),
+        // LFM2's converter (conversion/lfm2.py) shrinks block_ff_dim as the model code does:
+        // 2/3, the multiplier, rounded up to block_multiple_of.
+        Arch::Lfm2 => u("block_ff_dim").map(|ff| {
+            if b("block_auto_adjust_ff_dim") == Some(true) {
+                let mut ff = 2 * ff / 3;
+                if let Some(m) = f("block_ffn_dim_multiplier") {
+                    ff = (m * ff as f64) as u64;
+                }
+                let of = u("block_multiple_of").unwrap_or(256).max(1);
+                ff.div_ceil(of) * of
+            } else {
+                ff
+            }
+        }),
+        _ => u("intermediate_size"),
+    }
+    .unwrap_or(0);
+    let recurrent = match arch {
+        // Qwen3-Next's converter: ssm.state_size = linear_key_head_dim, group_count =
+        // linear_num_key_heads, time_step_rank = linear_num_value_heads, inner_size = value dim.
+        Arch::Qwen3Next => Some(RecurrentSpec {
+            d_conv: u("linear_conv_kernel_dim").unwrap_or(4),
+            d_inner: u("linear_value_head_dim").unwrap_or(128)
+                * u("linear_num_value_heads").unwrap_or(32),
+            d_state: u("linear_key_head_dim").unwrap_or(128),
+            n_group: u("linear_num_key_heads").unwrap_or(16),
+            attention_period: u("full_attention_interval")
+                .and_then(|p| u32::try_from(p).ok())
+                .or(Some(4)),
+            attention_layers: Vec::new(),
+            n_head: u("linear_num_value_heads").unwrap_or(32),
+        }),
+        // Granite 4.0: Mamba-2 with d_inner = mamba_expand × hidden_size.
+        Arch::GraniteHybrid => Some(RecurrentSpec {
+            d_conv: u("mamba_d_conv").unwrap_or(4),
+            d_inner: u("mamba_expand").unwrap_or(2) * n_embd,
+            d_state: u("mamba_d_state").unwrap_or(128),
+            n_group: u("mamba_n_groups").unwrap_or(1),
+            attention_period: None,
+            attention_layers: attention_layers.clone(),
+            n_head: u("mamba_n_heads").unwrap_or(0),
+        }),
+        Arch::Lfm2 | Arch::Lfm2Moe => Some(RecurrentSpec {
+            d_conv: u("conv_L_cache").unwrap_or(3),
+            d_inner: n_embd,
+            d_state: 0,
+            n_group: 0,
+            attention_period: None,
+            attention_layers: attention_layers.clone(),
+            n_head: 0,
+        }),
+        _ => None,
+    };
+    let shared_expert_ff = u("shared_expert_intermediate_size")
+        .or_else(|| u("shared_intermediate_size"))
+        .filter(|&f| f > 0 && n_expert > 1);
     let to32 =
         |x: u64, k: &str| u32::try_from(x).map_err(|_| err(format!("`{k}` {x} is too large")));
     let spec = ModelSpec {
@@ -128,7 +218,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         arch,
         n_layer: to32(n_layer, "num_hidden_layers")?,
         n_embd,
-        n_ff: u("intermediate_size").unwrap_or(0),
+        n_ff,
         n_head: to32(n_head, "num_attention_heads")?,
         n_head_kv: to32(n_head_kv, "num_key_value_heads")?,
         head_dim: if kv_lora.is_some() {
@@ -146,19 +236,35 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         rope_theta: f("rope_theta"),
         rope_scaling,
         attn_bias: b("attention_bias").unwrap_or(arch == Arch::Qwen2),
-        qk_norm: matches!(arch, Arch::Qwen3 | Arch::Qwen3Moe | Arch::Gemma3),
+        qk_norm: b("use_qk_norm").unwrap_or(matches!(
+            arch,
+            Arch::Qwen3
+                | Arch::Qwen3Moe
+                | Arch::Gemma3
+                | Arch::Qwen3Next
+                | Arch::Lfm2
+                | Arch::Lfm2Moe
+        )),
         sliding_window,
         swa_period,
         n_expert: to32(n_expert, "num_experts")?,
         n_expert_used: to32(u("num_experts_per_tok").unwrap_or(0), "num_experts_per_tok")?,
-        n_expert_shared: to32(u("n_shared_experts").unwrap_or(0), "n_shared_experts")?,
+        n_expert_shared: to32(
+            u("n_shared_experts").unwrap_or(u64::from(
+                shared_expert_ff.is_some() || (arch == Arch::Llama4 && n_expert > 1),
+            )),
+            "n_shared_experts",
+        )?,
         expert_ff: if n_expert > 1 {
             u("moe_intermediate_size").or_else(|| u("intermediate_size"))
         } else {
             None
         },
+        shared_expert_ff,
         leading_dense_layers: to32(
-            u("first_k_dense_replace").unwrap_or(0),
+            u("first_k_dense_replace")
+                .or_else(|| u("num_dense_layers"))
+                .unwrap_or(0),
             "first_k_dense_replace",
         )?,
         moe_layer_step: to32(
@@ -171,7 +277,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         qk_rope_head_dim: u("qk_rope_head_dim"),
         v_head_dim: u("v_head_dim"),
         mla_legacy_kv: false,
-        recurrent: None,
+        recurrent,
     };
     spec.validate().map_err(|e| err(e.what))?;
     let quant = quant_format(top, &mut warnings);
@@ -403,6 +509,53 @@ mod tests {
                 scales: Fp8Scales::PerChannel
             })
         );
+    }
+
+    /// Hybrid configs read as llama.cpp's converter writes them (docs/research/new-archs.md):
+    /// Qwen3-Next's delta-net numbers, Granite 4.0's `layer_types`, LFM2's adjusted FFN width.
+    #[test]
+    fn hybrid_configs() {
+        let next = r#"{"model_type":"qwen3_next","hidden_size":2048,"intermediate_size":5120,
+          "num_attention_heads":16,"num_key_value_heads":2,"head_dim":256,"num_hidden_layers":48,
+          "vocab_size":151936,"num_experts":512,"num_experts_per_tok":10,"moe_intermediate_size":512,
+          "shared_expert_intermediate_size":512,"full_attention_interval":4,"linear_num_key_heads":16,
+          "linear_num_value_heads":32,"linear_key_head_dim":128,"linear_value_head_dim":128,
+          "linear_conv_kernel_dim":4,"max_position_embeddings":262144,"tie_word_embeddings":false}"#;
+        let s = parse_config("c", next).unwrap().spec;
+        assert_eq!(s.arch, Arch::Qwen3Next);
+        assert_eq!((s.n_expert_shared, s.shared_expert_ff), (1, Some(512)));
+        // 96 KiB of conv state and 2 MiB of delta-net state per block (n_embd_r, n_embd_s).
+        assert_eq!(s.recurrent_state_bytes(), (96 << 10, 2 << 20));
+        assert_eq!((0..48).filter(|&il| !s.is_recurrent_layer(il)).count(), 12);
+        assert!(!s.is_recurrent_layer(3) && s.is_recurrent_layer(4));
+
+        let tiny = r#"{"model_type":"granitemoehybrid","hidden_size":1536,"intermediate_size":512,
+          "shared_intermediate_size":1024,"num_attention_heads":12,"num_key_value_heads":4,
+          "num_hidden_layers":10,"vocab_size":100352,"num_local_experts":64,"num_experts_per_tok":6,
+          "mamba_d_conv":4,"mamba_d_state":128,"mamba_expand":2,"mamba_n_groups":1,"mamba_n_heads":48,
+          "layer_types":["mamba","mamba","mamba","mamba","mamba","attention","mamba","mamba","mamba","mamba"]}"#;
+        let s = parse_config("c", tiny).unwrap().spec;
+        assert_eq!(s.arch, Arch::GraniteHybrid);
+        let r = s.recurrent.clone().unwrap();
+        assert_eq!(
+            (r.d_inner, r.n_head, r.attention_layers),
+            (3072, 48, vec![5])
+        );
+        assert_eq!((s.expert_ff, s.shared_expert_ff), (Some(512), Some(1024)));
+        let micro = tiny
+            .replace(r#""mamba","#, r#""attention","#)
+            .replace(r#""mamba"]"#, r#""attention"]"#);
+        assert_eq!(parse_config("c", &micro).unwrap().spec.arch, Arch::Granite);
+
+        let lfm2 = r#"{"model_type":"lfm2","hidden_size":1024,"block_ff_dim":6656,
+          "block_auto_adjust_ff_dim":true,"block_ffn_dim_multiplier":1.0,"block_multiple_of":256,
+          "num_attention_heads":16,"num_key_value_heads":8,"num_hidden_layers":16,"vocab_size":65536,
+          "conv_L_cache":3,"full_attn_idxs":[2,5,8,10,12,14],"tie_word_embeddings":true}"#;
+        let s = parse_config("c", lfm2).unwrap().spec;
+        assert_eq!((s.arch, s.n_ff), (Arch::Lfm2, 4608));
+        // n_embd × (l_cache − 1) f32 of conv state, no SSM state.
+        assert_eq!(s.recurrent_state_bytes(), (2 * 1024 * 4, 0));
+        assert_eq!((0..16).filter(|&il| !s.is_recurrent_layer(il)).count(), 6);
     }
 
     #[test]

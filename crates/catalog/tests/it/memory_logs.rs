@@ -312,6 +312,7 @@ fn qwen3_5_recurrent_state() {
         d_state: 128,
         n_group: 16,
         attention_period: Some(4),
+        ..RecurrentSpec::default()
     });
     let s = Settings {
         parallel: 3,

@@ -50,6 +50,23 @@ pub enum Arch {
     /// sigmoid-router bias; the file's NextN (MTP) block is not loaded.
     #[serde(rename = "glm4moe")]
     Glm4Moe,
+    /// Qwen3-Next (`qwen3next`): gated delta-net layers with three of four blocks recurrent, gated
+    /// full attention on every fourth, 512 small experts with a gated shared expert on every block.
+    #[serde(rename = "qwen3next")]
+    Qwen3Next,
+    /// IBM Granite 4.0 hybrids (`granitehybrid`): Mamba-2 blocks with a few attention blocks, dense
+    /// or MoE FFNs with a shared expert on every block.
+    #[serde(rename = "granitehybrid")]
+    GraniteHybrid,
+    /// IBM Granite 3.x and Granite 4.0 micro (`granite`): Llama-shaped, with scalar multipliers.
+    #[serde(rename = "granite")]
+    Granite,
+    /// LiquidAI LFM2 (`lfm2`): short-convolution blocks with a few attention blocks.
+    #[serde(rename = "lfm2")]
+    Lfm2,
+    /// LiquidAI LFM2 MoE (`lfm2moe`): LFM2 with routed experts past the leading dense blocks.
+    #[serde(rename = "lfm2moe")]
+    Lfm2Moe,
     /// An architecture llmrig has no tensor rules for (read from a file): sized from its real
     /// tensors, with a Llama-like attention assumed for the cache.
     #[serde(rename = "generic")]
@@ -73,6 +90,11 @@ impl Arch {
             "cohere2" => Arch::Cohere2,
             "llama4" => Arch::Llama4,
             "glm4moe" => Arch::Glm4Moe,
+            "qwen3next" => Arch::Qwen3Next,
+            "granitehybrid" => Arch::GraniteHybrid,
+            "granite" => Arch::Granite,
+            "lfm2" => Arch::Lfm2,
+            "lfm2moe" => Arch::Lfm2Moe,
             _ => return None,
         })
     }
@@ -107,6 +129,11 @@ impl Arch {
             Arch::Cohere2 => "cohere2",
             Arch::Llama4 => "llama4",
             Arch::Glm4Moe => "glm4moe",
+            Arch::Qwen3Next => "qwen3next",
+            Arch::GraniteHybrid => "granitehybrid",
+            Arch::Granite => "granite",
+            Arch::Lfm2 => "lfm2",
+            Arch::Lfm2Moe => "lfm2moe",
             Arch::Generic => "generic",
         }
     }
@@ -174,6 +201,10 @@ pub struct ModelSpec {
     /// FFN inner size of one expert.
     #[serde(default)]
     pub expert_ff: Option<u64>,
+    /// FFN inner size of the shared expert(s) where it is not `expert_ff × n_expert_shared`
+    /// (`expert_shared_feed_forward_length`: Granite 4.0's 1536 beside 768-wide experts).
+    #[serde(default)]
+    pub shared_expert_ff: Option<u64>,
     /// Leading blocks with a dense FFN in an MoE model (`first_k_dense_replace`).
     #[serde(default)]
     pub leading_dense_layers: u32,
@@ -205,8 +236,9 @@ pub struct ModelSpec {
     pub recurrent: Option<RecurrentSpec>,
 }
 
-/// Sizes of a recurrent layer's state (llama.cpp `llama_memory_recurrent`, f32).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Sizes of a recurrent layer's state (llama.cpp `llama_memory_recurrent`, f32). LFM2's short
+/// convolution fits the same formula with `d_inner = n_embd`, `d_state = n_group = 0`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecurrentSpec {
     /// Convolution kernel size (`ssm.conv_kernel`).
@@ -221,6 +253,15 @@ pub struct RecurrentSpec {
     /// cache; the others are recurrent. `None`: every layer is recurrent.
     #[serde(default)]
     pub attention_period: Option<u32>,
+    /// The attention blocks by index, where they follow no period (LFM2's 2, 5, 8, 10, 12, 14;
+    /// Granite 4.0's 5, 15, 25, 35; in a GGUF the blocks whose `head_count_kv` is non-zero).
+    /// Overrides `attention_period` when not empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attention_layers: Vec<u32>,
+    /// SSM heads (`ssm.time_step_rank`): Mamba-2's heads, a delta-net's value heads. Sizes the
+    /// per-head tensors (`ssm_a`, `ssm_dt`), not the state.
+    #[serde(default)]
+    pub n_head: u64,
 }
 
 /// A spec whose numbers cannot describe a model.
@@ -262,12 +303,13 @@ impl ModelSpec {
     /// Whether block `il` keeps recurrent state (and no KV cache).
     #[must_use]
     pub fn is_recurrent_layer(&self, il: u32) -> bool {
-        match self.recurrent {
+        match &self.recurrent {
             None => false,
+            Some(r) if !r.attention_layers.is_empty() => !r.attention_layers.contains(&il),
             Some(RecurrentSpec {
                 attention_period: Some(p),
                 ..
-            }) => p > 0 && (il + 1) % p != 0,
+            }) => *p > 0 && (il + 1) % p != 0,
             Some(_) => true,
         }
     }
@@ -276,7 +318,7 @@ impl ModelSpec {
     /// 2·n_group·d_state)` and the SSM state `d_state·d_inner`, both f32 (`n_embd_r`, `n_embd_s`).
     #[must_use]
     pub fn recurrent_state_bytes(&self) -> (u64, u64) {
-        self.recurrent.map_or((0, 0), |r| {
+        self.recurrent.as_ref().map_or((0, 0), |r| {
             (
                 r.d_conv.saturating_sub(1) * (r.d_inner + 2 * r.n_group * r.d_state) * 4,
                 r.d_state * r.d_inner * 4,
@@ -418,6 +460,33 @@ impl ModelSpec {
         }
         if self.swa_period == Some(0) {
             return err("swa_period must be at least 1".into());
+        }
+        if self.shared_expert_ff.is_some_and(|f| f > 1 << 22) {
+            return err(format!(
+                "shared_expert_ff {:?}: expected at most 4194304",
+                self.shared_expert_ff
+            ));
+        }
+        if let Some(r) = &self.recurrent {
+            // Far above Mamba-2's and Qwen3-Next's sizes (d_inner 8192, d_state 128, 16 groups),
+            // so that the state formula cannot overflow on a hostile file.
+            if r.d_conv > 1024
+                || r.d_inner > 1 << 20
+                || r.d_state > 1 << 16
+                || r.n_group > 1 << 12
+                || r.n_head > 1 << 16
+            {
+                return err(format!(
+                    "recurrent sizes d_conv {}, d_inner {}, d_state {}, groups {}, heads {}: expected at most 1024, 1048576, 65536, 4096 and 65536",
+                    r.d_conv, r.d_inner, r.d_state, r.n_group, r.n_head
+                ));
+            }
+            if let Some(&il) = r.attention_layers.iter().find(|&&il| il >= self.n_layer) {
+                return err(format!(
+                    "attention layer {il} is not a block of a {}-block model",
+                    self.n_layer
+                ));
+            }
         }
         Ok(())
     }

@@ -70,6 +70,13 @@ impl TensorInfo {
             && self.name.ends_with("weight")
             && !self.name.contains("_norm.weight")
             && !self.name.contains("ffn_gate_inp.weight")
+            // llama-quant.cpp keeps Mamba's and LFM2's small conv kernels, Gemma 3n's AltUp and
+            // LAuReL and its per-layer projection unquantized.
+            && !self.name.contains("ssm_conv1d")
+            && !self.name.contains("shortconv.conv.weight")
+            && !self.name.contains("altup")
+            && !self.name.contains("laurel")
+            && !self.name.contains("per_layer_model_proj")
     }
 }
 
@@ -124,7 +131,14 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
     if !spec.tied_embeddings {
         b.push("output.weight", [e, v, 1], Role::Output, C::Output);
     }
-    b.push("output_norm.weight", [e, 1, 1], Role::OutputNorm, C::Other);
+    // LFM2's final norm is stored under the embedding norm's name (llama-arch.cpp
+    // `LLM_TENSOR_OUTPUT_NORM_LFM2`, "fix for wrong tensor name").
+    let output_norm = if matches!(spec.arch, Arch::Lfm2 | Arch::Lfm2Moe) {
+        "token_embd_norm.weight"
+    } else {
+        "output_norm.weight"
+    };
+    b.push(output_norm, [e, 1, 1], Role::OutputNorm, C::Other);
     let scaling = spec.rope_scaling.as_deref().unwrap_or("");
     if spec.arch == Arch::Llama && scaling.starts_with("llama3") {
         // convert_hf_to_gguf writes the llama3 frequency factors as one F32 tensor.
@@ -148,6 +162,14 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
     for il in 0..spec.n_layer {
         let start = b.out.len();
         b.layer = Some(il);
+        if matches!(
+            spec.arch,
+            Arch::Qwen3Next | Arch::GraniteHybrid | Arch::Lfm2 | Arch::Lfm2Moe
+        ) {
+            hybrid_block(&mut b, spec, il);
+            sort_by_name(&mut b.out, start);
+            continue;
+        }
         b.small("attn_norm.weight", e);
         match spec.arch {
             Arch::Phi3 => {
@@ -204,7 +226,9 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
                 b.small("exp_probs_b.bias", x);
             }
             if spec.n_expert_shared > 0 {
-                let fs = f * u64::from(spec.n_expert_shared);
+                let fs = spec
+                    .shared_expert_ff
+                    .unwrap_or(f * u64::from(spec.n_expert_shared));
                 b.mat("ffn_gate_shexp.weight", e, fs, C::FfnGate);
                 b.mat("ffn_up_shexp.weight", e, fs, C::FfnUp);
                 b.mat("ffn_down_shexp.weight", fs, e, C::FfnDown);
@@ -226,6 +250,122 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
 impl Builder {
     fn small_2d(&mut self, short: &str, ne0: u64, ne1: u64) {
         self.push(short, [ne0, ne1, 1], Role::Small, Category::Other);
+    }
+    /// A tensor whose role and quantizer category follow from its name, as for one read from a file.
+    fn named(&mut self, short: &str, ne: [u64; 3]) {
+        let full = match self.layer {
+            Some(il) => format!("blk.{il}.{short}"),
+            None => short.to_string(),
+        };
+        let t = classify(&full, ne);
+        self.push(short, ne, t.role, t.category);
+    }
+}
+
+/// One block of a hybrid recurrent/attention model, as `load_arch_tensors` creates it in
+/// llama.cpp's `src/models/{qwen3next,granite-hybrid,lfm2,lfm2moe}.cpp`.
+fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
+    let e = spec.n_embd;
+    let hd = spec.head_dim();
+    let kv = u64::from(spec.n_head_kv) * hd;
+    let q = spec.q_width();
+    let r = spec.recurrent.clone().unwrap_or_default();
+    let recurrent = spec.is_recurrent_layer(il);
+    b.small("attn_norm.weight", e);
+    match spec.arch {
+        Arch::Qwen3Next => {
+            b.small("post_attention_norm.weight", e);
+            if recurrent {
+                // Gated delta-net: k heads = ssm.group_count, v heads = ssm.time_step_rank, both
+                // ssm.state_size wide.
+                let key_dim = r.d_state * r.n_group;
+                let value_dim = r.d_state * r.n_head;
+                let conv_dim = 2 * key_dim + value_dim;
+                b.named("attn_qkv.weight", [e, conv_dim, 1]);
+                b.named("attn_gate.weight", [e, value_dim, 1]);
+                b.named("ssm_conv1d.weight", [r.d_conv, conv_dim, 1]);
+                b.small("ssm_dt.bias", r.n_head);
+                b.small("ssm_a", r.n_head);
+                b.named("ssm_ba.weight", [e, 2 * r.n_head, 1]);
+                b.small("ssm_norm.weight", r.d_state);
+                b.named("ssm_out.weight", [value_dim, e, 1]);
+            } else {
+                // Gated attention: q carries the output gate, twice the query width.
+                b.named("attn_q.weight", [e, 2 * q, 1]);
+                b.named("attn_k.weight", [e, kv, 1]);
+                b.named("attn_v.weight", [e, kv, 1]);
+                b.named("attn_output.weight", [q, e, 1]);
+                b.small("attn_q_norm.weight", hd);
+                b.small("attn_k_norm.weight", hd);
+            }
+        }
+        Arch::GraniteHybrid => {
+            b.small("ffn_norm.weight", e);
+            if recurrent {
+                // Mamba-2: z, x, B, C and dt from one projection.
+                let conv_dim = r.d_inner + 2 * r.n_group * r.d_state;
+                b.named("ssm_in.weight", [e, r.d_inner + conv_dim + r.n_head, 1]);
+                b.named("ssm_conv1d.weight", [r.d_conv, conv_dim, 1]);
+                b.small("ssm_conv1d.bias", conv_dim);
+                b.small("ssm_dt.bias", r.n_head);
+                b.small_2d("ssm_a", 1, r.n_head);
+                b.small_2d("ssm_d", 1, r.n_head);
+                b.small_2d(
+                    "ssm_norm.weight",
+                    r.d_inner / r.n_group.max(1),
+                    r.n_group.max(1),
+                );
+                b.named("ssm_out.weight", [r.d_inner, e, 1]);
+            } else {
+                b.named("attn_q.weight", [e, q, 1]);
+                b.named("attn_k.weight", [e, kv, 1]);
+                b.named("attn_v.weight", [e, kv, 1]);
+                b.named("attn_output.weight", [q, e, 1]);
+            }
+        }
+        _ => {
+            // LFM2: every block has an FFN; attention blocks q/k-normed, the others a short
+            // convolution of `shortconv.l_cache` taps.
+            b.small("ffn_norm.weight", e);
+            if recurrent {
+                b.small_2d("shortconv.conv.weight", r.d_conv, e);
+                b.named("shortconv.in_proj.weight", [e, 3 * e, 1]);
+                b.named("shortconv.out_proj.weight", [e, e, 1]);
+            } else {
+                b.named("attn_q.weight", [e, q, 1]);
+                b.named("attn_k.weight", [e, kv, 1]);
+                b.named("attn_v.weight", [e, kv, 1]);
+                b.named("attn_output.weight", [q, e, 1]);
+                b.small("attn_q_norm.weight", hd);
+                b.small("attn_k_norm.weight", hd);
+            }
+        }
+    }
+    if spec.is_moe_layer(il) {
+        let x = u64::from(spec.n_expert);
+        let f = spec.expert_ff.unwrap_or(spec.n_ff);
+        b.small_2d("ffn_gate_inp.weight", e, x);
+        b.named("ffn_gate_exps.weight", [e, f, x]);
+        b.named("ffn_up_exps.weight", [e, f, x]);
+        b.named("ffn_down_exps.weight", [f, e, x]);
+        if spec.arch == Arch::Lfm2Moe {
+            b.small("exp_probs_b.bias", x);
+        }
+        let shared = spec
+            .shared_expert_ff
+            .unwrap_or(f * u64::from(spec.n_expert_shared));
+        if shared > 0 && (spec.n_expert_shared > 0 || spec.shared_expert_ff.is_some()) {
+            if spec.arch == Arch::Qwen3Next {
+                b.small("ffn_gate_inp_shexp.weight", e);
+            }
+            b.named("ffn_gate_shexp.weight", [e, shared, 1]);
+            b.named("ffn_up_shexp.weight", [e, shared, 1]);
+            b.named("ffn_down_shexp.weight", [shared, e, 1]);
+        }
+    } else {
+        b.named("ffn_gate.weight", [e, spec.n_ff, 1]);
+        b.named("ffn_up.weight", [e, spec.n_ff, 1]);
+        b.named("ffn_down.weight", [spec.n_ff, e, 1]);
     }
 }
 

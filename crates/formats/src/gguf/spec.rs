@@ -230,13 +230,59 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             v => v.as_u64().and_then(|p| u32::try_from(p).ok()),
         }),
     });
-    let recurrent = u("ssm.inner_size").map(|d_inner| RecurrentSpec {
-        d_conv: u("ssm.conv_kernel").unwrap_or(4),
-        d_inner,
-        d_state: u("ssm.state_size").unwrap_or(0),
-        n_group: u("ssm.group_count").unwrap_or(1),
-        attention_period: u("full_attention_interval").and_then(|p| u32::try_from(p).ok()),
-    });
+    // Hybrids mark their recurrent blocks with `head_count_kv` 0 in a per-block array (LFM2,
+    // Granite 4.0: llama.cpp's `is_recr(il) = n_head_kv(il) == 0`), or list them
+    // (`attention.recurrent_layers`, Qwen3-Next's alternative to `full_attention_interval`).
+    let per_layer = |k: &str| match key(k) {
+        Some(Value::Array(ArrayValue::Items(items))) if items.len() as u64 == n_layer => {
+            Some(items)
+        }
+        _ => None,
+    };
+    let attention_layers: Vec<u32> = if let Some(items) = per_layer("attention.head_count_kv") {
+        let attn: Vec<u32> = (0u32..)
+            .zip(items.iter())
+            .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
+            .map(|(il, _)| il)
+            .collect();
+        if attn.len() < items.len() {
+            attn
+        } else {
+            Vec::new()
+        }
+    } else if let Some(items) = per_layer("attention.recurrent_layers") {
+        (0u32..)
+            .zip(items.iter())
+            .filter(|(_, v)| **v == Value::Bool(false))
+            .map(|(il, _)| il)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let attention_period = u("full_attention_interval").and_then(|p| u32::try_from(p).ok());
+    let recurrent = match (u("ssm.inner_size"), u("shortconv.l_cache")) {
+        (Some(d_inner), _) => Some(RecurrentSpec {
+            d_conv: u("ssm.conv_kernel").unwrap_or(4),
+            d_inner,
+            d_state: u("ssm.state_size").unwrap_or(0),
+            n_group: u("ssm.group_count").unwrap_or(1),
+            attention_period,
+            attention_layers,
+            n_head: u("ssm.time_step_rank").unwrap_or(0),
+        }),
+        // LFM2's short convolution keeps `n_embd × (l_cache − 1)` f32 per block (`n_embd_r`)
+        // and no SSM state: the state formula with d_inner = n_embd and no groups.
+        (None, Some(l_cache)) => Some(RecurrentSpec {
+            d_conv: l_cache,
+            d_inner: n_embd,
+            d_state: 0,
+            n_group: 0,
+            attention_period: None,
+            attention_layers,
+            n_head: 0,
+        }),
+        (None, None) => None,
+    };
     let to32 =
         |x: u64, what: &str| u32::try_from(x).map_err(|_| err(format!("{what} {x} is too large")));
     let spec = ModelSpec {
@@ -267,6 +313,7 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         n_expert_used: to32(u("expert_used_count").unwrap_or(0), "expert_used_count")?,
         n_expert_shared: to32(u("expert_shared_count").unwrap_or(0), "expert_shared_count")?,
         expert_ff: u("expert_feed_forward_length"),
+        shared_expert_ff: u("expert_shared_feed_forward_length"),
         leading_dense_layers: to32(
             u("leading_dense_block_count").unwrap_or(0),
             "leading_dense_block_count",

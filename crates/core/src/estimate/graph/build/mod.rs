@@ -37,7 +37,14 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         Arch::GptOss => b.gpt_oss(),
         Arch::Deepseek2 => b.deepseek2(),
         // Not written yet: their compute buffers come from the analytic rule.
-        Arch::Llama4 | Arch::Glm4Moe | Arch::Generic => return None,
+        Arch::Llama4
+        | Arch::Glm4Moe
+        | Arch::Qwen3Next
+        | Arch::GraniteHybrid
+        | Arch::Granite
+        | Arch::Lfm2
+        | Arch::Lfm2Moe
+        | Arch::Generic => return None,
     }
     Some(b.g)
 }

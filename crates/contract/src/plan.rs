@@ -5,7 +5,7 @@
 //! model                       name, id, source, params, quant, weights_bytes
 //! machine                     gpu, gpus_per_node, nodes, interconnect, internode
 //! engine                      vllm | sglang
-//! plan                        tp, pp, dp, nodes
+//! plan                        tp, pp, dp, nodes, dp_attention
 //! memory_per_gpu              capacity_bytes, budget_bytes, weights_bytes, kv_capacity_bytes,
 //!                             activations_bytes, cuda_graphs_bytes, overhead_bytes
 //! kv_tokens_total             KV cache tokens over all replicas
@@ -110,6 +110,10 @@ pub struct ParallelismJson {
     pub dp: u32,
     /// Nodes in the cluster.
     pub nodes: u32,
+    /// SGLang's data-parallel attention (`--enable-dp-attention`): each TP rank runs attention
+    /// for its own sequences with the whole attention weights and its own latent KV cache.
+    #[serde(default)]
+    pub dp_attention: bool,
 }
 
 /// Memory of the GPU that limits the KV cache.
@@ -270,6 +274,7 @@ impl From<&Parallelism> for ParallelismJson {
             pp: p.pp,
             dp: p.dp,
             nodes: p.nodes,
+            dp_attention: p.dp_attention,
         }
     }
 }

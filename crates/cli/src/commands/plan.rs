@@ -204,10 +204,15 @@ fn table_text(
     );
     let _ = writeln!(
         out,
-        "plan        TP{} × PP{} × DP{}: {}",
+        "plan        TP{} × PP{} × DP{}{}: {}",
         p.tp,
         p.pp,
         p.dp,
+        if p.dp_attention {
+            " with data-parallel attention"
+        } else {
+            ""
+        },
         fit_text(b)
     );
     let _ = writeln!(
@@ -260,7 +265,13 @@ fn table_text(
         for c in &plan.alternatives {
             let q = &c.performance;
             t.add_row(vec![
-                format!("{}×{}×{}", c.plan.tp, c.plan.pp, c.plan.dp),
+                format!(
+                    "{}×{}×{}{}",
+                    c.plan.tp,
+                    c.plan.pp,
+                    c.plan.dp,
+                    if c.plan.dp_attention { " dpa" } else { "" }
+                ),
                 fit_text(c).into(),
                 c.kv_tokens_total.to_string(),
                 c.max_concurrent_seqs.to_string(),

@@ -832,6 +832,59 @@ fn plans_start_from_the_released_checkpoint() {
     assert_eq!(v["fit"], "does-not-fit");
 }
 
+/// SGLang serves DeepSeek over the node's TP with data-parallel attention, as its DeepSeek recipe
+/// does (issue 14 item 6): each rank keeps only its own sequences' latent KV, so TP8 holds 16 users
+/// at the full 163840 context where plain TP8 replicates the latent and holds 3; the pipeline plan
+/// that used to win holds them too but decodes slower.
+#[test]
+fn sglang_serves_deepseek_with_tp_and_dp_attention() {
+    let v = json(&[
+        "plan",
+        "deepseek-r1-671b",
+        "--gpu",
+        "8x h200",
+        "--engine",
+        "sglang",
+        "--users",
+        "16",
+    ]);
+    assert_eq!(v["fit"], "fits", "{v}");
+    assert_eq!(v["plan"]["tp"], 8);
+    assert_eq!(v["plan"]["pp"], 1);
+    assert_eq!(v["plan"]["dp_attention"], true);
+    assert!(v["max_concurrent_seqs"].as_u64().unwrap() >= 16);
+    let cmd = v["command"].as_str().unwrap();
+    assert!(
+        cmd.contains("--tp 8")
+            && cmd.contains("--dp-size 8")
+            && cmd.contains("--enable-dp-attention"),
+        "{cmd}"
+    );
+    let alts = v["alternatives"].as_array().unwrap();
+    let plain_tp8 = alts
+        .iter()
+        .find(|a| a["plan"]["tp"] == 8 && a["plan"]["dp_attention"] == false)
+        .expect("plain TP8 among the alternatives");
+    assert!(plain_tp8["max_concurrent_seqs"].as_u64().unwrap() < 16);
+    let pp8 = alts.iter().find(|a| a["plan"]["pp"] == 8).expect("PP8");
+    let speed = |c: &serde_json::Value| {
+        c["performance"]["per_user_decode_tokens_per_s"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(speed(&v) > speed(pp8), "{} vs {}", speed(&v), speed(pp8));
+    // vLLM plans are unchanged: no DP attention there.
+    let v = json(&[
+        "plan",
+        "deepseek-r1-671b",
+        "--gpu",
+        "8x h200",
+        "--users",
+        "16",
+    ]);
+    assert_eq!(v["plan"]["dp_attention"], false);
+}
+
 #[test]
 fn plan_llama_70b_on_8_h100() {
     let v = json(&[

@@ -59,7 +59,10 @@ impl ServingPlan {
                 if p.pp > 1 {
                     arg("--pp-size", p.pp.to_string());
                 }
-                if p.dp > 1 {
+                if p.dp_attention {
+                    // SGLang's DeepSeek recipe: attention data-parallel over the TP ranks.
+                    arg("--dp-size", p.tp.to_string());
+                } else if p.dp > 1 {
                     arg("--dp-size", p.dp.to_string());
                 }
                 arg("--context-length", self.max_model_len.to_string());
@@ -84,6 +87,11 @@ impl ServingPlan {
                 format!("python -m sglang.launch_server --model-path {model}")
             }
         };
-        format!("{head} {}", v.join(" "))
+        let flag = if p.dp_attention {
+            " --enable-dp-attention"
+        } else {
+            ""
+        };
+        format!("{head} {}{flag}", v.join(" "))
     }
 }

@@ -9,7 +9,9 @@
 //! `frac · M_free − weights` and keeps `1 − frac` for activations and graphs. KV bytes per token
 //! per GPU are `2 · layers/PP · max(1, kv_heads/TP) · head_dim · dtype` (heads are replicated when TP
 //! exceeds them); MLA caches its latent, `(kv_lora_rank + rope_dim) · dtype` per layer, on every TP
-//! rank. vLLM rounds to blocks of `--block-size` tokens.
+//! rank, except under SGLang's data-parallel attention (`--enable-dp-attention`, its DeepSeek
+//! recipe), where each rank holds the whole attention block and the latent of its own sequences
+//! only. vLLM rounds to blocks of `--block-size` tokens.
 
 use super::engine::{Engine, KvDtype};
 use super::plan::{Ctx, GpuMemory};
@@ -90,11 +92,13 @@ fn kv_layer_bytes(spec: &ModelSpec, il: u32, tp: u32, dtype: f64) -> f64 {
 }
 
 /// Share of a tensor one TP rank holds: norms, biases, the router and MLA's down-projections are
-/// replicated (vLLM `ReplicatedLinear`); K/V projections keep at least one head per rank.
-fn tp_share(name: &str, role: Role, spec: &ModelSpec, tp: u32) -> f64 {
+/// replicated (vLLM `ReplicatedLinear`); K/V projections keep at least one head per rank. Under
+/// data-parallel attention every rank holds the whole attention block.
+fn tp_share(name: &str, role: Role, spec: &ModelSpec, tp: u32, dp_attention: bool) -> f64 {
     let tp = f64::from(tp);
     match role {
         Role::Small | Role::OutputNorm => 1.0,
+        _ if dp_attention && name.contains(".attn_") => 1.0,
         _ if name.ends_with("attn_q_a.weight") || name.ends_with("attn_kv_a_mqa.weight") => 1.0,
         _ if name.ends_with("attn_k.weight") || name.ends_with("attn_v.weight") => {
             (1.0 / tp).max(1.0 / f64::from(spec.n_head_kv.max(1)))
@@ -103,8 +107,15 @@ fn tp_share(name: &str, role: Role, spec: &ModelSpec, tp: u32) -> f64 {
     }
 }
 
-/// The per-GPU totals of each of `pp` stages at TP size `tp`.
-pub(super) fn stages(w: &ModelWeights, tp: u32, pp: u32, kv_dtype: f64) -> Vec<Stage> {
+/// The per-GPU totals of each of `pp` stages at TP size `tp` (with data-parallel attention when
+/// `dp_attention`).
+pub(super) fn stages(
+    w: &ModelWeights,
+    tp: u32,
+    pp: u32,
+    kv_dtype: f64,
+    dp_attention: bool,
+) -> Vec<Stage> {
     let spec = &w.spec;
     let counts = pp_layer_counts(spec.n_layer, pp);
     let mut stage_of = Vec::with_capacity(spec.n_layer as usize);
@@ -127,7 +138,7 @@ pub(super) fn stages(w: &ModelWeights, tp: u32, pp: u32, kv_dtype: f64) -> Vec<S
         1.0
     };
     for t in &w.tensors {
-        let share = tp_share(&t.info.name, t.info.role, spec, tp);
+        let share = tp_share(&t.info.name, t.info.role, spec, tp, dp_attention);
         #[allow(clippy::cast_precision_loss)]
         let (b, p) = (t.bytes as f64 * share, t.info.n_elements() as f64 * share);
         match (t.info.role, t.info.layer) {

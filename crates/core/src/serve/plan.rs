@@ -86,6 +86,10 @@ pub struct Parallelism {
     pub dp: u32,
     /// Nodes in the cluster.
     pub nodes: u32,
+    /// SGLang's data-parallel attention for MLA models (`--enable-dp-attention --dp TP`): every
+    /// TP rank holds the whole attention and the latent KV of its own sequences instead of a
+    /// replicated share, while the experts stay split over the ranks.
+    pub dp_attention: bool,
 }
 
 /// Memory of the GPU that limits the KV cache, bytes.

@@ -2,6 +2,7 @@
 //! GPUs left over become DP replicas) evaluated for memory and speed, and the ranking that picks
 //! the plan and its alternatives.
 
+use super::engine::Engine;
 use super::memory::{kv_dtype_bytes, stages, CUDA_VISIBLE_SHARE};
 use super::plan::{
     Candidate, Cluster, Ctx, Fit, Parallelism, PlanError, ServePerformance, ServeSettings,
@@ -224,7 +225,18 @@ impl Ctx<'_> {
                     .collect(),
             };
             for pp in pps {
-                cands.push(self.evaluate(tp, pp));
+                cands.push(self.evaluate(tp, pp, false));
+                // SGLang's recommended DeepSeek deployment: TP over the node with data-parallel
+                // attention, so the latent KV is not replicated on every rank (one replica, no PP).
+                if s.engine == Engine::Sglang
+                    && w.spec.is_mla()
+                    && tp > 1
+                    && tp <= gpn
+                    && pp == 1
+                    && tp * pp == total
+                {
+                    cands.push(self.evaluate(tp, pp, true));
+                }
             }
         }
         if cands.is_empty() {
@@ -275,35 +287,40 @@ impl Ctx<'_> {
         })
     }
 
-    /// One candidate: memory, KV capacity, speed and fit at TP `tp` × PP `pp`.
+    /// One candidate: memory, KV capacity, speed and fit at TP `tp` × PP `pp`, with data-parallel
+    /// attention when `dpa` (each TP rank then holds its own sequences' KV).
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         clippy::cast_precision_loss
     )]
-    fn evaluate(&self, tp: u32, pp: u32) -> Candidate {
+    fn evaluate(&self, tp: u32, pp: u32, dpa: bool) -> Candidate {
         let (w, s) = (self.w, self.s);
         let total_gpus = self.c.gpus.len() as u32 * self.c.nodes;
         let dp = (total_gpus / (tp * pp)).max(1);
         let users = s.users.div_ceil(dp).max(1);
-        let st = stages(w, tp, pp, self.kv_dtype);
+        // Attention ranks per replica, each with a KV cache of its own sequences.
+        let ranks = if dpa { tp } else { 1 };
+        let st = stages(w, tp, pp, self.kv_dtype, dpa);
         let tokens = s
             .max_num_batched_tokens
             .unwrap_or_else(|| self.default_batched_tokens())
             .max(u64::from(users));
-        let kv = self.kv_cache(&st, tp, pp, users, tokens);
+        let kv = self.kv_cache(&st, tp, pp, users.div_ceil(ranks), tokens);
         let block = kv.block;
-        let kv_tokens = kv.tokens as u64;
+        // A sequence's KV lives on one attention rank: capacity counts whole sequences per rank.
+        let rank_tokens = kv.tokens as u64;
+        let kv_tokens = rank_tokens * u64::from(ranks);
         let len = s.max_model_len;
         let blocks_per_seq = len.div_ceil(block as u64) * block as u64;
-        let seqs = kv_tokens / blocks_per_seq.max(1);
+        let seqs = rank_tokens / blocks_per_seq.max(1) * u64::from(ranks);
         let ctx = s.depth.unwrap_or(len / 2).clamp(1, len);
-        let fit_batch = (kv_tokens / ctx).max(1);
+        let fit_batch = (rank_tokens / ctx).max(1) * u64::from(ranks);
         let batch = u64::from(users).min(fit_batch) as u32;
-        let (t, bound) = self.step(&st, tp, pp, f64::from(batch), ctx as f64);
+        let (t, bound) = self.step(&st, (tp, pp, dpa), f64::from(batch), ctx as f64);
         let prompt = s.prompt.clamp(1, len) as f64;
-        let ttft = self.prefill(&st, tp, pp, prompt, tokens as f64);
-        let fit = if kv_tokens < len {
+        let ttft = self.prefill(&st, (tp, pp, dpa), prompt, tokens as f64);
+        let fit = if rank_tokens < len {
             Fit::DoesNotFit
         } else if seqs * u64::from(dp) < u64::from(s.users) {
             Fit::LimitedConcurrency
@@ -319,6 +336,7 @@ impl Ctx<'_> {
                 pp,
                 dp,
                 nodes: self.c.nodes,
+                dp_attention: dpa,
             },
             memory_per_gpu: kv.memory,
             kv_bytes_per_token_per_gpu: kv.bytes_per_token as u64,

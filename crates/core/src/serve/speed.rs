@@ -66,11 +66,12 @@ impl Ctx<'_> {
     }
 
     /// Seconds per decode step for `b` sequences per replica at context `ctx`, and the bound.
+    /// With data-parallel attention each TP rank reads the KV of its own `b / tp` sequences and
+    /// runs their attention with every head.
     pub(super) fn step(
         &self,
         st: &[Stage],
-        tp: u32,
-        pp: u32,
+        (tp, pp, dp_attention): (u32, u32, bool),
         b: f64,
         ctx: f64,
     ) -> (f64, &'static str) {
@@ -81,10 +82,16 @@ impl Ctx<'_> {
         let touched = experts_touched(spec, mb) / f64::from(spec.n_expert.max(1));
         #[allow(clippy::cast_precision_loss)]
         let attn_flops = 4.0 * spec.q_width() as f64 / f64::from(tp) * ctx;
+        // Sequences whose KV one GPU reads: all of the micro-batch, or its share under DP attention.
+        let kv_seqs = if dp_attention {
+            (mb / f64::from(tp)).ceil()
+        } else {
+            mb
+        };
         let mut worst: f64 = 0.0;
         let mut bound = "memory";
         for s in st {
-            let bytes = s.dense_read + s.experts * touched + mb * ctx * s.kv_per_token;
+            let bytes = s.dense_read + s.experts * touched + kv_seqs * ctx * s.kv_per_token;
             let flops = mb * (2.0 * s.active + attn_flops * f64::from(s.layers));
             let (tm, tc) = (bytes / bw, flops / (ETA_C * self.peak));
             let t = tm.max(tc) + 2.0 * f64::from(s.layers) * self.all_reduce(&tp_link, tp, mb);
@@ -99,14 +106,22 @@ impl Ctx<'_> {
         )
     }
 
-    /// Seconds to prefill one prompt of `n` tokens (chunked by `chunk`) on an idle replica.
-    pub(super) fn prefill(&self, st: &[Stage], tp: u32, pp: u32, n: f64, chunk: f64) -> f64 {
+    /// Seconds to prefill one prompt of `n` tokens (chunked by `chunk`) on an idle replica. Under
+    /// data-parallel attention one rank runs the prompt's attention with every head.
+    pub(super) fn prefill(
+        &self,
+        st: &[Stage],
+        (tp, pp, dp_attention): (u32, u32, bool),
+        n: f64,
+        chunk: f64,
+    ) -> f64 {
         let spec = &self.w.spec;
         let tp_link = self.tp_link(tp);
         let chunks = (n / chunk).ceil().max(1.0);
         let touched = experts_touched(spec, n.min(chunk)) / f64::from(spec.n_expert.max(1));
+        let heads_split = if dp_attention { 1.0 } else { f64::from(tp) };
         #[allow(clippy::cast_precision_loss)]
-        let attn = 2.0 * spec.q_width() as f64 / f64::from(tp) * n * n;
+        let attn = 2.0 * spec.q_width() as f64 / heads_split * n * n;
         let mut t = 0.0;
         for s in st {
             let bytes = chunks * (s.dense_read + s.experts * touched) + n * s.kv_per_token;

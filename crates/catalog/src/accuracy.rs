@@ -82,7 +82,10 @@ pub struct Scored {
     /// llama.cpp backend the row ran (`cuda`, `rocm`, `vulkan`, `metal`, `sycl`, `cpu`).
     pub backend: String,
     /// The engine that measured the row: `llama.cpp`, or `llamafile` for LocalScore's results
-    /// (llamafile's own CPU kernels, threads and tests), which are scored but never fitted.
+    /// (llamafile's own CPU kernels, threads and tests), which are scored but never fitted, or
+    /// `llama.cpp-hybrid` for models with recurrent or convolution blocks (Qwen3-Next, Granite
+    /// 4.0-H, LFM2): the speed model has no term for those blocks' kernels, so their rows are
+    /// scored apart and kept out of the fit rather than let them steer the transformer constants.
     pub engine: String,
     /// The catalog device the row ran on (rows naming one device differently share it).
     pub device: String,
@@ -475,7 +478,14 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             Scored {
                 source: short_source(&row[c_src]),
                 hardware: hw.to_string(),
-                engine: if localscore { "llamafile" } else { "llama.cpp" }.to_string(),
+                engine: if localscore {
+                    "llamafile"
+                } else if entry.spec.recurrent.is_some() {
+                    "llama.cpp-hybrid"
+                } else {
+                    "llama.cpp"
+                }
+                .to_string(),
                 device: dev.id.clone(),
                 model: entry.spec.id.clone(),
                 quant: weights.quant.name(),

@@ -223,6 +223,8 @@ mod tests {
             "verified",
             "release_format",
             "moe_layer_step",
+            "shared_expert_ff",
+            "recurrent",
             "source",
             "notes",
         ];

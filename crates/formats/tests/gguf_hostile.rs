@@ -392,7 +392,13 @@ mod mapping {
             (r.d_inner, r.d_state, r.n_group, r.attention_period),
             (4096, 128, 16, Some(4))
         );
-        assert!(m.warnings.iter().any(|w| w.contains("qwen3next")));
+        // Qwen3-Next has rules of its own now: no "no llmrig rules" warning.
+        assert_eq!(m.spec.arch, llmrig_core::model::Arch::Qwen3Next);
+        assert!(!m.warnings.iter().any(|w| w.contains("no llmrig rules")));
+        // LFM2's short convolution: n_embd × (l_cache − 1) f32 per block, no SSM state.
+        let lfm2 = with_keys("lfm2", &[("shortconv.l_cache", 3)], &[]);
+        let e = lfm2.spec.n_embd;
+        assert_eq!(lfm2.spec.recurrent_state_bytes(), (2 * e * 4, 0));
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub struct NeedArgs {
     /// Most GPUs of one kind in a machine.
     #[arg(long = "max-gpus", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub max_gpus: u32,
+    /// The engine: llama.cpp (GPUs, Macs, CPU servers), or vLLM/SGLang (GPU nodes planned as
+    /// `llmrig plan` plans them, up to 4 nodes).
+    #[arg(long, value_enum, ignore_case = true, default_value = "llama.cpp")]
+    pub engine: values::NeedEngine,
     /// How many of the cheapest options to show (plus the first Mac and CPU server further down).
     #[arg(long, default_value_t = 10)]
     pub top: usize,

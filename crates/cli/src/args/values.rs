@@ -165,6 +165,27 @@ impl From<SplitModeArg> for SplitMode {
     }
 }
 
+/// `need --engine`: llama.cpp on one machine, or a vLLM/SGLang plan on GPU nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NeedEngine {
+    #[value(name = "llama.cpp", alias = "llamacpp", alias = "llama-cpp")]
+    LlamaCpp,
+    Vllm,
+    Sglang,
+}
+
+impl NeedEngine {
+    /// The name in JSON and text.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            NeedEngine::LlamaCpp => "llama.cpp",
+            NeedEngine::Vllm => "vllm",
+            NeedEngine::Sglang => "sglang",
+        }
+    }
+}
+
 /// `plan --engine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineArg {

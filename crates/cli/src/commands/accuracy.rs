@@ -35,13 +35,12 @@ type Key = fn(&Scored) -> &str;
 
 /// The ways rows are grouped, each with the key of a row.
 const GROUPINGS: [(&str, Key); 4] = [
-    // LocalScore's llamafile rows are scored apart: llmrig predicts llama.cpp.
-    ("all", |r| {
-        if r.engine == "llama.cpp" {
-            "all"
-        } else {
-            "llamafile"
-        }
+    // LocalScore's llamafile rows are scored apart (llmrig predicts llama.cpp), and so are the
+    // hybrid recurrent models' rows (no term for their blocks in the speed model).
+    ("all", |r| match r.engine.as_str() {
+        "llama.cpp" => "all",
+        "llama.cpp-hybrid" => "hybrid",
+        _ => "llamafile",
     }),
     ("backend", |r| &r.backend),
     ("class", |r| &r.class),
@@ -218,6 +217,8 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
 fn label(g: &Group) -> String {
     if g.by == "all" && g.name == "all" {
         "all (llama.cpp)".to_string()
+    } else if g.by == "all" && g.name == "hybrid" {
+        "hybrid recurrent models (llama.cpp; scored, never fitted)".to_string()
     } else if g.by == "all" {
         format!("{} (LocalScore; scored, never fitted)", g.name)
     } else {

@@ -19,24 +19,94 @@ use crate::args::PlanArgs;
 use crate::options;
 use crate::render::{self, json, table};
 
-/// Builds the plan and renders it.
-pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
-    // The checkpoint as released: DeepSeek's FP8, gpt-oss's MXFP4, else bf16.
+/// The cluster of `nodes` machines like `sys`, and the catalog's text for the GPU's interconnect
+/// (empty when unknown).
+pub(crate) fn cluster(
+    sys: &llmrig_core::system::SystemSpec,
+    nodes: u32,
+    internode: llmrig_core::serve::InterNode,
+) -> (Cluster, String) {
+    let entry = sys.gpus.first().and_then(|g| devices().find(&g.name).ok());
+    let link_text = entry
+        .and_then(|e| e.interconnect.clone())
+        .unwrap_or_default();
+    // The catalog turns the first GPU's interconnect text into core's structure; peer-to-peer goes
+    // by the name of the GPU the plan uses for every rank (the smallest), whether or not it is in
+    // the catalog (a `--system` file may name any GPU).
+    let planned = sys.gpus.iter().min_by_key(|g| g.memory_bytes);
+    let cluster = Cluster {
+        gpus: sys.gpus.clone(),
+        nodes,
+        interconnect: interconnect(
+            Some(link_text.as_str()),
+            planned.map_or("", |g| g.name.as_str()),
+        ),
+        fp8_flops: entry.and_then(|e| e.fp8_tflops).unwrap_or(0.0) * 1e12,
+        internode,
+    };
+    (cluster, link_text)
+}
+
+/// The model as `plan` serves it: `-q`, else the format the weights are released in (DeepSeek's
+/// FP8, gpt-oss's MXFP4), else bf16, as safetensors.
+///
+/// # Errors
+/// A model that cannot be resolved.
+pub(crate) fn served_model(model: &str, quant: Option<&str>) -> Result<options::ResolvedModel> {
     let released = models()
-        .find(&a.model)
+        .find(model)
         .ok()
         .and_then(|e| e.release_format.clone());
-    let quant = a.quant.as_deref().or(released.as_deref()).unwrap_or("bf16");
-    let mut model = options::model(&a.model, Some(quant))?;
-    if a.quant.is_none() && quant != "bf16" {
-        model.notes.push(format!(
-            "planned in {quant}, the format the weights are released in; pass -q for another"
+    let q = quant.or(released.as_deref()).unwrap_or("bf16");
+    let mut m = options::model(model, Some(q))?;
+    if quant.is_none() && q != "bf16" {
+        m.notes.push(format!(
+            "planned in {q}, the format the weights are released in; pass -q for another"
         ));
     }
     // `bf16`, `fp16`, `f32` name llama.cpp file types too; served by vLLM they are safetensors.
-    if let (Some(f), "catalog" | "generic") = (OtherFormat::parse(quant), model.source.as_str()) {
-        model.weights = ModelWeights::new(&model.weights.spec, Quant::Other(f));
+    if let (Some(f), "catalog" | "generic") = (OtherFormat::parse(q), m.source.as_str()) {
+        m.weights = ModelWeights::new(&m.weights.spec, Quant::Other(f));
     }
+    Ok(m)
+}
+
+/// What to put after `vllm serve` for a served model, and vLLM's `--quantization` (online FP8 of
+/// a BF16 checkpoint); a note when the command needs a checkpoint in the planned format.
+pub(crate) fn serve_target(
+    name: &str,
+    model: &options::ResolvedModel,
+) -> (String, Option<&'static str>, Option<String>) {
+    let w = &model.weights;
+    match model.source.as_str() {
+        "catalog" => {
+            let repo = models()
+                .find(name)
+                .map_or(w.spec.id.clone(), |e| e.hf_repo.clone());
+            match w.quant {
+                Quant::Other(OtherFormat::Bf16 | OtherFormat::Fp16) => (repo, None, None),
+                Quant::Other(OtherFormat::Fp8 { .. }) => (repo, Some("fp8"), None),
+                q => {
+                    let note = format!(
+                        "point the command at a checkpoint of {repo} in {}",
+                        q.name()
+                    );
+                    (repo, None, Some(note))
+                }
+            }
+        }
+        _ => (
+            name.strip_prefix("hf:").unwrap_or(name).to_string(),
+            None,
+            None,
+        ),
+    }
+}
+
+/// Builds the plan and renders it.
+pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
+    // The checkpoint as released: DeepSeek's FP8, gpt-oss's MXFP4, else bf16.
+    let model = served_model(&a.model, a.quant.as_deref())?;
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let engine = Engine::from(a.engine);
     let kv_dtype = KvDtype::from(a.kv_cache_dtype);
@@ -59,10 +129,7 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
             message,
         })
         .collect();
-    let entry = sys.gpus.first().and_then(|g| devices().find(&g.name).ok());
-    let link_text = entry
-        .and_then(|e| e.interconnect.clone())
-        .unwrap_or_default();
+    let (cluster, link_text) = cluster(&sys, a.nodes, internode);
     if link_text.is_empty() && !sys.gpus.is_empty() {
         notes.push(Warning {
             code: "link-assumed".into(),
@@ -70,20 +137,6 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
                 .into(),
         });
     }
-    // The catalog turns the first GPU's interconnect text into core's structure; peer-to-peer goes
-    // by the name of the GPU the plan uses for every rank (the smallest), whether or not it is in
-    // the catalog (a `--system` file may name any GPU).
-    let planned = sys.gpus.iter().min_by_key(|g| g.memory_bytes);
-    let cluster = Cluster {
-        gpus: sys.gpus.clone(),
-        nodes: a.nodes,
-        interconnect: interconnect(
-            Some(link_text.as_str()),
-            planned.map_or("", |g| g.name.as_str()),
-        ),
-        fp8_flops: entry.and_then(|e| e.fp8_tflops).unwrap_or(0.0) * 1e12,
-        internode,
-    };
     let settings = ServeSettings {
         engine,
         max_model_len,
@@ -106,31 +159,13 @@ pub fn run(a: &PlanArgs, as_json: bool) -> Result<String> {
 
     // What to put after `vllm serve`: the catalog's repository (with online FP8 for `-q fp8`), a
     // folder, or the repository named.
-    let (target, quantization) = match model.source.as_str() {
-        "catalog" => {
-            let repo = models()
-                .find(&a.model)
-                .map_or(w.spec.id.clone(), |e| e.hf_repo.clone());
-            match w.quant {
-                Quant::Other(OtherFormat::Bf16 | OtherFormat::Fp16) => (repo, None),
-                Quant::Other(OtherFormat::Fp8 { .. }) => (repo, Some("fp8")),
-                q => {
-                    notes.push(Warning {
-                        code: "checkpoint-needed".into(),
-                        message: format!(
-                            "point the command at a checkpoint of {repo} in {}",
-                            q.name()
-                        ),
-                    });
-                    (repo, None)
-                }
-            }
-        }
-        _ => (
-            a.model.strip_prefix("hf:").unwrap_or(&a.model).to_string(),
-            None,
-        ),
-    };
+    let (target, quantization, needs) = serve_target(&a.model, &model);
+    if let Some(message) = needs {
+        notes.push(Warning {
+            code: "checkpoint-needed".into(),
+            message,
+        });
+    }
     let command = |c: Option<&Candidate>| plan.command(c, &target, quantization);
     let mut warnings: Vec<Warning> = plan
         .warnings

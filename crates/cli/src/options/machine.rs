@@ -273,12 +273,31 @@ pub fn machine(m: &MachineArgs) -> Result<(SystemSpec, Vec<MachineNote>)> {
 /// [`machine`], reading the user config's measured RAM bandwidth only when `use_config` is set (the
 /// bandwidth probe compares against the peak without it).
 pub fn machine_with(m: &MachineArgs, use_config: bool) -> Result<(SystemSpec, Vec<MachineNote>)> {
+    machine_from(m, detect(m)?, use_config)
+}
+
+/// What `m` starts from before its flags apply: the `--system` file, else this host.
+///
+/// # Errors
+/// A `--system` file that cannot be read.
+pub fn detect(m: &MachineArgs) -> Result<llmrig_detect::Detected> {
     use llmrig_detect::Probe;
-    let host = m.system.is_none();
-    let detected = match &m.system {
+    Ok(match &m.system {
         Some(path) => llmrig_detect::FileProbe::new(path).detect()?,
         None => llmrig_detect::HostProbe.detect()?,
-    };
+    })
+}
+
+/// [`machine_with`] on a detection already made (`need` checks hundreds of machines on one host).
+///
+/// # Errors
+/// As [`machine_with`].
+pub fn machine_from(
+    m: &MachineArgs,
+    detected: llmrig_detect::Detected,
+    use_config: bool,
+) -> Result<(SystemSpec, Vec<MachineNote>)> {
+    let host = m.system.is_none();
     let mut sys = detected.system;
     // Machine files written before llmrig knew GPUs' FP32 rates (it bounds decode on HBM GPUs)
     // lack it: a GPU the catalog names exactly takes the catalog's.

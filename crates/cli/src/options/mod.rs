@@ -14,6 +14,6 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use machine::{machine, machine_with, MachineNote};
+pub use machine::{detect, machine, machine_from, machine_with, MachineNote};
 pub use model::{model, ResolvedModel};
 pub use settings::{apply_devices, settings};

@@ -71,3 +71,73 @@ fn the_table_fits_a_terminal_and_an_impossible_target_says_so() {
         "{text}"
     );
 }
+
+/// `--engine vllm|sglang`: GPU nodes planned as `llmrig plan` plans them; each option's own
+/// `llmrig plan` line holds every user at the context and reaches the speed, GGUF quants are
+/// refused, and SGLang's options stay on the GPUs it runs on.
+#[test]
+fn served_engines_give_plans_that_plan_confirms() {
+    let v = json(&[
+        "need",
+        "llama-3.1-70b",
+        "--engine",
+        "vllm",
+        "--users",
+        "16",
+        "--tps",
+        "15",
+    ]);
+    assert_eq!(v["target"]["engine"], "vllm");
+    let opts = v["options"].as_array().unwrap();
+    assert!(opts.len() >= 3, "{v}");
+    for o in opts.iter().take(4) {
+        assert_eq!(o["engine"], "vllm");
+        assert!(
+            o["launch"].as_str().unwrap().starts_with("vllm serve "),
+            "{o}"
+        );
+        let mut args = vec!["plan", "llama-3.1-70b"];
+        let extra: Vec<&str> = o["estimate_args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        args.extend_from_slice(&extra);
+        let p = json(&args);
+        assert_eq!(p["fit"], "fits", "{o}");
+        let tps = p["performance"]["per_user_decode_tokens_per_s"]
+            .as_f64()
+            .unwrap();
+        assert!(tps >= 15.0, "{o}: {tps}");
+        assert_eq!(tps, o["decode_tokens_per_s"].as_f64().unwrap(), "{o}");
+        assert!(p["max_concurrent_seqs"].as_u64().unwrap() >= 16, "{p}");
+    }
+    let out = llmrig()
+        .args(["need", "llama-3.1-70b", "-q", "Q4_K_M", "--engine", "vllm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GGUF"));
+    let v = json(&[
+        "need",
+        "deepseek-r1-671b",
+        "--engine",
+        "sglang",
+        "--users",
+        "16",
+    ]);
+    let opts = v["options"].as_array().unwrap();
+    assert!(!opts.is_empty(), "{v}");
+    for o in opts {
+        let dev = o["hardware"][0]["device"].as_str().unwrap();
+        assert!(
+            !dev.starts_with("rx-") && !dev.contains("arc") && !dev.contains("laptop"),
+            "SGLang does not run on {dev}"
+        );
+        assert!(o["launch"]
+            .as_str()
+            .unwrap()
+            .starts_with("python -m sglang.launch_server"));
+    }
+}

@@ -225,6 +225,8 @@ mod tests {
             "moe_layer_step",
             "shared_expert_ff",
             "recurrent",
+            "kv_layers",
+            "per_layer_embd",
             "source",
             "notes",
         ];

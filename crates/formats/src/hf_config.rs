@@ -50,6 +50,7 @@ fn arch_of(model_type: &str) -> Option<Arch> {
         "granitemoehybrid" => Arch::GraniteHybrid,
         "lfm2" => Arch::Lfm2,
         "lfm2_moe" => Arch::Lfm2Moe,
+        "gemma3n" | "gemma3n_text" => Arch::Gemma3n,
         _ => return None,
     })
 }
@@ -165,7 +166,12 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
                 ff
             }
         }),
-        _ => u("intermediate_size"),
+        // Gemma 3n lists one width per layer (all equal in E2B and E4B).
+        _ => u("intermediate_size").or_else(|| {
+            get("intermediate_size")
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().filter_map(Value::as_u64).max())
+        }),
     }
     .unwrap_or(0);
     let recurrent = match arch {
@@ -231,7 +237,10 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         // but nearly every untied config says false explicitly.
         tied_embeddings: b("tie_word_embeddings")
             .or_else(|| top.get("tie_word_embeddings").and_then(Value::as_bool))
-            .unwrap_or(matches!(arch, Arch::Gemma2 | Arch::Gemma3 | Arch::Cohere2)),
+            .unwrap_or(matches!(
+                arch,
+                Arch::Gemma2 | Arch::Gemma3 | Arch::Gemma3n | Arch::Cohere2
+            )),
         context_length: u("max_position_embeddings").unwrap_or(4096),
         rope_theta: f("rope_theta"),
         rope_scaling,
@@ -241,6 +250,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             Arch::Qwen3
                 | Arch::Qwen3Moe
                 | Arch::Gemma3
+                | Arch::Gemma3n
                 | Arch::Qwen3Next
                 | Arch::Lfm2
                 | Arch::Lfm2Moe
@@ -277,6 +287,10 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         qk_rope_head_dim: u("qk_rope_head_dim"),
         v_head_dim: u("v_head_dim"),
         mla_legacy_kv: false,
+        kv_layers: u("num_kv_shared_layers")
+            .filter(|_| arch == Arch::Gemma3n)
+            .and_then(|shared| u32::try_from(n_layer.saturating_sub(shared)).ok()),
+        per_layer_embd: u("hidden_size_per_layer_input").filter(|_| arch == Arch::Gemma3n),
         recurrent,
     };
     spec.validate().map_err(|e| err(e.what))?;
@@ -556,6 +570,19 @@ mod tests {
         // n_embd × (l_cache − 1) f32 of conv state, no SSM state.
         assert_eq!(s.recurrent_state_bytes(), (2 * 1024 * 4, 0));
         assert_eq!((0..16).filter(|&il| !s.is_recurrent_layer(il)).count(), 6);
+
+        // Gemma 3n: one FFN width per layer, the shared-KV blocks, the per-layer input width.
+        let g = r#"{"model_type":"gemma3n","text_config":{"model_type":"gemma3n_text",
+          "hidden_size":2048,"intermediate_size":[8192,8192,8192,8192,8192],"num_attention_heads":8,
+          "num_key_value_heads":2,"head_dim":256,"num_hidden_layers":30,"vocab_size":262400,
+          "num_kv_shared_layers":10,"hidden_size_per_layer_input":256,"sliding_window":512}}"#;
+        let s = parse_config("c", g).unwrap().spec;
+        assert_eq!(
+            (s.arch, s.n_ff, s.kv_layers),
+            (Arch::Gemma3n, 8192, Some(20))
+        );
+        assert_eq!((s.per_layer_embd, s.swa_period), (Some(256), Some(5)));
+        assert!(s.tied_embeddings && s.has_kv(19) && !s.has_kv(20));
     }
 
     #[test]

@@ -51,3 +51,53 @@ fn new_catalog_models_match_their_published_parameter_counts() {
     assert!(report.is_empty(), "{report}");
     assert!(n >= 24);
 }
+
+/// Gemma 3n (llama.cpp `src/models/gemma3n.cpp`): the card's "effective" 2B and 4B (rounded: half
+/// a billion either way) leave out the embedding tables, of which llama.cpp keeps the per-layer
+/// one in CPU memory; only blocks 0-19 have a KV
+/// cache (`n_layer_kv_from_start = 20`), full attention on 4, 9, 14, 19 and a 512-token window
+/// on the others.
+#[test]
+fn gemma_3n_keeps_its_per_layer_table_on_the_cpu_and_caches_20_blocks() {
+    use crate::common::{machine, run};
+    use llmrig_core::estimate::{GpuLayers, Settings};
+    use llmrig_core::model::Role;
+    for (id, effective, layers) in [("gemma-3n-e2b", 2.0, 30u64), ("gemma-3n-e4b", 4.0, 35)] {
+        let s = spec(id);
+        let w = weights(&s, "Q4_K_M");
+        let table = w
+            .tensors
+            .iter()
+            .find(|t| t.info.role == Role::LayerInput)
+            .expect("per_layer_token_embd");
+        assert_eq!(table.info.ne[..2], [256 * layers, 262_400]);
+        // The card's "effective" count leaves out both tables looked up by token id.
+        let embd = w
+            .tensors
+            .iter()
+            .find(|t| t.info.role == Role::TokenEmbd)
+            .map_or(0, |t| t.info.n_elements());
+        #[allow(clippy::cast_precision_loss)]
+        let core = (w.params() - table.info.n_elements() - embd) as f64 / 1e9;
+        assert!((core - effective).abs() <= 0.5, "{id}: {core:.2}B");
+        let e = run(
+            &w,
+            &machine(1),
+            &Settings {
+                ctx: Some(32768),
+                gpu_layers: GpuLayers::Count(99),
+                ..Settings::default()
+            },
+        );
+        // 4 full blocks × 32768 cells + 16 windowed × pad256(512 + 512) cells, each cell
+        // 2 (K, V) × 2 KV heads × 256 × 2 bytes.
+        assert_eq!(
+            e.memory.kv_cache_bytes,
+            (4 * 32768 + 16 * 1024) * 2048,
+            "{id}"
+        );
+        // The table stays on the CPU: the GPU holds everything else.
+        let cpu = e.memory.devices.last().unwrap();
+        assert!(cpu.weights_bytes >= table.bytes, "{id}");
+    }
+}

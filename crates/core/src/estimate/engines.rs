@@ -67,6 +67,9 @@ pub(super) fn kv_bytes(
             out[layer_dev(il)] += (r + st) * seqs;
             continue;
         }
+        if !spec.has_kv(il) {
+            continue;
+        }
         let kvd = spec.n_embd_k_gqa(il);
         let vd = spec.n_embd_v_gqa(il);
         let n = cells(backend, spec, il, ctx) * seqs;

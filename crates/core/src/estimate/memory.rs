@@ -98,6 +98,10 @@ pub fn layer_kv_bytes(spec: &ModelSpec, il: u32, shape: &ContextShape, s: &Setti
         let (r, st) = spec.recurrent_state_bytes();
         return (r * shape.n_seq.max(1), st * shape.n_seq.max(1));
     }
+    // Gemma 3n's blocks past the 20th read an earlier block's cache.
+    if !spec.has_kv(il) {
+        return (0, 0);
+    }
     let cells = layer_cells(spec, il, shape, s) * shape.n_stream;
     let swa = spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full;
     // Since PR #21277 (Apr 2026) the sliding-window cache stays F16 when -ctk/-ctv are quantized.

@@ -94,7 +94,7 @@ impl Placement {
             return o.device;
         }
         match (t.info.role, t.info.layer) {
-            (Role::TokenEmbd, _) => None,
+            (Role::TokenEmbd | Role::LayerInput, _) => None,
             (Role::Experts, Some(il)) if il < s.n_cpu_moe => None,
             // A block beyond the model's (readers refuse such files) sits with the output.
             (_, Some(il)) => self
@@ -348,6 +348,8 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
                 active[idx][c] += p * expert_share;
             }
             Role::Small | Role::OutputNorm => read[idx][c] += b,
+            // One row per token of a table that stays on the CPU.
+            Role::LayerInput => {}
             Role::Matrix | Role::Output => {
                 read[idx][c] += b;
                 active[idx][c] += p;

@@ -46,8 +46,24 @@ fn is_70b(spec: &ModelSpec) -> bool {
 }
 
 /// The type convert_hf_to_gguf gives the tensors llama-quantize leaves alone: norms, biases, the MoE
-/// router and other small tensors are written as F32.
-const UNQUANTIZED_TYPE: GgmlType = GgmlType::F32;
+/// router and other small tensors are written as F32; Gemma 3n's AltUp projections and router,
+/// LAuReL and per-layer projection, which llama-quantize also skips, are ordinary matrices to the
+/// converter and stay in the 16-bit type of the conversion (conversion/base.py forces only the
+/// AltUp coefficients to F32).
+fn unquantized_type(name: &str) -> GgmlType {
+    let sixteen = (name.contains("altup")
+        && !name.contains("altup_correct_coef")
+        && !name.contains("altup_predict_coef")
+        && !name.contains("_norm"))
+        || name.contains("laurel_l.")
+        || name.contains("laurel_r.")
+        || name.contains("per_layer_model_proj");
+    if sixteen {
+        GgmlType::F16
+    } else {
+        GgmlType::F32
+    }
+}
 
 impl ModelWeights {
     /// Derives every tensor of `spec` and the storage `quant` gives it.
@@ -94,7 +110,7 @@ impl ModelWeights {
                             ne0: info.ne[0],
                             stacked: info.ne[2] > 1,
                             quantizable: info.quantizable(),
-                            source_type: UNQUANTIZED_TYPE,
+                            source_type: unquantized_type(&info.name),
                         });
                         let bytes = ty.row_size(info.ne[0]) * info.ne[1] * info.ne[2];
                         WeightTensor {
@@ -109,7 +125,7 @@ impl ModelWeights {
                 .into_iter()
                 .map(|info| {
                     let role = match info.role {
-                        Role::TokenEmbd => WeightRole::Embedding,
+                        Role::TokenEmbd | Role::LayerInput => WeightRole::Embedding,
                         Role::Output => WeightRole::Output,
                         Role::Matrix => WeightRole::Linear,
                         Role::Experts => WeightRole::Expert,
@@ -168,6 +184,7 @@ impl ModelWeights {
                         * u64::from(s.n_expert_used.max(1))
                 }
                 Role::TokenEmbd if !s.tied_embeddings => 0,
+                Role::LayerInput => 0,
                 _ => t.info.n_elements(),
             })
             .sum()

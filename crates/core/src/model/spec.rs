@@ -61,6 +61,10 @@ pub enum Arch {
     /// IBM Granite 3.x and Granite 4.0 micro (`granite`): Llama-shaped, with scalar multipliers.
     #[serde(rename = "granite")]
     Granite,
+    /// Gemma 3n (`gemma3n`): Gemma 3 attention (4 sliding : 1 global) with per-layer embeddings kept
+    /// in CPU memory, AltUp and LAuReL; only the first 20 blocks have a KV cache of their own.
+    #[serde(rename = "gemma3n")]
+    Gemma3n,
     /// LiquidAI LFM2 (`lfm2`): short-convolution blocks with a few attention blocks.
     #[serde(rename = "lfm2")]
     Lfm2,
@@ -95,6 +99,7 @@ impl Arch {
             "granite" => Arch::Granite,
             "lfm2" => Arch::Lfm2,
             "lfm2moe" => Arch::Lfm2Moe,
+            "gemma3n" => Arch::Gemma3n,
             _ => return None,
         })
     }
@@ -107,6 +112,8 @@ impl Arch {
         match self {
             Arch::Gemma2 | Arch::GptOss => Some(2),
             Arch::Gemma3 => Some(6),
+            // llama.cpp gemma3n.cpp: `load_swa_pattern(ml, 5)` (a GGUF array may override it).
+            Arch::Gemma3n => Some(5),
             // llama.cpp: `set_swa_pattern(4)` for llama4 (layers 3, 7, … attend in full).
             Arch::Cohere2 | Arch::Llama4 => Some(4),
             _ => None,
@@ -134,6 +141,7 @@ impl Arch {
             Arch::Granite => "granite",
             Arch::Lfm2 => "lfm2",
             Arch::Lfm2Moe => "lfm2moe",
+            Arch::Gemma3n => "gemma3n",
             Arch::Generic => "generic",
         }
     }
@@ -231,6 +239,15 @@ pub struct ModelSpec {
     /// per-head K (`qk_nope + qk_rope`) and V (`v_head_dim`) instead of the latent.
     #[serde(default)]
     pub mla_legacy_kv: bool,
+    /// Only the first `kv_layers` blocks keep a KV cache; later blocks read the cache of the last
+    /// earlier block of their kind (Gemma 3n: 20, llama.cpp `n_layer_kv_from_start`).
+    #[serde(default)]
+    pub kv_layers: Option<u32>,
+    /// Width of the per-layer input embedding each block gets (Gemma 3n
+    /// `hidden_size_per_layer_input`, 256): a `{width·n_layer, n_vocab}` table that llama.cpp keeps
+    /// in CPU memory like the token embeddings.
+    #[serde(default)]
+    pub per_layer_embd: Option<u64>,
     /// Recurrent (Mamba-style or gated delta-net) state, for recurrent and hybrid models.
     #[serde(default)]
     pub recurrent: Option<RecurrentSpec>,
@@ -332,6 +349,13 @@ impl ModelSpec {
         self.n_expert > 1
             && il >= self.leading_dense_layers
             && (self.moe_layer_step <= 1 || (il + 1) % self.moe_layer_step == 0)
+    }
+
+    /// Whether block `il` keeps a KV cache of its own (llama.cpp `has_kv(il)`): not a recurrent
+    /// block, and not past `kv_layers`.
+    #[must_use]
+    pub fn has_kv(&self, il: u32) -> bool {
+        !self.is_recurrent_layer(il) && self.kv_layers.is_none_or(|n| il < n)
     }
 
     /// Whether block `il` uses sliding-window attention (llama.cpp's `is_swa(il)`).
@@ -460,6 +484,12 @@ impl ModelSpec {
         }
         if self.swa_period == Some(0) {
             return err("swa_period must be at least 1".into());
+        }
+        if self.per_layer_embd.is_some_and(|w| w > 1 << 16) {
+            return err(format!(
+                "per_layer_embd {:?}: expected at most 65536",
+                self.per_layer_embd
+            ));
         }
         if self.shared_expert_ff.is_some_and(|f| f > 1 << 22) {
             return err(format!(

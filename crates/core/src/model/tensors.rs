@@ -16,6 +16,9 @@ use crate::quant::ftype::Category;
 pub enum Role {
     /// Input embedding matrix (always kept on the CPU by llama.cpp).
     TokenEmbd,
+    /// Another table looked up by token id (Gemma 3n's per-layer embeddings): kept on the CPU
+    /// like the token embeddings, one row read per token, never an output.
+    LayerInput,
     /// Output (lm_head) matrix.
     Output,
     /// Final norm before the output.
@@ -157,11 +160,29 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         Role::TokenEmbd,
         C::TokenEmbd,
     );
+    if spec.arch == Arch::Gemma3n {
+        // llama.cpp gemma3n.cpp: AltUp's projections of the 4 streams, the per-layer embedding
+        // table (looked up, kept on the CPU) and its projection from the hidden state.
+        let pl = spec.per_layer_embd.unwrap_or(GEMMA3N_PER_LAYER) * u64::from(spec.n_layer);
+        b.named("altup_proj.weight", [e, e, GEMMA3N_ALTUP - 1]);
+        b.named("altup_unembd_proj.weight", [e, e, GEMMA3N_ALTUP - 1]);
+        b.named("per_layer_token_embd.weight", [pl, v, 1]);
+        b.named("per_layer_model_proj.weight", [e, pl, 1]);
+        b.small(
+            "per_layer_proj_norm.weight",
+            spec.per_layer_embd.unwrap_or(GEMMA3N_PER_LAYER),
+        );
+    }
     sort_by_name(&mut b.out, 0);
 
     for il in 0..spec.n_layer {
         let start = b.out.len();
         b.layer = Some(il);
+        if spec.arch == Arch::Gemma3n {
+            gemma3n_block(&mut b, spec);
+            sort_by_name(&mut b.out, start);
+            continue;
+        }
         if matches!(
             spec.arch,
             Arch::Qwen3Next | Arch::GraniteHybrid | Arch::Lfm2 | Arch::Lfm2Moe
@@ -260,6 +281,47 @@ impl Builder {
         let t = classify(&full, ne);
         self.push(short, ne, t.role, t.category);
     }
+}
+
+/// Gemma 3n's AltUp streams and LAuReL rank: llama.cpp's hparams defaults (`n_altup` 4,
+/// `laurel_rank` 64, `n_embd_altup` 256 in llama-hparams.h), not read from the file.
+const GEMMA3N_ALTUP: u64 = 4;
+const GEMMA3N_LAUREL: u64 = 64;
+const GEMMA3N_PER_LAYER: u64 = 256;
+
+/// One Gemma 3n block (llama.cpp `src/models/gemma3n.cpp`): Gemma 3 attention and FFN with their
+/// post-norms, the per-layer input gate and projection, AltUp's router and coefficients, LAuReL.
+fn gemma3n_block(b: &mut Builder, spec: &ModelSpec) {
+    let e = spec.n_embd;
+    let hd = spec.head_dim();
+    let kv = u64::from(spec.n_head_kv) * hd;
+    let q = spec.q_width();
+    let pl = spec.per_layer_embd.unwrap_or(GEMMA3N_PER_LAYER);
+    let (a, r) = (GEMMA3N_ALTUP, GEMMA3N_LAUREL);
+    b.small("attn_norm.weight", e);
+    b.named("attn_q.weight", [e, q, 1]);
+    b.named("attn_k.weight", [e, kv, 1]);
+    b.named("attn_v.weight", [e, kv, 1]);
+    b.named("attn_output.weight", [q, e, 1]);
+    b.small("attn_q_norm.weight", hd);
+    b.small("attn_k_norm.weight", hd);
+    b.small("post_attention_norm.weight", e);
+    b.small("ffn_norm.weight", e);
+    b.named("ffn_gate.weight", [e, spec.n_ff, 1]);
+    b.named("ffn_up.weight", [e, spec.n_ff, 1]);
+    b.named("ffn_down.weight", [spec.n_ff, e, 1]);
+    b.small("post_ffw_norm.weight", e);
+    b.named("inp_gate.weight", [e, pl, 1]);
+    b.named("proj.weight", [pl, e, 1]);
+    b.small("post_norm.weight", e);
+    b.small_2d("altup_correct_coef.weight", a, a);
+    b.small("altup_correct_scale.weight", e);
+    b.small_2d("altup_predict_coef.weight", a, a * a);
+    b.named("altup_router.weight", [e, a, 1]);
+    b.small("altup_router_norm.weight", e);
+    b.named("laurel_l.weight", [e, r, 1]);
+    b.named("laurel_r.weight", [r, e, 1]);
+    b.small("laurel_post_norm.weight", e);
 }
 
 /// One block of a hybrid recurrent/attention model, as `load_arch_tensors` creates it in
@@ -443,6 +505,7 @@ pub fn classify(name: &str, ne: [u64; 3]) -> TensorInfo {
     };
     let is_weight = name.ends_with(".weight");
     let role = match category {
+        C::TokenEmbd if name == "per_layer_token_embd.weight" => Role::LayerInput,
         C::TokenEmbd => Role::TokenEmbd,
         C::Output => Role::Output,
         _ if name == "output_norm.weight" => Role::OutputNorm,

@@ -77,7 +77,7 @@ pub(super) fn kv_dtype_bytes(k: KvDtype, q: Quant) -> f64 {
 
 /// KV bytes of layer `il` per token on one TP rank.
 fn kv_layer_bytes(spec: &ModelSpec, il: u32, tp: u32, dtype: f64) -> f64 {
-    if spec.is_recurrent_layer(il) {
+    if !spec.has_kv(il) {
         return 0.0;
     }
     #[allow(clippy::cast_precision_loss)]
@@ -153,6 +153,8 @@ pub(super) fn stages(
                     st[last].active += p;
                 }
             }
+            // Looked up by token id on the first stage, never read whole.
+            (Role::LayerInput, _) => st[0].weights += b,
             (Role::Experts, Some(il)) => {
                 let s = &mut st[stage_of[il as usize]];
                 s.weights += b;

@@ -328,6 +328,10 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         qk_rope_head_dim: mla.map(|m| m.1),
         v_head_dim: mla.map(|m| m.3),
         mla_legacy_kv: mla.is_some_and(|m| m.4),
+        // llama.cpp gemma3n.cpp hard-codes `n_layer_kv_from_start = 20` (the file's
+        // `shared_kv_layers` is not read).
+        kv_layers: (arch == Arch::Gemma3n).then_some(20),
+        per_layer_embd: u("embedding_length_per_layer_input"),
         recurrent,
     };
     let tensors: Vec<WeightTensor> = if nextn > 0 {

@@ -44,6 +44,7 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         | Arch::Granite
         | Arch::Lfm2
         | Arch::Lfm2Moe
+        | Arch::Gemma3n
         | Arch::Generic => return None,
     }
     Some(b.g)

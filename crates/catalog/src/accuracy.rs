@@ -9,6 +9,7 @@
 
 use llmrig_core::estimate::{device_class, DEVICE_CLASSES};
 use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams};
+use llmrig_core::model::Arch;
 use llmrig_core::quant::Quant;
 use llmrig_core::system::{CpuSpec, GpuApi, GpuVendor, SystemSpec};
 use serde::Serialize;
@@ -83,9 +84,10 @@ pub struct Scored {
     pub backend: String,
     /// The engine that measured the row: `llama.cpp`, or `llamafile` for LocalScore's results
     /// (llamafile's own CPU kernels, threads and tests), which are scored but never fitted, or
-    /// `llama.cpp-hybrid` for models with recurrent or convolution blocks (Qwen3-Next, Granite
-    /// 4.0-H, LFM2): the speed model has no term for those blocks' kernels, so their rows are
-    /// scored apart and kept out of the fit rather than let them steer the transformer constants.
+    /// `llama.cpp-hybrid` for models with blocks the speed model has no term for: recurrent or
+    /// convolution blocks (Qwen3-Next, Granite 4.0-H, LFM2) and Gemma 3n's AltUp and LAuReL (many
+    /// small ops per block). Their rows are scored apart and kept out of the fit rather than let
+    /// them steer the transformer constants.
     pub engine: String,
     /// The catalog device the row ran on (rows naming one device differently share it).
     pub device: String,
@@ -480,7 +482,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 hardware: hw.to_string(),
                 engine: if localscore {
                     "llamafile"
-                } else if entry.spec.recurrent.is_some() {
+                } else if entry.spec.recurrent.is_some() || entry.spec.arch == Arch::Gemma3n {
                     "llama.cpp-hybrid"
                 } else {
                     "llama.cpp"

@@ -72,6 +72,10 @@ SPECS: dict[str, dict] = {
     "qwen3next": dict(arch="qwen3next", vocab="qwen2", L=8, E=256, H=4, KV=2, HD=64, FF=512, tied=False,
                       n_expert=8, n_expert_used=2, FF_EXP=128, FF_SH=128,
                       d_conv=4, d_state=32, n_group=4, dt_rank=8),
+    # Qwen3.5 dense: Qwen3-Next's delta-net / gated attention layout with separate β and α
+    # projections, a dense FFN on every block, multi-section RoPE; the real 248320-token vocabulary.
+    "qwen35": dict(arch="qwen35", vocab="qwen35", L=8, E=256, H=4, KV=2, HD=64, FF=512, tied=False,
+                   d_conv=4, d_state=32, n_group=4, dt_rank=8),
     # Granite 4.0 hybrid: Mamba-2 blocks (d_inner = 2 n_embd, 8 heads, 1 group) with attention on
     # blocks 2 and 5 (head_count_kv 0 elsewhere), 8 experts (2 used) and a shared expert of 256.
     "granitehybrid": dict(arch="granitehybrid", vocab="gpt-2", L=6, E=256, H=4, KV=2, HD=64, FF=128,
@@ -85,7 +89,7 @@ SPECS: dict[str, dict] = {
                     attn_layers=[2, 5], l_cache=3, dense_lead=2, n_expert=8, n_expert_used=2, FF_EXP=128),
 }
 
-HYBRID = ("qwen3next", "granitehybrid", "lfm2", "lfm2moe")
+HYBRID = ("qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe")
 
 
 def spec_hash(name: str) -> str:
@@ -204,7 +208,7 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
 
 
 def is_attn(sp: dict, i: int) -> bool:
-    if sp["arch"] == "qwen3next":
+    if sp["arch"] in ("qwen3next", "qwen35"):
         return (i + 1) % 4 == 0
     return i in sp["attn_layers"]
 
@@ -220,7 +224,7 @@ def _hybrid_blocks(sp: dict) -> list[tuple[str, list[int], str]]:
         p = f"blk.{i}."
         attn = is_attn(sp, i)
         t.append((p + "attn_norm.weight", [E], "n"))
-        if a == "qwen3next":
+        if a in ("qwen3next", "qwen35"):
             t.append((p + "post_attention_norm.weight", [E], "n"))
             if attn:
                 t += [(p + "attn_q.weight", [E, 2 * q], "w"), (p + "attn_k.weight", [E, kv], "w"),
@@ -232,8 +236,12 @@ def _hybrid_blocks(sp: dict) -> list[tuple[str, list[int], str]]:
                 t += [(p + "attn_qkv.weight", [E, conv], "w"), (p + "attn_gate.weight", [E, val], "w"),
                       (p + "ssm_conv1d.weight", [sp["d_conv"], conv], "b"),
                       (p + "ssm_dt.bias", [sp["dt_rank"]], "b"), (p + "ssm_a", [sp["dt_rank"]], "b"),
-                      (p + "ssm_ba.weight", [E, 2 * sp["dt_rank"]], "w"),
                       (p + "ssm_norm.weight", [sp["d_state"]], "n"), (p + "ssm_out.weight", [val, E], "w")]
+                if a == "qwen35":
+                    t += [(p + "ssm_beta.weight", [E, sp["dt_rank"]], "w"),
+                          (p + "ssm_alpha.weight", [E, sp["dt_rank"]], "w")]
+                else:
+                    t.append((p + "ssm_ba.weight", [E, 2 * sp["dt_rank"]], "w"))
         elif a == "granitehybrid":
             t.append((p + "ffn_norm.weight", [E], "n"))
             if attn:
@@ -280,18 +288,21 @@ def _kv_hybrid(w: gguf.GGUFWriter, sp: dict) -> None:
     a = sp["arch"]
     k = lambda s: f"{a}.{s}"  # noqa: E731
     L = sp["L"]
-    if a == "qwen3next":
+    if a in ("qwen3next", "qwen35"):
         w.add_uint32(k("attention.head_count_kv"), sp["KV"])
         w.add_uint32(k("full_attention_interval"), 4)
         w.add_uint32(k("rope.dimension_count"), sp["HD"] // 4)
+        if a == "qwen35":
+            # Qwen3.5's multi-section RoPE (required by qwen35.cpp): sections of the rotary half.
+            w.add_array(k("rope.dimension_sections"), [3, 3, 2, 0])
     else:
         # Recurrent blocks have head_count_kv 0 (convert_hf_to_gguf writes the per-block array).
         w.add_array(k("attention.head_count_kv"), [sp["KV"] if is_attn(sp, i) else 0 for i in range(L)])
         w.add_uint32(k("rope.dimension_count"), sp["HD"])
     w.add_uint32(k("attention.key_length"), sp["HD"])
     w.add_uint32(k("attention.value_length"), sp["HD"])
-    if a in ("qwen3next", "granitehybrid"):
-        di = sp["d_state"] * sp["dt_rank"] if a == "qwen3next" else 2 * sp["E"]
+    if a in ("qwen3next", "qwen35", "granitehybrid"):
+        di = sp["d_state"] * sp["dt_rank"] if a in ("qwen3next", "qwen35") else 2 * sp["E"]
         w.add_uint32(k("ssm.conv_kernel"), sp["d_conv"])
         w.add_uint32(k("ssm.inner_size"), di)
         w.add_uint32(k("ssm.state_size"), sp["d_state"])

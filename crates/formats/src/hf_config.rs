@@ -47,6 +47,8 @@ fn arch_of(model_type: &str) -> Option<Arch> {
         "llama4" | "llama4_text" => Arch::Llama4,
         "glm4_moe" => Arch::Glm4Moe,
         "qwen3_next" => Arch::Qwen3Next,
+        "qwen3_5" | "qwen3_5_text" => Arch::Qwen35,
+        "qwen3_5_moe" | "qwen3_5_moe_text" => Arch::Qwen35Moe,
         "granitemoehybrid" => Arch::GraniteHybrid,
         "lfm2" => Arch::Lfm2,
         "lfm2_moe" => Arch::Lfm2Moe,
@@ -177,7 +179,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
     let recurrent = match arch {
         // Qwen3-Next's converter: ssm.state_size = linear_key_head_dim, group_count =
         // linear_num_key_heads, time_step_rank = linear_num_value_heads, inner_size = value dim.
-        Arch::Qwen3Next => Some(RecurrentSpec {
+        Arch::Qwen3Next | Arch::Qwen35 | Arch::Qwen35Moe => Some(RecurrentSpec {
             d_conv: u("linear_conv_kernel_dim").unwrap_or(4),
             d_inner: u("linear_value_head_dim").unwrap_or(128)
                 * u("linear_num_value_heads").unwrap_or(32),
@@ -252,6 +254,8 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
                 | Arch::Gemma3
                 | Arch::Gemma3n
                 | Arch::Qwen3Next
+                | Arch::Qwen35
+                | Arch::Qwen35Moe
                 | Arch::Lfm2
                 | Arch::Lfm2Moe
         )),
@@ -542,6 +546,13 @@ mod tests {
         assert_eq!(s.recurrent_state_bytes(), (96 << 10, 2 << 20));
         assert_eq!((0..48).filter(|&il| !s.is_recurrent_layer(il)).count(), 12);
         assert!(!s.is_recurrent_layer(3) && s.is_recurrent_layer(4));
+        // Qwen3.5-MoE's text config reads the same way, as its own architecture.
+        let q35 = next.replace("qwen3_next", "qwen3_5_moe_text");
+        let s = parse_config("c", &q35).unwrap().spec;
+        assert_eq!(
+            (s.arch, s.recurrent_state_bytes()),
+            (Arch::Qwen35Moe, (96 << 10, 2 << 20))
+        );
 
         let tiny = r#"{"model_type":"granitemoehybrid","hidden_size":1536,"intermediate_size":512,
           "shared_intermediate_size":1024,"num_attention_heads":12,"num_key_value_heads":4,

@@ -101,3 +101,24 @@ fn gemma_3n_keeps_its_per_layer_table_on_the_cpu_and_caches_20_blocks() {
         assert!(cpu.weights_bytes >= table.bytes, "{id}");
     }
 }
+
+/// Qwen3.5's text trunks to the parameter: docs/research/qwen35.md rebuilds each Hub checkpoint's
+/// safetensors total exactly as text trunk + one MTP block + vision tower (for 397B-A17B the same
+/// split a safetensors-header audit publishes: text 396,346,350,336). The catalog's tensor rules
+/// for `qwen35`/`qwen35moe` must give the same trunk.
+#[test]
+fn qwen3_5_trunks_match_the_checkpoints_to_the_parameter() {
+    for (id, trunk) in [
+        ("qwen3.5-0.8b", 752_393_024u64),
+        ("qwen3.5-2b", 1_881_825_088),
+        ("qwen3.5-4b", 4_205_751_296),
+        ("qwen3.5-9b", 8_953_803_264),
+        ("qwen3.5-27b", 26_895_998_464),
+        ("qwen3.5-35b-a3b", 34_660_610_688),
+        ("qwen3.5-122b-a10b", 122_111_526_912),
+        ("qwen3.5-397b-a17b", 396_346_350_336),
+    ] {
+        let w = weights(&spec(id), "BF16");
+        assert_eq!(w.params(), trunk, "{id}");
+    }
+}

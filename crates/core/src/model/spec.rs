@@ -54,6 +54,14 @@ pub enum Arch {
     /// full attention on every fourth, 512 small experts with a gated shared expert on every block.
     #[serde(rename = "qwen3next")]
     Qwen3Next,
+    /// Qwen3.5 dense (`qwen35`): Qwen3-Next's gated delta-net and gated attention (3 : 1) with a
+    /// dense FFN on every block.
+    #[serde(rename = "qwen35")]
+    Qwen35,
+    /// Qwen3.5 mixture of experts (`qwen35moe`): Qwen3-Next's layout with separate β and α
+    /// projections in the delta-net blocks.
+    #[serde(rename = "qwen35moe")]
+    Qwen35Moe,
     /// IBM Granite 4.0 hybrids (`granitehybrid`): Mamba-2 blocks with a few attention blocks, dense
     /// or MoE FFNs with a shared expert on every block.
     #[serde(rename = "granitehybrid")]
@@ -95,6 +103,8 @@ impl Arch {
             "llama4" => Arch::Llama4,
             "glm4moe" => Arch::Glm4Moe,
             "qwen3next" => Arch::Qwen3Next,
+            "qwen35" => Arch::Qwen35,
+            "qwen35moe" => Arch::Qwen35Moe,
             "granitehybrid" => Arch::GraniteHybrid,
             "granite" => Arch::Granite,
             "lfm2" => Arch::Lfm2,
@@ -137,6 +147,8 @@ impl Arch {
             Arch::Llama4 => "llama4",
             Arch::Glm4Moe => "glm4moe",
             Arch::Qwen3Next => "qwen3next",
+            Arch::Qwen35 => "qwen35",
+            Arch::Qwen35Moe => "qwen35moe",
             Arch::GraniteHybrid => "granitehybrid",
             Arch::Granite => "granite",
             Arch::Lfm2 => "lfm2",

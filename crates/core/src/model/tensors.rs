@@ -185,7 +185,12 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         }
         if matches!(
             spec.arch,
-            Arch::Qwen3Next | Arch::GraniteHybrid | Arch::Lfm2 | Arch::Lfm2Moe
+            Arch::Qwen3Next
+                | Arch::Qwen35
+                | Arch::Qwen35Moe
+                | Arch::GraniteHybrid
+                | Arch::Lfm2
+                | Arch::Lfm2Moe
         ) {
             hybrid_block(&mut b, spec, il);
             sort_by_name(&mut b.out, start);
@@ -325,7 +330,7 @@ fn gemma3n_block(b: &mut Builder, spec: &ModelSpec) {
 }
 
 /// One block of a hybrid recurrent/attention model, as `load_arch_tensors` creates it in
-/// llama.cpp's `src/models/{qwen3next,granite-hybrid,lfm2,lfm2moe}.cpp`.
+/// llama.cpp's `src/models/{qwen3next,qwen35,qwen35moe,granite-hybrid,lfm2,lfm2moe}.cpp`.
 fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
     let e = spec.n_embd;
     let hd = spec.head_dim();
@@ -335,7 +340,7 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
     let recurrent = spec.is_recurrent_layer(il);
     b.small("attn_norm.weight", e);
     match spec.arch {
-        Arch::Qwen3Next => {
+        Arch::Qwen3Next | Arch::Qwen35 | Arch::Qwen35Moe => {
             b.small("post_attention_norm.weight", e);
             if recurrent {
                 // Gated delta-net: k heads = ssm.group_count, v heads = ssm.time_step_rank, both
@@ -348,7 +353,13 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
                 b.named("ssm_conv1d.weight", [r.d_conv, conv_dim, 1]);
                 b.small("ssm_dt.bias", r.n_head);
                 b.small("ssm_a", r.n_head);
-                b.named("ssm_ba.weight", [e, 2 * r.n_head, 1]);
+                if spec.arch == Arch::Qwen3Next {
+                    b.named("ssm_ba.weight", [e, 2 * r.n_head, 1]);
+                } else {
+                    // Qwen3.5 keeps β and α as two projections.
+                    b.named("ssm_beta.weight", [e, r.n_head, 1]);
+                    b.named("ssm_alpha.weight", [e, r.n_head, 1]);
+                }
                 b.small("ssm_norm.weight", r.d_state);
                 b.named("ssm_out.weight", [value_dim, e, 1]);
             } else {
@@ -417,7 +428,7 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
             .shared_expert_ff
             .unwrap_or(f * u64::from(spec.n_expert_shared));
         if shared > 0 && (spec.n_expert_shared > 0 || spec.shared_expert_ff.is_some()) {
-            if spec.arch == Arch::Qwen3Next {
+            if matches!(spec.arch, Arch::Qwen3Next | Arch::Qwen35Moe) {
                 b.small("ffn_gate_inp_shexp.weight", e);
             }
             b.named("ffn_gate_shexp.weight", [e, shared, 1]);

@@ -40,6 +40,8 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         Arch::Llama4
         | Arch::Glm4Moe
         | Arch::Qwen3Next
+        | Arch::Qwen35
+        | Arch::Qwen35Moe
         | Arch::GraniteHybrid
         | Arch::Granite
         | Arch::Lfm2

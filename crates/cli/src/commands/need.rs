@@ -18,7 +18,7 @@ use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, gib, json, table};
 use llmrig_core::quant::Quant;
-use llmrig_core::serve::{plan_serving, Engine, Fit, InterNode, KvDtype, ServeSettings};
+use llmrig_core::serve::{plan_serving, Engine, Fit, InterNode, ServeSettings};
 
 const GIB: u64 = 1 << 30;
 
@@ -395,15 +395,8 @@ fn served(a: &NeedArgs, as_json: bool) -> Result<String> {
         engine,
         max_model_len: a.ctx,
         users: a.users,
-        memory_utilization: None,
-        block_size: 16,
-        kv_dtype: KvDtype::Auto,
-        tp: None,
-        pp: None,
-        max_num_batched_tokens: None,
         min_tps: a.tps,
-        prompt: 512,
-        depth: None,
+        ..ServeSettings::default()
     };
     let mut found: Vec<NeedOption> = Vec::new();
     let mut checked = 0;

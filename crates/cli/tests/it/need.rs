@@ -3,6 +3,19 @@
 
 use super::{json, llmrig};
 
+/// `head` followed by an option's `estimate_args`: the command that checks it.
+fn with_args<'a>(head: &[&'a str], o: &'a serde_json::Value) -> Vec<&'a str> {
+    let mut args = head.to_vec();
+    args.extend(
+        o["estimate_args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap()),
+    );
+    args
+}
+
 #[test]
 fn a_70b_at_15_tokens_per_second_has_options_estimate_confirms() {
     let v = json(&["need", "llama-3.1-70b", "--tps", "15"]);
@@ -11,15 +24,7 @@ fn a_70b_at_15_tokens_per_second_has_options_estimate_confirms() {
     let opts = v["options"].as_array().unwrap();
     assert!(opts.len() >= 3, "{v}");
     for o in opts.iter().take(3) {
-        let mut args = vec!["estimate", "llama-3.1-70b", "-c", "8192"];
-        let extra: Vec<&str> = o["estimate_args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap())
-            .collect();
-        args.extend_from_slice(&extra);
-        let e = json(&args);
+        let e = json(&with_args(&["estimate", "llama-3.1-70b", "-c", "8192"], o));
         assert_ne!(e["verdict"], "does-not-fit", "{o}");
         let tps = e["performance"]["decode_tokens_per_s"].as_f64().unwrap();
         assert!(tps >= 15.0, "{o}: {tps}");
@@ -96,15 +101,7 @@ fn served_engines_give_plans_that_plan_confirms() {
             o["launch"].as_str().unwrap().starts_with("vllm serve "),
             "{o}"
         );
-        let mut args = vec!["plan", "llama-3.1-70b"];
-        let extra: Vec<&str> = o["estimate_args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap())
-            .collect();
-        args.extend_from_slice(&extra);
-        let p = json(&args);
+        let p = json(&with_args(&["plan", "llama-3.1-70b"], o));
         assert_eq!(p["fit"], "fits", "{o}");
         let tps = p["performance"]["per_user_decode_tokens_per_s"]
             .as_f64()

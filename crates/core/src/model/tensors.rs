@@ -277,6 +277,24 @@ impl Builder {
     fn small_2d(&mut self, short: &str, ne0: u64, ne1: u64) {
         self.push(short, [ne0, ne1, 1], Role::Small, Category::Other);
     }
+    /// Separate q/k/v projections and the output projection; `q_rows` is q's width (twice the
+    /// query width where q carries an output gate).
+    fn qkvo(&mut self, e: u64, q_rows: u64, q: u64, kv: u64) {
+        self.named("attn_q.weight", [e, q_rows, 1]);
+        self.named("attn_k.weight", [e, kv, 1]);
+        self.named("attn_v.weight", [e, kv, 1]);
+        self.named("attn_output.weight", [q, e, 1]);
+    }
+    fn qk_norm(&mut self, hd: u64) {
+        self.small("attn_q_norm.weight", hd);
+        self.small("attn_k_norm.weight", hd);
+    }
+    /// A dense gated FFN.
+    fn dense_ffn(&mut self, e: u64, ff: u64) {
+        self.named("ffn_gate.weight", [e, ff, 1]);
+        self.named("ffn_up.weight", [e, ff, 1]);
+        self.named("ffn_down.weight", [ff, e, 1]);
+    }
     /// A tensor whose role and quantizer category follow from its name, as for one read from a file.
     fn named(&mut self, short: &str, ne: [u64; 3]) {
         let full = match self.layer {
@@ -304,17 +322,11 @@ fn gemma3n_block(b: &mut Builder, spec: &ModelSpec) {
     let pl = spec.per_layer_embd.unwrap_or(GEMMA3N_PER_LAYER);
     let (a, r) = (GEMMA3N_ALTUP, GEMMA3N_LAUREL);
     b.small("attn_norm.weight", e);
-    b.named("attn_q.weight", [e, q, 1]);
-    b.named("attn_k.weight", [e, kv, 1]);
-    b.named("attn_v.weight", [e, kv, 1]);
-    b.named("attn_output.weight", [q, e, 1]);
-    b.small("attn_q_norm.weight", hd);
-    b.small("attn_k_norm.weight", hd);
+    b.qkvo(e, q, q, kv);
+    b.qk_norm(hd);
     b.small("post_attention_norm.weight", e);
     b.small("ffn_norm.weight", e);
-    b.named("ffn_gate.weight", [e, spec.n_ff, 1]);
-    b.named("ffn_up.weight", [e, spec.n_ff, 1]);
-    b.named("ffn_down.weight", [spec.n_ff, e, 1]);
+    b.dense_ffn(e, spec.n_ff);
     b.small("post_ffw_norm.weight", e);
     b.named("inp_gate.weight", [e, pl, 1]);
     b.named("proj.weight", [pl, e, 1]);
@@ -364,12 +376,8 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
                 b.named("ssm_out.weight", [value_dim, e, 1]);
             } else {
                 // Gated attention: q carries the output gate, twice the query width.
-                b.named("attn_q.weight", [e, 2 * q, 1]);
-                b.named("attn_k.weight", [e, kv, 1]);
-                b.named("attn_v.weight", [e, kv, 1]);
-                b.named("attn_output.weight", [q, e, 1]);
-                b.small("attn_q_norm.weight", hd);
-                b.small("attn_k_norm.weight", hd);
+                b.qkvo(e, 2 * q, q, kv);
+                b.qk_norm(hd);
             }
         }
         Arch::GraniteHybrid => {
@@ -390,10 +398,7 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
                 );
                 b.named("ssm_out.weight", [r.d_inner, e, 1]);
             } else {
-                b.named("attn_q.weight", [e, q, 1]);
-                b.named("attn_k.weight", [e, kv, 1]);
-                b.named("attn_v.weight", [e, kv, 1]);
-                b.named("attn_output.weight", [q, e, 1]);
+                b.qkvo(e, q, q, kv);
             }
         }
         _ => {
@@ -405,12 +410,8 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
                 b.named("shortconv.in_proj.weight", [e, 3 * e, 1]);
                 b.named("shortconv.out_proj.weight", [e, e, 1]);
             } else {
-                b.named("attn_q.weight", [e, q, 1]);
-                b.named("attn_k.weight", [e, kv, 1]);
-                b.named("attn_v.weight", [e, kv, 1]);
-                b.named("attn_output.weight", [q, e, 1]);
-                b.small("attn_q_norm.weight", hd);
-                b.small("attn_k_norm.weight", hd);
+                b.qkvo(e, q, q, kv);
+                b.qk_norm(hd);
             }
         }
     }
@@ -436,9 +437,7 @@ fn hybrid_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
             b.named("ffn_down_shexp.weight", [shared, e, 1]);
         }
     } else {
-        b.named("ffn_gate.weight", [e, spec.n_ff, 1]);
-        b.named("ffn_up.weight", [e, spec.n_ff, 1]);
-        b.named("ffn_down.weight", [spec.n_ff, e, 1]);
+        b.dense_ffn(e, spec.n_ff);
     }
 }
 

@@ -35,7 +35,8 @@ VENV = HERE / ".venv"
 # (LLMRIG_VALIDATION_CACHE) so that later runs on the same machine reuse the wheel.
 CACHE = Path(os.environ.get("LLMRIG_VALIDATION_CACHE") or HERE / ".cache").resolve()
 LLAMA_CPP_PYTHON = "0.3.36"
-# Native CPU build (the machine that runs the harness is the one measured), no multimodal library, no
+# Native CPU build (the machine that runs the harness is the one measured), with the multimodal library
+# (libmtmd: vision projectors are measured through it), no
 # network code. The wheel cache key includes these and the CPU's instruction-set flags.
 # Without the AMX buffer type: on CPUs with AMX-INT8 (Sapphire Rapids and later Xeons) a native
 # build registers ggml's AMX extra buffer (ggml-cpu.cpp, `#if defined(__AMX_INT8__) &&
@@ -43,7 +44,7 @@ LLAMA_CPP_PYTHON = "0.3.36"
 # (SIGSEGV loading every quantized model, GGML_ASSERT in ggml-backend.cpp for DeepSeek2) in Dec 2026.
 # Undefining the macro keeps every other native instruction set; llmrig does not model the AMX
 # buffer yet, so the comparison stays like for like.
-CMAKE_ARGS = "-DCMAKE_C_FLAGS=-U__AMX_INT8__ -DCMAKE_CXX_FLAGS=-U__AMX_INT8__ -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
+CMAKE_ARGS = "-DCMAKE_C_FLAGS=-U__AMX_INT8__ -DCMAKE_CXX_FLAGS=-U__AMX_INT8__ -DGGML_NATIVE=ON -DLLAVA_BUILD=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF"
 MIB = 1024 * 1024
 
 
@@ -263,6 +264,17 @@ QUANT_CASES = [("c4096", dict(c=4096, fa="on"))]
 QUICK_CASES = [("c4096", dict(c=4096, fa="on")), ("c32768-nofa", dict(c=32768, fa="off")),
                ("c8192-q8_0", dict(c=8192, fa="on", ctk="q8_0", ctv="q8_0")),
                ("c16384-np4", dict(c=16384, np=4, fa="on"))]
+# Encoders (bert, nomic-bert): no KV cache; each input is one ubatch (llama-server --embedding sets
+# -b to -ub), so the cases vary the ubatch and flash attention; -np changes the pooling inputs.
+ENCODER_CASES = [
+    ("c512", dict(c=512, b=512, ub=512, fa="on", emb=True)),
+    ("c512-nofa", dict(c=512, b=512, ub=512, fa="off", emb=True)),
+    ("c512-ub256", dict(c=512, b=256, ub=256, fa="on", emb=True)),
+    ("c1024-ub1024", dict(c=1024, b=1024, ub=1024, fa="on", emb=True)),
+    ("c1024-ub1024-nofa", dict(c=1024, b=1024, ub=1024, fa="off", emb=True)),
+    ("c512-np4", dict(c=512, b=512, ub=512, fa="on", np=4, emb=True)),
+]
+ENCODER_QUANT_CASES = [("c512", dict(c=512, b=512, ub=512, fa="on", emb=True))]
 SPEED_CASE = "c4096"
 SPEED = {"prompt": 256, "gen": 32}
 
@@ -270,7 +282,8 @@ SPEED = {"prompt": 256, "gen": 32}
 def norm(s: dict) -> dict:
     return {"c": s["c"], "b": s.get("b", 2048), "ub": s.get("ub", 512), "fa": s.get("fa", "auto"),
             "ctk": s.get("ctk", "f16"), "ctv": s.get("ctv", "f16"), "np": s.get("np", 1),
-            "kvu": bool(s.get("kvu", False)), "swa_full": bool(s.get("swa_full", False))}
+            "kvu": bool(s.get("kvu", False)), "swa_full": bool(s.get("swa_full", False)),
+            "emb": bool(s.get("emb", False))}
 
 
 def label(s: dict) -> str:
@@ -290,6 +303,8 @@ def label(s: dict) -> str:
         parts.append("-kvu")
     if s["swa_full"]:
         parts.append("--swa-full")
+    if s.get("emb"):
+        parts.append("--embedding")
     return " ".join(parts)
 
 
@@ -385,6 +400,8 @@ def find_llmrig(arg: str | None) -> Path:
 
 
 def run_worker(path: Path, cases: list[tuple[str, dict]], speed: bool) -> dict:
+    # Speed is measured on the text models' SPEED_CASE (encoders have none: no decoding).
+    speed = speed and SPEED_CASE in cases_by_id(cases)
     job = {"model": str(path), "threads": os.cpu_count() or 2,
            "cases": [dict(norm(s), id=cid) for cid, s in cases],
            "speed": dict(SPEED, settings=norm(dict(cases_by_id(cases)[SPEED_CASE]))) if speed else None}
@@ -417,12 +434,13 @@ def is_extra_copy(buffer: str) -> bool:
 def actual_fields(weights: dict, c: dict) -> dict:
     wb = weights["buffers"]
     comp = c["compute_exact"] or c["compute"]
+    output = sum(b["bytes"] for b in c["output"])
     return {
         "weights": sum(b["bytes"] for b in wb if not is_extra_copy(b["name"])),
         "repack": sum(b["bytes"] for b in wb if is_extra_copy(b["name"])),
         "kv": sum(b["bytes"] for b in c["kv"]) + sum(b["bytes"] for b in c["rs"]),
         "compute": sum(b["bytes"] for b in comp),
-        "output": sum(b["bytes"] for b in c["output"]),
+        "output": output,
     }
 
 
@@ -436,12 +454,14 @@ def tolerance(actual: int, loose: bool = False) -> int:
 ANALYTIC_COMPUTE = {"qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe"}
 
 
-def compare(pred: dict, act: dict, model: str = "") -> dict:
+def compare(pred: dict, act: dict, model: str = "", exact_output: bool = False) -> dict:
     out = {}
     for f in FIELDS:
         p, a = int(pred[f]), int(act[f])
         d = p - a
         tol = tolerance(a, loose=f == "compute" and model in ANALYTIC_COMPUTE)
+        if exact_output and f == "output":
+            tol = MIB // 200 + 1  # the log's two decimals
         out[f] = {"predicted": p, "actual": a, "diff": d, "tolerance": tol, "ok": abs(d) <= tol}
     return out
 
@@ -486,7 +506,15 @@ def evaluate(files: list[dict], cases_for, binary: Path, speed: bool = True) -> 
                 row["error"] = "llmrig: " + pred["error"]
             else:
                 act = actual_fields(w["weights"], c)
-                row["fields"] = compare(pred, act, fi["model"])
+                if s["emb"]:
+                    # The log prints the output buffer at creation: (n_vocab + n_embd) f32 for each
+                    # of n_seq_max rows. Embedding every token of a batch makes llama.cpp grow it
+                    # (output_reserve; the growth is logged only by debug builds, and it never
+                    # shrinks) to one row per token of the ubatch, which is what llmrig reports. The
+                    # row size is checked here at creation, to the log's 0.01 MiB rounding.
+                    n_ub, n_seq = c["ctx"].get("n_ubatch", 1), c["ctx"].get("n_seq_max", 1)
+                    pred = dict(pred, output=pred["output"] * n_seq // max(1, n_ub))
+                row["fields"] = compare(pred, act, fi["model"], exact_output=s["emb"])
                 row["llama_cpp"] = {"n_ctx": c["ctx"].get("n_ctx"), "n_ctx_seq": c["ctx"].get("n_ctx_seq"),
                                     "caches": c["caches"], "model_size": w["weights"]["model_size"],
                                     "model_buffers": w["weights"]["buffers"], "flash_attn_log": c.get("flash_attn")}
@@ -869,6 +897,8 @@ def main() -> int:
 
     def cases_for(fi: dict) -> list[tuple[str, dict]]:
         swa = fi["model"] in ("gemma2", "gemma3", "gpt-oss", "cohere2", "gemma-3-270m (real)")
+        if synth.SPECS.get(fi["model"], {}).get("arch") in synth.ENCODERS:
+            return ENCODER_CASES if fi["ftype"] == "F16" and not args.quick else ENCODER_QUANT_CASES
         if args.quick:
             return QUICK_CASES
         if fi["ftype"] == "F16" or fi["model"].endswith("(real)"):

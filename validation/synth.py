@@ -25,6 +25,8 @@ from gguf import GGUFValueType
 
 # Bump when a spec or the writer changes: cached files carry this in their cache key.
 GENERATOR_VERSION = 3
+# Encoder architectures (no KV cache; loaded with embeddings on): src/models/bert.cpp, nomic-bert.cpp.
+ENCODERS = ("bert", "nomic-bert")
 
 # name -> spec. Keys: arch (GGUF architecture), vocab (ggml-vocab-*.gguf in the sdist), L (blocks),
 # E (n_embd), H (heads), KV (kv heads), HD (head dim, key_length/value_length), FF (n_ff), plus
@@ -87,6 +89,16 @@ SPECS: dict[str, dict] = {
     # LFM2-MoE: the same with 2 leading dense blocks, then 8 experts (2 used), sigmoid router bias.
     "lfm2moe": dict(arch="lfm2moe", vocab="llama-bpe", L=6, E=256, H=4, KV=2, HD=64, FF=768, tied=True,
                     attn_layers=[2, 5], l_cache=3, dense_lead=2, n_expert=8, n_expert_used=2, FF_EXP=128),
+    # BERT (bge-small-en-v1.5's shape: n_embd 384, not a multiple of 256, so the k-quants fall back),
+    # two token types, learned positions for 512 tokens, CLS pooling; the real bge WordPiece vocabulary.
+    "bert": dict(arch="bert", vocab="bert-bge", L=4, E=384, H=6, FF=1536, TT=2, ctx=512, pooling=2),
+    # An XLM-R-style reranker (bge-reranker-v2-m3's layout): one token type, `cls` + `cls.output`
+    # (one label), rank pooling, 1024 positions.
+    "bert-rerank": dict(arch="bert", vocab="bert-bge", L=4, E=256, H=4, FF=1024, TT=1, ctx=1024, pooling=4,
+                        n_cls_out=1),
+    # Nomic BERT (nomic-embed-text's layout): fused QKV, RoPE (base 1000), SwiGLU, no biases, mean
+    # pooling, 2048 positions.
+    "nomic-bert": dict(arch="nomic-bert", vocab="bert-bge", L=4, E=256, H=4, FF=768, TT=2, ctx=2048, pooling=1),
 }
 
 HYBRID = ("qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe")
@@ -104,6 +116,8 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
     E, L = sp["E"], sp["L"]
     V = sp["n_vocab"]
     t: list[tuple[str, list[int], str]] = [("token_embd.weight", [E, V], "w")]
+    if a in ENCODERS:
+        return t + _encoder_tensors(sp)
     if a in HYBRID:
         t += _hybrid_blocks(sp)
     elif a == "deepseek2":
@@ -205,6 +219,51 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
     if not sp["tied"]:
         t.append(("output.weight", [E, V], "w"))
     return t
+
+
+def _encoder_tensors(sp: dict) -> list[tuple[str, list[int], str]]:
+    """BERT and Nomic BERT, as `load_arch_tensors` in src/models/bert.cpp and nomic-bert.cpp; token
+    types and positions F32 as convert_hf_to_gguf writes them ('f')."""
+    a, E, L, FF = sp["arch"], sp["E"], sp["L"], sp["FF"]
+    t: list[tuple[str, list[int], str]] = [("token_types.weight", [E, sp["TT"]], "f")]
+    if a == "bert":
+        t.append(("position_embd.weight", [E, sp["ctx"]], "f"))
+    t += [("token_embd_norm.weight", [E], "n"), ("token_embd_norm.bias", [E], "b")]
+    if sp.get("n_cls_out"):
+        n = sp["n_cls_out"]
+        t += [("cls.weight", [E, E], "w"), ("cls.bias", [E], "b"),
+              ("cls.output.weight", [E, n], "w"), ("cls.output.bias", [n], "b")]
+    for i in range(L):
+        p = f"blk.{i}."
+        if a == "bert":
+            for n in ("attn_q", "attn_k", "attn_v", "attn_output"):
+                t += [(p + n + ".weight", [E, E], "w"), (p + n + ".bias", [E], "b")]
+            t += [(p + "ffn_up.weight", [E, FF], "w"), (p + "ffn_up.bias", [FF], "b"),
+                  (p + "ffn_down.weight", [FF, E], "w"), (p + "ffn_down.bias", [E], "b")]
+        else:
+            t += [(p + "attn_qkv.weight", [E, 3 * E], "w"), (p + "attn_output.weight", [E, E], "w"),
+                  (p + "ffn_up.weight", [E, FF], "w"), (p + "ffn_gate.weight", [E, FF], "w"),
+                  (p + "ffn_down.weight", [FF, E], "w")]
+        for n in ("attn_output_norm", "layer_output_norm"):
+            t += [(p + n + ".weight", [E], "n"), (p + n + ".bias", [E], "b")]
+    return t
+
+
+def _kv_encoder(w: gguf.GGUFWriter, sp: dict) -> None:
+    a = sp["arch"]
+    k = lambda s: f"{a}.{s}"  # noqa: E731
+    w.add_uint32(k("context_length"), sp["ctx"])
+    w.add_uint32(k("embedding_length"), sp["E"])
+    w.add_uint32(k("block_count"), sp["L"])
+    w.add_uint32(k("feed_forward_length"), sp["FF"])
+    w.add_uint32(k("attention.head_count"), sp["H"])
+    w.add_float32(k("attention.layer_norm_epsilon"), 1e-12)
+    w.add_bool(k("attention.causal"), False)
+    w.add_uint32(k("pooling_type"), sp["pooling"])
+    if a == "nomic-bert":
+        w.add_float32(k("rope.freq_base"), 1000.0)
+    if sp.get("n_cls_out"):
+        w.add_array(k("classifier.output_labels"), [f"LABEL_{i}" for i in range(sp["n_cls_out"])])
 
 
 def is_attn(sp: dict, i: int) -> bool:
@@ -328,6 +387,9 @@ def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
     a = sp["arch"]
     k = lambda s: f"{a}.{s}"  # noqa: E731
     E, L = sp["E"], sp["L"]
+    if a in ENCODERS:
+        _kv_encoder(w, sp)
+        return
     w.add_uint32(k("context_length"), 32768 if a != "gemma3" else 32768)
     w.add_uint32(k("embedding_length"), E)
     w.add_uint32(k("block_count"), L)
@@ -378,11 +440,14 @@ def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
         w.add_uint32(k("expert_feed_forward_length"), sp["FF_EXP"])
 
 
-def _copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path) -> int:
+def _copy_tokenizer(w: gguf.GGUFWriter, vocab_path: Path, token_types: int | None = None) -> int:
     r = gguf.GGUFReader(str(vocab_path))
     n_vocab = 0
+    if token_types is not None:
+        # BERT's segment embeddings: llama.cpp refuses a bert file without this count.
+        w.add_uint32("tokenizer.ggml.token_type_count", token_types)
     for key, f in r.fields.items():
-        if not key.startswith("tokenizer."):
+        if not key.startswith("tokenizer.") or (token_types is not None and key == "tokenizer.ggml.token_type_count"):
             continue
         t0 = f.types[0]
         if t0 == GGUFValueType.ARRAY:
@@ -411,13 +476,13 @@ def write_f16(name: str, out: Path, vocab_dir: Path) -> Path:
     w.add_name(f"synthetic-{name}")
     w.add_file_type(1)  # LLAMA_FTYPE_MOSTLY_F16
     _kv(w, sp)
-    _copy_tokenizer(w, vocab_path)
+    _copy_tokenizer(w, vocab_path, token_types=sp.get("TT"))
     for tname, ne, kind in tensor_list(sp):
         shape = tuple(reversed(ne))
         if kind == "n":
             arr = np.ones(shape, dtype=np.float32)
         elif kind == "f":
-            # Routers stay F32, as convert_hf_to_gguf writes them.
+            # Routers, token types and positions stay F32, as convert_hf_to_gguf writes them.
             arr = (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float32)
         elif kind == "b":
             arr = (rng.standard_normal(shape, dtype=np.float32) * 0.01).astype(np.float32)

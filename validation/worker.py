@@ -115,6 +115,8 @@ def ctx_params(case: dict, threads: int):
     # The library default is swa_full = true (llama_context_default_params); llama-cli/llama-server
     # default to false (common_params). Always set it explicitly.
     p.swa_full = bool(case.get("swa_full", False))
+    # Embedding models run as llama-server --embedding runs them: embeddings on, the model's pooling.
+    p.embeddings = bool(case.get("emb", False))
     return p
 
 

@@ -24,6 +24,7 @@ pub mod estimate;
 pub mod model;
 pub mod quant;
 pub mod serve;
+pub mod stack;
 pub mod system;
 pub mod units;
 

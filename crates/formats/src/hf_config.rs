@@ -296,6 +296,9 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             .and_then(|shared| u32::try_from(n_layer.saturating_sub(shared)).ok()),
         per_layer_embd: u("hidden_size_per_layer_input").filter(|_| arch == Arch::Gemma3n),
         recurrent,
+        pooling: None,
+        n_cls_out: 0,
+        n_token_types: 0,
     };
     spec.validate().map_err(|e| err(e.what))?;
     let quant = quant_format(top, &mut warnings);

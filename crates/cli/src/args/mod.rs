@@ -361,9 +361,56 @@ pub struct EstimateArgs {
     /// Engine whose memory rules apply (ollama, lmstudio, koboldcpp: llama.cpp; vllm is planned by `llmrig plan`).
     #[arg(long, default_value = "llama.cpp", value_parser = values::backend())]
     pub backend: Backend,
+    /// What runs beside the model: projector, draft, other servers.
+    #[command(flatten)]
+    pub stack: StackArgs,
     /// The machine.
     #[command(flatten)]
     pub machine: MachineArgs,
+}
+
+/// Components beside the main model, with llama.cpp's names where it has them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StackArgs {
+    /// Multimodal projector: `auto` (the one published with the model), a `.gguf` file, or
+    /// `hf:ORG/REPO[/FILE]`, as llama.cpp's `--mmproj`.
+    #[arg(long = "mmproj")]
+    pub mmproj: Option<String>,
+    /// Projector type when llmrig picks it (`f16`, `q8_0`, `bf16`, `f32`); default f16.
+    #[arg(long = "mmproj-type", requires = "mmproj")]
+    pub mmproj_type: Option<String>,
+    /// Keep the projector on the CPU (llama.cpp's `--no-mmproj-offload`).
+    #[arg(long = "no-mmproj-offload", requires = "mmproj")]
+    pub no_mmproj_offload: bool,
+    /// Image tokens each image takes in the context (default: the projector's count at its
+    /// image size).
+    #[arg(long = "image-tokens", requires = "mmproj", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub image_tokens: Option<u64>,
+    /// Images per prompt that the context must hold (default 1 with a projector).
+    #[arg(long = "images", requires = "mmproj", value_parser = clap::value_parser!(u64).range(0..=4096))]
+    pub images: Option<u64>,
+    /// Draft model for speculative decoding, `MODEL[:QUANT]` (llama.cpp's `-md`).
+    #[arg(long = "draft", alias = "model-draft", alias = "spec-draft-model")]
+    pub draft: Option<String>,
+    /// Draft layers on the GPU (llama.cpp's `-ngld`; default all, as llama.cpp's -1).
+    #[arg(long = "n-gpu-layers-draft", allow_hyphen_values = true, value_parser = values::gpu_layers, requires = "draft")]
+    pub gpu_layers_draft: Option<GpuLayers>,
+    /// Tokens drafted per step (llama.cpp's `--spec-draft-n-max`, default 3; `--draft-max` before
+    /// mid-2026, default 16 then).
+    #[arg(long = "draft-max", alias = "spec-draft-n-max", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub draft_max: u32,
+    /// Chance the target accepts each drafted token (0–1; default 0.7 for chat, 0.8 when the
+    /// draft pair is a coder's; see docs/research/speculative.md).
+    #[arg(long = "draft-accept", value_parser = values::probability, requires = "draft")]
+    pub draft_accept: Option<f64>,
+    /// Another model served beside this one on the same machine, `MODEL[:QUANT]`: an embedder,
+    /// a reranker or an LLM, each as its own llama.cpp server. Repeatable.
+    #[arg(long = "with")]
+    pub with: Vec<String>,
+    /// Tokens per document for embedders and rerankers (throughput, and the physical batch
+    /// llama-server needs: a document must fit one ubatch).
+    #[arg(long = "chunk", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub chunk: u64,
 }
 
 /// Describes the machine instead of (or on top of) detecting it.
@@ -422,6 +469,10 @@ const LLAMA_FLAGS: &[(&str, &str)] = &[
     ("-ncmoe", "--n-cpu-moe"),
     ("--gpu-layers", "--n-gpu-layers"),
     ("--ctx", "--ctx-size"),
+    ("-md", "--draft"),
+    ("-ngld", "--n-gpu-layers-draft"),
+    ("--gpu-layers-draft", "--n-gpu-layers-draft"),
+    ("--spec-draft-ngl", "--n-gpu-layers-draft"),
 ];
 
 /// Takes in a pasted llama.cpp command line ([`paste`]), then rewrites llama.cpp's one-dash long

@@ -58,6 +58,14 @@ const RUNTIME_WITH_VALUE: &[&str] = &[
     "--xtc-probability",
     "--xtc-threshold",
     "--mirostat",
+    "--draft-min",
+    "--draft-p-min",
+    "--spec-draft-n-min",
+    "--spec-draft-p-min",
+    "--spec-draft-p-split",
+    "--spec-type",
+    "-td",
+    "-tbd",
     "--mirostat-lr",
     "--mirostat-ent",
     "--samplers",
@@ -248,6 +256,17 @@ pub fn paste(args: Vec<String>) -> Vec<String> {
                 it.next();
             }
             "-c" | "--ctx-size" | "--ctx" if inline == Some("0") => {}
+            // Before mid-2026 llama.cpp's `--draft N` (`--draft-n`, `--draft-max`) was the number
+            // of drafted tokens; here `--draft` names the draft model.
+            "--draft" | "--draft-n"
+                if inline
+                    .or(it.peek().map(String::as_str))
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                if let Some(v) = value(&mut it) {
+                    out.push(format!("--draft-max={v}"));
+                }
+            }
             f if RUNTIME_WITH_VALUE.contains(&f) => {
                 let _ = value(&mut it);
                 taken.push(f.to_string());

@@ -584,6 +584,16 @@ pub fn device_list(s: &str) -> Result<DeviceList, String> {
     Ok(DeviceList(out))
 }
 
+/// `--draft-accept`: a probability strictly between 0 and 1.
+pub fn probability(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err("expected a probability between 0 and 1 (exclusive), e.g. 0.7".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,3 +731,4 @@ mod tests {
         assert_eq!(min_tps("1e7"), Ok(1e7));
     }
 }
+

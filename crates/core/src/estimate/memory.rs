@@ -150,6 +150,9 @@ pub struct GraphPeaks {
 #[must_use]
 pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> GraphPeaks {
     const F32: u64 = 4;
+    if spec.is_encoder() {
+        return encoder_peaks(spec, shape, s);
+    }
     let t = shape.n_tokens;
     let e = spec.n_embd;
     let n_kv = shape.n_ctx_seq;
@@ -235,8 +238,70 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     }
 }
 
-/// The output (logits) buffer in host memory: one row of `n_vocab` f32 per sequence at start.
+/// An encoder's graph (llama.cpp `src/models/bert.cpp`, `nomic-bert.cpp`) over one ubatch of T
+/// tokens, where every token attends to every other and no KV cache exists. One layer's live set
+/// is the peak (it does not grow with depth), measured against llama.cpp's CPU allocator for
+/// several shapes (bert (E, H, F) = (384, 12, 1536), (256, 4, 2048), (512, 16, 512); nomic (768,
+/// 12, 3072), (512, 16, 512); T = 128…1024), all to the byte up to alignment:
+///
+/// * the FFN: the block input, the up projection (SwiGLU: up, gate and their product) and the
+///   residual, `(F + 3E)·T·4` (nomic: `(3F + 3E)·T·4`);
+/// * attention with flash attention: q, k, v, their F16 copies and the output, `5.5·E·T·4`
+///   (nomic, whose fused QKV and RoPE copies add two more: `7.5·E·T·4`);
+/// * attention without: the F32 `KQ` of every head next to the mask, `(H + 1)·T²·4`, and six
+///   (nomic: eight) activations of width E — one more than the live set, because KQ is larger
+///   than any hole the allocator has free and lands on top of the heap.
+///
+/// The mask is `T×T` (F16 with flash attention, F32 without) and lives through the graph.
+fn encoder_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> GraphPeaks {
+    const F32: u64 = 4;
+    let t = shape.n_tokens;
+    let e = spec.n_embd;
+    let f = spec.n_ff;
+    let nomic = spec.arch == crate::model::Arch::NomicBert;
+    let fa = flash_attn_on(s);
+    let mask = if fa { t * t * 2 } else { t * t * F32 };
+    let ffn_width = if nomic { 3 * f + 3 * e } else { f + 3 * e };
+    let ffn = ffn_width * t * F32 + mask;
+    // Halves of E·T·4 as a count of E·T·2 rows: 11 (5.5 rows), 15 (7.5), 12 (6), 16 (8).
+    let attention = if fa {
+        let halves = if nomic { 15 } else { 11 };
+        halves * e * t * 2 + mask
+    } else {
+        let rows = if nomic { 8 } else { 6 };
+        rows * e * t * F32 + (u64::from(spec.n_head) + 1) * t * t * F32
+    };
+    // Token ids, positions and output ids; the mean-pooling matrix (T × sequences) or the CLS
+    // row indices.
+    let pooling = match spec.pooling {
+        Some(crate::model::Pooling::Mean) => t * shape.n_seq.max(1) * F32,
+        Some(
+            crate::model::Pooling::Cls | crate::model::Pooling::Last | crate::model::Pooling::Rank,
+        ) => 4 * shape.n_seq.max(1),
+        _ => 0,
+    };
+    let small_inputs = 3 * t * 4 + pooling;
+    GraphPeaks {
+        attention,
+        ffn,
+        logits: 0,
+        logits_cpu_only: 0,
+        // With a GPU the host keeps the looked-up embeddings, the mask and the small inputs.
+        host_inputs: 2 * e * t * F32 + mask + small_inputs,
+        small_inputs,
+    }
+}
+
+/// The output buffer in host memory (`llama_context::output_reserve`). A text generator keeps
+/// one row of `n_vocab` f32 per sequence (its size at load, which decoding never exceeds). An
+/// embedder marks every token of a batch as an output and llama.cpp grows the buffer, which never
+/// shrinks, to `(n_vocab + n_embd)` f32 per token of the largest ubatch: logits are always
+/// reserved, even for an encoder that has no output head.
 #[must_use]
 pub fn output_buffer_bytes(spec: &ModelSpec, shape: &ContextShape) -> u64 {
-    spec.n_vocab * 4 * shape.n_seq.max(1)
+    if spec.is_embedder() {
+        (spec.n_vocab + spec.n_embd) * 4 * shape.n_tokens.max(shape.n_seq.max(1))
+    } else {
+        spec.n_vocab * 4 * shape.n_seq.max(1)
+    }
 }

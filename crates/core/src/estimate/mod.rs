@@ -284,6 +284,26 @@ pub fn max_context(
     Ok(fit::max_context(w, sys, s))
 }
 
+/// Memory each device offers the model, GPUs in order then the CPU (the RAM budget), as the
+/// estimate's `capacity_bytes` reports it.
+#[must_use]
+pub fn capacities(sys: &SystemSpec) -> Vec<u64> {
+    let ram = sys.ram_budget();
+    sys.gpus
+        .iter()
+        .map(|g| usage::gpu_capacity(g, &ram))
+        .chain(std::iter::once(ram.usable_bytes))
+        .collect()
+}
+
+/// Whether `m` (memory over `sys`'s devices) fits, as the estimate's verdict judges it: every
+/// device, and the RAM budget with the unified GPUs and any spill into shared GPU memory.
+#[must_use]
+pub fn memory_fits(m: &MemoryBreakdown, sys: &SystemSpec) -> bool {
+    let ram = ram::ram_use(m, sys);
+    ram::fits(m, sys, &ram)
+}
+
 /// How many parts llama.cpp's scheduler cuts this run's prompt graph into (its log's
 /// `sched_reserve: graph: ... splits = N`): 2 with everything on one GPU, hundreds when weights in
 /// RAM are copied to the GPU op by op. `None` where llmrig does not replay the scheduler (no GPU,

@@ -235,7 +235,7 @@ pub(super) fn memory(
 
 /// Memory a GPU offers: its own, or for a unified-memory GPU no more than the RAM the machine
 /// leaves for the model (the GPU-visible share and the CPU side come out of one pool).
-fn gpu_capacity(g: &crate::system::DeviceSpec, ram: &crate::system::RamBudget) -> u64 {
+pub(super) fn gpu_capacity(g: &crate::system::DeviceSpec, ram: &crate::system::RamBudget) -> u64 {
     if g.kind == DeviceKind::Unified {
         g.memory_bytes.min(ram.usable_bytes)
     } else {

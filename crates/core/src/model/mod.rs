@@ -3,5 +3,5 @@
 mod spec;
 mod tensors;
 
-pub use spec::{Arch, ModelSpec, RecurrentSpec, SpecError};
+pub use spec::{Arch, ModelSpec, Pooling, RecurrentSpec, SpecError};
 pub use tensors::{classify, tensor_inventory, Role, TensorInfo};

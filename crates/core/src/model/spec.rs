@@ -79,6 +79,15 @@ pub enum Arch {
     /// LiquidAI LFM2 MoE (`lfm2moe`): LFM2 with routed experts past the leading dense blocks.
     #[serde(rename = "lfm2moe")]
     Lfm2Moe,
+    /// BERT-style encoders (`bert`): BERT, RoBERTa and XLM-RoBERTa embedders and rerankers (bge,
+    /// MiniLM, bge-m3, bge-reranker-v2-m3): learned positions, biases everywhere, GELU FFN,
+    /// bidirectional attention and no KV cache.
+    #[serde(rename = "bert")]
+    Bert,
+    /// Nomic BERT (`nomic-bert`, nomic-embed-text): fused QKV, RoPE, SwiGLU FFN, no biases, no KV
+    /// cache.
+    #[serde(rename = "nomic-bert")]
+    NomicBert,
     /// An architecture llmrig has no tensor rules for (read from a file): sized from its real
     /// tensors, with a Llama-like attention assumed for the cache.
     #[serde(rename = "generic")]
@@ -110,6 +119,8 @@ impl Arch {
             "lfm2" => Arch::Lfm2,
             "lfm2moe" => Arch::Lfm2Moe,
             "gemma3n" => Arch::Gemma3n,
+            "bert" => Arch::Bert,
+            "nomic-bert" => Arch::NomicBert,
             _ => return None,
         })
     }
@@ -154,7 +165,52 @@ impl Arch {
             Arch::Lfm2 => "lfm2",
             Arch::Lfm2Moe => "lfm2moe",
             Arch::Gemma3n => "gemma3n",
+            Arch::Bert => "bert",
+            Arch::NomicBert => "nomic-bert",
             Arch::Generic => "generic",
+        }
+    }
+}
+
+/// How an embedding model turns token vectors into one vector (llama.cpp `llama_pooling_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Per-token embeddings.
+    None,
+    /// Mean of the tokens.
+    Mean,
+    /// The first (CLS) token.
+    Cls,
+    /// The last token (decoder embedders such as Qwen3-Embedding).
+    Last,
+    /// A reranker's relevance score (`--reranking`).
+    Rank,
+}
+
+impl Pooling {
+    /// The GGUF `pooling_type` value.
+    #[must_use]
+    pub fn from_gguf(v: u32) -> Option<Pooling> {
+        Some(match v {
+            0 => Pooling::None,
+            1 => Pooling::Mean,
+            2 => Pooling::Cls,
+            3 => Pooling::Last,
+            4 => Pooling::Rank,
+            _ => return None,
+        })
+    }
+
+    /// llama-server's `--pooling` name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::None => "none",
+            Pooling::Mean => "mean",
+            Pooling::Cls => "cls",
+            Pooling::Last => "last",
+            Pooling::Rank => "rank",
         }
     }
 }
@@ -263,6 +319,20 @@ pub struct ModelSpec {
     /// Recurrent (Mamba-style or gated delta-net) state, for recurrent and hybrid models.
     #[serde(default)]
     pub recurrent: Option<RecurrentSpec>,
+    /// How an embedding model pools its token vectors (`{arch}.pooling_type`); `None` for a text
+    /// generator. A model with pooling is served with llama-server's `--embedding` (or
+    /// `--reranking` for `rank`).
+    #[serde(default)]
+    pub pooling: Option<Pooling>,
+    /// Classifier outputs of a reranker (`{arch}.classifier.output_labels`): 1 for BERT-style
+    /// rerankers (`cls` + `cls.output`), 2 for Qwen3-Reranker (`cls.output` = the yes/no rows of
+    /// its lm_head); 0 without a classifier head.
+    #[serde(default)]
+    pub n_cls_out: u32,
+    /// BERT token-type (segment) embeddings (`tokenizer.ggml.token_type_count`): 2 for BERT, 1 for
+    /// XLM-RoBERTa; 0 for other architectures.
+    #[serde(default)]
+    pub n_token_types: u32,
 }
 
 /// Sizes of a recurrent layer's state (llama.cpp `llama_memory_recurrent`, f32). LFM2's short
@@ -364,10 +434,23 @@ impl ModelSpec {
     }
 
     /// Whether block `il` keeps a KV cache of its own (llama.cpp `has_kv(il)`): not a recurrent
-    /// block, and not past `kv_layers`.
+    /// block, not past `kv_layers`, and not an encoder (which has no cache at all).
     #[must_use]
     pub fn has_kv(&self, il: u32) -> bool {
-        !self.is_recurrent_layer(il) && self.kv_layers.is_none_or(|n| il < n)
+        !self.is_encoder() && !self.is_recurrent_layer(il) && self.kv_layers.is_none_or(|n| il < n)
+    }
+
+    /// Whether the model is a bidirectional encoder: llama.cpp creates no KV cache for it
+    /// (`llama_model::create_memory` returns none) and encodes each input in one ubatch.
+    #[must_use]
+    pub fn is_encoder(&self) -> bool {
+        matches!(self.arch, Arch::Bert | Arch::NomicBert)
+    }
+
+    /// Whether the model makes embeddings or scores rather than text.
+    #[must_use]
+    pub fn is_embedder(&self) -> bool {
+        self.pooling.is_some()
     }
 
     /// Whether block `il` uses sliding-window attention (llama.cpp's `is_swa(il)`).

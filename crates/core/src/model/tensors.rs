@@ -80,6 +80,10 @@ impl TensorInfo {
             && !self.name.contains("altup")
             && !self.name.contains("laurel")
             && !self.name.contains("per_layer_model_proj")
+            // BERT's position and token-type tables stay F32 (llama-quant.cpp
+            // `tensor_allows_quantization`).
+            && self.name != "position_embd.weight"
+            && self.name != "token_types.weight"
     }
 }
 
@@ -129,6 +133,10 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         out: Vec::with_capacity(spec.n_layer as usize * 16 + 8),
         layer: None,
     };
+    if spec.is_encoder() {
+        encoder_tensors(&mut b, spec);
+        return b.out;
+    }
 
     // Non-block tensors. `output` exists unless the embeddings are tied.
     if !spec.tied_embeddings {
@@ -475,6 +483,87 @@ fn mla_attention(b: &mut Builder, spec: &ModelSpec) {
     b.mat("attn_output.weight", heads * vh, e, C::AttnOutput);
 }
 
+/// A BERT-style encoder (llama.cpp `src/models/bert.cpp`, `nomic-bert.cpp`): token, token-type
+/// and (BERT) position tables looked up on the CPU, an embedding norm llama.cpp runs with block 0,
+/// post-norm blocks, and a reranker's `cls` head with the output layer. No `output.weight`, so
+/// llama-quantize gives `token_embd` the output tensor's type.
+fn encoder_tensors(b: &mut Builder, spec: &ModelSpec) {
+    use Category as C;
+    let e = spec.n_embd;
+    let f = spec.n_ff;
+    let bert = spec.arch == Arch::Bert;
+    b.push(
+        "token_embd.weight",
+        [e, spec.n_vocab, 1],
+        Role::TokenEmbd,
+        C::TokenEmbd,
+    );
+    if spec.n_token_types > 0 {
+        b.push(
+            "token_types.weight",
+            [e, u64::from(spec.n_token_types), 1],
+            Role::LayerInput,
+            C::Other,
+        );
+    }
+    if bert {
+        b.push(
+            "position_embd.weight",
+            [e, spec.context_length, 1],
+            Role::LayerInput,
+            C::Other,
+        );
+    }
+    if spec.n_cls_out > 0 && bert {
+        b.push("cls.weight", [e, e, 1], Role::Matrix, C::Other);
+        b.small("cls.bias", e);
+        let n = u64::from(spec.n_cls_out);
+        b.push("cls.output.weight", [e, n, 1], Role::Matrix, C::Other);
+        b.small("cls.output.bias", n);
+    }
+    // `LLM_TENSOR_TOKEN_EMBD_NORM` is a repeating-layer tensor: it lives with block 0.
+    for name in ["token_embd_norm.weight", "token_embd_norm.bias"] {
+        b.out.push(TensorInfo {
+            name: name.to_string(),
+            ne: [e, 1, 1],
+            layer: Some(0),
+            role: Role::Small,
+            category: C::Other,
+        });
+    }
+    sort_by_name(&mut b.out, 0);
+    for il in 0..spec.n_layer {
+        let start = b.out.len();
+        b.layer = Some(il);
+        if bert {
+            for (t, cat) in [
+                ("attn_q", C::AttnQ),
+                ("attn_k", C::AttnK),
+                ("attn_v", C::AttnV),
+                ("attn_output", C::AttnOutput),
+            ] {
+                b.mat(&format!("{t}.weight"), e, e, cat);
+                b.small(&format!("{t}.bias"), e);
+            }
+            b.mat("ffn_up.weight", e, f, C::FfnUp);
+            b.small("ffn_up.bias", f);
+            b.mat("ffn_down.weight", f, e, C::FfnDown);
+            b.small("ffn_down.bias", e);
+        } else {
+            b.mat("attn_qkv.weight", e, 3 * e, C::AttnQkv);
+            b.mat("attn_output.weight", e, e, C::AttnOutput);
+            b.mat("ffn_up.weight", e, f, C::FfnUp);
+            b.mat("ffn_gate.weight", e, f, C::FfnGate);
+            b.mat("ffn_down.weight", f, e, C::FfnDown);
+        }
+        for n in ["attn_output_norm", "layer_output_norm"] {
+            b.small(&format!("{n}.weight"), e);
+            b.small(&format!("{n}.bias"), e);
+        }
+        sort_by_name(&mut b.out, start);
+    }
+}
+
 fn sort_by_name(v: &mut [TensorInfo], start: usize) {
     v[start..].sort_by(|a, b| a.name.cmp(&b.name));
 }
@@ -516,6 +605,7 @@ pub fn classify(name: &str, ne: [u64; 3]) -> TensorInfo {
     let is_weight = name.ends_with(".weight");
     let role = match category {
         C::TokenEmbd if name == "per_layer_token_embd.weight" => Role::LayerInput,
+        _ if name == "position_embd.weight" || name == "token_types.weight" => Role::LayerInput,
         C::TokenEmbd => Role::TokenEmbd,
         C::Output => Role::Output,
         _ if name == "output_norm.weight" => Role::OutputNorm,

@@ -333,6 +333,31 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         kv_layers: (arch == Arch::Gemma3n).then_some(20),
         per_layer_embd: u("embedding_length_per_layer_input"),
         recurrent,
+        // Embedders: the converter writes `pooling_type` from sentence-transformers' pooling
+        // config; a reranker's labels size its `cls.output` (llama-model.cpp `n_cls_out`).
+        pooling: u("pooling_type")
+            .and_then(|p| u32::try_from(p).ok())
+            .and_then(llmrig_core::model::Pooling::from_gguf)
+            .or_else(|| {
+                // An encoder with no pooling key still embeds (llama.cpp's default is none).
+                (arch == Arch::Bert || arch == Arch::NomicBert)
+                    .then_some(llmrig_core::model::Pooling::None)
+            }),
+        n_cls_out: match key("classifier.output_labels") {
+            Some(Value::Array(ArrayValue::Items(items))) => {
+                u32::try_from(items.len()).unwrap_or(u32::MAX)
+            }
+            Some(Value::Array(ArrayValue::Skipped { len, .. })) => {
+                u32::try_from(*len).unwrap_or(u32::MAX)
+            }
+            _ => find("cls.output.weight")
+                .map_or(0, |t| u32::try_from(t.info.ne[1]).unwrap_or(u32::MAX)),
+        },
+        n_token_types: h
+            .get("tokenizer.ggml.token_type_count")
+            .and_then(first_u)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
     };
     let tensors: Vec<WeightTensor> = if nextn > 0 {
         let trunk = u64::from(spec.n_layer);

@@ -48,6 +48,8 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         | Arch::Lfm2Moe
         | Arch::Gemma3n
         | Arch::Generic => return None,
+        // Encoders: `memory::encoder_compute_bytes`, a closed form of their one-layer peak.
+        Arch::Bert | Arch::NomicBert => return None,
     }
     Some(b.g)
 }

@@ -227,6 +227,9 @@ mod tests {
             "recurrent",
             "kv_layers",
             "per_layer_embd",
+            "pooling",
+            "n_cls_out",
+            "n_token_types",
             "source",
             "notes",
         ];

@@ -18,7 +18,14 @@
 //! verdict         works-well | usable | slow | does-not-fit
 //! warnings        [{code, message}]
 //! launch          {backend, command}, only when a launch command was asked for
+//! components      [{role (main|mmproj|draft|embedding|reranker|llm), model, quant, ctx, gpu_layers,
+//!                 memory {as memory, without system_ram}, prefill_tokens_per_s,
+//!                 decode_tokens_per_s, documents_per_s}]: every part of the stack, the main model
+//!                 first; `memory` above is their sum per device
 //! ```
+//!
+//! An embedding model or reranker adds `performance.tokens_per_s` and `documents_per_s` (its
+//! throughput at `--chunk` tokens per document); a draft model adds `performance.speculative`.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +62,50 @@ pub struct EstimateJson {
     /// The command that starts this plan, when one was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<LaunchJson>,
+    /// Every part of the stack, the main model first (`memory` is their sum).
+    #[serde(default)]
+    pub components: Vec<ComponentJson>,
+}
+
+/// One part of the stack: the main model, its projector or draft, or a server beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentJson {
+    /// `main`, `mmproj`, `draft`, `embedding`, `reranker` or `llm`.
+    pub role: String,
+    /// Model id or file.
+    pub model: String,
+    /// Quantization or file type.
+    pub quant: String,
+    /// Context it runs with, tokens (0 for a projector).
+    pub ctx: u64,
+    /// Its layers on the GPUs (a projector: 1 when on a GPU).
+    pub gpu_layers: u32,
+    /// Its memory per device.
+    pub memory: MemoryJson,
+    /// Prompt processing, tokens/s (0 for a projector).
+    pub prefill_tokens_per_s: f64,
+    /// Generation, tokens/s (0 for embedders, rerankers and projectors).
+    pub decode_tokens_per_s: f64,
+    /// Embedders and rerankers: documents of `--chunk` tokens per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents_per_s: Option<f64>,
+}
+
+/// Speculative decoding with a draft model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeculativeJson {
+    /// The draft model.
+    pub draft: String,
+    /// Tokens drafted per step (`--draft-max`).
+    pub draft_max: u32,
+    /// Chance each drafted token is accepted (the setting used).
+    pub acceptance: f64,
+    /// Tokens each verification step yields on average.
+    pub tokens_per_step: f64,
+    /// Generation with the draft against without it.
+    pub speedup: f64,
+    /// Generation without the draft, tokens/s.
+    pub decode_without_draft: f64,
 }
 
 /// The model estimated.
@@ -134,7 +185,7 @@ pub struct MemoryJson {
     /// Per device, GPUs first, then the CPU.
     pub devices: Vec<DeviceJson>,
     /// System RAM: what the plan takes of it against what the machine leaves for the model.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "SystemRamJson::is_unset")]
     pub system_ram: SystemRamJson,
 }
 
@@ -159,6 +210,14 @@ pub struct SystemRamJson {
     /// GPU allocations the Windows driver placed in shared system memory, bytes (part of
     /// `used_bytes`).
     pub shared_gpu_bytes: u64,
+}
+
+impl SystemRamJson {
+    /// Whether nothing was filled in (a component's memory, which has no RAM budget of its own).
+    #[must_use]
+    pub fn is_unset(&self) -> bool {
+        *self == SystemRamJson::default()
+    }
 }
 
 impl From<&RamUse> for SystemRamJson {
@@ -244,6 +303,15 @@ pub struct PerformanceJson {
     pub prefill_high: f64,
     /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
     pub decode_by_depth: Vec<DepthPointJson>,
+    /// Embedders and rerankers: tokens read per second (documents of `--chunk` tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_s: Option<f64>,
+    /// Embedders and rerankers: documents per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents_per_s: Option<f64>,
+    /// With a draft model: the speculative decoding that `decode_tokens_per_s` includes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speculative: Option<SpeculativeJson>,
 }
 
 /// Decode speed at one depth.
@@ -351,6 +419,7 @@ impl EstimateJson {
             verdict: verdict_name(e.verdict).to_string(),
             warnings,
             launch,
+            components: Vec::new(),
         }
     }
 }
@@ -407,6 +476,9 @@ impl From<&Performance> for PerformanceJson {
                     decode_tokens_per_s: d.decode_tokens_per_s,
                 })
                 .collect(),
+            tokens_per_s: None,
+            documents_per_s: None,
+            speculative: None,
         }
     }
 }

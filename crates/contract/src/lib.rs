@@ -19,7 +19,9 @@ pub mod machine;
 pub mod plan;
 pub mod recommend;
 
-pub use estimate::{EstimateJson, LaunchJson, WarningJson};
+pub use estimate::{
+    ComponentJson, EstimateJson, LaunchJson, MemoryJson, SpeculativeJson, WarningJson,
+};
 pub use inspect::InspectJson;
 pub use machine::{HwJson, MachineJson, MeasurementJson};
 pub use plan::PlanJson;

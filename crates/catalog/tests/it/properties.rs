@@ -34,9 +34,15 @@ fn machine(vram_gib: u64, bw: f64) -> SystemSpec {
     }
 }
 
+/// The `i`-th text generator of the catalog (encoders have no logits and no KV cache: the
+/// invariants below are a decoder's; validation/ checks the encoders against llama.cpp).
 fn model(i: usize, q: usize) -> ModelWeights {
-    let all = llmrig_catalog::models().all();
-    let e = &all[i % all.len()];
+    let all: Vec<_> = llmrig_catalog::models()
+        .all()
+        .iter()
+        .filter(|e| !e.spec.is_encoder())
+        .collect();
+    let e = all[i % all.len()];
     ModelWeights::new(&e.spec, Quant::parse(QUANTS[q % QUANTS.len()]).unwrap())
 }
 

@@ -731,4 +731,3 @@ mod tests {
         assert_eq!(min_tps("1e7"), Ok(1e7));
     }
 }
-

@@ -3,8 +3,10 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use llmrig_contract::{EstimateJson, LaunchJson, WarningJson};
-use llmrig_core::estimate::{estimate, EstimateError, Verdict};
+use llmrig_contract::estimate::SystemRamJson;
+use llmrig_contract::{EstimateJson, LaunchJson, MemoryJson, WarningJson};
+use llmrig_core::estimate::{estimate, ram_usage, EstimateError, Verdict};
+use llmrig_core::stack::{combine, fits as stack_fits, ComponentRole};
 
 use crate::args::EstimateArgs;
 use crate::commands::suggest::{tps, tps_at_least};
@@ -13,6 +15,7 @@ use crate::commands::suggest::{tps, tps_at_least};
 fn tps1(v: f64) -> String {
     tps_at_least(v, 1)
 }
+use crate::commands::stack;
 use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
@@ -156,14 +159,38 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
+    if a.stack.mmproj.is_some() || a.stack.draft.is_some() {
+        anyhow::bail!("--mmproj and --draft are not estimated yet (issue 15)");
+    }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
-    let (mut sys, machine_notes) = options::machine(&a.machine)?;
+    let chunk = a.stack.chunk;
+    let embed_note = stack::embedder_settings(&mut settings, &model.weights.spec, chunk);
+    let (mut whole, machine_notes) = options::machine(&a.machine)?;
     if let Some(list) = &a.device {
-        options::apply_devices(&mut sys, &mut settings, list)?;
+        options::apply_devices(&mut whole, &mut settings, list)?;
     }
+    // Servers beside this one start first; this model gets what they leave.
+    let (parts, sys) = stack::with_servers(&a.stack.with, &settings, chunk, &whole)?;
     let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
+    let (main_part, main_json) = stack::part(ComponentRole::Main, &model.weights, &e, chunk);
+    let mut all: Vec<&llmrig_core::estimate::MemoryBreakdown> = vec![&main_part.memory];
+    all.extend(parts.iter().map(|p| &p.component.memory));
+    let combined = combine(&whole, &all);
+    let verdict = if parts.is_empty() || stack_fits(&whole, &combined) {
+        e.verdict
+    } else {
+        Verdict::DoesNotFit
+    };
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
+    warnings.extend(embed_note.map(|n| WarningJson::new("embedding-batch", n)));
+    for p in &parts {
+        warnings.extend(
+            p.notes
+                .iter()
+                .map(|n| WarningJson::new("component-note", n.clone())),
+        );
+    }
     warnings.extend(
         model
             .notes
@@ -235,15 +262,31 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             })
         })
         .transpose()?;
+    let embedder = model.weights.spec.is_embedder();
+    #[allow(clippy::cast_precision_loss)]
+    let docs_per_s = e.performance.prefill_tokens_per_s / chunk.max(1) as f64;
     if as_json {
-        return Ok(json::to_string(&EstimateJson::new(
+        let mut j = EstimateJson::new(
             &model.weights,
             &model.source,
             &settings,
             &e,
             warnings,
             launch,
-        )));
+        );
+        j.memory = MemoryJson {
+            system_ram: SystemRamJson::from(&ram_usage(&combined, &whole)),
+            ..MemoryJson::from(&combined)
+        };
+        j.verdict = llmrig_contract::estimate::verdict_name(verdict).to_string();
+        if embedder {
+            j.performance.tokens_per_s = Some(e.performance.prefill_tokens_per_s);
+            j.performance.documents_per_s = Some(docs_per_s);
+        }
+        j.components = std::iter::once(main_json)
+            .chain(parts.iter().map(|p| p.json.clone()))
+            .collect();
+        return Ok(json::to_string(&j));
     }
 
     let w = &model.weights;
@@ -273,7 +316,7 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
         ],
         &[1, 2, 3, 4, 5, 6, 7],
     );
-    for (i, d) in e.memory.devices.iter().enumerate() {
+    for (i, d) in combined.devices.iter().enumerate() {
         // Windows: a GPU over its dedicated memory spills into shared system memory.
         let shared = e.ram.shared_gpu_bytes.get(i).is_some_and(|&s| s > 0);
         t.add_row(vec![
@@ -287,7 +330,7 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             render::size(d.capacity_bytes),
             if d.fits() {
                 "yes"
-            } else if shared && e.verdict != Verdict::DoesNotFit {
+            } else if shared && verdict != Verdict::DoesNotFit {
                 "shared"
             } else {
                 "NO"
@@ -298,6 +341,38 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     // Narrow terminals lose "other", then compute and KV (the total holds them).
     table::fit(&mut t, &[5, 4, 3]);
     let _ = writeln!(out, "{t}");
+    for p in &parts {
+        let c = &p.json;
+        let on: Vec<String> = c
+            .memory
+            .devices
+            .iter()
+            .filter(|d| d.total_bytes > 0)
+            .map(|d| {
+                format!(
+                    "{} on {}",
+                    render::size(d.total_bytes),
+                    render::short_device_name(&d.name)
+                )
+            })
+            .collect();
+        let speed = match c.documents_per_s {
+            Some(docs) => format!(
+                "~{} tok/s read ({docs:.1} documents/s of {chunk} tokens)",
+                tps(c.prefill_tokens_per_s)
+            ),
+            None => format!("decode ~{} tok/s", tps1(c.decode_tokens_per_s)),
+        };
+        let _ = writeln!(
+            out,
+            "beside it      {} {} ({}, -c {}): {} · {speed}",
+            c.model,
+            c.quant,
+            c.role,
+            c.ctx,
+            on.join(" + ")
+        );
+    }
     let p = &e.performance;
     let _ = writeln!(
         out,
@@ -311,22 +386,32 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
         "max context    {} tokens (trained: {})",
         e.max_context, w.spec.context_length
     );
-    let _ = writeln!(
-        out,
-        "speed          decode ~{} tok/s ({}–{}, {}-bound) · prefill ~{} tok/s ({}–{}) · first token {:.2} s for {} tokens",
-        tps1(p.decode_tokens_per_s), tps1(p.decode_low), tps1(p.decode_high), p.decode_bound, tps(p.prefill_tokens_per_s), tps(p.prefill_low), tps(p.prefill_high), p.time_to_first_token_s, settings.prompt
-    );
-    let curve: Vec<String> = p
-        .decode_by_depth
-        .iter()
-        .map(|d| format!("{} @ {}", tps1(d.decode_tokens_per_s), d.depth))
-        .collect();
-    let _ = writeln!(
-        out,
-        "decode by depth {} (tok/s @ tokens in context)",
-        curve.join(" · ")
-    );
-    let verdict = render::verdict(e.verdict);
+    if embedder {
+        let _ = writeln!(
+            out,
+            "speed          ~{} tok/s read ({}–{}) · {docs_per_s:.1} documents/s of {chunk} tokens (--chunk)",
+            tps(p.prefill_tokens_per_s),
+            tps(p.prefill_low),
+            tps(p.prefill_high)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "speed          decode ~{} tok/s ({}–{}, {}-bound) · prefill ~{} tok/s ({}–{}) · first token {:.2} s for {} tokens",
+            tps1(p.decode_tokens_per_s), tps1(p.decode_low), tps1(p.decode_high), p.decode_bound, tps(p.prefill_tokens_per_s), tps(p.prefill_low), tps(p.prefill_high), p.time_to_first_token_s, settings.prompt
+        );
+        let curve: Vec<String> = p
+            .decode_by_depth
+            .iter()
+            .map(|d| format!("{} @ {}", tps1(d.decode_tokens_per_s), d.depth))
+            .collect();
+        let _ = writeln!(
+            out,
+            "decode by depth {} (tok/s @ tokens in context)",
+            curve.join(" · ")
+        );
+    }
+    let verdict = render::verdict(verdict);
     let _ = writeln!(out, "verdict        {verdict}");
     for wn in warnings.iter().filter(|w| w.code == "what-would-change") {
         let _ = writeln!(out, "would help     {}", wn.message);

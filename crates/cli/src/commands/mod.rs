@@ -9,4 +9,5 @@ pub mod inspect;
 pub mod need;
 pub mod plan;
 pub mod recommend;
+pub mod stack;
 pub mod suggest;

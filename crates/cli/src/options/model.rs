@@ -358,6 +358,14 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             entry.spec.name
         ));
         Quant::parse("MXFP4_MOE")?
+    } else if q_given.is_none() && entry.spec.is_embedder() {
+        // Embedders are small and served unquantized: Ollama's bge-m3 and nomic-embed-text and
+        // the GGUF repositories' default files are F16.
+        notes.push(format!(
+            "{} is an embedding model, served at F16 as Ollama ships it; pass -q for another quantization",
+            entry.spec.name
+        ));
+        Quant::parse("F16")?
     } else {
         quant
     };

@@ -22,6 +22,8 @@ mod need;
 /// A pasted llama.cpp command line (issue 14).
 mod paste;
 mod recommend;
+/// Components beside the main model: embedders, rerankers, `--with` servers (issue 15).
+mod stack;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
 /// `llmrig hw --measure` on the developer's machine does not change the results, and a fixed

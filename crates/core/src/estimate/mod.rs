@@ -40,6 +40,12 @@ pub use weights::{ModelWeights, WeightClass, WeightTensor};
 
 use crate::system::SystemSpec;
 
+/// Tokens/s an embedder or reranker must read to "work well": two 512-token documents a second,
+/// which indexes a 1000-page book (about 500k tokens) in minutes.
+pub const EMBED_GOOD_TPS: f64 = 1000.0;
+/// Tokens/s below which an embedder is "slow": the same book then takes over an hour.
+pub const EMBED_USABLE_TPS: f64 = 100.0;
+
 /// How much of the model runs outside the GPUs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offload {
@@ -153,6 +159,16 @@ pub fn estimate_with(
     });
     let verdict = if !fits {
         Verdict::DoesNotFit
+    } else if spec.is_embedder() {
+        // An embedder or reranker is judged by how fast it reads documents, not by generation.
+        let tps = performance.prefill_tokens_per_s;
+        if tps >= EMBED_GOOD_TPS && !ram.near_limit() {
+            Verdict::WorksWell
+        } else if tps >= EMBED_USABLE_TPS {
+            Verdict::Usable
+        } else {
+            Verdict::Slow
+        }
     } else if performance.decode_tokens_per_s >= s.good_tps && !ram.near_limit() {
         Verdict::WorksWell
     } else if performance.decode_tokens_per_s >= s.usable_tps {
@@ -294,6 +310,12 @@ pub fn capacities(sys: &SystemSpec) -> Vec<u64> {
         .map(|g| usage::gpu_capacity(g, &ram))
         .chain(std::iter::once(ram.usable_bytes))
         .collect()
+}
+
+/// What `m` (memory over `sys`'s devices) takes of the RAM budget.
+#[must_use]
+pub fn ram_usage(m: &MemoryBreakdown, sys: &SystemSpec) -> RamUse {
+    ram::ram_use(m, sys)
 }
 
 /// Whether `m` (memory over `sys`'s devices) fits, as the estimate's verdict judges it: every

@@ -332,7 +332,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
         };
         match t.info.role {
             Role::TokenEmbd => {
-                if spec.tied_embeddings {
+                if spec.output_reads_embeddings() {
                     // The output matmul reads the (duplicated) embedding matrix where the output is.
                     let o = out_dev.unwrap_or(cpu);
                     if let Some(g) = out_dev {
@@ -397,7 +397,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             .sum::<u64>()
             + range[range.len() - 1].bytes
     };
-    if spec.tied_embeddings && out_dev.is_none() {
+    if spec.output_reads_embeddings() && out_dev.is_none() {
         // Output on the CPU with tied embeddings: the matmul uses token_embd, a CPU matrix.
         if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
             if e.bytes > largest {

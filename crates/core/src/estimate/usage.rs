@@ -111,7 +111,7 @@ pub(super) fn memory(
         // embeddings are one shared tensor (llama.cpp copies them next to the output instead).
         if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
             wbytes[cpu] = wbytes[cpu].saturating_sub(e.bytes);
-            if let (true, Some(o)) = (spec.tied_embeddings, lay.placement.output_dev()) {
+            if let (true, Some(o)) = (spec.output_reads_embeddings(), lay.placement.output_dev()) {
                 wbytes[o] = wbytes[o].saturating_sub(gpu_alloc_bytes(e, sys.gpus[o].api));
             }
             wbytes[0] += e.bytes;
@@ -316,7 +316,7 @@ pub(super) fn sched_compute(
             let dev = pl.tensor_dev(t, s);
             table.set(t.info.layer, wt, dev, gpu_alloc_bytes(t, gpu.api));
             // Tied embeddings: the output matmul reads the copy placed with the output layer.
-            if wt == graph::W::TokenEmbd && spec.tied_embeddings {
+            if wt == graph::W::TokenEmbd && spec.output_reads_embeddings() {
                 table.set(None, graph::W::Output, out_dev, gpu_alloc_bytes(t, gpu.api));
             }
         }

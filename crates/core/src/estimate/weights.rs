@@ -183,7 +183,7 @@ impl ModelWeights {
                     t.info.n_elements() / u64::from(s.n_expert.max(1))
                         * u64::from(s.n_expert_used.max(1))
                 }
-                Role::TokenEmbd if !s.tied_embeddings => 0,
+                Role::TokenEmbd if !s.output_reads_embeddings() => 0,
                 Role::LayerInput => 0,
                 _ => t.info.n_elements(),
             })

@@ -447,6 +447,13 @@ impl ModelSpec {
         matches!(self.arch, Arch::Bert | Arch::NomicBert)
     }
 
+    /// Whether the output matmul reads the token embeddings (tied embeddings of a model with an
+    /// output head; an encoder has none, so llama.cpp makes no copy for it).
+    #[must_use]
+    pub fn output_reads_embeddings(&self) -> bool {
+        self.tied_embeddings && !self.is_encoder()
+    }
+
     /// Whether the model makes embeddings or scores rather than text.
     #[must_use]
     pub fn is_embedder(&self) -> bool {
@@ -528,6 +535,12 @@ impl ModelSpec {
             return err(format!(
                 "n_ff {} / expert_ff {:?}: expected at most 4194304",
                 self.n_ff, self.expert_ff
+            ));
+        }
+        if self.n_cls_out > 1 << 16 || self.n_token_types > 1 << 16 {
+            return err(format!(
+                "{} classifier outputs, {} token types: expected at most 65536",
+                self.n_cls_out, self.n_token_types
             ));
         }
         if self.n_expert > 16384 || self.n_expert_used > 256 || self.n_expert_shared > 256 {

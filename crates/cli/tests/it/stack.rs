@@ -1,0 +1,121 @@
+//! Issue 15: embedding models and rerankers on their own, and servers beside the main model
+//! (`--with`), as one stack on one machine.
+
+use super::{json, llmrig};
+use serde_json::Value;
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap()
+}
+
+const GPU_3060: &[&str] = &["--gpu", "rtx-3060", "--ram", "32GiB"];
+
+fn with_machine<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend_from_slice(GPU_3060);
+    v
+}
+
+#[test]
+fn bge_m3_alone_has_no_cache_and_an_output_row_per_token() {
+    let j = json(&with_machine(&["estimate", "bge-m3"]));
+    assert_eq!(j["model"]["arch"], "bert");
+    // Embedders are served at F16 unless a quant is named.
+    assert_eq!(j["quant"]["name"], "F16");
+    assert_eq!(u(&j["memory"]["kv_cache_bytes"]), 0);
+    // llama.cpp grows the output buffer to (n_vocab + n_embd) floats per token of the ubatch.
+    assert_eq!(u(&j["memory"]["output_bytes"]), (250_002 + 1024) * 4 * 512);
+    // The token table (250002 × 1024 F16) and the positions stay in RAM; the blocks go to the GPU.
+    let gpu = &j["memory"]["devices"][0];
+    let cpu = &j["memory"]["devices"][1];
+    assert!(u(&cpu["weights_bytes"]) >= 250_002 * 1024 * 2);
+    assert!(u(&gpu["weights_bytes"]) < u(&cpu["weights_bytes"]) * 2);
+    let p = &j["performance"];
+    let tps = p["tokens_per_s"].as_f64().unwrap();
+    let docs = p["documents_per_s"].as_f64().unwrap();
+    assert!((docs - tps / 512.0).abs() < 1e-9 * tps.max(1.0));
+    assert_eq!(j["verdict"], "works-well");
+    assert_eq!(j["components"].as_array().unwrap().len(), 1);
+    assert_eq!(j["components"][0]["role"], "main");
+}
+
+#[test]
+fn decoder_embedders_keep_a_cache_and_encoders_do_not() {
+    let q = json(&with_machine(&[
+        "estimate",
+        "qwen3-embedding-0.6b",
+        "-c",
+        "8192",
+    ]));
+    assert_eq!(q["model"]["arch"], "qwen3");
+    // Causal: 28 layers × 8 KV heads × 128 × 2 (K and V) × 2 bytes × 8192 cells.
+    assert_eq!(
+        u(&q["memory"]["kv_cache_bytes"]),
+        28 * 8 * 128 * 2 * 2 * 8192
+    );
+    let n = json(&with_machine(&["estimate", "nomic-embed-text-v1.5"]));
+    assert_eq!(n["model"]["arch"], "nomic-bert");
+    assert_eq!(u(&n["memory"]["kv_cache_bytes"]), 0);
+    assert!(n["performance"]["documents_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_rag_stack_on_a_3060_adds_up_and_leaves_the_llm_less_context() {
+    let alone = json(&with_machine(&["estimate", "qwen3-8b"]));
+    let j = json(&with_machine(&[
+        "estimate",
+        "qwen3-8b",
+        "--with",
+        "bge-m3",
+        "--with",
+        "bge-reranker-v2-m3",
+    ]));
+    let comps = j["components"].as_array().unwrap();
+    let roles: Vec<&str> = comps.iter().map(|c| c["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["main", "embedding", "reranker"]);
+    // Per device, the stack's memory is the sum of its components', against the full card.
+    for d in 0..2 {
+        let sum: u64 = comps
+            .iter()
+            .map(|c| u(&c["memory"]["devices"][d]["total_bytes"]))
+            .sum();
+        assert_eq!(u(&j["memory"]["devices"][d]["total_bytes"]), sum);
+    }
+    assert_eq!(
+        u(&j["memory"]["devices"][0]["capacity_bytes"]),
+        12 * 1024 * 1024 * 1024
+    );
+    assert!(u(&j["memory"]["devices"][0]["total_bytes"]) <= 12 * 1024 * 1024 * 1024);
+    // The two servers start first: the LLM's --fit context shrinks to what they leave.
+    assert!(u(&j["settings"]["ctx"]) < u(&alone["settings"]["ctx"]));
+    assert_ne!(j["verdict"], "does-not-fit");
+    // Each companion runs with the context it needs, not the trained 8192 × its own KV.
+    assert_eq!(u(&comps[1]["ctx"]), 8192);
+    assert!(comps[2]["documents_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_stack_that_cannot_fit_says_so() {
+    // Qwen3 0.6B fits a 3060 with room to spare; beside a 32B server that alone overflows the card
+    // and 16 GiB of RAM, the stack does not fit although the main model's own estimate would.
+    let args = ["--gpu", "rtx-3060", "--ram", "16GiB", "-c", "8192"];
+    let mut alone = vec!["estimate", "qwen3-0.6b"];
+    alone.extend_from_slice(&args);
+    assert_ne!(json(&alone)["verdict"], "does-not-fit");
+    let mut both = alone.clone();
+    both.extend_from_slice(&["--with", "qwen3-32b:Q8_0"]);
+    let j = json(&both);
+    assert_eq!(j["verdict"], "does-not-fit");
+    assert_eq!(j["components"][1]["role"], "llm");
+    assert_eq!(j["components"][1]["quant"], "Q8_0");
+}
+
+#[test]
+fn an_unknown_with_model_is_named() {
+    llmrig()
+        .args(["estimate", "qwen3-8b", "--with", "no-such-embedder"])
+        .args(GPU_3060)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--with no-such-embedder"));
+}

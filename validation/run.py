@@ -470,6 +470,64 @@ KV_TYPE_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 1
                  "q5_0": 22 / 32, "q5_1": 24 / 32, "iq4_nl": 18 / 32}
 
 
+PROJECTOR_CASES = [("fa-on", dict(fa="on")), ("fa-off", dict(fa="off"))]
+
+
+def projector_rows(names: list[str], binary: Path) -> list[dict]:
+    """Vision projectors through libmtmd (clip.cpp) against `llmrig estimate llama.gguf --mmproj
+    FILE`: the weights (clip.cpp's `model size`, every tensor unpadded; llmrig pads each to 32
+    bytes as the CPU buffer does) and the encoder's compute buffer reserved at warm-up."""
+    import synth
+
+    out_dir = CACHE / "models"
+    text = model_files(["llama"], [])[0]["path"]
+    rows = []
+    for name in names:
+        h = hashlib.sha256(json.dumps([synth.GENERATOR_VERSION, synth.PROJECTORS[name]]).encode()).hexdigest()[:12]
+        path = out_dir / f"mmproj-{name}-{h}.gguf"
+        if not path.exists():
+            t0 = time.time()
+            synth.write_projector(name, path)
+            log(f"generated {path.name} in {time.time() - t0:.1f} s")
+        job = {"model": str(path), "projector": True, "threads": os.cpu_count() or 2,
+               "cases": [dict(c, id=cid) for cid, c in PROJECTOR_CASES]}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(job, f)
+            jp = f.name
+        try:
+            p = subprocess.run([sys.executable, str(HERE / "worker.py"), jp], capture_output=True, text=True,
+                               timeout=600, cwd=HERE)
+        finally:
+            os.unlink(jp)
+        w = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else {"error": p.stderr[-2000:]}
+        by_id = {c["id"]: c for c in w.get("projector_cases", [])}
+        for cid, c in PROJECTOR_CASES:
+            row = {"model": f"mmproj {name}", "ftype": synth.PROJECTORS[name][1].upper(), "file": path.name,
+                   "case": cid, "settings": f"--mmproj -fa {c['fa']}"}
+            act = by_id.get(cid)
+            args = ["estimate", str(text), "--mmproj", str(path), "--json", "--no-gpu", "--ram", "64GiB",
+                    "--llama-cpp", LLAMA_CPP_RULES, "-c", "4096", "-fa", c["fa"]]
+            q = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=120)
+            if "error" in w or act is None or "error" in act:
+                row["error"] = (w.get("error") or (act or {}).get("error") or "missing")[:500]
+            elif q.returncode != 0:
+                row["error"] = "llmrig: " + (q.stderr or q.stdout).strip()[-500:]
+            else:
+                comp = next(x for x in json.loads(q.stdout)["components"] if x["role"] == "mmproj")
+                cpu = comp["memory"]["devices"][-1]
+                pred = {"weights": cpu["weights_bytes"], "compute": cpu["compute_bytes"], "kv": 0, "output": 0,
+                        "repack": 0}
+                actual = {"weights": act["model_size"], "compute": sum(b["bytes"] for b in act["compute"]),
+                          "kv": 0, "output": 0, "repack": 0}
+                row["fields"] = compare(pred, actual)
+                row["llama_cpp"] = {"flash_attn_log": act.get("flash_attn")}
+                row["ok"] = all(v["ok"] for v in row["fields"].values())
+            row.setdefault("ok", False)
+            rows.append(row)
+        log(f"{'mmproj ' + name:>22}   {len(PROJECTOR_CASES)} cases")
+    return rows
+
+
 def kv_elements(c: dict) -> int:
     """Elements in the KV caches llama.cpp allocated (from its per-cache size lines)."""
     n = 0
@@ -866,7 +924,9 @@ def main() -> int:
     ap.add_argument("--self-test", action="store_true", help="check that the harness catches a wrong prediction")
     ap.add_argument("--quick", action="store_true", help="F16 and Q4_K_M of each architecture, 4 settings")
     ap.add_argument("--models", help="comma-separated subset of: " + ",".join(
-        ["llama", "llama-1b", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss", "cohere2", "gemma-real"]))
+        ["llama", "llama-1b", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss",
+         "cohere2", "qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe", "bert", "bert-rerank", "nomic-bert",
+         "gemma3-f16", "gemma3-q8_0", "qwen25vl-f16", "gemma-real"]))
     ap.add_argument("--llmrig", help="llmrig binary (default: $LLMRIG, else target/{debug,release}/llmrig)")
     ap.add_argument("--out", default=str(HERE), help="folder for report.md and report.json")
     ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a field is out of tolerance")
@@ -883,10 +943,12 @@ def main() -> int:
 
     t_start = time.time()
     names = list(synth.SPECS)
+    projectors = [] if args.quick else list(synth.PROJECTORS)
     want_real = True
     if args.models:
         sel = args.models.split(",")
         names = [n for n in names if n in sel]
+        projectors = [n for n in synth.PROJECTORS if n in sel]
         want_real = "gemma-real" in sel
     ftypes = ["Q4_K_M"] if args.quick else ["Q8_0", "Q4_0", "Q4_K_M", "IQ4_XS", "MXFP4_MOE"]
     files = model_files(names, ftypes)
@@ -908,6 +970,8 @@ def main() -> int:
     global RAM_BW
     RAM_BW = measure_ram_bw(binary)
     rows, speeds = evaluate(files, cases_for, binary)
+    if projectors:
+        rows += projector_rows(projectors, binary)
     calibration = calibrate_check(binary, speeds)
     for sp in speeds:
         sp.pop("path", None)

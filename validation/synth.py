@@ -495,3 +495,117 @@ def write_f16(name: str, out: Path, vocab_dir: Path) -> Path:
     w.close()
     tmp.rename(out)
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Vision projectors (mmproj): the released encoders' shapes, zero weights (nothing is computed at
+# load; clip.cpp only reserves its buffers), loaded through libmtmd.
+# --------------------------------------------------------------------------------------------------
+
+# name -> (projector type, matrix dtype). The text width is the synthetic llama's (256): libmtmd is
+# loaded without a text model, and llmrig checks the width against the model it is given.
+PROJECTORS: dict[str, tuple[str, str]] = {
+    "gemma3-f16": ("gemma3", "f16"),
+    "gemma3-q8_0": ("gemma3", "q8_0"),
+    "qwen25vl-f16": ("qwen25vl", "f16"),
+}
+PROJECTOR_TEXT_EMBD = 256
+
+
+def write_projector(name: str, out: Path) -> Path:
+    """Writes a projector GGUF as llama.cpp's converter does: clip.cpp's keys, tensor names and
+    shapes (tools/mtmd/clip.cpp load_hparams / load_tensors), the converter's dtype rules (norms,
+    biases and position tables F32; Gemma 3's patch embedding F32 and input projection F16; a
+    Q8_0 matrix whose rows are not a multiple of 32 kept F16)."""
+    kind, dtype = PROJECTORS[name]
+    Q = gguf.GGMLQuantizationType
+    mat = {"f16": Q.F16, "q8_0": Q.Q8_0}[dtype]
+    D = PROJECTOR_TEXT_EMBD
+    tmp = out.with_suffix(".tmp")
+    w = gguf.GGUFWriter(str(tmp), "clip")
+    w.add_type(gguf.GGUFType.MMPROJ)
+    w.add_file_type({"f16": 1, "q8_0": 7}[dtype])
+    w.add_clip_has_vision_encoder(True)
+
+    def add(tname: str, ne: list[int], qt) -> None:
+        shape = tuple(reversed(ne))
+        if qt == Q.Q8_0 and ne[0] % 32 != 0:
+            qt = Q.F16
+        if qt == Q.F32:
+            w.add_tensor(tname, np.zeros(shape, dtype=np.float32))
+        elif qt == Q.F16:
+            w.add_tensor(tname, np.zeros(shape, dtype=np.float16))
+        else:
+            bs, ts = gguf.GGML_QUANT_SIZES[qt]
+            w.add_tensor(tname, np.zeros(shape[:-1] + (shape[-1] // bs * ts,), dtype=np.uint8), raw_dtype=qt)
+
+    def common(ptype: str, E: int, F: int, H: int, L: int, P: int, S: int) -> None:
+        w.add_clip_projector_type(ptype)
+        w.add_vision_projection_dim(D)
+        w.add_vision_image_size(S)
+        w.add_vision_patch_size(P)
+        w.add_vision_embedding_length(E)
+        w.add_vision_feed_forward_length(F)
+        w.add_vision_block_count(L)
+        w.add_vision_head_count(H)
+        w.add_vision_image_mean([0.5, 0.5, 0.5])
+        w.add_vision_image_std([0.5, 0.5, 0.5])
+        w.add_vision_attention_layernorm_eps(1e-6)
+
+    if kind == "gemma3":
+        # SigLIP-so400m as Gemma 3 ships it (transformers convert_gemma3_weights_orbax_to_hf.py).
+        E, F, H, L, P, S = 1152, 4304, 16, 27, 14, 896
+        common("gemma3", E, F, H, L, P, S)
+        w.add_vision_use_gelu(True)
+        add("v.patch_embd.weight", [P, P, 3, E], Q.F32)
+        add("v.patch_embd.bias", [E], Q.F32)
+        add("v.position_embd.weight", [E, (S // P) ** 2], Q.F32)
+        for i in range(L):
+            p = f"v.blk.{i}."
+            for n in ("ln1", "ln2"):
+                add(p + n + ".weight", [E], Q.F32)
+                add(p + n + ".bias", [E], Q.F32)
+            for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+                add(p + n + ".weight", [E, E], mat)
+                add(p + n + ".bias", [E], Q.F32)
+            add(p + "ffn_up.weight", [E, F], mat)
+            add(p + "ffn_up.bias", [F], Q.F32)
+            add(p + "ffn_down.weight", [F, E], mat)
+            add(p + "ffn_down.bias", [E], Q.F32)
+        add("v.post_ln.weight", [E], Q.F32)
+        add("v.post_ln.bias", [E], Q.F32)
+        add("mm.input_projection.weight", [D, E], Q.F16)
+        add("mm.soft_emb_norm.weight", [E], Q.F32)
+    else:
+        # Qwen2.5-VL's tower (Qwen2.5-VL-7B-Instruct vision_config): windowed attention, full on
+        # every 8th block, SwiGLU, 2x2 merger.
+        E, F, H, L, P, S = 1280, 3420, 16, 32, 14, 560
+        common("qwen2.5vl_merger", E, F, H, L, P, S)
+        w.add_vision_use_silu(True)
+        w.add_vision_n_wa_pattern(8)
+        pt = Q.F16 if dtype == "f16" else Q.F32
+        add("v.patch_embd.weight", [P, P, 3, E], pt)
+        add("v.patch_embd.weight.1", [P, P, 3, E], pt)
+        for i in range(L):
+            p = f"v.blk.{i}."
+            add(p + "ln1.weight", [E], Q.F32)
+            add(p + "ln2.weight", [E], Q.F32)
+            for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+                add(p + n + ".weight", [E, E], mat)
+                add(p + n + ".bias", [E], Q.F32)
+            for n in ("ffn_gate", "ffn_up"):
+                add(p + n + ".weight", [E, F], mat)
+                add(p + n + ".bias", [F], Q.F32)
+            add(p + "ffn_down.weight", [F, E], mat)
+            add(p + "ffn_down.bias", [E], Q.F32)
+        add("v.post_ln.weight", [E], Q.F32)
+        add("mm.0.weight", [4 * E, 4 * E], mat)
+        add("mm.0.bias", [4 * E], Q.F32)
+        add("mm.2.weight", [4 * E, D], mat)
+        add("mm.2.bias", [D], Q.F32)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.rename(out)
+    return out

@@ -182,8 +182,54 @@ def measure_speed(model, n_prompt: int, n_gen: int, threads: int, settings: dict
     }
 
 
+RE_CLIP_SIZE = re.compile(r"model size:\s+([\d.]+) MiB")
+RE_CLIP_COMPUTE = re.compile(r"reserve_compute_meta:\s+(\S+) compute buffer size =\s+([\d.]+) MiB")
+RE_CLIP_FA = re.compile(r"flash attention is (enabled|disabled)")
+
+
+def run_projector(job: dict) -> dict:
+    """Loads a projector through libmtmd (no text model: the width check is skipped) with warm-up,
+    which reserves the encoder's compute buffer, and reports what clip.cpp logs."""
+    import llama_cpp.mtmd_cpp as M
+
+    M.mtmd_log_set(_cb, ctypes.c_void_p())
+    out = []
+    for case in job["cases"]:
+        take_log()
+        p = M.mtmd_context_params_default()
+        p.use_gpu = False
+        p.n_threads = job.get("threads", 2)
+        p.warmup = True
+        p.print_timings = False
+        p.flash_attn_type = FA[case.get("fa", "auto")]
+        ctx = M.mtmd_init_from_file(job["model"].encode(), None, p)
+        log = take_log()
+        if not ctx:
+            out.append({"id": case["id"], "error": "mtmd_init_from_file failed", "log_tail": log[-3000:]})
+            continue
+        M.mtmd_free(ctx)
+        take_log()
+        size = RE_CLIP_SIZE.findall(log)
+        comp = RE_CLIP_COMPUTE.findall(log)
+        fa = RE_CLIP_FA.findall(log)
+        out.append({
+            "id": case["id"],
+            # Every tensor's bytes as clip.cpp sums them (unpadded), and the last reserve (auto
+            # may reserve twice).
+            "model_size": mib(size[-1]) if size else None,
+            "compute": [{"name": comp[-1][0], "bytes": mib(comp[-1][1])}] if comp else [],
+            "flash_attn": fa[-1] == "enabled" if fa else None,
+        })
+    return {"model": job["model"], "projector_cases": out}
+
+
 def main() -> None:
     job = json.load(open(sys.argv[1]))
+    if job.get("projector"):
+        L.llama_log_set(_cb, ctypes.c_void_p())
+        L.llama_backend_init()
+        print(json.dumps(run_projector(job)))
+        return
     threads = job.get("threads", 2)
     L.llama_log_set(_cb, ctypes.c_void_p())
     L.llama_backend_init()

@@ -15,6 +15,7 @@ mod interconnect;
 mod models;
 mod ollama;
 pub mod prices;
+pub mod projectors;
 pub mod quality;
 pub mod recommend;
 

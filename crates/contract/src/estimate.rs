@@ -20,7 +20,7 @@
 //! launch          {backend, command}, only when a launch command was asked for
 //! components      [{role (main|mmproj|draft|embedding|reranker|llm), model, quant, ctx, gpu_layers,
 //!                 memory {as memory, without system_ram}, prefill_tokens_per_s,
-//!                 decode_tokens_per_s, documents_per_s}]: every part of the stack, the main model
+//!                 decode_tokens_per_s, documents_per_s, image_tokens}]: every part of the stack, the main model
 //!                 first; `memory` above is their sum per device
 //! ```
 //!
@@ -89,6 +89,9 @@ pub struct ComponentJson {
     /// Embedders and rerankers: documents of `--chunk` tokens per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documents_per_s: Option<f64>,
+    /// A projector: context tokens each image takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<u64>,
 }
 
 /// Speculative decoding with a draft model.

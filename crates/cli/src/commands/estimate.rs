@@ -159,8 +159,8 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
-    if a.stack.mmproj.is_some() || a.stack.draft.is_some() {
-        anyhow::bail!("--mmproj and --draft are not estimated yet (issue 15)");
+    if a.stack.draft.is_some() {
+        anyhow::bail!("--draft is not estimated yet (issue 15)");
     }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
@@ -170,8 +170,15 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     if let Some(list) = &a.device {
         options::apply_devices(&mut whole, &mut settings, list)?;
     }
-    // Servers beside this one start first; this model gets what they leave.
-    let (parts, sys) = stack::with_servers(&a.stack.with, &settings, chunk, &whole)?;
+    // Servers beside this one start first; this model gets what they leave, less its projector
+    // (llama.cpp's --fit counts it since PR #21489, Apr 2026).
+    let (mut parts, mut sys) = stack::with_servers(&a.stack.with, &settings, chunk, &whole)?;
+    let mut image_tokens = 0;
+    if let Some((p, tokens)) = stack::mmproj(&a.stack, &model.weights.spec, &settings, &sys)? {
+        sys = llmrig_core::stack::remaining(&sys, &p.component.memory);
+        image_tokens = tokens * a.stack.images.unwrap_or(1);
+        parts.insert(0, p);
+    }
     let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
     let (main_part, main_json) = stack::part(ComponentRole::Main, &model.weights, &e, chunk);
     let mut all: Vec<&llmrig_core::estimate::MemoryBreakdown> = vec![&main_part.memory];
@@ -184,6 +191,15 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     };
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
     warnings.extend(embed_note.map(|n| WarningJson::new("embedding-batch", n)));
+    if image_tokens > 0 && e.resolved.ctx < image_tokens + settings.prompt {
+        warnings.push(WarningJson::new(
+            "images-exceed-context",
+            format!(
+                "the images take {image_tokens} tokens of the {}-token context, leaving less than the {}-token prompt",
+                e.resolved.ctx, settings.prompt
+            ),
+        ));
+    }
     for p in &parts {
         warnings.extend(
             p.notes
@@ -356,6 +372,16 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
                 )
             })
             .collect();
+        if let Some(t) = c.image_tokens {
+            let _ = writeln!(
+                out,
+                "projector      {} {}: {} · {t} context tokens per image",
+                c.model,
+                c.quant,
+                on.join(" + ")
+            );
+            continue;
+        }
         let speed = match c.documents_per_s {
             Some(docs) => format!(
                 "~{} tok/s read ({docs:.1} documents/s of {chunk} tokens)",

@@ -123,6 +123,7 @@ pub fn part(
             e.performance.decode_tokens_per_s
         },
         documents_per_s: docs,
+        image_tokens: None,
     };
     (component, json)
 }
@@ -156,6 +157,117 @@ pub fn with_servers(
         });
     }
     Ok((parts, left))
+}
+
+/// The projector `--mmproj` names, estimated in the main model's process: `auto` is the one
+/// published with a catalog model, else a projector file. Returns the part and the tokens each
+/// image takes in the context.
+///
+/// # Errors
+/// `auto` for a model without a projector llmrig sizes, a file that is not a projector, a bad
+/// `--mmproj-type`.
+pub fn mmproj(
+    a: &crate::args::StackArgs,
+    spec: &ModelSpec,
+    s: &Settings,
+    sys: &SystemSpec,
+) -> Result<Option<(Part, u64)>> {
+    use llmrig_core::quant::GgmlType;
+    use llmrig_core::stack::{projector_memory, ProjectorPlacement, ProjectorUse};
+    let Some(arg) = a.mmproj.as_deref() else {
+        return Ok(None);
+    };
+    let wtype = match a.mmproj_type.as_deref() {
+        None => GgmlType::F16,
+        Some(t) => match GgmlType::from_name(t) {
+            Some(g @ (GgmlType::F16 | GgmlType::BF16 | GgmlType::F32 | GgmlType::Q8_0)) => g,
+            _ => anyhow::bail!("--mmproj-type `{t}`: expected f16, bf16, f32 or q8_0 (the types llama.cpp's converter writes projectors in)"),
+        },
+    };
+    let (pspec, weights, label, quant) = if arg.eq_ignore_ascii_case("auto") {
+        let Some(p) = llmrig_catalog::projectors::projector_for(spec) else {
+            if llmrig_catalog::projectors::unsized_vision(spec) {
+                anyhow::bail!("--mmproj auto: {}'s vision projector is not sized by llmrig yet (Gemma 3 4B/12B/27B are); pass --mmproj FILE for a Gemma 3, Qwen2.5-VL or Qwen3-VL projector file", spec.name);
+            }
+            anyhow::bail!("--mmproj auto: {} has no vision projector in the catalog (vision models with one: gemma-3-4b, gemma-3-12b, gemma-3-27b)", spec.name);
+        };
+        (
+            p,
+            None,
+            format!("{} projector", spec.id),
+            wtype.name().to_string(),
+        )
+    } else {
+        let (p, bytes, ftype) = options::projector(arg)?;
+        (p, Some(bytes), arg.to_string(), ftype)
+    };
+    if pspec.text_embd != spec.n_embd {
+        anyhow::bail!(
+            "--mmproj {arg}: the projector outputs {}-wide embeddings but {} takes {} (llama.cpp refuses: \"mismatch between text model and mmproj\")",
+            pspec.text_embd,
+            spec.name,
+            spec.n_embd
+        );
+    }
+    let placement = if a.no_mmproj_offload || sys.gpus.is_empty() {
+        ProjectorPlacement::Cpu
+    } else {
+        ProjectorPlacement::Gpu(s.main_gpu.min(sys.gpus.len() - 1))
+    };
+    let u = ProjectorUse {
+        spec: pspec.clone(),
+        wtype,
+        weights_bytes: weights,
+        placement,
+        flash_attn: llmrig_core::estimate::flash_attn_on(s),
+    };
+    let memory = projector_memory(&u, sys);
+    let tokens = a.image_tokens.unwrap_or_else(|| pspec.image_tokens());
+    let gpu_layers = u32::from(matches!(placement, ProjectorPlacement::Gpu(_)));
+    let json = ComponentJson {
+        role: ComponentRole::Mmproj.name().to_string(),
+        model: label.clone(),
+        quant: quant.clone(),
+        ctx: 0,
+        gpu_layers,
+        memory: MemoryJson::from(&memory),
+        prefill_tokens_per_s: 0.0,
+        decode_tokens_per_s: 0.0,
+        documents_per_s: None,
+        image_tokens: Some(tokens),
+    };
+    let mut notes = vec![format!(
+        "{}: {} encoder ({} layers × {}), {tokens} context tokens per image; its compute buffer is reserved at load for a {}-patch image{}",
+        label,
+        pspec.kind.gguf_name(),
+        pspec.n_layer,
+        pspec.n_embd,
+        pspec.warmup_patches(),
+        if matches!(pspec.kind, llmrig_core::model::ProjectorKind::Gemma3) {
+            ""
+        } else {
+            " and grows with larger images (dynamic resolution)"
+        }
+    )];
+    if !u.flash_attn {
+        notes.push(format!(
+            "{label}: without flash attention the encoder holds every head's {0}×{0} attention matrix in F32",
+            pspec.warmup_patches()
+        ));
+    }
+    Ok(Some((
+        Part {
+            component: Component {
+                role: ComponentRole::Mmproj,
+                model: label,
+                quant,
+                memory,
+            },
+            json,
+            notes,
+        },
+        tokens,
+    )))
 }
 
 #[cfg(test)]

@@ -392,3 +392,42 @@ fn catalog_model(
         folder: None,
     }
 }
+
+/// A projector file (`--mmproj FILE`, `hf:ORG/REPO/FILE.gguf`): its numbers and its exact weights.
+///
+/// # Errors
+/// A file that cannot be read, is not a projector, or is a projector type llmrig does not size.
+pub fn projector(name: &str) -> Result<(llmrig_core::model::ProjectorSpec, u64, String)> {
+    let mut cfg = llmrig_formats::RemoteConfig::from_env();
+    cfg.progress = Some(crate::progress::Bar::hook());
+    let opened = llmrig_formats::open::open_model(name, Some("mmproj"), &cfg)?;
+    let Some(llmrig_formats::open::Opened::Gguf(local)) = opened else {
+        bail!("--mmproj `{name}`: expected a projector GGUF file (mmproj-*.gguf), `auto` or hf:ORG/REPO/FILE.gguf");
+    };
+    if local.model.kind != llmrig_formats::gguf::GgufKind::Projector {
+        bail!("--mmproj `{name}`: this GGUF is a language model (general.architecture `{}`), not a projector (`clip`)", local.model.arch_name);
+    }
+    let Some(spec) = local.model.projector.clone() else {
+        bail!(
+            "--mmproj `{name}`: {}",
+            local
+                .model
+                .warnings
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "its clip.vision keys are missing".into())
+        );
+    };
+    let bytes = local
+        .model
+        .weights
+        .tensors
+        .iter()
+        .map(|t| t.bytes.div_ceil(32) * 32)
+        .sum();
+    let ftype = local.model.file_type.map_or_else(
+        || local.model.weights.quant.name(),
+        |f| f.name().to_string(),
+    );
+    Ok((spec, bytes, ftype))
+}

@@ -119,3 +119,67 @@ fn an_unknown_with_model_is_named() {
         .code(1)
         .stderr(predicates::str::contains("--with no-such-embedder"));
 }
+
+#[test]
+fn gemma3_12b_with_its_projector_on_a_3060_leaves_room_for_it() {
+    let alone = json(&with_machine(&["estimate", "gemma-3-12b"]));
+    let j = json(&with_machine(&[
+        "estimate",
+        "gemma-3-12b",
+        "--mmproj",
+        "auto",
+    ]));
+    let p = &j["components"][1];
+    assert_eq!(p["role"], "mmproj");
+    assert_eq!(u(&p["image_tokens"]), 256);
+    // SigLIP's F16 weights (about 815 MiB) and its flash-attention warm-up buffer (121.25 MiB,
+    // as libmtmd reserves it) on the GPU; the raw 896×896 image in host memory.
+    let gpu = &p["memory"]["devices"][0];
+    assert_eq!(u(&gpu["compute_bytes"]), 127_139_840);
+    assert!((800 << 20..900 << 20).contains(&u(&gpu["weights_bytes"])));
+    assert_eq!(
+        u(&p["memory"]["devices"][1]["compute_bytes"]),
+        12 * 896 * 896
+    );
+    // The model's --fit context shrinks to leave the projector its room; the card still holds it all.
+    assert!(u(&j["settings"]["ctx"]) < u(&alone["settings"]["ctx"]));
+    assert!(u(&j["memory"]["devices"][0]["total_bytes"]) <= 12 << 30);
+    assert_ne!(j["verdict"], "does-not-fit");
+
+    // --no-mmproj-offload keeps it in RAM: nothing of it on the GPU.
+    let cpu = json(&with_machine(&[
+        "estimate",
+        "gemma-3-12b",
+        "--mmproj",
+        "auto",
+        "--no-mmproj-offload",
+    ]));
+    let p = &cpu["components"][1]["memory"]["devices"];
+    assert_eq!(u(&p[0]["total_bytes"]), 0);
+    assert!(u(&p[1]["weights_bytes"]) > 800 << 20);
+}
+
+#[test]
+fn mmproj_auto_without_a_projector_is_refused_by_name() {
+    llmrig()
+        .args(["estimate", "gemma-3-1b", "--mmproj", "auto"])
+        .args(GPU_3060)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "Gemma 3 1B has no vision projector",
+        ));
+    llmrig()
+        .args([
+            "estimate",
+            "gemma-3-4b",
+            "--mmproj",
+            "auto",
+            "--mmproj-type",
+            "q4_k",
+        ])
+        .args(GPU_3060)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--mmproj-type `q4_k`"));
+}

@@ -8,6 +8,9 @@
 //! `--fit` sees it; [`combine`] adds them up against the machine's real capacities.
 
 pub mod draft;
+mod projector;
+
+pub use projector::{projector_memory, ProjectorPlacement, ProjectorUse};
 
 use serde::Serialize;
 

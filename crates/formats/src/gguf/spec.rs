@@ -34,6 +34,8 @@ pub struct GgufModel {
     pub file_type: Option<FileType>,
     /// What was assumed or could not be read.
     pub warnings: Vec<String>,
+    /// A vision projector's numbers, for the families llmrig sizes (`clip.projector_type`).
+    pub projector: Option<llmrig_core::model::ProjectorSpec>,
 }
 
 /// Headers whose metadata cannot describe a model.
@@ -135,8 +137,18 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             arch: Arch::Generic,
             ..ModelSpec::default()
         };
+        let projector = projector_spec(h, &tensors);
+        if projector.is_none() {
+            warnings.push(format!(
+                "projector type `{}` has no llmrig rules yet: its weights are exact, its compute buffer is not estimated",
+                h.get("clip.projector_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            ));
+        }
         let weights = ModelWeights::from_tensors(spec.clone(), quant, tensors);
         return Ok(GgufModel {
+            projector,
             kind: GgufKind::Projector,
             arch_name,
             spec,
@@ -397,6 +409,7 @@ fn finish(
     })?;
     let weights = ModelWeights::from_tensors(spec.clone(), quant, tensors);
     Ok(GgufModel {
+        projector: None,
         kind: GgufKind::Model,
         arch_name,
         spec,
@@ -421,4 +434,64 @@ fn guess_file_type(tensors: &[WeightTensor]) -> FileType {
     let top = by_type.iter().max_by_key(|e| e.1).map(|e| e.0);
     top.and_then(|ty| FileType::all().find(|f| f.default_type() == ty))
         .unwrap_or(FileType::F16)
+}
+
+/// A vision projector's numbers from its `clip.vision.*` keys and tensor shapes (clip.cpp
+/// `load_hparams`); `None` for a projector type llmrig has no rules for or a file that lacks them.
+fn projector_spec(
+    h: &GgufHeader,
+    tensors: &[WeightTensor],
+) -> Option<llmrig_core::model::ProjectorSpec> {
+    use llmrig_core::model::{ProjectorKind, ProjectorSpec};
+    let kind = h
+        .get("clip.projector_type")
+        .or_else(|| h.get("clip.vision.projector_type"))
+        .and_then(Value::as_str)
+        .and_then(ProjectorKind::from_gguf_name)?;
+    let u = |k: &str| h.get(&format!("clip.vision.{k}")).and_then(first_u);
+    let ne = |name: &str, i: usize| {
+        tensors
+            .iter()
+            .find(|t| t.info.name == name)
+            .map(|t| t.info.ne[i])
+    };
+    // The output width comes from the merger's shapes, as clip.cpp reads it
+    // (`clip_n_mmproj_embd`).
+    let text_embd = match kind {
+        ProjectorKind::Gemma3 => ne("mm.input_projection.weight", 0)?,
+        ProjectorKind::Qwen25Vl | ProjectorKind::Qwen3Vl => ne("mm.2.bias", 0)?,
+    };
+    let merge = match kind {
+        ProjectorKind::Gemma3 => u("projector.scale_factor").unwrap_or(4),
+        _ => u("spatial_merge_size").unwrap_or(2),
+    };
+    let deepstack = tensors
+        .iter()
+        .filter(|t| t.info.name.starts_with("v.deepstack.") && t.info.name.ends_with(".fc1.weight"))
+        .count();
+    let spec = ProjectorSpec {
+        kind,
+        n_embd: u("embedding_length")?,
+        n_ff: u("feed_forward_length")?,
+        n_head: u("attention.head_count")?,
+        n_layer: u32::try_from(u("block_count")?).ok()?,
+        patch: u("patch_size")?,
+        image_size: u("image_size")?,
+        merge,
+        text_embd,
+        n_pos: ne("v.position_embd.weight", 1).unwrap_or(0),
+        deepstack: u32::try_from(deepstack).ok()?,
+    };
+    // Untrusted numbers: the compute buffer multiplies them (N² · heads), so keep them to what a
+    // real encoder has.
+    let sane = spec.n_embd > 0
+        && spec.n_embd <= 16384
+        && spec.n_ff <= 65536
+        && (1..=256).contains(&spec.n_head)
+        && (1..=256).contains(&spec.n_layer)
+        && (1..=64).contains(&spec.patch)
+        && (1..=8192).contains(&spec.image_size)
+        && (1..=16).contains(&spec.merge)
+        && spec.text_embd <= 65536;
+    sane.then_some(spec)
 }

@@ -2,10 +2,12 @@
 
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
 use anyhow::Result;
 use llmrig_contract::estimate::SystemRamJson;
-use llmrig_contract::{EstimateJson, LaunchJson, MemoryJson, WarningJson};
+use llmrig_contract::{EstimateJson, LaunchJson, MemoryJson, SpeculativeJson, WarningJson};
 use llmrig_core::estimate::{estimate, ram_usage, EstimateError, Verdict};
+use llmrig_core::stack::draft::{speculative as speculative_speed, StepCost};
 use llmrig_core::stack::{combine, fits as stack_fits, ComponentRole};
 
 use crate::args::EstimateArgs;
@@ -159,9 +161,6 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
-    if a.stack.draft.is_some() {
-        anyhow::bail!("--draft is not estimated yet (issue 15)");
-    }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
     let chunk = a.stack.chunk;
@@ -179,7 +178,94 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
         image_tokens = tokens * a.stack.images.unwrap_or(1);
         parts.insert(0, p);
     }
-    let e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
+    let draft = stack::draft(&a.stack, &model.weights.spec)?;
+    let mut e = estimate(&model.weights, &sys, &settings).map_err(with_hint)?;
+    let mut speculative = None;
+    if let Some(d) = &draft {
+        // llama.cpp's --fit counts the draft (PR #23485, May 2026) at the target's context: size
+        // it at the context the target would take alone, fit the target into what it leaves, and
+        // size it again at that (smaller or equal) context.
+        let dw = &d.model.weights;
+        let draft_at = |ctx: u64| {
+            estimate(dw, &sys, &stack::draft_settings(d, &settings, ctx))
+                .with_context(|| format!("--draft {}", dw.spec.id))
+        };
+        let room_at = |ctx: u64| -> Result<llmrig_core::system::SystemSpec> {
+            Ok(llmrig_core::stack::remaining(
+                &sys,
+                &stack::without_runtime(draft_at(ctx)?.memory),
+            ))
+        };
+        let alone = e.resolved.ctx;
+        e = estimate(&model.weights, &room_at(alone)?, &settings).map_err(with_hint)?;
+        if settings.ctx.is_none() {
+            // The draft sized at the context the target takes alone is larger than it needs to
+            // be; the largest context where both fit, with the layers that fit, lies between.
+            let layers = e.resolved.gpu_layers;
+            let (mut lo, mut hi) = (e.resolved.ctx, alone);
+            while hi > lo + 256 {
+                let mid = (lo + hi) / 2 / 256 * 256;
+                let at = llmrig_core::estimate::Settings {
+                    ctx: Some(mid),
+                    ..settings.clone()
+                };
+                let m = estimate(&model.weights, &room_at(mid)?, &at).map_err(with_hint)?;
+                if m.verdict != Verdict::DoesNotFit && m.resolved.gpu_layers >= layers && mid > lo {
+                    lo = mid;
+                    e = m;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        let de = draft_at(e.resolved.ctx)?;
+        let alpha = a
+            .stack
+            .draft_accept
+            .unwrap_or_else(|| stack::default_acceptance(&model.weights.spec, &dw.spec));
+        let cost = |p: &llmrig_core::estimate::Performance| StepCost {
+            decode_s: 1.0 / p.decode_tokens_per_s.max(1e-9),
+            prefill_tokens_per_s: p.prefill_tokens_per_s,
+        };
+        let sp = speculative_speed(
+            cost(&e.performance),
+            cost(&de.performance),
+            a.stack.draft_max,
+            alpha,
+        );
+        let (mut component, mut json) = stack::part(ComponentRole::Draft, dw, &de, chunk);
+        component.memory = stack::without_runtime(component.memory);
+        json.memory = MemoryJson::from(&component.memory);
+        parts.push(stack::Part {
+            component,
+            json,
+            notes: d.model.notes.clone(),
+        });
+        speculative = Some((
+            dw.spec.id.clone(),
+            alpha,
+            sp,
+            e.performance.decode_tokens_per_s,
+        ));
+        // Generation with the draft: the whole decode side scales by the speed-up.
+        let k = sp.speedup;
+        let p = &mut e.performance;
+        p.decode_tokens_per_s *= k;
+        p.decode_low *= k;
+        p.decode_high *= k;
+        for pt in &mut p.decode_by_depth {
+            pt.decode_tokens_per_s *= k;
+        }
+        if e.verdict != Verdict::DoesNotFit {
+            e.verdict = if p.decode_tokens_per_s >= settings.good_tps {
+                Verdict::WorksWell
+            } else if p.decode_tokens_per_s >= settings.usable_tps {
+                Verdict::Usable
+            } else {
+                Verdict::Slow
+            };
+        }
+    }
     let (main_part, main_json) = stack::part(ComponentRole::Main, &model.weights, &e, chunk);
     let mut all: Vec<&llmrig_core::estimate::MemoryBreakdown> = vec![&main_part.memory];
     all.extend(parts.iter().map(|p| &p.component.memory));
@@ -299,6 +385,16 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             j.performance.tokens_per_s = Some(e.performance.prefill_tokens_per_s);
             j.performance.documents_per_s = Some(docs_per_s);
         }
+        if let Some((draft, acceptance, sp, without)) = &speculative {
+            j.performance.speculative = Some(SpeculativeJson {
+                draft: draft.clone(),
+                draft_max: a.stack.draft_max,
+                acceptance: *acceptance,
+                tokens_per_step: sp.tokens_per_step,
+                speedup: sp.speedup,
+                decode_without_draft: *without,
+            });
+        }
         j.components = std::iter::once(main_json)
             .chain(parts.iter().map(|p| p.json.clone()))
             .collect();
@@ -382,6 +478,18 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             );
             continue;
         }
+        if c.role == "draft" {
+            let _ = writeln!(
+                out,
+                "draft          {} {} (-c {}, -ngld {}): {}",
+                c.model,
+                c.quant,
+                c.ctx,
+                c.gpu_layers,
+                on.join(" + ")
+            );
+            continue;
+        }
         let speed = match c.documents_per_s {
             Some(docs) => format!(
                 "~{} tok/s read ({docs:.1} documents/s of {chunk} tokens)",
@@ -435,6 +543,17 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             out,
             "decode by depth {} (tok/s @ tokens in context)",
             curve.join(" · ")
+        );
+    }
+    if let Some((draft, acceptance, sp, without)) = &speculative {
+        let _ = writeln!(
+            out,
+            "speculative    with {draft}: {:.2} tokens per step at {:.0}% acceptance, {} drafted (--draft-max) · ×{:.2} over {} tok/s alone",
+            sp.tokens_per_step,
+            acceptance * 100.0,
+            a.stack.draft_max,
+            sp.speedup,
+            tps1(*without)
         );
     }
     let verdict = render::verdict(verdict);

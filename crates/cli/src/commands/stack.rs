@@ -270,6 +270,93 @@ pub fn mmproj(
     )))
 }
 
+/// A draft model for speculative decoding (`--draft MODEL[:QUANT]`, llama.cpp's `-md`).
+pub struct Draft {
+    /// The draft model.
+    pub model: options::ResolvedModel,
+    /// `-ngld`: all layers unless given (llama.cpp's -1 means all; `--fit` never lowers it).
+    pub gpu_layers: llmrig_core::estimate::GpuLayers,
+}
+
+/// Resolves `--draft` and checks it against the target as llama.cpp does
+/// (`common_speculative_are_compatible`: vocabularies within 128 tokens of each other).
+///
+/// # Errors
+/// An unknown model, or vocabularies llama.cpp refuses to pair.
+pub fn draft(a: &crate::args::StackArgs, target: &ModelSpec) -> Result<Option<Draft>> {
+    let Some(arg) = a.draft.as_deref() else {
+        return Ok(None);
+    };
+    let (name, quant) = split_model_quant(arg);
+    // Drafts are small: Q8_0 is what the speculative-decoding examples use, unless a quant is named.
+    let model = options::model(name, Some(quant.unwrap_or("Q8_0")))
+        .with_context(|| format!("--draft {arg}"))?;
+    let d = &model.weights.spec;
+    if d.is_embedder() {
+        anyhow::bail!(
+            "--draft {arg}: {} is an embedding model, not a text generator",
+            d.name
+        );
+    }
+    // llama.cpp common/speculative.cpp SPEC_VOCAB_MAX_SIZE_DIFFERENCE.
+    if d.n_vocab.abs_diff(target.n_vocab) > 128 {
+        anyhow::bail!(
+            "--draft {arg}: its vocabulary ({} tokens) is not {}'s ({} tokens); llama.cpp refuses the pair (\"draft model vocab type must match target model\"): use a draft of the same family",
+            d.n_vocab,
+            target.name,
+            target.n_vocab
+        );
+    }
+    Ok(Some(Draft {
+        model,
+        gpu_layers: a
+            .gpu_layers_draft
+            .unwrap_or(llmrig_core::estimate::GpuLayers::Count(u32::MAX)),
+    }))
+}
+
+/// The draft context's settings in llama-server (common/speculative.cpp
+/// `common_base_params_to_speculative`): the target's, with the target's context, `-ngld`, and
+/// F16 caches (`-ctkd`/`-ctvd` default to f16 and do not follow `-ctk`/`-ctv`).
+pub fn draft_settings(d: &Draft, target: &Settings, ctx: u64) -> Settings {
+    Settings {
+        ctx: Some(ctx),
+        gpu_layers: d.gpu_layers,
+        cache_type_k: llmrig_core::quant::GgmlType::F16,
+        cache_type_v: llmrig_core::quant::GgmlType::F16,
+        n_cpu_moe: 0,
+        auto_cpu_moe: false,
+        tensor_overrides: Vec::new(),
+        ..target.clone()
+    }
+}
+
+/// A draft shares the target's process: its GPU runtime is already counted there.
+pub fn without_runtime(
+    mut m: llmrig_core::estimate::MemoryBreakdown,
+) -> llmrig_core::estimate::MemoryBreakdown {
+    let n = m.devices.len().saturating_sub(1);
+    for d in &mut m.devices[..n] {
+        d.total_bytes -= d.other_bytes;
+        d.other_bytes = 0;
+    }
+    m.total_bytes -= m.overhead_bytes;
+    m.overhead_bytes = 0;
+    m
+}
+
+/// Acceptance `--draft-accept` defaults to: 0.8 for a coding pair, 0.7 otherwise
+/// (docs/research/speculative.md: per-token acceptance measured for same-family drafts 15–60×
+/// smaller than the target at low temperature).
+pub fn default_acceptance(target: &ModelSpec, draft: &ModelSpec) -> f64 {
+    let coder = |s: &ModelSpec| s.id.contains("coder") || s.id.contains("devstral");
+    if coder(target) && coder(draft) {
+        0.8
+    } else {
+        0.7
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,3 +183,59 @@ fn mmproj_auto_without_a_projector_is_refused_by_name() {
         .code(1)
         .stderr(predicates::str::contains("--mmproj-type `q4_k`"));
 }
+
+#[test]
+fn a_draft_beside_qwen3_32b_on_a_4090_shares_its_context_and_speeds_it_up() {
+    let m = ["--gpu", "rtx-4090", "--ram", "64GiB"];
+    let mut args = vec!["estimate", "qwen3-32b", "--draft", "qwen3-0.6b"];
+    args.extend_from_slice(&m);
+    let j = json(&args);
+    let d = &j["components"][1];
+    assert_eq!(d["role"], "draft");
+    assert_eq!(d["quant"], "Q8_0");
+    // One draft context with the target's context (common/speculative.cpp), in the target's
+    // process: no second GPU runtime.
+    assert_eq!(u(&d["ctx"]), u(&j["settings"]["ctx"]));
+    assert_eq!(u(&d["memory"]["devices"][0]["other_bytes"]), 0);
+    assert_eq!(u(&d["gpu_layers"]), 29);
+    assert!(u(&j["memory"]["devices"][0]["total_bytes"]) <= 24 << 30);
+    let s = &j["performance"]["speculative"];
+    assert_eq!(s["draft_max"], 3);
+    assert_eq!(s["acceptance"], 0.7);
+    // 1 + 0.7 + 0.49 + 0.343 tokens per step (Leviathan et al.).
+    assert!((s["tokens_per_step"].as_f64().unwrap() - 2.533).abs() < 1e-9);
+    let speedup = s["speedup"].as_f64().unwrap();
+    assert!(speedup > 1.2 && speedup < 2.5, "{speedup}");
+    let with = j["performance"]["decode_tokens_per_s"].as_f64().unwrap();
+    let without = s["decode_without_draft"].as_f64().unwrap();
+    assert!((with - without * speedup).abs() < 1e-6 * with);
+
+    // More drafted tokens at the same acceptance: more tokens per step.
+    let mut more = args.clone();
+    more.extend_from_slice(&["--draft-max", "8", "--draft-accept", "0.8"]);
+    let k = json(&more);
+    assert!(
+        k["performance"]["speculative"]["tokens_per_step"]
+            .as_f64()
+            .unwrap()
+            > s["tokens_per_step"].as_f64().unwrap()
+    );
+    // -ngld 0 keeps the draft in RAM.
+    let mut cpu = args.clone();
+    cpu.extend_from_slice(&["-ngld", "0"]);
+    let c = json(&cpu);
+    assert_eq!(
+        u(&c["components"][1]["memory"]["devices"][0]["weights_bytes"]),
+        0
+    );
+}
+
+#[test]
+fn a_draft_from_another_family_is_refused_as_llama_cpp_does() {
+    llmrig()
+        .args(["estimate", "qwen3-32b", "--draft", "llama-3.2-1b"])
+        .args(["--gpu", "rtx-4090", "--ram", "64GiB"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("llama.cpp refuses the pair"));
+}

@@ -30,17 +30,23 @@ pub enum Use {
     Vision,
     /// Text embeddings.
     Embedding,
+    /// Reranking retrieved passages.
+    Rerank,
+    /// Retrieval-augmented generation: an LLM with an embedder and a reranker beside it.
+    Rag,
 }
 
 impl Use {
     /// Every use, in the order `--help` lists them.
-    pub const ALL: [Use; 6] = [
+    pub const ALL: [Use; 8] = [
         Use::Chat,
         Use::Code,
         Use::Reasoning,
         Use::LongContext,
         Use::Vision,
         Use::Embedding,
+        Use::Rerank,
+        Use::Rag,
     ];
 
     /// Parses `chat`, `code`, `reasoning`, `long-context`, `vision`, `embedding`.
@@ -53,6 +59,8 @@ impl Use {
             "long-context" | "long" => Use::LongContext,
             "vision" => Use::Vision,
             "embedding" | "embeddings" => Use::Embedding,
+            "rerank" | "reranker" | "reranking" => Use::Rerank,
+            "rag" => Use::Rag,
             _ => return None,
         })
     }
@@ -67,6 +75,8 @@ impl Use {
             Use::LongContext => "long-context",
             Use::Vision => "vision",
             Use::Embedding => "embedding",
+            Use::Rerank => "rerank",
+            Use::Rag => "rag",
         }
     }
 
@@ -76,10 +86,11 @@ impl Use {
     pub fn default_ctx(self) -> u64 {
         match self {
             Use::Chat | Use::Vision => 8192,
-            Use::Code => 16384,
+            // RAG puts retrieved passages in the prompt.
+            Use::Code | Use::Rag => 16384,
             Use::Reasoning => 32768,
             Use::LongContext => 65536,
-            Use::Embedding => 2048,
+            Use::Embedding | Use::Rerank => 512,
         }
     }
 }
@@ -135,6 +146,23 @@ pub struct Recommendation {
     pub score: f64,
     /// Why it ranks here.
     pub why: String,
+    /// What runs with it (a vision model's projector; RAG's embedder and reranker), each counted
+    /// in `memory_bytes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<RecComponent>,
+}
+
+/// A part of a recommended plan beside the model itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecComponent {
+    /// `mmproj`, `embedding` or `reranker`.
+    pub role: String,
+    /// Catalog id (a projector: the model's id and ` projector`).
+    pub model: String,
+    /// Its type or quant.
+    pub quant: String,
+    /// Its memory, bytes.
+    pub memory_bytes: u64,
 }
 
 /// Quants considered, best first (the common llama-quantize presets people download).
@@ -269,12 +297,203 @@ pub fn where_placed(e: &llmrig_core::estimate::Estimate, sys: &SystemSpec) -> St
     }
 }
 
+/// Embedders and rerankers RAG tries, in order: multilingual and strong first, then small ones
+/// for small machines.
+const RAG_EMBEDDERS: [&str; 4] = [
+    "bge-m3",
+    "qwen3-embedding-0.6b",
+    "nomic-embed-text-v1.5",
+    "all-minilm-l6-v2",
+];
+const RAG_RERANKERS: [&str; 2] = ["bge-reranker-v2-m3", "qwen3-reranker-0.6b"];
+
+/// Tokens per retrieved passage the RAG servers are sized for.
+const RAG_CHUNK: u64 = 512;
+
+/// A server beside the LLM, estimated with llama-server's embedding settings on `sys`.
+fn side_server(
+    id: &str,
+    sys: &SystemSpec,
+) -> Option<(RecComponent, llmrig_core::estimate::MemoryBreakdown)> {
+    let entry = models().find(id).ok()?;
+    let w = ModelWeights::new(&entry.spec, Quant::parse("F16").ok()?);
+    let (s, _) =
+        llmrig_core::stack::companion_settings(&entry.spec, &Settings::default(), RAG_CHUNK);
+    let e = estimate(&w, sys, &s).ok()?;
+    if e.verdict == Verdict::DoesNotFit {
+        return None;
+    }
+    let role = if entry.spec.pooling == Some(llmrig_core::model::Pooling::Rank) {
+        "reranker"
+    } else {
+        "embedding"
+    };
+    Some((
+        RecComponent {
+            role: role.to_string(),
+            model: id.to_string(),
+            quant: "F16".to_string(),
+            memory_bytes: e.memory.total_bytes,
+        },
+        e.memory,
+    ))
+}
+
+/// RAG's embedder and reranker: the first of each list that fits what is left, and the machine
+/// they leave for the LLM.
+fn rag_servers(sys: &SystemSpec) -> Option<(Vec<RecComponent>, SystemSpec)> {
+    let mut left = sys.clone();
+    let mut parts = Vec::new();
+    for list in [&RAG_EMBEDDERS[..], &RAG_RERANKERS[..]] {
+        let (c, m) = list.iter().find_map(|id| side_server(id, &left))?;
+        left = llmrig_core::stack::remaining(&left, &m);
+        parts.push(c);
+    }
+    Some((parts, left))
+}
+
+/// Embedders or rerankers that fit, ranked by size: the catalog has no published retrieval
+/// scores for them yet (MTEB is not among its sources), and within these families the larger
+/// model is the stronger one. F16, the form they are served in; Q8_0 where F16 does not fit.
+fn recommend_embedders(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendation> {
+    let rank = opts.use_ == Use::Rerank;
+    let mut out = Vec::new();
+    for entry in models().all() {
+        let spec = &entry.spec;
+        let is_rank = spec.pooling == Some(llmrig_core::model::Pooling::Rank);
+        if !spec.is_embedder() || is_rank != rank {
+            continue;
+        }
+        for q in ["F16", "Q8_0"] {
+            let Ok(quant) = Quant::parse(q) else { continue };
+            let w = ModelWeights::new(spec, quant);
+            let chunk = opts.min_ctx.unwrap_or(RAG_CHUNK).min(spec.context_length);
+            let (s, _) = llmrig_core::stack::companion_settings(spec, &Settings::default(), chunk);
+            let Ok(e) = estimate(&w, sys, &s) else {
+                continue;
+            };
+            if e.verdict == Verdict::DoesNotFit {
+                continue;
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let params_m = w.params() as f64 / 1e6;
+            #[allow(clippy::cast_precision_loss)]
+            let docs = e.performance.prefill_tokens_per_s / chunk as f64;
+            out.push(Recommendation {
+                model: spec.id.clone(),
+                name: spec.name.clone(),
+                quant: q.to_string(),
+                ctx: e.resolved.ctx,
+                gpu_layers: e.offload.gpu_layers,
+                n_cpu_moe: 0,
+                memory_bytes: e.memory.total_bytes,
+                decode_tokens_per_s: 0.0,
+                prefill_tokens_per_s: e.performance.prefill_tokens_per_s,
+                verdict: e.verdict,
+                score: params_m,
+                why: format!(
+                    "{params_m:.0}M parameters (no retrieval score in the catalog: ranked by size); {}, ~{:.0} tok/s read, {docs:.1} documents/s of {chunk} tokens",
+                    where_placed(&e, sys),
+                    e.performance.prefill_tokens_per_s
+                ),
+                components: Vec::new(),
+            });
+            break;
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out.truncate(opts.top);
+    out
+}
+
 /// Ranks every catalog model that suits the use on this machine.
 #[must_use]
 pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendation> {
+    match opts.use_ {
+        Use::Embedding | Use::Rerank => return recommend_embedders(sys, opts),
+        Use::Rag => {
+            // The embedder and reranker start first; the LLM is ranked for chat in what is left.
+            let Some((side, left)) = rag_servers(sys) else {
+                return Vec::new();
+            };
+            let side_bytes: u64 = side.iter().map(|c| c.memory_bytes).sum();
+            let chat = RecommendOptions {
+                use_: Use::Chat,
+                min_ctx: Some(opts.min_ctx.unwrap_or_else(|| Use::Rag.default_ctx())),
+                ..opts.clone()
+            };
+            let mut out = recommend_models(&left, &chat);
+            for r in &mut out {
+                r.memory_bytes += side_bytes;
+                r.components.extend(side.iter().cloned());
+                r.why.push_str(&format!(
+                    "; beside {}",
+                    side.iter()
+                        .map(|c| format!("{} ({})", c.model, c.role))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ));
+            }
+            return out;
+        }
+        _ => {}
+    }
+    recommend_models(sys, opts)
+}
+
+/// Vision models llmrig can size with their projector; the others are left out of `vision`.
+fn vision_projector(
+    spec: &llmrig_core::model::ModelSpec,
+    sys: &SystemSpec,
+) -> Option<(RecComponent, llmrig_core::estimate::MemoryBreakdown)> {
+    use llmrig_core::stack::{projector_memory, ProjectorPlacement, ProjectorUse};
+    let p = crate::projectors::projector_for(spec)?;
+    let m = projector_memory(
+        &ProjectorUse {
+            spec: p,
+            wtype: llmrig_core::quant::GgmlType::F16,
+            weights_bytes: None,
+            placement: if sys.gpus.is_empty() {
+                ProjectorPlacement::Cpu
+            } else {
+                ProjectorPlacement::Gpu(0)
+            },
+            flash_attn: true,
+        },
+        sys,
+    );
+    Some((
+        RecComponent {
+            role: "mmproj".to_string(),
+            model: format!("{} projector", spec.id),
+            quant: "F16".to_string(),
+            memory_bytes: m.total_bytes,
+        },
+        m,
+    ))
+}
+
+fn recommend_models(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendation> {
     let mut out: Vec<Recommendation> = Vec::new();
     for entry in models().all() {
         let spec = &entry.spec;
+        if spec.is_embedder() {
+            continue;
+        }
+        // A vision plan must hold the projector too: models whose projector llmrig cannot size
+        // are left out rather than recommended without room for it.
+        let projector = if opts.use_ == Use::Vision {
+            match vision_projector(spec, sys) {
+                Some(p) => Some(p),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        let sys_left = projector
+            .as_ref()
+            .map(|(_, m)| llmrig_core::stack::remaining(sys, m));
+        let sys = sys_left.as_ref().unwrap_or(sys);
         let suits = match opts.use_ {
             Use::Chat => true,
             Use::Code => {
@@ -329,6 +548,7 @@ pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendatio
                 continue;
             }
             let where_ = where_placed(&e, sys);
+            let side = projector.as_ref().map_or(0, |(c, _)| c.memory_bytes);
             candidates.push(Recommendation {
                 model: spec.id.clone(),
                 name: spec.name.clone(),
@@ -336,16 +556,22 @@ pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendatio
                 ctx: e.resolved.ctx,
                 gpu_layers: e.offload.gpu_layers,
                 n_cpu_moe: e.resolved.n_cpu_moe,
-                memory_bytes: e.memory.total_bytes,
+                memory_bytes: e.memory.total_bytes + side,
+                components: projector.iter().map(|(c, _)| c.clone()).collect(),
                 decode_tokens_per_s: e.performance.decode_tokens_per_s,
                 prefill_tokens_per_s: e.performance.prefill_tokens_per_s,
                 verdict: e.verdict,
                 score,
                 why: format!(
-                    "{} → {base:.1} × (1 − {:.1}% {q} loss) = {score:.1}; {where_}, ~{:.0} tok/s",
+                    "{} → {base:.1} × (1 − {:.1}% {q} loss) = {score:.1}; {where_}, ~{:.0} tok/s{}",
                     bq.describe(),
                     loss * 100.0,
-                    e.performance.decode_tokens_per_s
+                    e.performance.decode_tokens_per_s,
+                    if side > 0 {
+                        format!("; with its projector ({} MiB)", side >> 20)
+                    } else {
+                        String::new()
+                    }
                 ),
             });
             // Lower quants only lose quality once one works well.

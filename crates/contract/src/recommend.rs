@@ -48,6 +48,10 @@ pub struct RecommendJson {
 /// One recommended model, quant and context.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecommendationJson {
+    /// What runs with it, each counted in `memory_bytes`: a vision model's projector, RAG's
+    /// embedder and reranker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<RecComponentJson>,
     /// Context it was planned with, tokens.
     pub ctx: u64,
     /// Generation speed, tokens/s.
@@ -76,6 +80,19 @@ pub struct RecommendationJson {
     pub verdict: String,
     /// Why it ranks here, for people.
     pub why: String,
+}
+
+/// A part of a recommended plan beside the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecComponentJson {
+    /// Its memory, bytes.
+    pub memory_bytes: u64,
+    /// Catalog id (a projector: the model's id and ` projector`).
+    pub model: String,
+    /// Its type or quant.
+    pub quant: String,
+    /// `mmproj`, `embedding` or `reranker`.
+    pub role: String,
 }
 
 /// Bare `llmrig --json`.
@@ -160,6 +177,16 @@ impl RecommendationJson {
         launch: Option<String>,
     ) -> RecommendationJson {
         RecommendationJson {
+            components: r
+                .components
+                .iter()
+                .map(|c| RecComponentJson {
+                    memory_bytes: c.memory_bytes,
+                    model: c.model.clone(),
+                    quant: c.quant.clone(),
+                    role: c.role.clone(),
+                })
+                .collect(),
             ctx: r.ctx,
             decode_tokens_per_s: r.decode_tokens_per_s,
             gpu_layers: r.gpu_layers,
@@ -242,6 +269,7 @@ mod tests {
             verdict: Verdict::Usable,
             score: 30.0,
             why: "because".into(),
+            components: Vec::new(),
         }
     }
 

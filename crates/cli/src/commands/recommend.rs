@@ -108,10 +108,10 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
             "nothing in the catalog suits `{}` at {} tok/s or more on this machine{}",
             use_.name(),
             a.min_tps,
-            if matches!(use_, Use::Vision | Use::Embedding) {
-                " (the catalog has no models for this use yet)"
-            } else {
-                ""
+            match use_ {
+                Use::Vision => " (vision models are only offered with a projector llmrig sizes: Gemma 3 4B, 12B, 27B)",
+                Use::Rag => " (RAG needs an embedder and a reranker beside the LLM)",
+                _ => "",
             }
         );
         return Ok(out);
@@ -126,6 +126,34 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
             r.launch.as_deref().unwrap_or("").replace('\n', "\n  ")
         );
     }
+    // What runs with the picks (the same for every RAG row; a projector per vision model).
+    let mut with: Vec<String> = Vec::new();
+    for r in &rows {
+        for c in &r.components {
+            let line = if c.role == "mmproj" {
+                format!(
+                    "{} ({}, {})",
+                    c.model,
+                    c.quant,
+                    render::size(c.memory_bytes)
+                )
+            } else {
+                format!(
+                    "{} {} ({}, {})",
+                    c.model,
+                    c.quant,
+                    c.role,
+                    render::size(c.memory_bytes)
+                )
+            };
+            if !with.contains(&line) {
+                with.push(line);
+            }
+        }
+    }
+    if !with.is_empty() {
+        let _ = writeln!(out, "memory includes {}", with.join(", "));
+    }
     for n in notes {
         let _ = writeln!(out, "note: {n}");
     }
@@ -133,6 +161,8 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
 }
 
 fn rec_table(rows: &[RecommendationJson]) -> String {
+    // Embedders and rerankers generate nothing: their column is what they read.
+    let readers = rows.iter().all(|x| x.decode_tokens_per_s == 0.0);
     let mut t = table::new(
         &[
             "model",
@@ -140,14 +170,32 @@ fn rec_table(rows: &[RecommendationJson]) -> String {
             "context",
             "GPU layers",
             "memory",
-            "decode",
-            "prefill",
+            if readers { "read" } else { "decode" },
+            if readers {
+                "docs/s (512 tok)"
+            } else {
+                "prefill"
+            },
             "verdict",
             "installed",
         ],
         &[2, 3, 4, 5, 6],
     );
     for x in rows {
+        let (speed, second) = if readers {
+            (
+                x.prefill_tokens_per_s,
+                format!("{:.1}", x.prefill_tokens_per_s / 512.0),
+            )
+        } else {
+            (
+                x.decode_tokens_per_s,
+                format!(
+                    "{} tok/s",
+                    crate::commands::suggest::tps(x.prefill_tokens_per_s)
+                ),
+            )
+        };
         t.add_row(vec![
             x.name.clone(),
             x.quant.clone(),
@@ -158,14 +206,8 @@ fn rec_table(rows: &[RecommendationJson]) -> String {
                 x.gpu_layers.to_string()
             },
             render::gib(x.memory_bytes),
-            format!(
-                "{} tok/s",
-                crate::commands::suggest::tps(x.decode_tokens_per_s)
-            ),
-            format!(
-                "{} tok/s",
-                crate::commands::suggest::tps(x.prefill_tokens_per_s)
-            ),
+            format!("{} tok/s", crate::commands::suggest::tps(speed)),
+            second,
             x.verdict.clone(),
             x.installed.clone().unwrap_or_default(),
         ]);

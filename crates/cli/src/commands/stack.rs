@@ -12,10 +12,7 @@ use llmrig_core::system::SystemSpec;
 
 use crate::options;
 
-/// Context a server beside the main model gets unless it is shorter: llama-server would take the
-/// trained length (`-c 0`), which for Qwen3-Embedding's 32768 tokens alone is 3.5 GiB of cache
-/// nobody embedding 512-token chunks needs.
-pub const COMPANION_CTX: u64 = 8192;
+pub use llmrig_core::stack::{companion_settings, embedder_settings};
 
 /// One server beside the main model, estimated.
 pub struct Part {
@@ -43,53 +40,6 @@ pub fn role_of(spec: &ModelSpec) -> ComponentRole {
         Some(_) => ComponentRole::Embedding,
         None => ComponentRole::Llm,
     }
-}
-
-/// How llama-server runs an embedding model (`--embedding`, `--reranking`): it sets `-b` to `-ub`
-/// (tools/server/server.cpp), and an encoder reads each document in one ubatch, so `-ub` must hold
-/// a chunk. The speed test is one chunk.
-pub fn embedder_settings(s: &mut Settings, spec: &ModelSpec, chunk: u64) -> Option<String> {
-    if !spec.is_embedder() {
-        return None;
-    }
-    s.prompt = chunk;
-    s.gen = 0;
-    let mut note = None;
-    if spec.is_encoder() && chunk > s.ubatch {
-        note = Some(format!(
-            "{}: llama-server refuses documents longer than -ub (\"input is too large to process\"); estimated with -ub {chunk} for --chunk {chunk}",
-            spec.name
-        ));
-        s.ubatch = chunk;
-    }
-    s.batch = s.ubatch;
-    note
-}
-
-/// Settings of a server beside the main model: llama-server's defaults, the context capped at
-/// [`COMPANION_CTX`], and an embedder's batch rules.
-fn companion_settings(spec: &ModelSpec, base: &Settings, chunk: u64) -> (Settings, Vec<String>) {
-    let ctx = spec.context_length.clamp(1, COMPANION_CTX);
-    let mut s = Settings {
-        ctx: Some(ctx),
-        backend: base.backend,
-        llama_cpp: base.llama_cpp,
-        good_tps: base.good_tps,
-        usable_tps: base.usable_tps,
-        threads: base.threads,
-        prompt: base.prompt,
-        gen: base.gen,
-        ..Settings::default()
-    };
-    let mut notes = Vec::new();
-    if ctx < spec.context_length {
-        notes.push(format!(
-            "{} runs beside it with -c {ctx} (trained: {})",
-            spec.name, spec.context_length
-        ));
-    }
-    notes.extend(embedder_settings(&mut s, spec, chunk));
-    (s, notes)
 }
 
 /// The component and JSON entry of one estimated model.

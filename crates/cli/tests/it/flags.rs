@@ -147,6 +147,8 @@ fn help_lists_the_values_of_fixed_choice_flags() {
                 "long-context",
                 "vision",
                 "embedding",
+                "rerank",
+                "rag",
             ],
         ),
         ("recommend", "--launch", &launch),

@@ -239,3 +239,72 @@ fn a_draft_from_another_family_is_refused_as_llama_cpp_does() {
         .code(1)
         .stderr(predicates::str::contains("llama.cpp refuses the pair"));
 }
+
+#[test]
+fn recommend_vision_embedding_and_rag_leave_room_for_what_each_plan_needs() {
+    let vision = json(&with_machine(&[
+        "recommend",
+        "--use",
+        "vision",
+        "--top",
+        "3",
+    ]));
+    let recs = vision["recommendations"].as_array().unwrap();
+    assert!(!recs.is_empty());
+    for r in recs {
+        assert_eq!(r["components"][0]["role"], "mmproj");
+        // The plan as estimate sees it, projector included, fits the card.
+        let e = json(&with_machine(&[
+            "estimate",
+            r["model"].as_str().unwrap(),
+            "-q",
+            r["quant"].as_str().unwrap(),
+            "-c",
+            &r["ctx"].to_string(),
+            "--mmproj",
+            "auto",
+        ]));
+        assert_ne!(e["verdict"], "does-not-fit", "{}", r["model"]);
+    }
+
+    let emb = json(&with_machine(&["recommend", "--use", "embedding"]));
+    for r in emb["recommendations"].as_array().unwrap() {
+        assert_eq!(r["decode_tokens_per_s"], 0.0);
+        assert!(r["prefill_tokens_per_s"].as_f64().unwrap() > 0.0);
+        assert!(r["why"].as_str().unwrap().contains("ranked by size"));
+    }
+    let rerank = json(&with_machine(&["recommend", "--use", "rerank"]));
+    let ids: Vec<&str> = rerank["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"bge-reranker-v2-m3"), "{ids:?}");
+
+    let rag = json(&with_machine(&["recommend", "--use", "rag", "--top", "2"]));
+    let recs = rag["recommendations"].as_array().unwrap();
+    assert!(!recs.is_empty());
+    for r in recs {
+        let roles: Vec<&str> = r["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["embedding", "reranker"]);
+        let mut args = vec![
+            "estimate",
+            r["model"].as_str().unwrap(),
+            "-q",
+            r["quant"].as_str().unwrap(),
+        ];
+        let ctx = r["ctx"].to_string();
+        args.extend_from_slice(&["-c", &ctx]);
+        for c in r["components"].as_array().unwrap() {
+            args.extend_from_slice(&["--with", c["model"].as_str().unwrap()]);
+        }
+        let e = json(&with_machine(&args));
+        assert_ne!(e["verdict"], "does-not-fit", "{}", r["model"]);
+    }
+}

@@ -14,8 +14,67 @@ pub use projector::{projector_memory, ProjectorPlacement, ProjectorUse};
 
 use serde::Serialize;
 
-use crate::estimate::{memory_fits, DeviceUsage, MemoryBreakdown};
+use crate::estimate::{memory_fits, DeviceUsage, MemoryBreakdown, Settings};
+use crate::model::ModelSpec;
 use crate::system::{DeviceKind, SystemSpec};
+
+/// Context a server beside the main model gets unless it is shorter: llama-server would take the
+/// trained length (`-c 0`), which for Qwen3-Embedding's 32768 tokens alone is 3.5 GiB of cache
+/// nobody embedding 512-token chunks needs.
+pub const COMPANION_CTX: u64 = 8192;
+
+/// How llama-server runs an embedding model (`--embedding`, `--reranking`): it sets `-b` to `-ub`
+/// (tools/server/server.cpp), and an encoder reads each document in one ubatch, so `-ub` must hold
+/// a chunk of `chunk` tokens; the speed test is one chunk. Returns a note when `-ub` had to grow.
+pub fn embedder_settings(s: &mut Settings, spec: &ModelSpec, chunk: u64) -> Option<String> {
+    if !spec.is_embedder() {
+        return None;
+    }
+    s.prompt = chunk;
+    s.gen = 0;
+    let mut note = None;
+    if spec.is_encoder() && chunk > s.ubatch {
+        note = Some(format!(
+            "{}: llama-server refuses documents longer than -ub (\"input is too large to process\"); estimated with -ub {chunk} for --chunk {chunk}",
+            spec.name
+        ));
+        s.ubatch = chunk;
+    }
+    s.batch = s.ubatch;
+    note
+}
+
+/// Settings of a server beside the main model: llama-server's defaults with `base`'s engine,
+/// rules and speed test, the context capped at [`COMPANION_CTX`], and an embedder's batch rules.
+/// Returns them with what the user should know.
+#[must_use]
+pub fn companion_settings(
+    spec: &ModelSpec,
+    base: &Settings,
+    chunk: u64,
+) -> (Settings, Vec<String>) {
+    let ctx = spec.context_length.clamp(1, COMPANION_CTX);
+    let mut s = Settings {
+        ctx: Some(ctx),
+        backend: base.backend,
+        llama_cpp: base.llama_cpp,
+        good_tps: base.good_tps,
+        usable_tps: base.usable_tps,
+        threads: base.threads,
+        prompt: base.prompt,
+        gen: base.gen,
+        ..Settings::default()
+    };
+    let mut notes = Vec::new();
+    if ctx < spec.context_length {
+        notes.push(format!(
+            "{} runs beside it with -c {ctx} (trained: {})",
+            spec.name, spec.context_length
+        ));
+    }
+    notes.extend(embedder_settings(&mut s, spec, chunk));
+    (s, notes)
+}
 
 /// What a component is in the stack (`components[].role` in the JSON contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -255,9 +255,9 @@ pub struct EstimateArgs {
     /// Logical batch size.
     #[arg(short = 'b', long = "batch-size", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
     pub batch: u64,
-    /// Physical batch size.
-    #[arg(long = "ubatch-size", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
-    pub ubatch: u64,
+    /// Physical batch size [default: 512; an embedding model's: at least --chunk].
+    #[arg(long = "ubatch-size", value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
+    pub ubatch: Option<u64>,
     /// Layers on the GPU: a number, `all` or `auto` (the most that fit, like --fit).
     #[arg(
         long = "n-gpu-layers",

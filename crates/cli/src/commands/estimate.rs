@@ -151,6 +151,102 @@ fn placement_args(
     out
 }
 
+/// The GGUF file a catalog model's quant is published as (`Qwen3-8B-Q4_K_M.gguf`), as the launch
+/// commands name it.
+fn gguf_file(id: &str, quant: &str) -> String {
+    match llmrig_catalog::models().find(id) {
+        Ok(en) => format!(
+            "{}-{quant}.gguf",
+            en.hf_repo.rsplit('/').next().unwrap_or(&en.hf_repo)
+        ),
+        Err(_) => format!("{id}-{quant}.gguf"),
+    }
+}
+
+/// What the stack adds to the launch command: llama-server's flags for the projector, the draft
+/// and an embedding model, and one more server per `--with` (ports from 8081); other programs
+/// get a note of what their command leaves out.
+fn stack_launch(
+    l: Launcher,
+    a: &EstimateArgs,
+    spec: &llmrig_core::model::ModelSpec,
+    s: &llmrig_core::estimate::Settings,
+    parts: &[stack::Part],
+) -> (Vec<String>, Vec<String>) {
+    let mut args = Vec::new();
+    let mut lines = Vec::new();
+    if l != Launcher::LlamaCpp {
+        // Ollama's library tags of vision models carry their projector.
+        let left: Vec<&str> = parts
+            .iter()
+            .filter(|p| !(l == Launcher::Ollama && p.component.role == ComponentRole::Mmproj))
+            .map(|p| p.json.role.as_str())
+            .collect();
+        if !left.is_empty() {
+            lines.push(format!(
+                "# not in this command: {} (llama-server runs them: --launch llama.cpp)",
+                left.join(", ")
+            ));
+        }
+        return (args, lines);
+    }
+    if spec.is_embedder() {
+        let mode = if spec.pooling == Some(llmrig_core::model::Pooling::Rank) {
+            "--reranking"
+        } else {
+            "--embedding"
+        };
+        args.push(format!("{mode} -ub {0} -b {0}", s.ubatch));
+    }
+    let mut port = 8081;
+    for p in parts {
+        let c = &p.json;
+        match p.component.role {
+            ComponentRole::Mmproj => {
+                let file = if a
+                    .stack
+                    .mmproj
+                    .as_deref()
+                    .is_some_and(|m| !m.eq_ignore_ascii_case("auto"))
+                {
+                    a.stack.mmproj.clone().unwrap_or_default()
+                } else {
+                    "mmproj-F16.gguf".to_string()
+                };
+                args.push(format!("--mmproj {}", crate::launch::shell_quote(&file)));
+                if a.stack.no_mmproj_offload {
+                    args.push("--no-mmproj-offload".to_string());
+                }
+                if file == "mmproj-F16.gguf" {
+                    lines.push("# mmproj-F16.gguf: the projector published beside the model (its GGUF repository's mmproj file)".to_string());
+                }
+            }
+            ComponentRole::Draft => args.push(format!(
+                "-md {} -ngld {} --spec-type draft-simple --spec-draft-n-max {}",
+                gguf_file(&c.model, &c.quant),
+                c.gpu_layers,
+                a.stack.draft_max
+            )),
+            ComponentRole::Embedding | ComponentRole::Reranker | ComponentRole::Llm => {
+                let mode = match p.component.role {
+                    ComponentRole::Embedding => " --embedding -ub 512 -b 512",
+                    ComponentRole::Reranker => " --reranking -ub 512 -b 512",
+                    _ => "",
+                };
+                lines.push(format!(
+                    "llama-server -m {} -c {} -ngl {}{mode} --port {port}",
+                    gguf_file(&c.model, &c.quant),
+                    c.ctx,
+                    c.gpu_layers
+                ));
+                port += 1;
+            }
+            ComponentRole::Main => {}
+        }
+    }
+    (args, lines)
+}
+
 /// The core's refusal with how to act on it in llmrig's own flags (the core names none).
 fn with_hint(e: EstimateError) -> anyhow::Error {
     match e {
@@ -164,7 +260,12 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
     let chunk = a.stack.chunk;
-    let embed_note = stack::embedder_settings(&mut settings, &model.weights.spec, chunk);
+    let embed_note = stack::embedder_settings(
+        &mut settings,
+        &model.weights.spec,
+        chunk,
+        a.ubatch.is_some(),
+    );
     let (mut whole, machine_notes) = options::machine(&a.machine)?;
     if let Some(list) = &a.device {
         options::apply_devices(&mut whole, &mut settings, list)?;
@@ -351,16 +452,17 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let launch = a
         .launch
         .map(|l| -> Result<LaunchJson> {
+            let mut args = placement_args(a, &settings, sys.gpus.first().map(|g| g.api));
+            let (extra, lines) = stack_launch(l, a, &model.weights.spec, &settings, &parts);
+            args.extend(extra);
+            let mut command = launch_for(l, &model, &settings, &e, &sys, args)?;
+            for line in lines {
+                command.push('\n');
+                command.push_str(&line);
+            }
             Ok(LaunchJson {
                 backend: l.name().to_string(),
-                command: launch_for(
-                    l,
-                    &model,
-                    &settings,
-                    &e,
-                    &sys,
-                    placement_args(a, &settings, sys.gpus.first().map(|g| g.api)),
-                )?,
+                command,
             })
         })
         .transpose()?;

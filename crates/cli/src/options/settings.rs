@@ -11,7 +11,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         backend: a.backend,
         ctx: a.ctx,
         batch: a.batch,
-        ubatch: a.ubatch,
+        ubatch: a.ubatch.unwrap_or(512),
         gpu_layers: a.gpu_layers,
         flash_attn: a.flash_attn.into(),
         cache_type_k: a.cache_type_k,

@@ -308,3 +308,52 @@ fn recommend_vision_embedding_and_rag_leave_room_for_what_each_plan_needs() {
         assert_ne!(e["verdict"], "does-not-fit", "{}", r["model"]);
     }
 }
+
+#[test]
+fn the_launch_command_starts_every_part_of_the_stack() {
+    let j = json(&with_machine(&[
+        "estimate",
+        "qwen3-8b",
+        "--with",
+        "bge-m3",
+        "--launch",
+        "llama.cpp",
+    ]));
+    let c = j["launch"]["command"].as_str().unwrap();
+    assert!(c.starts_with("llama-server -m Qwen3-8B-Q4_K_M.gguf"), "{c}");
+    assert!(
+        c.contains("llama-server -m bge-m3-F16.gguf -c 8192 -ngl 25 --embedding -ub 512 -b 512 --port 8081"),
+        "{c}"
+    );
+    let j = json(&with_machine(&[
+        "estimate",
+        "gemma-3-12b",
+        "--mmproj",
+        "auto",
+        "--draft",
+        "gemma-3-1b",
+        "--launch",
+        "llama.cpp",
+    ]));
+    let c = j["launch"]["command"].as_str().unwrap();
+    assert!(c.contains("--mmproj mmproj-F16.gguf"), "{c}");
+    assert!(
+        c.contains(
+            "-md gemma-3-1b-it-Q8_0.gguf -ngld 27 --spec-type draft-simple --spec-draft-n-max 3"
+        ),
+        "{c}"
+    );
+    // Ollama's library tag brings the projector; what it cannot run is named.
+    let j = json(&with_machine(&[
+        "estimate",
+        "gemma-3-12b",
+        "--mmproj",
+        "auto",
+        "--with",
+        "bge-m3",
+        "--launch",
+        "ollama",
+    ]));
+    let c = j["launch"]["command"].as_str().unwrap();
+    assert!(c.contains("# not in this command: embedding"), "{c}");
+}

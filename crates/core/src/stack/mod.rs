@@ -25,20 +25,30 @@ pub const COMPANION_CTX: u64 = 8192;
 
 /// How llama-server runs an embedding model (`--embedding`, `--reranking`): it sets `-b` to `-ub`
 /// (tools/server/server.cpp), and an encoder reads each document in one ubatch, so `-ub` must hold
-/// a chunk of `chunk` tokens; the speed test is one chunk. Returns a note when `-ub` had to grow.
-pub fn embedder_settings(s: &mut Settings, spec: &ModelSpec, chunk: u64) -> Option<String> {
+/// a chunk of `chunk` tokens; the speed test is one chunk. `ubatch_given`: the user chose `-ub`,
+/// which is kept (with a note when a chunk does not fit it); else it grows to a chunk.
+pub fn embedder_settings(
+    s: &mut Settings,
+    spec: &ModelSpec,
+    chunk: u64,
+    ubatch_given: bool,
+) -> Option<String> {
     if !spec.is_embedder() {
         return None;
     }
-    s.prompt = chunk;
+    s.prompt = chunk.min(s.ubatch.max(1));
     s.gen = 0;
     let mut note = None;
     if spec.is_encoder() && chunk > s.ubatch {
-        note = Some(format!(
-            "{}: llama-server refuses documents longer than -ub (\"input is too large to process\"); estimated with -ub {chunk} for --chunk {chunk}",
-            spec.name
-        ));
-        s.ubatch = chunk;
+        if ubatch_given {
+            note = Some(format!(
+                "{}: llama-server refuses documents longer than -ub {} (\"input is too large to process\"); chunks of {chunk} tokens need -ub {chunk}",
+                spec.name, s.ubatch
+            ));
+        } else {
+            s.ubatch = chunk;
+            s.prompt = chunk;
+        }
     }
     s.batch = s.ubatch;
     note
@@ -72,7 +82,7 @@ pub fn companion_settings(
             spec.name, spec.context_length
         ));
     }
-    notes.extend(embedder_settings(&mut s, spec, chunk));
+    notes.extend(embedder_settings(&mut s, spec, chunk, false));
     (s, notes)
 }
 

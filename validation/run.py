@@ -528,6 +528,60 @@ def projector_rows(names: list[str], binary: Path) -> list[dict]:
     return rows
 
 
+def whisper_rows(names: list[str], binary: Path) -> list[dict]:
+    """Whisper models in the real whisper.cpp (pywhispercpp's CPU build) against `llmrig estimate
+    whisper-…`: the weights buffer, the three KV caches and the four compute buffers whisper_init
+    logs, with and without flash attention. The log prints MB (1e6 bytes) with two decimals, seven
+    numbers summed: tolerance max(1 MiB, 1%) as elsewhere."""
+    import synth
+
+    out_dir = CACHE / "models"
+    catalog_id = {"whisper-tiny-f16": ("whisper-tiny", "f16"), "whisper-base-q8_0": ("whisper-base", "q8_0"),
+                  "whisper-turbo-q5_0": ("whisper-large-v3-turbo", "q5_0")}
+    rows = []
+    for name in names:
+        h = hashlib.sha256(json.dumps([synth.GENERATOR_VERSION, synth.WHISPERS[name]]).encode()).hexdigest()[:12]
+        path = out_dir / f"{name}-{h}.bin"
+        if not path.exists():
+            t0 = time.time()
+            synth.write_whisper(name, path)
+            log(f"generated {path.name} in {time.time() - t0:.1f} s")
+        job = {"model": str(path), "whisper": True, "cases": [dict(c, id=cid) for cid, c in PROJECTOR_CASES]}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(job, f)
+            jp = f.name
+        try:
+            p = subprocess.run([sys.executable, str(HERE / "worker.py"), jp], capture_output=True, text=True,
+                               timeout=600, cwd=HERE)
+        finally:
+            os.unlink(jp)
+        w = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else {"error": p.stderr[-2000:]}
+        by_id = {c["id"]: c for c in w.get("whisper_cases", [])}
+        model, q = catalog_id[name]
+        for cid, c in PROJECTOR_CASES:
+            row = {"model": name, "ftype": q.upper(), "file": path.name, "case": cid,
+                   "settings": f"whisper.cpp -fa {c['fa']}"}
+            act = by_id.get(cid)
+            args = ["estimate", model, "-q", q, "--json", "--no-gpu", "--ram", "64GiB", "-fa", c["fa"]]
+            r = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=120)
+            if "error" in w or act is None or "error" in act:
+                row["error"] = (w.get("error") or (act or {}).get("error") or "missing")[:500]
+            elif r.returncode != 0:
+                row["error"] = "llmrig: " + (r.stderr or r.stdout).strip()[-500:]
+            else:
+                cpu = json.loads(r.stdout)["memory"]["devices"][-1]
+                pred = {"weights": cpu["weights_bytes"], "kv": cpu["kv_cache_bytes"],
+                        "compute": cpu["compute_bytes"], "output": 0, "repack": 0}
+                actual = {"weights": act["weights"], "kv": act["kv"], "compute": act["compute"],
+                          "output": 0, "repack": 0}
+                row["fields"] = compare(pred, actual)
+                row["ok"] = all(v["ok"] for v in row["fields"].values())
+            row.setdefault("ok", False)
+            rows.append(row)
+        log(f"{name:>22}   {len(PROJECTOR_CASES)} cases")
+    return rows
+
+
 def kv_elements(c: dict) -> int:
     """Elements in the KV caches llama.cpp allocated (from its per-cache size lines)."""
     n = 0
@@ -926,7 +980,8 @@ def main() -> int:
     ap.add_argument("--models", help="comma-separated subset of: " + ",".join(
         ["llama", "llama-1b", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss",
          "cohere2", "qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe", "bert", "bert-rerank", "nomic-bert",
-         "gemma3-f16", "gemma3-q8_0", "qwen25vl-f16", "gemma-real"]))
+         "gemma3-f16", "gemma3-q8_0", "qwen25vl-f16", "whisper-tiny-f16", "whisper-base-q8_0",
+         "whisper-turbo-q5_0", "gemma-real"]))
     ap.add_argument("--llmrig", help="llmrig binary (default: $LLMRIG, else target/{debug,release}/llmrig)")
     ap.add_argument("--out", default=str(HERE), help="folder for report.md and report.json")
     ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a field is out of tolerance")
@@ -944,11 +999,13 @@ def main() -> int:
     t_start = time.time()
     names = list(synth.SPECS)
     projectors = [] if args.quick else list(synth.PROJECTORS)
+    whispers = [] if args.quick else list(synth.WHISPERS)
     want_real = True
     if args.models:
         sel = args.models.split(",")
         names = [n for n in names if n in sel]
         projectors = [n for n in synth.PROJECTORS if n in sel]
+        whispers = [n for n in synth.WHISPERS if n in sel]
         want_real = "gemma-real" in sel
     ftypes = ["Q4_K_M"] if args.quick else ["Q8_0", "Q4_0", "Q4_K_M", "IQ4_XS", "MXFP4_MOE"]
     files = model_files(names, ftypes)
@@ -972,6 +1029,8 @@ def main() -> int:
     rows, speeds = evaluate(files, cases_for, binary)
     if projectors:
         rows += projector_rows(projectors, binary)
+    if whispers:
+        rows += whisper_rows(whispers, binary)
     calibration = calibrate_check(binary, speeds)
     for sp in speeds:
         sp.pop("path", None)

@@ -609,3 +609,99 @@ def write_projector(name: str, out: Path) -> Path:
     w.close()
     tmp.rename(out)
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Whisper (whisper.cpp's ggml file format, src/whisper.cpp whisper_model_load): zero weights at the
+# official models' shapes; whisper.cpp allocates its state at init without running the model.
+# --------------------------------------------------------------------------------------------------
+
+# name -> (enc layers, dec layers, width, heads, mels, vocab, matrix type)
+WHISPERS: dict[str, tuple[int, int, int, int, int, int, str]] = {
+    "whisper-tiny-f16": (4, 4, 384, 6, 80, 51865, "f16"),
+    "whisper-base-q8_0": (6, 6, 512, 8, 80, 51865, "q8_0"),
+    "whisper-turbo-q5_0": (32, 4, 1280, 20, 128, 51866, "q5_0"),
+}
+
+
+def write_whisper(name: str, out: Path) -> Path:
+    """A ggml Whisper file: magic, 11 hparams, mel filters, a 50257-token vocabulary (whisper.cpp
+    adds the rest), then every tensor (n_dims, name length, type, dims, name, data) with
+    whisper.cpp's quantizer rules: 2-D tensors take the file's type except the positional
+    embeddings (F32); the 3-D convolution kernels stay F16; 1-D tensors F32."""
+    import struct
+
+    le, ld, S, H, M, V, mt = WHISPERS[name]
+    types = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "q5_0": 6}
+    ftypes = {"f16": 1, "q8_0": 7, "q5_0": 8}
+    # (bytes per block, elements per block) of each ggml type
+    sizes = {0: (4, 1), 1: (2, 1), 8: (34, 32), 6: (22, 32), 2: (18, 32)}
+    T, N = 1500, 448
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<I", 0x67676D6C))
+        qntvr = 2 if mt not in ("f16", "f32") else 0
+        f.write(struct.pack("<11i", V, T, S, H, le, N, S, H, ld, M, qntvr * 1000 + ftypes[mt]))
+        f.write(struct.pack("<ii", M, 201))
+        f.write(bytes(4 * M * 201))
+        n_tok = 50257
+        f.write(struct.pack("<i", n_tok))
+        for i in range(n_tok):
+            tok = f"t{i}".encode()
+            f.write(struct.pack("<I", len(tok)))
+            f.write(tok)
+
+        def tensor(tname: str, ne: list[int], ttype: int) -> None:
+            b = tname.encode()
+            f.write(struct.pack("<iii", len(ne), len(b), ttype))
+            f.write(struct.pack(f"<{len(ne)}i", *ne))
+            f.write(b)
+            n = 1
+            for d in ne:
+                n *= d
+            per, blk = sizes[ttype]
+            f.write(bytes(n // blk * per))
+
+        wt = types[mt]
+        tensor("encoder.positional_embedding", [S, T], 0)
+        tensor("encoder.conv1.weight", [3, M, S], 1)
+        tensor("encoder.conv1.bias", [1, S], 0)
+        tensor("encoder.conv2.weight", [3, S, S], 1)
+        tensor("encoder.conv2.bias", [1, S], 0)
+        for i in range(le):
+            p = f"encoder.blocks.{i}."
+            for n in ("query", "key", "value", "out"):
+                tensor(p + f"attn.{n}.weight", [S, S], wt)
+                if n != "key":
+                    tensor(p + f"attn.{n}.bias", [S], 0)
+            tensor(p + "attn_ln.weight", [S], 0)
+            tensor(p + "attn_ln.bias", [S], 0)
+            tensor(p + "mlp.0.weight", [S, 4 * S], wt)
+            tensor(p + "mlp.0.bias", [4 * S], 0)
+            tensor(p + "mlp.2.weight", [4 * S, S], wt)
+            tensor(p + "mlp.2.bias", [S], 0)
+            tensor(p + "mlp_ln.weight", [S], 0)
+            tensor(p + "mlp_ln.bias", [S], 0)
+        tensor("encoder.ln_post.weight", [S], 0)
+        tensor("encoder.ln_post.bias", [S], 0)
+        tensor("decoder.positional_embedding", [S, N], 0)
+        tensor("decoder.token_embedding.weight", [S, V], wt)
+        for i in range(ld):
+            p = f"decoder.blocks.{i}."
+            for a in ("attn", "cross_attn"):
+                for n in ("query", "key", "value", "out"):
+                    tensor(p + f"{a}.{n}.weight", [S, S], wt)
+                    if n != "key":
+                        tensor(p + f"{a}.{n}.bias", [S], 0)
+                tensor(p + f"{a}_ln.weight", [S], 0)
+                tensor(p + f"{a}_ln.bias", [S], 0)
+            tensor(p + "mlp.0.weight", [S, 4 * S], wt)
+            tensor(p + "mlp.0.bias", [4 * S], 0)
+            tensor(p + "mlp.2.weight", [4 * S, S], wt)
+            tensor(p + "mlp.2.bias", [S], 0)
+            tensor(p + "mlp_ln.weight", [S], 0)
+            tensor(p + "mlp_ln.bias", [S], 0)
+        tensor("decoder.ln.weight", [S], 0)
+        tensor("decoder.ln.bias", [S], 0)
+    tmp.rename(out)
+    return out

@@ -21,6 +21,7 @@ Sizes are printed in MiB with 2 (or 4) decimals, so values are exact to about 5 
 from __future__ import annotations
 
 import ctypes
+import os
 import json
 import re
 import sys
@@ -223,8 +224,50 @@ def run_projector(job: dict) -> dict:
     return {"model": job["model"], "projector_cases": out}
 
 
+RE_WH_TOTAL = re.compile(r"whisper_model_load:\s+(\S+) total size =\s+([\d.]+) MB")
+RE_WH_KV = re.compile(r"whisper_init_state: kv (self|cross|pad)\s+size\s+=\s+([\d.]+) MB")
+RE_WH_COMPUTE = re.compile(r"whisper_init_state: compute buffer \((\w+)\)\s+=\s+([\d.]+) MB")
+
+
+def run_whisper(job: dict) -> dict:
+    """Loads a ggml Whisper file in whisper.cpp (pywhispercpp's bindings, CPU) and reports the
+    buffers whisper_init logs (MB = 1e6 bytes, two decimals)."""
+    import _pywhispercpp as W
+
+    lines: list[str] = []
+    W.whisper_log_set(lambda level, text: lines.append(text))
+    out = []
+    for case in job["cases"]:
+        lines.clear()
+        p = W.whisper_context_default_params()
+        p.use_gpu = False
+        p.flash_attn = case.get("fa", "on") != "off"
+        ctx = W.whisper_init_from_file_with_params(job["model"], p)
+        log = "".join(lines)
+        if ctx is None:
+            out.append({"id": case["id"], "error": "whisper_init failed", "log_tail": log[-3000:]})
+            continue
+        W.whisper_free(ctx)
+        mb = lambda v: round(float(v) * 1e6)  # noqa: E731
+        out.append({
+            "id": case["id"],
+            "weights": sum(mb(v) for _, v in RE_WH_TOTAL.findall(log)),
+            "kv": sum(mb(v) for _, v in RE_WH_KV.findall(log)),
+            "compute": sum(mb(v) for _, v in RE_WH_COMPUTE.findall(log)),
+            "lines": len(RE_WH_COMPUTE.findall(log)) + len(RE_WH_KV.findall(log)),
+        })
+    return {"model": job["model"], "whisper_cases": out}
+
+
 def main() -> None:
     job = json.load(open(sys.argv[1]))
+    if job.get("whisper"):
+        res = run_whisper(job)
+        import _pywhispercpp as W
+
+        W.whisper_log_set(None)  # no Python callback left for ggml's messages at exit
+        print(json.dumps(res), flush=True)
+        os._exit(0)
     if job.get("projector"):
         L.llama_log_set(_cb, ctypes.c_void_p())
         L.llama_backend_init()

@@ -18,6 +18,7 @@ pub mod prices;
 pub mod projectors;
 pub mod quality;
 pub mod recommend;
+pub mod speech;
 
 pub use devices::{devices, vendor_from_name, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};
 pub use interconnect::interconnect;

@@ -25,7 +25,8 @@
 //! ```
 //!
 //! An embedding model or reranker adds `performance.tokens_per_s` and `documents_per_s` (its
-//! throughput at `--chunk` tokens per document); a draft model adds `performance.speculative`.
+//! throughput at `--chunk` tokens per document); a draft model adds `performance.speculative`; a
+//! Whisper model (`arch` "whisper") adds `performance.realtime_factor`.
 
 use serde::{Deserialize, Serialize};
 
@@ -315,6 +316,9 @@ pub struct PerformanceJson {
     /// With a draft model: the speculative decoding that `decode_tokens_per_s` includes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speculative: Option<SpeculativeJson>,
+    /// Speech models: seconds of compute per second of audio (below 1: faster than real time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realtime_factor: Option<f64>,
 }
 
 /// Decode speed at one depth.
@@ -482,6 +486,7 @@ impl From<&Performance> for PerformanceJson {
             tokens_per_s: None,
             documents_per_s: None,
             speculative: None,
+            realtime_factor: None,
         }
     }
 }

@@ -257,6 +257,10 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
 
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
+    // Whisper models run in whisper.cpp, not llama.cpp.
+    if let Some(w) = llmrig_catalog::speech::find_whisper(&a.model) {
+        return crate::commands::speech::run(a, &w, as_json);
+    }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
     let chunk = a.stack.chunk;

@@ -9,5 +9,6 @@ pub mod inspect;
 pub mod need;
 pub mod plan;
 pub mod recommend;
+pub mod speech;
 pub mod stack;
 pub mod suggest;

@@ -357,3 +357,74 @@ fn the_launch_command_starts_every_part_of_the_stack() {
     let c = j["launch"]["command"].as_str().unwrap();
     assert!(c.contains("# not in this command: embedding"), "{c}");
 }
+
+#[test]
+fn whisper_large_v3_turbo_is_sized_as_whisper_cpp_allocates_it() {
+    let j = json(&with_machine(&["estimate", "whisper-large-v3-turbo"]));
+    assert_eq!(j["model"]["arch"], "whisper");
+    assert_eq!(j["settings"]["backend"], "whisper.cpp");
+    let gpu = &j["memory"]["devices"][0];
+    // F16 weights (whisper.cpp logs 1623.92 MB), three F16 caches of 4 decoder layers.
+    assert_eq!(u(&gpu["weights_bytes"]), 1_623_915_520);
+    assert_eq!(
+        u(&gpu["kv_cache_bytes"]),
+        2 * 2 * 1280 * 4 * 512 + 2 * 2 * 1280 * 4 * 1536 + 2 * 2 * 1280 * 1536
+    );
+    let rtf = j["performance"]["realtime_factor"].as_f64().unwrap();
+    assert!(rtf > 0.0 && rtf < 0.25, "{rtf}");
+    assert_eq!(j["verdict"], "works-well");
+    let q = json(&with_machine(&[
+        "estimate",
+        "whisper-large-v3-turbo",
+        "-q",
+        "q5_0",
+    ]));
+    assert_eq!(u(&q["memory"]["devices"][0]["weights_bytes"]), 573_401_440);
+    llmrig()
+        .args(["estimate", "whisper-tiny", "-q", "Q4_K_M"])
+        .args(GPU_3060)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("expected a whisper.cpp type"));
+}
+
+/// whisper.cpp's published encoder times (30 s window, flash attention off): ggml-org/ci bench
+/// tables (V100 from whisper.cpp README at 663cafc1, 2025-03-21; Apple M4 from ggml-org/ci
+/// ce7476ae) and whisper.cpp PR #2152 (RTX 2060). The V100's large-v3 row (135 ms) set the GPU
+/// efficiency; every other row is out of sample. The errors below are what README.md states.
+#[test]
+fn whisper_encoder_times_against_published_benches() {
+    let rows: &[(&str, &str, f64)] = &[
+        ("rtx-2060", "whisper-tiny", 0.0125),
+        ("rtx-2060", "whisper-base", 0.0241),
+        ("rtx-2060", "whisper-small", 0.0747),
+        ("rtx-2060", "whisper-medium", 0.2007),
+        ("v100-sxm2-32gb", "whisper-tiny", 0.00583),
+        ("v100-sxm2-32gb", "whisper-base", 0.01064),
+        ("v100-sxm2-32gb", "whisper-small", 0.02998),
+        ("v100-sxm2-32gb", "whisper-medium", 0.08134),
+        ("m4", "whisper-tiny", 0.0346),
+        ("m4", "whisper-medium", 0.6756),
+        ("m4", "whisper-large-v3", 1.2668),
+    ];
+    let mut nvidia = Vec::new();
+    for &(gpu, model, measured) in rows {
+        let j = json(&["estimate", model, "--gpu", gpu, "-fa", "off"]);
+        let predicted = j["performance"]["time_to_first_token_s"].as_f64().unwrap();
+        let err = predicted / measured - 1.0;
+        if gpu == "m4" {
+            // Apple's GPU runs whisper.cpp's encoder at about half its FP16 rate, not 13.5%:
+            // llmrig predicts it 2–4× too slow (left as it is, README says so).
+            assert!(err > 1.0 && err < 3.0, "{gpu} {model}: {err}");
+        } else {
+            nvidia.push(err.abs());
+        }
+    }
+    nvidia.sort_by(f64::total_cmp);
+    let median = nvidia[nvidia.len() / 2];
+    let worst = nvidia[nvidia.len() - 1];
+    assert!(
+        median < 0.35 && worst < 0.7,
+        "median {median}, worst {worst}"
+    );
+}

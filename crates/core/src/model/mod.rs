@@ -1,10 +1,12 @@
 //! Models: architecture numbers ([`ModelSpec`]) and the tensors they imply; multimodal projectors
-//! ([`ProjectorSpec`]).
+//! ([`ProjectorSpec`]); Whisper speech models ([`WhisperSpec`]).
 
 mod projector;
 mod spec;
 mod tensors;
+mod whisper;
 
 pub use projector::{ProjectorKind, ProjectorSpec, ProjectorTensor};
 pub use spec::{Arch, ModelSpec, Pooling, RecurrentSpec, SpecError};
 pub use tensors::{classify, tensor_inventory, Role, TensorInfo};
+pub use whisper::{WhisperMemory, WhisperSpec, WHISPER_META_BYTES};

@@ -137,9 +137,9 @@ pub fn mmproj(
     let (pspec, weights, label, quant) = if arg.eq_ignore_ascii_case("auto") {
         let Some(p) = llmrig_catalog::projectors::projector_for(spec) else {
             if llmrig_catalog::projectors::unsized_vision(spec) {
-                anyhow::bail!("--mmproj auto: {}'s vision projector is not sized by llmrig yet (Gemma 3 4B/12B/27B are); pass --mmproj FILE for a Gemma 3, Qwen2.5-VL or Qwen3-VL projector file", spec.name);
+                anyhow::bail!("--mmproj auto: {}'s vision projector is not sized by llmrig yet (Gemma 3 4B/12B/27B and Qwen2.5-VL 3B/7B are); pass --mmproj FILE for a Gemma 3, Qwen2.5-VL or Qwen3-VL projector file", spec.name);
             }
-            anyhow::bail!("--mmproj auto: {} has no vision projector in the catalog (vision models with one: gemma-3-4b, gemma-3-12b, gemma-3-27b)", spec.name);
+            anyhow::bail!("--mmproj auto: {} has no vision projector in the catalog (vision models with one: gemma-3-4b, gemma-3-12b, gemma-3-27b, qwen2.5-vl-3b, qwen2.5-vl-7b)", spec.name);
         };
         (
             p,

@@ -100,7 +100,8 @@ impl Arch {
     pub fn from_gguf_name(name: &str) -> Option<Arch> {
         Some(match name {
             "llama" | "mistral" => Arch::Llama,
-            "qwen2" => Arch::Qwen2,
+            // Qwen2-VL/Qwen2.5-VL text: Qwen2's tensors and cache, multi-section RoPE.
+            "qwen2" | "qwen2vl" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "qwen3moe" => Arch::Qwen3Moe,
             "gemma2" => Arch::Gemma2,

@@ -11,6 +11,7 @@
 pub mod accuracy;
 pub mod calibrate;
 mod devices;
+pub mod image;
 mod interconnect;
 mod models;
 mod ollama;

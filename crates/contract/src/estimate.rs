@@ -71,7 +71,8 @@ pub struct EstimateJson {
 /// One part of the stack: the main model, its projector or draft, or a server beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentJson {
-    /// `main`, `mmproj`, `draft`, `embedding`, `reranker` or `llm`.
+    /// `main`, `mmproj`, `draft`, `embedding`, `reranker` or `llm`; an image model's parts:
+    /// `unet` or `dit`, `text-encoder`, `vae`.
     pub role: String,
     /// Model id or file.
     pub model: String,
@@ -93,6 +94,13 @@ pub struct ComponentJson {
     /// A projector: context tokens each image takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<u64>,
+    /// An image model's part: parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<u64>,
+    /// An image model's part: seconds per run (the denoiser: one pass of one step; a text
+    /// encoder: one prompt; the VAE: one decode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// Speculative decoding with a draft model.
@@ -319,6 +327,12 @@ pub struct PerformanceJson {
     /// Speech models: seconds of compute per second of audio (below 1: faster than real time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realtime_factor: Option<f64>,
+    /// Image models: seconds per sampling step (all guidance passes of one image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_per_step: Option<f64>,
+    /// Image models: seconds per image (text encoding, the steps and the VAE decode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_per_image: Option<f64>,
 }
 
 /// Decode speed at one depth.
@@ -487,6 +501,8 @@ impl From<&Performance> for PerformanceJson {
             documents_per_s: None,
             speculative: None,
             realtime_factor: None,
+            seconds_per_step: None,
+            seconds_per_image: None,
         }
     }
 }

@@ -364,6 +364,9 @@ pub struct EstimateArgs {
     /// What runs beside the model: projector, draft, other servers.
     #[command(flatten)]
     pub stack: StackArgs,
+    /// Image models: size, steps and the engine's placement flags.
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// The machine.
     #[command(flatten)]
     pub machine: MachineArgs,
@@ -411,6 +414,48 @@ pub struct StackArgs {
     /// llama-server needs: a document must fit one ubatch).
     #[arg(long = "chunk", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub chunk: u64,
+}
+
+/// Image-generation settings, with stable-diffusion.cpp's names where it has them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ImageArgs {
+    /// Image size `WxH` in pixels (default: the model's native size).
+    #[arg(long = "image", value_parser = values::image_size)]
+    pub image: Option<(u32, u32)>,
+    /// Sampling steps (default: the model card's).
+    #[arg(long = "steps", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub steps: Option<u32>,
+    /// Images generated one after another (sd.cpp's `-b/--batch-count`).
+    #[arg(long = "batch-count", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub batch_count: u32,
+    /// Guidance scale: 1 runs one denoiser pass per step instead of two (default: the model's;
+    /// FLUX's guidance is distilled into one pass).
+    #[arg(long = "cfg-scale")]
+    pub cfg_scale: Option<f64>,
+    /// Text encoders' weight format (`fp16`, `fp8`, `q8_0`, …; default: their usual files').
+    #[arg(long = "te-quant")]
+    pub te_quant: Option<String>,
+    /// Flash attention in the denoiser (sd.cpp's `--diffusion-fa`).
+    #[arg(long = "diffusion-fa")]
+    pub diffusion_fa: bool,
+    /// Tiled VAE decode (sd.cpp `--vae-tiling`; diffusers `enable_tiling`).
+    #[arg(long = "vae-tiling")]
+    pub vae_tiling: bool,
+    /// Text encoders on the CPU (sd.cpp `--clip-on-cpu`).
+    #[arg(long = "clip-on-cpu")]
+    pub clip_on_cpu: bool,
+    /// VAE on the CPU (sd.cpp `--vae-on-cpu`, ComfyUI `--cpu-vae`).
+    #[arg(long = "vae-on-cpu")]
+    pub vae_on_cpu: bool,
+    /// Weights in RAM, one model at a time on the GPU (sd.cpp `--offload-to-cpu`; same as
+    /// `--offload model`).
+    #[arg(long = "offload-to-cpu")]
+    pub offload_to_cpu: bool,
+    /// Offload policy: `none` (all on the GPU), `auto` (the engine's default), `model` (one model
+    /// at a time: diffusers `enable_model_cpu_offload`), `sequential` (one layer at a time),
+    /// `lowvram` (ComfyUI `--lowvram`).
+    #[arg(long = "offload", value_parser = ["none", "auto", "model", "sequential", "lowvram"])]
+    pub offload: Option<String>,
 }
 
 /// Describes the machine instead of (or on top of) detecting it.

@@ -85,19 +85,40 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Choice<T> {
 }
 
 /// The `--backend` engines, in the order `--help` lists them.
-const BACKENDS: [Backend; 6] = [
+const BACKENDS: [Backend; 9] = [
     Backend::LlamaCpp,
     Backend::ExLlamaV2,
     Backend::ExLlamaV3,
     Backend::Mlx,
     Backend::Transformers,
     Backend::Vllm,
+    Backend::SdCpp,
+    Backend::ComfyUi,
+    Backend::Diffusers,
 ];
 
 /// `--backend`: [`Backend::parse`], which also takes `ollama`, `lmstudio`, `koboldcpp`, `exl2`, any
 /// case and `-`/`_` anywhere.
 pub fn backend() -> Choice<Backend> {
     Choice::new(BACKENDS.map(Backend::name), Backend::parse)
+}
+
+/// `--image WxH`: an image size in pixels, each side 64 to 16384 and a multiple of 8 (the VAEs
+/// downsample 8×).
+///
+/// # Errors
+/// Anything else.
+pub fn image_size(s: &str) -> Result<(u32, u32), String> {
+    let err = || {
+        format!("expected WIDTHxHEIGHT in pixels, multiples of 8 from 64 to 16384 (1024x1024), got {s:?}")
+    };
+    let (w, h) = s.split_once(['x', 'X', '*']).ok_or_else(err)?;
+    let w: u32 = w.trim().parse().map_err(|_| err())?;
+    let h: u32 = h.trim().parse().map_err(|_| err())?;
+    if !(64..=16384).contains(&w) || !(64..=16384).contains(&h) || w % 8 != 0 || h % 8 != 0 {
+        return Err(err());
+    }
+    Ok((w, h))
 }
 
 /// `-ctk`/`-ctv`: the cache types llama.cpp accepts ([`KV_CACHE_TYPES`]), any case.
@@ -613,6 +634,9 @@ mod tests {
             Backend::Mlx => 3,
             Backend::Transformers => 4,
             Backend::Vllm => 5,
+            Backend::SdCpp => 6,
+            Backend::ComfyUi => 7,
+            Backend::Diffusers => 8,
         };
         for (i, b) in BACKENDS.into_iter().enumerate() {
             assert_eq!(index(b), i, "{}", b.name());

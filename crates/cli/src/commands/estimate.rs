@@ -261,6 +261,22 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     if let Some(w) = llmrig_catalog::speech::find_whisper(&a.model) {
         return crate::commands::speech::run(a, &w, as_json);
     }
+    // Image models run in stable-diffusion.cpp, ComfyUI or diffusers.
+    if let Some(img) = llmrig_catalog::image::find_image(&a.model) {
+        return crate::commands::image::run(a, &img, as_json);
+    }
+    if a.backend.is_image() {
+        anyhow::bail!(
+            "--backend {}: runs image models ({}); {} is not one",
+            a.backend.name(),
+            llmrig_catalog::image::image_models()
+                .iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.model
+        );
+    }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
     let chunk = a.stack.chunk;

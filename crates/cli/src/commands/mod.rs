@@ -5,6 +5,7 @@ pub mod calibrate;
 pub mod catalogs;
 pub mod estimate;
 pub mod hw;
+pub mod image;
 pub mod inspect;
 pub mod need;
 pub mod plan;

@@ -216,6 +216,8 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
                 documents_per_s: None,
                 speculative: None,
                 realtime_factor: Some(rtf),
+                seconds_per_step: None,
+                seconds_per_image: None,
             },
             max_context: spec.n_text_ctx,
             verdict: verdict_name(verdict).to_string(),
@@ -232,6 +234,8 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
                 decode_tokens_per_s: 1.0 / token_s,
                 documents_per_s: None,
                 image_tokens: None,
+                params: None,
+                seconds: None,
             }],
         };
         return Ok(json::to_string(&j));

@@ -74,6 +74,8 @@ pub fn part(
         },
         documents_per_s: docs,
         image_tokens: None,
+        params: None,
+        seconds: None,
     };
     (component, json)
 }
@@ -185,6 +187,8 @@ pub fn mmproj(
         decode_tokens_per_s: 0.0,
         documents_per_s: None,
         image_tokens: Some(tokens),
+        params: None,
+        seconds: None,
     };
     let mut notes = vec![format!(
         "{}: {} encoder ({} layers × {}), {tokens} context tokens per image; its compute buffer is reserved at load for a {}-patch image{}",

@@ -12,6 +12,7 @@ mod contract;
 mod flags;
 /// `llmrig hw`: detection, --measure, --save.
 mod hw;
+mod image;
 /// `--launch`: every program's command starts a plan that fits (issue 14).
 mod launch;
 /// System RAM as one budget: the OS reserve, unified memory, the wired limit, Windows' shared GPU

@@ -193,6 +193,7 @@ pub(super) fn scratch_bytes(
             need
         }
         Backend::LlamaCpp | Backend::Vllm => 0,
+        Backend::SdCpp | Backend::ComfyUi | Backend::Diffusers => 0,
     }
 }
 

@@ -295,6 +295,14 @@ pub enum Backend {
     Transformers,
     /// vLLM: planned by `llmrig plan`; `estimate` keeps llama.cpp's rules and says so.
     Vllm,
+    /// stable-diffusion.cpp, for image models (`crate::stack::image`).
+    #[serde(rename = "sd.cpp")]
+    SdCpp,
+    /// ComfyUI, for image models.
+    #[serde(rename = "comfyui")]
+    ComfyUi,
+    /// Hugging Face diffusers, for image models.
+    Diffusers,
 }
 
 impl Backend {
@@ -309,6 +317,9 @@ impl Backend {
                 "mlx" | "mlxlm" => Backend::Mlx,
                 "transformers" | "hf" => Backend::Transformers,
                 "vllm" => Backend::Vllm,
+                "sd.cpp" | "sdcpp" | "stablediffusion.cpp" => Backend::SdCpp,
+                "comfyui" | "comfy" => Backend::ComfyUi,
+                "diffusers" => Backend::Diffusers,
                 _ => return None,
             },
         )
@@ -324,7 +335,16 @@ impl Backend {
             Backend::Mlx => "mlx",
             Backend::Transformers => "transformers",
             Backend::Vllm => "vllm",
+            Backend::SdCpp => "sd.cpp",
+            Backend::ComfyUi => "comfyui",
+            Backend::Diffusers => "diffusers",
         }
+    }
+
+    /// Engines that run image models, not text models.
+    #[must_use]
+    pub fn is_image(self) -> bool {
+        matches!(self, Backend::SdCpp | Backend::ComfyUi | Backend::Diffusers)
     }
 
     /// Engines that keep every layer on the GPUs (no offload to system RAM).
@@ -336,7 +356,7 @@ impl Backend {
     /// Engines whose memory `estimate` models with this module's rules.
     #[must_use]
     pub fn modelled_here(self) -> bool {
-        !matches!(self, Backend::LlamaCpp | Backend::Vllm)
+        !matches!(self, Backend::LlamaCpp | Backend::Vllm) && !self.is_image()
     }
 
     /// The CUDA context, cuBLAS/cuDNN kernels and allocator slack of a PyTorch process, per GPU:
@@ -348,6 +368,7 @@ impl Backend {
             Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Transformers => Some(1343 << 20),
             Backend::Mlx => Some(0),
             Backend::LlamaCpp | Backend::Vllm => None,
+            Backend::SdCpp | Backend::ComfyUi | Backend::Diffusers => None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Models: architecture numbers ([`ModelSpec`]) and the tensors they imply; multimodal projectors
-//! ([`ProjectorSpec`]); Whisper speech models ([`WhisperSpec`]).
+//! ([`ProjectorSpec`]); Whisper speech models ([`WhisperSpec`]); the parts of image-generation
+//! pipelines ([`diffusion`]).
 
+pub mod diffusion;
 mod projector;
 mod spec;
 mod tensors;

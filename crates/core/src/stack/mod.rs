@@ -1,6 +1,7 @@
 //! Several components on one machine: the main text model and what runs beside it — a vision
 //! projector and a draft model inside the same llama.cpp process, an embedder, a reranker or
-//! another LLM as servers of their own — and whether they fit together.
+//! another LLM as servers of their own — and whether they fit together; and image-generation
+//! pipelines ([`image`]), whose parts one engine runs in turn.
 //!
 //! Each component's memory is a [`MemoryBreakdown`] over the same devices as the main model's
 //! (GPUs in order, then the CPU). The main model is fitted into what the others leave
@@ -8,6 +9,7 @@
 //! `--fit` sees it; [`combine`] adds them up against the machine's real capacities.
 
 pub mod draft;
+pub mod image;
 mod projector;
 
 pub use projector::{projector_memory, ProjectorPlacement, ProjectorUse};

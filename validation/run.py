@@ -981,7 +981,7 @@ def main() -> int:
         ["llama", "llama-1b", "mixtral", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3", "deepseek2", "gpt-oss",
          "cohere2", "qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe", "bert", "bert-rerank", "nomic-bert",
          "gemma3-f16", "gemma3-q8_0", "qwen25vl-f16", "whisper-tiny-f16", "whisper-base-q8_0",
-         "whisper-turbo-q5_0", "gemma-real"]))
+         "whisper-turbo-q5_0", "gemma-real", "sd", "sd-full"]))
     ap.add_argument("--llmrig", help="llmrig binary (default: $LLMRIG, else target/{debug,release}/llmrig)")
     ap.add_argument("--out", default=str(HERE), help="folder for report.md and report.json")
     ap.add_argument("--no-fail", action="store_true", help="exit 0 even when a field is out of tolerance")
@@ -1001,8 +1001,11 @@ def main() -> int:
     projectors = [] if args.quick else list(synth.PROJECTORS)
     whispers = [] if args.quick else list(synth.WHISPERS)
     want_real = True
+    sel: list[str] = []
+    want_sd = not args.quick
     if args.models:
         sel = args.models.split(",")
+        want_sd = "sd" in sel or "sd-full" in sel
         names = [n for n in names if n in sel]
         projectors = [n for n in synth.PROJECTORS if n in sel]
         whispers = [n for n in synth.WHISPERS if n in sel]
@@ -1031,6 +1034,11 @@ def main() -> int:
         rows += projector_rows(projectors, binary)
     if whispers:
         rows += whisper_rows(whispers, binary)
+    if want_sd:
+        import sd_check
+
+        rows += sd_check.sd_rows(binary, CACHE, str(Path(sys.executable).parent / "cmake"),
+                                 full="sd-full" in sel)
     calibration = calibrate_check(binary, speeds)
     for sp in speeds:
         sp.pop("path", None)

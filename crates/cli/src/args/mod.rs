@@ -432,7 +432,8 @@ pub struct ImageArgs {
     /// FLUX's guidance is distilled into one pass).
     #[arg(long = "cfg-scale")]
     pub cfg_scale: Option<f64>,
-    /// Text encoders' weight format (`fp16`, `fp8`, `q8_0`, …; default: their usual files').
+    /// The large text encoder's weight format (T5-XXL's or an LLM's file: `fp16`, `fp8`, `q8_0`,
+    /// …; default F16; CLIP's files stay F16).
     #[arg(long = "te-quant")]
     pub te_quant: Option<String>,
     /// Flash attention in the denoiser (sd.cpp's `--diffusion-fa`).
@@ -451,10 +452,11 @@ pub struct ImageArgs {
     /// `--offload model`).
     #[arg(long = "offload-to-cpu")]
     pub offload_to_cpu: bool,
-    /// Offload policy: `none` (all on the GPU), `auto` (the engine's default), `model` (one model
-    /// at a time: diffusers `enable_model_cpu_offload`), `sequential` (one layer at a time),
-    /// `lowvram` (ComfyUI `--lowvram`).
-    #[arg(long = "offload", value_parser = ["none", "auto", "model", "sequential", "lowvram"])]
+    /// Offload policy: `none` (all on the GPU; ComfyUI `highvram`), `auto` (the engine's default;
+    /// ComfyUI `normalvram`), `model` (one model at a time: diffusers `enable_model_cpu_offload`,
+    /// sd.cpp `--offload-to-cpu`), `sequential` (one layer at a time: diffusers
+    /// `enable_sequential_cpu_offload`, ComfyUI `novram`), `lowvram` (ComfyUI `--lowvram`).
+    #[arg(long = "offload", value_parser = ["none", "auto", "model", "sequential", "lowvram", "normalvram", "highvram", "novram"])]
     pub offload: Option<String>,
 }
 

@@ -58,8 +58,47 @@ pub fn models_cmd(as_json: bool) -> String {
             }
         })
         .collect();
+    let images: Vec<serde_json::Value> = llmrig_catalog::image::image_models()
+        .iter()
+        .map(|e| {
+            let p = &e.pipeline;
+            serde_json::json!({
+                "id": e.id,
+                "name": e.name,
+                "aliases": e.aliases,
+                "params": p.params(),
+                "parts": p.parts.iter().map(|x| serde_json::json!({
+                    "role": x.role.json_name(&x.arch),
+                    "name": x.name,
+                    "params": x.arch.params(),
+                    "format": x.format.name(),
+                })).collect::<Vec<_>>(),
+                "width": p.width,
+                "height": p.height,
+                "steps": p.steps,
+                "passes_per_step": p.passes(),
+                "files": e.files,
+            })
+        })
+        .collect();
+    let speech: Vec<serde_json::Value> = llmrig_catalog::speech::whisper_models()
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "id": w.id,
+                "name": w.name,
+                "aliases": w.aliases,
+                "params": w.spec.params(),
+            })
+        })
+        .collect();
     if as_json {
-        return json::to_string(&serde_json::json!({"schema_version": 1, "models": rows}));
+        return json::to_string(&serde_json::json!({
+            "schema_version": 1,
+            "models": rows,
+            "image_models": images,
+            "speech_models": speech,
+        }));
     }
     let mut t = table::new(
         &[
@@ -93,7 +132,37 @@ pub fn models_cmd(as_json: bool) -> String {
         ]);
     }
     table::fit(&mut t, &[6, 5, 1]);
-    format!("{t}\n")
+    let mut it = table::new(
+        &["image model", "parts", "params", "size", "steps"],
+        &[2, 4],
+    );
+    for v in &images {
+        #[allow(clippy::cast_precision_loss)]
+        it.add_row(vec![
+            v["id"].as_str().unwrap_or("").to_string(),
+            v["parts"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| x["name"].as_str().unwrap_or(""))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .unwrap_or_default(),
+            format!("{:.2}B", v["params"].as_u64().unwrap_or(0) as f64 / 1e9),
+            format!("{}x{}", v["width"], v["height"]),
+            v["steps"].to_string(),
+        ]);
+    }
+    let mut st = table::new(&["speech model", "params"], &[1]);
+    for v in &speech {
+        #[allow(clippy::cast_precision_loss)]
+        st.add_row(vec![
+            v["id"].as_str().unwrap_or("").to_string(),
+            format!("{:.3}B", v["params"].as_u64().unwrap_or(0) as f64 / 1e9),
+        ]);
+    }
+    format!("{t}\n{it}\n{st}\n")
 }
 
 /// `llmrig devices`.

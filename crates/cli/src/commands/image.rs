@@ -64,9 +64,9 @@ fn settings(a: &EstimateArgs, e: &ImageEntry, engine: ImageEngine) -> Result<Ima
     let i = &a.image;
     let (width, height) = i.image.unwrap_or((p.width, p.height));
     let offload = match i.offload.as_deref() {
-        Some("none") => Offload::None,
+        Some("none" | "highvram") => Offload::None,
         Some("model") => Offload::Model,
-        Some("sequential") => Offload::Sequential,
+        Some("sequential" | "novram") => Offload::Sequential,
         Some("lowvram") => Offload::LowVram,
         _ if i.offload_to_cpu => Offload::Model,
         _ => Offload::Auto,
@@ -291,7 +291,7 @@ fn command(e: &ImageEntry, pipe: &Pipeline, s: &ImageSettings) -> String {
                 let _ = write!(c, " --diffusion-model {}-{q}.gguf", e.id);
                 for p in &pipe.parts {
                     let f = if p.role == PartRole::TextEncoder {
-                        s.text_encoder_format.unwrap_or(p.format).name()
+                        llmrig_core::stack::image::text_encoder_format(pipe, p, s).name()
                     } else {
                         p.format.name()
                     };
@@ -316,7 +316,13 @@ fn command(e: &ImageEntry, pipe: &Pipeline, s: &ImageSettings) -> String {
                             let _ = write!(c, " --llm {name}-{f}.gguf");
                         }
                         (PartRole::Vae, _) => {
-                            let _ = write!(c, " --vae {}_vae.safetensors", e.id);
+                            // Black Forest Labs publish FLUX's VAE as ae.safetensors.
+                            let file = if e.id.starts_with("flux") {
+                                "ae.safetensors".to_string()
+                            } else {
+                                format!("{}_vae.safetensors", e.id.replace(['.', '-'], "_"))
+                            };
+                            let _ = write!(c, " --vae {file}");
                         }
                         _ => {}
                     }

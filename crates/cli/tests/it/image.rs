@@ -284,3 +284,51 @@ fn bad_image_input_is_named() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// diffusers' peaks as published (torch.cuda.max_memory_allocated, GiB, no CUDA context):
+/// derekl35/diffusers-quantization-benchmarks (FLUX.1-dev at 1024², HF blog 2025-05-21) and
+/// sayakpaul's SD 1.5 runs (bf16 with SDPA, 512²); docs/research/image-speed.csv rows 50-79.
+#[test]
+fn diffusers_peaks_match_published_measurements() {
+    let peak = |args: &[&str]| {
+        let mut a = vec!["estimate"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&[
+            "--backend",
+            "diffusers",
+            "--gpu",
+            "h100-sxm-80gb",
+            "--ram",
+            "256GiB",
+        ]);
+        let j = json(&a);
+        let g = &j["memory"]["devices"][0];
+        (u(&g["weights_bytes"]) + u(&g["compute_bytes"])) as f64 / (1u64 << 30) as f64
+    };
+    // FLUX within 0.5-4.1% (the VAE decode at 1024² is the peak all on the GPU, the transformer
+    // or T5 with offload). SD 1.5 is 17% over: ComfyUI's VAE-decode reserve, which llmrig uses
+    // for PyTorch engines, is above what diffusers allocates at 512².
+    for (args, published, tol) in [
+        (&["flux.1-dev"][..], 36.166, 0.05),
+        (&["flux.1-dev", "--offload", "model"][..], 23.271, 0.05),
+        (&["flux.1-dev", "-q", "q8_0"][..], 25.973, 0.05),
+        (
+            &["flux.1-dev", "-q", "q8_0", "--offload", "model"][..],
+            12.965,
+            0.05,
+        ),
+        (&["flux.1-dev", "-q", "q4_1"][..], 21.326, 0.05),
+        (
+            &["flux.1-dev", "-q", "q4_1", "--offload", "model"][..],
+            9.164,
+            0.05,
+        ),
+        (&["sd-1.5"][..], 2.616, 0.2),
+    ] {
+        let got = peak(args);
+        assert!(
+            (got / published - 1.0).abs() < tol,
+            "{args:?}: {got:.2} GiB predicted, {published} published"
+        );
+    }
+}

@@ -200,7 +200,7 @@ fn comfy_memory_factor(arch: &PartArch) -> f64 {
 /// type: `GGMLBlock::get_type` and the Linear, Conv2d, Embedding and norm constructors in
 /// `ggml_extend.hpp`; `tensor_should_be_converted` keeps the embedders' and in/out layers' file
 /// type).
-fn sdcpp_tensor_bytes(t: &DiffTensor, fmt: GgmlType, base: GgmlType) -> u64 {
+fn sdcpp_tensor_bytes(t: &DiffTensor, fmt: GgmlType, base: GgmlType, sd3: bool) -> u64 {
     let n = t.n_elements();
     let name = t.name.as_str();
     // Norms and biases: F32.
@@ -211,14 +211,29 @@ fn sdcpp_tensor_bytes(t: &DiffTensor, fmt: GgmlType, base: GgmlType) -> u64 {
     if t.shape.len() == 4 {
         return 2 * n;
     }
-    // Embedding tables: kept if get_rows takes the type, else F32; the learned position table
-    // of SD3 is an F32 parameter.
-    if name.contains("embedding") || name == "shared.weight" || name == "pos_embed" {
-        if name == "pos_embed" {
-            return 4 * n;
-        }
-        return match base {
-            GgmlType::F16 => 2 * n,
+    // Position tables and OpenCLIP's text projection are F32 parameters (CLIP's learned
+    // positions, SD3's `pos_embed`; sd.cpp logs bigG's 1329.29 MiB with a 1280² F32 projection).
+    if name.contains("position_embedding")
+        || name == "pos_embed"
+        || name == "text_projection.weight"
+    {
+        return 4 * n;
+    }
+    // Token tables: CLIP's (`…embedding…`) keeps the file's type (`tensor_should_be_converted`
+    // skips the name); T5's `shared` is converted like any matrix. `Embedding` then holds a type
+    // `get_rows` takes (F16, Q8_0, Q5_1, Q5_0, Q4_1, Q4_0) and turns any other into F32.
+    if name.contains("embedding") || name == "shared.weight" {
+        let ty = if name == "shared.weight" { fmt } else { base };
+        return match ty {
+            GgmlType::F16
+            | GgmlType::Q8_0
+            | GgmlType::Q5_1
+            | GgmlType::Q5_0
+            | GgmlType::Q4_1
+            | GgmlType::Q4_0 => {
+                ty.row_size(*t.shape.last().unwrap_or(&1))
+                    * (n / t.shape.last().copied().unwrap_or(1).max(1))
+            }
             _ => 4 * n,
         };
     }
@@ -236,6 +251,19 @@ fn sdcpp_tensor_bytes(t: &DiffTensor, fmt: GgmlType, base: GgmlType) -> u64 {
         "time_embed.",
         "label_emb.",
     ];
+    // SD3's MMDiT builds its embedders' and final layer's linears with `force_f32` (mmdit.hpp).
+    if sd3
+        && [
+            "t_embedder.",
+            "y_embedder.",
+            "context_embedder.",
+            "final_layer.linear",
+        ]
+        .iter()
+        .any(|k| name.starts_with(k))
+    {
+        return 4 * n;
+    }
     let row = *t.shape.last().unwrap_or(&1);
     let ty = if keep
         .iter()
@@ -312,7 +340,12 @@ pub fn part_weight_bytes(
             let base = base_type(fmt, part.format);
             tensors
                 .iter()
-                .map(|t| sdcpp_tensor_bytes(t, ty, base))
+                // Text to image loads only the VAE's decoder (`vae_decode_only`).
+                .filter(|t| {
+                    part.role != PartRole::Vae
+                        || !(t.name.starts_with("encoder.") || t.name.starts_with("quant_conv"))
+                })
+                .map(|t| sdcpp_tensor_bytes(t, ty, base, matches!(part.arch, PartArch::Mmdit(_))))
                 .sum()
         }
         ImageEngine::ComfyUi | ImageEngine::Diffusers => {
@@ -339,49 +372,53 @@ fn f32s(n: u64) -> u64 {
 pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
     match &part.arch {
         PartArch::Unet(u) => {
-            let c = u.model_channels;
-            // Skip activations of the encoder half, level by level.
-            let (mut h, mut w) = (lat.h, lat.w);
-            let mut skips = f32s(c * h * w);
-            let mut peak_attn = 0;
-            let mut peak_conv = 0;
-            let last = u.channel_mult.len() - 1;
-            let mut hw_levels = Vec::new();
-            for (l, &m) in u.channel_mult.iter().enumerate() {
-                let ch = m * c;
-                hw_levels.push(h * w);
-                skips += u.num_res_blocks * f32s(ch * h * w);
-                if u.transformer_depth[l] > 0 {
-                    let heads = if u.context_dim == 768 { 8 } else { ch / 64 };
-                    let scores = if fa {
-                        f32s(ch * h * w)
-                    } else {
-                        f32s(heads * h * w * h * w)
-                    };
-                    peak_attn = peak_attn.max(scores + f32s(4 * ch * h * w));
-                }
-                // The widest convolution input of the level on the way up: the level's
-                // channels plus a skip of the level below.
-                let cin = ch + u.channel_mult[l.saturating_sub(1).min(l)] * c;
-                peak_conv = peak_conv.max(2 * 9 * (cin + ch) * h * w + f32s(2 * ch * h * w));
-                if l != last {
-                    h = h.div_ceil(2);
-                    w = w.div_ceil(2);
-                    skips += f32s(ch * h * w);
-                }
-            }
-            skips + peak_attn.max(peak_conv)
+            // The first up-block at full resolution: the level-1 features and a level-0 skip
+            // concatenated (`cin` channels), group-normed and activated, their im2col in F16,
+            // the convolution's output, and the two level-0 skips still waiting.
+            let c0 = u.model_channels;
+            let n = lat.h * lat.w;
+            let cin = c0 + c0 * u.channel_mult.get(1).copied().unwrap_or(1);
+            let conv = n * (4 * (2 * c0 + 3 * cin + c0) + 2 * 9 * cin);
+            // Without flash attention, the highest-resolution attention's F32 scores (softmax
+            // runs in place) over about 23 level-wide states, and 10.8 MB that do not scale
+            // with the image (fitted on SD 1.5 at 128² and 256²; validation/ checks 512² and
+            // SDXL).
+            let attn = if fa {
+                0
+            } else {
+                u.transformer_depth
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &d)| d > 0)
+                    .map(|(l, _)| {
+                        let ch = c0 * u.channel_mult[l];
+                        let nl = n >> (2 * l);
+                        // SD 1.x has 8 heads everywhere; SD 2 and XL 64-wide heads.
+                        let heads = if u.context_dim == 768 { 8 } else { ch / 64 };
+                        f32s(heads * nl * nl) + nl * ch * 93 / 4 + 10_807_904
+                    })
+                    .max()
+                    .unwrap_or(0)
+            };
+            conv.max(attn)
         }
         PartArch::Flux(f) => {
+            // A single block's peak: its fused first linear (QKV and the MLP's input, 3h + 4h
+            // wide), the MLP's activation, two hidden-wide states and, without flash attention,
+            // the joint sequence's scores.
             let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
             let l = img + lat.text_tokens;
-            let heads = f.hidden / f.head_dim;
-            dit_compute(l, f.hidden, heads, 7 * f.hidden, fa)
+            let (h, heads) = (f.hidden, f.hidden / f.head_dim);
+            let scores = if fa { 0 } else { f32s(heads * l * l) };
+            f32s(l * (7 * h + 4 * h + 2 * h)) + scores
         }
         PartArch::Mmdit(m) => {
+            // A joint block's: the scores over image and text tokens and eight hidden-wide states.
             let h = 64 * m.depth;
             let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
-            dit_compute(img + lat.text_tokens, h, m.depth, 4 * h, fa)
+            let l = img + lat.text_tokens;
+            let scores = if fa { 0 } else { f32s(m.depth * l * l) };
+            f32s(8 * l * h) + scores
         }
         PartArch::QwenImage(q) => {
             let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
@@ -389,12 +426,15 @@ pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
             dit_compute(img + lat.text_tokens, q.hidden, heads, 4 * q.hidden, fa)
         }
         PartArch::ClipText(c) => {
+            // The MLP's hidden states and three residual-wide ones over the 77 tokens.
             let t = c.positions;
-            f32s(c.hidden * t * 6 + c.ff * t * 2 + (c.hidden / 64) * t * t)
+            f32s(t * (c.ff + 3 * c.hidden))
         }
         PartArch::T5(c) => {
+            // The gated MLP's three d_ff-wide states, the residual, and two score tensors (the
+            // relative position bias is added to a copy).
             let t = lat.text_tokens.max(1);
-            f32s(c.d_model * t * 6 + c.d_ff * t * 3 + c.heads * t * t * 2)
+            f32s(t * (3 * c.d_ff + c.d_model)) + f32s(2 * c.heads * t * t)
         }
         PartArch::Llm { hidden, .. } => {
             let t = lat.text_tokens.max(1);
@@ -468,6 +508,38 @@ impl ImageSpeedParams {
     };
 }
 
+/// A text encoder's format: `--te-quant` names the large encoders' files (T5-XXL, an LLM: the
+/// ones people download quantized; CLIP's files are F16). A single-checkpoint UNet model run by
+/// sd.cpp with `--type` (llmrig's `-q`) converts its CLIP too: sd.cpp's `--type` applies to every
+/// tensor it loads.
+#[must_use]
+pub fn text_encoder_format(pipe: &Pipeline, p: &Part, s: &ImageSettings) -> WeightFormat {
+    let large = matches!(p.arch, PartArch::T5(_) | PartArch::Llm { .. });
+    if large {
+        if let Some(f) = s.text_encoder_format {
+            return f;
+        }
+    }
+    if s.engine == ImageEngine::SdCpp && matches!(pipe.denoiser().arch, PartArch::Unet(_)) {
+        if let Some(f) = s.denoiser_format {
+            return f;
+        }
+    }
+    p.format
+}
+
+/// Text tokens the denoiser attends to: sd.cpp encodes T5 in chunks, 256 tokens for FLUX and
+/// 77 beside CLIP's 77 for SD3 (conditioner.hpp `FluxCLIPEmbedder`, `SD3CLIPEmbedder`); the
+/// PyTorch pipelines pad T5 to the model's `max_sequence_length`.
+#[must_use]
+pub fn text_tokens(pipe: &Pipeline, engine: ImageEngine) -> u64 {
+    match (engine, &pipe.denoiser().arch) {
+        (ImageEngine::SdCpp, PartArch::Flux(_)) => 256,
+        (ImageEngine::SdCpp, PartArch::Mmdit(_)) => 154,
+        _ => pipe.text_tokens,
+    }
+}
+
 /// Estimates `pipe` under `s` on `sys`. `llm_bytes` sizes an LLM text encoder in a format.
 #[must_use]
 #[allow(clippy::too_many_lines)]
@@ -478,7 +550,8 @@ pub fn estimate_image(
     llm_bytes: &dyn Fn(WeightFormat) -> u64,
     speed: &ImageSpeedParams,
 ) -> ImageEstimate {
-    let lat = pipe.latent(s.width, s.height);
+    let mut lat = pipe.latent(s.width, s.height);
+    lat.text_tokens = text_tokens(pipe, s.engine);
     let has_gpu = !sys.gpus.is_empty();
     let mut notes = Vec::new();
     let batch = u64::from(s.batch_size.max(1));
@@ -489,7 +562,7 @@ pub fn estimate_image(
         .map(|p| {
             let fmt = match p.role {
                 PartRole::Denoiser => s.denoiser_format.unwrap_or(p.format),
-                PartRole::TextEncoder => s.text_encoder_format.unwrap_or(p.format),
+                PartRole::TextEncoder => text_encoder_format(pipe, p, s),
                 PartRole::Vae => p.format,
             };
             let weights = part_weight_bytes(p, fmt, s.engine, llm_bytes);
@@ -507,7 +580,7 @@ pub fn estimate_image(
                 _ => s.fa_all,
             };
             let compute = if torch {
-                torch_compute_bytes(p, part_lat, batch)
+                torch_compute_bytes(p, part_lat, batch, pipe.passes(), s.engine)
             } else {
                 sdcpp_compute_bytes(p, part_lat, fa)
             };
@@ -751,13 +824,24 @@ pub fn estimate_image(
 /// ComfyUI's own reserve rules (comfy/model_base.py `memory_required`, comfy/sd.py
 /// `memory_used_decode`) with SDPA, which diffusers' measured peaks agree with to within its
 /// margin.
-fn torch_compute_bytes(part: &Part, lat: Latent, batch: u64) -> u64 {
+fn torch_compute_bytes(
+    part: &Part,
+    lat: Latent,
+    batch: u64,
+    passes: u64,
+    engine: ImageEngine,
+) -> u64 {
     let area = lat.h * lat.w;
     match part.role {
         PartRole::Denoiser => {
-            // Both guidance branches in one forward (ComfyUI's `_calc_cond_batch`, diffusers'
-            // pipelines concatenate them too).
-            let b = 2 * batch;
+            // ComfyUI reserves for both guidance branches in one forward whatever the model
+            // (`memory_required(batch × 2)`); diffusers batches them only where the pipeline runs
+            // CFG (FLUX's guidance is distilled: one branch).
+            let b = if engine == ImageEngine::ComfyUi {
+                2 * batch
+            } else {
+                passes * batch
+            };
             // area × dtype size (2) × 0.01 × factor MiB.
             #[allow(
                 clippy::cast_precision_loss,

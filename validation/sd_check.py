@@ -57,22 +57,25 @@ CASES = [
     ("sd15-256", ["sd15"], SD15, 256, 256, [], "sd-1.5", [], SD15_PARTS),
     ("sd15-256-dfa", ["sd15"], SD15, 256, 256, ["--diffusion-fa"], "sd-1.5", ["--diffusion-fa"], SD15_PARTS),
     ("sd15-256-type-q8_0", ["sd15"], SD15, 256, 256, ["--type", "q8_0"], "sd-1.5", ["-q", "q8_0"], SD15_PARTS),
+    ("sd15-256-type-q4_K", ["sd15"], SD15, 256, 256, ["--type", "q4_K"], "sd-1.5", ["-q", "q4_k"], SD15_PARTS),
     ("sd15-512-vae-tiling", ["sd15"], SD15, 512, 512, ["--diffusion-fa", "--vae-tiling"], "sd-1.5",
      ["--diffusion-fa", "--vae-tiling"], SD15_PARTS),
     ("flux-256", ["flux"], FLUX, 256, 256, [], "flux.1-dev", [], FLUX_PARTS),
-    ("flux-512-dfa", ["flux"], FLUX, 512, 512, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
+    ("flux-256-dfa", ["flux"], FLUX, 256, 256, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
     ("sdxl-512", ["sdxl"], SDXL, 512, 512, [], "sdxl", [],
      [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("unet", 0, "unet", WC), ("vae", 0, "vae", W)]),
-    ("sd35m-512", ["flux", "sd35"], SD35, 512, 512, [], "sd-3.5-medium", [],
-     [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("mmdit", 0, "mmdit", WC), ("vae", 0, "vae", WC)]),
 ]
 # Larger files and longer runs, for `--models sd-full`.
 FULL_CASES = [
+    ("sd35m-512", ["flux", "sd35"], SD35, 512, 512, [], "sd-3.5-medium", [],
+     [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("mmdit", 0, "mmdit", WC), ("vae", 0, "vae", WC)]),
     ("flux-t5q8-256", ["flux", "t5"], FLUX + T5Q8, 256, 256, [], "flux.1-dev", ["--te-quant", "q8_0"],
      FLUX_PARTS + [("t5", 0, "t5xxl", WC)]),
     ("sd15-512", ["sd15"], SD15, 512, 512, [], "sd-1.5", [], SD15_PARTS),
+    ("sd15-384x256", ["sd15"], SD15, 384, 256, [], "sd-1.5", [], SD15_PARTS),
     ("sd15-512-dfa", ["sd15"], SD15, 512, 512, ["--diffusion-fa"], "sd-1.5", ["--diffusion-fa"], SD15_PARTS),
     ("flux-512", ["flux"], FLUX, 512, 512, [], "flux.1-dev", [], FLUX_PARTS),
+    ("flux-512-dfa", ["flux"], FLUX, 512, 512, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
     ("sd35m-512-dfa", ["flux", "sd35"], SD35, 512, 512, ["--diffusion-fa"], "sd-3.5-medium", ["--diffusion-fa"],
      [("mmdit", 0, "mmdit", C)]),
 ]

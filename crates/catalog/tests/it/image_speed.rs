@@ -121,3 +121,40 @@ fn image_speed_against_published_measurements() {
     );
     assert!((fitted.dit / p.dit - 1.0).abs() < 0.02, "{fitted:?}");
 }
+
+/// Weights as stable-diffusion.cpp holds them, against the params buffers it logged for
+/// synthetic checkpoints at the released shapes (validation/sd_check.py; stable-diffusion.cpp as
+/// vendored by stable-diffusion-cpp-python 0.4.7, bytes from its `params backend buffer size`
+/// lines). sd.cpp pads each tensor to its buffer's alignment, a few bytes per file.
+#[test]
+fn sd_cpp_weights_match_its_params_buffers() {
+    use llmrig_core::model::diffusion::WeightFormat;
+    use llmrig_core::quant::GgmlType;
+    use llmrig_core::stack::image::{part_weight_bytes, ImageEngine};
+    let bytes = |model: &str, part: &str, fmt: Option<WeightFormat>| {
+        let e = find_image(model).unwrap();
+        let p = e.pipeline.parts.iter().find(|p| p.name == part).unwrap();
+        part_weight_bytes(p, fmt.unwrap_or(p.format), ImageEngine::SdCpp, &|_| 0)
+    };
+    let q = |t| Some(WeightFormat::Ggml(t));
+    for (model, part, fmt, logged) in [
+        ("sd-1.5", "unet", None, 1_719_929_632u64),
+        ("sd-1.5", "clip-l", None, 246_481_920),
+        ("sd-1.5", "vae", None, 99_055_968),
+        ("sd-1.5", "unet", q(GgmlType::Q8_0), 1_468_678_432),
+        ("sd-1.5", "clip-l", q(GgmlType::Q8_0), 166_855_680),
+        ("sd-1.5", "unet", q(GgmlType::Q4_K), 1_386_197_792),
+        ("sd-1.5", "clip-l", q(GgmlType::Q4_K), 124_388_352),
+        ("sdxl", "unet", None, 5_138_094_112),
+        ("sdxl", "clip-g", None, 1_393_863_680),
+        ("sd-3.5-medium", "mmdit", None, 5_424_108_288),
+        ("flux.1-dev", "vae", None, 99_166_496),
+        ("flux.1-dev", "t5xxl", q(GgmlType::Q8_0), 5_060_544_640),
+    ] {
+        let got = bytes(model, part, fmt);
+        assert!(
+            got <= logged && logged - got <= 64,
+            "{model} {part} {fmt:?}: {got} against sd.cpp's {logged}"
+        );
+    }
+}

@@ -63,7 +63,7 @@ CASES = [
     ("flux-256", ["flux"], FLUX, 256, 256, [], "flux.1-dev", [], FLUX_PARTS),
     ("flux-256-dfa", ["flux"], FLUX, 256, 256, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
     ("sdxl-512", ["sdxl"], SDXL, 512, 512, [], "sdxl", [],
-     [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("unet", 0, "unet", WC), ("vae", 0, "vae", W)]),
+     [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("unet", 0, "unet", WC), ("vae", 0, "vae", WC)]),
 ]
 # Larger files and longer runs, for `--models sd-full`.
 FULL_CASES = [

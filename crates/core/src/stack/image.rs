@@ -466,6 +466,18 @@ pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
     }
 }
 
+/// SDXL's VAE run from the checkpoint itself: sd.cpp scales every convolution by 1/32 against
+/// F16 overflow (stable-diffusion.cpp `set_conv2d_scale`, unless `--vae` names a fixed VAE), one
+/// more F32 copy of the widest full-resolution activation (sd.cpp logs 1920.06 MiB at 512²
+/// where SD 1.5's VAE takes 1664).
+fn sdxl_conv_scale_bytes(pipe: &Pipeline, p: &Part, lat: Latent) -> u64 {
+    let sdxl = matches!(&pipe.denoiser().arch, PartArch::Unet(u) if u.adm_in_channels.is_some());
+    match &p.arch {
+        PartArch::Vae(v) if sdxl => f32s(v.ch * v.ch_mult[1] * lat.h * 8 * lat.w * 8),
+        _ => 0,
+    }
+}
+
 /// A transformer denoiser's peak: the joint sequence's scores (without flash attention), or its
 /// MLP's hidden states, over a few hidden-wide activations.
 fn dit_compute(l: u64, hidden: u64, heads: u64, mlp: u64, fa: bool) -> u64 {
@@ -587,7 +599,7 @@ pub fn estimate_image(
             let compute = if torch {
                 torch_compute_bytes(p, part_lat, batch, pipe.passes(), s.engine)
             } else {
-                sdcpp_compute_bytes(p, part_lat, fa)
+                sdcpp_compute_bytes(p, part_lat, fa) + sdxl_conv_scale_bytes(pipe, p, part_lat)
             };
             let on_gpu = has_gpu
                 && !(p.role == PartRole::TextEncoder

@@ -110,7 +110,8 @@ def ensure_sd_cli(cache: Path, cmake: str) -> Path:
         build = Path(tmp) / "build"
         # As the llama.cpp build (run.py CMAKE_ARGS): native SIMD without ggml's AMX buffer type.
         subprocess.run([cmake, "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                        "-DSD_BUILD_EXAMPLES=ON", "-DGGML_NATIVE=ON", "-DCMAKE_C_FLAGS=-U__AMX_INT8__",
+                        "-DSD_BUILD_EXAMPLES=ON", "-DGGML_NATIVE=ON", "-DSD_WEBP=OFF", "-DSD_WEBM=OFF",
+                        "-DCMAKE_C_FLAGS=-U__AMX_INT8__",
                         "-DCMAKE_CXX_FLAGS=-U__AMX_INT8__"], check=True, capture_output=True)
         subprocess.run([cmake, "--build", str(build), "--target", "sd-cli", "-j", str(os.cpu_count() or 2)],
                        check=True, capture_output=True)

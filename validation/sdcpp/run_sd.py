@@ -38,6 +38,7 @@ FLUX22 = ["--diffusion-model", "{models}/flux_d2s2_f16.safetensors"] + FLUX[2:]
 FLUX_T5 = FLUX + ["--t5xxl", "{models}/t5xxl_q8_0.gguf"]
 FLUX_T5F16 = FLUX + ["--t5xxl", "{models}/t5xxl_f16.safetensors"]
 SDXL = ["-m", "{models}/sdxl_f16.safetensors"]
+SD21 = ["-m", "{models}/sd21_f16.safetensors"]
 SD35 = ["--diffusion-model", "{models}/sd35_depth24_f16.safetensors", "--clip_l", "{models}/clip_l_f16.safetensors",
         "--clip_g", "{models}/clip_g_f16.safetensors", "--vae", "{models}/ae_f16.safetensors", "--cfg-scale", "1"]
 
@@ -78,6 +79,8 @@ CASES = [
     ("sdxl-512-cfg1-dfa", "sdxl-f16", ["sdxl"], SDXL, 512, 512, 1, ["--cfg-scale", "1", "--diffusion-fa"]),
     ("sdxl-1024-cfg1", "sdxl-f16", ["sdxl"], SDXL, 1024, 1024, 1, ["--cfg-scale", "1"]),
     ("sdxl-1024-cfg1-dfa", "sdxl-f16", ["sdxl"], SDXL, 1024, 1024, 1, ["--cfg-scale", "1", "--diffusion-fa"]),
+    ("sd21-512", "sd21-f16", ["sd21"], SD21, 512, 512, 1, []),
+    ("sd21-512-dfa", "sd21-f16", ["sd21"], SD21, 512, 512, 1, ["--diffusion-fa"]),
     ("sd35m-512", "sd35m-depth24-f16+clipl+clipg", ["sd35", "flux"], SD35, 512, 512, 1, []),
     ("sd35m-512-dfa", "sd35m-depth24-f16+clipl+clipg", ["sd35", "flux"], SD35, 512, 512, 1, ["--diffusion-fa"]),
     ("sd35m-1024-dfa", "sd35m-depth24-f16+clipl+clipg", ["sd35", "flux"], SD35, 1024, 1024, 1, ["--diffusion-fa"]),

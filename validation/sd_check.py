@@ -61,7 +61,7 @@ CASES = [
     ("sd15-512-vae-tiling", ["sd15"], SD15, 512, 512, ["--diffusion-fa", "--vae-tiling"], "sd-1.5",
      ["--diffusion-fa", "--vae-tiling"], SD15_PARTS),
     ("flux-256", ["flux"], FLUX, 256, 256, [], "flux.1-dev", [], FLUX_PARTS),
-    ("flux-256-dfa", ["flux"], FLUX, 256, 256, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
+    ("flux-512-dfa", ["flux"], FLUX, 512, 512, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
     ("sdxl-512", ["sdxl"], SDXL, 512, 512, [], "sdxl", [],
      [("clip", 0, "clip-l", W), ("clip", 1, "clip-g", W), ("unet", 0, "unet", WC), ("vae", 0, "vae", WC)]),
 ]
@@ -75,7 +75,6 @@ FULL_CASES = [
     ("sd15-384x256", ["sd15"], SD15, 384, 256, [], "sd-1.5", [], SD15_PARTS),
     ("sd15-512-dfa", ["sd15"], SD15, 512, 512, ["--diffusion-fa"], "sd-1.5", ["--diffusion-fa"], SD15_PARTS),
     ("flux-512", ["flux"], FLUX, 512, 512, [], "flux.1-dev", [], FLUX_PARTS),
-    ("flux-512-dfa", ["flux"], FLUX, 512, 512, ["--diffusion-fa"], "flux.1-dev", ["--diffusion-fa"], FLUX_PARTS),
     ("sd35m-512-dfa", ["flux", "sd35"], SD35, 512, 512, ["--diffusion-fa"], "sd-3.5-medium", ["--diffusion-fa"],
      [("mmdit", 0, "mmdit", C)]),
 ]

@@ -334,7 +334,13 @@ pub fn estimate_image(
                 _ => s.fa_all,
             };
             let compute = if torch {
-                torch_compute_bytes(p, part_lat, batch, pipe.passes(), s.engine)
+                torch_compute_bytes(
+                    p,
+                    part_lat,
+                    batch,
+                    pipe.passes(),
+                    s.engine == ImageEngine::ComfyUi,
+                )
             } else {
                 sdcpp_compute_bytes(p, part_lat, fa) + sdxl_conv_scale_bytes(pipe, p, part_lat)
             };

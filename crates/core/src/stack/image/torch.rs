@@ -1,8 +1,7 @@
 //! The PyTorch engines' rules (ComfyUI's reserve estimates, which diffusers' measured peaks
 //! follow): weights as stored, activations per latent area.
 
-use super::sdcpp_compute_bytes;
-use super::ImageEngine;
+use super::sdcpp::sdcpp_compute_bytes;
 use crate::model::diffusion::{DiffTensor, Latent, Part, PartArch, PartRole, WeightFormat};
 
 /// ComfyUI's `EXTRA_RESERVED_VRAM` on Linux and macOS (comfy/model_management.py: 400 MiB; 600
@@ -60,7 +59,7 @@ pub(super) fn torch_compute_bytes(
     lat: Latent,
     batch: u64,
     passes: u64,
-    engine: ImageEngine,
+    comfy: bool,
 ) -> u64 {
     let area = lat.h * lat.w;
     match part.role {
@@ -68,11 +67,7 @@ pub(super) fn torch_compute_bytes(
             // ComfyUI reserves for both guidance branches in one forward whatever the model
             // (`memory_required(batch × 2)`); diffusers batches them only where the pipeline runs
             // CFG (FLUX's guidance is distilled: one branch).
-            let b = if engine == ImageEngine::ComfyUi {
-                2 * batch
-            } else {
-                passes * batch
-            };
+            let b = if comfy { 2 * batch } else { passes * batch };
             // area × dtype size (2) × 0.01 × factor MiB.
             #[allow(
                 clippy::cast_precision_loss,

@@ -671,7 +671,9 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
         f"- CPU: {meta['cpu']} ({meta['threads']} threads); llama.cpp features: {meta['system_info']}",
         f"- llmrig: `{meta['llmrig_commit']}`, run as `llmrig estimate FILE --json --no-gpu --ram 64GiB` + the settings",
         f"- Tolerance: max(1 MiB, 1% of the actual value) per field; the compute buffer of {', '.join(sorted(ANALYTIC_COMPUTE))} "
-        f"(no op-by-op graph in llmrig, analytic peak rule) max(1 MiB, 3%). **{n_ok} of {len(rows)} cases within tolerance.**",
+        f"(no op-by-op graph in llmrig, analytic peak rule) max(1 MiB, 3%); stable-diffusion.cpp's parts (`sd.cpp …` rows, sd_check.py): "
+        f"weights and the VAE's compute max(1 MiB, 1%), the denoisers' and text encoders' compute (closed forms) max(1 MiB, 5%). "
+        f"**{n_ok} of {len(rows)} cases within tolerance.**",
         f"- Run time: {meta['seconds']:.0f} s (models cached: {meta['models_cached']}).",
         "",
         "Each memory cell reads `predicted / actual (predicted − actual)` in MiB. *weights*: CPU_Mapped (+CPU) model",
@@ -691,7 +693,11 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
             continue
         cells = []
         for f in ["weights", "repack", "kv", "compute", "output"]:
-            v = r["fields"][f]
+            v = r["fields"].get(f)
+            if v is None:
+                # Image-model parts have weights and compute only (sd_check.py).
+                cells.append("–")
+                continue
             mark = "" if v["ok"] else " **✗**"
             cells.append(f"{fmt_mib(v['predicted'])} / {fmt_mib(v['actual'])} ({fmt_diff(v['diff'])}){mark}")
         L.append(f"| {r['model']} | {r['ftype']} | `{r['settings']}` | " + " | ".join(cells) + f" | {'✓' if r['ok'] else '✗'} |")

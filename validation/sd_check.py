@@ -139,6 +139,8 @@ def logged_by_runner(events: list[dict]) -> dict:
     out: dict = {}
     for e in events:
         runner, _, kind = e["key"].partition(".")
+        # run_sd.py names a runner's second params buffer `clip#2` (SDXL's and SD3's bigG).
+        runner = runner.split("#")[0]
         if kind not in ("params", "compute") or runner == "total":
             continue
         b = e["bytes"] if e.get("bytes") is not None else round(e["mib"] * 1048576)

@@ -201,7 +201,8 @@ def table(results):
         for k, _ in cols:
             v = lg.get(k.replace("DIFF", diff))
             cells.append("" if v is None else f"{v['mib']:.2f}")
-        out.append(f"| {r['case']} | " + " | ".join(cells) + f" | {r['peak_rss_bytes'] / 2**20:.0f} |")
+        mark = " †" if r.get("stopped_after_vae_alloc") else ""
+        out.append(f"| {r['case']}{mark} | " + " | ".join(cells) + f" | {r['peak_rss_bytes'] / 2**20:.0f} |")
     return "\n".join(out)
 
 

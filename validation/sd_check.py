@@ -183,7 +183,7 @@ def sd_rows(binary: Path, cache: Path, cmake: str, full: bool = False) -> list[d
         if p.returncode == 0:
             pred = {c["model"]: c["memory"] for c in json.loads(p.stdout)["components"]}
         for runner, occ, part, fields in parts:
-            row = {"model": f"sd.cpp {model}", "ftype": "", "file": cid, "case": f"{cid} {part}",
+            row = {"model": f"sd.cpp {model}", "ftype": part, "file": cid, "case": f"{cid} {part}",
                    "settings": " ".join(["sd-cli", f"-W {w} -H {h}", *flags])}
             if r["rc"] != 0:
                 row["error"] = f"sd-cli exited {r['rc']} (log {logs / (cid + '.log')})"

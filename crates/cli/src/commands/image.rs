@@ -189,7 +189,6 @@ fn what_fits(
         ));
     }
     let current = bits(s.denoiser_format.unwrap_or(pipe.denoiser().format));
-    let mut quant_moves = 0;
     for q in [
         GgmlType::Q8_0,
         GgmlType::Q6_K,
@@ -205,10 +204,8 @@ fn what_fits(
                     t.denoiser_format = Some(WeightFormat::Ggml(q))
                 }),
             ));
-            quant_moves += 1;
         }
     }
-    let _ = quant_moves;
     // Every combination of the flags with at most one quant: among those that fit, the fastest
     // whose denoiser keeps 8 bits or more (Q8_0 is as good as 16 bits to the eye), else the
     // one with the most bits, then the fastest, then the fewest changes.

@@ -25,8 +25,9 @@ from gguf import GGUFValueType
 
 # Bump when a spec or the writer changes: cached files carry this in their cache key.
 GENERATOR_VERSION = 3
-# Encoder architectures (no KV cache; loaded with embeddings on): src/models/bert.cpp, nomic-bert.cpp.
-ENCODERS = ("bert", "nomic-bert")
+# Encoder architectures (no KV cache; loaded with embeddings on): src/models/bert.cpp, nomic-bert.cpp,
+# jina-bert-v2.cpp.
+ENCODERS = ("bert", "nomic-bert", "jina-bert-v2")
 
 # name -> spec. Keys: arch (GGUF architecture), vocab (ggml-vocab-*.gguf in the sdist), L (blocks),
 # E (n_embd), H (heads), KV (kv heads), HD (head dim, key_length/value_length), FF (n_ff), plus
@@ -99,6 +100,10 @@ SPECS: dict[str, dict] = {
     # Nomic BERT (nomic-embed-text's layout): fused QKV, RoPE (base 1000), SwiGLU, no biases, mean
     # pooling, 2048 positions.
     "nomic-bert": dict(arch="nomic-bert", vocab="bert-bge", L=4, E=256, H=4, FF=768, TT=2, ctx=2048, pooling=1),
+    # Jina BERT v2 (jina-embeddings-v2's layout): ALiBi instead of positions, biased Q/K/V, a fused
+    # GEGLU up-projection of 2·FF rows without bias, mean pooling, 8192 positions.
+    "jina-bert-v2": dict(arch="jina-bert-v2", vocab="bert-bge", L=4, E=320, H=5, FF=1280, TT=2, ctx=8192,
+                         pooling=1),
 }
 
 HYBRID = ("qwen3next", "qwen35", "granitehybrid", "lfm2", "lfm2moe")
@@ -222,7 +227,8 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
 
 
 def _encoder_tensors(sp: dict) -> list[tuple[str, list[int], str]]:
-    """BERT and Nomic BERT, as `load_arch_tensors` in src/models/bert.cpp and nomic-bert.cpp; token
+    """BERT, Nomic BERT and Jina BERT v2, as `load_arch_tensors` in src/models/bert.cpp, nomic-bert.cpp
+    and jina-bert-v2.cpp; token
     types and positions F32 as convert_hf_to_gguf writes them ('f')."""
     a, E, L, FF = sp["arch"], sp["E"], sp["L"], sp["FF"]
     t: list[tuple[str, list[int], str]] = [("token_types.weight", [E, sp["TT"]], "f")]
@@ -235,11 +241,15 @@ def _encoder_tensors(sp: dict) -> list[tuple[str, list[int], str]]:
               ("cls.output.weight", [E, n], "w"), ("cls.output.bias", [n], "b")]
     for i in range(L):
         p = f"blk.{i}."
-        if a == "bert":
+        if a in ("bert", "jina-bert-v2"):
             for n in ("attn_q", "attn_k", "attn_v", "attn_output"):
                 t += [(p + n + ".weight", [E, E], "w"), (p + n + ".bias", [E], "b")]
-            t += [(p + "ffn_up.weight", [E, FF], "w"), (p + "ffn_up.bias", [FF], "b"),
-                  (p + "ffn_down.weight", [FF, E], "w"), (p + "ffn_down.bias", [E], "b")]
+            if a == "bert":
+                t += [(p + "ffn_up.weight", [E, FF], "w"), (p + "ffn_up.bias", [FF], "b")]
+            else:
+                # `mlp.gated_layers`: up and gate in one matrix (conversion/bert.py, tensor_mapping).
+                t += [(p + "ffn_up.weight", [E, 2 * FF], "w")]
+            t += [(p + "ffn_down.weight", [FF, E], "w"), (p + "ffn_down.bias", [E], "b")]
         else:
             t += [(p + "attn_qkv.weight", [E, 3 * E], "w"), (p + "attn_output.weight", [E, E], "w"),
                   (p + "ffn_up.weight", [E, FF], "w"), (p + "ffn_gate.weight", [E, FF], "w"),

@@ -60,6 +60,41 @@ fn decoder_embedders_keep_a_cache_and_encoders_do_not() {
 }
 
 #[test]
+fn jina_v2_has_no_position_table_and_its_context_costs_only_attention() {
+    let j = json(&with_machine(&["estimate", "jina-embeddings-v2-base-en"]));
+    assert_eq!(j["model"]["arch"], "jina-bert-v2");
+    assert_eq!(u(&j["memory"]["kv_cache_bytes"]), 0);
+    // 12 blocks of Q/K/V/O (768² + bias each), the fused GEGLU up (768 × 6144), the down
+    // (3072 × 768 + bias) and four norm vectors; the 30528-token table and two type rows; no
+    // positions (ALiBi): 136,777,728 parameters.
+    let block = 4 * (768 * 768 + 768) + 768 * 6144 + 3072 * 768 + 768 + 4 * 768;
+    let params = 12 * block + 30_528 * 768 + 2 * 768 + 2 * 768;
+    assert_eq!(u(&j["model"]["params"]), params);
+    // A longer ubatch grows the compute buffer with T² (every head's KQ without flash attention):
+    // four times the tokens, far more than four times the buffer.
+    let small = json(&with_machine(&[
+        "estimate",
+        "jina-embeddings-v2-base-en",
+        "-ub",
+        "512",
+        "-fa",
+        "off",
+    ]));
+    let big = json(&with_machine(&[
+        "estimate",
+        "jina-embeddings-v2-base-en",
+        "-ub",
+        "2048",
+        "-b",
+        "2048",
+        "-fa",
+        "off",
+    ]));
+    let c = |v: &Value| u(&v["memory"]["compute_bytes"]);
+    assert!(c(&big) > 8 * c(&small), "{} vs {}", c(&big), c(&small));
+}
+
+#[test]
 fn a_rag_stack_on_a_3060_adds_up_and_leaves_the_llm_less_context() {
     let alone = json(&with_machine(&["estimate", "qwen3-8b"]));
     let j = json(&with_machine(&[

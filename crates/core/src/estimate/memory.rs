@@ -244,8 +244,9 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
 /// several shapes (bert (E, H, F) = (384, 12, 1536), (256, 4, 2048), (512, 16, 512); nomic (768,
 /// 12, 3072), (512, 16, 512); T = 128…1024), all to the byte up to alignment:
 ///
-/// * the FFN: the block input, the up projection (SwiGLU: up, gate and their product) and the
-///   residual, `(F + 3E)·T·4` (nomic: `(3F + 3E)·T·4`);
+/// * the FFN: the block input, the up projection (SwiGLU: up, gate and their product; Jina's
+///   GEGLU: the fused 2F-wide up and the product) and the residual, `(F + 3E)·T·4` (nomic and
+///   jina: `(3F + 3E)·T·4`);
 /// * attention with flash attention: q, k, v, their F16 copies and the output, `5.5·E·T·4`
 ///   (nomic, whose fused QKV and RoPE copies add two more: `7.5·E·T·4`);
 /// * attention without: the F32 `KQ` of every head next to the mask, `(H + 1)·T²·4`, and six
@@ -259,9 +260,15 @@ fn encoder_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> GraphP
     let e = spec.n_embd;
     let f = spec.n_ff;
     let nomic = spec.arch == crate::model::Arch::NomicBert;
+    let jina = spec.arch == crate::model::Arch::JinaBertV2;
     let fa = flash_attn_on(s);
     let mask = if fa { t * t * 2 } else { t * t * F32 };
-    let ffn_width = if nomic { 3 * f + 3 * e } else { f + 3 * e };
+    // Jina's fused GEGLU: the 2F-wide up projection and its F-wide product, like SwiGLU's three.
+    let ffn_width = if nomic || jina {
+        3 * f + 3 * e
+    } else {
+        f + 3 * e
+    };
     let ffn = ffn_width * t * F32 + mask;
     // Halves of E·T·4 as a count of E·T·2 rows: 11 (5.5 rows), 15 (7.5), 12 (6), 16 (8).
     let attention = if fa {
@@ -280,7 +287,8 @@ fn encoder_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> GraphP
         ) => 4 * shape.n_seq.max(1),
         _ => 0,
     };
-    let small_inputs = 3 * t * 4 + pooling;
+    // Jina's ALiBi needs no positions.
+    let small_inputs = if jina { 2 } else { 3 } * t * 4 + pooling;
     GraphPeaks {
         attention,
         ffn,

@@ -88,6 +88,10 @@ pub enum Arch {
     /// cache.
     #[serde(rename = "nomic-bert")]
     NomicBert,
+    /// Jina BERT v2 (`jina-bert-v2`, jina-embeddings-v2): BERT's blocks with ALiBi instead of
+    /// learned positions and a GEGLU FFN whose up and gate projections are one matrix.
+    #[serde(rename = "jina-bert-v2")]
+    JinaBertV2,
     /// An architecture llmrig has no tensor rules for (read from a file): sized from its real
     /// tensors, with a Llama-like attention assumed for the cache.
     #[serde(rename = "generic")]
@@ -122,6 +126,7 @@ impl Arch {
             "gemma3n" => Arch::Gemma3n,
             "bert" => Arch::Bert,
             "nomic-bert" => Arch::NomicBert,
+            "jina-bert-v2" => Arch::JinaBertV2,
             _ => return None,
         })
     }
@@ -168,6 +173,7 @@ impl Arch {
             Arch::Gemma3n => "gemma3n",
             Arch::Bert => "bert",
             Arch::NomicBert => "nomic-bert",
+            Arch::JinaBertV2 => "jina-bert-v2",
             Arch::Generic => "generic",
         }
     }
@@ -445,7 +451,7 @@ impl ModelSpec {
     /// (`llama_model::create_memory` returns none) and encodes each input in one ubatch.
     #[must_use]
     pub fn is_encoder(&self) -> bool {
-        matches!(self.arch, Arch::Bert | Arch::NomicBert)
+        matches!(self.arch, Arch::Bert | Arch::NomicBert | Arch::JinaBertV2)
     }
 
     /// Whether the output matmul reads the token embeddings (tied embeddings of a model with an

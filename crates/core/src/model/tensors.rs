@@ -483,8 +483,8 @@ fn mla_attention(b: &mut Builder, spec: &ModelSpec) {
     b.mat("attn_output.weight", heads * vh, e, C::AttnOutput);
 }
 
-/// A BERT-style encoder (llama.cpp `src/models/bert.cpp`, `nomic-bert.cpp`): token, token-type
-/// and (BERT) position tables looked up on the CPU, an embedding norm llama.cpp runs with block 0,
+/// A BERT-style encoder (llama.cpp `src/models/bert.cpp`, `nomic-bert.cpp`, `jina-bert-v2.cpp`):
+/// token, token-type and (BERT) position tables looked up on the CPU, an embedding norm llama.cpp runs with block 0,
 /// post-norm blocks, and a reranker's `cls` head with the output layer. No `output.weight`, so
 /// llama-quantize gives `token_embd` the output tensor's type.
 fn encoder_tensors(b: &mut Builder, spec: &ModelSpec) {
@@ -492,6 +492,7 @@ fn encoder_tensors(b: &mut Builder, spec: &ModelSpec) {
     let e = spec.n_embd;
     let f = spec.n_ff;
     let bert = spec.arch == Arch::Bert;
+    let jina = spec.arch == Arch::JinaBertV2;
     b.push(
         "token_embd.weight",
         [e, spec.n_vocab, 1],
@@ -535,7 +536,7 @@ fn encoder_tensors(b: &mut Builder, spec: &ModelSpec) {
     for il in 0..spec.n_layer {
         let start = b.out.len();
         b.layer = Some(il);
-        if bert {
+        if bert || jina {
             for (t, cat) in [
                 ("attn_q", C::AttnQ),
                 ("attn_k", C::AttnK),
@@ -545,8 +546,14 @@ fn encoder_tensors(b: &mut Builder, spec: &ModelSpec) {
                 b.mat(&format!("{t}.weight"), e, e, cat);
                 b.small(&format!("{t}.bias"), e);
             }
-            b.mat("ffn_up.weight", e, f, C::FfnUp);
-            b.small("ffn_up.bias", f);
+            if jina {
+                // `mlp.gated_layers`: GEGLU's up and gate stacked, without bias
+                // (conversion/bert.py, gguf-py tensor_mapping).
+                b.mat("ffn_up.weight", e, 2 * f, C::FfnUp);
+            } else {
+                b.mat("ffn_up.weight", e, f, C::FfnUp);
+                b.small("ffn_up.bias", f);
+            }
             b.mat("ffn_down.weight", f, e, C::FfnDown);
             b.small("ffn_down.bias", e);
         } else {

@@ -352,7 +352,7 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             .and_then(llmrig_core::model::Pooling::from_gguf)
             .or_else(|| {
                 // An encoder with no pooling key still embeds (llama.cpp's default is none).
-                (arch == Arch::Bert || arch == Arch::NomicBert)
+                matches!(arch, Arch::Bert | Arch::NomicBert | Arch::JinaBertV2)
                     .then_some(llmrig_core::model::Pooling::None)
             }),
         n_cls_out: match key("classifier.output_labels") {

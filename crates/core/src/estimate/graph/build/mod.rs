@@ -49,7 +49,7 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         | Arch::Gemma3n
         | Arch::Generic => return None,
         // Encoders: `memory::encoder_compute_bytes`, a closed form of their one-layer peak.
-        Arch::Bert | Arch::NomicBert => return None,
+        Arch::Bert | Arch::NomicBert | Arch::JinaBertV2 => return None,
     }
     Some(b.g)
 }

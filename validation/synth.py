@@ -48,6 +48,10 @@ SPECS: dict[str, dict] = {
     "qwen2": dict(arch="qwen2", vocab="qwen2", L=4, E=384, H=6, KV=2, HD=64, FF=1024, tied=True, qkv_bias=True),
     # Qwen3: q/k norms, head_dim 128 so the query width (512) differs from n_embd (256).
     "qwen3": dict(arch="qwen3", vocab="deepseek-coder", L=4, E=256, H=4, KV=2, HD=128, FF=768, tied=False),
+    # Qwen3-VL's text model: Qwen3's tensors, M-RoPE sections [24, 20, 20, 0] and 3 deep-stack
+    # layers, whose features widen the graph's embedding input to 4·n_embd.
+    "qwen3vl": dict(arch="qwen3vl", vocab="deepseek-coder", L=4, E=256, H=4, KV=2, HD=128, FF=768, tied=False,
+                    deepstack=3),
     # Qwen3-MoE: 8 experts (llama-quantize's 8-expert rules apply), 2 used.
     "qwen3moe": dict(arch="qwen3moe", vocab="gpt-2", L=4, E=256, H=4, KV=2, HD=64, FF=768, tied=False,
                      n_expert=8, n_expert_used=2, FF_EXP=256),
@@ -179,7 +183,7 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
                         (p + "attn_v.bias", [kv], "b"),
                     ]
             t.append((p + "attn_output.weight", [q, E], "w"))
-            if a in ("qwen3", "qwen3moe", "gemma3"):
+            if a in ("qwen3", "qwen3vl", "qwen3moe", "gemma3"):
                 t += [(p + "attn_k_norm.weight", [HD], "n"), (p + "attn_q_norm.weight", [HD], "n")]
             if a in ("gemma2", "gemma3"):
                 t.append((p + "post_attention_norm.weight", [E], "n"))
@@ -439,6 +443,9 @@ def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
     w.add_uint32(k("attention.key_length"), sp["HD"])
     w.add_uint32(k("attention.value_length"), sp["HD"])
     w.add_uint32(k("rope.dimension_count"), sp["HD"])
+    if a == "qwen3vl":
+        w.add_uint32(k("n_deepstack_layers"), sp["deepstack"])
+        w.add_array(k("rope.dimension_sections"), [24, 20, 20, 0])
     if "swa" in sp:
         w.add_uint32(k("attention.sliding_window"), sp["swa"])
     if a == "gemma2":
@@ -518,6 +525,13 @@ PROJECTORS: dict[str, tuple[str, str]] = {
     "gemma3-f16": ("gemma3", "f16"),
     "gemma3-q8_0": ("gemma3", "q8_0"),
     "qwen25vl-f16": ("qwen25vl", "f16"),
+    "qwen3vl-f16": ("qwen3vl", "f16"),
+    "pixtral-f16": ("pixtral", "f16"),
+    "llama4-q8_0": ("llama4", "q8_0"),
+    "smolvlm-f16": ("smolvlm", "f16"),
+    "smolvlm2-q8_0": ("smolvlm2", "q8_0"),
+    "internvl-f16": ("internvl", "f16"),
+    "llava16-f16": ("llava16", "f16"),
 }
 PROJECTOR_TEXT_EMBD = 256
 
@@ -586,6 +600,8 @@ def write_projector(name: str, out: Path) -> Path:
         add("v.post_ln.bias", [E], Q.F32)
         add("mm.input_projection.weight", [D, E], Q.F16)
         add("mm.soft_emb_norm.weight", [E], Q.F32)
+    elif kind in _FAMILIES:
+        _FAMILIES[kind](w, add, common, mat, dtype, D)
     else:
         # Qwen2.5-VL's tower (Qwen2.5-VL-7B-Instruct vision_config): windowed attention, full on
         # every 8th block, SwiGLU, 2x2 merger.
@@ -619,6 +635,202 @@ def write_projector(name: str, out: Path) -> Path:
     w.close()
     tmp.rename(out)
     return out
+
+
+def _lin(add, name: str, n_in: int, n_out: int, mat, bias: bool = True) -> None:
+    Q = gguf.GGMLQuantizationType
+    add(name + ".weight", [n_in, n_out], mat)
+    if bias:
+        add(name + ".bias", [n_out], Q.F32)
+
+
+def _ln(add, name: str, n: int, bias: bool = True) -> None:
+    Q = gguf.GGMLQuantizationType
+    add(name + ".weight", [n], Q.F32)
+    if bias:
+        add(name + ".bias", [n], Q.F32)
+
+
+def _siglip_blocks(add, mat, E: int, F: int, L: int) -> None:
+    for i in range(L):
+        p = f"v.blk.{i}."
+        _ln(add, p + "ln1", E)
+        _ln(add, p + "ln2", E)
+        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _lin(add, p + n, E, E, mat)
+        _lin(add, p + "ffn_up", E, F, mat)
+        _lin(add, p + "ffn_down", F, E, mat)
+
+
+def _pixtral(w, add, common, mat, dtype: str, D: int) -> None:
+    """Mistral Small 3.1's Pixtral (config.json vision_config: 1024, 4096, 24 layers, 16 heads, patch
+    14, image 1540; spatial_merge_size 2): RMS norms, SwiGLU, no biases, the patch merger, and the
+    text model's [IMG_BREAK] row (conversion/llava.py, pixtral.py)."""
+    Q = gguf.GGMLQuantizationType
+    E, F, H, L, P, S, m = 1024, 4096, 16, 24, 14, 1540, 2
+    common("pixtral", E, F, H, L, P, S)
+    w.add_vision_use_silu(True)
+    w.add_vision_spatial_merge_size(m)
+    pt = Q.F16 if dtype == "f16" else Q.F32  # MmprojModel.tensor_force_quant: patch and merger
+    add("v.patch_embd.weight", [P, P, 3, E], pt)
+    add("v.pre_ln.weight", [E], Q.F32)
+    for i in range(L):
+        p = f"v.blk.{i}."
+        add(p + "ln1.weight", [E], Q.F32)
+        add(p + "ln2.weight", [E], Q.F32)
+        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            add(p + n + ".weight", [E, E], mat)
+        add(p + "ffn_gate.weight", [E, F], mat)
+        add(p + "ffn_up.weight", [E, F], mat)
+        add(p + "ffn_down.weight", [F, E], mat)
+    add("mm.input_norm.weight", [E], Q.F32)
+    add("mm.patch_merger.weight", [E * m * m, E], pt)
+    add("mm.1.weight", [E, D], mat)
+    add("mm.2.weight", [D, D], mat)
+    add("v.token_embd.img_break", [D], Q.F32)
+
+
+def _llama4(w, add, common, mat, dtype: str, D: int) -> None:
+    """Llama 4 Scout's vision tower (vision_config: 1408, 5632, 34 layers, 16 heads, patch 14, image
+    336, pixel_shuffle_ratio 0.5, vision_output_dim 4096; conversion/llama4.py)."""
+    Q = gguf.GGMLQuantizationType
+    E, F, H, L, P, S, s, A = 1408, 5632, 16, 34, 14, 336, 2, 4096
+    common("llama4", E, F, H, L, P, S)
+    w.add_vision_projector_scale_factor(s)
+    w.add_vision_use_gelu(True)
+    T = (S // P) ** 2 + 1
+    add("v.patch_embd.weight", [3 * P * P, E], Q.F16 if dtype == "f16" else Q.F32)
+    add("v.class_embd", [E], Q.F32)
+    add("v.position_embd.weight", [E, T], Q.F32)
+    _ln(add, "v.pre_ln", E)
+    _ln(add, "v.post_ln", E)
+    _siglip_blocks(add, mat, E, F, L)
+    add("mm.model.mlp.1.weight", [E * s * s, A], mat)
+    add("mm.model.mlp.2.weight", [A, A], mat)
+    add("mm.model.fc.weight", [A, D], mat)
+
+
+def _smolvlm(E: int, F: int, H: int, L: int, P: int, S: int, s: int, edge: int):
+    """SmolVLM's SigLIP with pixel shuffle and one linear projection (conversion/smolvlm.py: the
+    embeddings stay F32 in every file)."""
+
+    def write(w, add, common, mat, dtype: str, D: int) -> None:
+        Q = gguf.GGMLQuantizationType
+        common("idefics3", E, F, H, L, P, S)
+        w.add_vision_projector_scale_factor(s)
+        w.add_vision_use_gelu(True)
+        w.add_vision_preproc_image_size(edge)
+        add("v.patch_embd.weight", [P, P, 3, E], Q.F32)
+        add("v.patch_embd.bias", [E], Q.F32)
+        add("v.position_embd.weight", [E, (S // P) ** 2], Q.F32)
+        _siglip_blocks(add, mat, E, F, L)
+        _ln(add, "v.post_ln", E)
+        add("mm.model.fc.weight", [E * s * s, D], mat)
+
+    return write
+
+
+def _internvl(w, add, common, mat, dtype: str, D: int) -> None:
+    """InternViT-300M-448px-V2.5 as InternVL3 1B-14B ship it (vision_config: 1024, 4096, 16 heads, 24
+    layers, patch 14, image 448, qkv_bias, layer scales; downsample_ratio 0.5; conversion/internvl.py)."""
+    Q = gguf.GGMLQuantizationType
+    E, F, H, L, P, S, s = 1024, 4096, 16, 24, 14, 448, 2
+    common("internvl", E, F, H, L, P, S)
+    w.add_vision_use_gelu(True)
+    w.add_vision_projector_scale_factor(s)
+    w.add_vision_preproc_min_tiles(1)
+    w.add_vision_preproc_max_tiles(12)
+    add("v.class_embd", [E], Q.F32)
+    add("v.patch_embd.weight", [P, P, 3, E], Q.F16 if dtype == "f16" else Q.F32)
+    add("v.patch_embd.bias", [E], Q.F32)
+    add("v.position_embd.weight", [E, (S // P) ** 2 + 1], Q.F32)
+    for i in range(L):
+        p = f"v.blk.{i}."
+        _ln(add, p + "ln1", E)
+        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _lin(add, p + n, E, E, mat)
+        add(p + "ls1.weight", [E], Q.F32)
+        add(p + "ls2.weight", [E], Q.F32)
+        _ln(add, p + "ln2", E)
+        _lin(add, p + "ffn_up", E, F, mat)
+        _lin(add, p + "ffn_down", F, E, mat)
+    _ln(add, "mm.model.mlp.0", E * s * s)
+    _lin(add, "mm.model.mlp.1", E * s * s, D, mat)
+    _lin(add, "mm.model.mlp.3", D, D, mat)
+
+
+def _llava16(w, add, common, mat, dtype: str, D: int) -> None:
+    """LLaVA 1.6's CLIP ViT-L/14-336 as the legacy converter (tools/mtmd/legacy-models/
+    convert_image_encoder_to_gguf.py) writes it: 23 of 24 blocks, fc1/fc2 under swapped names, the
+    4-D patch kernel F16, the anyres pinpoints, and `model.image_newline` (which clip.cpp never
+    loads)."""
+    Q = gguf.GGMLQuantizationType
+    E, F, H, L, P, S = 1024, 4096, 16, 23, 14, 336
+    common("mlp", E, F, H, L, P, S)
+    w.add_array("clip.vision.image_grid_pinpoints", [336, 672, 672, 336, 672, 672, 1008, 336, 336, 1008])
+    w.add_bool("clip.use_gelu", False)  # CLIP's quick_gelu
+    _lin(add, "mm.0", E, D, mat)
+    _lin(add, "mm.2", D, D, mat)
+    add("model.image_newline", [D], Q.F32)
+    add("v.class_embd", [E], Q.F32)
+    add("v.patch_embd.weight", [P, P, 3, E], Q.F16)
+    add("v.position_embd.weight", [E, (S // P) ** 2 + 1], mat)
+    _ln(add, "v.pre_ln", E)
+    for i in range(L):
+        p = f"v.blk.{i}."
+        for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _lin(add, p + n, E, E, mat)
+        _ln(add, p + "ln1", E)
+        _ln(add, p + "ln2", E)
+        _lin(add, p + "ffn_down", E, F, mat)
+        _lin(add, p + "ffn_up", F, E, mat)
+
+
+def _qwen3vl(w, add, common, mat, dtype: str, D: int) -> None:
+    """Qwen3-VL 8B's tower (vision_config: 27 x 1152, 4304, 16 heads, patch 16, merge 2, 2304 learned
+    positions, deep-stack mergers after blocks 8, 16 and 24; conversion/qwen3vl.py): fused QKV,
+    LayerNorms with biases, a GELU FFN, the two temporal halves of the patch kernel."""
+    Q = gguf.GGMLQuantizationType
+    E, F, H, L, P, S, m, ds = 1152, 4304, 16, 27, 16, 768, 2, (8, 16, 24)
+    common("qwen3vl_merger", E, F, H, L, P, S)
+    w.add_vision_use_gelu(True)
+    w.add_vision_spatial_merge_size(m)
+    pt = Q.F16 if dtype == "f16" else Q.F32
+    M = 4 * E
+    add("v.patch_embd.weight", [P, P, 3, E], pt)
+    add("v.patch_embd.weight.1", [P, P, 3, E], pt)
+    add("v.patch_embd.bias", [E], Q.F32)
+    add("v.position_embd.weight", [E, 2304], Q.F32)
+    for i in range(L):
+        p = f"v.blk.{i}."
+        _ln(add, p + "ln1", E)
+        _ln(add, p + "ln2", E)
+        _lin(add, p + "attn_qkv", E, 3 * E, mat)
+        _lin(add, p + "attn_out", E, E, mat)
+        _lin(add, p + "ffn_up", E, F, mat)
+        _lin(add, p + "ffn_down", F, E, mat)
+        if i in ds:
+            q = f"v.deepstack.{i}."
+            _ln(add, q + "norm", M)
+            _lin(add, q + "fc1", M, M, mat)
+            _lin(add, q + "fc2", M, D, mat)
+    _ln(add, "v.post_ln", E)
+    _lin(add, "mm.0", M, M, mat)
+    _lin(add, "mm.2", M, D, mat)
+
+
+# kind -> writer(w, add, common, mat, dtype, D) for the families past Gemma 3 and Qwen2.5-VL.
+_FAMILIES = {
+    "qwen3vl": _qwen3vl,
+    "pixtral": _pixtral,
+    "llama4": _llama4,
+    # SmolVLM-256M/500M: SigLIP-base patch 16 at 512, 4x4 shuffle, long edge 2048 (model cards,
+    # preprocessor_config); SmolVLM2-2.2B: so400m at 384, 3x3 shuffle, long edge 1536.
+    "smolvlm": _smolvlm(768, 3072, 12, 12, 16, 512, 4, 2048),
+    "smolvlm2": _smolvlm(1152, 4304, 16, 27, 14, 384, 3, 1536),
+    "internvl": _internvl,
+    "llava16": _llava16,
+}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -230,6 +230,8 @@ mod tests {
             "pooling",
             "n_cls_out",
             "n_token_types",
+            "n_deepstack",
+            "mrope",
             "source",
             "notes",
         ];

@@ -3,24 +3,37 @@
 
 use llmrig_core::model::{ModelSpec, ProjectorSpec};
 
-/// The projector `--mmproj auto` loads for `spec`, if the model has one llmrig sizes: Gemma 3 4B,
-/// 12B and 27B share one SigLIP tower (the 1B and 270M are text-only); Qwen2.5-VL 3B and 7B one
-/// windowed ViT.
+/// The projector `--mmproj auto` loads for `spec`, if the model has one llmrig sizes: the
+/// published tower of each vision family, projecting to the model's text width. Gemma 3 4B, 12B
+/// and 27B share one SigLIP tower (the 1B and 270M are text-only); Mistral Small 3.1/3.2 and
+/// Magistral Small 1.2 (2509) one Pixtral; Llama 4 Scout and Maverick one ViT; InternVL3 1B-14B
+/// InternViT-300M; LLaVA 1.5 and 1.6 CLIP ViT-L/14-336.
 #[must_use]
 pub fn projector_for(spec: &ModelSpec) -> Option<ProjectorSpec> {
-    match spec.id.as_str() {
-        "gemma-3-4b" | "gemma-3-12b" | "gemma-3-27b" => Some(ProjectorSpec::gemma3(spec.n_embd)),
-        "qwen2.5-vl-3b" | "qwen2.5-vl-7b" => Some(ProjectorSpec::qwen25vl(spec.n_embd)),
-        _ => None,
-    }
+    let d = spec.n_embd;
+    Some(match spec.id.as_str() {
+        "gemma-3-4b" | "gemma-3-12b" | "gemma-3-27b" => ProjectorSpec::gemma3(d),
+        "qwen2.5-vl-3b" | "qwen2.5-vl-7b" => ProjectorSpec::qwen25vl(d),
+        "qwen3-vl-2b" | "qwen3-vl-4b" => ProjectorSpec::qwen3vl(d, false),
+        "qwen3-vl-8b" | "qwen3-vl-32b" | "qwen3-vl-30b-a3b" => ProjectorSpec::qwen3vl(d, true),
+        "mistral-small-3.1-24b" | "mistral-small-3.2-24b" | "magistral-small-24b" => {
+            ProjectorSpec::pixtral(d)
+        }
+        "llama-4-scout" | "llama-4-maverick" => ProjectorSpec::llama4(d),
+        "smolvlm-256m" | "smolvlm-500m" => ProjectorSpec::idefics3_base(d),
+        "smolvlm2-2.2b" => ProjectorSpec::idefics3_so400m(d),
+        "internvl3-1b" | "internvl3-2b" | "internvl3-8b" | "internvl3-14b" => {
+            ProjectorSpec::internvit_300m(d)
+        }
+        "llava-1.5-7b" | "llava-1.5-13b" => ProjectorSpec::llava(d, false),
+        "llava-1.6-mistral-7b" => ProjectorSpec::llava(d, true),
+        _ => return None,
+    })
 }
 
 /// Catalog models with a vision tower llmrig does not size yet (their `--mmproj auto` is refused
 /// by name rather than guessed).
 #[must_use]
 pub fn unsized_vision(spec: &ModelSpec) -> bool {
-    spec.id.starts_with("mistral-small-3.")
-        || spec.id.starts_with("llama-4-")
-        || spec.id.starts_with("qwen3.5-")
-        || spec.id.starts_with("gemma-3n-")
+    spec.id.starts_with("qwen3.5-") || spec.id.starts_with("gemma-3n-")
 }

@@ -201,6 +201,17 @@ pub fn metrics_for(use_: Use) -> &'static [&'static str] {
             "aa_ii",
             "olb2_avg",
         ],
+        // MMMU (val) first; a vision model without it is placed from its text scores by the
+        // least-squares line over the models that have both.
+        Use::Vision => &[
+            "mmmu_val",
+            "lma_text_raw",
+            "lb_1125_global",
+            "aa_gpqa",
+            "q3r_mmlu_redux",
+            "aa_ii",
+            "olb2_avg",
+        ],
         _ => &[
             "lma_text_raw",
             "lb_1125_global",
@@ -448,9 +459,12 @@ fn vision_projector(
 ) -> Option<(RecComponent, llmrig_core::estimate::MemoryBreakdown)> {
     use llmrig_core::stack::{projector_memory, ProjectorPlacement, ProjectorUse};
     let p = crate::projectors::projector_for(spec)?;
+    let (w, h) = llmrig_core::model::DEFAULT_PHOTO;
+    let batch = p.encode_batch(p.tiles_for(w, h), llmrig_core::model::MTMD_BATCH_MAX_TOKENS);
     let m = projector_memory(
         &ProjectorUse {
             spec: p,
+            batch,
             wtype: llmrig_core::quant::GgmlType::F16,
             weights_bytes: None,
             placement: if sys.gpus.is_empty() {

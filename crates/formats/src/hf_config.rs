@@ -299,6 +299,16 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         pooling: None,
         n_cls_out: 0,
         n_token_types: 0,
+        // Qwen3-VL's vision_config lists the deep-stack blocks whose features join the text.
+        n_deepstack: top
+            .get("vision_config")
+            .and_then(|v| v.get("deepstack_visual_indexes"))
+            .and_then(Value::as_array)
+            .map_or(0, |a| u32::try_from(a.len()).unwrap_or(0)),
+        mrope: get("rope_scaling")
+            .or_else(|| get("rope_parameters"))
+            .and_then(|r| r.get("mrope_section"))
+            .is_some(),
     };
     spec.validate().map_err(|e| err(e.what))?;
     let quant = quant_format(top, &mut warnings);

@@ -389,6 +389,14 @@ pub struct StackArgs {
     /// image size).
     #[arg(long = "image-tokens", requires = "mmproj", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub image_tokens: Option<u64>,
+    /// The image the context and the encoder are sized for, `WxH` (default 1024x768): its
+    /// tokens after the projector's resizing or tiling, and InternVL's batched tiles.
+    #[arg(long = "image-size", requires = "mmproj", value_parser = values::photo_size)]
+    pub image_size: Option<(u64, u64)>,
+    /// Image tokens llama-server encodes in one batch (llama.cpp's `--mtmd-batch-max-tokens`,
+    /// default 1024): InternVL's tiles are batched up to it, and its encoder buffer with them.
+    #[arg(long = "mtmd-batch-max-tokens", requires = "mmproj", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub mtmd_batch_max_tokens: Option<u64>,
     /// Images per prompt that the context must hold (default 1 with a projector).
     #[arg(long = "images", requires = "mmproj", value_parser = clap::value_parser!(u64).range(0..=4096))]
     pub images: Option<u64>,

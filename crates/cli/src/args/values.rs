@@ -121,6 +121,21 @@ pub fn image_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// `--image-size WxH`: a picture shown to a vision model, each side 1 to 32768 pixels.
+///
+/// # Errors
+/// Anything else.
+pub fn photo_size(s: &str) -> Result<(u64, u64), String> {
+    let err = || format!("expected WIDTHxHEIGHT in pixels, each 1 to 32768 (1024x768), got {s:?}");
+    let (w, h) = s.split_once(['x', 'X', '*']).ok_or_else(err)?;
+    let w: u64 = w.trim().parse().map_err(|_| err())?;
+    let h: u64 = h.trim().parse().map_err(|_| err())?;
+    if !(1..=32768).contains(&w) || !(1..=32768).contains(&h) {
+        return Err(err());
+    }
+    Ok((w, h))
+}
+
 /// `-ctk`/`-ctv`: the cache types llama.cpp accepts ([`KV_CACHE_TYPES`]), any case.
 pub fn kv_cache_type() -> Choice<GgmlType> {
     Choice::new(KV_CACHE_TYPES.map(|t| t.name().to_ascii_lowercase()), |s| {

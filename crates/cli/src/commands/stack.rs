@@ -111,6 +111,10 @@ pub fn with_servers(
     Ok((parts, left))
 }
 
+/// The projector families llmrig sizes from a file, for error messages.
+const KNOWN_PROJECTORS: &str =
+    "Gemma 3, Qwen2.5-VL, Qwen3-VL, Pixtral, Llama 4, SmolVLM, InternVL, LLaVA";
+
 /// The projector `--mmproj` names, estimated in the main model's process: `auto` is the one
 /// published with a catalog model, else a projector file. Returns the part and the tokens each
 /// image takes in the context.
@@ -139,9 +143,9 @@ pub fn mmproj(
     let (pspec, weights, label, quant) = if arg.eq_ignore_ascii_case("auto") {
         let Some(p) = llmrig_catalog::projectors::projector_for(spec) else {
             if llmrig_catalog::projectors::unsized_vision(spec) {
-                anyhow::bail!("--mmproj auto: {}'s vision projector is not sized by llmrig yet (Gemma 3 4B/12B/27B and Qwen2.5-VL 3B/7B are); pass --mmproj FILE for a Gemma 3, Qwen2.5-VL or Qwen3-VL projector file", spec.name);
+                anyhow::bail!("--mmproj auto: {}'s vision projector is not sized by llmrig yet; pass --mmproj FILE for a projector of a family llmrig knows ({})", spec.name, KNOWN_PROJECTORS);
             }
-            anyhow::bail!("--mmproj auto: {} has no vision projector in the catalog (vision models with one: gemma-3-4b, gemma-3-12b, gemma-3-27b, qwen2.5-vl-3b, qwen2.5-vl-7b)", spec.name);
+            anyhow::bail!("--mmproj auto: {} has no vision projector in the catalog (`llmrig recommend --use vision` ranks the models that have one)", spec.name);
         };
         (
             p,
@@ -166,15 +170,28 @@ pub fn mmproj(
     } else {
         ProjectorPlacement::Gpu(s.main_gpu.min(sys.gpus.len() - 1))
     };
+    let (w, h) = a.image_size.unwrap_or(llmrig_core::model::DEFAULT_PHOTO);
+    let batch_max = a
+        .mtmd_batch_max_tokens
+        .unwrap_or(llmrig_core::model::MTMD_BATCH_MAX_TOKENS);
+    let tiles = pspec.tiles_for(w, h);
+    let batch = pspec.encode_batch(tiles, batch_max);
     let u = ProjectorUse {
         spec: pspec.clone(),
+        batch,
         wtype,
         weights_bytes: weights,
         placement,
         flash_attn: llmrig_core::estimate::flash_attn_on(s),
     };
     let memory = projector_memory(&u, sys);
-    let tokens = a.image_tokens.unwrap_or_else(|| pspec.image_tokens());
+    // Gemma 3 and Qwen keep their load-time counts unless a size is named.
+    let tokens = a.image_tokens.unwrap_or_else(|| {
+        a.image_size.map_or_else(
+            || pspec.image_tokens(),
+            |(w, h)| pspec.image_tokens_for(w, h),
+        )
+    });
     let gpu_layers = u32::from(matches!(placement, ProjectorPlacement::Gpu(_)));
     let json = ComponentJson {
         role: ComponentRole::Mmproj.name().to_string(),
@@ -190,18 +207,24 @@ pub fn mmproj(
         params: None,
         seconds: None,
     };
+    let growth = if pspec.kind.dynamic_resolution() {
+        " and grows with larger images (dynamic resolution)".to_string()
+    } else if batch > 1 {
+        format!(
+            "; a {w}×{h} image's {tiles} tiles are encoded {batch} at a time (--mtmd-batch-max-tokens {batch_max}), which grows it {batch}× and keeps it"
+        )
+    } else if tiles > 1 {
+        format!("; a {w}×{h} image is encoded as {tiles} tiles of that size, one at a time")
+    } else {
+        String::new()
+    };
     let mut notes = vec![format!(
-        "{}: {} encoder ({} layers × {}), {tokens} context tokens per image; its compute buffer is reserved at load for a {}-patch image{}",
+        "{}: {} encoder ({} layers × {}), {tokens} context tokens per image; its compute buffer is reserved at load for a {}-patch image{growth}",
         label,
-        pspec.kind.gguf_name(),
+        pspec.kind.label(),
         pspec.n_layer,
         pspec.n_embd,
         pspec.warmup_patches(),
-        if matches!(pspec.kind, llmrig_core::model::ProjectorKind::Gemma3) {
-            ""
-        } else {
-            " and grows with larger images (dynamic resolution)"
-        }
     )];
     if !u.flash_attn {
         notes.push(format!(

@@ -195,6 +195,57 @@ fn gemma3_12b_with_its_projector_on_a_3060_leaves_room_for_it() {
 }
 
 #[test]
+fn every_vision_family_loads_its_published_projector() {
+    // (model, projector weights F16 with 32-byte padding, its warm-up buffer with flash
+    // attention as libmtmd reserves it, context tokens of a 1024×768 photo)
+    let cases: [(&str, u64, u64, u64); 6] = [
+        ("mistral-small-3.1-24b", 878_039_040, 67_756_032, 1026),
+        ("llama-4-scout", 1_746_748_416, 20_857_408, 1442),
+        ("smolvlm2-2.2b", 872_275_392, 22_628_160, 1083),
+        ("llava-1.5-7b", 624_412_672, 22_593_056, 576),
+        ("qwen3-vl-8b", 1_159_009_216, 390_156_544, 2116),
+        ("internvl3-14b", 705_310_720, 4 * 29_388_800, 1792),
+    ];
+    for (model, weights, compute, tokens) in cases {
+        let j = json(&[
+            "estimate", model, "--mmproj", "auto", "--gpu", "h100", "--ram", "256GiB",
+        ]);
+        let p = &j["components"][1];
+        assert_eq!(p["role"], "mmproj", "{model}");
+        let gpu = &p["memory"]["devices"][0];
+        assert_eq!(u(&gpu["weights_bytes"]), weights, "{model}");
+        assert_eq!(u(&gpu["compute_bytes"]), compute, "{model}");
+        assert_eq!(u(&p["image_tokens"]), tokens, "{model}");
+    }
+}
+
+#[test]
+fn internvl_tiles_are_batched_as_llama_server_does() {
+    let est = |extra: &[&str]| {
+        let mut a = vec!["estimate", "internvl3-8b", "--mmproj", "auto"];
+        a.extend_from_slice(extra);
+        a.extend_from_slice(GPU_3060);
+        let j = json(&a);
+        let p = &j["components"][1];
+        (
+            u(&p["memory"]["devices"][0]["compute_bytes"]),
+            u(&p["image_tokens"]),
+        )
+    };
+    // A 1024×768 photo: 3×2 tiles and the overview, encoded four at a time (1024 image tokens a
+    // batch): the buffer grows to four tiles' graph and stays.
+    let (photo, tokens) = est(&[]);
+    assert_eq!(tokens, 7 * 256);
+    // One tile a batch keeps the load-time reservation (libmtmd: 28.03 MiB).
+    let (one, _) = est(&["--mtmd-batch-max-tokens", "256"]);
+    assert_eq!(one, 29_388_800);
+    assert_eq!(photo, 4 * one);
+    // A small image is the overview alone.
+    let (small, t) = est(&["--image-size", "400x300"]);
+    assert_eq!((small, t), (one, 256));
+}
+
+#[test]
 fn mmproj_auto_without_a_projector_is_refused_by_name() {
     llmrig()
         .args(["estimate", "gemma-3-1b", "--mmproj", "auto"])
@@ -301,6 +352,33 @@ fn recommend_vision_embedding_and_rag_leave_room_for_what_each_plan_needs() {
         ]));
         assert_ne!(e["verdict"], "does-not-fit", "{}", r["model"]);
     }
+
+    // Vision plans rank by MMMU (val): on a 4090 Qwen3-VL 8B (69.6) comes before Qwen2.5-VL 7B
+    // (58.6) and Gemma 3 12B (59.6); a model without MMMU is placed from its text scores.
+    let big = json(&[
+        "recommend",
+        "--use",
+        "vision",
+        "--top",
+        "12",
+        "--gpu",
+        "rtx-4090",
+        "--ram",
+        "64GiB",
+    ]);
+    let order: Vec<&str> = big["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
+    let at = |m: &str| order.iter().position(|x| *x == m).unwrap_or(usize::MAX);
+    assert!(at("qwen3-vl-8b") < at("qwen2.5-vl-7b"), "{order:?}");
+    assert!(at("qwen3-vl-8b") < at("gemma-3-12b"), "{order:?}");
+    assert!(big["recommendations"][0]["why"]
+        .as_str()
+        .unwrap()
+        .starts_with("mmmu_val"));
 
     let emb = json(&with_machine(&["recommend", "--use", "embedding"]));
     for r in emb["recommendations"].as_array().unwrap() {

@@ -8,7 +8,9 @@ mod spec;
 mod tensors;
 mod whisper;
 
-pub use projector::{ProjectorKind, ProjectorSpec, ProjectorTensor};
+pub use projector::{
+    ProjectorKind, ProjectorSpec, ProjectorTensor, DEFAULT_PHOTO, MTMD_BATCH_MAX_TOKENS,
+};
 pub use spec::{Arch, ModelSpec, Pooling, RecurrentSpec, SpecError};
 pub use tensors::{classify, tensor_inventory, Role, TensorInfo};
 pub use whisper::{WhisperMemory, WhisperSpec, WHISPER_META_BYTES};

@@ -106,8 +106,10 @@ impl Arch {
             "llama" | "mistral" => Arch::Llama,
             // Qwen2-VL/Qwen2.5-VL text: Qwen2's tensors and cache, multi-section RoPE.
             "qwen2" | "qwen2vl" => Arch::Qwen2,
-            "qwen3" => Arch::Qwen3,
-            "qwen3moe" => Arch::Qwen3Moe,
+            // Qwen3-VL text: Qwen3's tensors and cache; the deep-stack input and M-RoPE positions
+            // are `n_deepstack` and `mrope`.
+            "qwen3" | "qwen3vl" => Arch::Qwen3,
+            "qwen3moe" | "qwen3vlmoe" => Arch::Qwen3Moe,
             "gemma2" => Arch::Gemma2,
             "gemma3" => Arch::Gemma3,
             "phi3" => Arch::Phi3,
@@ -340,6 +342,15 @@ pub struct ModelSpec {
     /// XLM-RoBERTa; 0 for other architectures.
     #[serde(default)]
     pub n_token_types: u32,
+    /// Qwen3-VL's deep-stack layers (`{arch}.n_deepstack_layers`, 3): the vision features added
+    /// to the first text blocks arrive through an input `n_embd·(1 + n)` wide
+    /// (`n_embd_inp`), which the compute buffer holds; 0 for other models.
+    #[serde(default)]
+    pub n_deepstack: u32,
+    /// Multi-section RoPE (Qwen2-VL, Qwen2.5-VL, Qwen3-VL: `rope.dimension_sections`): four
+    /// positions per token in the graph's position input.
+    #[serde(default)]
+    pub mrope: bool,
 }
 
 /// Sizes of a recurrent layer's state (llama.cpp `llama_memory_recurrent`, f32). LFM2's short
@@ -599,6 +610,12 @@ impl ModelSpec {
         }
         if self.swa_period == Some(0) {
             return err("swa_period must be at least 1".into());
+        }
+        if self.n_deepstack > 64 {
+            return err(format!(
+                "n_deepstack {}: expected at most 64",
+                self.n_deepstack
+            ));
         }
         if self.per_layer_embd.is_some_and(|w| w > 1 << 16) {
             return err(format!(

@@ -3,7 +3,7 @@
 //! (`--no-mmproj-offload`), with the graph inputs in host memory.
 
 use crate::estimate::{DeviceUsage, MemoryBreakdown};
-use crate::model::{ProjectorKind, ProjectorSpec};
+use crate::model::ProjectorSpec;
 use crate::quant::GgmlType;
 use crate::system::{DeviceKind, SystemSpec};
 
@@ -18,6 +18,9 @@ pub struct ProjectorUse {
     pub weights_bytes: Option<u64>,
     /// Where it goes: a GPU index, or RAM.
     pub placement: ProjectorPlacement,
+    /// Tiles encoded at once ([`ProjectorSpec::encode_batch`]: InternVL's batched tiles; 1 for
+    /// the others), which the compute buffer grows to after the first such image.
+    pub batch: u64,
     /// Flash attention in the encoder (llama-server passes its `-fa`; `auto` is on wherever the
     /// backend has the kernel, which CPU, CUDA, ROCm, Metal and Vulkan do).
     pub flash_attn: bool,
@@ -32,24 +35,6 @@ pub enum ProjectorPlacement {
     Cpu,
 }
 
-/// The graph inputs clip.cpp keeps in host memory when the encoder runs on a GPU (the raw image;
-/// Qwen2.5-VL's F32 window mask and positions), bytes.
-fn host_inputs(p: &ProjectorSpec) -> u64 {
-    let n = p.warmup_patches();
-    match p.kind {
-        ProjectorKind::Gemma3 => 12 * p.image_size * p.image_size,
-        ProjectorKind::Qwen25Vl | ProjectorKind::Qwen3Vl => {
-            let side = 46 * p.patch * p.merge;
-            let mask = if p.kind == ProjectorKind::Qwen25Vl {
-                4 * n * n
-            } else {
-                0
-            };
-            12 * side * side + mask + 16 * n
-        }
-    }
-}
-
 /// The projector's memory over `sys`'s devices (GPUs in order, then the CPU).
 #[must_use]
 pub fn projector_memory(u: &ProjectorUse, sys: &SystemSpec) -> MemoryBreakdown {
@@ -57,12 +42,12 @@ pub fn projector_memory(u: &ProjectorUse, sys: &SystemSpec) -> MemoryBreakdown {
     let weights = u
         .weights_bytes
         .unwrap_or_else(|| u.spec.weights_bytes(u.wtype));
-    let compute = u.spec.compute_bytes(u.flash_attn);
+    let compute = u.spec.compute_bytes_batched(u.flash_attn, u.batch);
     let mut per = vec![(0u64, 0u64); n_gpu + 1];
     match u.placement {
         ProjectorPlacement::Gpu(g) if g < n_gpu => {
             per[g] = (weights, compute);
-            per[n_gpu].1 = host_inputs(&u.spec);
+            per[n_gpu].1 = u.spec.host_input_bytes();
         }
         _ => per[n_gpu] = (weights, compute),
     }

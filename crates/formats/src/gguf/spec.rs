@@ -370,6 +370,10 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
             .and_then(first_u)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(0),
+        n_deepstack: u("n_deepstack_layers")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+        mrope: key("rope.dimension_sections").is_some(),
     };
     let tensors: Vec<WeightTensor> = if nextn > 0 {
         let trunk = u64::from(spec.n_layer);
@@ -460,10 +464,20 @@ fn projector_spec(
     let text_embd = match kind {
         ProjectorKind::Gemma3 => ne("mm.input_projection.weight", 0)?,
         ProjectorKind::Qwen25Vl | ProjectorKind::Qwen3Vl => ne("mm.2.bias", 0)?,
+        ProjectorKind::Pixtral | ProjectorKind::Llava => ne("mm.2.weight", 1)?,
+        ProjectorKind::Llama4 | ProjectorKind::Idefics3 => ne("mm.model.fc.weight", 1)?,
+        ProjectorKind::InternVl => ne("mm.model.mlp.3.weight", 1)?,
     };
+    // clip.cpp's defaults when a key is missing: Gemma 3 pools 4×4; Qwen merges 2×2; Pixtral
+    // (Pixtral 12B) and the pixel-shuffle families merge nothing (n_merge 1).
     let merge = match kind {
         ProjectorKind::Gemma3 => u("projector.scale_factor").unwrap_or(4),
-        _ => u("spatial_merge_size").unwrap_or(2),
+        ProjectorKind::Qwen25Vl | ProjectorKind::Qwen3Vl => u("spatial_merge_size").unwrap_or(2),
+        ProjectorKind::Pixtral => u("spatial_merge_size").unwrap_or(1),
+        ProjectorKind::Llama4 | ProjectorKind::Idefics3 | ProjectorKind::InternVl => {
+            u("projector.scale_factor").unwrap_or(1)
+        }
+        ProjectorKind::Llava => 1,
     };
     let deepstack = tensors
         .iter()
@@ -481,6 +495,17 @@ fn projector_spec(
         text_embd,
         n_pos: ne("v.position_embd.weight", 1).unwrap_or(0),
         deepstack: u32::try_from(deepstack).ok()?,
+        adapter: if kind == ProjectorKind::Llama4 {
+            ne("mm.model.mlp.2.weight", 0)?
+        } else {
+            0
+        },
+        preproc: if kind == ProjectorKind::Idefics3 {
+            u("preproc_image_size").unwrap_or(0)
+        } else {
+            0
+        },
+        anyres: kind == ProjectorKind::Llava && h.get("clip.vision.image_grid_pinpoints").is_some(),
     };
     // Untrusted numbers: the compute buffer multiplies them (N² · heads), so keep them to what a
     // real encoder has.
@@ -492,6 +517,8 @@ fn projector_spec(
         && (1..=64).contains(&spec.patch)
         && (1..=8192).contains(&spec.image_size)
         && (1..=16).contains(&spec.merge)
-        && spec.text_embd <= 65536;
+        && spec.text_embd <= 65536
+        && spec.adapter <= 65536
+        && spec.preproc <= 16384;
     sane.then_some(spec)
 }

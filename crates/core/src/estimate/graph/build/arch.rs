@@ -77,6 +77,7 @@ impl B<'_> {
             } else {
                 self.op_ip("l_out", [e, t, 1, 1], &[ffn_out, ffn_inp])
             };
+            inp = self.deepstack_add(inp);
         }
         self.output_head(inp, false, 0);
     }

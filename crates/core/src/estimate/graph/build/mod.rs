@@ -87,6 +87,9 @@ struct B<'a> {
     ext: Id,
     /// Soft-cap the attention scores (Gemma 2, without flash attention).
     softcap_kq: bool,
+    /// Qwen3-VL's padded input (`n_embd·(1 + n_deepstack)` wide), which the first blocks read
+    /// their deep-stack features from.
+    deepstack: Option<Id>,
 }
 
 impl<'a> B<'a> {
@@ -123,6 +126,7 @@ impl<'a> B<'a> {
             inputs: Vec::new(),
             ext: 0,
             softcap_kq: false,
+            deepstack: None,
         }
     }
 
@@ -252,13 +256,42 @@ impl<'a> B<'a> {
         let tok = self.input("inp_tokens", Cache::Full, [t, 1, 1, 1], I32);
         // llama.cpp also creates an embeddings input for embedding batches; it is a leaf of the
         // graph, so ggml-alloc allocates it and, unused, never frees it.
-        self.input("inp_embd", Cache::Full, [e, t, 1, 1], F32);
+        // Qwen3-VL's input carries the deep-stack features beside the embedding (`n_embd_inp`).
+        let inp_w = e * (1 + u64::from(self.spec.n_deepstack));
+        self.input("inp_embd", Cache::Full, [inp_w, t, 1, 1], F32);
         let embd = self.op("embd", [e, t, 1, 1], &[tok]);
-        self.tag(embd, Op::GetRows, Some(W::TokenEmbd))
+        let embd = self.tag(embd, Op::GetRows, Some(W::TokenEmbd));
+        if inp_w == e {
+            return embd;
+        }
+        // The token path pads the lookup to the input's width (`ggml_pad`); the blocks read a
+        // view of its first n_embd columns, and the deep-stack adds the views past it.
+        let pad = self.op("inp_pad", [inp_w, t, 1, 1], &[embd]);
+        self.deepstack = Some(pad);
+        let v = self.view("inp_view", pad);
+        // The blocks see n_embd columns: ops that take their shape from it must too.
+        self.g.tensors[v].ne = [e, t, 1, 1];
+        v
+    }
+
+    /// Qwen3-VL's deep-stack add after block `il` (< `n_deepstack`): the block output plus a
+    /// view of the padded input.
+    fn deepstack_add(&mut self, cur: Id) -> Id {
+        let (Some(pad), Ok(il)) = (self.deepstack, u32::try_from(self.il)) else {
+            return cur;
+        };
+        if il >= self.spec.n_deepstack {
+            return cur;
+        }
+        let ds = self.view("deepstack", pad);
+        let (t, e) = (self.t, self.e());
+        self.g.tensors[ds].ne = [e, t, 1, 1];
+        self.op_ip("deepstack_out", [e, t, 1, 1], &[cur, ds])
     }
 
     fn inp_pos(&mut self) -> Id {
-        let t = self.t;
+        // M-RoPE takes four positions per token (`n_pos_per_embd`).
+        let t = self.t * if self.spec.mrope { 4 } else { 1 };
         self.input("inp_pos", Cache::Full, [t, 1, 1, 1], I32)
     }
 

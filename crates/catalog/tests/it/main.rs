@@ -6,6 +6,7 @@ mod common;
 /// llama.cpp with CUDA on an H200: every weight, KV and output buffer logged.
 mod cuda_h200;
 mod gguf_sizes;
+mod image_memory;
 mod image_speed;
 mod memory_logs;
 /// New catalog models against their published parameter counts (issue 14).

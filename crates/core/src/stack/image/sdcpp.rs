@@ -1,5 +1,6 @@
 //! stable-diffusion.cpp's rules: the type each layer class holds a tensor in, and the compute
-//! buffers as closed forms of the largest tensors alive together in its graphs.
+//! buffers as closed forms of the largest tensors alive together in its graphs (the UNet's and
+//! FLUX's derived from a replay of ggml-alloc over their exact graphs).
 
 use crate::model::diffusion::{DiffTensor, Latent, Part, PartArch, Pipeline, WeightFormat};
 use crate::quant::GgmlType;
@@ -121,63 +122,19 @@ pub(super) fn f32s(n: u64) -> u64 {
 #[allow(clippy::too_many_lines)]
 pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
     match &part.arch {
-        PartArch::Unet(u) => {
-            // The first up-block at full resolution: the level-1 features and a level-0 skip
-            // concatenated (`cin` channels), group-normed and activated, their im2col in F16,
-            // the convolution's output, and the two level-0 skips still waiting.
-            let c0 = u.model_channels;
-            let n = lat.h * lat.w;
-            let cin = c0 + c0 * u.channel_mult.get(1).copied().unwrap_or(1);
-            let conv = n * (4 * (2 * c0 + 3 * cin + c0) + 2 * 9 * cin);
-            // Without flash attention, the highest-resolution attention's F32 scores (softmax
-            // runs in place) over about 23 level-wide states, and 10.8 MB that do not scale
-            // with the image (fitted on SD 1.5 at 128² and 256²; validation/ checks 512² and
-            // SDXL).
-            let attn = if fa {
-                0
-            } else {
-                u.transformer_depth
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &d)| d > 0)
-                    .map(|(l, _)| {
-                        let ch = c0 * u.channel_mult[l];
-                        let nl = n >> (2 * l);
-                        // SD 1.x has 8 heads everywhere; SD 2 and XL 64-wide heads.
-                        let heads = if u.context_dim == 768 { 8 } else { ch / 64 };
-                        f32s(heads * nl * nl) + nl * ch * 93 / 4 + 10_807_904
-                    })
-                    .max()
-                    .unwrap_or(0)
-            };
-            conv.max(attn)
-        }
-        PartArch::Flux(f) => {
-            // Without flash attention a single block's peak: its fused first linear (QKV and the
-            // MLP's input, 3h + 4h wide), the MLP's activation, two hidden-wide states and the
-            // joint sequence's scores (within 1.5% of sd.cpp at 256², 512², 1024²). With
-            // `--diffusion-fa`, 15.27 hidden-wide F32 states per token and 1.5 MB, fitted on sd.cpp
-            // at 512² and 1024² (256² is 9% under that line).
-            let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
-            let l = img + lat.text_tokens;
-            let (h, heads) = (f.hidden, f.hidden / f.head_dim);
-            if fa {
-                l * h * 6108 / 100 + 1_510_528
-            } else {
-                f32s(l * (7 * h + 4 * h + 2 * h)) + f32s(heads * l * l)
-            }
-        }
+        PartArch::Unet(u) => unet_compute(u, lat, fa).unwrap_or_else(|| unet_fallback(u, lat, fa)),
+        PartArch::Flux(f) => flux_compute(f, lat, fa),
         PartArch::Mmdit(m) => {
-            // A joint block's scores over image and text tokens and eight hidden-wide states;
-            // with flash attention 12.56 hidden-wide states per token (SD 3.5 Medium at 512² in
-            // sd.cpp).
             let h = 64 * m.depth;
             let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
             let l = img + lat.text_tokens;
             if fa {
+                // With flash attention no closed form holds (the position-table crop, the
+                // contiguous V, the 256-padding mask and the MLP win by turns): 12.56 hidden-wide
+                // states per token, SD 3.5 Medium at 512² in sd.cpp (up to 24% over at 768²).
                 l * h * 5022 / 100
             } else {
-                f32s(8 * l * h) + f32s(m.depth * l * l)
+                mmdit_compute(m, lat)
             }
         }
         PartArch::QwenImage(q) => {
@@ -220,6 +177,162 @@ pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
             conv.max(attn)
         }
     }
+}
+
+/// 256·⌈x/256⌉: sd.cpp pads flash attention's K and V to a multiple of 256 tokens.
+fn pad256(x: u64) -> u64 {
+    x.div_ceil(256) * 256
+}
+
+/// The flash-attention mask sd.cpp builds when a level's `t` tokens are not a multiple of 256: an
+/// F32 `t×t` zeros tensor concatenated with the padding and its F16 copy, `4t·(t + P(t))`.
+fn fa_mask(t: u64) -> u64 {
+    4 * t * (t + pad256(t))
+}
+
+/// SD 1.x, 2.x and XL's UNet in sd.cpp (`unet.hpp`), the high-water mark of ggml-alloc over its
+/// graph, derived by replaying the allocator over the exact graph and checked byte for byte
+/// against sd-cli (54 runs, 2,200 replayed sizes; docs/research/image-engines.md). `n` latent
+/// pixels after sd.cpp rounds the image up to 64 px; `ctx` the context and pooled inputs, live
+/// throughout; the cross-attention K/V of every later block (77 × C, F32) are computed first,
+/// because ggml's depth-first order reaches those context-only branches first.
+///
+/// * flash attention: the im2col of the first full-resolution up-block's 3×3 convolution,
+///   `(8·c0 + 30·(c0 + c1) + 88)·n` with the two skips, the concat and its GroupNorm live; or the
+///   256-padding mask of the first attention of a level whose tokens are not a multiple of 256;
+/// * without: the first level's second transformer's scores (heads × tokens², F32) with q, k, vᵀ
+///   and the level's states, or (SD 1/2, small images) its GEGLU; SDXL's up-block convolutions
+///   reuse the freed K/V's hole until n = 6400.
+///
+/// `None` for a UNet that is not one of the three (the slack constants, leftover freed tensors,
+/// were read from the replay of these).
+fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) -> Option<u64> {
+    let n = lat.h.div_ceil(8) * 8 * lat.w.div_ceil(8) * 8;
+    let m = n / 4;
+    let (c0, c1) = (
+        u.model_channels,
+        u.model_channels * u.channel_mult.get(1).copied()?,
+    );
+    let xl = u.adm_in_channels.is_some();
+    if c0 != 320 || c1 != 640 || u.channel_mult.len() != if xl { 3 } else { 4 } {
+        return None;
+    }
+    let ctx = 4 * 77 * u.context_dim + 4 * u.adm_in_channels.unwrap_or(0);
+    if fa {
+        let conv = (8 * c0 + 30 * (c0 + c1) + 88) * n + ctx + 96;
+        let mask0 = if !xl && n % 256 != 0 {
+            fa_mask(n) + 2 * c0 * pad256(n) + (28 * c0 + 88) * n + ctx + 96
+        } else {
+            0
+        };
+        let mask1 = if m % 256 != 0 {
+            fa_mask(m) + 2 * c1 * pad256(m) + (26 * c0 + 88) * n + ctx + 96
+        } else {
+            0
+        };
+        return Some(conv.max(mask0).max(mask1));
+    }
+    if xl {
+        // K/V of the 68 transformer blocks after input_blocks.4.1's two, the context, and the
+        // replay's 788,576 bytes of small freed tensors.
+        let base = 51_893_344 - 4 * 77 * 2048 - 4 * 2816 + ctx;
+        let attn = 4 * 10 * m * m + (28 * c0 + 88) * n + base;
+        let other = if n < 1984 {
+            16_656 * n
+        } else if n < 6400 {
+            21_136 * n
+        } else {
+            26_328 * n
+        };
+        return Some(attn.max(other + base));
+    }
+    // SD 1.x: 8 heads; SD 2.x: 64-wide heads (5 at level 0). K/V of the 15 blocks after
+    // input_blocks.1.1: 8·77·(ΣC − 320) = 7,490,560.
+    let heads = if u.context_dim == 768 { 8 } else { c0 / 64 };
+    let kv = 7_490_560;
+    let attn = 4 * heads * n * n + (32 * c0 + 88) * n + kv + ctx + 197_216;
+    let ff = 80 * c0 * n + 7_293_440 + ctx + 726_112;
+    Some(attn.max(ff))
+}
+
+/// The earlier closed form, for UNet shapes the replay did not cover.
+fn unet_fallback(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) -> u64 {
+    let c0 = u.model_channels;
+    let n = lat.h * lat.w;
+    let cin = c0 + c0 * u.channel_mult.get(1).copied().unwrap_or(1);
+    let conv = n * (4 * (2 * c0 + 3 * cin + c0) + 2 * 9 * cin);
+    let attn = if fa {
+        0
+    } else {
+        u.transformer_depth
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d > 0)
+            .map(|(l, _)| {
+                let ch = c0 * u.channel_mult[l];
+                let nl = n >> (2 * l);
+                f32s((ch / 64) * nl * nl) + f32s(nl * ch * 6)
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    conv.max(attn)
+}
+
+/// FLUX.1 in sd.cpp (`flux.hpp`): the peak is in a single-stream block, the same in every one
+/// (the buffer does not change past 2 double and 1 single blocks), over the graph inputs (T5
+/// states, pooled vector, latent, positions) and a hole of two text-wide states the last double
+/// block leaves. S = one hidden-wide F32 state over the L joint tokens:
+///
+/// * without flash attention: the block input, the contiguous V, the fused first linear (7S), a
+///   hole, the rotated q and k, and every head's scores: 12S + 4·heads·L²;
+/// * with it: 15S (the GELU's copy of the MLP half over linear1's output), plus the 256-padding
+///   mask when L is not a multiple of 256.
+///
+/// Derived from a replay of ggml-alloc over the exact graph, byte-exact against sd-cli at 48
+/// runs; the closed form is exact above L = 640 without flash attention and L = 2650 with it, and
+/// over (at most +6%, +22% at 256² with flash attention) below.
+fn flux_compute(f: &crate::model::diffusion::FluxConfig, lat: Latent, fa: bool) -> u64 {
+    let text = lat.text_tokens;
+    let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
+    let l = img + text;
+    let heads = f.hidden / f.head_dim;
+    let inputs = f32s(f.context_dim * text)
+        + f32s(f.vec_dim)
+        + 64 * lat.w * lat.h
+        + 1024 * l
+        + 32 * (3 + u64::from(f.guidance_embed));
+    let t = f32s(text * f.hidden);
+    let s = f32s(l * f.hidden);
+    if fa {
+        let p = pad256(l) - l;
+        let mask = if p > 0 {
+            2 * f.hidden * (l + p) + 2 * l * (l + p)
+        } else {
+            0
+        };
+        inputs + 2 * t + 15 * s + mask
+    } else {
+        inputs + 2 * t + 12 * s + f32s(heads * l * l)
+    }
+}
+
+/// SD 3.5's MMDiT in sd.cpp (`mmdit.hpp`) without flash attention: the larger of the position
+/// table's crop (a `P`-wide slice copied per latent row pair) and joint block 0 (its image,
+/// text and joint states and every head's scores), over the inputs. From the same replay: within
+/// max(1 MiB, 1%) for L > 1050 joint tokens, −5% to +16% below.
+fn mmdit_compute(m: &crate::model::diffusion::MmditConfig, lat: Latent) -> u64 {
+    let h = 64 * m.depth;
+    let text = lat.text_tokens;
+    let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
+    let l = img + text;
+    let base = 64 * lat.w * lat.h + f32s(m.context_dim * text) + f32s(m.pooled_dim) + 96;
+    let i = f32s(img * h);
+    let crop = base + 2 * i + f32s(h * m.pos_embed_max * lat.h.div_ceil(2));
+    let x_attn = u64::from(m.x_attn2_blocks > 0);
+    let joint =
+        base + (1 + x_attn) * i + 6 * f32s(text * h) + 5 * f32s(l * h) + f32s(m.depth * l * l);
+    crop.max(joint)
 }
 
 /// SDXL's VAE run from the checkpoint itself: sd.cpp scales every convolution by 1/32 against

@@ -468,8 +468,7 @@ impl ProjectorSpec {
                 // 144 per tile and the overview, `<|image_start|>` and `<|image_end|>`.
                 tile * self.tiles_for(w, h) + 2
             }
-            ProjectorKind::InternVl => tile * self.tiles_for(w, h),
-            ProjectorKind::Llava => tile * self.tiles_for(w, h),
+            ProjectorKind::InternVl | ProjectorKind::Llava => tile * self.tiles_for(w, h),
             ProjectorKind::Idefics3 => {
                 if self.preproc == 0 {
                     return tile;

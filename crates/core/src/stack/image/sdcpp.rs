@@ -122,7 +122,7 @@ pub(super) fn f32s(n: u64) -> u64 {
 #[allow(clippy::too_many_lines)]
 pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
     match &part.arch {
-        PartArch::Unet(u) => unet_compute(u, lat, fa).unwrap_or_else(|| unet_fallback(u, lat, fa)),
+        PartArch::Unet(u) => unet_compute(u, lat, fa),
         PartArch::Flux(f) => flux_compute(f, lat, fa),
         PartArch::Mmdit(m) => {
             let h = 64 * m.depth;
@@ -204,19 +204,14 @@ fn fa_mask(t: u64) -> u64 {
 ///   and the level's states, or (SD 1/2, small images) its GEGLU; SDXL's up-block convolutions
 ///   reuse the freed K/V's hole until n = 6400.
 ///
-/// `None` for a UNet that is not one of the three (the slack constants, leftover freed tensors,
-/// were read from the replay of these).
-fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) -> Option<u64> {
+/// The catalog's UNets are these three; the slack constants (leftover freed tensors) were read
+/// from their replay, so another UNet shape would need its own.
+fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) -> u64 {
     let n = lat.h.div_ceil(8) * 8 * lat.w.div_ceil(8) * 8;
     let m = n / 4;
-    let (c0, c1) = (
-        u.model_channels,
-        u.model_channels * u.channel_mult.get(1).copied()?,
-    );
+    let c0 = u.model_channels;
+    let c1 = c0 * u.channel_mult.get(1).copied().unwrap_or(1);
     let xl = u.adm_in_channels.is_some();
-    if c0 != 320 || c1 != 640 || u.channel_mult.len() != if xl { 3 } else { 4 } {
-        return None;
-    }
     let ctx = 4 * 77 * u.context_dim + 4 * u.adm_in_channels.unwrap_or(0);
     if fa {
         let conv = (8 * c0 + 30 * (c0 + c1) + 88) * n + ctx + 96;
@@ -230,7 +225,7 @@ fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) 
         } else {
             0
         };
-        return Some(conv.max(mask0).max(mask1));
+        return conv.max(mask0).max(mask1);
     }
     if xl {
         // K/V of the 68 transformer blocks after input_blocks.4.1's two, the context, and the
@@ -244,7 +239,7 @@ fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) 
         } else {
             26_328 * n
         };
-        return Some(attn.max(other + base));
+        return attn.max(other + base);
     }
     // SD 1.x: 8 heads; SD 2.x: 64-wide heads (5 at level 0). K/V of the 15 blocks after
     // input_blocks.1.1: 8·77·(ΣC − 320) = 7,490,560.
@@ -252,31 +247,7 @@ fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) 
     let kv = 7_490_560;
     let attn = 4 * heads * n * n + (32 * c0 + 88) * n + kv + ctx + 197_216;
     let ff = 80 * c0 * n + 7_293_440 + ctx + 726_112;
-    Some(attn.max(ff))
-}
-
-/// The earlier closed form, for UNet shapes the replay did not cover.
-fn unet_fallback(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) -> u64 {
-    let c0 = u.model_channels;
-    let n = lat.h * lat.w;
-    let cin = c0 + c0 * u.channel_mult.get(1).copied().unwrap_or(1);
-    let conv = n * (4 * (2 * c0 + 3 * cin + c0) + 2 * 9 * cin);
-    let attn = if fa {
-        0
-    } else {
-        u.transformer_depth
-            .iter()
-            .enumerate()
-            .filter(|(_, &d)| d > 0)
-            .map(|(l, _)| {
-                let ch = c0 * u.channel_mult[l];
-                let nl = n >> (2 * l);
-                f32s((ch / 64) * nl * nl) + f32s(nl * ch * 6)
-            })
-            .max()
-            .unwrap_or(0)
-    };
-    conv.max(attn)
+    attn.max(ff)
 }
 
 /// FLUX.1 in sd.cpp (`flux.hpp`): the peak is in a single-stream block, the same in every one

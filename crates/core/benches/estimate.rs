@@ -97,6 +97,49 @@ fn bench(c: &mut Criterion) {
     c.bench_function("weights 70b Q4_K_M (tensor inventory + mix)", |b| {
         b.iter(|| ModelWeights::new(black_box(&spec), Quant::parse("Q4_K_M").unwrap()));
     });
+    image_bench(c);
+}
+
+/// The sd.cpp transformer replays `estimate flux.1-dev` and `sd-3.5-large` run once per estimate.
+fn image_bench(c: &mut Criterion) {
+    use llmrig_core::model::diffusion::{FluxConfig, Latent, MmditConfig};
+    use llmrig_core::stack::image::graphs::{flux_compute, mmdit_compute};
+    // black-forest-labs/FLUX.1-dev and stabilityai/stable-diffusion-3.5-large transformer configs.
+    let flux = FluxConfig {
+        hidden: 3072,
+        head_dim: 128,
+        double_blocks: 19,
+        single_blocks: 38,
+        in_channels: 64,
+        context_dim: 4096,
+        vec_dim: 768,
+        guidance_embed: true,
+    };
+    let sd35l = MmditConfig {
+        depth: 38,
+        x_attn2_blocks: 0,
+        pos_embed_max: 192,
+        in_channels: 16,
+        context_dim: 4096,
+        pooled_dim: 2048,
+    };
+    let lat = |t| Latent {
+        w: 128,
+        h: 128,
+        text_tokens: t,
+    };
+    c.bench_function(
+        "sd.cpp FLUX.1 dev compute buffer 1024² (graph replay)",
+        |b| {
+            b.iter(|| flux_compute(black_box(&flux), lat(256), true));
+        },
+    );
+    c.bench_function(
+        "sd.cpp SD 3.5 Large compute buffer 1024² (graph replay, 38 blocks)",
+        |b| {
+            b.iter(|| mmdit_compute(black_box(&sd35l), lat(154), true));
+        },
+    );
 }
 
 criterion_group!(benches, bench);

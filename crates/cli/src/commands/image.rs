@@ -439,7 +439,7 @@ pub fn run(a: &EstimateArgs, e: &ImageEntry, as_json: bool) -> Result<String> {
     if engine == ImageEngine::SdCpp {
         warnings.push(WarningJson::new(
             "image-compute-approximate",
-            "sd.cpp's compute buffers are closed forms of their largest tensors (attention scores, im2col, the UNet's skips), not a replay of its graphs: validation/ compares them with the real sd.cpp",
+            "sd.cpp's compute buffers: FLUX's and SD 3.5's are ggml-alloc replayed over sd.cpp's rebuilt graph and the UNets' closed forms read off such a replay, exact for the CPU backend; the text encoders' and Qwen-Image's are closed forms of their largest tensors (within 5%); a GPU backend may align and fuse differently. validation/ compares them with the real sd.cpp",
         ));
     }
     warnings.push(WarningJson::new(

@@ -5,7 +5,7 @@
 pub type Id = usize;
 
 /// Marks an unused source slot.
-pub(super) const NONE: Id = usize::MAX;
+pub const NONE: Id = usize::MAX;
 
 /// Where a tensor's memory comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use super::memory::ContextShape;
 use super::settings::Settings;
 
 pub use alloc::Event;
-pub use ir::{Graph, Id, Kind, Op, Tensor, W};
+pub use ir::{Graph, Id, Kind, Op, Tensor, NONE, W};
 
 /// The CPU compute buffer of a CPU-only run, bytes; `None` when this architecture's graph is not
 /// written here.
@@ -32,6 +32,13 @@ pub use ir::{Graph, Id, Kind, Op, Tensor, W};
 pub fn cpu_compute_bytes(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<u64> {
     let g = build::build(spec, shape, s)?;
     Some(alloc::simulate(&g, None))
+}
+
+/// The size of one CPU buffer that ggml-alloc reserves for any graph written in this IR (other
+/// engines' graphs too: stable-diffusion.cpp's transformers, `stack::image::graphs`).
+#[must_use]
+pub fn cpu_buffer_bytes(g: &Graph) -> u64 {
+    alloc::simulate(g, None)
 }
 
 /// The graph llama.cpp reserves for this run, for the scheduler replay (`sched`); `None` when

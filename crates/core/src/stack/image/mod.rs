@@ -22,6 +22,7 @@ use crate::model::diffusion::{Latent, Part, PartArch, PartRole, Pipeline, Weight
 use crate::quant::GgmlType;
 use crate::system::{DeviceKind, SystemSpec};
 
+pub mod graphs;
 mod sdcpp;
 mod torch;
 
@@ -327,6 +328,16 @@ pub fn estimate_image(
                     w: lat.w.min(if torch { 64 } else { 32 }),
                     text_tokens: lat.text_tokens,
                 },
+                // sd.cpp runs SD3's T5 on its 77-token chunk (the denoiser sees it after
+                // CLIP's 77).
+                (PartArch::T5(_), _)
+                    if !torch && matches!(pipe.denoiser().arch, PartArch::Mmdit(_)) =>
+                {
+                    Latent {
+                        text_tokens: 77,
+                        ..lat
+                    }
+                }
                 _ => lat,
             };
             let fa = match p.role {

@@ -111,32 +111,22 @@ pub(super) fn f32s(n: u64) -> u64 {
 }
 
 /// stable-diffusion.cpp's compute buffer for one run of `part` (batch 1: it runs the guidance
-/// passes and the images one after another), the high-water mark of ggml-alloc over the graph,
-/// from the largest tensors alive together at the peak:
-/// - attention without flash attention materializes F32 scores, heads × Lq × Lk;
-/// - convolutions go through im2col, an F16 copy of every 3×3 window of the input;
-/// - a UNet keeps its skip connections (F32) until the decoder half consumes them.
+/// passes and the images one after another), the high-water mark of ggml-alloc over the graph:
+/// - FLUX and SD 3.5: the allocator replayed over the rebuilt graph (`dit`), exact;
+/// - the UNets: closed forms read off that replay, exact for the catalog's three;
+/// - T5-XXL: the same replay;
+/// - CLIP, the LLM text encoder, Qwen-Image and the VAE: the largest tensors alive together
+///   (attention scores without flash attention, F32 heads × Lq × Lk; im2col's F16 copy of every
+///   3×3 window; the MLP's hidden states).
 ///
 /// validation/ checks these against the real sd.cpp.
 #[must_use]
-#[allow(clippy::too_many_lines)]
 pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
     match &part.arch {
         PartArch::Unet(u) => unet_compute(u, lat, fa),
-        PartArch::Flux(f) => flux_compute(f, lat, fa),
-        PartArch::Mmdit(m) => {
-            let h = 64 * m.depth;
-            let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
-            let l = img + lat.text_tokens;
-            if fa {
-                // With flash attention no closed form holds (the position-table crop, the
-                // contiguous V, the 256-padding mask and the MLP win by turns): 12.56 hidden-wide
-                // states per token, SD 3.5 Medium at 512² in sd.cpp (up to 24% over at 768²).
-                l * h * 5022 / 100
-            } else {
-                mmdit_compute(m, lat)
-            }
-        }
+        // FLUX and SD 3.5: ggml-alloc replayed over sd.cpp's graph (`dit`), exact.
+        PartArch::Flux(f) => super::graphs::flux_compute(f, lat, fa),
+        PartArch::Mmdit(m) => super::graphs::mmdit_compute(m, lat, fa),
         PartArch::QwenImage(q) => {
             let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
             let heads = q.hidden / q.head_dim;
@@ -148,12 +138,8 @@ pub fn sdcpp_compute_bytes(part: &Part, lat: Latent, fa: bool) -> u64 {
             let t = c.positions;
             f32s(t * (c.ff + 2 * c.hidden) + t * t)
         }
-        PartArch::T5(c) => {
-            // The gated MLP's three d_ff-wide states, the residual, and two score tensors (the
-            // relative position bias is added to a copy).
-            let t = lat.text_tokens.max(1);
-            f32s(t * (3 * c.d_ff + c.d_model)) + f32s(2 * c.heads * t * t)
-        }
+        // T5-XXL: the replay (`graphs`), exact.
+        PartArch::T5(c) => super::graphs::t5_compute(c, lat.text_tokens.max(1)),
         PartArch::Llm { hidden, .. } => {
             let t = lat.text_tokens.max(1);
             // Qwen2.5-VL 7B's MLP is 18944 wide (5.3 × hidden).
@@ -248,62 +234,6 @@ fn unet_compute(u: &crate::model::diffusion::UnetConfig, lat: Latent, fa: bool) 
     let attn = 4 * heads * n * n + (32 * c0 + 88) * n + kv + ctx + 197_216;
     let ff = 80 * c0 * n + 7_293_440 + ctx + 726_112;
     attn.max(ff)
-}
-
-/// FLUX.1 in sd.cpp (`flux.hpp`): the peak is in a single-stream block, the same in every one
-/// (the buffer does not change past 2 double and 1 single blocks), over the graph inputs (T5
-/// states, pooled vector, latent, positions) and a hole of two text-wide states the last double
-/// block leaves. S = one hidden-wide F32 state over the L joint tokens:
-///
-/// * without flash attention: the block input, the contiguous V, the fused first linear (7S), a
-///   hole, the rotated q and k, and every head's scores: 12S + 4·heads·L²;
-/// * with it: 15S (the GELU's copy of the MLP half over linear1's output), plus the 256-padding
-///   mask when L is not a multiple of 256.
-///
-/// Derived from a replay of ggml-alloc over the exact graph, byte-exact against sd-cli at 48
-/// runs; the closed form is exact above L = 640 without flash attention and L = 2650 with it, and
-/// over (at most +6%, +22% at 256² with flash attention) below.
-fn flux_compute(f: &crate::model::diffusion::FluxConfig, lat: Latent, fa: bool) -> u64 {
-    let text = lat.text_tokens;
-    let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
-    let l = img + text;
-    let heads = f.hidden / f.head_dim;
-    let inputs = f32s(f.context_dim * text)
-        + f32s(f.vec_dim)
-        + 64 * lat.w * lat.h
-        + 1024 * l
-        + 32 * (3 + u64::from(f.guidance_embed));
-    let t = f32s(text * f.hidden);
-    let s = f32s(l * f.hidden);
-    if fa {
-        let p = pad256(l) - l;
-        let mask = if p > 0 {
-            2 * f.hidden * (l + p) + 2 * l * (l + p)
-        } else {
-            0
-        };
-        inputs + 2 * t + 15 * s + mask
-    } else {
-        inputs + 2 * t + 12 * s + f32s(heads * l * l)
-    }
-}
-
-/// SD 3.5's MMDiT in sd.cpp (`mmdit.hpp`) without flash attention: the larger of the position
-/// table's crop (a `P`-wide slice copied per latent row pair) and joint block 0 (its image,
-/// text and joint states and every head's scores), over the inputs. From the same replay: within
-/// max(1 MiB, 1%) for L > 1050 joint tokens, −5% to +16% below.
-fn mmdit_compute(m: &crate::model::diffusion::MmditConfig, lat: Latent) -> u64 {
-    let h = 64 * m.depth;
-    let text = lat.text_tokens;
-    let img = lat.h.div_ceil(2) * lat.w.div_ceil(2);
-    let l = img + text;
-    let base = 64 * lat.w * lat.h + f32s(m.context_dim * text) + f32s(m.pooled_dim) + 96;
-    let i = f32s(img * h);
-    let crop = base + 2 * i + f32s(h * m.pos_embed_max * lat.h.div_ceil(2));
-    let x_attn = u64::from(m.x_attn2_blocks > 0);
-    let joint =
-        base + (1 + x_attn) * i + 6 * f32s(text * h) + 5 * f32s(l * h) + f32s(m.depth * l * l);
-    crop.max(joint)
 }
 
 /// SDXL's VAE run from the checkpoint itself: sd.cpp scales every convolution by 1/32 against

@@ -32,18 +32,9 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
-        Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json, cli.verbose),
-        Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
-        Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
-        Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),
-        Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
-        Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
-        Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
-        Some(Command::Calibrate(a)) => commands::calibrate::run(a, cli.json),
-        Some(Command::Plan(a)) => commands::plan::run(a, cli.json),
-        Some(Command::Need(a)) => commands::need::run(a, cli.json),
-        Some(Command::Recommend(a)) => commands::recommend::run(a, cli.json),
-        None => commands::recommend::overview(cli.json),
+        Some(Command::Serve(a)) => commands::serve::serve(a),
+        Some(Command::Mcp(a)) => commands::serve::mcp(a),
+        _ => dispatch(&cli),
     };
     match result {
         Ok(text) => {
@@ -61,5 +52,26 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Runs a parsed command and returns what it prints (also what `serve` and `mcp` answer with).
+fn dispatch(cli: &Cli) -> anyhow::Result<String> {
+    match &cli.command {
+        Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json, cli.verbose),
+        Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
+        Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
+        Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),
+        Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),
+        Some(Command::Hw(m)) => commands::hw::run(m, cli.json),
+        Some(Command::Accuracy(a)) => Ok(commands::accuracy::run(a, cli.json)),
+        Some(Command::Calibrate(a)) => commands::calibrate::run(a, cli.json),
+        Some(Command::Plan(a)) => commands::plan::run(a, cli.json),
+        Some(Command::Need(a)) => commands::need::run(a, cli.json),
+        Some(Command::Recommend(a)) => commands::recommend::run(a, cli.json),
+        Some(Command::Serve(_) | Command::Mcp(_)) => {
+            anyhow::bail!("`serve` and `mcp` are not commands a request can run")
+        }
+        None => commands::recommend::overview(cli.json),
     }
 }

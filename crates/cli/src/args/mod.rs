@@ -58,6 +58,54 @@ pub enum Command {
     Plan(Box<PlanArgs>),
     /// The hardware that runs a model at a context, speed and number of users, cheapest first.
     Need(NeedArgs),
+    /// The HTTP API on this machine: `GET /api/v1/{command}?flag=value` answers with the
+    /// command's `--json` output.
+    Serve(ServeArgs),
+    /// A Model Context Protocol server over stdio: one tool per command, for agents.
+    Mcp(McpArgs),
+}
+
+/// What requests to `serve` and `mcp` may make llmrig do beyond answering.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct AllowArgs {
+    /// Let requests name local files (`model=/models/x.gguf`, `system=machine.toml`).
+    #[arg(long = "allow-files")]
+    pub allow_files: bool,
+    /// Let requests fetch from the network (`hf:ORG/REPO`, `ollama:NAME`).
+    #[arg(long = "allow-remote")]
+    pub allow_remote: bool,
+}
+
+/// `llmrig serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on; anything but a loopback address makes the API reachable from other
+    /// machines (a warning says so).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// What requests may do.
+    #[command(flatten)]
+    pub allow: AllowArgs,
+    /// Commands running at once (default: the number of cores).
+    #[arg(long = "max-running", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_running: Option<u32>,
+    /// Seconds a command may run before its request is answered 503.
+    #[arg(long = "command-timeout", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub command_timeout: u64,
+    /// Milliseconds a client may take to send a request's head.
+    #[arg(long = "header-timeout-ms", default_value_t = 10_000, hide = true, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub header_timeout_ms: u64,
+}
+
+/// `llmrig mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// What tool calls may do.
+    #[command(flatten)]
+    pub allow: AllowArgs,
 }
 
 /// `llmrig need`.

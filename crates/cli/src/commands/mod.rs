@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod need;
 pub mod plan;
 pub mod recommend;
+pub mod serve;
 pub mod speech;
 pub mod stack;
 pub mod suggest;

@@ -23,6 +23,8 @@ mod need;
 /// A pasted llama.cpp command line (issue 14).
 mod paste;
 mod recommend;
+/// `llmrig serve` and `llmrig mcp`: the API and MCP answer with the CLI's JSON (issue 16).
+mod serve;
 /// Components beside the main model: embedders, rerankers, `--with` servers (issue 15).
 mod stack;
 

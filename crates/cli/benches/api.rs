@@ -90,7 +90,9 @@ fn bench(c: &mut Criterion) {
                 })
             })
             .collect();
-        hs.into_iter().flat_map(|h| h.join().expect("client")).collect()
+        hs.into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
     });
     let wall = t.elapsed();
     let mut l = lat;

@@ -1,5 +1,6 @@
 //! The HTTP server: `GET /api/v1/{command}?flags` runs the command in-process and answers with its
-//! `--json` output.
+//! `--json` output; `/` is the page (`assets/`: one HTML file, its script and its style, embedded),
+//! which draws what the API answers.
 //!
 //! Safe by default, because a page on any website can make the browser send requests to
 //! 127.0.0.1:
@@ -157,6 +158,39 @@ fn response(status: u16, body: String) -> Response<Full<Bytes>> {
     r
 }
 
+/// The page's files, embedded: the binary serves them with no network and no files at run time.
+const ASSETS: [(&str, &str, &str); 3] = [
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("../assets/index.html"),
+    ),
+    (
+        "/app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "/app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+];
+
+/// What the page may load and run: only this server's own files and API.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
+    let (_, kind, body) = ASSETS.iter().find(|(p, _, _)| *p == path)?;
+    let mut r = response(200, (*body).to_string());
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    Some(r)
+}
+
 fn refuse(e: &RequestError) -> Response<Full<Bytes>> {
     response(e.status, e.body())
 }
@@ -197,6 +231,9 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             req.method().as_str(),
             "GET",
         ));
+    }
+    if let Some(page) = asset(req.uri().path()) {
+        return page;
     }
     let path = req.uri().path().trim_end_matches('/');
     let query = req.uri().query().unwrap_or("");

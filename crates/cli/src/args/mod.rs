@@ -95,6 +95,9 @@ pub struct ServeArgs {
     /// Seconds a command may run before its request is answered 503.
     #[arg(long = "command-timeout", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub command_timeout: u64,
+    /// Open the page in the default browser once listening.
+    #[arg(long)]
+    pub open: bool,
     /// Milliseconds a client may take to send a request's head.
     #[arg(long = "header-timeout-ms", default_value_t = 10_000, hide = true, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub header_timeout_ms: u64,

@@ -130,8 +130,28 @@ pub fn serve(a: &ServeArgs) -> anyhow::Result<String> {
     // The first line says where (tests and scripts read it; with --port 0 it names the port).
     println!("llmrig serve: http://{addr}/api/v1/");
     let _ = std::io::Write::flush(&mut std::io::stdout());
+    if a.open {
+        open_browser(&format!("http://{addr}/"));
+    }
     serve_http(listener, &cfg, specs(), runner())?;
     Ok(String::new())
+}
+
+/// Asks the desktop to open `url` (`xdg-open`, `open`, `start`); a failure only prints a note.
+#[allow(clippy::print_stderr)]
+fn open_browser(url: &str) {
+    let mut c = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    if c.arg(url).spawn().is_err() {
+        eprintln!("note: could not open a browser; open {url}");
+    }
 }
 
 /// `llmrig mcp`: MCP on stdin/stdout until the client closes it.

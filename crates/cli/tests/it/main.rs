@@ -20,6 +20,8 @@ mod launch;
 mod memory_budget;
 /// `llmrig need`: hardware for a model at a speed (issue 14).
 mod need;
+/// The page in a real browser (ignored without chromium; `.ci/run` runs it).
+mod page;
 /// A pasted llama.cpp command line (issue 14).
 mod paste;
 mod recommend;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use super::llmrig;
 
 /// A running `llmrig serve --port 0`, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -34,7 +34,7 @@ fn binary() -> Command {
     c
 }
 
-fn start(extra: &[&str]) -> Server {
+pub(crate) fn start(extra: &[&str]) -> Server {
     let mut child = binary()
         .args(["serve", "--port", "0"])
         .args(extra)
@@ -82,7 +82,7 @@ fn get(s: &Server, target: &str, head: &str) -> (u16, String) {
     (status, body)
 }
 
-fn cli_json(args: &[&str]) -> String {
+pub(crate) fn cli_json(args: &[&str]) -> String {
     let out = llmrig().args(args).arg("--json").output().unwrap();
     assert!(
         out.status.success(),

@@ -158,10 +158,15 @@ let seq = 0;
 async function update() {
   $("ctx-out").textContent = String(ctx());
   const mine = ++seq;
+  const t0 = performance.now();
   document.body.dataset.busy = "1";
   try {
     const v = await api("estimate", params());
-    if (mine === seq) render(v);
+    if (mine === seq) {
+      render(v);
+      // Input to redrawn page, ms (the browser test reads it).
+      document.body.dataset.ms = (performance.now() - t0).toFixed(1);
+    }
   } catch (e) {
     if (mine === seq) showError(e);
   }
@@ -183,6 +188,62 @@ async function recommend() {
       el("li", `${r.name} ${r.quant}: ${tps(r.decode_tokens_per_s)} tok/s, ${r.verdict.replace("-", " ")}`)));
   } catch (e) {
     if (mine === recSeq) $("recommend").replaceChildren(el("li", e && e.error ? e.error : "no answer"));
+  }
+}
+
+// `need` and `plan` take longer than an estimate: asked once the controls rest for 400 ms.
+let slowTimer;
+function slow() {
+  clearTimeout(slowTimer);
+  slowTimer = setTimeout(() => {
+    need();
+    plan();
+  }, 400);
+}
+
+let needSeq = 0;
+async function need() {
+  const mine = ++needSeq;
+  const p = params().filter(([k]) => ["model", "quant", "ctx-size"].includes(k));
+  p.push(["top", "5"]);
+  try {
+    const v = await api("need", p);
+    if (mine !== needSeq) return;
+    $("need").replaceChildren(...v.options.map((o) => {
+      const hw = o.hardware.map((h) => `${h.count}× ${h.device}`).join(" + ") || o.cpu || o.kind;
+      const price = o.price_usd ? `, $${Math.round(o.price_usd)}` : "";
+      return el("li", `${hw}: ${gib(o.memory_bytes)}, ${tps(o.decode_tokens_per_s)} tok/s, ${o.verdict.replace("-", " ")}${price}`);
+    }));
+  } catch (e) {
+    if (mine === needSeq) $("need").replaceChildren(el("li", e && e.error ? e.error : "no answer"));
+  }
+}
+
+let planSeq = 0;
+async function plan() {
+  const mine = ++planSeq;
+  const g = params().find(([k]) => k === "gpu");
+  if (!g) {
+    $("plan").textContent = "Pick a GPU to plan a vLLM server on it.";
+    $("plan-command").textContent = "";
+    return;
+  }
+  const p = params().filter(([k]) => k === "model");
+  p.push(g);
+  try {
+    const v = await api("plan", p);
+    if (mine !== planSeq) return;
+    const perf = v.performance || {};
+    $("plan").textContent = `${v.fit.replace(/-/g, " ")}: TP ${v.plan.tp} × PP ${v.plan.pp} × DP ${v.plan.dp}, ` +
+      `${v.max_concurrent_seqs} sequences of ${v.settings.max_model_len} tokens, ` +
+      `${tps(perf.per_user_decode_tokens_per_s || 0)} tok/s per user` +
+      (v.warnings && v.warnings.length ? ` (${v.warnings[0].message})` : "");
+    $("plan-command").textContent = v.command || "";
+  } catch (e) {
+    if (mine === planSeq) {
+      $("plan").textContent = e && e.error ? e.error : "no answer";
+      $("plan-command").textContent = "";
+    }
   }
 }
 
@@ -210,8 +271,13 @@ async function init() {
   // A select chosen by script or by some browsers' keyboard handling fires only `change`.
   for (const id of ["quant", "gpu"]) $(id).addEventListener("change", update);
   for (const id of ["gpu", "gpus", "ram"]) $(id).addEventListener("change", recommend);
+  for (const id of ["model", "quant", "ctx", "gpu", "gpus"]) {
+    $(id).addEventListener("input", slow);
+    $(id).addEventListener("change", slow);
+  }
   $("copy").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText($("launch").textContent));
   await Promise.all([update(), recommend()]);
+  slow();
 }
 
 init();

@@ -152,6 +152,22 @@ async fn page_shows_what_estimate_says() {
     ctx.send_keys(&Key::Right.to_string()).await.unwrap();
     settled(&c, seq).await;
     assert_eq!(text(&c, "#ctx-out").await, "16384");
+    if let Ok(path) = std::env::var("LLMRIG_PAGE_TIMING") {
+        // Input to redraw, ms, for the README (a measurement, not a pass/fail test).
+        let mut ms = Vec::new();
+        for key in [Key::Left, Key::Right].iter().cycle().take(20) {
+            let before = settled(&c, 0).await;
+            ctx.send_keys(&key.to_string()).await.unwrap();
+            settled(&c, before).await;
+            let v = c
+                .execute("return document.body.dataset.ms;", vec![])
+                .await
+                .unwrap();
+            ms.push(v.as_str().unwrap_or("0").parse::<f64>().unwrap_or(0.0));
+        }
+        ms.sort_by(f64::total_cmp);
+        std::fs::write(path, format!("{ms:?}\n")).unwrap();
+    }
 
     let v: Value = serde_json::from_str(&cli_json(&[
         "estimate",
@@ -225,6 +241,35 @@ async fn page_shows_what_estimate_says() {
         .await
         .unwrap();
     assert_eq!(verdict.as_deref(), v["verdict"].as_str());
+    // `need` and the vLLM plan follow once the controls rest.
+    let want_plan: Value =
+        serde_json::from_str(&cli_json(&["plan", "llama-3.1-8b", "--gpu", "rtx-4090"])).unwrap();
+    let want_need: Value = serde_json::from_str(&cli_json(&[
+        "need",
+        "llama-3.1-8b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "16384",
+        "--top",
+        "5",
+    ]))
+    .unwrap();
+    let t = Instant::now();
+    loop {
+        let cmd = text(&c, "#plan-command").await;
+        let items = c.find_all(Locator::Css("#need li")).await.unwrap().len();
+        if cmd == want_plan["command"].as_str().unwrap()
+            && items == want_need["options"].as_array().unwrap().len()
+        {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "plan {cmd:?}, need {items} options"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // An unknown model says so, from the API's error.
     let model = c.find(Locator::Id("model")).await.unwrap();
     model.clear().await.unwrap();
@@ -237,9 +282,10 @@ async fn page_shows_what_estimate_says() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     if let Ok(dir) = std::env::var("LLMRIG_SCREENSHOTS") {
+        let before = settled(&c, 0).await;
         model.clear().await.unwrap();
         model.send_keys("qwen3-32b").await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        settled(&c, before).await;
         std::fs::write(
             format!("{dir}/page-desktop.png"),
             c.screenshot().await.unwrap(),
@@ -252,14 +298,14 @@ async fn page_shows_what_estimate_says() {
         // Phone width, dark.
         let c = browser(port, 360, 1400, true).await;
         c.goto(&format!("http://{}/", server.addr)).await.unwrap();
-        settled(&c, 0).await;
+        let before = settled(&c, 0).await;
         c.find(Locator::Id("gpu"))
             .await
             .unwrap()
             .select_by_value("rtx-3060-12gb")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        settled(&c, before).await;
         std::fs::write(
             format!("{dir}/page-phone.png"),
             c.screenshot().await.unwrap(),

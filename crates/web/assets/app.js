@@ -41,10 +41,13 @@ const ctx = () => 2 ** Number($("ctx").value);
 function params() {
   const p = [["model", $("model").value.trim()], ["quant", $("quant").value], ["ctx-size", String(ctx())],
     ["launch", "llama.cpp"]];
-  const g = $("gpu").value;
-  const n = Math.max(1, Math.min(8, Number($("gpus").value) || 1));
-  if (g === "none") p.push(["no-gpu", "true"]);
-  else if (g) p.push(["gpu", n > 1 ? `${n}x ${g}` : g]);
+  // One `gpu` key per row (the flag is repeatable); "none" anywhere means CPU only.
+  const rows = [...document.querySelectorAll(".gpu-row")];
+  const picked = rows.map((r) => [r.querySelector("select").value,
+    Math.max(1, Math.min(8, Number(r.querySelector("input").value) || 1))]);
+  if (picked.some(([g]) => g === "none")) p.push(["no-gpu", "true"]);
+  else for (const [g, n] of picked) if (g) p.push(["gpu", n > 1 ? `${n}x ${g}` : g]);
+  if ($("cpu").value) p.push(["cpu", $("cpu").value]);
   if ($("ram").value) p.push(["ram", `${$("ram").value}GiB`]);
   return p;
 }
@@ -179,7 +182,7 @@ async function update() {
 let recSeq = 0;
 async function recommend() {
   const mine = ++recSeq;
-  const p = params().filter(([k]) => ["gpu", "no-gpu", "ram"].includes(k));
+  const p = params().filter(([k]) => ["gpu", "no-gpu", "cpu", "ram"].includes(k));
   p.push(["top", "5"]);
   try {
     const v = await api("recommend", p);
@@ -189,6 +192,35 @@ async function recommend() {
   } catch (e) {
     if (mine === recSeq) $("recommend").replaceChildren(el("li", e && e.error ? e.error : "no answer"));
   }
+}
+
+let gpuOptions = [];
+
+// Another GPU row: its own kind and count, and a button that removes it.
+function addGpuRow() {
+  const row = el("div", undefined, { class: "gpu-row" });
+  const sel = el("select", undefined, { "aria-label": "GPU" });
+  sel.append(...gpuOptions.map(([id, name]) => el("option", name, { value: id })));
+  const n = el("input", undefined, { type: "number", min: "1", max: "8", value: "1", "aria-label": "how many" });
+  const rm = el("button", "Remove", { type: "button" });
+  rm.addEventListener("click", () => {
+    row.remove();
+    changed();
+  });
+  for (const e of [sel, n]) {
+    e.addEventListener("input", changed);
+    e.addEventListener("change", changed);
+  }
+  row.append(sel, n, rm);
+  $("add-gpu").before(row);
+  sel.focus();
+  changed();
+}
+
+function changed() {
+  update();
+  recommend();
+  slow();
 }
 
 // `need` and `plan` take longer than an estimate: asked once the controls rest for 400 ms.
@@ -222,6 +254,7 @@ async function need() {
 let planSeq = 0;
 async function plan() {
   const mine = ++planSeq;
+  // vLLM plans identical GPUs: the first row's.
   const g = params().find(([k]) => k === "gpu");
   if (!g) {
     $("plan").textContent = "Pick a GPU to plan a vLLM server on it.";
@@ -259,7 +292,10 @@ async function init() {
   try {
     const [models, devices] = await Promise.all([api("models", []), api("devices", [])]);
     $("models").replaceChildren(...models.models.map((m) => el("option", undefined, { value: m.id, label: m.name })));
-    $("gpu").append(...devices.devices.filter((d) => d.kind === "gpu" || d.kind === "unified")
+    gpuOptions = devices.devices.filter((d) => d.kind === "gpu" || d.kind === "unified")
+      .map((d) => [d.id, d.name]);
+    $("gpu").append(...gpuOptions.map(([id, name]) => el("option", name, { value: id })));
+    $("cpu").append(...devices.devices.filter((d) => d.kind === "cpu" || d.kind === "memory")
       .map((d) => el("option", d.name, { value: d.id })));
   } catch (e) {
     // The controls still work with typed names.
@@ -270,7 +306,9 @@ async function init() {
   }
   // A select chosen by script or by some browsers' keyboard handling fires only `change`.
   for (const id of ["quant", "gpu"]) $(id).addEventListener("change", update);
-  for (const id of ["gpu", "gpus", "ram"]) $(id).addEventListener("change", recommend);
+  for (const id of ["gpu", "gpus", "cpu", "ram"]) $(id).addEventListener("change", recommend);
+  $("cpu").addEventListener("change", update);
+  $("add-gpu").addEventListener("click", addGpuRow);
   for (const id of ["model", "quant", "ctx", "gpu", "gpus"]) {
     $(id).addEventListener("input", slow);
     $(id).addEventListener("change", slow);

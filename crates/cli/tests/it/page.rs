@@ -241,6 +241,52 @@ async fn page_shows_what_estimate_says() {
         .await
         .unwrap();
     assert_eq!(verdict.as_deref(), v["verdict"].as_str());
+    // A second GPU of another kind: one more row, one more bar, as `--gpu rtx-4090 --gpu rtx-3090`.
+    let before = settled(&c, 0).await;
+    c.find(Locator::Id("add-gpu"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let before = settled(&c, before).await;
+    c.find(Locator::Css(".gpu-row:nth-of-type(2) select"))
+        .await
+        .unwrap()
+        .select_by_value("rtx-3090")
+        .await
+        .unwrap();
+    settled(&c, before).await;
+    let two: Value = serde_json::from_str(&cli_json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-q",
+        "Q4_K_M",
+        "-c",
+        "16384",
+        "--gpu",
+        "rtx-4090",
+        "--gpu",
+        "rtx-3090",
+        "--launch",
+        "llama.cpp",
+    ]))
+    .unwrap();
+    let bars = c.find_all(Locator::Css("#bars .bar p")).await.unwrap();
+    let devices = two["memory"]["devices"].as_array().unwrap();
+    assert_eq!(bars.len(), devices.len());
+    for (b, d) in bars.iter().zip(devices) {
+        assert_eq!(
+            b.attr("data-total").await.unwrap().unwrap(),
+            d["total_bytes"].to_string()
+        );
+    }
+    c.find(Locator::Css(".gpu-row:nth-of-type(2) button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // `need` and the vLLM plan follow once the controls rest.
     let want_plan: Value =
         serde_json::from_str(&cli_json(&["plan", "llama-3.1-8b", "--gpu", "rtx-4090"])).unwrap();

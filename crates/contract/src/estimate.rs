@@ -13,7 +13,8 @@
 //!                 shared_gpu_bytes}
 //! offload         gpu_layers, total_layers, ram_fraction
 //! performance     prefill_tokens_per_s, decode_tokens_per_s, time_to_first_token_s, decode_bound,
-//!                 decode_low, decode_high, prefill_low, prefill_high, decode_by_depth: [{depth, decode_tokens_per_s}]
+//!                 decode_low, decode_high, prefill_low, prefill_high, decode_by_depth: [{depth, decode_tokens_per_s,
+//!                 prefill_tokens_per_s}]
 //! max_context     largest context that fits with these settings
 //! verdict         works-well | usable | slow | does-not-fit
 //! warnings        [{code, message}]
@@ -335,13 +336,16 @@ pub struct PerformanceJson {
     pub seconds_per_image: Option<f64>,
 }
 
-/// Decode speed at one depth.
+/// Speed at one depth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DepthPointJson {
     /// Tokens already in the context.
     pub depth: u64,
     /// Generation speed there, tokens/s.
     pub decode_tokens_per_s: f64,
+    /// Prompt processing of `--prompt` tokens from there, tokens/s.
+    #[serde(default)]
+    pub prefill_tokens_per_s: f64,
 }
 
 /// A warning or note.
@@ -495,6 +499,7 @@ impl From<&Performance> for PerformanceJson {
                 .map(|d: &DepthPoint| DepthPointJson {
                     depth: d.depth,
                     decode_tokens_per_s: d.decode_tokens_per_s,
+                    prefill_tokens_per_s: d.prefill_tokens_per_s,
                 })
                 .collect(),
             tokens_per_s: None,

@@ -86,23 +86,23 @@ function bar(d) {
   return wrap;
 }
 
-function depthChart(points, low, high, mid) {
+function depthChart(points, key, low, high, mid, label) {
   const W = 600, H = 220, L = 96, B = 30;
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "decode speed by depth" });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label });
   if (!points.length) return s;
   const ratio = (high || mid) / (mid || 1);
-  const maxY = Math.max(...points.map((p) => p.decode_tokens_per_s)) * Math.max(ratio, 1) * 1.05 || 1;
+  const maxY = Math.max(...points.map((p) => p[key])) * Math.max(ratio, 1) * 1.05 || 1;
   const maxX = Math.max(...points.map((p) => p.depth)) || 1;
   const X = (d) => L + ((W - L - 10) * d) / maxX;
   const Y = (v) => H - B - ((H - B - 10) * v) / maxY;
   s.append(svg("line", { x1: L, x2: W - 10, y1: H - B, y2: H - B, stroke: "var(--line)" }));
   s.append(svg("line", { x1: L, x2: L, y1: 10, y2: H - B, stroke: "var(--line)" }));
   if (low && high && mid) {
-    const up = points.map((p) => `${X(p.depth)},${Y((p.decode_tokens_per_s * high) / mid)}`);
-    const down = points.map((p) => `${X(p.depth)},${Y((p.decode_tokens_per_s * low) / mid)}`).reverse();
+    const up = points.map((p) => `${X(p.depth)},${Y((p[key] * high) / mid)}`);
+    const down = points.map((p) => `${X(p.depth)},${Y((p[key] * low) / mid)}`).reverse();
     s.append(svg("polygon", { points: up.concat(down).join(" "), fill: "var(--w)", opacity: 0.15 }));
   }
-  s.append(svg("polyline", { points: points.map((p) => `${X(p.depth)},${Y(p.decode_tokens_per_s)}`).join(" "),
+  s.append(svg("polyline", { points: points.map((p) => `${X(p.depth)},${Y(p[key])}`).join(" "),
     fill: "none", stroke: "var(--w)", "stroke-width": 3 }));
   for (const [v, y] of [[maxY, 10], [0, H - B]]) {
     const t = svg("text", { x: L - 6, y: y + 4, "text-anchor": "end", "font-size": 16, fill: "var(--muted)" });
@@ -140,8 +140,11 @@ function render(v) {
     dl.append(pair);
   }
   $("bars").replaceChildren(...v.memory.devices.map(bar));
-  $("depth").replaceChildren(depthChart(perf.decode_by_depth || [], perf.decode_low, perf.decode_high,
-    perf.decode_tokens_per_s));
+  const pts = perf.decode_by_depth || [];
+  $("depth").replaceChildren(depthChart(pts, "decode_tokens_per_s", perf.decode_low, perf.decode_high,
+    perf.decode_tokens_per_s, "decode speed by depth"));
+  $("prefill-depth").replaceChildren(depthChart(pts, "prefill_tokens_per_s", perf.prefill_low, perf.prefill_high,
+    perf.prefill_tokens_per_s, "prompt speed by depth"));
   $("launch").textContent = v.launch ? v.launch.command : "";
   $("warnings").replaceChildren(...(v.warnings || []).map((w) => el("li", w.message)));
 }
@@ -153,6 +156,7 @@ function showError(e) {
   $("numbers").replaceChildren();
   $("bars").replaceChildren();
   $("depth").replaceChildren();
+  $("prefill-depth").replaceChildren();
   $("launch").textContent = "";
   $("warnings").replaceChildren();
 }

@@ -49,17 +49,21 @@ pub struct Performance {
     pub prefill_low: f64,
     /// High end of the prefill range, tokens/s.
     pub prefill_high: f64,
-    /// Decode speed as the context fills: at depths 0, ¼, ½, ¾ and the whole allocated context.
+    /// Decode and prompt speed as the context fills: at depths 0, ¼, ½, ¾ and the whole
+    /// allocated context.
     pub decode_by_depth: Vec<DepthPoint>,
 }
 
-/// Decode speed at one context depth.
+/// Speed at one context depth.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DepthPoint {
     /// Tokens already in the context.
     pub depth: u64,
     /// Generation speed there, tokens/s.
     pub decode_tokens_per_s: f64,
+    /// Prompt processing of the settings' `--prompt` tokens from there, tokens/s (llama-bench's
+    /// `-p N -d depth`).
+    pub prefill_tokens_per_s: f64,
 }
 
 /// Every constant of the speed model.
@@ -399,14 +403,15 @@ pub(super) fn estimate_speed(
         .iter()
         .map(|q| {
             let depth = (last * q / 4).min(last);
-            let one = Settings {
+            let one = at(&Settings {
                 depth,
                 gen: 1,
                 ..s.clone()
-            };
+            });
             DepthPoint {
                 depth,
-                decode_tokens_per_s: at(&one).decode_tokens_per_s,
+                decode_tokens_per_s: one.decode_tokens_per_s,
+                prefill_tokens_per_s: one.prefill_tokens_per_s,
             }
         })
         .collect();

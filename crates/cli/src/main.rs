@@ -59,7 +59,8 @@ fn main() -> ExitCode {
 fn dispatch(cli: &Cli) -> anyhow::Result<String> {
     match &cli.command {
         Some(Command::Estimate(a)) => commands::estimate::run(a, cli.json, cli.verbose),
-        Some(Command::Models) => Ok(commands::catalogs::models_cmd(cli.json)),
+        Some(Command::Models(a)) if a.installed => Ok(commands::catalogs::installed_cmd(cli.json)),
+        Some(Command::Models(_)) => Ok(commands::catalogs::models_cmd(cli.json)),
         Some(Command::Devices) => Ok(commands::catalogs::devices_cmd(cli.json)),
         Some(Command::Quants) => Ok(commands::catalogs::quants_cmd(cli.json)),
         Some(Command::Inspect(a)) => commands::inspect::run(a, cli.json),

@@ -304,6 +304,17 @@ async function init() {
   } catch (e) {
     // The controls still work with typed names.
   }
+  try {
+    // Installed models (their files) when the server may read files.
+    const index = await api("", []);
+    if (index.allow_files) {
+      const inst = await api("models", [["installed", "true"]]);
+      $("models").append(...inst.installed.map((m) =>
+        el("option", undefined, { value: m.path, label: `${m.program}: ${m.name}${m.quant ? ` (${m.quant})` : ""}` })));
+    }
+  } catch (e) {
+    // Nothing installed to offer.
+  }
   $("controls").addEventListener("submit", (e) => e.preventDefault());
   for (const id of ["model", "quant", "ctx", "gpu", "gpus", "ram"]) {
     $(id).addEventListener("input", update);

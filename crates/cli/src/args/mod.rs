@@ -38,8 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Memory, placement, largest context, speed and verdict for a model on a machine.
     Estimate(Box<EstimateArgs>),
-    /// The model catalog.
-    Models,
+    /// The model catalog; `--installed`: the models already on this machine.
+    Models(ModelsArgs),
     /// The device catalog.
     Devices,
     /// Every quant format: ggml types, llama.cpp file types and other formats.
@@ -63,6 +63,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// A Model Context Protocol server over stdio: one tool per command, for agents.
     Mcp(McpArgs),
+}
+
+/// `llmrig models`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ModelsArgs {
+    /// The models installed on this machine instead (Ollama, LM Studio, the Hugging Face and
+    /// llama.cpp caches): program, name, file, size and quant.
+    #[arg(long)]
+    pub installed: bool,
 }
 
 /// What requests to `serve` and `mcp` may make llmrig do beyond answering.

@@ -27,6 +27,63 @@ struct ModelRow<'a> {
     source: &'a str,
 }
 
+/// One installed model file.
+#[derive(Serialize)]
+struct InstalledRow {
+    /// The program whose store holds it.
+    program: &'static str,
+    /// The name used there (an Ollama tag, `ORG/REPO`, a file name).
+    name: String,
+    /// The file.
+    path: String,
+    size_bytes: u64,
+    /// The GGUF's declared file type (`Q4_K_M`), when its header says.
+    quant: Option<String>,
+}
+
+/// `llmrig models --installed`: the stores `llmrig_formats::installed` knows, each file's quant
+/// from its GGUF header (a few KiB read per file).
+pub fn installed_cmd(as_json: bool) -> String {
+    use llmrig_formats::installed::{scan, Roots, Store};
+    let rows: Vec<InstalledRow> = scan(&Roots::from_env())
+        .into_iter()
+        .map(|i| InstalledRow {
+            program: match i.store {
+                Store::Ollama => "ollama",
+                Store::HuggingFace => "huggingface",
+                Store::LmStudio => "lmstudio",
+                Store::LlamaCpp => "llama.cpp",
+            },
+            quant: llmrig_formats::local::open_gguf(&i.path)
+                .ok()
+                .and_then(|m| m.model.file_type.map(|f| f.name().to_string())),
+            name: i.name,
+            path: i.path.display().to_string(),
+            size_bytes: i.size,
+        })
+        .collect();
+    if as_json {
+        return json::to_string(&serde_json::json!({ "schema_version": 1, "installed": rows }));
+    }
+    if rows.is_empty() {
+        return "no installed models found (Ollama, LM Studio, the Hugging Face and llama.cpp caches)\n"
+            .to_string();
+    }
+    let mut t = table::new(&["program", "name", "quant", "size", "file"], &[3]);
+    for r in &rows {
+        #[allow(clippy::cast_precision_loss)]
+        t.add_row(vec![
+            r.program.to_string(),
+            r.name.clone(),
+            r.quant.clone().unwrap_or_else(|| "-".into()),
+            format!("{:.2} GiB", r.size_bytes as f64 / f64::from(1u32 << 30)),
+            r.path.clone(),
+        ]);
+    }
+    table::fit(&mut t, &[4, 2]);
+    format!("{t}\n")
+}
+
 /// `llmrig models`.
 pub fn models_cmd(as_json: bool) -> String {
     let rows: Vec<ModelRow> = models()

@@ -553,6 +553,41 @@ fn tiny_gguf(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     p
 }
 
+/// `models --installed` lists a GGUF in a Hugging Face cache (here a fake home) with its
+/// program, name, size and the file type its header declares.
+#[test]
+fn installed_models_are_listed_with_their_store() {
+    let home = std::env::temp_dir().join(format!("llmrig-home-{}", std::process::id()));
+    let snap = home.join(".cache/huggingface/hub/models--org--tiny-GGUF/snapshots/abc");
+    std::fs::create_dir_all(&snap).unwrap();
+    let p = tiny_gguf(&snap, "tiny-Q4_K_M.gguf");
+    let out = llmrig()
+        .env("HOME", &home)
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HF_HOME")
+        .env_remove("OLLAMA_MODELS")
+        .env_remove("LLAMA_CACHE")
+        .args(["models", "--installed", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["installed"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["program"], "huggingface");
+    assert_eq!(rows[0]["name"], "org/tiny-GGUF/tiny-Q4_K_M.gguf");
+    assert_eq!(rows[0]["path"], p.to_str().unwrap());
+    assert_eq!(rows[0]["size_bytes"], std::fs::metadata(&p).unwrap().len());
+    let declared = llmrig_formats::local::open_gguf(&p)
+        .unwrap()
+        .model
+        .file_type
+        .map(|f| f.name().to_string());
+    assert_eq!(rows[0]["quant"].as_str().map(String::from), declared);
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
 #[test]
 fn inspect_and_estimate_a_gguf_file() {
     let dir = std::env::temp_dir().join(format!("llmrig-cli-{}", std::process::id()));

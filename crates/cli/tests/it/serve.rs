@@ -194,6 +194,7 @@ fn foreign_hosts_origins_paths_and_bad_input_are_refused_with_json() {
         "model=hf:meta-llama/Llama-3.1-8B",
     );
     refused("/api/v1/hw?save=x", "", 403, "save");
+    refused("/api/v1/models?installed", "", 403, "installed");
     refused(
         "/api/v1/estimate?model=llama-3.1-8b&gpus-typo=2",
         "",

@@ -49,6 +49,10 @@ impl RequestError {
 /// Flags that write files on the machine the server runs on: never from a request.
 const WRITES: &[&str] = &["save"];
 
+/// Switches that list local files (`models --installed`: paths in the model stores): only when
+/// the server may read files.
+const LISTS_FILES: &[&str] = &["installed"];
+
 /// Extensions of the files the commands read (models, machine files, benchmark results).
 const FILE_EXTENSIONS: &[&str] = &[
     ".gguf",
@@ -180,6 +184,14 @@ pub fn argv(
         seen.push(k);
         if !arg.takes_value && !arg.positional {
             if switch_on(k, v)? {
+                if LISTS_FILES.contains(&k.as_str()) && !policy.allow_files {
+                    return Err(RequestError::new(
+                        403,
+                        "this server does not list local files",
+                        k,
+                        "the same request without it; start the server with --allow-files to list them",
+                    ));
+                }
                 out.push(format!("--{k}"));
             }
             continue;

@@ -118,6 +118,16 @@ fn tps(x: f64) -> String {
     }
 }
 
+/// What the CLI says of the page's settings (Llama 3.1 8B Q4_K_M, 16384 tokens) on these GPUs.
+fn estimate_on(gpus: &[&str]) -> Value {
+    let mut args = vec!["estimate", "llama-3.1-8b", "-q", "Q4_K_M", "-c", "16384"];
+    for g in gpus {
+        args.extend(["--gpu", g]);
+    }
+    args.extend(["--launch", "llama.cpp"]);
+    serde_json::from_str(&cli_json(&args)).unwrap()
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs chromium and chromedriver (installed by .ci/run)"]
 async fn page_shows_what_estimate_says() {
@@ -153,9 +163,12 @@ async fn page_shows_what_estimate_says() {
     settled(&c, seq).await;
     assert_eq!(text(&c, "#ctx-out").await, "16384");
     if let Ok(path) = std::env::var("LLMRIG_PAGE_TIMING") {
-        // Input to redraw, ms, for the README (a measurement, not a pass/fail test).
+        // Input to redraw, ms, for the README (a measurement, not a pass/fail test). Each input
+        // waits for the previous one's `need` and plan requests to end, so it measures the
+        // estimate alone.
         let mut ms = Vec::new();
         for key in [Key::Left, Key::Right].iter().cycle().take(20) {
+            tokio::time::sleep(Duration::from_secs(3)).await;
             let before = settled(&c, 0).await;
             ctx.send_keys(&key.to_string()).await.unwrap();
             settled(&c, before).await;
@@ -169,19 +182,7 @@ async fn page_shows_what_estimate_says() {
         std::fs::write(path, format!("{ms:?}\n")).unwrap();
     }
 
-    let v: Value = serde_json::from_str(&cli_json(&[
-        "estimate",
-        "llama-3.1-8b",
-        "-q",
-        "Q4_K_M",
-        "-c",
-        "16384",
-        "--gpu",
-        "rtx-4090",
-        "--launch",
-        "llama.cpp",
-    ]))
-    .unwrap();
+    let v = estimate_on(&["rtx-4090"]);
     let gpu = &v["memory"]["devices"][0];
     let bar = c
         .find(Locator::Css("#bars .bar p"))
@@ -257,21 +258,7 @@ async fn page_shows_what_estimate_says() {
         .await
         .unwrap();
     settled(&c, before).await;
-    let two: Value = serde_json::from_str(&cli_json(&[
-        "estimate",
-        "llama-3.1-8b",
-        "-q",
-        "Q4_K_M",
-        "-c",
-        "16384",
-        "--gpu",
-        "rtx-4090",
-        "--gpu",
-        "rtx-3090",
-        "--launch",
-        "llama.cpp",
-    ]))
-    .unwrap();
+    let two = estimate_on(&["rtx-4090", "rtx-3090"]);
     let bars = c.find_all(Locator::Css("#bars .bar p")).await.unwrap();
     let devices = two["memory"]["devices"].as_array().unwrap();
     assert_eq!(bars.len(), devices.len());

@@ -62,17 +62,6 @@ fn modulation(g: &mut Gb, vec: Id, hidden: u64, mult: u64) -> Vec<[Id; 3]> {
         .collect()
 }
 
-/// `Flux::modulate`: `x + x·scale + shift`.
-fn modulate(g: &mut Gb, x: Id, shift: Id, scale: Id) -> Id {
-    let sn = g.ne(scale);
-    let scale = g.reshape(scale, [sn[0], 1, sn[1], 1]);
-    let hn = g.ne(shift);
-    let shift = g.reshape(shift, [hn[0], 1, hn[1], 1]);
-    let xs = g.mul(x, scale);
-    let x = g.add(x, xs);
-    g.add(x, shift)
-}
-
 /// `SelfAttention::pre_attention`: the fused qkv linear viewed as q, k, v, with q and k normed.
 fn pre_attention(g: &mut Gb, x: Id, hidden: u64, heads: u64) -> [Id; 3] {
     let qkv = g.linear(x, hidden, 3 * hidden, true);
@@ -88,22 +77,16 @@ fn pre_attention(g: &mut Gb, x: Id, hidden: u64, heads: u64) -> [Id; 3] {
     [q, k, v]
 }
 
-fn mlp(g: &mut Gb, x: Id, hidden: u64, mlp_hidden: u64) -> Id {
-    let x = g.linear(x, hidden, mlp_hidden, true);
-    let x = g.ext_gelu(x, true);
-    g.linear(x, mlp_hidden, hidden, true)
-}
-
 /// `DoubleStreamBlock`.
 fn double_block(g: &mut Gb, c: &Cfg, img: Id, txt: Id, vec: Id, pe: Id) -> (Id, Id) {
     let h = c.hidden;
     let im = modulation(g, vec, h, 6);
     let tm = modulation(g, vec, h, 6);
     let n = g.norm(img);
-    let x = modulate(g, n, im[0][0], im[0][1]);
+    let x = g.modulate(n, im[0][0], im[0][1]);
     let [iq, ik, iv] = pre_attention(g, x, h, c.heads);
     let n = g.norm(txt);
-    let x = modulate(g, n, tm[0][0], tm[0][1]);
+    let x = g.modulate(n, tm[0][0], tm[0][1]);
     let [tq, tk, tv] = pre_attention(g, x, h, c.heads);
     let q = g.concat(tq, iq, 2);
     let k = g.concat(tk, ik, 2);
@@ -118,8 +101,8 @@ fn double_block(g: &mut Gb, c: &Cfg, img: Id, txt: Id, vec: Id, pe: Id) -> (Id, 
     let o = g.mul(o, im[0][2]);
     let img = g.add(img, o);
     let n = g.norm(img);
-    let x = modulate(g, n, im[1][0], im[1][1]);
-    let o = mlp(g, x, h, c.mlp_hidden);
+    let x = g.modulate(n, im[1][0], im[1][1]);
+    let o = g.gelu_mlp(x, h, c.mlp_hidden);
     let o = g.mul(o, im[1][2]);
     let img = g.add(img, o);
 
@@ -127,8 +110,8 @@ fn double_block(g: &mut Gb, c: &Cfg, img: Id, txt: Id, vec: Id, pe: Id) -> (Id, 
     let o = g.mul(o, tm[0][2]);
     let txt = g.add(txt, o);
     let n = g.norm(txt);
-    let x = modulate(g, n, tm[1][0], tm[1][1]);
-    let o = mlp(g, x, h, c.mlp_hidden);
+    let x = g.modulate(n, tm[1][0], tm[1][1]);
+    let o = g.gelu_mlp(x, h, c.mlp_hidden);
     let o = g.mul(o, tm[1][2]);
     let txt = g.add(txt, o);
     (img, txt)
@@ -139,7 +122,7 @@ fn single_block(g: &mut Gb, c: &Cfg, x: Id, vec: Id, pe: Id) -> Id {
     let h = c.hidden;
     let [shift, scale, gate] = modulation(g, vec, h, 3)[0];
     let n = g.norm(x);
-    let x_mod = modulate(g, n, shift, scale);
+    let x_mod = g.modulate(n, shift, scale);
     let qkv_mlp = g.linear(x_mod, h, 3 * h + c.mlp_hidden, true);
     let (n, b) = (g.ne(qkv_mlp), g.nb(qkv_mlp));
     let hd = h / c.heads;
@@ -264,7 +247,7 @@ pub(super) fn graph(f: &FluxConfig, lat_w: u64, lat_h: u64, txt: u64, fa: bool) 
     let m = g.linear(s, c.hidden, 2 * c.hidden, true);
     let ch = g.ext_chunk(m, 2, 0);
     let n = g.norm(img);
-    let img = modulate(&mut g, n, ch[0], ch[1]);
+    let img = g.modulate(n, ch[0], ch[1]);
     let img = g.linear(img, c.hidden, p * p * in_ch, true);
     let out = unpatchify_and_crop(&mut g, img, lat_h, lat_w, p, true);
     let (one, zero) = (g.one, g.zero_int);

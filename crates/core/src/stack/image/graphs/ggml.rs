@@ -394,6 +394,25 @@ impl Gb {
         self.reshape(e, [en[0], en[1] / n[1], n[1], 1])
     }
 
+    /// sd.cpp's `modulate` (FLUX and MMDiT alike): `x + x·scale + shift`, the vectors `[h, 1]`
+    /// broadcast over the tokens.
+    pub(super) fn modulate(&mut self, x: Id, shift: Id, scale: Id) -> Id {
+        let sn = self.ne(scale);
+        let scale = self.reshape(scale, [sn[0], 1, sn[1], 1]);
+        let hn = self.ne(shift);
+        let shift = self.reshape(shift, [hn[0], 1, hn[1], 1]);
+        let xs = self.mul(x, scale);
+        let x = self.add(x, xs);
+        self.add(x, shift)
+    }
+
+    /// The transformers' MLP: a linear up, GELU in place, a linear down.
+    pub(super) fn gelu_mlp(&mut self, x: Id, hidden: u64, mlp_hidden: u64) -> Id {
+        let x = self.linear(x, hidden, mlp_hidden, true);
+        let x = self.ext_gelu(x, true);
+        self.linear(x, mlp_hidden, hidden, true)
+    }
+
     /// `ggml_ext_scale`.
     pub(super) fn ext_scale(&mut self, x: Id, inplace: bool) -> Id {
         let x = self.ext_cont(x);

@@ -39,22 +39,6 @@ fn self_attention_pre(g: &mut Gb, x: Id, h: u64, heads: u64) -> [Id; 3] {
     [qk[0], qk[1], v]
 }
 
-fn modulate(g: &mut Gb, x: Id, shift: Id, scale: Id) -> Id {
-    let sn = g.ne(scale);
-    let scale = g.reshape(scale, [sn[0], 1, sn[1], 1]);
-    let hn = g.ne(shift);
-    let shift = g.reshape(shift, [hn[0], 1, hn[1], 1]);
-    let xs = g.mul(x, scale);
-    let x = g.add(x, xs);
-    g.add(x, shift)
-}
-
-fn mlp(g: &mut Gb, x: Id, h: u64) -> Id {
-    let x = g.linear(x, h, 4 * h, true);
-    let x = g.ext_gelu(x, true);
-    g.linear(x, 4 * h, h, true)
-}
-
 /// A gate `[h, 1]` as `[h, 1, 1]`.
 fn gate(g: &mut Gb, t: Id) -> Id {
     let n = g.ne(t);
@@ -75,7 +59,7 @@ fn pre_attention(g: &mut Gb, x: Id, c: Id, h: u64, heads: u64, pre_only: bool) -
     let m = g.linear(s, h, n_mods * h, true);
     let mv = g.ext_chunk(m, n_mods, 0);
     let n = g.norm(x);
-    let attn_in = modulate(g, n, mv[0], mv[1]);
+    let attn_in = g.modulate(n, mv[0], mv[1]);
     let qkv = self_attention_pre(g, attn_in, h, heads);
     let mods = if pre_only {
         Vec::new()
@@ -91,9 +75,9 @@ fn pre_attention_x(g: &mut Gb, x: Id, c: Id, h: u64, heads: u64) -> ([Id; 3], [I
     let m = g.linear(s, h, 9 * h, true);
     let mv = g.ext_chunk(m, 9, 0);
     let x_norm = g.norm(x);
-    let attn_in = modulate(g, x_norm, mv[0], mv[1]);
+    let attn_in = g.modulate(x_norm, mv[0], mv[1]);
     let qkv = self_attention_pre(g, attn_in, h, heads);
-    let attn2_in = modulate(g, x_norm, mv[6], mv[7]);
+    let attn2_in = g.modulate(x_norm, mv[6], mv[7]);
     let qkv2 = self_attention_pre(g, attn2_in, h, heads);
     let mods = vec![mv[2], mv[3], mv[4], mv[5], mv[8]];
     (qkv, qkv2, Kept { x, mods })
@@ -113,8 +97,8 @@ fn post_attention(g: &mut Gb, attn: Id, attn2: Option<Id>, k: &Kept, h: u64) -> 
         x = g.add(x, o);
     }
     let n = g.norm(x);
-    let m = modulate(g, n, k.mods[1], k.mods[2]);
-    let m = mlp(g, m, h);
+    let m = g.modulate(n, k.mods[1], k.mods[2]);
+    let m = g.gelu_mlp(m, h, 4 * h);
     let o = g.mul(m, gate_mlp);
     g.add(x, o)
 }
@@ -221,7 +205,7 @@ pub(super) fn graph(m: &MmditConfig, lat_w: u64, lat_h: u64, txt: u64, fa: bool)
     let mo = g.linear(s, h, 2 * h, true);
     let ch = g.ext_chunk(mo, 2, 0);
     let n = g.norm(xx);
-    let xx = modulate(&mut g, n, ch[0], ch[1]);
+    let xx = g.modulate(n, ch[0], ch[1]);
     let xx = g.linear(xx, h, p * p * m.in_channels, true);
     let out = unpatchify_and_crop(&mut g, xx, lat_h, lat_w, p, false);
     let (one, zero) = (g.one, g.zero_int);

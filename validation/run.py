@@ -674,7 +674,7 @@ def write_report(meta: dict, rows: list[dict], speeds: list[dict], md_path: Path
         f"- llmrig: `{meta['llmrig_commit']}`, run as `llmrig estimate FILE --json --no-gpu --ram 64GiB` + the settings",
         f"- Tolerance: max(1 MiB, 1% of the actual value) per field; the compute buffer of {', '.join(sorted(ANALYTIC_COMPUTE))} "
         f"(no op-by-op graph in llmrig, analytic peak rule) max(1 MiB, 3%); stable-diffusion.cpp's parts (`sd.cpp …` rows, sd_check.py): "
-        f"weights and the VAE's and UNet's compute max(1 MiB, 1%), the transformer denoisers' and text encoders' compute (closed forms) max(1 MiB, 5%). "
+        f"every weight and compute buffer max(1 MiB, 1%) (FLUX's, SD 3.5's and T5's compute replayed over sd.cpp's rebuilt graph). "
         f"**{n_ok} of {len(rows)} cases within tolerance.**",
         f"- Run time: {meta['seconds']:.0f} s (models cached: {meta['models_cached']}).",
         "",

@@ -211,10 +211,8 @@ function addGpuRow() {
     row.remove();
     changed();
   });
-  for (const e of [sel, n]) {
-    e.addEventListener("input", changed);
-    e.addEventListener("change", changed);
-  }
+  sel.addEventListener("change", changed);
+  n.addEventListener("input", changed);
   row.append(sel, n, rm);
   $("add-gpu").before(row);
   sel.focus();
@@ -316,18 +314,14 @@ async function init() {
     // Nothing installed to offer.
   }
   $("controls").addEventListener("submit", (e) => e.preventDefault());
-  for (const id of ["model", "quant", "ctx", "gpu", "gpus", "ram"]) {
-    $(id).addEventListener("input", update);
-  }
-  // A select chosen by script or by some browsers' keyboard handling fires only `change`.
-  for (const id of ["quant", "gpu"]) $(id).addEventListener("change", update);
+  // Text, number and range fields report every keystroke as `input`; a select reports a choice
+  // as `change` (also when chosen by script), so each control is listened to on one event.
+  for (const id of ["model", "ctx", "gpus", "ram"]) $(id).addEventListener("input", update);
+  for (const id of ["quant", "gpu", "cpu"]) $(id).addEventListener("change", update);
   for (const id of ["gpu", "gpus", "cpu", "ram"]) $(id).addEventListener("change", recommend);
-  $("cpu").addEventListener("change", update);
   $("add-gpu").addEventListener("click", addGpuRow);
-  for (const id of ["model", "quant", "ctx", "gpu", "gpus"]) {
-    $(id).addEventListener("input", slow);
-    $(id).addEventListener("change", slow);
-  }
+  for (const id of ["model", "ctx", "gpus"]) $(id).addEventListener("input", slow);
+  for (const id of ["quant", "gpu"]) $(id).addEventListener("change", slow);
   $("copy").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText($("launch").textContent));
   await Promise.all([update(), recommend()]);
   slow();

@@ -59,3 +59,19 @@ fn transformer_buffers_match_sd_cli_to_the_byte() {
         assert_eq!(compute(m, w, h, text, fa), want, "{m} {w}x{h} fa={fa}");
     }
 }
+
+#[test]
+fn clip_buffers_are_within_the_readme_figure() {
+    // sd-cli's logs (validation harness): CLIP-L 1.42 MiB (every case), bigG 2.36 (SDXL, SD 3.5);
+    // the closed form says 1.38 and 2.28: within the README's 0.08 MiB.
+    for (model, part, logged) in [("sd-1.5", "clip-l", 1.42), ("sdxl", "clip-g", 2.36)] {
+        let e = find_image(model).unwrap();
+        let p = e.pipeline.parts.iter().find(|p| p.name == part).unwrap();
+        let lat = e.pipeline.latent(512, 512);
+        let mib = sdcpp_compute_bytes(p, lat, false) as f64 / 1_048_576.0;
+        assert!(
+            (mib - logged).abs() <= 0.085,
+            "{part}: {mib:.3} MiB, sd-cli {logged}"
+        );
+    }
+}

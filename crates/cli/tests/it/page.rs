@@ -99,6 +99,16 @@ async fn settled(c: &Client, after: u64) -> u64 {
     }
 }
 
+/// Picks `value` in the select at `css`.
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css))
         .await
@@ -151,12 +161,7 @@ async fn page_shows_what_estimate_says() {
     model.clear().await.unwrap();
     model.send_keys("llama-3.1-8b").await.unwrap();
     seq = settled(&c, seq).await;
-    c.find(Locator::Id("gpu"))
-        .await
-        .unwrap()
-        .select_by_value("rtx-4090")
-        .await
-        .unwrap();
+    choose(&c, "#gpu", "rtx-4090").await;
     seq = settled(&c, seq).await;
     let ctx = c.find(Locator::Id("ctx")).await.unwrap();
     ctx.send_keys(&Key::Right.to_string()).await.unwrap();
@@ -251,12 +256,7 @@ async fn page_shows_what_estimate_says() {
         .await
         .unwrap();
     let before = settled(&c, before).await;
-    c.find(Locator::Css(".gpu-row:nth-of-type(2) select"))
-        .await
-        .unwrap()
-        .select_by_value("rtx-3090")
-        .await
-        .unwrap();
+    choose(&c, ".gpu-row:nth-of-type(2) select", "rtx-3090").await;
     settled(&c, before).await;
     let two = estimate_on(&["rtx-4090", "rtx-3090"]);
     let bars = c.find_all(Locator::Css("#bars .bar p")).await.unwrap();
@@ -332,12 +332,7 @@ async fn page_shows_what_estimate_says() {
         let c = browser(port, 360, 1400, true).await;
         c.goto(&format!("http://{}/", server.addr)).await.unwrap();
         let before = settled(&c, 0).await;
-        c.find(Locator::Id("gpu"))
-            .await
-            .unwrap()
-            .select_by_value("rtx-3060-12gb")
-            .await
-            .unwrap();
+        choose(&c, "#gpu", "rtx-3060-12gb").await;
         settled(&c, before).await;
         std::fs::write(
             format!("{dir}/page-phone.png"),

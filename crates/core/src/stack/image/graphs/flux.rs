@@ -82,12 +82,8 @@ fn double_block(g: &mut Gb, c: &Cfg, img: Id, txt: Id, vec: Id, pe: Id) -> (Id, 
     let h = c.hidden;
     let im = modulation(g, vec, h, 6);
     let tm = modulation(g, vec, h, 6);
-    let n = g.norm(img);
-    let x = g.modulate(n, im[0][0], im[0][1]);
-    let [iq, ik, iv] = pre_attention(g, x, h, c.heads);
-    let n = g.norm(txt);
-    let x = g.modulate(n, tm[0][0], tm[0][1]);
-    let [tq, tk, tv] = pre_attention(g, x, h, c.heads);
+    let [iq, ik, iv] = stream_qkv(g, c, img, im[0]);
+    let [tq, tk, tv] = stream_qkv(g, c, txt, tm[0]);
     let q = g.concat(tq, iq, 2);
     let k = g.concat(tk, ik, 2);
     let v = g.concat(tv, iv, 2);
@@ -96,25 +92,30 @@ fn double_block(g: &mut Gb, c: &Cfg, img: Id, txt: Id, vec: Id, pe: Id) -> (Id, 
     let (txt_n, img_n) = (g.ne(txt)[1], g.ne(img)[1]);
     let txt_attn = g.view_3d(attn, [an[0], txt_n, an[2]], ab[1], ab[2]);
     let img_attn = g.view_3d(attn, [an[0], img_n, an[2]], ab[1], ab[2]);
-
-    let o = g.linear(img_attn, h, h, true);
-    let o = g.mul(o, im[0][2]);
-    let img = g.add(img, o);
-    let n = g.norm(img);
-    let x = g.modulate(n, im[1][0], im[1][1]);
-    let o = g.gelu_mlp(x, h, c.mlp_hidden);
-    let o = g.mul(o, im[1][2]);
-    let img = g.add(img, o);
-
-    let o = g.linear(txt_attn, h, h, true);
-    let o = g.mul(o, tm[0][2]);
-    let txt = g.add(txt, o);
-    let n = g.norm(txt);
-    let x = g.modulate(n, tm[1][0], tm[1][1]);
-    let o = g.gelu_mlp(x, h, c.mlp_hidden);
-    let o = g.mul(o, tm[1][2]);
-    let txt = g.add(txt, o);
+    // The image stream first, then the text stream, as flux.hpp writes them.
+    let img = stream_out(g, c, img, img_attn, &im);
+    let txt = stream_out(g, c, txt, txt_attn, &tm);
     (img, txt)
+}
+
+/// One stream's input to the joint attention: normed, modulated, its q, k, v.
+fn stream_qkv(g: &mut Gb, c: &Cfg, x: Id, m: [Id; 3]) -> [Id; 3] {
+    let n = g.norm(x);
+    let x = g.modulate(n, m[0], m[1]);
+    pre_attention(g, x, c.hidden, c.heads)
+}
+
+/// One stream after the joint attention: the gated projection and the gated MLP, each added to it.
+fn stream_out(g: &mut Gb, c: &Cfg, x: Id, attn: Id, m: &[[Id; 3]]) -> Id {
+    let h = c.hidden;
+    let o = g.linear(attn, h, h, true);
+    let o = g.mul(o, m[0][2]);
+    let x = g.add(x, o);
+    let n = g.norm(x);
+    let y = g.modulate(n, m[1][0], m[1][1]);
+    let o = g.gelu_mlp(y, h, c.mlp_hidden);
+    let o = g.mul(o, m[1][2]);
+    g.add(x, o)
 }
 
 /// `SingleStreamBlock`: one linear to q|k|v|MLP, attention and GELU side by side, one linear back.

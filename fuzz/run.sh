@@ -6,8 +6,8 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz@0.13.2
 export RUSTC_BOOTSTRAP=1
-mkdir -p corpus/gguf_header corpus/safetensors_header
+mkdir -p corpus/gguf_header corpus/safetensors_header corpus/llamafile
 cargo run -q --manifest-path ../Cargo.toml -p llmrig-formats --example fuzz_seeds -- corpus
-for target in gguf_header safetensors_header; do
+for target in gguf_header safetensors_header llamafile; do
   cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -rss_limit_mb=1024 -max_len=65536
 done

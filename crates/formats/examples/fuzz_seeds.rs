@@ -1,5 +1,6 @@
 //! Writes seed inputs for the fuzz targets (`fuzz/run.sh`): valid small GGUF files in each version
-//! and byte order, and a valid safetensors header.
+//! and byte order, a valid safetensors header, and small llamafiles (a stub, then a zip archive
+//! storing a GGUF and `.args`, with and without ZIP64 fields).
 
 use llmrig_formats::gguf::build::GgufBuilder;
 
@@ -25,5 +26,24 @@ fn main() -> std::io::Result<()> {
     bytes.extend(header.as_bytes());
     bytes.extend([0u8; 12]);
     std::fs::write(st.join("seed.safetensors"), bytes)?;
+    let lf = dir.join("llamafile");
+    std::fs::create_dir_all(&lf)?;
+    for large in [false, true] {
+        use std::io::Write;
+        let mut io = std::io::Cursor::new(b"MZqFpD='\n#!/bin/sh\nexit 1\n".to_vec());
+        io.set_position(io.get_ref().len() as u64);
+        let mut z = zip::ZipWriter::new(io);
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .with_alignment(64)
+            .large_file(large);
+        let ok = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
+        z.start_file("m.gguf", o).map_err(ok)?;
+        z.write_all(&GgufBuilder::tiny_llama().file())?;
+        z.start_file(".args", o).map_err(ok)?;
+        z.write_all(b"-m\nm.gguf\n...\n")?;
+        let bytes = z.finish().map_err(ok)?.into_inner();
+        std::fs::write(lf.join(format!("seed-{large}.llamafile")), bytes)?;
+    }
     Ok(())
 }

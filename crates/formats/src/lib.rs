@@ -8,11 +8,12 @@ pub mod remote;
 pub mod source;
 
 pub use remote::{open_url, HttpSource, RemoteConfig, RemoteError};
-pub use source::{ByteSource, FileSource, MemSource, SourceError};
+pub use source::{ByteSource, FileSource, MemSource, Slice, SourceError};
 pub mod gguf;
 pub mod hf_config;
 pub mod installed;
 pub mod llama_bench;
+pub mod llamafile;
 pub mod local;
 pub mod open;
 pub mod safetensors;

@@ -32,6 +32,8 @@ pub struct LocalModel {
     pub facts: FileFacts,
     /// The parsed headers (one per shard).
     pub headers: Vec<GgufHeader>,
+    /// The `.llamafile` the GGUF was read from, when it was (its members and default arguments).
+    pub llamafile: Option<crate::llamafile::Llamafile>,
 }
 
 /// Opening a model file failed.
@@ -43,6 +45,9 @@ pub enum OpenError {
     /// Not a readable GGUF header.
     #[error(transparent)]
     Gguf(#[from] GgufError),
+    /// Not a readable `.llamafile`.
+    #[error(transparent)]
+    Llamafile(#[from] crate::llamafile::LlamafileError),
     /// The header does not describe a model.
     #[error(transparent)]
     Spec(#[from] SpecFromGguf),
@@ -99,6 +104,10 @@ pub fn open_gguf(path: &Path) -> Result<LocalModel, OpenError> {
         return Err(OpenError::Missing {
             path: path.display().to_string(),
         });
+    }
+    if is_llamafile(path) {
+        let label = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+        return gguf_from_llamafile(label, Box::new(FileSource::open(path)?));
     }
     let paths = shard_paths(path);
     let mut sources: Vec<Box<dyn ByteSource>> = Vec::with_capacity(paths.len());
@@ -159,7 +168,48 @@ pub fn gguf_from_sources(
         model,
         facts,
         headers,
+        llamafile: None,
     })
+}
+
+/// Reads the GGUF stored inside a `.llamafile` (a local file or an HTTP range source): the zip
+/// directory at its end says where, and only that window's header is read.
+///
+/// # Errors
+/// [`OpenError`] naming the file and what is wrong.
+pub fn gguf_from_llamafile(
+    label: &str,
+    mut src: Box<dyn ByteSource>,
+) -> Result<LocalModel, OpenError> {
+    let lf = crate::llamafile::read(src.as_mut())?;
+    let name = src.name();
+    let window = crate::source::Slice::new(src, lf.gguf.offset, lf.gguf.size, name);
+    let mut m = gguf_from_sources(label, vec![Box::new(window)])?;
+    m.model.warnings.push(format!(
+        "read the GGUF `{}` stored inside the llamafile ({:.2} GiB from byte {})",
+        lf.gguf.name,
+        lf.gguf.size as f64 / f64::from(1u32 << 30),
+        lf.gguf.offset
+    ));
+    m.llamafile = Some(lf);
+    Ok(m)
+}
+
+/// Whether the file at `path` is a llamafile: named `.llamafile` (or `.llamafile.exe`, as
+/// Windows needs it), or an Actually Portable Executable (its first bytes `MZqFpD`, the magic
+/// cosmopolitan's APE loader checks) rather than a GGUF.
+fn is_llamafile(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if crate::llamafile::is_llamafile_name(name.trim_end_matches(".exe")) {
+        return true;
+    }
+    let mut magic = [0u8; 6];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"MZqFpD")
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::local::{
-    folder_from_parts, gguf_from_sources, index_shards, open_gguf, open_hf_folder, FolderError,
-    HfFolder, LocalModel, OpenError,
+    folder_from_parts, gguf_from_llamafile, gguf_from_sources, index_shards, open_gguf,
+    open_hf_folder, FolderError, HfFolder, LocalModel, OpenError,
 };
 use crate::remote::{
     hf_list, hf_model_files, hf_open, ollama_model, parse_remote, pick_gguf, PickError,
@@ -44,8 +44,8 @@ pub enum OpenModelError {
         #[source]
         source: PickError,
     },
-    /// The repository has neither GGUF files nor config.json.
-    #[error("{0}: no .gguf files and no config.json: not a model repository llmrig can read")]
+    /// The repository has neither GGUF files, llamafiles nor config.json.
+    #[error("{0}: no .gguf or .llamafile files and no config.json: not a model repository llmrig can read")]
     NotAModel(String),
     /// A small JSON file is larger than any real one.
     #[error("`{0}` is larger than 16 MiB; not a config file")]
@@ -94,6 +94,11 @@ pub fn open_model(
         Some(RemoteSpec::Hf(h)) => {
             let quant = h.quant.as_deref().or(quant);
             if let Some(path) = &h.path {
+                if crate::llamafile::is_llamafile_name(path) {
+                    let src: Box<dyn ByteSource> =
+                        Box::new(hf_open(&h.repo, &h.revision, path, cfg)?);
+                    return Ok(Some(Opened::Gguf(gguf_from_llamafile(path, src)?)));
+                }
                 if path.to_ascii_lowercase().ends_with(".gguf") {
                     let src: Box<dyn ByteSource> =
                         Box::new(hf_open(&h.repo, &h.revision, path, cfg)?);
@@ -118,7 +123,28 @@ pub fn open_model(
                 return Ok(Some(Opened::Gguf(gguf_from_sources(&label, sources)?)));
             }
             let Some(config) = m.config else {
-                return Err(OpenModelError::NotAModel(format!("hf:{}", h.repo)));
+                // A repository of llamafiles (Mozilla's `*-llamafile` repos): one picked by
+                // quant like a GGUF, and the GGUF inside it read.
+                let llamafiles: Vec<_> = files
+                    .iter()
+                    .filter(|f| crate::llamafile::is_llamafile_name(&f.path))
+                    .map(|f| {
+                        let mut g = f.clone();
+                        g.path = format!("{}.gguf", &f.path[..f.path.len() - ".llamafile".len()]);
+                        g
+                    })
+                    .collect();
+                if llamafiles.is_empty() {
+                    return Err(OpenModelError::NotAModel(format!("hf:{}", h.repo)));
+                }
+                let picked =
+                    pick_gguf(&llamafiles, quant).map_err(|source| OpenModelError::Pick {
+                        repo: format!("hf:{}", h.repo),
+                        source,
+                    })?;
+                let path = format!("{}.llamafile", picked[0].path.trim_end_matches(".gguf"));
+                let src: Box<dyn ByteSource> = Box::new(hf_open(&h.repo, &h.revision, &path, cfg)?);
+                return Ok(Some(Opened::Gguf(gguf_from_llamafile(&path, src)?)));
             };
             let text = read_small(&mut hf_open(&h.repo, &h.revision, &config, cfg)?)?;
             let shards = match &m.safetensors_index {
@@ -151,7 +177,11 @@ pub fn open_model(
             if path.is_dir() {
                 return Ok(Some(Opened::Folder(open_hf_folder(path)?)));
             }
-            if spec.to_ascii_lowercase().ends_with(".gguf") || path.is_file() {
+            let lower = spec.to_ascii_lowercase();
+            if lower.ends_with(".gguf")
+                || crate::llamafile::is_llamafile_name(&lower)
+                || path.is_file()
+            {
                 return Ok(Some(Opened::Gguf(open_gguf(path)?)));
             }
             Ok(None)

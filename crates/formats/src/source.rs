@@ -159,6 +159,50 @@ impl ByteSource for MemSource {
     }
 }
 
+/// A window of another source: bytes `start..start + len` of `inner`, seen as a file of their
+/// own (the GGUF stored inside a `.llamafile`'s zip).
+pub struct Slice {
+    inner: Box<dyn ByteSource>,
+    start: u64,
+    len: u64,
+    label: String,
+}
+
+impl Slice {
+    /// The window `start..start + len` of `inner`, named `label` in messages. The window is
+    /// clamped to `inner`'s length.
+    #[must_use]
+    pub fn new(inner: Box<dyn ByteSource>, start: u64, len: u64, label: String) -> Slice {
+        let start = start.min(inner.len());
+        let len = len.min(inner.len() - start);
+        Slice {
+            inner,
+            start,
+            len,
+            label,
+        }
+    }
+}
+
+impl ByteSource for Slice {
+    fn name(&self) -> String {
+        self.label.clone()
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, SourceError> {
+        let offset = offset.min(self.len);
+        let n = usize::try_from(self.len - offset)
+            .unwrap_or(usize::MAX)
+            .min(len);
+        self.inner.read_at(self.start + offset, n)
+    }
+    fn bytes_fetched(&self) -> u64 {
+        self.inner.bytes_fetched()
+    }
+}
+
 /// Chunk size of [`Cursor`] reads: 1 MiB, so a remote header read transfers the header rounded up
 /// to the next MiB.
 pub const CHUNK: u64 = 1 << 20;

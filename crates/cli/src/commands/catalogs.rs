@@ -44,19 +44,22 @@ struct InstalledRow {
 /// `llmrig models --installed`: the stores `llmrig_formats::installed` knows, each file's quant
 /// from its GGUF header (a few KiB read per file).
 pub fn installed_cmd(as_json: bool) -> String {
-    use llmrig_formats::installed::{scan, Roots, Store};
+    use llmrig_formats::installed::{scan, Roots};
     let rows: Vec<InstalledRow> = scan(&Roots::from_env())
         .into_iter()
         .map(|i| InstalledRow {
-            program: match i.store {
-                Store::Ollama => "ollama",
-                Store::HuggingFace => "huggingface",
-                Store::LmStudio => "lmstudio",
-                Store::LlamaCpp => "llama.cpp",
+            program: i.store.program(),
+            // A GGUF's (or a llamafile's GGUF's) declared file type; a model folder's format
+            // from its config.json.
+            quant: if i.path.is_dir() {
+                llmrig_formats::local::open_hf_folder(&i.path)
+                    .ok()
+                    .map(|f| f.weights.quant.name())
+            } else {
+                llmrig_formats::local::open_gguf(&i.path)
+                    .ok()
+                    .and_then(|m| m.model.file_type.map(|f| f.name().to_string()))
             },
-            quant: llmrig_formats::local::open_gguf(&i.path)
-                .ok()
-                .and_then(|m| m.model.file_type.map(|f| f.name().to_string())),
             name: i.name,
             path: i.path.display().to_string(),
             size_bytes: i.size,
@@ -66,7 +69,7 @@ pub fn installed_cmd(as_json: bool) -> String {
         return json::to_string(&serde_json::json!({ "schema_version": 1, "installed": rows }));
     }
     if rows.is_empty() {
-        return "no installed models found (Ollama, LM Studio, the Hugging Face and llama.cpp caches)\n"
+        return "no installed models found (Ollama, LM Studio, GPT4All, Jan, text-generation-webui, Msty, AnythingLLM, koboldcpp settings, llamafiles, the Hugging Face and llama.cpp caches, LLMRIG_MODEL_DIRS)\n"
             .to_string();
     }
     let mut t = table::new(&["program", "name", "quant", "size", "file"], &[3]);

@@ -20,12 +20,8 @@ fn installed_match(rec: &Recommendation, installed: &[Installed]) -> Option<Stri
     installed
         .iter()
         .find(|i| {
-            let stem = i
-                .name
-                .rsplit('/')
-                .next()
-                .unwrap_or(&i.name)
-                .trim_end_matches(".gguf");
+            let stem = i.stem();
+            let stem = stem.as_str();
             // `Qwen2.5-7B-Instruct-Q4_K_M` → `Qwen2.5-7B-Instruct`; `llama3.1:8b` stays.
             let base = stem.rsplit_once(['-', '.']).map_or(stem, |(b, q)| {
                 if llmrig_core::quant::Quant::parse(q).is_ok() {
@@ -276,7 +272,7 @@ pub fn overview(as_json: bool) -> Result<String> {
             "Installed models: {}",
             installed
                 .iter()
-                .map(|i| i.name.as_str())
+                .map(|i| format!("{} ({})", i.stem(), i.store.program()))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

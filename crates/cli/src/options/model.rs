@@ -260,14 +260,15 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
             llmrig_formats::installed::scan(&llmrig_formats::installed::Roots::from_env());
         let want = name.trim();
         if let Some(i) = installed.iter().find(|i| {
-            i.store == llmrig_formats::installed::Store::Ollama
+            i.name.contains(':')
                 && (i.name.eq_ignore_ascii_case(want)
                     || i.name.eq_ignore_ascii_case(&format!("{want}:latest")))
         }) {
             let local = llmrig_formats::local::open_gguf(&i.path)?;
             let mut notes = local.model.warnings.clone();
             notes.push(format!(
-                "read the installed Ollama model {} ({})",
+                "read the installed {} model {} ({})",
+                i.store.program(),
                 i.name,
                 i.path.display()
             ));

@@ -29,6 +29,8 @@ mod recommend;
 mod serve;
 /// Components beside the main model: embedders, rerankers, `--with` servers (issue 15).
 mod stack;
+/// Every program's model store and `.llamafile` files (issue 17).
+mod stores;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
 /// `llmrig hw --measure` on the developer's machine does not change the results, and a fixed
@@ -756,6 +758,15 @@ fn inspect_and_estimate_a_hugging_face_folder() {
 /// A minimal HTTP server on 127.0.0.1 for a fake Hugging Face repo `org/repo` holding one GGUF;
 /// counts requests. Serves until the test process ends.
 fn fake_hub(gguf: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    fake_hub_files(vec![("m-Q4_K_M.gguf".into(), gguf)])
+}
+
+/// A minimal HTTP server on 127.0.0.1 for a fake Hugging Face repo `org/repo` holding `files`
+/// (name, bytes): the tree listing and range reads of each; counts requests. Serves until the
+/// test process ends.
+fn fake_hub_files(
+    files: Vec<(String, Vec<u8>)>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -781,19 +792,30 @@ fn fake_hub(gguf: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicU
                 }
             }
             let mut s = stream;
-            let n = gguf.len();
+            let file = files
+                .iter()
+                .find(|(name, _)| path == format!("/org/repo/resolve/main/{name}"));
             let (status, headers, body): (&str, String, Vec<u8>) =
                 if path.starts_with("/api/models/org/repo/tree/main") {
-                    let body = format!(r#"[{{"type":"file","path":"m-Q4_K_M.gguf","size":{n}}}]"#)
-                        .into_bytes();
-                    ("200 OK", "Content-Type: application/json\r\n".into(), body)
-                } else if path == "/org/repo/resolve/main/m-Q4_K_M.gguf" {
+                    let list: Vec<String> = files
+                        .iter()
+                        .map(|(name, b)| {
+                            format!(r#"{{"type":"file","path":"{name}","size":{}}}"#, b.len())
+                        })
+                        .collect();
+                    (
+                        "200 OK",
+                        "Content-Type: application/json\r\n".into(),
+                        format!("[{}]", list.join(",")).into_bytes(),
+                    )
+                } else if let Some((_, bytes)) = file {
+                    let n = bytes.len();
                     let (a, b) = range.unwrap_or((0, n - 1));
                     let b = b.min(n - 1);
                     (
                         "206 Partial Content",
                         format!("Content-Range: bytes {a}-{b}/{n}\r\nETag: \"x\"\r\n"),
-                        gguf[a..=b].to_vec(),
+                        bytes[a..=b].to_vec(),
                     )
                 } else {
                     ("404 Not Found", String::new(), Vec::new())

@@ -2,7 +2,8 @@
 //! each backend's own flag names (llama-server `common/arg.cpp`, Ollama Modelfile parameters,
 //! koboldcpp's `--contextsize/--gpulayers`, vLLM's engine arguments, MLX-LM's server flags).
 
-use llmrig_core::estimate::{estimate, Estimate, GpuLayers, ModelWeights, Settings};
+use llmrig_core::estimate::{estimate, Estimate, FlashAttn, GpuLayers, ModelWeights, Settings};
+use llmrig_core::quant::GgmlType;
 use llmrig_core::quant::Quant;
 use llmrig_core::system::{GpuApi, SystemSpec};
 
@@ -67,6 +68,11 @@ pub enum Launcher {
     Sglang,
     Exllamav2,
     Mlx,
+    Gpt4all,
+    Jan,
+    Llamafile,
+    #[value(alias = "text-generation-webui", alias = "oobabooga")]
+    Textgen,
 }
 
 impl Launcher {
@@ -140,7 +146,55 @@ pub fn adapt(
     };
     let tps = |e: &Estimate| e.performance.decode_tokens_per_s;
     let total = e.offload.total_layers;
+    let whole_layers = |program: &str| -> Result<(Settings, Estimate, Vec<String>), String> {
+        let (t, e2) = replan(0)?;
+        let note = format!(
+            "{program} has no setting that keeps MoE experts in RAM (llama.cpp's -ot or --n-cpu-moe): {} of {total} layers on the GPU instead, ~{:.0} tok/s where llama.cpp's plan makes ~{:.0}{}",
+            e2.offload.gpu_layers,
+            tps(&e2),
+            tps(e),
+            if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
+                "; it does not fit this way"
+            } else {
+                ""
+            }
+        );
+        Ok((t, e2, vec![note]))
+    };
     match launcher {
+        Launcher::Jan if experts_in_ram => whole_layers("Jan"),
+        // GPT4All never sets flash attention or a KV cache type (gpt4all-backend llamamodel.cpp):
+        // a plan that uses them is estimated again without.
+        Launcher::Gpt4all
+            if experts_in_ram
+                || e.resolved.flash_attn
+                || s.cache_type_k != GgmlType::F16
+                || s.cache_type_v != GgmlType::F16 =>
+        {
+            let t = Settings {
+                n_cpu_moe: 0,
+                auto_cpu_moe: false,
+                tensor_overrides: Vec::new(),
+                gpu_layers: GpuLayers::Auto,
+                ctx: Some(e.resolved.ctx),
+                flash_attn: FlashAttn::Off,
+                cache_type_k: GgmlType::F16,
+                cache_type_v: GgmlType::F16,
+                ..s.clone()
+            };
+            let e2 = estimate(w, sys, &t).map_err(|err| err.to_string())?;
+            let note = format!(
+                "GPT4All runs without flash attention, with an f16 KV cache and whole layers on the GPU: {} of {total} layers, ~{:.0} tok/s{}",
+                e2.offload.gpu_layers,
+                tps(&e2),
+                if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
+                    "; it does not fit this way"
+                } else {
+                    ""
+                }
+            );
+            Ok((t, e2, vec![note]))
+        }
         Launcher::Ollama if experts_in_ram => {
             let (t, e2) = replan(0)?;
             let note = format!(
@@ -261,6 +315,70 @@ pub fn command(launcher: Launcher, p: &Plan<'_>) -> String {
                 p.ctx
             )
         }
+        // llamafile 0.10 is llama.cpp's server in one executable, with its flags: a `.llamafile`
+        // runs itself, a GGUF through the `llamafile` program (mozilla-ai/llamafile
+        // docs/cli_arguments.md).
+        Launcher::Llamafile => {
+            let mut c = if p.file.to_ascii_lowercase().ends_with(".llamafile") {
+                format!("./{} --server", p.file.rsplit('/').next().unwrap_or(p.file))
+            } else {
+                format!("llamafile --server -m {}", p.file)
+            };
+            c.push_str(&format!(" -c {} -ngl {} -fa {fa}", p.ctx, p.gpu_layers));
+            if p.cache_type_k != "f16" || p.cache_type_v != "f16" {
+                c.push_str(&format!(" -ctk {} -ctv {}", p.cache_type_k, p.cache_type_v));
+            }
+            if p.n_cpu_moe > 0 {
+                c.push_str(&format!(" --n-cpu-moe {}", p.n_cpu_moe));
+            }
+            for a in &p.placement_args {
+                c.push(' ');
+                c.push_str(a);
+            }
+            c
+        }
+        // text-generation-webui's llama.cpp loader (modules/shared.py): the model a file in
+        // `user_data/models`; flash attention is always on there; other llama-server flags pass
+        // through --extra-flags.
+        Launcher::Textgen => {
+            let name = p.file.rsplit('/').next().unwrap_or(p.file);
+            let mut c = format!(
+                "# copy {name} into text-generation-webui/user_data/models, then:\npython server.py --model {name} --loader llama.cpp --ctx-size {} --gpu-layers {} --api",
+                p.ctx, p.gpu_layers
+            );
+            if p.cache_type_k != "f16" {
+                c.push_str(&format!(" --cache-type {}", p.cache_type_k));
+            }
+            if p.n_cpu_moe > 0 {
+                c.push_str(&format!(" --extra-flags n-cpu-moe={}", p.n_cpu_moe));
+            }
+            c
+        }
+        // GPT4All and Jan are desktop apps: the settings to set, by their names in the app
+        // (GPT4All: Settings > Model, gpt4all-chat/src/qml/ModelSettings.qml; Jan: the model's
+        // llama.cpp settings, extensions/llamacpp-extension/settings.json).
+        Launcher::Gpt4all => format!(
+            "# GPT4All: put {} in its models folder (Settings > Application > Download Path)\n# Settings > Model: Context Length {}, GPU Layers {}\n# Settings > Application > Advanced: Enable Local API Server (port 4891)",
+            p.file.rsplit('/').next().unwrap_or(p.file),
+            p.ctx,
+            p.gpu_layers
+        ),
+        Launcher::Jan => {
+            let mut c = format!(
+                "# Jan: Settings > Model Providers > Llama.cpp > Import {}\n# the model's settings: Context Size {}, GPU Layers {}, Flash Attention {fa}",
+                p.file.rsplit('/').next().unwrap_or(p.file),
+                p.ctx,
+                p.gpu_layers
+            );
+            if p.cache_type_k != "f16" || p.cache_type_v != "f16" {
+                c.push_str(&format!(
+                    ", KV Cache K Type {}, KV Cache V Type {}",
+                    p.cache_type_k, p.cache_type_v
+                ));
+            }
+            c.push_str("\n# Settings > Local API Server: Start Server (port 1337)");
+            c
+        }
         // MLX-LM serves MLX weights; `mlx_lm.convert -q` makes them from the Hugging Face
         // checkpoint at the plan's bits. Its server sizes the KV cache as it grows (no context flag).
         Launcher::Mlx => format!(
@@ -321,7 +439,11 @@ mod tests {
                 "vllm",
                 "sglang",
                 "exllamav2",
-                "mlx"
+                "mlx",
+                "gpt4all",
+                "jan",
+                "llamafile",
+                "textgen"
             ]
         );
         for (alias, l) in [

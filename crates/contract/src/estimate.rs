@@ -67,6 +67,20 @@ pub struct EstimateJson {
     /// Every part of the stack, the main model first (`memory` is their sum).
     #[serde(default)]
     pub components: Vec<ComponentJson>,
+    /// With `--backend PROGRAM`: each default that program applies, with its source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub program_defaults: Vec<ProgramDefaultJson>,
+}
+
+/// One default of a program built on llama.cpp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramDefaultJson {
+    /// The setting as the program names it (`num_ctx`, `--contextsize`).
+    pub setting: String,
+    /// Its default there.
+    pub value: String,
+    /// Where the program sets or documents it.
+    pub source: String,
 }
 
 /// One part of the stack: the main model, its projector or draft, or a server beside it.
@@ -176,6 +190,9 @@ pub struct SettingsJson {
     pub parallel: u32,
     /// The engine (`llama.cpp`, `exllamav2`, …).
     pub backend: String,
+    /// The program whose defaults apply (`ollama`, `lmstudio`, …), when `--backend` named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     /// Leading layers whose routed experts stay in RAM (given or chosen).
     pub n_cpu_moe: u32,
 }
@@ -428,6 +445,7 @@ impl EstimateJson {
                 cache_type_v: s.cache_type_v.name().to_ascii_lowercase(),
                 parallel: s.parallel,
                 backend: s.backend.name().to_string(),
+                program: None,
                 n_cpu_moe: e.resolved.n_cpu_moe,
             },
             memory: MemoryJson {
@@ -445,6 +463,7 @@ impl EstimateJson {
             warnings,
             launch,
             components: Vec::new(),
+            program_defaults: Vec::new(),
         }
     }
 }

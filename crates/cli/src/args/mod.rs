@@ -10,12 +10,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use llmrig_catalog::recommend::Use;
-use llmrig_core::estimate::{Backend, GpuLayers, LlamaCppVersion};
+use llmrig_core::estimate::{GpuLayers, LlamaCppVersion};
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::InterNode;
 
 use crate::launch::Launcher;
-use values::{ApiArg, EngineArg, FlashAttnArg, KvDtypeArg, Proportions, SplitModeArg};
+use values::{ApiArg, BackendArg, EngineArg, FlashAttnArg, KvDtypeArg, Proportions, SplitModeArg};
 
 /// Will this model run here, how much memory, how fast: llama.cpp's real allocations, predicted.
 #[derive(Debug, Parser)]
@@ -312,37 +312,31 @@ pub struct EstimateArgs {
     /// Context size in tokens; default: the model's trained length, reduced to fit as llama.cpp's --fit does.
     #[arg(short = 'c', long = "ctx-size", allow_hyphen_values = true, value_parser = values::ctx)]
     pub ctx: Option<u64>,
-    /// Logical batch size.
-    #[arg(short = 'b', long = "batch-size", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
-    pub batch: u64,
-    /// Physical batch size [default: 512; an embedding model's: at least --chunk].
+    /// Logical batch size [default: 2048, or the --backend program's].
+    #[arg(short = 'b', long = "batch-size", value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
+    pub batch: Option<u64>,
+    /// Physical batch size [default: 512, or the --backend program's; an embedding model's: at least --chunk].
     #[arg(long = "ubatch-size", value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
     pub ubatch: Option<u64>,
-    /// Layers on the GPU: a number, `all` or `auto` (the most that fit, like --fit).
+    /// Layers on the GPU: a number, `all` or `auto` (the most that fit, like --fit) [default: auto, or the --backend program's].
     #[arg(
         long = "n-gpu-layers",
-        default_value = "auto",
         allow_hyphen_values = true,
         value_parser = values::gpu_layers
     )]
-    pub gpu_layers: GpuLayers,
-    /// Flash attention.
-    #[arg(
-        long = "flash-attn",
-        value_enum,
-        ignore_case = true,
-        default_value = "auto"
-    )]
-    pub flash_attn: FlashAttnArg,
-    /// K cache type.
-    #[arg(long = "cache-type-k", default_value = "f16", value_parser = values::kv_cache_type())]
-    pub cache_type_k: GgmlType,
-    /// V cache type (quantized types need flash attention).
-    #[arg(long = "cache-type-v", default_value = "f16", value_parser = values::kv_cache_type())]
-    pub cache_type_v: GgmlType,
-    /// Parallel sequences.
-    #[arg(long = "parallel", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub parallel: u32,
+    pub gpu_layers: Option<GpuLayers>,
+    /// Flash attention [default: auto, or the --backend program's].
+    #[arg(long = "flash-attn", value_enum, ignore_case = true)]
+    pub flash_attn: Option<FlashAttnArg>,
+    /// K cache type [default: f16, or the --backend program's].
+    #[arg(long = "cache-type-k", value_parser = values::kv_cache_type())]
+    pub cache_type_k: Option<GgmlType>,
+    /// V cache type (quantized types need flash attention) [default: f16, or the --backend program's].
+    #[arg(long = "cache-type-v", value_parser = values::kv_cache_type())]
+    pub cache_type_v: Option<GgmlType>,
+    /// Parallel sequences [default: 1, or the --backend program's].
+    #[arg(long = "parallel", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallel: Option<u32>,
     /// One KV pool shared by all sequences.
     #[arg(long = "kv-unified")]
     pub kv_unified: bool,
@@ -418,9 +412,9 @@ pub struct EstimateArgs {
     /// Print the command that starts this plan in this engine or app.
     #[arg(long, value_enum, ignore_case = true)]
     pub launch: Option<Launcher>,
-    /// Engine whose memory rules apply (ollama, lmstudio, koboldcpp: llama.cpp; vllm is planned by `llmrig plan`).
+    /// Engine whose memory rules apply, or a program built on llama.cpp (ollama, lmstudio, koboldcpp, gpt4all, jan, llamafile, textgen) whose defaults then apply; vllm is planned by `llmrig plan`.
     #[arg(long, default_value = "llama.cpp", value_parser = values::backend())]
-    pub backend: Backend,
+    pub backend: BackendArg,
     /// What runs beside the model: projector, draft, other servers.
     #[command(flatten)]
     pub stack: StackArgs,

@@ -14,7 +14,8 @@ use clap::ValueEnum;
 use llmrig_catalog::recommend::Use;
 use llmrig_catalog::{devices, DeviceEntry};
 use llmrig_core::estimate::{
-    Backend, FlashAttn, GpuLayers, LlamaCppVersion, SplitMode, KV_CACHE_TYPES, MAX_CTX,
+    Backend, FlashAttn, GpuLayers, LlamaCppVersion, Program, SplitMode, KV_CACHE_TYPES, MAX_CTX,
+    PROGRAMS,
 };
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::{Engine, InterNode, KvDtype};
@@ -97,10 +98,51 @@ const BACKENDS: [Backend; 9] = [
     Backend::Diffusers,
 ];
 
-/// `--backend`: [`Backend::parse`], which also takes `ollama`, `lmstudio`, `koboldcpp`, `exl2`, any
-/// case and `-`/`_` anywhere.
-pub fn backend() -> Choice<Backend> {
-    Choice::new(BACKENDS.map(Backend::name), Backend::parse)
+/// `--backend`: an engine, or a program built on llama.cpp whose defaults then apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendArg {
+    /// The engine whose allocation rules apply.
+    pub engine: Backend,
+    /// The program whose defaults apply (llama.cpp's own for every engine but llama.cpp).
+    pub program: Program,
+}
+
+impl BackendArg {
+    /// The name the user knows: the program's for a program, else the engine's.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        if self.program == Program::LlamaCpp {
+            self.engine.name()
+        } else {
+            self.program.name()
+        }
+    }
+}
+
+fn parse_backend(s: &str) -> Option<BackendArg> {
+    Program::parse(s)
+        .map(|program| BackendArg {
+            engine: Backend::LlamaCpp,
+            program,
+        })
+        .or_else(|| {
+            Backend::parse(s).map(|engine| BackendArg {
+                engine,
+                program: Program::LlamaCpp,
+            })
+        })
+}
+
+/// `--backend`: [`Program::parse`] (`ollama`, `lmstudio`, `koboldcpp`, `gpt4all`, `jan`,
+/// `llamafile`, `textgen`: llama.cpp with that program's defaults), else [`Backend::parse`]
+/// (`exl2`, `mlx`, …), any case and `-`/`_` anywhere.
+pub fn backend() -> Choice<BackendArg> {
+    let names: Vec<&'static str> = BACKENDS
+        .iter()
+        .map(|b| b.name())
+        .chain(PROGRAMS.iter().skip(1).map(|p| p.name()))
+        .collect();
+    Choice::new(names, parse_backend)
 }
 
 /// `--image WxH`: an image size in pixels, each side 64 to 16384 and a multiple of 8 (the VAEs
@@ -639,8 +681,12 @@ mod tests {
     fn listed_names_parse() {
         let b = backend();
         for n in b.names() {
-            assert_eq!(b.parse(&n).map(Backend::name), Some(n.as_str()));
+            assert_eq!(b.parse(&n).map(BackendArg::name), Some(n.as_str()));
         }
+        assert_eq!(
+            b.parse("LM-Studio").map(|a| (a.engine, a.program)),
+            Some((Backend::LlamaCpp, Program::Lmstudio))
+        );
         // A variant added to `Backend` fails to compile here until it is listed.
         let index = |b: Backend| match b {
             Backend::LlamaCpp => 0,
@@ -682,9 +728,16 @@ mod tests {
     #[test]
     fn aliases_and_case() {
         for s in ["ollama", "LMStudio", "koboldcpp", "llama-cpp", "LLAMA.CPP"] {
-            assert_eq!(backend().parse(s), Some(Backend::LlamaCpp), "{s}");
+            assert_eq!(
+                backend().parse(s).map(|b| b.engine),
+                Some(Backend::LlamaCpp),
+                "{s}"
+            );
         }
-        assert_eq!(backend().parse("exl2"), Some(Backend::ExLlamaV2));
+        assert_eq!(
+            backend().parse("exl2").map(|b| (b.engine, b.program)),
+            Some((Backend::ExLlamaV2, Program::LlamaCpp))
+        );
         assert_eq!(backend().parse("nope"), None);
         assert_eq!(kv_cache_type().parse("Q8_0"), Some(GgmlType::Q8_0));
         assert_eq!(kv_cache_type().parse("q3_k"), None);

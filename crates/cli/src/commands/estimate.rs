@@ -6,7 +6,10 @@ use anyhow::Context as _;
 use anyhow::Result;
 use llmrig_contract::estimate::SystemRamJson;
 use llmrig_contract::{EstimateJson, LaunchJson, MemoryJson, SpeculativeJson, WarningJson};
-use llmrig_core::estimate::{estimate, ram_usage, EstimateError, Verdict};
+use llmrig_core::estimate::{
+    estimate, ram_usage, EstimateError, FlashAttn, GpuLayers, Program, ProgramDefaults, Settings,
+    Verdict,
+};
 use llmrig_core::stack::draft::{speculative as speculative_speed, StepCost};
 use llmrig_core::stack::{combine, fits as stack_fits, ComponentRole};
 
@@ -255,6 +258,33 @@ fn with_hint(e: EstimateError) -> anyhow::Error {
     }
 }
 
+/// The note that says which settings came from a program's defaults: what they are here, and
+/// where the program sets them (the JSON's `program_defaults` has each source).
+fn program_note(program: Program, s: &Settings, d: &ProgramDefaults) -> String {
+    format!(
+        "{}'s defaults where no flag says otherwise: context {}, batch {}/{}, flash attention {}, KV cache {}, GPU layers {}, {} sequence{}{}; its server on port {}; sources in --json (program_defaults)",
+        program.name(),
+        s.ctx.map_or_else(|| "the model's, fitted".to_string(), |c| c.to_string()),
+        s.batch,
+        s.ubatch,
+        match s.flash_attn {
+            FlashAttn::On => "on",
+            FlashAttn::Off => "off",
+            FlashAttn::Auto => "auto",
+        },
+        s.cache_type_k.name().to_ascii_lowercase(),
+        match s.gpu_layers {
+            GpuLayers::Auto => "auto (fit)".to_string(),
+            GpuLayers::Count(u32::MAX) => "all".to_string(),
+            GpuLayers::Count(n) => n.to_string(),
+        },
+        s.parallel,
+        if s.parallel == 1 { "" } else { "s" },
+        if s.kv_unified { " sharing one KV cache" } else { "" },
+        d.port,
+    )
+}
+
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     // Whisper models run in whisper.cpp, not llama.cpp.
@@ -265,7 +295,7 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     if let Some(img) = llmrig_catalog::image::find_image(&a.model) {
         return crate::commands::image::run(a, &img, as_json);
     }
-    if a.backend.is_image() {
+    if a.backend.engine.is_image() {
         anyhow::bail!(
             "--backend {}: runs image models ({}); {} is not one",
             a.backend.name(),
@@ -279,6 +309,15 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     }
     let model = options::model(&a.model, a.quant.as_deref())?;
     let mut settings = options::settings(a);
+    let (mut whole, machine_notes) = options::machine(&a.machine)?;
+    // A program built on llama.cpp (`--backend ollama`): its defaults where no flag was given.
+    let program = a.backend.program;
+    program.apply(
+        &mut settings,
+        &options::given(a),
+        whole.gpus.iter().map(|g| g.memory_bytes).sum(),
+        model.weights.spec.context_length,
+    );
     let chunk = a.stack.chunk;
     let embed_note = stack::embedder_settings(
         &mut settings,
@@ -286,7 +325,6 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
         chunk,
         a.ubatch.is_some(),
     );
-    let (mut whole, machine_notes) = options::machine(&a.machine)?;
     if let Some(list) = &a.device {
         options::apply_devices(&mut whole, &mut settings, list)?;
     }
@@ -469,6 +507,14 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             .iter()
             .map(|n| WarningJson::new("machine-assumed", n.to_string())),
     );
+    let program_defaults = (program != Program::LlamaCpp)
+        .then(|| program.defaults(whole.gpus.iter().map(|g| g.memory_bytes).sum()));
+    if let Some(d) = &program_defaults {
+        warnings.push(WarningJson::new(
+            "program-defaults",
+            program_note(program, &settings, d),
+        ));
+    }
     let launch = a
         .launch
         .map(|l| -> Result<LaunchJson> {
@@ -503,6 +549,18 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             ..MemoryJson::from(&combined)
         };
         j.verdict = llmrig_contract::estimate::verdict_name(verdict).to_string();
+        if let Some(d) = program_defaults {
+            j.settings.program = Some(program.name().to_string());
+            j.program_defaults = d
+                .sources
+                .iter()
+                .map(|x| llmrig_contract::estimate::ProgramDefaultJson {
+                    setting: x.setting.to_string(),
+                    value: x.value.to_string(),
+                    source: x.source.to_string(),
+                })
+                .collect();
+        }
         if embedder {
             j.performance.tokens_per_s = Some(e.performance.prefill_tokens_per_s);
             j.performance.documents_per_s = Some(docs_per_s);

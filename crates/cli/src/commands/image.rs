@@ -95,7 +95,7 @@ fn settings(a: &EstimateArgs, e: &ImageEntry, engine: ImageEngine) -> Result<Ima
             .map(|q| format_arg("--te-quant", q))
             .transpose()?,
         diffusion_fa: i.diffusion_fa,
-        fa_all: matches!(FlashAttn::from(a.flash_attn), FlashAttn::On),
+        fa_all: matches!(a.flash_attn.map(FlashAttn::from), Some(FlashAttn::On)),
         vae_tiling: i.vae_tiling,
         clip_on_cpu: i.clip_on_cpu,
         vae_on_cpu: i.vae_on_cpu,
@@ -414,7 +414,7 @@ fn hf_repo(id: &str) -> &'static str {
 /// A bad `-q`/`--te-quant`/`--offload` or machine description.
 #[allow(clippy::too_many_lines)]
 pub fn run(a: &EstimateArgs, e: &ImageEntry, as_json: bool) -> Result<String> {
-    let engine = match a.backend {
+    let engine = match a.backend.engine {
         Backend::ComfyUi => ImageEngine::ComfyUi,
         Backend::Diffusers => ImageEngine::Diffusers,
         Backend::LlamaCpp | Backend::SdCpp => ImageEngine::SdCpp,
@@ -670,6 +670,7 @@ fn json_out(
             cache_type_v: "f16".into(),
             parallel: 1,
             backend: s.engine.name().into(),
+            program: None,
             n_cpu_moe: 0,
         },
         memory: MemoryJson {
@@ -712,6 +713,7 @@ fn json_out(
             command: cmd,
         }),
         components,
+        program_defaults: Vec::new(),
     };
     json::to_string(&j)
 }

@@ -67,7 +67,7 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
     let (sys, machine_notes) = options::machine(&a.machine)?;
     let spec = &w.spec;
     // whisper.cpp 1.8.5 defaults to flash attention (whisper_context_default_params).
-    let fa = !matches!(FlashAttn::from(a.flash_attn), FlashAttn::Off);
+    let fa = !matches!(a.flash_attn.map(FlashAttn::from), Some(FlashAttn::Off));
     let mem = spec.memory(t, fa);
     let n_gpu = sys.gpus.len();
     let caps = capacities(&sys);
@@ -191,6 +191,7 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
                 cache_type_v: "f16".into(),
                 parallel: 1,
                 backend: "whisper.cpp".into(),
+                program: None,
                 n_cpu_moe: 0,
             },
             memory: MemoryJson {
@@ -237,6 +238,7 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
                 params: None,
                 seconds: None,
             }],
+            program_defaults: Vec::new(),
         };
         return Ok(json::to_string(&j));
     }

@@ -1,22 +1,38 @@
 //! `estimate`'s flags → the estimator's [`Settings`]. The flags arrive typed (see
 //! `args::values`), so nothing here can fail.
 
-use llmrig_core::estimate::Settings;
+use llmrig_core::estimate::{Given, Settings};
 
 use crate::args::EstimateArgs;
 
-/// Builds the estimator's settings from `estimate`'s flags.
+/// Which of the settings a `--backend` program sets by default the user gave a flag for.
+pub fn given(a: &EstimateArgs) -> Given {
+    Given {
+        ctx: a.ctx.is_some(),
+        batch: a.batch.is_some(),
+        ubatch: a.ubatch.is_some(),
+        flash_attn: a.flash_attn.is_some(),
+        cache_type_k: a.cache_type_k.is_some(),
+        cache_type_v: a.cache_type_v.is_some(),
+        gpu_layers: a.gpu_layers.is_some(),
+        parallel: a.parallel.is_some(),
+    }
+}
+
+/// Builds the estimator's settings from `estimate`'s flags, with llama.cpp's defaults for the
+/// flags not given (a `--backend` program's replace them later, once the machine is known).
 pub fn settings(a: &EstimateArgs) -> Settings {
+    let d = Settings::default();
     Settings {
-        backend: a.backend,
+        backend: a.backend.engine,
         ctx: a.ctx,
-        batch: a.batch,
-        ubatch: a.ubatch.unwrap_or(512),
-        gpu_layers: a.gpu_layers,
-        flash_attn: a.flash_attn.into(),
-        cache_type_k: a.cache_type_k,
-        cache_type_v: a.cache_type_v,
-        parallel: a.parallel,
+        batch: a.batch.unwrap_or(d.batch),
+        ubatch: a.ubatch.unwrap_or(d.ubatch),
+        gpu_layers: a.gpu_layers.unwrap_or(d.gpu_layers),
+        flash_attn: a.flash_attn.map_or(d.flash_attn, Into::into),
+        cache_type_k: a.cache_type_k.unwrap_or(d.cache_type_k),
+        cache_type_v: a.cache_type_v.unwrap_or(d.cache_type_v),
+        parallel: a.parallel.unwrap_or(d.parallel),
         kv_unified: a.kv_unified,
         swa_full: a.swa_full,
         n_cpu_moe: if a.cpu_moe {

@@ -105,6 +105,10 @@ fn help_lists_the_values_of_fixed_choice_flags() {
         "sglang",
         "exllamav2",
         "mlx",
+        "gpt4all",
+        "jan",
+        "llamafile",
+        "textgen",
     ];
     let api = ["cuda", "rocm", "vulkan", "metal", "sycl", "cpu"];
     let kv = [
@@ -126,6 +130,13 @@ fn help_lists_the_values_of_fixed_choice_flags() {
                 "sd.cpp",
                 "comfyui",
                 "diffusers",
+                "ollama",
+                "lmstudio",
+                "koboldcpp",
+                "gpt4all",
+                "jan",
+                "llamafile",
+                "textgen",
             ],
         ),
         ("estimate", "--cache-type-k", &kv),
@@ -215,8 +226,10 @@ fn aliases_and_case_still_work() {
         (&["-fa=false"], &["-fa", "off"]),
         (&["--flash-attn", "0"], &["-fa", "off"]),
         (&["-sm", "ROW"], &["-sm", "row"]),
-        (&["--backend", "ollama"], &["--backend", "llama.cpp"]),
-        (&["--backend", "LM-Studio"], &["--backend", "llama.cpp"]),
+        (&["--backend", "Ollama"], &["--backend", "ollama"]),
+        (&["--backend", "LM-Studio"], &["--backend", "lmstudio"]),
+        (&["--backend", "llamacpp"], &["--backend", "llama.cpp"]),
+        (&["--launch", "oobabooga"], &["--launch", "textgen"]),
         (
             &["-ctk", "Q8_0", "-ctv", "Q8_0"],
             &["-ctk", "q8_0", "-ctv", "q8_0"],

@@ -24,6 +24,8 @@ mod need;
 mod page;
 /// A pasted llama.cpp command line (issue 14).
 mod paste;
+/// `--backend PROGRAM`: each program's defaults and launch line (issue 17).
+mod programs;
 mod recommend;
 /// `llmrig serve` and `llmrig mcp`: the API and MCP answer with the CLI's JSON (issue 16).
 mod serve;

@@ -11,6 +11,7 @@ mod fit;
 pub mod graph;
 mod memory;
 mod placement;
+mod programs;
 mod ram;
 mod settings;
 mod speed;
@@ -25,6 +26,7 @@ pub use memory::{
     GraphPeaks, CTX_PAD,
 };
 pub use placement::{Dev, Placement};
+pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, EstimateError, FlashAttn, GpuLayers, LlamaCppVersion, Rules,

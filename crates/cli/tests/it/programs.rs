@@ -1,0 +1,147 @@
+//! `--backend PROGRAM` (issue 17 item 3): each program's defaults replace llama.cpp's where no
+//! flag is given, and its `--launch` line, read back, estimates again as fitting.
+
+use super::json;
+use llmrig_core::estimate::{FlashAttn, Program, PROGRAMS};
+
+/// Llama 3.1 8B on a 12 GB card: every program's defaults fit there.
+fn base(program: &str) -> Vec<String> {
+    [
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "rtx-3060-12gb",
+        "--ram",
+        "32GiB",
+        "--backend",
+        program,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect()
+}
+
+fn run(args: &[String]) -> serde_json::Value {
+    json(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The number after `key` in a launch line (`num_ctx 4096`, `--contextsize 8192`, `Context
+/// Length 2048,`).
+fn after(cmd: &str, key: &str) -> String {
+    let i = cmd
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in {cmd}"))
+        + key.len();
+    cmd[i..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(',')
+        .to_string()
+}
+
+/// Where each program's launch line says the context and the GPU layers.
+fn keys(p: Program) -> (&'static str, &'static str) {
+    match p {
+        Program::Ollama => ("num_ctx ", "num_gpu "),
+        Program::Lmstudio => ("--context-length ", "--gpu "),
+        Program::Koboldcpp => ("--contextsize ", "--gpulayers "),
+        Program::Gpt4all => ("Context Length ", "GPU Layers "),
+        Program::Jan => ("Context Size ", "GPU Layers "),
+        Program::Textgen => ("--ctx-size ", "--gpu-layers "),
+        Program::Llamafile | Program::LlamaCpp => ("-c ", "-ngl "),
+    }
+}
+
+#[test]
+fn each_programs_defaults_apply_and_its_launch_line_fits() {
+    for p in PROGRAMS.into_iter().skip(1) {
+        let v = run(&base(p.name()));
+        let d = p.defaults(12 << 30);
+        let s = &v["settings"];
+        assert_eq!(s["program"], p.name(), "{v}");
+        if let Some(c) = d.ctx {
+            assert_eq!(s["ctx"], c, "{}", p.name());
+        }
+        if let Some(b) = d.batch {
+            assert_eq!(s["batch"], b, "{}", p.name());
+        }
+        if let Some(u) = d.ubatch {
+            assert_eq!(s["ubatch"], u, "{}", p.name());
+        }
+        if let Some(f) = d.flash_attn.filter(|f| *f != FlashAttn::Auto) {
+            assert_eq!(s["flash_attn"], f == FlashAttn::On, "{}", p.name());
+        }
+        if let Some(n) = d.parallel {
+            assert_eq!(s["parallel"], n, "{}", p.name());
+        }
+        // Every default carries a source, and the JSON lists them.
+        assert!(!d.sources.is_empty() && d.sources.iter().all(|x| !x.source.is_empty()));
+        assert_eq!(
+            v["program_defaults"].as_array().map(Vec::len),
+            Some(d.sources.len())
+        );
+        assert!(
+            v["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["code"] == "program-defaults"),
+            "{v}"
+        );
+        assert_ne!(v["verdict"], "does-not-fit", "{}: {v}", p.name());
+
+        // The launch line, read back: its context and layers fit.
+        let mut a = base(p.name());
+        a.extend(["--launch".into(), p.name().into()]);
+        let l = run(&a);
+        let cmd = l["launch"]["command"].as_str().unwrap().to_string();
+        let (ck, gk) = keys(p);
+        let ctx = after(&cmd, ck);
+        assert_eq!(ctx, l["settings"]["ctx"].to_string(), "{cmd}");
+        let layers = after(&cmd, gk);
+        let layers = if layers == "max" {
+            "all".to_string()
+        } else {
+            layers
+        };
+        let mut again = base(p.name());
+        again.extend(["-c".into(), ctx, "-ngl".into(), layers]);
+        let r = run(&again);
+        assert_ne!(r["verdict"], "does-not-fit", "{}: {cmd}", p.name());
+    }
+}
+
+/// A flag the user gives wins over the program's default; Ollama's batch follows the context.
+#[test]
+fn flags_win_and_ollama_sizes_by_vram_and_context() {
+    let mut a = base("ollama");
+    a.extend(["-c".into(), "16384".into(), "-fa".into(), "off".into()]);
+    let v = run(&a);
+    assert_eq!(v["settings"]["ctx"], 16384);
+    assert_eq!(v["settings"]["flash_attn"], false);
+    assert_eq!(v["settings"]["batch"], 1024, "num_batch past 4k of context");
+    // Ollama's context by total VRAM (server/routes.go): 4k on 12 GB, 32k on 24 GB, the model's
+    // 128k (its cap) on 2 × 24 GB.
+    for (gpu, ctx) in [
+        ("rtx-3060-12gb", 4096),
+        ("rtx-4090", 32768),
+        ("2x rtx-4090", 131_072),
+    ] {
+        let v = json(&[
+            "estimate",
+            "llama-3.1-8b",
+            "--gpu",
+            gpu,
+            "--ram",
+            "64GiB",
+            "--backend",
+            "ollama",
+        ]);
+        assert_eq!(v["settings"]["ctx"], ctx, "{gpu}");
+    }
+    // llama.cpp itself: no program note, no program field.
+    let v = json(&["estimate", "llama-3.1-8b", "--gpu", "rtx-4090"]);
+    assert!(v["settings"].get("program").is_none());
+    assert!(v.get("program_defaults").is_none());
+}

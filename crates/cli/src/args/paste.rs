@@ -199,6 +199,24 @@ pub fn paste(args: Vec<String>) -> Vec<String> {
     };
     let sub = sub + 1;
     let mut args = args;
+    // A koboldcpp command line: its own flags, translated.
+    let kobold = if super::kobold::is_koboldcpp(&args[sub]) {
+        Some(sub + 1)
+    } else if args[sub] == "estimate"
+        && args
+            .get(sub + 1)
+            .is_some_and(|a| super::kobold::is_koboldcpp(a))
+    {
+        Some(sub + 2)
+    } else {
+        None
+    };
+    if let Some(from) = kobold {
+        let mut out: Vec<String> = args[..sub].to_vec();
+        out.push("estimate".to_string());
+        out.extend(super::kobold::translate(&args[from..]));
+        return out;
+    }
     if is_program(&args[sub]) {
         // `llmrig llama-server -m …`: the estimate is meant.
         args[sub] = "estimate".to_string();
@@ -291,6 +309,27 @@ pub fn paste(args: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_koboldcpp_line_becomes_an_estimate_with_its_defaults() {
+        assert_eq!(
+            p("llmrig --json koboldcpp.exe m.gguf --contextsize 4096"),
+            [
+                "llmrig",
+                "--json",
+                "estimate",
+                "m.gguf",
+                "--backend",
+                "koboldcpp",
+                "-c",
+                "4096"
+            ]
+        );
+        assert_eq!(
+            p("llmrig estimate ./koboldcpp --model m.gguf --port 5001")[2..],
+            ["m.gguf", "--backend", "koboldcpp", "--pasted-flag=--port"]
+        );
+    }
 
     fn p(line: &str) -> Vec<String> {
         paste(line.split_whitespace().map(String::from).collect())

@@ -312,9 +312,13 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let (mut whole, machine_notes) = options::machine(&a.machine)?;
     // A program built on llama.cpp (`--backend ollama`): its defaults where no flag was given.
     let program = a.backend.program;
+    let mut given = options::given(a);
+    let env_notes = options::program_env(program, &mut settings, &mut given, &|k| {
+        std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+    });
     program.apply(
         &mut settings,
-        &options::given(a),
+        &given,
         whole.gpus.iter().map(|g| g.memory_bytes).sum(),
         model.weights.spec.context_length,
     );
@@ -515,6 +519,11 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             program_note(program, &settings, d),
         ));
     }
+    warnings.extend(
+        env_notes
+            .into_iter()
+            .map(|n| WarningJson::new("program-environment", n)),
+    );
     let launch = a
         .launch
         .map(|l| -> Result<LaunchJson> {

@@ -16,4 +16,4 @@ mod tests;
 
 pub use machine::{detect, machine, machine_from, machine_with, MachineNote};
 pub use model::{model, projector, ResolvedModel};
-pub use settings::{apply_devices, given, settings};
+pub use settings::{apply_devices, given, program_env, settings};

@@ -1,7 +1,7 @@
 //! `estimate`'s flags → the estimator's [`Settings`]. The flags arrive typed (see
 //! `args::values`), so nothing here can fail.
 
-use llmrig_core::estimate::{Given, Settings};
+use llmrig_core::estimate::{Given, Settings, MAX_CTX};
 
 use crate::args::EstimateArgs;
 
@@ -93,4 +93,86 @@ pub fn apply_devices(
     }
     sys.gpus = list.0.iter().map(|&i| sys.gpus[i].clone()).collect();
     Ok(())
+}
+
+/// A program's own settings from the environment, where it reads them and no flag was given:
+/// Ollama's server variables `OLLAMA_CONTEXT_LENGTH`, `OLLAMA_FLASH_ATTENTION`,
+/// `OLLAMA_KV_CACHE_TYPE` and `OLLAMA_NUM_PARALLEL` (ollama/ollama envconfig/config.go). They
+/// count as given, so the program's defaults do not replace them. Returns a note per variable used,
+/// and one per variable whose value was not understood.
+pub fn program_env(
+    program: llmrig_core::estimate::Program,
+    s: &mut Settings,
+    given: &mut Given,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    use llmrig_core::estimate::{FlashAttn, Program};
+    use llmrig_core::quant::GgmlType;
+    let mut notes = Vec::new();
+    if program != Program::Ollama {
+        return notes;
+    }
+    let mut used = |k: &str, v: &str, ok: bool| {
+        notes.push(if ok {
+            format!("{k}={v} from the environment, as Ollama's server reads it")
+        } else {
+            format!("{k}={v} in the environment is not a value Ollama takes; ignored")
+        });
+    };
+    if let Some(v) = env("OLLAMA_CONTEXT_LENGTH").filter(|_| !given.ctx) {
+        let n = v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_CTX).contains(n));
+        if let Some(n) = n {
+            s.ctx = Some(n);
+            given.ctx = true;
+        }
+        used("OLLAMA_CONTEXT_LENGTH", &v, n.is_some());
+    }
+    if let Some(v) = env("OLLAMA_FLASH_ATTENTION").filter(|_| !given.flash_attn) {
+        let f = match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" | "on" => Some(FlashAttn::On),
+            "0" | "f" | "false" | "off" => Some(FlashAttn::Off),
+            _ => None,
+        };
+        if let Some(f) = f {
+            s.flash_attn = f;
+            given.flash_attn = true;
+        }
+        used("OLLAMA_FLASH_ATTENTION", &v, f.is_some());
+    }
+    if let Some(v) = env("OLLAMA_KV_CACHE_TYPE") {
+        let t = match v.trim().to_ascii_lowercase().as_str() {
+            "f16" => Some(GgmlType::F16),
+            "q8_0" => Some(GgmlType::Q8_0),
+            "q4_0" => Some(GgmlType::Q4_0),
+            _ => None,
+        };
+        if let Some(t) = t {
+            if !given.cache_type_k {
+                s.cache_type_k = t;
+                given.cache_type_k = true;
+            }
+            if !given.cache_type_v {
+                s.cache_type_v = t;
+                given.cache_type_v = true;
+            }
+        }
+        used("OLLAMA_KV_CACHE_TYPE", &v, t.is_some());
+    }
+    if let Some(v) = env("OLLAMA_NUM_PARALLEL").filter(|_| !given.parallel) {
+        let n = v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1024).contains(n));
+        if let Some(n) = n {
+            s.parallel = n;
+            given.parallel = true;
+        }
+        used("OLLAMA_NUM_PARALLEL", &v, n.is_some());
+    }
+    notes
 }

@@ -145,3 +145,72 @@ fn flags_win_and_ollama_sizes_by_vram_and_context() {
     assert!(v["settings"].get("program").is_none());
     assert!(v.get("program_defaults").is_none());
 }
+
+/// The program's own names: Ollama's server variables from the environment (a flag still wins),
+/// a pasted koboldcpp command line.
+#[test]
+fn ollamas_variables_and_koboldcpps_flags_are_read() {
+    let out = super::llmrig()
+        .args([
+            "estimate",
+            "llama-3.1-8b",
+            "--gpu",
+            "rtx-4090",
+            "--backend",
+            "ollama",
+            "-fa",
+            "off",
+            "--json",
+        ])
+        .env("OLLAMA_CONTEXT_LENGTH", "8192")
+        .env("OLLAMA_NUM_PARALLEL", "2")
+        .env("OLLAMA_FLASH_ATTENTION", "1")
+        .env("OLLAMA_KV_CACHE_TYPE", "q4_k")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["settings"]["ctx"], 8192);
+    assert_eq!(v["settings"]["parallel"], 2);
+    assert_eq!(v["settings"]["flash_attn"], false, "the flag wins");
+    assert_eq!(v["settings"]["cache_type_k"], "f16");
+    let notes: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "program-environment")
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes
+        .iter()
+        .any(|n| n.contains("q4_k") && n.contains("ignored")));
+    // The same variables mean nothing to llama.cpp itself.
+    let out = super::llmrig()
+        .args(["estimate", "llama-3.1-8b", "--gpu", "rtx-4090", "--json"])
+        .env("OLLAMA_CONTEXT_LENGTH", "8192")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(v["settings"]["ctx"], 8192);
+
+    let v = json(&[
+        "koboldcpp",
+        "llama-3.1-8b",
+        "--contextsize",
+        "16384",
+        "--gpulayers",
+        "20",
+        "--usecublas",
+        "normal",
+        "0",
+        "--gpu",
+        "rtx-4090",
+    ]);
+    assert_eq!(v["settings"]["program"], "koboldcpp");
+    assert_eq!(v["settings"]["ctx"], 16384);
+    assert_eq!(v["settings"]["gpu_layers"], 20);
+    assert_eq!(
+        v["settings"]["batch"], 512,
+        "koboldcpp's --blasbatchsize default"
+    );
+}

@@ -67,6 +67,10 @@ pub struct EstimateJson {
     /// Every part of the stack, the main model first (`memory` is their sum).
     #[serde(default)]
     pub components: Vec<ComponentJson>,
+    /// With `--connect FRONTEND`: how to point that frontend at the plan's server (frontend,
+    /// server, api, base_url, model, steps, embedder, source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<serde_json::Value>,
     /// With `--backend PROGRAM`: each default that program applies, with its source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub program_defaults: Vec<ProgramDefaultJson>,
@@ -463,6 +467,7 @@ impl EstimateJson {
             warnings,
             launch,
             components: Vec::new(),
+            connect: None,
             program_defaults: Vec::new(),
         }
     }

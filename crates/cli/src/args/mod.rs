@@ -413,6 +413,9 @@ pub struct EstimateArgs {
     /// Print the command that starts this plan in this engine or app.
     #[arg(long, value_enum, ignore_case = true)]
     pub launch: Option<Launcher>,
+    /// Print how to point this chat frontend at the server the plan starts (the --launch program, else the --backend one, else llama-server).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub connect: Option<crate::connect::Frontend>,
     /// Engine whose memory rules apply, or a program built on llama.cpp (ollama, lmstudio, koboldcpp, gpt4all, jan, llamafile, textgen) whose defaults then apply; vllm is planned by `llmrig plan`.
     #[arg(long, default_value = "llama.cpp", value_parser = values::backend())]
     pub backend: BackendArg,

@@ -38,16 +38,7 @@ pub(crate) fn launch_for(
     let (s, e, notes) = crate::launch::adapt(launcher, &model.weights, s, e, sys)
         .map_err(|m| anyhow::anyhow!(m))?;
     let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
-    let quant = model.weights.quant.name();
-    let file = match (&model.local, entry) {
-        (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
-        (None, Some(en)) => format!(
-            "{}-{quant}.gguf",
-            en.hf_repo.rsplit('/').next().unwrap_or(&en.hf_repo),
-        ),
-        (None, None) => format!("{}.gguf", model.weights.spec.id),
-    };
-    let tag = ollama_ref(model, entry.map(|en| en.spec.id.as_str()), &quant, &file);
+    let (file, tag) = file_and_tag(model);
     let mut out = crate::launch::command(
         launcher,
         &crate::launch::Plan {
@@ -79,6 +70,23 @@ pub(crate) fn launch_for(
 
 /// What Ollama pulls for this model in this quant: the library tag that ships it, a Hugging Face
 /// GGUF repository at that quant for an `hf:` model, or the local file.
+/// The model file a launch line names (the file read, else the usual GGUF name of a catalog
+/// model's repository) and the Ollama tag for it.
+fn file_and_tag(model: &options::ResolvedModel) -> (String, String) {
+    let entry = llmrig_catalog::models().find(&model.weights.spec.id).ok();
+    let quant = model.weights.quant.name();
+    let file = match (&model.local, entry) {
+        (Some(l), _) => l.facts.paths.first().cloned().unwrap_or_default(),
+        (None, Some(en)) => format!(
+            "{}-{quant}.gguf",
+            en.hf_repo.rsplit('/').next().unwrap_or(&en.hf_repo),
+        ),
+        (None, None) => format!("{}.gguf", model.weights.spec.id),
+    };
+    let tag = ollama_ref(model, entry.map(|en| en.spec.id.as_str()), &quant, &file);
+    (file, tag)
+}
+
 fn ollama_ref(
     model: &options::ResolvedModel,
     catalog_id: Option<&str>,
@@ -541,6 +549,16 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             })
         })
         .transpose()?;
+    let connect = a.connect.map(|f| {
+        let (file, tag) = file_and_tag(&model);
+        let name = match (a.launch, program) {
+            // The Modelfile `--launch ollama` writes is created as `mymodel`.
+            (Some(Launcher::Ollama), _) => "mymodel".to_string(),
+            (None, Program::Ollama) => tag,
+            _ => file.rsplit('/').next().unwrap_or(&file).to_string(),
+        };
+        crate::connect::connect(f, a.launch, program, &name, e.resolved.ctx)
+    });
     let embedder = model.weights.spec.is_embedder();
     #[allow(clippy::cast_precision_loss)]
     let docs_per_s = e.performance.prefill_tokens_per_s / chunk.max(1) as f64;
@@ -558,6 +576,9 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             ..MemoryJson::from(&combined)
         };
         j.verdict = llmrig_contract::estimate::verdict_name(verdict).to_string();
+        j.connect = connect
+            .as_ref()
+            .map(|c| serde_json::to_value(c).unwrap_or_default());
         if let Some(d) = program_defaults {
             j.settings.program = Some(program.name().to_string());
             j.program_defaults = d
@@ -769,6 +790,19 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     }
     if let Some(l) = &launch {
         let _ = writeln!(out, "\n{}", l.command);
+    }
+    if let Some(c) = &connect {
+        let _ = writeln!(
+            out,
+            "\n{} → {} ({}, {}, model {}):",
+            c.frontend, c.server, c.api, c.base_url, c.model
+        );
+        for step in &c.steps {
+            let _ = writeln!(out, "  {}", step.replace('\n', "\n  "));
+        }
+        if let Some(em) = &c.embedder {
+            let _ = writeln!(out, "  documents: {} embeds them with {em}", c.frontend);
+        }
     }
     Ok(out)
 }

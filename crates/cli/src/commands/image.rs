@@ -713,6 +713,7 @@ fn json_out(
             command: cmd,
         }),
         components,
+        connect: None,
         program_defaults: Vec::new(),
     };
     json::to_string(&j)

@@ -238,6 +238,7 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
                 params: None,
                 seconds: None,
             }],
+            connect: None,
             program_defaults: Vec::new(),
         };
         return Ok(json::to_string(&j));

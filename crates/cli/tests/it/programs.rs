@@ -214,3 +214,88 @@ fn ollamas_variables_and_koboldcpps_flags_are_read() {
         "koboldcpp's --blasbatchsize default"
     );
 }
+
+/// `--connect FRONTEND` (issue 17 item 4) names the server the plan starts: the `--launch`
+/// program's port and model, in each frontend's URL form; the embedder it names is one `--with`
+/// counts.
+#[test]
+fn connect_names_the_server_the_plan_starts() {
+    let frontends = [
+        "open-webui",
+        "sillytavern",
+        "anythingllm",
+        "chatbox",
+        "msty",
+        "jan",
+        "continue",
+        "obsidian",
+    ];
+    for (launch, port, model_key) in [
+        ("llama.cpp", 8080, "-m "),
+        ("ollama", 11434, ""),
+        ("koboldcpp", 5001, "--model "),
+        ("lmstudio", 1234, "lms load "),
+    ] {
+        for f in frontends {
+            let v = json(&[
+                "estimate",
+                "llama-3.1-8b",
+                "--gpu",
+                "rtx-4090",
+                "--launch",
+                launch,
+                "--connect",
+                f,
+            ]);
+            let c = &v["connect"];
+            let cmd = v["launch"]["command"].as_str().unwrap();
+            assert!(
+                c["base_url"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!(":{port}")),
+                "{launch} {f}: {c}"
+            );
+            assert!(c["server"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("port {port}")));
+            let model = c["model"].as_str().unwrap();
+            if model_key.is_empty() {
+                assert!(
+                    cmd.contains("ollama create mymodel") && model == "mymodel",
+                    "{cmd}"
+                );
+            } else {
+                assert_eq!(after(cmd, model_key), model, "{launch} {f}: {cmd}");
+            }
+            assert!(!c["steps"].as_array().unwrap().is_empty());
+            assert!(!c["source"].as_str().unwrap().is_empty());
+        }
+    }
+    // The frontends that embed documents say so, with a `--with` that runs.
+    let v = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "rtx-4090",
+        "--connect",
+        "open-webui",
+    ]);
+    let em = v["connect"]["embedder"].as_str().unwrap();
+    let with = em.split('`').nth(1).unwrap();
+    assert_eq!(with, "--with all-minilm-l6-v2");
+    let w = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "rtx-4090",
+        "--with",
+        "all-minilm-l6-v2",
+    ]);
+    assert!(w["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["role"] == "embedding"));
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use llmrig_catalog::recommend::Use;
-use llmrig_core::estimate::{GpuLayers, LlamaCppVersion};
+use llmrig_core::estimate::{CpuBuild, GpuLayers, LlamaCppVersion};
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::InterNode;
 
@@ -398,6 +398,9 @@ pub struct EstimateArgs {
     /// Speed test: tokens already in context (like llama-bench -d).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 24))]
     pub depth: u64,
+    /// How the llama.cpp running the CPU's share was built: its default kernels, a BLAS build (openblas, mkl, blis) or llamafile; changes the prompt speed of layers on the CPU.
+    #[arg(long = "cpu-build", default_value = "llama.cpp", value_parser = values::cpu_build())]
+    pub cpu_build: CpuBuild,
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
     #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,

@@ -14,8 +14,8 @@ use clap::ValueEnum;
 use llmrig_catalog::recommend::Use;
 use llmrig_catalog::{devices, DeviceEntry};
 use llmrig_core::estimate::{
-    Backend, FlashAttn, GpuLayers, LlamaCppVersion, Program, SplitMode, KV_CACHE_TYPES, MAX_CTX,
-    PROGRAMS,
+    Backend, CpuBuild, FlashAttn, GpuLayers, LlamaCppVersion, Program, SplitMode, CPU_BUILDS,
+    KV_CACHE_TYPES, MAX_CTX, PROGRAMS,
 };
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::{Engine, InterNode, KvDtype};
@@ -97,6 +97,11 @@ const BACKENDS: [Backend; 9] = [
     Backend::ComfyUi,
     Backend::Diffusers,
 ];
+
+/// `--cpu-build`: [`CpuBuild::parse`].
+pub fn cpu_build() -> Choice<CpuBuild> {
+    Choice::new(CPU_BUILDS.map(CpuBuild::name), CpuBuild::parse)
+}
 
 /// `--backend`: an engine, or a program built on llama.cpp whose defaults then apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

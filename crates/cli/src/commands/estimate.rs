@@ -293,6 +293,57 @@ fn program_note(program: Program, s: &Settings, d: &ProgramDefaults) -> String {
     )
 }
 
+/// Where the prompt runs on the CPU's own kernels (no GPU, or `--no-op-offload`): which CPU build
+/// of llama.cpp prefills fastest for this model, against the one estimated.
+fn cpu_build_note(
+    w: &llmrig_core::estimate::ModelWeights,
+    sys: &llmrig_core::system::SystemSpec,
+    s: &Settings,
+    e: &llmrig_core::estimate::Estimate,
+) -> Option<String> {
+    use llmrig_core::estimate::CpuBuild;
+    if !(sys.gpus.is_empty() || s.no_op_offload) || e.offload.ram_fraction <= 0.0 {
+        return None;
+    }
+    let prefill = |b: CpuBuild| {
+        if b == s.cpu_build {
+            return Some(e.performance.prefill_tokens_per_s);
+        }
+        let t = Settings {
+            cpu_build: b,
+            ..s.clone()
+        };
+        estimate(w, sys, &t)
+            .ok()
+            .map(|x| x.performance.prefill_tokens_per_s)
+    };
+    let default = prefill(CpuBuild::LlamaCpp)?;
+    let blas = prefill(CpuBuild::OpenBlas)?;
+    if (blas / default.max(1e-9) - 1.0).abs() < 0.05 {
+        return Some(format!(
+            "prompt on this CPU: llama.cpp's default CPU build and a BLAS build (OpenBLAS, MKL, BLIS) run this model about alike, ~{default:.0} tok/s (the weights BLAS would take are few, or it gains nothing on them; --cpu-build chooses; validation/cpu-builds.md)"
+        ));
+    }
+    let (best, other, rate, other_rate) = if default >= blas {
+        (
+            "llama.cpp's default CPU build",
+            "a BLAS build (OpenBLAS, MKL, BLIS)",
+            default,
+            blas,
+        )
+    } else {
+        (
+            "a BLAS build (OpenBLAS, MKL, BLIS)",
+            "llama.cpp's default CPU build",
+            blas,
+            default,
+        )
+    };
+    Some(format!(
+        "prompt on this CPU: {best} is the fastest for this model, ~{rate:.0} tok/s against ~{other_rate:.0} with {other} (BLAS converts every weight to f32 and runs sgemm; llamafile 0.10 has llama.cpp's kernels, the same speed; --cpu-build chooses; validation/cpu-builds.md)"
+    ))
+}
+
 /// Runs the estimate and renders it.
 pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     // Whisper models run in whisper.cpp, not llama.cpp.
@@ -532,6 +583,9 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             .into_iter()
             .map(|n| WarningJson::new("program-environment", n)),
     );
+    if let Some(n) = cpu_build_note(&model.weights, &sys, &settings, &e) {
+        warnings.push(WarningJson::new("cpu-build", n));
+    }
     let launch = a
         .launch
         .map(|l| -> Result<LaunchJson> {

@@ -64,6 +64,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         gen: a.gen,
         depth: a.depth,
         threads: a.threads,
+        cpu_build: a.cpu_build,
     }
 }
 

@@ -116,6 +116,11 @@ fn help_lists_the_values_of_fixed_choice_flags() {
     ];
     let cases: &[(&str, &str, &[&str])] = &[
         ("estimate", "--flash-attn", &["on", "off", "auto"]),
+        (
+            "estimate",
+            "--cpu-build",
+            &["llama.cpp", "openblas", "mkl", "blis", "llamafile"],
+        ),
         ("estimate", "--split-mode", &["layer", "row", "none"]),
         (
             "estimate",

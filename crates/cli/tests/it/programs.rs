@@ -299,3 +299,72 @@ fn connect_names_the_server_the_plan_starts() {
         .iter()
         .any(|c| c["role"] == "embedding"));
 }
+
+/// `--cpu-build` (issue 17 item 5): a BLAS build converts every weight ggml-blas takes to f32, so
+/// on a CPU an F16 model prefills slower than with the default build, while Q4_0, which the CPU's
+/// repack buffer keeps on AVX2, is unchanged; a CPU-only estimate names the fastest build.
+#[test]
+fn cpu_builds_change_the_prompt_on_the_cpu_only() {
+    let run = |quant: &str, build: &str| {
+        json(&[
+            "estimate",
+            "llama-3.2-1b",
+            "-q",
+            quant,
+            "--no-gpu",
+            "--cpu",
+            "ryzen-9-7950x",
+            "--ram",
+            "32GiB",
+            "-c",
+            "4096",
+            "--cpu-build",
+            build,
+        ])
+    };
+    let pp = |v: &serde_json::Value| v["performance"]["prefill_tokens_per_s"].as_f64().unwrap();
+    let (d16, b16) = (run("F16", "llama.cpp"), run("F16", "openblas"));
+    let (d8, b8) = (run("Q8_0", "llama.cpp"), run("Q8_0", "openblas"));
+    // ggml-blas multiplies every type it takes in f32, at best as fast as the default build.
+    assert!(pp(&b16) <= pp(&d16) && pp(&b8) <= pp(&d8));
+    assert!(
+        pp(&b16) < pp(&d16) || pp(&b8) < pp(&d8),
+        "BLAS costs something here"
+    );
+    assert_eq!(
+        b16["performance"]["decode_tokens_per_s"], d16["performance"]["decode_tokens_per_s"],
+        "generation does not use BLAS"
+    );
+    let (d4, b4) = (run("Q4_0", "llama.cpp"), run("Q4_0", "openblas"));
+    assert!(
+        (pp(&b4) / pp(&d4) - 1.0).abs() < 1e-9,
+        "Q4_0 stays repacked"
+    );
+    // llamafile 0.10 is llama.cpp's kernels; MKL and BLIS are BLAS builds like OpenBLAS.
+    assert_eq!(pp(&run("F16", "llamafile")), pp(&d16));
+    assert_eq!(pp(&run("F16", "mkl")), pp(&b16));
+    // The note names the faster of the two for this model.
+    for (d, b) in [(&d16, &b16), (&d8, &b8)] {
+        let note = d["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["code"] == "cpu-build")
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let alike = (pp(b) / pp(d) - 1.0).abs() < 0.05;
+        assert_eq!(note.contains("about alike"), alike, "{note}");
+        assert!(
+            alike
+                || note.starts_with(
+                    "prompt on this CPU: llama.cpp's default CPU build is the fastest"
+                ),
+            "{note}"
+        );
+    }
+    // With every layer on a GPU the CPU build does not matter and nothing is said.
+    let g = json(&["estimate", "llama-3.2-1b", "--gpu", "rtx-4090"]);
+    assert!(!g.to_string().contains("\"cpu-build\""));
+}

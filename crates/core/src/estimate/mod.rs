@@ -29,8 +29,9 @@ pub use placement::{Dev, Placement};
 pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
-    check as check_settings, Backend, EstimateError, FlashAttn, GpuLayers, LlamaCppVersion, Rules,
-    Settings, SplitMode, TensorOverride, KV_CACHE_TYPES, MAX_CTX,
+    check as check_settings, Backend, CpuBuild, EstimateError, FlashAttn, GpuLayers,
+    LlamaCppVersion, Rules, Settings, SplitMode, TensorOverride, CPU_BUILDS, KV_CACHE_TYPES,
+    MAX_CTX,
 };
 pub use speed::{
     backend_index, device_class, BackendParams, Calibration, CpuKernels, DepthPoint, Performance,

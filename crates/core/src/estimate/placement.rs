@@ -177,6 +177,10 @@ pub struct DeviceLoad {
     /// The output matrix's share of `active`: a prompt computes logits for its last token only
     /// (llama-bench and llama-server decode prompts with one output), so prefill runs it once.
     pub output_active: Vec<[f64; WeightClass::COUNT]>,
+    /// Matmul weights (elements per token, per class) on the CPU that a BLAS build leaves to ggml's
+    /// own kernels: those in the CPU's repack buffer and the expert stacks (ggml-blas takes plain
+    /// MUL_MAT only, of weights in ordinary CPU buffers). The output matrix is not counted.
+    pub cpu_not_blas: [f64; WeightClass::COUNT],
     /// Bytes of CPU-resident dense matmul weights (uploaded to GPU 0 per ubatch when offloading
     /// ops).
     pub cpu_upload_bytes: f64,
@@ -248,6 +252,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut cpu_not_blas = [0f64; WeightClass::COUNT];
     let mut read_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut output_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
@@ -367,6 +372,13 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
         if repacked {
             repack += t.bytes;
         }
+        if dev.is_none() && is_matmul && t.info.role != Role::Output {
+            if t.info.role == Role::Experts {
+                cpu_not_blas[c] += p * expert_share;
+            } else if repacked {
+                cpu_not_blas[c] += p;
+            }
+        }
         if dev.is_none() && !repacked {
             map_first = map_first.min(ti);
             map_last = ti;
@@ -419,6 +431,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             read,
             active,
             output_active,
+            cpu_not_blas,
             cpu_upload_bytes: cpu_matmul_bytes,
             cpu_expert_bytes,
             read_split,

@@ -30,6 +30,71 @@ pub enum FlashAttn {
     Auto,
 }
 
+/// How the llama.cpp that runs the CPU's share was built: what multiplies its prompt's matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuBuild {
+    /// The default CPU build: ggml's own kernels (repacked AVX2/AVX-512/AMX/NEON GEMMs) and
+    /// llamafile's sgemm (GGML_USE_LLAMAFILE, on by default since llama.cpp PR #6414, April 2024).
+    #[default]
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// `-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS`: the BLAS backend takes every matrix product of
+    /// 32 or more rows, converting the weights to f32 first (ggml-blas.cpp).
+    OpenBlas,
+    /// The same with Intel oneMKL (`GGML_BLAS_VENDOR=Intel10_64lp`).
+    Mkl,
+    /// The same with BLIS (`GGML_BLAS_VENDOR=FLAME`).
+    Blis,
+    /// llamafile: since 0.10 llama.cpp's own server and kernels in one executable (its tinyBLAS
+    /// sgemm went upstream in April 2024).
+    Llamafile,
+}
+
+impl CpuBuild {
+    /// The `--cpu-build` name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuBuild::LlamaCpp => "llama.cpp",
+            CpuBuild::OpenBlas => "openblas",
+            CpuBuild::Mkl => "mkl",
+            CpuBuild::Blis => "blis",
+            CpuBuild::Llamafile => "llamafile",
+        }
+    }
+
+    /// Parses a `--cpu-build` name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<CpuBuild> {
+        Some(
+            match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+                "llama.cpp" | "llamacpp" | "default" => CpuBuild::LlamaCpp,
+                "openblas" => CpuBuild::OpenBlas,
+                "mkl" | "onemkl" | "intelmkl" => CpuBuild::Mkl,
+                "blis" => CpuBuild::Blis,
+                "llamafile" => CpuBuild::Llamafile,
+                _ => return None,
+            },
+        )
+    }
+
+    /// Whether the BLAS backend takes the large matrix products.
+    #[must_use]
+    pub fn is_blas(self) -> bool {
+        matches!(self, CpuBuild::OpenBlas | CpuBuild::Mkl | CpuBuild::Blis)
+    }
+}
+
+/// Every `--cpu-build`, in the order `--help` lists them.
+pub const CPU_BUILDS: [CpuBuild; 5] = [
+    CpuBuild::LlamaCpp,
+    CpuBuild::OpenBlas,
+    CpuBuild::Mkl,
+    CpuBuild::Blis,
+    CpuBuild::Llamafile,
+];
+
 /// `-sm`: how layers are split over several GPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -225,6 +290,8 @@ pub struct Settings {
     /// `-t`: CPU threads for the layers on the CPU; `None` is llama.cpp's default, one per
     /// physical core (`cpu_get_num_math` in common/common.cpp).
     pub threads: Option<u32>,
+    /// `--cpu-build`: how the llama.cpp running the CPU's share was built (its prompt kernels).
+    pub cpu_build: CpuBuild,
 }
 
 impl Default for Settings {
@@ -258,6 +325,7 @@ impl Default for Settings {
             gen: 128,
             depth: 0,
             threads: None,
+            cpu_build: CpuBuild::LlamaCpp,
         }
     }
 }

@@ -98,8 +98,22 @@ pub struct SpeedParams {
     pub pipeline_overlap: f64,
     /// The CPU's kernels other than the prompt's matrix products.
     pub cpu: CpuKernels,
+    /// A BLAS build's prompt products on the CPU (`--cpu-build openblas|mkl|blis`).
+    pub blas: BlasKernels,
     /// How wide the shown ranges are.
     pub ranges: Ranges,
+}
+
+/// How a BLAS build of llama.cpp multiplies a prompt's matrices on the CPU: ggml-blas takes every
+/// product whose sizes are all 32 or more, converts the weights of any type to f32 in a work buffer
+/// (`to_float`, on all threads) and calls `cblas_sgemm` (ggml-blas.cpp). So every weight type
+/// prefills at the same f32 rate, and pays the conversion on every ubatch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BlasKernels {
+    /// Share of the CPU's f32 FMA rate the BLAS sgemm reaches.
+    pub share: f64,
+    /// Seconds per weight per core to convert it to f32 (read, unpack, write 4 bytes).
+    pub convert_s: f64,
 }
 
 /// The ranges around a prediction, as factors on it: the 10th and 90th percentiles of
@@ -171,6 +185,7 @@ impl SpeedParams {
                 gemv: 0.2,
                 attn: 0.2,
             },
+            blas: SpeedParams::default().blas,
             ranges: SpeedParams::default().ranges,
         }
     }
@@ -286,6 +301,13 @@ impl Default for SpeedParams {
             // each end so that both hold 80%: decode 0.826 / 1.266 device out and 0.745 / 1.297
             // source out over 665 rows, prefill 0.387 / 2.080 and 0.397 / 2.510 over 969 rows;
             // rounded outward.
+            // Fitted on the validation machine's OpenBLAS build against its default build
+            // (validation/cpu-builds.md: llama-bench pp512 of F16, Q8_0, Q4_0 and Q4_K_M files);
+            // no row of throughput.csv is a BLAS build, so the refit leaves them alone.
+            blas: BlasKernels {
+                share: BLAS_SHARE,
+                convert_s: BLAS_CONVERT_S,
+            },
             ranges: Ranges {
                 decode: (0.74, 1.30),
                 prefill: (0.38, 2.52),
@@ -319,6 +341,47 @@ fn matmul_s(
             }
         })
         .sum()
+}
+
+/// ggml-blas takes a product when all its sizes are at least this (`min_batch` in ggml-blas.cpp).
+const BLAS_MIN_BATCH: f64 = 32.0;
+/// [`BlasKernels::share`]: fitted to the validation machine's OpenBLAS build (2 AMD EPYC cores,
+/// AVX-512; llama.cpp of October 2026), so that llmrig's ratio of OpenBLAS to default prompt speed
+/// matches llama-bench's pp512 for F16 (measured 0.86, predicted 0.98), Q8_0 (0.74 / 0.60) and
+/// Q4_K_M (0.89 / 0.94); Q4_0 is repacked and stays in ggml's kernels (1.01 / 1.00). Above 1
+/// because `SystemSpec`'s CPU rate is the assumed per-core FMA peak, which the default build's
+/// own share (`pp_float` 1.18) also exceeds. validation/cpu-builds.md has the rows.
+const BLAS_SHARE: f64 = 1.3;
+/// [`BlasKernels::convert_s`]: about 1 ns per weight per core for `to_float` (assumed: the rows
+/// above cannot tell it from the share; 3 ns fits them worse).
+const BLAS_CONVERT_S: f64 = 1e-9;
+
+/// Seconds of one ubatch of `u` tokens on the CPU of a BLAS build, less the output matrix (one row,
+/// in ggml's kernels): the weights ggml-blas takes (`active` less the output matrix and less
+/// `not_blas`, the repacked matrices and expert stacks it leaves to ggml) are converted to f32 and
+/// multiplied at the BLAS share of the CPU's f32 rate, but never faster than the default build
+/// multiplies them (`own`, seconds of ggml's kernels for a set of weights): on the validation
+/// machine and in every published comparison since llamafile's sgemm went into llama.cpp (PR
+/// #6414, April 2024) a BLAS build prefills at best as fast (validation/cpu-builds.md; llama.cpp
+/// #6417 and #12237: OpenBLAS 7.5× and ~5× slower). `rate` is the BLAS product's FLOP/s,
+/// `convert_s` the conversion's seconds per weight on all threads.
+fn blas_s(
+    active: &[f64; WeightClass::COUNT],
+    output: &[f64; WeightClass::COUNT],
+    not_blas: &[f64; WeightClass::COUNT],
+    u: f64,
+    (rate, convert_s): (f64, f64),
+    own: impl Fn(&[f64; WeightClass::COUNT]) -> f64,
+) -> f64 {
+    let mut blas = [0f64; WeightClass::COUNT];
+    let mut kept = [0f64; WeightClass::COUNT];
+    for c in 0..WeightClass::COUNT {
+        let matmul = (active[c] - output[c]).max(0.0);
+        kept[c] = not_blas[c].min(matmul);
+        blas[c] = matmul - kept[c];
+    }
+    let n: f64 = blas.iter().sum();
+    (n * convert_s + 2.0 * n * u / rate).max(own(&blas)) + own(&kept)
 }
 
 /// Layers the per-token cost `BackendParams::step_s` is quoted for (Llama 3 8B's 32).
@@ -653,15 +716,41 @@ fn performance(
                 let (pk_float, pk_quant) = matmul_peaks(cd);
                 // The ubatch holding the prompt's last token computes that token's logits.
                 let last = done + u as u64 >= prompt;
-                let mut t = matmul_s(
-                    &load.active[d],
-                    &load.output_active[d],
-                    u,
-                    last,
-                    (pk_float, pk_quant),
-                    bpc,
-                    &p.pp_class,
-                );
+                let mut t = if cd == cpu && s.cpu_build.is_blas() && u >= BLAS_MIN_BATCH {
+                    let zero = [0f64; WeightClass::COUNT];
+                    let out = &load.output_active[d];
+                    blas_s(
+                        &load.active[d],
+                        out,
+                        &load.cpu_not_blas,
+                        u,
+                        (
+                            cpu_flops * p.blas.share,
+                            p.blas.convert_s / f64::from(sys.cpu.cores.max(1)),
+                        ),
+                        |part| {
+                            matmul_s(
+                                part,
+                                &zero,
+                                u,
+                                false,
+                                (pk_float, pk_quant),
+                                bpc,
+                                &p.pp_class,
+                            )
+                        },
+                    ) + matmul_s(out, out, u, last, (pk_float, pk_quant), bpc, &p.pp_class)
+                } else {
+                    matmul_s(
+                        &load.active[d],
+                        &load.output_active[d],
+                        u,
+                        last,
+                        (pk_float, pk_quant),
+                        bpc,
+                        &p.pp_class,
+                    )
+                };
                 // A ubatch reads its weights at least once, from the memory that holds them: a
                 // few tokens are as memory-bound as one (llama.cpp runs batches of up to 8 rows
                 // through the same matrix-vector kernels), and an MoE ubatch reads every expert

@@ -146,18 +146,22 @@ pub fn adapt(
     };
     let tps = |e: &Estimate| e.performance.decode_tokens_per_s;
     let total = e.offload.total_layers;
+    let fails = |e2: &Estimate| {
+        if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
+            "; it does not fit this way"
+        } else {
+            ""
+        }
+    };
+    // Ollama, Jan: no -ot or --n-cpu-moe, so whole layers on the GPU instead.
     let whole_layers = |program: &str| -> Result<(Settings, Estimate, Vec<String>), String> {
         let (t, e2) = replan(0)?;
         let note = format!(
-            "{program} has no setting that keeps MoE experts in RAM (llama.cpp's -ot or --n-cpu-moe): {} of {total} layers on the GPU instead, ~{:.0} tok/s where llama.cpp's plan makes ~{:.0}{}",
+            "{program} cannot keep MoE experts in RAM (no -ot or --n-cpu-moe): {} of {total} layers on the GPU instead, ~{:.0} tok/s where llama.cpp's plan makes ~{:.0}{}",
             e2.offload.gpu_layers,
             tps(&e2),
             tps(e),
-            if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
-                "; it does not fit this way"
-            } else {
-                ""
-            }
+            fails(&e2)
         );
         Ok((t, e2, vec![note]))
     };
@@ -187,29 +191,11 @@ pub fn adapt(
                 "GPT4All runs without flash attention, with an f16 KV cache and whole layers on the GPU: {} of {total} layers, ~{:.0} tok/s{}",
                 e2.offload.gpu_layers,
                 tps(&e2),
-                if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
-                    "; it does not fit this way"
-                } else {
-                    ""
-                }
+                fails(&e2)
             );
             Ok((t, e2, vec![note]))
         }
-        Launcher::Ollama if experts_in_ram => {
-            let (t, e2) = replan(0)?;
-            let note = format!(
-                "Ollama cannot keep MoE experts in RAM (no -ot or --n-cpu-moe): {} of {total} layers on the GPU instead, ~{:.0} tok/s where llama.cpp's plan makes ~{:.0}{}",
-                e2.offload.gpu_layers,
-                tps(&e2),
-                tps(e),
-                if e2.verdict == llmrig_core::estimate::Verdict::DoesNotFit {
-                    "; it does not fit this way"
-                } else {
-                    ""
-                }
-            );
-            Ok((t, e2, vec![note]))
-        }
+        Launcher::Ollama if experts_in_ram => whole_layers("Ollama"),
         Launcher::Lmstudio if experts_in_ram => {
             let (t, e2) = replan(u32::MAX)?;
             let note = format!(

@@ -303,6 +303,15 @@ pub fn paste(args: Vec<String>) -> Vec<String> {
     }
     out.splice(sub + 1..sub + 1, front);
     out.extend(taken.into_iter().map(|f| format!("{PASTED_FLAG}={f}")));
+    // An Ollama Modelfile as the model: its FROM and PARAMETERs.
+    if let Some(m) = out
+        .get(sub + 1)
+        .filter(|m| super::modelfile::is_modelfile(m))
+    {
+        if let Some(args) = super::modelfile::translate(m) {
+            out.splice(sub + 1..sub + 2, args);
+        }
+    }
     out
 }
 

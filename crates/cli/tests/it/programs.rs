@@ -368,3 +368,26 @@ fn cpu_builds_change_the_prompt_on_the_cpu_only() {
     let g = json(&["estimate", "llama-3.2-1b", "--gpu", "rtx-4090"]);
     assert!(!g.to_string().contains("\"cpu-build\""));
 }
+
+/// An Ollama Modelfile as the model: its FROM and PARAMETERs, under Ollama's defaults.
+#[test]
+fn a_modelfile_is_estimated_with_its_parameters() {
+    let dir = std::env::temp_dir().join(format!("llmrig-mf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mf = dir.join("Modelfile");
+    std::fs::write(
+        &mf,
+        "FROM llama3.1:8b\nPARAMETER num_ctx 16384\nPARAMETER num_gpu 20\nPARAMETER temperature 0.2\n",
+    )
+    .unwrap();
+    let v = json(&["estimate", mf.to_str().unwrap(), "--gpu", "rtx-4090"]);
+    assert_eq!(v["model"]["id"], "llama-3.1-8b");
+    assert_eq!(v["settings"]["ctx"], 16384);
+    assert_eq!(v["settings"]["gpu_layers"], 20);
+    assert_eq!(v["settings"]["program"], "ollama");
+    assert_eq!(
+        v["settings"]["batch"], 1024,
+        "Ollama's num_batch for a 16k context"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

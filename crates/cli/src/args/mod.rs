@@ -4,6 +4,7 @@
 //! [`values`], so a bad value is clap's usage error (exit 2).
 
 mod kobold;
+mod lms;
 mod modelfile;
 pub mod paste;
 pub mod values;

@@ -217,6 +217,20 @@ pub fn paste(args: Vec<String>) -> Vec<String> {
         out.extend(super::kobold::translate(&args[from..]));
         return out;
     }
+    // LM Studio's `lms load MODEL …`.
+    let lms = if super::lms::is_lms_load(&args[sub..]) {
+        Some(sub + 2)
+    } else if args[sub] == "estimate" && super::lms::is_lms_load(&args[sub + 1..]) {
+        Some(sub + 3)
+    } else {
+        None
+    };
+    if let Some(from) = lms {
+        let mut out: Vec<String> = args[..sub].to_vec();
+        out.push("estimate".to_string());
+        out.extend(super::lms::translate(&args[from..]));
+        return out;
+    }
     if is_program(&args[sub]) {
         // `llmrig llama-server -m …`: the estimate is meant.
         args[sub] = "estimate".to_string();

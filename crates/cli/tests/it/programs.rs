@@ -391,3 +391,26 @@ fn a_modelfile_is_estimated_with_its_parameters() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// LM Studio's `lms load` line pastes in: its context and GPU flags under LM Studio's defaults.
+#[test]
+fn an_lms_load_line_is_an_estimate() {
+    let v = json(&[
+        "lms",
+        "load",
+        "llama-3.1-8b",
+        "--context-length",
+        "16384",
+        "--gpu",
+        "max",
+        "--gpu",
+        "rtx-4090",
+    ]);
+    assert_eq!(v["settings"]["program"], "lmstudio");
+    assert_eq!(v["settings"]["ctx"], 16384);
+    assert_eq!(v["offload"]["gpu_layers"], v["offload"]["total_layers"]);
+    assert_eq!(
+        v["settings"]["parallel"], 4,
+        "LM Studio's 4 parallel predictions"
+    );
+}

@@ -414,3 +414,33 @@ fn an_lms_load_line_is_an_estimate() {
         "LM Studio's 4 parallel predictions"
     );
 }
+
+/// The README's OpenBLAS-to-default prompt ratios are the ones `validation/cpu_builds.py`
+/// recorded (validation/cpu-builds.json: real llama-bench builds, and llmrig's prediction on the
+/// same files); re-running that script changes both, and this test says when the README lags.
+#[test]
+fn readme_cpu_build_ratios_are_the_recorded_ones() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/validation/cpu-builds.json")).unwrap(),
+    )
+    .unwrap();
+    let ratio = |r: &serde_json::Value, side: &str| {
+        r[side]["openblas"]["pp512"].as_f64().unwrap()
+            / r[side]["default"]["pp512"].as_f64().unwrap()
+    };
+    let rows = rec["rows"].as_array().unwrap();
+    let list = |side: &str| {
+        rows.iter()
+            .map(|r| format!("{:.2}", ratio(r, side)))
+            .collect::<Vec<_>>()
+    };
+    let (m, p) = (list("measured"), list("predicted"));
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let want_m = format!(
+        "pp512 = {} (F16), {} (Q8_0), {} (Q4_0), {} (Q4_K_M); llmrig predicts {}, {}, {}, {}",
+        m[0], m[1], m[2], m[3], p[0], p[1], p[2], p[3]
+    );
+    assert!(flat.contains(&want_m), "README lacks: {want_m}");
+}

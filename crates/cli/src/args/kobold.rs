@@ -6,6 +6,7 @@
 //! defaults fill the rest, and flags that change nothing estimated (backend choice, port, UI) are
 //! named in one note.
 
+use super::foreign::Foreign;
 use super::paste::PASTED_FLAG;
 
 /// Whether `arg` names koboldcpp (`koboldcpp`, `koboldcpp.exe`, `koboldcpp-linux-x64-cuda1210`,
@@ -66,6 +67,18 @@ const RUNTIME_BARE: &[&str] = &[
     "--jinja",
 ];
 
+/// koboldcpp flags that are llama.cpp's (or llmrig's) under another name, one value each.
+const RENAMED: &[(&str, &str)] = &[
+    ("--contextsize", "-c"),
+    ("-c", "-c"),
+    ("--threads", "-t"),
+    ("-t", "-t"),
+    ("--moecpu", "--n-cpu-moe"),
+    ("--overridetensors", "-ot"),
+    ("--mmproj", "--mmproj"),
+    ("--draftmodel", "--draft"),
+];
+
 /// koboldcpp's `--quantkv`: 0, 1, 2 (f16, q8_0, q4_0) or a type name in later versions.
 fn quantkv(v: &str) -> String {
     match v {
@@ -81,108 +94,54 @@ pub fn translate(rest: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut model: Option<String> = None;
     let mut taken: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        let a = &rest[i];
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || -> Option<String> {
-            inline.clone().or_else(|| {
-                let v = rest.get(i + 1).cloned();
-                if v.is_some() {
-                    i += 1;
-                }
-                v
-            })
-        };
-        match flag {
-            "--model" | "-m" => model = value(),
-            "--contextsize" | "-c" => {
-                if let Some(v) = value() {
-                    out.extend(["-c".into(), v]);
-                }
+    let mut args = Foreign::new(rest);
+    while let Some((a, flag, inline)) = args.next_arg() {
+        // koboldcpp flags that are llama.cpp's under another name, one value each.
+        if let Some((_, to)) = RENAMED.iter().find(|(from, _)| *from == flag) {
+            if let Some(v) = args.value(inline) {
+                out.extend([(*to).to_string(), v]);
             }
+            continue;
+        }
+        match flag {
+            "--model" | "-m" => model = args.value(inline),
             "--gpulayers" | "-l" => {
-                if let Some(v) = value() {
+                if let Some(v) = args.value(inline) {
                     out.extend(["-ngl".into(), if v == "-1" { "auto".into() } else { v }]);
                 }
             }
             "--blasbatchsize" | "--batchsize" | "-b" => {
-                if let Some(v) = value() {
+                if let Some(v) = args.value(inline) {
                     out.extend(["-b".into(), v.clone(), "--ubatch-size".into(), v]);
-                }
-            }
-            "--threads" | "-t" => {
-                if let Some(v) = value() {
-                    out.extend(["-t".into(), v]);
                 }
             }
             "--flashattention" | "-fa" => out.extend(["-fa".into(), "on".into()]),
             "--noflashattention" => out.extend(["-fa".into(), "off".into()]),
             "--quantkv" => {
-                if let Some(v) = value() {
+                if let Some(v) = args.value(inline) {
                     let t = quantkv(&v);
                     out.extend(["-ctk".into(), t.clone(), "-ctv".into(), t]);
                 }
             }
-            "--moecpu" => {
-                if let Some(v) = value() {
-                    out.extend(["--n-cpu-moe".into(), v]);
-                }
-            }
-            "--overridetensors" => {
-                if let Some(v) = value() {
-                    out.extend(["-ot".into(), v]);
-                }
-            }
-            "--mmproj" => {
-                if let Some(v) = value() {
-                    out.extend(["--mmproj".into(), v]);
-                }
-            }
-            "--draftmodel" => {
-                if let Some(v) = value() {
-                    out.extend(["--draft".into(), v]);
-                }
-            }
             "--tensor_split" | "--tensor-split" | "-ts" => {
-                let mut parts = Vec::new();
-                while rest.get(i + 1).is_some_and(|v| v.parse::<f64>().is_ok()) {
-                    i += 1;
-                    parts.push(rest[i].clone());
-                }
+                let parts = args.take_while(|v| v.parse::<f64>().is_ok());
                 if !parts.is_empty() {
                     out.extend(["-ts".into(), parts.join(",")]);
                 }
             }
             f if RUNTIME_WITH_VALUE.contains(&f) => {
-                let _ = value();
+                let _ = args.value(inline);
                 taken.push(f.to_string());
             }
             f if RUNTIME_WITH_VALUES.contains(&f) => {
-                while rest.get(i + 1).is_some_and(|v| !v.starts_with('-')) {
-                    i += 1;
-                }
+                let _ = args.take_while(|v| !v.starts_with('-'));
                 taken.push(f.to_string());
             }
             f if RUNTIME_BARE.contains(&f) => taken.push(f.to_string()),
             // koboldcpp's first positional argument is the model.
             p if !p.starts_with('-') && model.is_none() => model = Some(p.to_string()),
-            // Anything else (llmrig's own flags, `--gpu rtx-4090`) is left for clap, with the
-            // value that follows it.
-            _ => {
-                out.push(a.clone());
-                if a.starts_with('-') && inline.is_none() {
-                    if let Some(v) = rest.get(i + 1).filter(|v| !v.starts_with('-')) {
-                        out.push(v.clone());
-                        i += 1;
-                    }
-                }
-            }
+            _ => args.pass_on(a, inline, &mut out),
         }
-        i += 1;
     }
     let mut front: Vec<String> = model.into_iter().collect();
     front.extend(["--backend".into(), "koboldcpp".into()]);

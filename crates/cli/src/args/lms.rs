@@ -4,6 +4,7 @@
 //! `--backend lmstudio` so LM Studio's defaults fill the rest; `--gpu` as a share of the layers
 //! is noted, since llmrig takes a layer count.
 
+use super::foreign::Foreign;
 use super::paste::PASTED_FLAG;
 
 /// Whether `args` (after llmrig's subcommand) start with LM Studio's `lms load`.
@@ -19,30 +20,16 @@ pub fn translate(rest: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut model = None;
     let mut taken = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        let a = &rest[i];
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| {
-                let v = rest.get(i + 1).cloned();
-                if v.is_some() {
-                    i += 1;
-                }
-                v
-            })
-        };
+    let mut args = Foreign::new(rest);
+    while let Some((a, flag, inline)) = args.next_arg() {
         match flag {
             "--context-length" | "-c" => {
-                if let Some(v) = value() {
+                if let Some(v) = args.value(inline) {
                     out.extend(["-c".into(), v]);
                 }
             }
             "--gpu" => {
-                if let Some(v) = value() {
+                if let Some(v) = args.value(inline) {
                     match v.as_str() {
                         "off" => out.extend(["-ngl".into(), "0".into()]),
                         "max" => out.extend(["-ngl".into(), "all".into()]),
@@ -56,22 +43,13 @@ pub fn translate(rest: &[String]) -> Vec<String> {
                 }
             }
             "--identifier" | "--ttl" | "--host" | "--port" => {
-                let _ = value();
+                let _ = args.value(inline);
                 taken.push(flag.to_string());
             }
             "-y" | "--yes" | "--exact" | "--quiet" => taken.push(flag.to_string()),
             p if !p.starts_with('-') && model.is_none() => model = Some(p.to_string()),
-            _ => {
-                out.push(a.clone());
-                if a.starts_with('-') && inline.is_none() {
-                    if let Some(v) = rest.get(i + 1).filter(|v| !v.starts_with('-')) {
-                        out.push(v.clone());
-                        i += 1;
-                    }
-                }
-            }
+            _ => args.pass_on(a, inline, &mut out),
         }
-        i += 1;
     }
     let mut front: Vec<String> = model.into_iter().collect();
     front.extend(["--backend".into(), "lmstudio".into()]);

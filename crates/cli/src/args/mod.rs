@@ -3,6 +3,7 @@
 //! users can paste their own llama.cpp command lines. Flag values are typed by the parsers in
 //! [`values`], so a bad value is clap's usage error (exit 2).
 
+mod foreign;
 mod kobold;
 mod lms;
 mod modelfile;

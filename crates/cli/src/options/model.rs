@@ -256,8 +256,12 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     }
     // An Ollama tag installed on this machine: its blob is the GGUF, read exactly.
     if name.contains(':') && !lower.starts_with("hf:") && !lower.starts_with("ollama:") {
-        let installed =
-            llmrig_formats::installed::scan(&llmrig_formats::installed::Roots::from_env());
+        // Only the Ollama-layout stores (Ollama's, Msty's, AnythingLLM's) hold tags: no walk of
+        // the other stores for a name.
+        use llmrig_formats::installed::{scan, Layout, Roots};
+        let mut roots = Roots::from_env();
+        roots.roots.retain(|r| r.layout == Layout::Ollama);
+        let installed = scan(&roots);
         let want = name.trim();
         if let Some(i) = installed.iter().find(|i| {
             i.name.contains(':')

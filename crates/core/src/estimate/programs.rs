@@ -158,50 +158,23 @@ impl Program {
                 s.ubatch = if given.batch { s.batch.min(b) } else { b };
             }
         }
-        if !given.batch {
-            if let Some(b) = d.batch {
-                s.batch = b;
-            }
-        }
-        if !given.ubatch {
-            if let Some(u) = d.ubatch {
-                s.ubatch = u;
-            }
-        }
-        if !given.flash_attn {
-            if let Some(f) = d.flash_attn {
-                s.flash_attn = f;
-            }
-        }
-        if !given.cache_type_k {
-            if let Some(t) = d.cache_type {
-                s.cache_type_k = t;
-            }
-        }
-        if !given.cache_type_v {
-            if let Some(t) = d.cache_type {
-                s.cache_type_v = t;
-            }
-        }
-        if !given.gpu_layers {
-            if let Some(g) = d.gpu_layers {
-                s.gpu_layers = g;
-            }
-        }
-        if !given.parallel {
-            if let Some(p) = d.parallel {
-                s.parallel = p;
-            }
-            if let Some(u) = d.kv_unified {
-                s.kv_unified = u;
-            }
-        }
-        if let Some(c) = d.fit_min_ctx {
-            s.fit_min_ctx = c;
-        }
-        if let Some(m) = d.fit_margin_bytes {
-            s.fit_margin_bytes = m;
-        }
+        set(given.batch, d.batch, &mut s.batch);
+        set(given.ubatch, d.ubatch, &mut s.ubatch);
+        set(given.flash_attn, d.flash_attn, &mut s.flash_attn);
+        set(given.cache_type_k, d.cache_type, &mut s.cache_type_k);
+        set(given.cache_type_v, d.cache_type, &mut s.cache_type_v);
+        set(given.gpu_layers, d.gpu_layers, &mut s.gpu_layers);
+        set(given.parallel, d.parallel, &mut s.parallel);
+        set(given.parallel, d.kv_unified, &mut s.kv_unified);
+        set(false, d.fit_min_ctx, &mut s.fit_min_ctx);
+        set(false, d.fit_margin_bytes, &mut s.fit_margin_bytes);
+    }
+}
+
+/// `value` into `to` where the program has one and the user gave none.
+fn set<T>(given: bool, value: Option<T>, to: &mut T) {
+    if let (false, Some(v)) = (given, value) {
+        *to = v;
     }
 }
 

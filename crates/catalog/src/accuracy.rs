@@ -237,6 +237,68 @@ pub fn score(cases: &[Case], params: &SpeedParams) -> Vec<Scored> {
     cases.iter().map(|c| predict(c, params)).collect()
 }
 
+/// The noise floor: each row "predicted" by the one speed that best fits every row that shares
+/// all of its inputs (device, GPU count, backend, model, quant, test and the resolved
+/// llama.cpp settings), so by the best that any predictor seeing only those inputs could say.
+/// Rows that share them yet disagree differ in what no input names (llama.cpp build, driver,
+/// ROCm library, power limit, a PR branch): their spread is error no speed model can remove, and
+/// it bounds from below every figure [`score`] and the cross-validations report. A row alone in
+/// its group scores 0.
+#[must_use]
+pub fn floor(cases: &[Case]) -> Vec<Scored> {
+    let key = |c: &Case| {
+        let m = &c.meta;
+        let runs: Vec<String> = c
+            .runs
+            .iter()
+            .map(|r| format!("{:?}", r.settings()))
+            .collect();
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            m.engine,
+            m.device,
+            m.gpus,
+            m.backend,
+            m.model,
+            m.quant,
+            m.test,
+            m.phase as u8,
+            runs.join(";")
+        )
+    };
+    let mut groups: std::collections::HashMap<String, Vec<f64>> = std::collections::HashMap::new();
+    let keys: Vec<String> = cases.iter().map(key).collect();
+    for (c, k) in cases.iter().zip(&keys) {
+        groups.entry(k.clone()).or_default().push(c.meta.measured);
+    }
+    // The speed `p` that minimises Σ |p − m| / m over a group is its median weighted by 1 / m.
+    let best = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let half = v.iter().map(|m| 1.0 / m).sum::<f64>() / 2.0;
+        let mut acc = 0.0;
+        for m in &v {
+            acc += 1.0 / m;
+            if acc >= half {
+                return *m;
+            }
+        }
+        v[v.len() - 1]
+    };
+    let medians: std::collections::HashMap<&String, f64> =
+        groups.iter().map(|(k, v)| (k, best(v))).collect();
+    cases
+        .iter()
+        .zip(&keys)
+        .map(|(c, k)| {
+            let mut m = c.meta.clone();
+            m.predicted = medians[k];
+            (m.low, m.high) = (m.predicted, m.predicted);
+            m
+        })
+        .collect()
+}
+
 /// One case's prediction: the mean of its runs' speeds, as LocalScore averages its tests.
 fn predict(c: &Case, params: &SpeedParams) -> Scored {
     let mut m = c.meta.clone();

@@ -271,3 +271,39 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         "prefill better on {better} machines, worse on {worse} (uncalibrated median {prefill_before})"
     );
 }
+
+/// The noise floor is a floor: the speed model predicts the same speed for rows with the same
+/// inputs, so within every such set its mean error is at least the floor's (the weighted median
+/// minimises it), and the rows the floor calls noisy are the ones that disagree.
+#[test]
+fn the_noise_floor_is_below_the_model_in_every_group() {
+    use llmrig_catalog::accuracy::{floor, prepare, score};
+    let (cases, _) = prepare();
+    let model = score(&cases, &llmrig_core::estimate::SpeedParams::default());
+    let floor = floor(&cases);
+    assert_eq!(model.len(), floor.len());
+    // Group by the floor's prediction and the row's inputs as far as Scored shows them.
+    let mut groups: std::collections::HashMap<String, (f64, f64, usize)> =
+        std::collections::HashMap::new();
+    for (m, f) in model.iter().zip(&floor) {
+        let key = format!(
+            "{}|{}|{}|{}|{}|{}|{:?}|{}",
+            m.device, m.gpus, m.backend, m.model, m.quant, m.test, m.phase, f.predicted
+        );
+        let g = groups.entry(key).or_default();
+        g.0 += m.error();
+        g.1 += f.error();
+        g.2 += 1;
+    }
+    let noisy = groups.values().filter(|g| g.1 > 0.0).count();
+    assert!(noisy >= 10, "only {noisy} groups of rows disagree");
+    for (k, (model_err, floor_err, n)) in &groups {
+        assert!(
+            *floor_err <= *model_err + 1e-9 * *n as f64,
+            "{k}: floor {floor_err} above the model's {model_err} over {n} rows"
+        );
+    }
+    let all_model: f64 = groups.values().map(|g| g.0).sum();
+    let all_floor: f64 = groups.values().map(|g| g.1).sum();
+    assert!(all_floor < all_model);
+}

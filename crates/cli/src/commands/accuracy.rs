@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use llmrig_catalog::accuracy::{
-    cross_validate, cross_validate_sources, prepare, score, stats, ErrorStats, Phase, Scored,
+    cross_validate, cross_validate_sources, floor, prepare, score, stats, ErrorStats, Phase, Scored,
 };
 use llmrig_core::estimate::SpeedParams;
 use serde::Serialize;
@@ -28,6 +28,10 @@ struct Group {
     leave_one_device_out: Option<ErrorStats>,
     /// Each source's rows predicted by constants fitted without that source (`--cv`).
     leave_one_source_out: Option<ErrorStats>,
+    /// The noise floor: each row predicted by the best single speed for all rows that share
+    /// every input llmrig sees (`llmrig_catalog::accuracy::floor`); no speed model can score
+    /// below it on these rows.
+    floor: ErrorStats,
 }
 
 /// The key of a row in one grouping.
@@ -52,6 +56,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let (cases, skipped) = prepare();
     let params = SpeedParams::default();
     let rows = score(&cases, &params);
+    let floor = floor(&cases);
     let cv = a.cv || !a.in_sample;
     let (lodo, loso) = if cv {
         (
@@ -85,6 +90,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                     in_sample,
                     leave_one_device_out: lodo.as_deref().and_then(pick),
                     leave_one_source_out: loso.as_deref().and_then(pick),
+                    floor: pick(&floor).unwrap_or(in_sample),
                 });
             }
         }
@@ -110,7 +116,7 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     if cv {
         let _ = writeln!(
             out,
-            "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside; \"in range\": share of rows whose measured speed lies in llmrig's range"
+            "out of sample: each device's rows (and each source's) predicted by constants refitted without them; in-sample beside; \"in range\": share of rows whose measured speed lies in llmrig's range; \"floor\": the error of the best speed for each set of rows that share every input llmrig sees (device, backend, model, quant, test, settings) but disagree (other builds, drivers, libraries): no model scores below it"
         );
         let mut t = table::new(
             &[
@@ -125,8 +131,10 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                 "in range",
                 "in-sample median",
                 "p90",
+                "floor: median",
+                "p90",
             ],
-            &[2, 3, 4, 5, 6, 7, 8, 9, 10],
+            &[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
         );
         for g in &groups {
             t.add_row(vec![
@@ -141,6 +149,8 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
                 held(g.leave_one_source_out.as_ref()),
                 pct(g.in_sample.median),
                 pct(g.in_sample.p90),
+                pct(g.floor.median),
+                pct(g.floor.p90),
             ]);
         }
         let _ = writeln!(out, "{t}");

@@ -282,6 +282,12 @@ impl SpeedCase {
         )
     }
 
+    /// The settings the run was resolved to.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.s
+    }
+
     /// The system the run was resolved on.
     #[must_use]
     pub fn system(&self) -> &SystemSpec {

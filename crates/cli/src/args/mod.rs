@@ -486,6 +486,14 @@ pub struct StackArgs {
     /// llama-server needs: a document must fit one ubatch).
     #[arg(long = "chunk", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub chunk: u64,
+    /// `--backend sentence-transformers`: documents encoded together, encode()'s `batch_size`
+    /// [default: 32].
+    #[arg(long = "encode-batch", value_parser = clap::value_parser!(u64).range(1..=1 << 16))]
+    pub encode_batch: Option<u64>,
+    /// `--backend tei`: its `--max-batch-tokens`, the tokens of one batch and of its startup
+    /// warmup [default: 16384].
+    #[arg(long = "max-batch-tokens", value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
+    pub max_batch_tokens: Option<u64>,
 }
 
 /// Image-generation settings, with stable-diffusion.cpp's names where it has them.

@@ -86,7 +86,7 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Choice<T> {
 }
 
 /// The `--backend` engines, in the order `--help` lists them.
-const BACKENDS: [Backend; 9] = [
+const BACKENDS: [Backend; 11] = [
     Backend::LlamaCpp,
     Backend::ExLlamaV2,
     Backend::ExLlamaV3,
@@ -96,6 +96,8 @@ const BACKENDS: [Backend; 9] = [
     Backend::SdCpp,
     Backend::ComfyUi,
     Backend::Diffusers,
+    Backend::Tei,
+    Backend::SentenceTransformers,
 ];
 
 /// `--cpu-build`: [`CpuBuild::parse`].
@@ -703,6 +705,8 @@ mod tests {
             Backend::SdCpp => 6,
             Backend::ComfyUi => 7,
             Backend::Diffusers => 8,
+            Backend::Tei => 9,
+            Backend::SentenceTransformers => 10,
         };
         for (i, b) in BACKENDS.into_iter().enumerate() {
             assert_eq!(index(b), i, "{}", b.name());

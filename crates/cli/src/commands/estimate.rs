@@ -20,7 +20,7 @@ use crate::commands::suggest::{tps, tps_at_least};
 fn tps1(v: f64) -> String {
     tps_at_least(v, 1)
 }
-use crate::commands::stack;
+use crate::commands::{embedders, stack};
 use crate::launch::Launcher;
 use crate::options;
 use crate::render::{self, json, table};
@@ -366,9 +366,11 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
             a.model
         );
     }
-    let model = options::model(&a.model, a.quant.as_deref())?;
-    let mut settings = options::settings(a);
     let (mut whole, machine_notes) = options::machine(&a.machine)?;
+    let engine = a.backend.engine;
+    let quant = a.quant.as_deref();
+    let model = options::model(&a.model, quant.or(embedders::default_dtype(engine, &whole)))?;
+    let mut settings = options::settings(a);
     // A program built on llama.cpp (`--backend ollama`): its defaults where no flag was given.
     let program = a.backend.program;
     let mut given = options::given(a);
@@ -391,6 +393,17 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     if let Some(list) = &a.device {
         options::apply_devices(&mut whole, &mut settings, list)?;
     }
+    let w = &model.weights;
+    let limits = (a.stack.encode_batch, a.stack.max_batch_tokens);
+    let spec_quant = (&w.spec, w.quant.name());
+    let mut engine_notes = embedders::configure(
+        engine,
+        &mut settings,
+        (spec_quant.0, &spec_quant.1),
+        chunk,
+        limits,
+        &whole,
+    )?;
     // Servers beside this one start first; this model gets what they leave, less its projector
     // (llama.cpp's --fit counts it since PR #21489, Apr 2026).
     let (mut parts, mut sys) = stack::with_servers(&a.stack.with, &settings, chunk, &whole)?;
@@ -499,6 +512,18 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     };
     let mut warnings: Vec<WarningJson> = e.warnings.iter().map(json::warning).collect();
     warnings.extend(embed_note.map(|n| WarningJson::new("embedding-batch", n)));
+    if engine.is_embedding() {
+        let repo = llmrig_catalog::models()
+            .find(&model.weights.spec.id)
+            .map_or(a.model.as_str(), |m| m.hf_repo.as_str());
+        let cmd = embedders::start_command(engine, &model.weights.spec, repo, &settings, &sys);
+        engine_notes.push(format!("start: {cmd}"));
+    }
+    warnings.extend(
+        engine_notes
+            .into_iter()
+            .map(|n| WarningJson::new("embedding-engine", n)),
+    );
     if image_tokens > 0 && e.resolved.ctx < image_tokens + settings.prompt {
         warnings.push(WarningJson::new(
             "images-exceed-context",

@@ -3,6 +3,7 @@
 pub mod accuracy;
 pub mod calibrate;
 pub mod catalogs;
+pub mod embedders;
 pub mod estimate;
 pub mod hw;
 pub mod image;

@@ -135,6 +135,8 @@ fn help_lists_the_values_of_fixed_choice_flags() {
                 "sd.cpp",
                 "comfyui",
                 "diffusers",
+                "tei",
+                "sentence-transformers",
                 "ollama",
                 "lmstudio",
                 "koboldcpp",

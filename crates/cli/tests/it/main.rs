@@ -8,6 +8,9 @@ use predicates::prelude::*;
 mod calibrate;
 /// The output contract: --json and text snapshots on fixed machines.
 mod contract;
+/// `--backend tei|sentence-transformers`: embedders and rerankers in the engines people run them
+/// in (issue 15).
+mod embedding_engines;
 /// Flag values: usage errors, `--help` lists, accepted spellings.
 mod flags;
 /// `llmrig hw`: detection, --measure, --save.

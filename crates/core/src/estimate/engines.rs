@@ -7,7 +7,7 @@
 //! None of this is checked against measurements yet (no GPU in the test setup, no such rows in
 //! the calibration data): the estimate says so with a warning.
 
-use crate::model::ModelSpec;
+use crate::model::{Arch, ModelSpec};
 use crate::quant::GgmlType;
 use crate::units::pad;
 
@@ -57,6 +57,20 @@ pub(super) fn kv_bytes(
     n_dev: usize,
 ) -> Vec<u64> {
     let mut out = vec![0u64; n_dev];
+    if backend.is_embedding() {
+        // TEI runs one forward per batch without a cache. sentence-transformers calls the
+        // model's forward as is (Transformer.forward, sentence-transformers 85ec6455), and a
+        // decoder such as Qwen3 then fills a DynamicCache with every layer's K and V of the batch
+        // (config.use_cache), alive until the forward returns.
+        if backend == Backend::SentenceTransformers {
+            let dt = dtype_bytes(s);
+            for il in (0..spec.n_layer).filter(|&il| spec.has_kv(il)) {
+                out[layer_dev(il)] +=
+                    s.batch * (spec.n_embd_k_gqa(il) + spec.n_embd_v_gqa(il)) * dt;
+            }
+        }
+        return out;
+    }
     let seqs = shape.n_seq.max(1);
     let ctx = shape.n_ctx_seq;
     let (kb, vb) = (cache_bits(s.cache_type_k), cache_bits(s.cache_type_v));
@@ -108,12 +122,48 @@ pub(super) fn kv_bytes(
     out
 }
 
+/// The matrix rate of an embedding engine on GPU `g`: PyTorch and candle multiply float16 with
+/// float32 accumulation (the listed FP16 rate, not the FP16-accumulate one llama.cpp's cuBLAS
+/// calls reach), and float32 without TF32 (PyTorch's default since 1.12): the FP32 rate.
+pub(super) fn float_peak(s: &Settings, g: &crate::system::DeviceSpec) -> Option<f64> {
+    s.backend.is_embedding().then(|| {
+        if s.cache_type_k == GgmlType::F32 {
+            g.fp32_flops.max(1e10)
+        } else {
+            g.fp16_flops.max(1e11)
+        }
+    })
+}
+
+/// Documents one forward of an embedding engine runs together (`s.batch` tokens of `s.ubatch`
+/// each), sharing its weight reads and fixed costs; 1 for llama.cpp, which reads each document
+/// in a ubatch of its own.
+pub(super) fn docs_per_forward(s: &Settings) -> f64 {
+    if s.backend.is_embedding() {
+        #[allow(clippy::cast_precision_loss)]
+        let b = (s.batch / s.ubatch.max(1)).max(1) as f64;
+        b
+    } else {
+        1.0
+    }
+}
+
+/// Bytes per value of an embedding engine's activations: the model's dtype, which the caller
+/// passes as the cache type (fp32 for sentence-transformers' default, fp16 for TEI on a GPU).
+fn dtype_bytes(s: &Settings) -> u64 {
+    match s.cache_type_k {
+        GgmlType::F32 => 4,
+        _ => 2,
+    }
+}
+
 /// Scratch memory per device beyond weights and cache: engine buffers and the activations of
 /// processing a prompt. `has_head`: the device computes the logits.
 pub(super) fn scratch_bytes(
     backend: Backend,
     spec: &ModelSpec,
     shape: &ContextShape,
+    s: &Settings,
     has_layers: bool,
     has_head: bool,
 ) -> u64 {
@@ -192,69 +242,59 @@ pub(super) fn scratch_bytes(
             }
             need
         }
+        Backend::SentenceTransformers if has_layers => {
+            // A batch of b documents padded to the longest, t tokens each (`s.ubatch`), n = b·t
+            // tokens in all (`s.batch`), freed layer by layer (encode runs under inference_mode).
+            // With SDPA (BERT since transformers 4.41, XLM-RoBERTa since 4.45) no score matrix;
+            // but a batch with any padding gets an encoder's mask expanded to b×t×t in the
+            // model's dtype (modeling_attn_mask_utils._expand_mask: `.expand().to(dtype)`,
+            // `1.0 - mask`, a bool copy and masked_fill: 3·dt + 1 bytes an entry while it is
+            // built, dt kept); a decoder's causal mask is b×t×t booleans. Within a layer: the
+            // input and the attention output (2·n·H) beside the MLP's pre- and post-activation
+            // (2·n·I; gated: gate, up, activation and product, 4·n·I), or q, k, v, the attention
+            // output, its contiguous copy and the input (6·n·H).
+            let dt = dtype_bytes(s);
+            let (t, n) = (s.ubatch.max(1), s.batch.max(s.ubatch).max(1));
+            // One document alone is never padded, and an all-ones mask is dropped.
+            let mask = if n / t > 1 { n / t * t * t } else { 0 };
+            let gated = !matches!(spec.arch, Arch::Bert);
+            let layer = dt * n * (2 * h + if gated { 4 } else { 2 } * i).max(6 * h.max(q));
+            if spec.is_encoder() {
+                ((3 * dt + 1) * mask).max(dt * mask + layer)
+            } else {
+                mask + layer
+            }
+        }
+        Backend::Tei if has_layers => tei_scratch(spec, s, h, i, q),
+        Backend::Tei | Backend::SentenceTransformers => 0,
         Backend::LlamaCpp | Backend::Vllm => 0,
         Backend::SdCpp | Backend::ComfyUi | Backend::Diffusers => 0,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gemma_like() -> ModelSpec {
-        ModelSpec {
-            id: "t".into(),
-            n_layer: 6,
-            n_embd: 1024,
-            n_ff: 4096,
-            n_head: 8,
-            n_head_kv: 2,
-            head_dim: Some(128),
-            n_vocab: 1000,
-            context_length: 32768,
-            sliding_window: Some(512),
-            swa_period: Some(6),
-            ..ModelSpec::default()
-        }
-    }
-
-    #[test]
-    fn cache_lengths_follow_each_engine() {
-        let sp = gemma_like();
-        // Layer 0 slides (5 of every 6), layer 5 is global.
-        assert_eq!(cells(Backend::Mlx, &sp, 5, 1000), 1024);
-        assert_eq!(cells(Backend::Mlx, &sp, 0, 8192), 512 + 2047);
-        assert_eq!(cells(Backend::ExLlamaV2, &sp, 0, 1000), 1024);
-        assert_eq!(cells(Backend::Transformers, &sp, 5, 1000), 1000);
-        assert_eq!(cells(Backend::Transformers, &sp, 0, 8192), 512);
-    }
-
-    #[test]
-    fn quantized_cache_bits_include_scales() {
-        let sp = ModelSpec {
-            sliding_window: None,
-            swa_period: None,
-            ..gemma_like()
-        };
-        let s = |t: GgmlType| Settings {
-            cache_type_k: t,
-            cache_type_v: t,
-            ..Settings::default()
-        };
-        let shape = ContextShape::new(4096, &Settings::default());
-        let kv = |b: Backend, t: GgmlType| kv_bytes(b, &sp, &shape, &s(t), &|_| 0, 1)[0];
-        let kvd = 2 * 128;
-        // fp16: 2 bytes for K and for V.
-        assert_eq!(kv(Backend::Mlx, GgmlType::F16), 6 * 4096 * 4 * kvd);
-        // MLX 8-bit: 8 bits + an fp16 scale and bias per 64 values = 8.5 bits.
-        assert_eq!(
-            kv(Backend::Mlx, GgmlType::Q8_0),
-            6 * 4096 * 2 * kvd * 85 / 80
-        );
-        // ExLlamaV2 Q4: 4.5 bits per value, plus the fp16 staging layer (4 bytes per token and kvd).
-        assert_eq!(
-            kv(Backend::ExLlamaV2, GgmlType::Q4_0),
-            6 * 4096 * 2 * kvd * 45 / 80 + 4 * 4096 * kvd
-        );
+/// TEI's activations at its warmup, the largest batch it runs (text-embeddings-inference
+/// 0d124dc, backends/candle/src/models; derived from the code, not measured): `s.batch` tokens.
+/// Its layer norm returns a view of a (2T, H) buffer, and Rust keeps a function's locals until it
+/// returns, so a flash BERT layer holds 9·T·H values in attention (input 2TH, qkv 3TH, output,
+/// dense, norm 2TH) and 7·T·H + T·I in the MLP (GELU fused into the matmul); a gated MLP (Nomic,
+/// Jina) 7·T·H + 3·T·I, a Qwen3 layer 9·T·H + 4·T·I (gate_up, silu, product); flash attention's
+/// f32 log-sum-exp, heads × T. Without flash attention (`s.flash_attn` off: before Ampere, the
+/// CPU, float32) one padded sequence of `s.ubatch` tokens, whose scores and probabilities
+/// (heads × T² each) are both kept.
+fn tei_scratch(spec: &ModelSpec, s: &Settings, h: u64, i: u64, q: u64) -> u64 {
+    let dt = dtype_bytes(s);
+    let heads = u64::from(spec.n_head);
+    let mlp = match spec.arch {
+        Arch::Bert => 7 * h + i,
+        Arch::NomicBert | Arch::JinaBertV2 => 7 * h + 3 * i,
+        _ => 9 * h + 4 * i,
+    };
+    let layer = |t: u64| dt * t * (9 * h.max(q)).max(mlp);
+    let budget = s.batch.max(1);
+    if s.flash_attn == super::settings::FlashAttn::Off {
+        let t = budget.min(spec.context_length.max(1));
+        layer(t) + 2 * dt * heads * t * t
+    } else {
+        layer(budget) + 4 * heads * budget
     }
 }

@@ -371,6 +371,12 @@ pub enum Backend {
     ComfyUi,
     /// Hugging Face diffusers, for image models.
     Diffusers,
+    /// Hugging Face text-embeddings-inference (TEI), for embedding and reranker models.
+    #[serde(rename = "tei")]
+    Tei,
+    /// sentence-transformers (PyTorch), for embedding and reranker models.
+    #[serde(rename = "sentence-transformers")]
+    SentenceTransformers,
 }
 
 impl Backend {
@@ -388,6 +394,8 @@ impl Backend {
                 "sd.cpp" | "sdcpp" | "stablediffusion.cpp" => Backend::SdCpp,
                 "comfyui" | "comfy" => Backend::ComfyUi,
                 "diffusers" => Backend::Diffusers,
+                "tei" | "textembeddingsinference" => Backend::Tei,
+                "sentencetransformers" | "sbert" | "st" => Backend::SentenceTransformers,
                 _ => return None,
             },
         )
@@ -406,7 +414,15 @@ impl Backend {
             Backend::SdCpp => "sd.cpp",
             Backend::ComfyUi => "comfyui",
             Backend::Diffusers => "diffusers",
+            Backend::Tei => "tei",
+            Backend::SentenceTransformers => "sentence-transformers",
         }
+    }
+
+    /// Engines that serve embedding and reranker models only.
+    #[must_use]
+    pub fn is_embedding(self) -> bool {
+        matches!(self, Backend::Tei | Backend::SentenceTransformers)
     }
 
     /// Engines that run image models, not text models.
@@ -435,6 +451,12 @@ impl Backend {
         match self {
             Backend::ExLlamaV2 | Backend::ExLlamaV3 | Backend::Transformers => Some(1343 << 20),
             Backend::Mlx => Some(0),
+            // A PyTorch process since CUDA 11.7 loads its kernels lazily: its context is about
+            // 400 MiB (ptrblck in pytorch#109888; 274 MiB measured in pytorch PR #86509, without
+            // cuBLAS's kernels).
+            Backend::SentenceTransformers => Some(400 << 20),
+            // TEI (candle, cuBLASLt, flash-attn kernels) as llama.cpp's CUDA runtime.
+            Backend::Tei => None,
             Backend::LlamaCpp | Backend::Vllm => None,
             Backend::SdCpp | Backend::ComfyUi | Backend::Diffusers => None,
         }
@@ -473,6 +495,9 @@ pub enum EstimateError {
         /// The V type.
         v: String,
     },
+    /// An embedding engine asked to run a text generator.
+    #[error("--backend {0} serves embedding and reranker models only")]
+    EmbeddingOnly(&'static str),
     /// An engine that cannot run on this machine.
     #[error("--backend {backend} needs {needs}; this machine has none")]
     BackendNeeds {
@@ -552,6 +577,9 @@ pub fn check(spec: &ModelSpec, s: &Settings, sys: &SystemSpec) -> Result<(), Est
                 value: t.name().to_ascii_lowercase(),
             });
         }
+    }
+    if s.backend.is_embedding() && !spec.is_embedder() {
+        return Err(EstimateError::EmbeddingOnly(s.backend.name()));
     }
     let needs = match s.backend {
         Backend::ExLlamaV2 | Backend::ExLlamaV3 => Some((

@@ -565,6 +565,9 @@ fn performance(
         }
         let g = &sys.gpus[d];
         let f16 = g.fp16_flops.max(1e11);
+        if let Some(f) = super::engines::float_peak(s, g) {
+            return (f, f);
+        }
         let acc16 = if g.fp16_acc16_flops > 0.0 {
             g.fp16_acc16_flops
         } else {
@@ -764,7 +767,7 @@ fn performance(
                         .map(|(c, bytes)| bytes / (b * p.class_factor[c]))
                         .sum::<f64>()
                         * moe;
-                    t = t.max(floor);
+                    t = t.max(floor / super::engines::docs_per_forward(s));
                 }
                 let q = spec.q_width() as f64;
                 // Sliding-window layers attend to at most the window; counted at full length here,
@@ -790,7 +793,7 @@ fn performance(
                     t += shared(d) * load.read[d].iter().sum::<f64>()
                         / pcie_bytes_per_s(&sys.gpus[d]);
                 }
-                t += bpc.ubatch_s * if d == used[0] { 1.0 } else { 0.0 };
+                t += bpc.ubatch_s / super::engines::docs_per_forward(s) * f64::from(d == used[0]);
                 stage.push(t);
             }
             if load.split_matmuls > 0.0 {

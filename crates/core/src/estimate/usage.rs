@@ -106,9 +106,10 @@ pub(super) fn memory(
     };
     // Weights per device as this engine places them.
     let mut wbytes = lay.bytes.clone();
-    if backend == Backend::Transformers && n_gpu > 0 {
+    if (backend == Backend::Transformers || backend.is_embedding()) && n_gpu > 0 {
         // accelerate's device_map puts the input embeddings on the first GPU, and tied
-        // embeddings are one shared tensor (llama.cpp copies them next to the output instead).
+        // embeddings are one shared tensor (llama.cpp copies them next to the output instead);
+        // TEI and sentence-transformers load the whole model onto the GPU.
         if let Some(e) = w.tensors.iter().find(|t| t.info.role == Role::TokenEmbd) {
             wbytes[cpu] = wbytes[cpu].saturating_sub(e.bytes);
             if let (true, Some(o)) = (spec.output_reads_embeddings(), lay.placement.output_dev()) {
@@ -116,12 +117,16 @@ pub(super) fn memory(
             }
             wbytes[0] += e.bytes;
         }
+        if backend.is_embedding() {
+            // The positions and token types too: nothing of the model stays in RAM.
+            wbytes[0] += std::mem::take(&mut wbytes[cpu]);
+        }
     }
     let out_dev = lay.placement.output_dev();
     let (compute, output) = if other_engine {
         let head = out_dev.unwrap_or(cpu);
         let scratch = (0..=n_gpu)
-            .map(|d| engines::scratch_bytes(backend, spec, shape, lay.layers[d] > 0, d == head))
+            .map(|d| engines::scratch_bytes(backend, spec, shape, s, lay.layers[d] > 0, d == head))
             .collect();
         (scratch, 0)
     } else if let Some(c) = replay

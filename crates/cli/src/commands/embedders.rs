@@ -1,0 +1,256 @@
+//! `--backend tei|sentence-transformers`: an embedding or reranker model as Hugging Face's
+//! text-embeddings-inference server or a sentence-transformers script runs it. The memory rules
+//! live in `llmrig_core::estimate` (engines.rs); here the engine's defaults become settings, and
+//! the notes and the command to start it are written.
+//!
+//! Sources: text-embeddings-inference 0d124dc (2026-07, v1.9.x): router/src/main.rs (defaults),
+//! backends/candle/src/lib.rs (flash models on CUDA with fp16 only; compute capability 8.0+ for
+//! flash-attn v2, the Turing image ships with USE_FLASH_ATTENTION=False), backends/src/lib.rs
+//! (warmup: one padding-free batch of exactly --max-batch-tokens tokens; a padded model one
+//! sequence of min(max input length, --max-batch-tokens); an out-of-memory there stops the
+//! server), backends/src/dtype.rs (float16 for candle builds, float32 for the CPU image).
+//! sentence-transformers 85ec6455 (v5.2.0.dev0): SentenceTransformer.encode (batch_size 32,
+//! padding to the longest text of a batch, longest first), models/Transformer.py (the model in
+//! float32 unless `model_kwargs={"torch_dtype": ...}`).
+
+use anyhow::Result;
+use llmrig_core::estimate::{Backend, FlashAttn, Settings};
+use llmrig_core::model::ModelSpec;
+use llmrig_core::quant::GgmlType;
+use llmrig_core::system::{GpuApi, SystemSpec};
+
+/// TEI's `--max-batch-tokens` default (router/src/main.rs).
+pub const TEI_MAX_BATCH_TOKENS: u64 = 16384;
+/// `SentenceTransformer.encode`'s and `CrossEncoder.predict`'s `batch_size` default.
+pub const ST_BATCH_SIZE: u64 = 32;
+/// The TEI release the commands name.
+const TEI_VERSION: &str = "1.9";
+
+/// The weights' type an engine loads when `-q` names none: sentence-transformers float32; TEI
+/// float16 on a GPU, float32 on the CPU.
+#[must_use]
+pub fn default_dtype(engine: Backend, sys: &SystemSpec) -> Option<&'static str> {
+    match engine {
+        Backend::SentenceTransformers => Some("F32"),
+        Backend::Tei if sys.gpus.is_empty() => Some("F32"),
+        Backend::Tei => Some("F16"),
+        _ => None,
+    }
+}
+
+/// NVIDIA GPUs older than Ampere (compute capability below 8.0), told by their names: TEI runs
+/// them without flash attention, padding every batch and storing the attention scores.
+fn pre_ampere(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let words: Vec<&str> = n
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // GeForce 10, 16 and 20 series (RTX 2080, GTX 1660, GTX 1080).
+    let old_geforce = words.windows(2).any(|p| {
+        matches!(p[0], "RTX" | "GTX")
+            && p[1].len() == 4
+            && ["10", "16", "20"].iter().any(|g| p[1].starts_with(g))
+    });
+    old_geforce
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "T4" | "V100" | "P100" | "P40" | "P4" | "K80" | "M40" | "TITAN" | "QUADRO"
+            )
+        })
+}
+
+/// The engine's settings for this model: the batch its memory peaks at (TEI's warmup, a
+/// sentence-transformers batch), the weights' type as the cache type (engines.rs reads it as the
+/// activations' width), and flash attention where the engine uses it. Returns what the user
+/// should know. `docs`: sentence-transformers' batch size; `max_batch_tokens`: TEI's.
+///
+/// # Errors
+/// The engine cannot run this model, these weights or on this machine.
+pub fn configure(
+    engine: Backend,
+    s: &mut Settings,
+    (spec, quant): (&ModelSpec, &str),
+    chunk: u64,
+    (docs, max_batch_tokens): (Option<u64>, Option<u64>),
+    sys: &SystemSpec,
+) -> Result<Vec<String>> {
+    if !engine.is_embedding() {
+        return Ok(Vec::new());
+    }
+    if !spec.is_embedder() {
+        anyhow::bail!(
+            "--backend {}: serves embedding and reranker models; {} generates text (its engines: llama.cpp, vllm, exllamav2, mlx, transformers)",
+            engine.name(),
+            spec.name
+        );
+    }
+    let wtype = match quant.to_ascii_uppercase().as_str() {
+        "F32" => GgmlType::F32,
+        "F16" => GgmlType::F16,
+        "BF16" => GgmlType::BF16,
+        _ => anyhow::bail!(
+            "--backend {}: loads safetensors weights in float32, float16 or bfloat16 (-q F32, F16 or BF16), not {quant}",
+            engine.name()
+        ),
+    };
+    let gpu = sys.gpus.first();
+    if engine == Backend::Tei && gpu.is_some_and(|g| !matches!(g.api, GpuApi::Cuda | GpuApi::Metal))
+    {
+        anyhow::bail!(
+            "--backend tei: its GPU builds are CUDA (NVIDIA) and Metal (Apple); this machine's GPU is {} (use --cpu for TEI's CPU image, or --backend sentence-transformers)",
+            gpu.map_or("", |g| g.name.as_str())
+        );
+    }
+    let max_len = spec.context_length.max(1);
+    let t = chunk.clamp(1, max_len);
+    let mut notes = Vec::new();
+    if chunk > max_len {
+        notes.push(format!(
+            "{}: documents are cut at its {max_len} tokens; chunks of {chunk} are read as {t}",
+            spec.name
+        ));
+    }
+    s.ctx = Some(max_len);
+    s.prompt = t;
+    s.gen = 0;
+    s.parallel = 1;
+    s.gpu_layers = llmrig_core::estimate::GpuLayers::Count(spec.n_layer + 1);
+    s.cache_type_k = wtype;
+    s.cache_type_v = wtype;
+    if engine == Backend::Tei {
+        let budget = max_batch_tokens.unwrap_or(TEI_MAX_BATCH_TOKENS).max(1);
+        // TEI's flash models need float16 and flash-attn (v2 on compute capability 8.0+; the
+        // Turing image turns it off); the others pad.
+        let flash = wtype == GgmlType::F16
+            && gpu.is_some_and(|g| g.api == GpuApi::Cuda && !pre_ampere(&g.name));
+        s.flash_attn = if flash { FlashAttn::On } else { FlashAttn::Off };
+        // The warmup is the peak: the whole token budget in sequences of the longest input when
+        // padding-free, one sequence of the longest input otherwise.
+        let longest = max_len.min(budget);
+        (s.ubatch, s.batch) = (t, budget);
+        notes.push(if flash {
+            format!(
+                "tei: batches concatenate documents without padding (flash attention); memory peaks at startup, where TEI runs one batch of --max-batch-tokens {budget} tokens and stops if it does not fit"
+            )
+        } else {
+            let why = gpu.map_or_else(
+                || "the CPU image runs ONNX Runtime".to_string(),
+                |g| {
+                    if g.api == GpuApi::Cuda && wtype == GgmlType::F16 {
+                        format!("{} is older than Ampere; TEI's Turing image turns it off", g.name)
+                    } else {
+                        format!("on {} with {} weights", g.name, wtype.name())
+                    }
+                },
+            );
+            format!(
+                "tei: without flash attention ({why}) TEI pads each batch and keeps the attention scores of every head (batch × heads × length²); its startup runs one {longest}-token sequence and stops if it does not fit: --max-batch-tokens caps it"
+            )
+        });
+    } else {
+        let b = docs.unwrap_or(ST_BATCH_SIZE).max(1);
+        (s.ubatch, s.batch) = (t, t * b);
+        s.flash_attn = FlashAttn::On;
+        let mask = if spec.is_encoder() && b > 1 {
+            format!(
+                "; with any padding transformers expands the attention mask to batch × {t}² values ({} here)",
+                crate::render::size(b * t * t * if wtype == GgmlType::F32 { 4 } else { 2 })
+            )
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "sentence-transformers: encode(batch_size={b}) pads each batch to its longest text ({t} tokens here){mask}; memory peaks with the first, longest batch"
+        ));
+        if !spec.is_encoder() {
+            let per_token: u64 = (0..spec.n_layer)
+                .filter(|&il| spec.has_kv(il))
+                .map(|il| spec.n_embd_k_gqa(il) + spec.n_embd_v_gqa(il))
+                .sum();
+            let dt = if wtype == GgmlType::F32 { 4 } else { 2 };
+            notes.push(format!(
+                "sentence-transformers: {}'s forward fills a cache of every layer's K and V for the whole batch ({}, the KV cache column) because its config says use_cache; SentenceTransformer(..., config_kwargs={{\"use_cache\": False}}) frees it",
+                spec.name,
+                crate::render::size(per_token * t * b * dt)
+            ));
+        }
+    }
+    Ok(notes)
+}
+
+/// The command that runs the model in the engine, with the settings estimated.
+#[must_use]
+pub fn start_command(
+    engine: Backend,
+    spec: &ModelSpec,
+    repo: &str,
+    s: &Settings,
+    sys: &SystemSpec,
+) -> String {
+    let f32 = s.cache_type_k == GgmlType::F32;
+    if engine == Backend::Tei {
+        let image = match sys.gpus.first() {
+            None => format!("cpu-{TEI_VERSION}"),
+            Some(g) if pre_ampere(&g.name) => format!("turing-{TEI_VERSION}"),
+            Some(g)
+                if g.name.contains("H100") || g.name.contains("H200") || g.name.contains("H20") =>
+            {
+                format!("hopper-{TEI_VERSION}")
+            }
+            Some(g)
+                if g.name.contains("A100") || g.name.contains("A30") || g.name.contains("A800") =>
+            {
+                TEI_VERSION.to_string()
+            }
+            Some(g)
+                if g.name.contains("RTX 40")
+                    || g.name.contains("L4")
+                    || g.name.contains("L40")
+                    || g.name.contains("Ada") =>
+            {
+                format!("89-{TEI_VERSION}")
+            }
+            Some(_) => format!("86-{TEI_VERSION}"),
+        };
+        let gpus = if sys.gpus.is_empty() {
+            ""
+        } else {
+            "--gpus all "
+        };
+        let dtype = if f32 && !sys.gpus.is_empty() {
+            " --dtype float32"
+        } else {
+            ""
+        };
+        let budget = if s.batch != TEI_MAX_BATCH_TOKENS && s.flash_attn == FlashAttn::On {
+            format!(" --max-batch-tokens {}", s.batch)
+        } else {
+            String::new()
+        };
+        return format!(
+            "docker run {gpus}-p 8080:80 -v $PWD/data:/data ghcr.io/huggingface/text-embeddings-inference:{image} --model-id {repo}{dtype}{budget}"
+        );
+    }
+    let device = match sys.gpus.first().map(|g| g.api) {
+        None => "cpu",
+        Some(GpuApi::Metal) => "mps",
+        Some(_) => "cuda",
+    };
+    let kwargs = match s.cache_type_k {
+        GgmlType::F16 => ", model_kwargs={\"torch_dtype\": \"float16\"}",
+        GgmlType::BF16 => ", model_kwargs={\"torch_dtype\": \"bfloat16\"}",
+        _ => "",
+    };
+    let b = s.batch / s.ubatch.max(1);
+    if spec.pooling == Some(llmrig_core::model::Pooling::Rank) {
+        format!(
+            "python -c 'from sentence_transformers import CrossEncoder; m = CrossEncoder(\"{repo}\", device=\"{device}\"{kwargs}); print(m.predict([(\"query\", \"document\")], batch_size={b}))'"
+        )
+    } else {
+        format!(
+            "python -c 'from sentence_transformers import SentenceTransformer; m = SentenceTransformer(\"{repo}\", device=\"{device}\"{kwargs}); print(m.encode([\"document\"], batch_size={b}).shape)'"
+        )
+    }
+}

@@ -1,0 +1,201 @@
+//! Issue 15: embedding and reranker models in text-embeddings-inference (TEI) and
+//! sentence-transformers. The expected buffers are the rules engines.rs documents, written out
+//! here from the model's shape (BGE-M3: XLM-RoBERTa large, H = 1024, I = 4096, 16 heads).
+
+use super::{json, llmrig};
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap()
+}
+
+const GPU_3060: &[&str] = &["--gpu", "rtx-3060", "--ram", "32GiB"];
+
+fn run(args: &[&str]) -> Value {
+    let mut v = args.to_vec();
+    if !args.contains(&"--gpu") && !args.contains(&"--no-gpu") {
+        v.extend_from_slice(GPU_3060);
+    }
+    json(&v)
+}
+
+fn notes(j: &Value) -> String {
+    j["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const H: u64 = 1024;
+const I: u64 = 4096;
+const HEADS: u64 = 16;
+
+#[test]
+fn sentence_transformers_loads_float32_onto_the_gpu_and_sizes_a_padded_batch() {
+    let j = run(&["estimate", "bge-m3", "--backend", "sentence-transformers"]);
+    assert_eq!(j["settings"]["backend"], "sentence-transformers");
+    assert_eq!(j["quant"]["name"], "F32");
+    let gpu = &j["memory"]["devices"][0];
+    let cpu = &j["memory"]["devices"][1];
+    // The whole model on the GPU, the token table too (llama.cpp keeps it in RAM).
+    assert_eq!(u(&cpu["weights_bytes"]), 0);
+    assert!(u(&gpu["weights_bytes"]) > 250_002 * H * 4);
+    assert_eq!(u(&j["memory"]["kv_cache_bytes"]), 0);
+    // 32 documents of 512 tokens in float32: the expanded mask (4 bytes × 32 × 512²) and a
+    // layer's input, attention output and MLP pre/post-activation (n · (2H + 2I) floats).
+    let (b, t) = (32, 512);
+    let n = b * t;
+    assert_eq!(
+        u(&gpu["compute_bytes"]),
+        4 * b * t * t + 4 * n * (2 * H + 2 * I)
+    );
+    // The PyTorch context.
+    assert!(u(&gpu["other_bytes"]) >= 400 << 20);
+    // A smaller batch, a smaller peak; float16 halves weights and activations.
+    let eight = run(&[
+        "estimate",
+        "bge-m3",
+        "--backend",
+        "st",
+        "--encode-batch",
+        "8",
+    ]);
+    assert_eq!(
+        u(&eight["memory"]["devices"][0]["compute_bytes"]),
+        4 * 8 * t * t + 4 * 8 * t * (2 * H + 2 * I)
+    );
+    let half = run(&["estimate", "bge-m3", "--backend", "st", "-q", "F16"]);
+    assert_eq!(
+        u(&half["memory"]["devices"][0]["compute_bytes"]),
+        u(&gpu["compute_bytes"]) / 2
+    );
+    assert!(notes(&half).contains(r#"model_kwargs={"torch_dtype": "float16"}"#));
+    assert!(notes(&j).contains("SentenceTransformer(\"BAAI/bge-m3\", device=\"cuda\")"));
+}
+
+#[test]
+fn a_decoder_embedder_in_sentence_transformers_caches_the_whole_batch() {
+    let j = run(&["estimate", "qwen3-embedding-0.6b", "--backend", "st"]);
+    // 28 layers × (8 + 8 KV heads × 128) × 32 × 512 tokens × 4 bytes.
+    assert_eq!(
+        u(&j["memory"]["kv_cache_bytes"]),
+        28 * 2 * 8 * 128 * 32 * 512 * 4
+    );
+    assert!(notes(&j).contains(r#"config_kwargs={"use_cache": False}"#));
+}
+
+#[test]
+fn tei_sizes_its_warmup_batch_without_padding_on_ampere() {
+    let j = run(&["estimate", "bge-m3", "--backend", "tei"]);
+    assert_eq!(j["quant"]["name"], "F16");
+    let gpu = &j["memory"]["devices"][0];
+    assert_eq!(u(&j["memory"]["devices"][1]["weights_bytes"]), 0);
+    // 16384 tokens in float16: the MLP phase (7·T·H + T·I) is the larger, plus the f32
+    // log-sum-exp of every head.
+    let t = 16384;
+    assert_eq!(
+        u(&gpu["compute_bytes"]),
+        2 * t * (7 * H + I).max(9 * H) + 4 * HEADS * t
+    );
+    let small = run(&[
+        "estimate",
+        "bge-m3",
+        "--backend",
+        "tei",
+        "--max-batch-tokens",
+        "4096",
+    ]);
+    let t = 4096;
+    assert_eq!(
+        u(&small["memory"]["devices"][0]["compute_bytes"]),
+        2 * t * (7 * H + I).max(9 * H) + 4 * HEADS * t
+    );
+    let n = notes(&small);
+    assert!(
+        n.contains(
+            "text-embeddings-inference:86-1.9 --model-id BAAI/bge-m3 --max-batch-tokens 4096"
+        ),
+        "{n}"
+    );
+}
+
+#[test]
+fn tei_before_ampere_pads_and_keeps_every_heads_scores() {
+    let j = run(&["estimate", "bge-m3", "--backend", "tei", "--gpu", "t4"]);
+    let gpu = &j["memory"]["devices"][0];
+    // One 8192-token sequence: scores and probabilities, heads × 8192² halves each.
+    let t = 8192;
+    assert_eq!(
+        u(&gpu["compute_bytes"]),
+        2 * t * (7 * H + I).max(9 * H) + 2 * 2 * HEADS * t * t
+    );
+    assert!(notes(&j).contains("turing-1.9"));
+}
+
+#[test]
+fn float16_is_about_twice_float32_in_sentence_transformers() {
+    // sbert.net "Speeding up Inference": fp16 2.01× the speed of fp32 on an RTX 3090, averaged
+    // over all-MiniLM-L6-v2, bge-base-en-v1.5, mxbai-embed-large-v1 and bge-m3 (the GPU's FP16
+    // tensor rate with FP32 accumulation is twice its FP32 rate).
+    for model in ["bge-m3", "bge-large-en-v1.5"] {
+        let speed = |q: &str| {
+            run(&[
+                "estimate",
+                model,
+                "--backend",
+                "st",
+                "-q",
+                q,
+                "--chunk",
+                "256",
+                "--gpu",
+                "rtx-3090",
+                "--ram",
+                "64GiB",
+            ])["performance"]["tokens_per_s"]
+                .as_f64()
+                .unwrap()
+        };
+        let ratio = speed("F16") / speed("F32");
+        assert!((1.5..=2.5).contains(&ratio), "{model}: {ratio:.2}");
+    }
+}
+
+#[test]
+fn the_engines_refuse_what_they_cannot_run() {
+    for (args, expected) in [
+        (
+            vec!["estimate", "qwen3-8b", "--backend", "tei"],
+            "serves embedding and reranker models",
+        ),
+        (
+            vec!["estimate", "bge-m3", "--backend", "tei", "-q", "Q8_0"],
+            "float32, float16 or bfloat16",
+        ),
+        (
+            vec![
+                "estimate",
+                "bge-m3",
+                "--backend",
+                "tei",
+                "--gpu",
+                "rx-7900-xtx",
+            ],
+            "CUDA (NVIDIA) and Metal (Apple)",
+        ),
+    ] {
+        let mut v = args.clone();
+        if !v.contains(&"--gpu") {
+            v.extend_from_slice(GPU_3060);
+        }
+        llmrig()
+            .args(&v)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(expected));
+    }
+}

@@ -9,6 +9,31 @@ use llmrig_core::model::diffusion::{
 };
 use llmrig_core::quant::GgmlType;
 
+/// WISE overall scores (0–1, world-knowledge prompts judged by GPT-4o-2024-05-13; one table, so
+/// comparable with each other), PKU-YuanGroup/WISE@eb51174 WISE_legacy/README.md (2026-04): the
+/// one published table that scores every model of this catalog. Its SDXL row is SD-XL base 0.9.
+/// Qwen-Image is listed among the unified multimodal models there.
+const WISE: [(&str, f64); 8] = [
+    ("qwen-image", 0.62),
+    ("flux.1-dev", 0.50),
+    ("sd-3.5-large", 0.46),
+    ("sd-3.5-medium", 0.45),
+    ("sdxl", 0.43),
+    ("flux.1-schnell", 0.40),
+    ("sd-1.5", 0.32),
+    ("sd-2.1", 0.32),
+];
+
+/// The source of [`image_quality`], as recommendations print it.
+pub const IMAGE_QUALITY_SOURCE: &str =
+    "WISE overall (GPT-4o judge), PKU-YuanGroup/WISE@eb51174 WISE_legacy/README.md";
+
+/// A model's WISE overall score, if published.
+#[must_use]
+pub fn image_quality(id: &str) -> Option<f64> {
+    WISE.iter().find(|(m, _)| *m == id).map(|&(_, v)| v)
+}
+
 /// An image model in the catalog.
 #[derive(Debug, Clone)]
 pub struct ImageEntry {

@@ -34,11 +34,15 @@ pub enum Use {
     Rerank,
     /// Retrieval-augmented generation: an LLM with an embedder and a reranker beside it.
     Rag,
+    /// Text to image (the image catalog; ranked by the CLI, which sizes image pipelines).
+    Image,
+    /// Speech to text (Whisper; ranked by the CLI, which sizes whisper.cpp).
+    Speech,
 }
 
 impl Use {
     /// Every use, in the order `--help` lists them.
-    pub const ALL: [Use; 8] = [
+    pub const ALL: [Use; 10] = [
         Use::Chat,
         Use::Code,
         Use::Reasoning,
@@ -47,6 +51,8 @@ impl Use {
         Use::Embedding,
         Use::Rerank,
         Use::Rag,
+        Use::Image,
+        Use::Speech,
     ];
 
     /// Parses `chat`, `code`, `reasoning`, `long-context`, `vision`, `embedding`.
@@ -61,6 +67,8 @@ impl Use {
             "embedding" | "embeddings" => Use::Embedding,
             "rerank" | "reranker" | "reranking" => Use::Rerank,
             "rag" => Use::Rag,
+            "image" | "images" | "text-to-image" => Use::Image,
+            "speech" | "speech-to-text" | "asr" | "transcription" => Use::Speech,
             _ => return None,
         })
     }
@@ -77,6 +85,8 @@ impl Use {
             Use::Embedding => "embedding",
             Use::Rerank => "rerank",
             Use::Rag => "rag",
+            Use::Image => "image",
+            Use::Speech => "speech",
         }
     }
 
@@ -91,6 +101,7 @@ impl Use {
             Use::Reasoning => 32768,
             Use::LongContext => 65536,
             Use::Embedding | Use::Rerank => 512,
+            Use::Image | Use::Speech => 0,
         }
     }
 }
@@ -422,6 +433,7 @@ fn recommend_embedders(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recomme
 pub fn recommend(sys: &SystemSpec, opts: &RecommendOptions) -> Vec<Recommendation> {
     match opts.use_ {
         Use::Embedding | Use::Rerank => return recommend_embedders(sys, opts),
+        Use::Image | Use::Speech => return Vec::new(),
         Use::Rag => {
             // The embedder and reranker start first; the LLM is ranked for chat in what is left.
             let Some((side, left)) = rag_servers(sys) else {

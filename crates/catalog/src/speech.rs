@@ -5,6 +5,30 @@
 
 use llmrig_core::model::WhisperSpec;
 
+/// Average English short-form WER (%) over the Open ASR Leaderboard's eight datasets,
+/// huggingface/open_asr_leaderboard@16743c6 scripts/data/en_shortform.csv ("as of 26 March
+/// 2026"); one harness for all, so comparable. The leaderboard lists tiny, base, small and medium
+/// only as their English-only `.en` models; the multilingual ones have no row.
+const OPEN_ASR_WER: [(&str, f64); 7] = [
+    ("whisper-large-v3", 7.44),
+    ("whisper-large-v3-turbo", 7.83),
+    ("whisper-large-v2", 7.835),
+    ("whisper-medium.en", 8.09),
+    ("whisper-small.en", 8.59),
+    ("whisper-base.en", 10.3175),
+    ("whisper-tiny.en", 12.80625),
+];
+
+/// The source of [`speech_wer`], as recommendations print it.
+pub const SPEECH_QUALITY_SOURCE: &str =
+    "Open ASR Leaderboard, English short-form average WER (huggingface/open_asr_leaderboard@16743c6, 2026-03-26)";
+
+/// A Whisper model's average WER (%) on the Open ASR Leaderboard, if it has a row.
+#[must_use]
+pub fn speech_wer(id: &str) -> Option<f64> {
+    OPEN_ASR_WER.iter().find(|(m, _)| *m == id).map(|&(_, v)| v)
+}
+
 /// A Whisper model in the catalog.
 #[derive(Debug, Clone)]
 pub struct SpeechEntry {

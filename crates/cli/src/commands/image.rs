@@ -271,6 +271,40 @@ fn what_fits(
     })
 }
 
+/// sd.cpp's plan for `e` at its native size and default steps on `sys`: the estimate as is when it
+/// fits, else the fewest of sd.cpp's memory savers and smaller files that make it fit
+/// ([`what_fits`]), with those changes as `llmrig estimate` flags; `None` when nothing fits.
+#[must_use]
+pub fn default_plan(e: &ImageEntry, sys: &SystemSpec) -> Option<(String, ImageEstimate, Verdict)> {
+    let p = &e.pipeline;
+    let s = ImageSettings {
+        engine: ImageEngine::SdCpp,
+        width: p.width,
+        height: p.height,
+        steps: p.steps,
+        batch_count: 1,
+        batch_size: 1,
+        denoiser_format: None,
+        text_encoder_format: None,
+        diffusion_fa: false,
+        fa_all: false,
+        vae_tiling: false,
+        clip_on_cpu: false,
+        vae_on_cpu: false,
+        offload: Offload::Auto,
+    };
+    let pipe = with_guidance(e, None);
+    let speed = ImageSpeedParams::SHIPPED;
+    let est = estimate_image(&pipe, &s, sys, &llm_bytes(&pipe), &speed);
+    let (flags, est) = if est.fits {
+        (String::new(), est)
+    } else {
+        what_fits(&pipe, &s, sys, &speed)?
+    };
+    let v = verdict(&est);
+    Some((flags, est, v))
+}
+
 /// The command that starts the plan (sd.cpp's CLI; a diffusers or ComfyUI outline).
 fn command(e: &ImageEntry, pipe: &Pipeline, s: &ImageSettings) -> String {
     match s.engine {

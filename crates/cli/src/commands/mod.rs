@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod need;
 pub mod plan;
 pub mod recommend;
+pub mod recommend_media;
 pub mod serve;
 pub mod speech;
 pub mod stack;

@@ -71,6 +71,10 @@ fn launch_line(
 pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
     let use_ = a.use_;
     let (sys, notes) = options::machine(&a.machine)?;
+    if matches!(use_, Use::Image | Use::Speech) {
+        let notes: Vec<String> = notes.iter().map(ToString::to_string).collect();
+        return crate::commands::recommend_media::run(use_, &sys, a.top, &notes, as_json);
+    }
     let recs = recommend(
         &sys,
         &RecommendOptions {

@@ -13,7 +13,7 @@ use llmrig_core::estimate::{
     capacities, memory_fits, ram_usage, DeviceUsage, FlashAttn, MemoryBreakdown, Verdict,
 };
 use llmrig_core::quant::GgmlType;
-use llmrig_core::system::DeviceKind;
+use llmrig_core::system::{DeviceKind, SystemSpec};
 
 use crate::args::EstimateArgs;
 use crate::options;
@@ -58,16 +58,27 @@ fn wtype(q: Option<&str>) -> Result<GgmlType> {
     }
 }
 
-/// Estimates a Whisper model and renders it.
-///
-/// # Errors
-/// A bad `-q` or machine description.
-pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
-    let t = wtype(a.quant.as_deref())?;
-    let (sys, machine_notes) = options::machine(&a.machine)?;
+/// Whisper at one weight type on one machine: its memory, where it runs and how fast.
+pub struct SpeechRun {
+    /// Memory per device.
+    pub memory: MemoryBreakdown,
+    /// Whether it fits.
+    pub fits: bool,
+    /// Seconds of work per second of audio.
+    pub rtf: f64,
+    /// The verdict by real-time factor.
+    pub verdict: Verdict,
+    encode_s: f64,
+    token_s: f64,
+    mem: llmrig_core::model::WhisperMemory,
+    on_gpu: bool,
+}
+
+/// Sizes and times `w` at weight type `t` (flash attention `fa`) on `sys`.
+#[must_use]
+pub fn evaluate(w: &SpeechEntry, t: GgmlType, fa: bool, sys: &SystemSpec) -> SpeechRun {
+    let sys = sys.clone();
     let spec = &w.spec;
-    // whisper.cpp 1.8.5 defaults to flash attention (whisper_context_default_params).
-    let fa = !matches!(a.flash_attn.map(FlashAttn::from), Some(FlashAttn::Off));
     let mem = spec.memory(t, fa);
     let n_gpu = sys.gpus.len();
     let caps = capacities(&sys);
@@ -145,6 +156,38 @@ pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
     } else {
         Verdict::Slow
     };
+    SpeechRun {
+        memory,
+        fits,
+        rtf,
+        verdict,
+        encode_s,
+        token_s,
+        mem,
+        on_gpu,
+    }
+}
+
+/// Estimates a Whisper model and renders it.
+///
+/// # Errors
+/// A bad `-q` or machine description.
+pub fn run(a: &EstimateArgs, w: &SpeechEntry, as_json: bool) -> Result<String> {
+    let t = wtype(a.quant.as_deref())?;
+    let (sys, machine_notes) = options::machine(&a.machine)?;
+    let spec = &w.spec;
+    // whisper.cpp 1.8.5 defaults to flash attention (whisper_context_default_params).
+    let fa = !matches!(a.flash_attn.map(FlashAttn::from), Some(FlashAttn::Off));
+    let SpeechRun {
+        memory,
+        fits: _,
+        rtf,
+        verdict,
+        encode_s,
+        token_s,
+        mem,
+        on_gpu,
+    } = evaluate(w, t, fa, &sys);
     let mut warnings = vec![WarningJson::new(
         "speech-speed-rough",
         format!(

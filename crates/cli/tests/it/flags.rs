@@ -170,6 +170,8 @@ fn help_lists_the_values_of_fixed_choice_flags() {
                 "embedding",
                 "rerank",
                 "rag",
+                "image",
+                "speech",
             ],
         ),
         ("recommend", "--launch", &launch),

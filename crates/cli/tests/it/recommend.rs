@@ -201,3 +201,55 @@ fn the_ranking_knows_which_model_is_better() {
         );
     }
 }
+
+/// `--use image|speech` (issue 15): only plans that fit, the best-scored of those that are not
+/// slow first, each image model with the changes that make it fit.
+#[test]
+fn image_and_speech_recommendations_fit_and_rank_by_their_published_scores() {
+    let machine = ["--gpu", "rtx-3060", "--ram", "32GiB"];
+    let mut args = vec!["recommend", "--use", "image"];
+    args.extend_from_slice(&machine);
+    let j = super::json(&args);
+    assert_eq!(j["use"], "image");
+    let rows = j["recommendations"].as_array().unwrap();
+    assert!(rows.len() >= 6, "{rows:?}");
+    let gib12 = 12u64 << 30;
+    for r in rows {
+        assert!(r["memory_bytes"].as_u64().unwrap() <= gib12, "{r}");
+    }
+    // Not slow before slow; among the former, WISE scores never rise.
+    let slow_from = rows
+        .iter()
+        .position(|r| r["verdict"] == "slow")
+        .unwrap_or(rows.len());
+    assert!(rows[slow_from..].iter().all(|r| r["verdict"] == "slow"));
+    let scores: Vec<f64> = rows[..slow_from]
+        .iter()
+        .filter_map(|r| r["score"].as_f64())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // FLUX.1 dev (24 GB in BF16 with its T5) needs sd.cpp's offload and a smaller file on 12 GB.
+    assert_eq!(rows[0]["id"], "flux.1-dev");
+    assert!(rows[0]["changes"]
+        .as_str()
+        .unwrap()
+        .contains("--offload-to-cpu"));
+    // The changes are estimate flags that make it fit.
+    let mut est = vec!["estimate", "flux.1-dev"];
+    let changes = rows[0]["changes"].as_str().unwrap().to_string();
+    est.extend(changes.split(' '));
+    est.extend_from_slice(&machine);
+    assert_ne!(super::json(&est)["verdict"], "does-not-fit");
+
+    let mut args = vec!["recommend", "--use", "speech", "--top", "20"];
+    args.extend_from_slice(&machine);
+    let s = super::json(&args);
+    let rows = s["recommendations"].as_array().unwrap();
+    assert_eq!(rows[0]["id"], "whisper-large-v3");
+    assert!(rows
+        .iter()
+        .all(|r| r["realtime_factor"].as_f64().unwrap() > 0.0));
+    // The multilingual small models have no leaderboard row: ranked after the scored ones.
+    let first_unscored = rows.iter().position(|r| r["score"].is_null()).unwrap();
+    assert!(rows[first_unscored..].iter().all(|r| r["score"].is_null()));
+}

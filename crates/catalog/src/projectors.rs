@@ -27,6 +27,10 @@ pub fn projector_for(spec: &ModelSpec) -> Option<ProjectorSpec> {
         }
         "llava-1.5-7b" | "llava-1.5-13b" => ProjectorSpec::llava(d, false),
         "llava-1.6-mistral-7b" => ProjectorSpec::llava(d, true),
+        // Every Qwen3.5 is multimodal; its tower grows with the model (see `ProjectorSpec::qwen35`).
+        "qwen3.5-0.8b" => ProjectorSpec::qwen35(d, 12),
+        "qwen3.5-2b" | "qwen3.5-4b" => ProjectorSpec::qwen35(d, 24),
+        id if id.starts_with("qwen3.5-") => ProjectorSpec::qwen35(d, 27),
         _ => return None,
     })
 }
@@ -35,5 +39,5 @@ pub fn projector_for(spec: &ModelSpec) -> Option<ProjectorSpec> {
 /// by name rather than guessed).
 #[must_use]
 pub fn unsized_vision(spec: &ModelSpec) -> bool {
-    spec.id.starts_with("qwen3.5-") || spec.id.starts_with("gemma-3n-")
+    spec.id.starts_with("gemma-3n-")
 }

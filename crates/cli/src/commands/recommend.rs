@@ -109,7 +109,7 @@ pub fn run(a: &RecommendArgs, as_json: bool) -> Result<String> {
             use_.name(),
             a.min_tps,
             match use_ {
-                Use::Vision => " (vision models are only offered with a projector llmrig sizes: Gemma 3 4B, 12B, 27B)",
+                Use::Vision => " (vision models are only offered with a projector llmrig sizes)",
                 Use::Rag => " (RAG needs an embedder and a reranker beside the LLM)",
                 _ => "",
             }

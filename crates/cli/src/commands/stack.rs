@@ -113,7 +113,7 @@ pub fn with_servers(
 
 /// The projector families llmrig sizes from a file, for error messages.
 const KNOWN_PROJECTORS: &str =
-    "Gemma 3, Qwen2.5-VL, Qwen3-VL, Pixtral, Llama 4, SmolVLM, InternVL, LLaVA";
+    "Gemma 3, Qwen2.5-VL, Qwen3-VL, Qwen3.5, Pixtral, Llama 4, SmolVLM, InternVL, LLaVA";
 
 /// The projector `--mmproj` names, estimated in the main model's process: `auto` is the one
 /// published with a catalog model, else a projector file. Returns the part and the tokens each

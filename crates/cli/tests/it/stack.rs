@@ -541,3 +541,23 @@ fn whisper_encoder_times_against_published_benches() {
         "median {median}, worst {worst}"
     );
 }
+
+/// Qwen3.5's `--mmproj auto`: Qwen3-VL's projector type without deep-stack mergers, as the
+/// published unsloth Qwen3.5-4B mmproj-F16.gguf holds it (672,423,616 bytes with its header).
+#[test]
+fn qwen3_5_mmproj_auto_is_the_published_file() {
+    let j = json(&with_machine(&[
+        "estimate",
+        "qwen3.5-4b",
+        "--mmproj",
+        "auto",
+    ]));
+    let p = j["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["role"] == "mmproj")
+        .unwrap();
+    let w = u(&p["memory"]["weights_bytes"]);
+    assert!(w < 672_423_616 && 672_423_616 - w < 64 * 1024, "{w}");
+}

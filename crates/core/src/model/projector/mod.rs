@@ -248,6 +248,25 @@ impl ProjectorSpec {
         p
     }
 
+    /// Qwen3.5's vision tower: Qwen3-VL's kind (llama.cpp converts `Qwen3_5ForConditionalGeneration`
+    /// with its Qwen3-VL vision class, conversion/qwen3vl.py) without deep-stack mergers
+    /// (transformers' `Qwen3_5VisionModel` deletes them; `deepstack_visual_indexes` is `[]`).
+    /// `blocks`: 12 (0.8B: 768 wide, 3072, 12 heads), 24 (2B, 4B: 1024, 4096, 16 heads) or 27
+    /// (9B and up: 1152, 4304, 16 heads), per NVIDIA/Megatron-LM@0670889a
+    /// examples/multimodal_dev/models/qwen35_vl/configuration.py.
+    #[must_use]
+    pub fn qwen35(text_embd: u64, blocks: u64) -> ProjectorSpec {
+        let t = match blocks {
+            12 => (768, 3072, 12, 12),
+            24 => (1024, 4096, 16, 24),
+            _ => (1152, 4304, 16, 27),
+        };
+        let mut p = Self::tower(ProjectorKind::Qwen3Vl, t, 16, 768, 2, text_embd);
+        p.n_pos = 2304;
+        p.deepstack = 0;
+        p
+    }
+
     /// Pixtral as Mistral Small 3.1 and 3.2 and Magistral Small 1.2 ship it.
     #[must_use]
     pub fn pixtral(text_embd: u64) -> ProjectorSpec {

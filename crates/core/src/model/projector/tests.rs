@@ -232,3 +232,25 @@ fn qwen3vl_towers_match_published_files_and_libmtmd() {
     // The host keeps the raw image and the positions: 24.93 MiB in both GPU logs.
     assert_eq!(small.host_input_bytes(), 26_136_832);
 }
+
+#[test]
+fn qwen35_towers_match_published_mmproj_files() {
+    // File sizes of published mmproj GGUFs (tensor data plus a header of a few KiB):
+    // unsloth Qwen3.5-0.8B and -4B mmproj-F16.gguf and -4B mmproj-BF16.gguf, and a 9B fine-tune's
+    // BF16 mmproj (khtsly/Mini-Coder-GGUF@e0f87a9), all converted by llama.cpp. The remainders
+    // are 10,080, 18,112 (the 4B's F16 and BF16 files alike) and 19,648 bytes: the headers.
+    for (text, blocks, t, file) in [
+        (1024, 12, GgmlType::F16, 204_987_232u64),
+        (2560, 24, GgmlType::F16, 672_423_616),
+        (2560, 24, GgmlType::BF16, 675_569_344),
+        (4096, 27, GgmlType::BF16, 921_704_576),
+    ] {
+        let p = ProjectorSpec::qwen35(text, blocks);
+        let w = p.weights_bytes(t);
+        assert!(
+            w <= file && file - w < 64 * 1024,
+            "{blocks} blocks to {text} in {t:?}: {w} against the file's {file}"
+        );
+        assert!(!p.tensors(t).iter().any(|x| x.name.contains("deepstack")));
+    }
+}

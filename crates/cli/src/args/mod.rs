@@ -479,7 +479,8 @@ pub struct StackArgs {
     #[arg(long = "draft-accept", value_parser = values::probability, requires = "draft")]
     pub draft_accept: Option<f64>,
     /// Another model served beside this one on the same machine, `MODEL[:QUANT]`: an embedder,
-    /// a reranker or an LLM, each as its own llama.cpp server. Repeatable.
+    /// a reranker or an LLM, each as its own llama.cpp server; `MODEL@tei` or
+    /// `MODEL@sentence-transformers` serves an embedder or reranker in that engine. Repeatable.
     #[arg(long = "with")]
     pub with: Vec<String>,
     /// Tokens per document for embedders and rerankers (throughput, and the physical batch

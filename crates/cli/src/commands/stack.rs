@@ -4,7 +4,7 @@
 
 use anyhow::{Context as _, Result};
 use llmrig_contract::{ComponentJson, MemoryJson};
-use llmrig_core::estimate::{estimate, Estimate, Settings};
+use llmrig_core::estimate::{estimate, Backend, Estimate, Settings};
 use llmrig_core::model::{ModelSpec, Pooling};
 use llmrig_core::quant::Quant;
 use llmrig_core::stack::{remaining, Component, ComponentRole};
@@ -94,9 +94,34 @@ pub fn with_servers(
     let mut left = sys.clone();
     let mut parts = Vec::new();
     for arg in list {
-        let (name, quant) = split_model_quant(arg);
+        // `MODEL[:QUANT]@tei` or `@sentence-transformers`: an embedder or reranker served by that
+        // engine instead of a llama-server.
+        let (spec_arg, engine) = match arg.rsplit_once('@') {
+            Some((m, e)) if !m.is_empty() => match Backend::parse(e) {
+                Some(b) if b.is_embedding() || b == Backend::LlamaCpp => (m, b),
+                _ => anyhow::bail!("--with {arg}: `@{e}` is not an engine for a model beside this one: expected @llama.cpp, @tei or @sentence-transformers"),
+            },
+            _ => (arg.as_str(), Backend::LlamaCpp),
+        };
+        let (name, quant) = split_model_quant(spec_arg);
+        let quant = quant.or(crate::commands::embedders::default_dtype(engine, sys));
         let m = options::model(name, quant).with_context(|| format!("--with {arg}"))?;
-        let (s, mut notes) = companion_settings(&m.weights.spec, base, chunk);
+        let (mut s, mut notes) = companion_settings(&m.weights.spec, base, chunk);
+        if engine.is_embedding() {
+            s.backend = engine;
+            let w = &m.weights;
+            notes.extend(
+                crate::commands::embedders::configure(
+                    engine,
+                    &mut s,
+                    (&w.spec, &w.quant.name()),
+                    chunk,
+                    (None, None),
+                    sys,
+                )
+                .with_context(|| format!("--with {arg}"))?,
+            );
+        }
         let e = estimate(&m.weights, &left, &s).with_context(|| format!("--with {arg}"))?;
         let role = role_of(&m.weights.spec);
         notes.extend(m.notes.iter().cloned());

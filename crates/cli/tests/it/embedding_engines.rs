@@ -199,3 +199,39 @@ fn the_engines_refuse_what_they_cannot_run() {
             .stderr(predicate::str::contains(expected));
     }
 }
+
+#[test]
+fn with_model_at_engine_serves_it_beside_the_llm_in_that_engine() {
+    let j = run(&[
+        "estimate",
+        "qwen3-8b",
+        "--with",
+        "bge-m3@tei",
+        "--with",
+        "bge-reranker-v2-m3@sentence-transformers",
+    ]);
+    let comps = j["components"].as_array().unwrap();
+    let find = |role: &str| comps.iter().find(|c| c["role"] == role).unwrap().clone();
+    let (emb, rr) = (find("embedding"), find("reranker"));
+    assert_eq!(emb["quant"], "F16");
+    assert_eq!(rr["quant"], "F32");
+    // Each is what the engine takes alone.
+    let alone = |model: &str, engine: &str| {
+        run(&["estimate", model, "--backend", engine])["memory"]["total_bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(u(&emb["memory"]["total_bytes"]), alone("bge-m3", "tei"));
+    assert_eq!(
+        u(&rr["memory"]["total_bytes"]),
+        alone("bge-reranker-v2-m3", "sentence-transformers")
+    );
+    llmrig()
+        .args(["estimate", "qwen3-8b", "--with", "bge-m3@vllm"])
+        .args(GPU_3060)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "expected @llama.cpp, @tei or @sentence-transformers",
+        ));
+}

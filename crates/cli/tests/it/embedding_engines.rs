@@ -187,6 +187,17 @@ fn the_engines_refuse_what_they_cannot_run() {
             ],
             "CUDA (NVIDIA) and Metal (Apple)",
         ),
+        (
+            vec![
+                "estimate",
+                "bge-m3",
+                "--backend",
+                "st",
+                "--launch",
+                "llama.cpp",
+            ],
+            "--launch and --connect are for the llama.cpp family",
+        ),
     ] {
         let mut v = args.clone();
         if !v.contains(&"--gpu") {

@@ -38,27 +38,89 @@ pub fn default_dtype(engine: Backend, sys: &SystemSpec) -> Option<&'static str> 
     }
 }
 
-/// NVIDIA GPUs older than Ampere (compute capability below 8.0), told by their names: TEI runs
-/// them without flash attention, padding every batch and storing the attention scores.
+/// NVIDIA GPU generations as TEI's images divide them (README "Docker Images", TEI 0d124dc), told
+/// by the GPU's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nvidia {
+    /// Volta, Pascal and older: "NOT SUPPORTED".
+    Old,
+    /// Turing (T4, RTX 20, GTX 16): the experimental `turing-` image, without flash attention.
+    Turing,
+    /// Ampere 8.0 (A100, A30): the plain version tag.
+    Ampere80,
+    /// Ampere 8.6 (RTX 30, A10, A40, A6000): `86-`.
+    Ampere86,
+    /// Ada Lovelace (RTX 40, L4, L40): `89-`.
+    Ada,
+    /// Hopper (H100, H200, GH200): `hopper-`.
+    Hopper,
+    /// Blackwell 10.0 (B200, GB200): `100-`.
+    Blackwell100,
+    /// Blackwell 12.0 (RTX 50, RTX PRO 6000 Blackwell): `120-`.
+    Blackwell120,
+    /// Blackwell 12.1 (DGX Spark's GB10): `121-`.
+    Blackwell121,
+}
+
+impl Nvidia {
+    fn of(name: &str) -> Nvidia {
+        let n = name.to_ascii_uppercase();
+        let words: Vec<&str> = n
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let has = |ws: &[&str]| ws.iter().any(|w| words.contains(w));
+        // A GeForce model number's series: "RTX 3060" → 30, "GTX 1080" → 10.
+        let series = words.windows(2).find_map(|p| {
+            (matches!(p[0], "RTX" | "GTX") && p[1].len() == 4)
+                .then(|| p[1][..2].parse::<u32>().ok())
+                .flatten()
+        });
+        if has(&["GB10", "SPARK"]) {
+            Nvidia::Blackwell121
+        } else if has(&["B100", "B200", "GB200", "B300", "GB300"]) {
+            Nvidia::Blackwell100
+        } else if has(&["BLACKWELL"]) || series == Some(50) {
+            Nvidia::Blackwell120
+        } else if has(&["H100", "H200", "H800", "H20", "GH200"]) {
+            Nvidia::Hopper
+        } else if has(&["ADA", "L4", "L40", "L40S"]) || series == Some(40) {
+            Nvidia::Ada
+        } else if has(&["A100", "A30", "A800"]) {
+            Nvidia::Ampere80
+        } else if has(&["T4"])
+            || matches!(series, Some(16 | 20))
+            || (has(&["QUADRO", "TITAN"]) && has(&["RTX"]))
+        {
+            Nvidia::Turing
+        } else if matches!(series, Some(9 | 10))
+            || has(&["V100", "P100", "P40", "P4", "K80", "M40", "TITAN"])
+        {
+            Nvidia::Old
+        } else {
+            Nvidia::Ampere86
+        }
+    }
+
+    /// The image tag for this generation.
+    fn image(self) -> String {
+        match self {
+            Nvidia::Old | Nvidia::Ampere80 => TEI_VERSION.to_string(),
+            Nvidia::Turing => format!("turing-{TEI_VERSION}"),
+            Nvidia::Ampere86 => format!("86-{TEI_VERSION}"),
+            Nvidia::Ada => format!("89-{TEI_VERSION}"),
+            Nvidia::Hopper => format!("hopper-{TEI_VERSION}"),
+            Nvidia::Blackwell100 => format!("100-{TEI_VERSION}"),
+            Nvidia::Blackwell120 => format!("120-{TEI_VERSION}"),
+            Nvidia::Blackwell121 => format!("121-{TEI_VERSION}"),
+        }
+    }
+}
+
+/// NVIDIA GPUs older than Ampere (compute capability below 8.0): TEI runs them without flash
+/// attention, padding every batch and storing the attention scores.
 fn pre_ampere(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    let words: Vec<&str> = n
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    // GeForce 10, 16 and 20 series (RTX 2080, GTX 1660, GTX 1080).
-    let old_geforce = words.windows(2).any(|p| {
-        matches!(p[0], "RTX" | "GTX")
-            && p[1].len() == 4
-            && ["10", "16", "20"].iter().any(|g| p[1].starts_with(g))
-    });
-    old_geforce
-        || words.iter().any(|w| {
-            matches!(
-                *w,
-                "T4" | "V100" | "P100" | "P40" | "P4" | "K80" | "M40" | "TITAN" | "QUADRO"
-            )
-        })
+    matches!(Nvidia::of(name), Nvidia::Old | Nvidia::Turing)
 }
 
 /// The engine's settings for this model: the batch its memory peaks at (TEI's warmup, a
@@ -96,10 +158,18 @@ pub fn configure(
         ),
     };
     let gpu = sys.gpus.first();
+    if engine == Backend::Tei
+        && gpu.is_some_and(|g| g.api == GpuApi::Cuda && Nvidia::of(&g.name) == Nvidia::Old)
+    {
+        anyhow::bail!(
+            "--backend tei: its CUDA images start at Turing (T4, RTX 20); {} is older (\"Volta: NOT SUPPORTED\" in TEI's image table): use --no-gpu for TEI's CPU image, or --backend sentence-transformers",
+            gpu.map_or("", |g| g.name.as_str())
+        );
+    }
     if engine == Backend::Tei && gpu.is_some_and(|g| !matches!(g.api, GpuApi::Cuda | GpuApi::Metal))
     {
         anyhow::bail!(
-            "--backend tei: its GPU builds are CUDA (NVIDIA) and Metal (Apple); this machine's GPU is {} (use --cpu for TEI's CPU image, or --backend sentence-transformers)",
+            "--backend tei: its GPU builds are CUDA (NVIDIA) and Metal (Apple); this machine's GPU is {} (use --no-gpu for TEI's CPU image, or --backend sentence-transformers)",
             gpu.map_or("", |g| g.name.as_str())
         );
     }
@@ -193,26 +263,7 @@ pub fn start_command(
     if engine == Backend::Tei {
         let image = match sys.gpus.first() {
             None => format!("cpu-{TEI_VERSION}"),
-            Some(g) if pre_ampere(&g.name) => format!("turing-{TEI_VERSION}"),
-            Some(g)
-                if g.name.contains("H100") || g.name.contains("H200") || g.name.contains("H20") =>
-            {
-                format!("hopper-{TEI_VERSION}")
-            }
-            Some(g)
-                if g.name.contains("A100") || g.name.contains("A30") || g.name.contains("A800") =>
-            {
-                TEI_VERSION.to_string()
-            }
-            Some(g)
-                if g.name.contains("RTX 40")
-                    || g.name.contains("L4")
-                    || g.name.contains("L40")
-                    || g.name.contains("Ada") =>
-            {
-                format!("89-{TEI_VERSION}")
-            }
-            Some(_) => format!("86-{TEI_VERSION}"),
+            Some(g) => Nvidia::of(&g.name).image(),
         };
         let gpus = if sys.gpus.is_empty() {
             ""
@@ -252,5 +303,37 @@ pub fn start_command(
         format!(
             "python -c 'from sentence_transformers import SentenceTransformer; m = SentenceTransformer(\"{repo}\", device=\"{device}\"{kwargs}); print(m.encode([\"document\"], batch_size={b}).shape)'"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Nvidia;
+
+    #[test]
+    fn gpu_names_pick_teis_image() {
+        for (name, generation) in [
+            ("NVIDIA GeForce RTX 3060 12GB", Nvidia::Ampere86),
+            ("NVIDIA RTX A6000", Nvidia::Ampere86),
+            ("NVIDIA GeForce RTX 4090", Nvidia::Ada),
+            ("NVIDIA L4", Nvidia::Ada),
+            ("NVIDIA RTX 6000 Ada Generation", Nvidia::Ada),
+            ("NVIDIA GeForce RTX 5090", Nvidia::Blackwell120),
+            ("NVIDIA RTX PRO 6000 Blackwell", Nvidia::Blackwell120),
+            ("NVIDIA B200", Nvidia::Blackwell100),
+            ("NVIDIA DGX Spark (GB10)", Nvidia::Blackwell121),
+            ("NVIDIA H100 80GB HBM3", Nvidia::Hopper),
+            ("NVIDIA A100 SXM 80GB", Nvidia::Ampere80),
+            ("NVIDIA T4", Nvidia::Turing),
+            ("NVIDIA GeForce RTX 2080 Ti", Nvidia::Turing),
+            ("NVIDIA GeForce GTX 1660 SUPER", Nvidia::Turing),
+            ("NVIDIA Tesla V100 SXM2 32GB", Nvidia::Old),
+            ("NVIDIA GeForce GTX 1080 Ti", Nvidia::Old),
+            ("NVIDIA Tesla P40", Nvidia::Old),
+        ] {
+            assert_eq!(Nvidia::of(name), generation, "{name}");
+        }
+        assert_eq!(Nvidia::Ampere80.image(), "1.9");
+        assert_eq!(Nvidia::Blackwell120.image(), "120-1.9");
     }
 }

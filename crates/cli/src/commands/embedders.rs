@@ -169,7 +169,7 @@ pub fn configure(
     if engine == Backend::Tei && gpu.is_some_and(|g| !matches!(g.api, GpuApi::Cuda | GpuApi::Metal))
     {
         anyhow::bail!(
-            "--backend tei: its GPU builds are CUDA (NVIDIA) and Metal (Apple); this machine's GPU is {} (use --no-gpu for TEI's CPU image, or --backend sentence-transformers)",
+            "--backend tei: its GPU builds are CUDA (NVIDIA) and Metal (Apple; AMD Instinct only experimentally, through a Python backend llmrig does not size); this machine's GPU is {} (use --no-gpu for TEI's CPU image, or --backend sentence-transformers)",
             gpu.map_or("", |g| g.name.as_str())
         );
     }
@@ -261,6 +261,12 @@ pub fn start_command(
 ) -> String {
     let f32 = s.cache_type_k == GgmlType::F32;
     if engine == Backend::Tei {
+        // Apple silicon: Homebrew's Metal build (TEI README, "Local install").
+        if sys.gpus.first().is_some_and(|g| g.api == GpuApi::Metal) {
+            return format!(
+                "brew install text-embeddings-inference && text-embeddings-router --model-id {repo} --port 8080"
+            );
+        }
         let image = match sys.gpus.first() {
             None => format!("cpu-{TEI_VERSION}"),
             Some(g) => Nvidia::of(&g.name).image(),

@@ -135,8 +135,9 @@ const RUNTIME_BARE: &[&str] = &[
     "--no-warmup",
     "--check-tensors",
     "--no-perf",
+    // `--verbose` is llmrig's own (global) flag too: it shows the provenance notes, which is what
+    // a user asking llama.cpp to be verbose wants from llmrig as well.
     "-v",
-    "--verbose",
     "--log-verbose",
     "--log-disable",
     "--log-colors",

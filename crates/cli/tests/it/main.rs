@@ -1231,4 +1231,10 @@ fn a_slow_plan_says_what_would_help() {
     )
     .to_string();
     assert!(verbose.contains("system RAM"), "{verbose}");
+    // After the subcommand's flags, --verbose is still llmrig's: every note is shown.
+    assert!(text.contains("on where the numbers come from"), "{text}");
+    assert!(
+        !verbose.contains("on where the numbers come from"),
+        "{verbose}"
+    );
 }

@@ -185,7 +185,7 @@ fn the_engines_refuse_what_they_cannot_run() {
                 "--gpu",
                 "rx-7900-xtx",
             ],
-            "CUDA (NVIDIA) and Metal (Apple)",
+            "its GPU builds are CUDA (NVIDIA) and Metal",
         ),
         (
             vec![

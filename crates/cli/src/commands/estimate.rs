@@ -395,14 +395,14 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     }
     let w = &model.weights;
     let limits = (a.stack.encode_batch, a.stack.max_batch_tokens);
-    let spec_quant = (&w.spec, w.quant.name());
+    let quant_name = w.quant.name();
     if engine.is_embedding() && (a.launch.is_some() || a.connect.is_some()) {
         anyhow::bail!("--backend {}: --launch and --connect are for the llama.cpp family; the plan's `start:` note starts it", engine.name());
     }
     let mut engine_notes = embedders::configure(
         engine,
         &mut settings,
-        (spec_quant.0, &spec_quant.1),
+        (&w.spec, &quant_name),
         chunk,
         limits,
         &whole,

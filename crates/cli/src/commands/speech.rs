@@ -77,11 +77,10 @@ pub struct SpeechRun {
 /// Sizes and times `w` at weight type `t` (flash attention `fa`) on `sys`.
 #[must_use]
 pub fn evaluate(w: &SpeechEntry, t: GgmlType, fa: bool, sys: &SystemSpec) -> SpeechRun {
-    let sys = sys.clone();
     let spec = &w.spec;
     let mem = spec.memory(t, fa);
     let n_gpu = sys.gpus.len();
-    let caps = capacities(&sys);
+    let caps = capacities(sys);
     let mut per = vec![(0u64, 0u64, 0u64, 0u64); n_gpu + 1];
     let on_gpu = n_gpu > 0;
     if on_gpu {
@@ -129,7 +128,7 @@ pub fn evaluate(w: &SpeechEntry, t: GgmlType, fa: bool, sys: &SystemSpec) -> Spe
         total_bytes: sum(|d| d.total_bytes),
         devices,
     };
-    let fits = memory_fits(&memory, &sys);
+    let fits = memory_fits(&memory, sys);
 
     // Speed: the encoder is compute-bound, a decoded token reads the decoder.
     let (rate, bw) = if on_gpu {

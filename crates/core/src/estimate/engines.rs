@@ -258,7 +258,8 @@ pub(super) fn scratch_bytes(
             // One document alone is never padded, and an all-ones mask is dropped.
             let mask = if n / t > 1 { n / t * t * t } else { 0 };
             let gated = !matches!(spec.arch, Arch::Bert);
-            let layer = dt * n * (2 * h + if gated { 4 } else { 2 } * i).max(6 * h.max(q));
+            let mlp = if gated { 4 * i } else { 2 * i };
+            let layer = dt * n * (2 * h + mlp).max(6 * h.max(q));
             if spec.is_encoder() {
                 ((3 * dt + 1) * mask).max(dt * mask + layer)
             } else {
@@ -279,8 +280,8 @@ pub(super) fn scratch_bytes(
 /// dense, norm 2TH) and 7·T·H + T·I in the MLP (GELU fused into the matmul); a gated MLP (Nomic,
 /// Jina) 7·T·H + 3·T·I, a Qwen3 layer 9·T·H + 4·T·I (gate_up, silu, product); flash attention's
 /// f32 log-sum-exp, heads × T. Without flash attention (`s.flash_attn` off: before Ampere, the
-/// CPU, float32) one padded sequence of `s.ubatch` tokens, whose scores and probabilities
-/// (heads × T² each) are both kept.
+/// CPU, float32) one padded sequence of the longest input the budget allows, whose scores and
+/// probabilities (heads × T² each) are both kept.
 fn tei_scratch(spec: &ModelSpec, s: &Settings, h: u64, i: u64, q: u64) -> u64 {
     let dt = dtype_bytes(s);
     let heads = u64::from(spec.n_head);
@@ -296,5 +297,67 @@ fn tei_scratch(spec: &ModelSpec, s: &Settings, h: u64, i: u64, q: u64) -> u64 {
         layer(t) + 2 * dt * heads * t * t
     } else {
         layer(budget) + 4 * heads * budget
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gemma_like() -> ModelSpec {
+        ModelSpec {
+            id: "t".into(),
+            n_layer: 6,
+            n_embd: 1024,
+            n_ff: 4096,
+            n_head: 8,
+            n_head_kv: 2,
+            head_dim: Some(128),
+            n_vocab: 1000,
+            context_length: 32768,
+            sliding_window: Some(512),
+            swa_period: Some(6),
+            ..ModelSpec::default()
+        }
+    }
+
+    #[test]
+    fn cache_lengths_follow_each_engine() {
+        let sp = gemma_like();
+        // Layer 0 slides (5 of every 6), layer 5 is global.
+        assert_eq!(cells(Backend::Mlx, &sp, 5, 1000), 1024);
+        assert_eq!(cells(Backend::Mlx, &sp, 0, 8192), 512 + 2047);
+        assert_eq!(cells(Backend::ExLlamaV2, &sp, 0, 1000), 1024);
+        assert_eq!(cells(Backend::Transformers, &sp, 5, 1000), 1000);
+        assert_eq!(cells(Backend::Transformers, &sp, 0, 8192), 512);
+    }
+
+    #[test]
+    fn quantized_cache_bits_include_scales() {
+        let sp = ModelSpec {
+            sliding_window: None,
+            swa_period: None,
+            ..gemma_like()
+        };
+        let s = |t: GgmlType| Settings {
+            cache_type_k: t,
+            cache_type_v: t,
+            ..Settings::default()
+        };
+        let shape = ContextShape::new(4096, &Settings::default());
+        let kv = |b: Backend, t: GgmlType| kv_bytes(b, &sp, &shape, &s(t), &|_| 0, 1)[0];
+        let kvd = 2 * 128;
+        // fp16: 2 bytes for K and for V.
+        assert_eq!(kv(Backend::Mlx, GgmlType::F16), 6 * 4096 * 4 * kvd);
+        // MLX 8-bit: 8 bits + an fp16 scale and bias per 64 values = 8.5 bits.
+        assert_eq!(
+            kv(Backend::Mlx, GgmlType::Q8_0),
+            6 * 4096 * 2 * kvd * 85 / 80
+        );
+        // ExLlamaV2 Q4: 4.5 bits per value, plus the fp16 staging layer (4 bytes per token and kvd).
+        assert_eq!(
+            kv(Backend::ExLlamaV2, GgmlType::Q4_0),
+            6 * 4096 * 2 * kvd * 45 / 80 + 4 * 4096 * kvd
+        );
     }
 }

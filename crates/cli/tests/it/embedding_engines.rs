@@ -161,8 +161,52 @@ fn float16_is_about_twice_float32_in_sentence_transformers() {
                 .unwrap()
         };
         let ratio = speed("F16") / speed("F32");
-        assert!((1.5..=2.5).contains(&ratio), "{model}: {ratio:.2}");
+        // README: 1.9×.
+        assert!((1.85..=1.97).contains(&ratio), "{model}: {ratio:.2}");
     }
+    // README: TEI on an L4 reads bge-large-en-v1.5 at ~97k tokens/s (the infinity benchmark
+    // measured ~62k for TEI 0.6: 57% high, reported, not fitted).
+    let l4 = run(&[
+        "estimate",
+        "bge-large-en-v1.5",
+        "--backend",
+        "tei",
+        "--gpu",
+        "l4",
+        "--ram",
+        "64GiB",
+    ])["performance"]["tokens_per_s"]
+        .as_f64()
+        .unwrap();
+    assert!((94_000.0..=100_000.0).contains(&l4), "{l4}");
+}
+
+#[test]
+fn long_documents_in_sentence_transformers_need_a_smaller_batch() {
+    // README: bge-m3 with --chunk 8192 builds a 32 × 8192² mask (13 bytes an entry while built:
+    // 26 GiB) and does not fit a 3060; one document at a time has no mask and fits.
+    let t: u64 = 8192;
+    let j = run(&["estimate", "bge-m3", "--backend", "st", "--chunk", "8192"]);
+    assert_eq!(
+        u(&j["memory"]["devices"][0]["compute_bytes"]),
+        13 * 32 * t * t
+    );
+    assert_eq!(j["verdict"], "does-not-fit");
+    let one = run(&[
+        "estimate",
+        "bge-m3",
+        "--backend",
+        "st",
+        "--chunk",
+        "8192",
+        "--encode-batch",
+        "1",
+    ]);
+    assert_eq!(
+        u(&one["memory"]["devices"][0]["compute_bytes"]),
+        4 * t * (2 * H + 2 * I)
+    );
+    assert_ne!(one["verdict"], "does-not-fit");
 }
 
 #[test]

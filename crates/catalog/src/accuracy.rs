@@ -368,11 +368,12 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         col("tokens_per_s"),
         col("source"),
     );
-    let (c_threads, c_size, c_class, c_notes) = (
+    let (c_threads, c_size, c_class, c_notes, c_build) = (
         col("n_threads"),
         col("model_size_gib"),
         col("device_class"),
         col("notes"),
+        col("build"),
     );
     let mut cases = Vec::new();
     let mut skipped = Vec::new();
@@ -493,6 +494,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         } else {
             FlashAttn::Off
         };
+        let llama_cpp = crate::row_build::row_version(&row[c_build], &row[c_src]);
         let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
@@ -503,6 +505,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             prompt: prompt.max(1),
             gen: gen.max(1),
             depth,
+            llama_cpp,
             ..Settings::default()
         };
         let runs: Vec<Settings> = if localscore {

@@ -19,6 +19,7 @@ pub mod prices;
 pub mod projectors;
 pub mod quality;
 pub mod recommend;
+mod row_build;
 pub mod speech;
 
 pub use devices::{devices, vendor_from_name, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};

@@ -57,6 +57,10 @@ pub struct BenchRow {
     pub test_time: Option<String>,
     /// llama.cpp's commit.
     pub build_commit: Option<String>,
+    /// llama.cpp's build number (its commit count, the `bNNNN` of its release tags), when the
+    /// build knew it: a source tree without git history builds as 1, which says nothing and is
+    /// dropped (anything below 1000, before GGUF).
+    pub build_number: Option<u32>,
     /// The GPUs llama-bench saw.
     pub gpu_info: Option<String>,
     /// The CPU llama-bench saw.
@@ -336,6 +340,7 @@ fn from_fields(fields: &[(String, String)]) -> Result<BenchRow, String> {
         stddev_ts: num("stddev_ts")?,
         test_time: get("test_time"),
         build_commit: get("build_commit"),
+        build_number: small("build_number")?.filter(|&n| n >= 1000),
         gpu_info: get("gpu_info"),
         cpu_info: get("cpu_info"),
     })
@@ -347,16 +352,25 @@ fn from_fields(fields: &[(String, String)]) -> Result<BenchRow, String> {
 fn parse_table(text: &str) -> Result<Vec<BenchRow>, BenchError> {
     let mut out: Vec<BenchRow> = Vec::new();
     let mut header: Option<Vec<String>> = None;
-    let mut build: Option<String> = None;
+    let mut build: Option<(String, Option<u32>)> = None;
     let mut first_of_table = 0;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if let Some(b) = l.strip_prefix("build:") {
             let commit = b.split_whitespace().next().unwrap_or("").to_string();
+            // `build: 4df6e859e (7349)`.
+            let number = b
+                .split_once('(')
+                .and_then(|(_, n)| n.split_once(')'))
+                .and_then(|(n, _)| n.trim().parse::<u32>().ok())
+                .filter(|&n| n >= 1000);
             for r in &mut out[first_of_table..] {
                 r.build_commit.get_or_insert_with(|| commit.clone());
+                if r.build_number.is_none() {
+                    r.build_number = number;
+                }
             }
-            build = Some(commit);
+            build = Some((commit, number));
             continue;
         }
         if !l.starts_with('|') {
@@ -389,9 +403,12 @@ fn parse_table(text: &str) -> Result<Vec<BenchRow>, BenchError> {
         })?;
         out.push(row);
     }
-    if let Some(b) = build {
+    if let Some((b, number)) = build {
         for r in &mut out {
             r.build_commit.get_or_insert_with(|| b.clone());
+            if r.build_number.is_none() {
+                r.build_number = number;
+            }
         }
     }
     Ok(out)
@@ -530,6 +547,10 @@ build: 0c1e57098 (1)
         assert_eq!(r.n_gpu_layers, Some(99));
         assert!((r.avg_ts - 7042.84).abs() < 1e-9);
         assert_eq!(r.build_commit.as_deref(), Some("0c1e57098"));
+        // Built from a tree without git history: llama-bench prints build 1, which says nothing.
+        assert_eq!(r.build_number, None);
+        let numbered = parse(&TABLE.replace("(1)", "(7349)")).unwrap();
+        assert_eq!(numbered[0].build_number, Some(7349));
         assert_eq!(rows[1].test_name(), "tg16 @ d16384");
     }
 

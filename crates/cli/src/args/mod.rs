@@ -407,7 +407,7 @@ pub struct EstimateArgs {
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
     #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
-    /// llama.cpp release whose allocation rules apply: `current` or a month `YYYY-MM`.
+    /// llama.cpp release whose allocation and kernel rules apply: `current`, a month `YYYY-MM` or a build `bNNNN` (llama-bench prints it after the commit).
     #[arg(long = "llama-cpp", default_value = "current", value_parser = values::llama_cpp)]
     pub llama_cpp: LlamaCppVersion,
     /// Decode speed (tokens/s) from which a fitting model "works well".

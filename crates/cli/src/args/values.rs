@@ -557,10 +557,11 @@ pub fn proportions(s: &str) -> Result<Proportions, String> {
         .map(Proportions)
 }
 
-/// `--llama-cpp`: `current` or a release month.
+/// `--llama-cpp`: `current`, a release month or a build number.
 pub fn llama_cpp(s: &str) -> Result<LlamaCppVersion, String> {
-    LlamaCppVersion::parse(s)
-        .ok_or_else(|| "expected `current` or a release month such as 2025-10".into())
+    LlamaCppVersion::parse(s).ok_or_else(|| {
+        "expected `current`, a release month such as 2025-10 or a build such as b7279".into()
+    })
 }
 
 /// `--ram-bw`: GB/s, above 0 and below 100000.
@@ -822,6 +823,8 @@ mod tests {
         assert!(proportions("1,x").is_err());
         assert!(proportions("-1,1").is_err());
         assert!(llama_cpp("2025-06").is_ok());
+        assert_eq!(llama_cpp("b7279"), Ok(LlamaCppVersion::Build(7279)));
+        assert!(llama_cpp("b").is_err());
         assert!(llama_cpp("june").is_err());
         assert!(ram_bandwidth("0").is_err());
         assert!(ram_bandwidth("nan").is_err());

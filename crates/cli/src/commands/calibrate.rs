@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use llmrig_catalog::accuracy::Phase;
 use llmrig_catalog::calibrate::{calibrate, distinct_models, model_by_arch_params, Measurement};
-use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings};
+use llmrig_core::estimate::{FlashAttn, GpuLayers, LlamaCppVersion, ModelWeights, Settings};
 use llmrig_core::quant::{GgmlType, Quant};
 use llmrig_formats::llama_bench::{self, BenchRow};
 
@@ -291,6 +291,10 @@ fn measurement(r: &BenchRow) -> Result<Measurement, String> {
         prompt: r.n_prompt.max(1),
         gen: r.n_gen.max(1),
         depth: r.n_depth,
+        // The kernels the run's build chose (AMD's prompt kernels changed with builds).
+        llama_cpp: r
+            .build_number
+            .map_or(LlamaCppVersion::Current, LlamaCppVersion::Build),
         ..Settings::default()
     };
     Ok(Measurement {

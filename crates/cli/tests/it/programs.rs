@@ -325,8 +325,10 @@ fn cpu_builds_change_the_prompt_on_the_cpu_only() {
     let pp = |v: &serde_json::Value| v["performance"]["prefill_tokens_per_s"].as_f64().unwrap();
     let (d16, b16) = (run("F16", "llama.cpp"), run("F16", "openblas"));
     let (d8, b8) = (run("Q8_0", "llama.cpp"), run("Q8_0", "openblas"));
-    // ggml-blas multiplies every type it takes in f32, at best as fast as the default build.
-    assert!(pp(&b16) <= pp(&d16) && pp(&b8) <= pp(&d8));
+    // ggml-blas multiplies every type it takes in f32, at best as fast as the default build
+    // (equal up to the order of a floating-point sum where the default build's time wins).
+    let at_most = |a: f64, b: f64| a <= b * (1.0 + 1e-12);
+    assert!(at_most(pp(&b16), pp(&d16)) && at_most(pp(&b8), pp(&d8)));
     assert!(
         pp(&b16) < pp(&d16) || pp(&b8) < pp(&d8),
         "BLAS costs something here"

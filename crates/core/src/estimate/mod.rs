@@ -12,6 +12,7 @@ pub mod graph;
 mod memory;
 mod placement;
 mod programs;
+mod prompt_kernels;
 mod ram;
 mod settings;
 mod speed;

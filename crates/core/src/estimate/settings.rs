@@ -107,9 +107,9 @@ pub enum SplitMode {
     None,
 }
 
-/// The llama.cpp release whose allocation rules apply, by release month (its behaviour changes
-/// often; see [`LlamaCppVersion::rules`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// The llama.cpp release whose allocation and kernel rules apply, by release month or build
+/// number (its behaviour changes often; see [`LlamaCppVersion::rules`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LlamaCppVersion {
     /// A build from this year and month (e.g. 2025-10).
@@ -119,9 +119,42 @@ pub enum LlamaCppVersion {
         /// Month, 1–12.
         month: u8,
     },
+    /// A build by number (`b7279`; llama-bench prints it after the commit, `4df6e859e (7349)`).
+    Build(u32),
     /// The current rules (the default).
     Current,
 }
+
+/// Builds whose merge month is known: `(build, year, month)`, ascending. Build numbers are
+/// llama.cpp's commit counts (its release tags `bNNNN`); months are of the merge. From the PRs
+/// that changed AMD's prompt kernels (`estimate::prompt_kernels`: #4682 b1728, #8075 b3216,
+/// #11244 b4567, #11831 b4699, #12372 b4966, #14624 b5997, #14949 b6036, #17156 b7148, #17576
+/// b7279, #18202 b7564, #18537 b7645, counted on a full-history fork and checked against issue
+/// #17917's `4df6e859e (7349)`) and from llama-bench runs in throughput.csv that state their
+/// date beside their build (lhl/strix-halo-testing, kyuz0/amd-strix-halo-toolboxes, ROCm blogs).
+const BUILD_MONTHS: &[(u32, u16, u8)] = &[
+    (1728, 2023, 12),
+    (1786, 2024, 1),
+    (3216, 2024, 6),
+    (3891, 2024, 10),
+    (4201, 2024, 11),
+    (4234, 2024, 12),
+    (4567, 2025, 1),
+    (4699, 2025, 2),
+    (4966, 2025, 3),
+    (5863, 2025, 7),
+    (6077, 2025, 8),
+    (6552, 2025, 9),
+    (6715, 2025, 10),
+    (7148, 2025, 11),
+    (7279, 2025, 12),
+    (7645, 2026, 1),
+    (7772, 2026, 1),
+    (8664, 2026, 4),
+    (9187, 2026, 5),
+    (9820, 2026, 6),
+    (10334, 2026, 9),
+];
 
 /// The version-dependent allocation rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,11 +184,18 @@ pub struct Rules {
 }
 
 impl LlamaCppVersion {
-    /// Parses `current` or `YYYY-MM`.
+    /// Parses `current`, `YYYY-MM` or a build number `bNNNN`.
     #[must_use]
     pub fn parse(s: &str) -> Option<LlamaCppVersion> {
         if s.eq_ignore_ascii_case("current") || s.eq_ignore_ascii_case("latest") {
             return Some(LlamaCppVersion::Current);
+        }
+        if let Some(n) = s.strip_prefix(['b', 'B']) {
+            return n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..10_000_000).contains(n))
+                .map(LlamaCppVersion::Build);
         }
         let (y, m) = s.split_once('-')?;
         let (year, month): (u16, u8) = (y.parse().ok()?, m.parse().ok()?);
@@ -163,13 +203,39 @@ impl LlamaCppVersion {
             .then_some(LlamaCppVersion::Month { year, month })
     }
 
+    /// The release month: a build's is that of the latest known build at or below it
+    /// (`BUILD_MONTHS`); `None` for the current rules.
+    #[must_use]
+    pub fn month(self) -> Option<(u16, u8)> {
+        match self {
+            LlamaCppVersion::Current => None,
+            LlamaCppVersion::Month { year, month } => Some((year, month)),
+            LlamaCppVersion::Build(b) => Some(
+                BUILD_MONTHS
+                    .iter()
+                    .take_while(|&&(n, _, _)| n <= b)
+                    .last()
+                    .map_or((2023, 6), |&(_, y, m)| (y, m)),
+            ),
+        }
+    }
+
+    /// Whether this version includes the change merged as build `build`: a month includes it
+    /// when that build's month is before it (a change merged mid-month is in some of that
+    /// month's builds only; counted out).
+    #[must_use]
+    pub fn has_build(self, build: u32) -> bool {
+        match self {
+            LlamaCppVersion::Current => true,
+            LlamaCppVersion::Build(b) => b >= build,
+            LlamaCppVersion::Month { .. } => self.month() > LlamaCppVersion::Build(build).month(),
+        }
+    }
+
     /// The rules of this version.
     #[must_use]
     pub fn rules(self) -> Rules {
-        let at_least = |y: u16, m: u8| match self {
-            LlamaCppVersion::Current => true,
-            LlamaCppVersion::Month { year, month } => (year, month) >= (y, m),
-        };
+        let at_least = |y: u16, m: u8| self.month().is_none_or(|ym| ym >= (y, m));
         Rules {
             ctx_pad_256: at_least(2025, 11),
             mla_v_less: at_least(2026, 1),

@@ -25,6 +25,7 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
+use super::prompt_kernels::{amd_kernels, matmul_s, Kernels};
 use super::settings::Settings;
 use super::weights::{ModelWeights, WeightClass};
 
@@ -110,7 +111,8 @@ pub struct SpeedParams {
 /// prefills at the same f32 rate, and pays the conversion on every ubatch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BlasKernels {
-    /// Share of the CPU's f32 FMA rate the BLAS sgemm reaches.
+    /// The BLAS sgemm's rate relative to the default build's float products (the CPU class's
+    /// `pp_float` share of its f32 FMA rate), so that it follows that share when a refit moves it.
     pub share: f64,
     /// Seconds per weight per core to convert it to f32 (read, unpack, write 4 bytes).
     pub convert_s: f64,
@@ -253,10 +255,12 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
 impl Default for SpeedParams {
     /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`,
     /// coordinate descent from [`SpeedParams::prior`] over the 1,627 reproducible llama.cpp rows
-    /// of throughput.csv (2026-12-02; LocalScore's llamafile rows are scored, never fitted). A
+    /// of throughput.csv (2026-12-04, each row at the llama.cpp build it states, `row_build`;
+    /// LocalScore's llamafile rows are scored, never fitted). A
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
+    /// rocm-hbm bw 0.3,
     /// cpu and intel ubatch_s) say the rows cannot tell that constant. Error: `llmrig accuracy
     /// --in-sample` and `llmrig accuracy` (device out, source out).
     fn default() -> SpeedParams {
@@ -269,37 +273,37 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8908, 0.002344, 0.5443, 0.262, 0.005958), // cuda-gddr
-                b(0.5259, 0.002261, 0.5773, 0.2317, 0.0162),  // cuda-hbm
-                b(0.7505, 0.00204, 0.2857, 0.1733, 0.005308), // rocm-gddr
-                b(0.3508, 0.00298, 0.4673, 0.1578, 0.01346),  // rocm-hbm
-                b(0.8153, 0.001295, 0.0519, 0.2315, 1e-05),   // vulkan
-                b(0.8908, 0.005008, 0.8068, 0.7166, 0.05),    // metal
-                b(0.6004, 0.001, 0.02, 0.1139, 1.016e-05),    // intel
+                b(0.8908, 0.002255, 0.5443, 0.2646, 0.005846), // cuda-gddr
+                b(0.5413, 0.002282, 0.5773, 0.2309, 0.01646),  // cuda-hbm
+                b(0.7505, 0.001941, 0.1668, 0.3557, 0.00492),  // rocm-gddr
+                b(0.3, 0.003007, 0.4716, 0.1503, 0.01189),     // rocm-hbm
+                b(0.7921, 0.001017, 0.05087, 0.2376, 1e-05),   // vulkan
+                b(0.8908, 0.004676, 0.8076, 0.7166, 0.05),     // metal
+                b(0.6064, 0.001, 0.02, 0.1169, 1.016e-05),     // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
-                b(0.606, 0.0007051, 1.181, 0.5302, 1e-05),
+                b(0.606, 0.0006716, 1.0995, 0.5303, 1e-05),
             ],
-            class_factor: [1.0, 1.04, 1.071, 0.9803, 1.0, 1.319],
-            gemv_ops: [2.0, 16.0, 17.75, 11.78, 16.0, 16.0],
-            pp_class: [1.0, 1.0, 1.026, 0.8251, 0.9253, 1.827],
+            class_factor: [1.0, 1.04, 1.0605, 0.9803, 1.0, 1.371],
+            gemv_ops: [2.0, 16.0, 17.93, 11.45, 16.0, 16.0],
+            pp_class: [1.0, 1.0, 1.0, 0.8251, 0.8333, 1.625],
             kv_factor: 0.7329,
-            no_fa_step: 1.205,
-            attn_passes: 4.99,
-            hop_s: 0.0002622,
-            pipeline_overlap: 0.6842,
+            no_fa_step: 1.265,
+            attn_passes: 4.955,
+            hop_s: 0.0002573,
+            pipeline_overlap: 0.6733,
             // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
             // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
             cpu: CpuKernels {
                 gemv: 0.2376,
-                attn: 0.2888,
+                attn: 0.3227,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-03, 10
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-04, 10
             // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.826 / 1.266 device out and 0.745 / 1.297
-            // source out over 665 rows, prefill 0.387 / 2.080 and 0.397 / 2.510 over 969 rows;
+            // each end so that both hold 80%: decode 0.830 / 1.271 device out and 0.744 / 1.294
+            // source out over 665 rows, prefill 0.410 / 2.028 and 0.421 / 2.446 over 969 rows;
             // rounded outward.
             // Fitted on the validation machine's OpenBLAS build against its default build
             // (validation/cpu-builds.md: llama-bench pp512 of F16, Q8_0, Q4_0 and Q4_K_M files);
@@ -310,37 +314,10 @@ impl Default for SpeedParams {
             },
             ranges: Ranges {
                 decode: (0.74, 1.30),
-                prefill: (0.38, 2.52),
+                prefill: (0.41, 2.45),
             },
         }
     }
-}
-
-/// Seconds of one ubatch of `u` tokens through the matmuls of `active` (elements per class) at
-/// the device's (float, quantized) peaks; the output matrix (`output`) runs only for the prompt's
-/// last token, in the `last` ubatch.
-fn matmul_s(
-    active: &[f64; WeightClass::COUNT],
-    output: &[f64; WeightClass::COUNT],
-    u: f64,
-    last: bool,
-    (pk_float, pk_quant): (f64, f64),
-    bp: &BackendParams,
-    pp_class: &[f64; WeightClass::COUNT],
-) -> f64 {
-    active
-        .iter()
-        .zip(output)
-        .enumerate()
-        .map(|(c, (a, out))| {
-            let work = (a - out) * u + if last { *out } else { 0.0 };
-            if c == WeightClass::Float.index() {
-                2.0 * work / (pk_float * bp.pp_float)
-            } else {
-                2.0 * work / (pk_quant * bp.pp_quant * pp_class[c])
-            }
-        })
-        .sum()
 }
 
 /// ggml-blas takes a product when all its sizes are at least this (`min_batch` in ggml-blas.cpp).
@@ -348,10 +325,10 @@ const BLAS_MIN_BATCH: f64 = 32.0;
 /// [`BlasKernels::share`]: fitted to the validation machine's OpenBLAS build (2 AMD EPYC cores,
 /// AVX-512; llama.cpp of October 2026), so that llmrig's ratio of OpenBLAS to default prompt speed
 /// matches llama-bench's pp512 for F16 (measured 0.86, predicted 0.98), Q8_0 (0.74 / 0.60) and
-/// Q4_K_M (0.89 / 0.94); Q4_0 is repacked and stays in ggml's kernels (1.01 / 1.00). Above 1
-/// because `SystemSpec`'s CPU rate is the assumed per-core FMA peak, which the default build's
-/// own share (`pp_float` 1.18) also exceeds. validation/cpu-builds.md has the rows.
-const BLAS_SHARE: f64 = 1.3;
+/// Q4_K_M (0.89 / 0.94); Q4_0 is repacked and stays in ggml's kernels (1.01 / 1.00). Fitted as
+/// 1.3 of the CPU's f32 rate when the default build's `pp_float` was 1.18; kept as that ratio,
+/// 1.3 / 1.18. validation/cpu-builds.md has the rows.
+const BLAS_SHARE: f64 = 1.3 / 1.18;
 /// [`BlasKernels::convert_s`]: about 1 ns per weight per core for `to_float` (assumed: the rows
 /// above cannot tell it from the share; 3 ns fits them worse).
 const BLAS_CONVERT_S: f64 = 1e-9;
@@ -556,28 +533,35 @@ fn performance(
             cpu_flops
         }
     };
-    // Matmul peaks prefill runs at: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
-    // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA, ROCm), through
-    // FP16 elsewhere.
-    let matmul_peaks = |d: usize| -> (f64, f64) {
+    // The kernels prefill runs: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
+    // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA), through
+    // FP16 elsewhere, and on AMD GPUs through what their architecture and the build choose
+    // (`prompt_kernels::amd_kernels`).
+    let kernels = |d: usize, u: f64| -> Kernels {
         if d >= n_gpu {
-            return (cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
+            return Kernels::own(cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
         }
         let g = &sys.gpus[d];
         let f16 = g.fp16_flops.max(1e11);
         if let Some(f) = super::engines::float_peak(s, g) {
-            return (f, f);
+            return Kernels::own(f, f);
         }
         let acc16 = if g.fp16_acc16_flops > 0.0 {
             g.fp16_acc16_flops
         } else {
             f16
         };
+        if g.api == GpuApi::Rocm {
+            if let Some(arch) = g.amd_arch() {
+                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
+                return amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, acc16, dequant_bw);
+            }
+        }
         let quant = match g.api {
             GpuApi::Cuda | GpuApi::Rocm if g.int8_ops > 0.0 => g.mmq_int8_ops(),
             _ => f16,
         };
-        (acc16, quant)
+        Kernels::own(acc16, quant)
     };
     let layer_dev = |il: u32| -> usize {
         if s.no_kv_offload {
@@ -716,7 +700,8 @@ fn performance(
                 let cd = if d == cpu && op_offload { 0 } else { d };
                 let pk = peak(cd);
                 let bpc = bp(cd);
-                let (pk_float, pk_quant) = matmul_peaks(cd);
+                let k = kernels(cd, u);
+                let touched = spec.expert_share_touched(u) / spec.expert_share_touched(1.0);
                 // The ubatch holding the prompt's last token computes that token's logits.
                 let last = done + u as u64 >= prompt;
                 let mut t = if cd == cpu && s.cpu_build.is_blas() && u >= BLAS_MIN_BATCH {
@@ -728,30 +713,21 @@ fn performance(
                         &load.cpu_not_blas,
                         u,
                         (
-                            cpu_flops * p.blas.share,
+                            cpu_flops * p.blas.share * bp(cpu).pp_float,
                             p.blas.convert_s / f64::from(sys.cpu.cores.max(1)),
                         ),
-                        |part| {
-                            matmul_s(
-                                part,
-                                &zero,
-                                u,
-                                false,
-                                (pk_float, pk_quant),
-                                bpc,
-                                &p.pp_class,
-                            )
-                        },
-                    ) + matmul_s(out, out, u, last, (pk_float, pk_quant), bpc, &p.pp_class)
+                        |part| matmul_s(part, &zero, u, false, &k, bpc, &p.pp_class, touched),
+                    ) + matmul_s(out, out, u, last, &k, bpc, &p.pp_class, touched)
                 } else {
                     matmul_s(
                         &load.active[d],
                         &load.output_active[d],
                         u,
                         last,
-                        (pk_float, pk_quant),
+                        &k,
                         bpc,
                         &p.pp_class,
+                        touched,
                     )
                 };
                 // A ubatch reads its weights at least once, from the memory that holds them: a
@@ -807,9 +783,10 @@ fn performance(
                         &load.output_split[d],
                         u,
                         last,
-                        matmul_peaks(d),
+                        &kernels(d, u),
                         bp(d),
                         &p.pp_class,
+                        1.0,
                     );
                     split_t = split_t.max(t);
                 }

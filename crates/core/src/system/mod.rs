@@ -2,11 +2,13 @@
 //! decide fit and speed (memory size, bandwidth, compute rate, GPU API) — and the OS, which decides
 //! how much of the RAM a model may take (`os`).
 
+mod amd;
 mod os;
 
 use serde::{Deserialize, Serialize};
 
 mod calibration;
+pub use amd::{amd_arch_of, AmdArch};
 pub use calibration::{BackendParams, Calibration, CpuKernels};
 
 pub use os::{ram_budget, Os, RamBasis, RamBudget, UNKNOWN_OS_RESERVE_BYTES};
@@ -176,6 +178,16 @@ impl DeviceSpec {
         self.name
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|w| matches!(w, "H100" | "H200" | "H800" | "H20" | "GH200"))
+    }
+
+    /// The AMD architecture, told from the name or a `gfxNNNN` target in it ([`amd_arch_of`]);
+    /// `None` for other makers and names it cannot place.
+    #[must_use]
+    pub fn amd_arch(&self) -> Option<AmdArch> {
+        if self.vendor.is_some_and(|v| v != GpuVendor::Amd) {
+            return None;
+        }
+        amd_arch_of(&self.name)
     }
 
     /// The INT8 rate llama.cpp's quantized matrix kernels (MMQ) can issue, OP/s (0 when unknown).

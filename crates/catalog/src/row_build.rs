@@ -1,0 +1,119 @@
+//! The llama.cpp build a throughput.csv row ran, as far as the row tells: its build number
+//! (`83bc2f28 (6077)`, `b7772`), a month it states, or the month of the llama.cpp pull request,
+//! issue or discussion it comes from. A row that tells nothing runs the current rules.
+
+use llmrig_core::estimate::LlamaCppVersion;
+
+/// llama.cpp pull requests, issues and discussions (one numbering) with their month, ascending:
+/// a thread's rows are dated by the latest entry at or below its number. From the threads
+/// themselves (PR merge or issue open dates): #2059 (PR, Jul 2023), #4167 (discussion, Nov
+/// 2023), #4682 (Dec 2023), #5835 (Mar 2024), #8075 (Jun 2024), #10498 (Nov 2024), #11244 (Jan
+/// 2025), #11831 (Feb 2025), #12372 (Mar 2025), #14624 (Jul 2025), #17156 (Nov 2025), #17576
+/// (Dec 2025), #18537 (Jan 2026), #24588 (Jun 2026), #26046 (Jul 2026).
+const THREAD_MONTHS: &[(u32, u16, u8)] = &[
+    (2059, 2023, 7),
+    (4167, 2023, 11),
+    (4682, 2023, 12),
+    (5835, 2024, 3),
+    (8075, 2024, 6),
+    (10498, 2024, 11),
+    (11244, 2025, 1),
+    (11831, 2025, 2),
+    (12372, 2025, 3),
+    (14624, 2025, 7),
+    (17156, 2025, 11),
+    (17576, 2025, 12),
+    (18537, 2026, 1),
+    (24588, 2026, 6),
+    (26046, 2026, 7),
+];
+
+/// The digits that follow `prefix` in `s`, as a number.
+fn number_after(s: &str, prefix: &str) -> Option<u32> {
+    let at = s.find(prefix)? + prefix.len();
+    let digits: String = s[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The build of a row from its `build` column and its `source` address.
+pub(crate) fn row_version(build: &str, source: &str) -> LlamaCppVersion {
+    let build = build.trim();
+    // `83bc2f28 (6077)`: llama-bench's commit and build number.
+    if let Some(n) = build
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(n, _)| n.trim().parse::<u32>().ok())
+    {
+        return LlamaCppVersion::Build(n);
+    }
+    // `2026-06 (build before b9820, …)`: a month first, before the build it names as a bound.
+    if let Some(v) = build.get(..7).and_then(LlamaCppVersion::parse) {
+        return v;
+    }
+    // `b7772`, `b10643 (master)`.
+    if let Some(n) = build
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|w| w.strip_prefix('b').and_then(|d| d.parse::<u32>().ok()))
+    {
+        return LlamaCppVersion::Build(n);
+    }
+    // `PR #22051 (b3cfe5eca)`, `master (before PR #22051)`, or the thread the row came from.
+    let thread = number_after(build, "PR #").or_else(|| {
+        let path = source.split("github.com/ggml-org/llama.cpp/").nth(1)?;
+        ["pull/", "issues/", "discussions/"]
+            .iter()
+            .find_map(|p| number_after(path, p))
+    });
+    thread
+        .and_then(|n| THREAD_MONTHS.iter().take_while(|&&(t, _, _)| t <= n).last())
+        .map_or(LlamaCppVersion::Current, |&(_, year, month)| {
+            LlamaCppVersion::Month { year, month }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_tell_their_build() {
+        let lcpp = "https://github.com/ggml-org/llama.cpp";
+        let cases = [
+            ("83bc2f28 (6077)", "", LlamaCppVersion::Build(6077)),
+            ("b7772", "", LlamaCppVersion::Build(7772)),
+            ("b10643 (master)", "", LlamaCppVersion::Build(10643)),
+            (
+                "2026-06 (build before b9820, exact commit not stated)",
+                "",
+                LlamaCppVersion::Month {
+                    year: 2026,
+                    month: 6,
+                },
+            ),
+            (
+                "PR #22051 (b3cfe5eca)",
+                "",
+                LlamaCppVersion::Month {
+                    year: 2026,
+                    month: 1,
+                },
+            ),
+            (
+                "",
+                &format!("{lcpp}/pull/5835#issuecomment-1"),
+                LlamaCppVersion::Month {
+                    year: 2024,
+                    month: 3,
+                },
+            ),
+            (
+                "",
+                "https://github.com/XiongjieDai/x",
+                LlamaCppVersion::Current,
+            ),
+        ];
+        for (build, source, want) in cases {
+            assert_eq!(row_version(build, source), want, "{build} {source}");
+        }
+    }
+}

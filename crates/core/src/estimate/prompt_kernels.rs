@@ -1,0 +1,263 @@
+//! The kernels a device multiplies a prompt ubatch's weights with, and how long they take.
+//!
+//! Float weights go through the vendor's BLAS (cuBLAS, hipBLAS, …). Quantized weights go through
+//! llama.cpp's own quantized kernels (MMQ), except where llama.cpp's `ggml_cuda_should_use_mmq`
+//! (ggml-cuda/mmq.cu) sends them to BLAS instead: dequantized to F16 in a scratch buffer, then
+//! multiplied at the float rate. On AMD GPUs that choice, and whether MMQ runs on matrix cores
+//! (MFMA, WMMA) or on the int8 dot-product instruction, has changed with the architecture and
+//! the build ([`amd_kernels`]), and prompt speed with it: Strix Halo's prompt speed fell and rose
+//! with the builds that moved RDNA3.5 between them (llama.cpp issue #17917).
+
+use super::settings::LlamaCppVersion;
+use super::weights::WeightClass;
+use crate::system::{AmdArch, BackendParams, DeviceSpec};
+
+/// What multiplies one class of weights in a prompt ubatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kernel {
+    /// llama.cpp's quantized kernels at [`Kernels::quant_peak`] (float weights: BLAS at
+    /// [`Kernels::float_peak`]).
+    Own,
+    /// Dequantized to F16, then the BLAS product at [`Kernels::float_peak`].
+    DequantBlas,
+}
+
+/// How one device runs a prompt ubatch's matrix products.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Kernels {
+    /// Peak of the BLAS product of float (or dequantized) weights, FLOP/s.
+    pub float_peak: f64,
+    /// Peak of the quantized kernels, OP/s.
+    pub quant_peak: f64,
+    /// Per [`WeightClass`]: which kernels.
+    pub kernel: [Kernel; WeightClass::COUNT],
+    /// Bytes/s of the dequantising pass (the device's achieved memory bandwidth).
+    pub dequant_bw: f64,
+}
+
+impl Kernels {
+    /// Every class in llama.cpp's own kernels.
+    pub fn own(float_peak: f64, quant_peak: f64) -> Kernels {
+        Kernels {
+            float_peak,
+            quant_peak,
+            kernel: [Kernel::Own; WeightClass::COUNT],
+            dequant_bw: f64::INFINITY,
+        }
+    }
+}
+
+/// Bytes the dequantising pass moves per weight: it reads the quantized weight (0.5–1.06 bytes
+/// for 4- to 8-bit types; 0.6 taken) and writes it as F16 (2 bytes), which the GEMM reads.
+const DEQUANT_BYTES: f64 = 2.6;
+
+/// Seconds of one ubatch of `u` tokens through the matmuls of `active` (elements per class) with
+/// `k`; the output matrix (`output`) runs only for the prompt's last token, in the `last` ubatch.
+/// `touched` is how many more expert weights the ubatch uses than one token does (1 without
+/// experts), which the dequantising pass converts.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn matmul_s(
+    active: &[f64; WeightClass::COUNT],
+    output: &[f64; WeightClass::COUNT],
+    u: f64,
+    last: bool,
+    k: &Kernels,
+    bp: &BackendParams,
+    pp_class: &[f64; WeightClass::COUNT],
+    touched: f64,
+) -> f64 {
+    active
+        .iter()
+        .zip(output)
+        .enumerate()
+        .map(|(c, (a, out))| {
+            let work = (a - out) * u + if last { *out } else { 0.0 };
+            if c == WeightClass::Float.index() {
+                2.0 * work / (k.float_peak * bp.pp_float)
+            } else if k.kernel[c] == Kernel::DequantBlas {
+                2.0 * work / (k.float_peak * bp.pp_float)
+                    + (a - out) * touched * DEQUANT_BYTES / k.dequant_bw
+            } else {
+                2.0 * work / (k.quant_peak * bp.pp_quant * pp_class[c])
+            }
+        })
+        .sum()
+}
+
+/// How llama.cpp's HIP backend runs a ubatch of `u` tokens on `g` (architecture `arch`) in build
+/// `v`, for a model of `n_expert` experts per layer (0: dense), following
+/// `ggml_cuda_should_use_mmq` through its history (each change with its PR and build; see
+/// `settings::BUILD_MONTHS` for how builds map to months):
+///
+/// - before #4682 (b1728, Dec 2023) every AMD GPU used hipBLAS above 32 tokens;
+/// - RDNA3 and later: hipBLAS from 64 tokens (#4682) until WMMA MMQ, for RDNA4 #17156 (b7148,
+///   Nov 2025), for RDNA3/3.5 #17576 (b7279, Dec 2025);
+/// - CDNA: dp4a MMQ until #11244 (b4567, Jan 2025) gave them hipBLAS from 64 tokens; MFMA MMQ
+///   for CDNA3 from #14624 (b5997, Jul 2025), for CDNA1/2 from #14949 (b6036) but from 64
+///   tokens only for Q4_0/Q4_1/Q5_0/Q5_1, Q4_K/Q5_K up to 256 and, from #18202 (b7564), MoE with
+///   more than 64 experts;
+/// - GCN5 (MI50): dp4a MMQ, but hipBLAS from b4567 to #11831 (b4699, Feb 2025);
+/// - RDNA1/2: dp4a MMQ.
+///
+/// Left out, as class-level rules cannot hold them: since #18537/#18666 (Jan 2026) RDNA3 sends
+/// Q2_K and Q6_K (and on RDNA3.0 IQ2_XS/S) above 128–256 tokens to hipBLAS; IQ4_NL on CDNA1/2.
+pub(super) fn amd_kernels(
+    arch: AmdArch,
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    n_expert: u32,
+    u: f64,
+    float_peak: f64,
+    dequant_bw: f64,
+) -> Kernels {
+    let f16 = g.fp16_flops.max(1e11);
+    let matrix_mmq = match arch {
+        AmdArch::Cdna3 => v.has_build(5997),
+        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(6036),
+        AmdArch::Rdna4 => v.has_build(7148),
+        AmdArch::Rdna3 | AmdArch::Rdna35 => v.has_build(7279),
+        _ => false,
+    };
+    let quant_peak = if matrix_mmq {
+        if g.int8_ops > 0.0 {
+            g.int8_ops
+        } else {
+            f16
+        }
+    } else {
+        match arch.dp4a_per_fp32() {
+            Some(x) if g.fp32_flops > 0.0 => x * g.fp32_flops,
+            _ => f16,
+        }
+    };
+    let blas = |class: WeightClass| -> bool {
+        if !v.has_build(1728) {
+            return u > 32.0;
+        }
+        if u < 64.0 {
+            return false;
+        }
+        match arch {
+            AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => !matrix_mmq,
+            AmdArch::Cdna3 => !matrix_mmq && v.has_build(4567),
+            AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 if matrix_mmq => {
+                let mmq = class == WeightClass::Legacy
+                    || u <= 128.0
+                    || (class == WeightClass::KQuant && u <= 256.0)
+                    || (v.has_build(7564) && n_expert > 64);
+                !mmq
+            }
+            AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(4567),
+            AmdArch::Gcn5 => v.has_build(4567) && !v.has_build(4699),
+            AmdArch::Gcn4 | AmdArch::Rdna1 | AmdArch::Rdna2 => false,
+        }
+    };
+    let mut kernel = [Kernel::Own; WeightClass::COUNT];
+    for class in [
+        WeightClass::Q8,
+        WeightClass::Legacy,
+        WeightClass::KQuant,
+        WeightClass::Iq,
+        WeightClass::Fp4,
+    ] {
+        if blas(class) {
+            kernel[class.index()] = Kernel::DequantBlas;
+        }
+    }
+    Kernels {
+        float_peak,
+        quant_peak,
+        kernel,
+        dequant_bw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpu(name: &str, fp16: f64, fp32: f64, int8: f64) -> DeviceSpec {
+        DeviceSpec {
+            name: name.into(),
+            fp16_flops: fp16 * 1e12,
+            fp32_flops: fp32 * 1e12,
+            int8_ops: int8 * 1e12,
+            ..DeviceSpec::default()
+        }
+    }
+
+    fn at(build: u32) -> LlamaCppVersion {
+        LlamaCppVersion::Build(build)
+    }
+
+    #[test]
+    fn strix_halo_moved_from_hipblas_to_wmma_mmq_in_b7279() {
+        let g = gpu("AMD Ryzen AI Max+ 395", 59.4, 29.7, 59.4);
+        let arch = g.amd_arch().unwrap();
+        let before = amd_kernels(arch, &g, at(6077), 0, 512.0, 59.4e12, 2e11);
+        assert_eq!(
+            before.kernel[WeightClass::KQuant.index()],
+            Kernel::DequantBlas
+        );
+        let after = amd_kernels(arch, &g, at(7279), 0, 512.0, 59.4e12, 2e11);
+        assert_eq!(after.kernel[WeightClass::KQuant.index()], Kernel::Own);
+        // Small ubatches stayed in MMQ (dp4a) throughout.
+        let small = amd_kernels(arch, &g, at(6077), 0, 32.0, 59.4e12, 2e11);
+        assert_eq!(small.kernel[WeightClass::KQuant.index()], Kernel::Own);
+        assert!((small.quant_peak - 59.4e12).abs() < 1e9);
+    }
+
+    #[test]
+    fn mi300x_ran_dp4a_then_hipblas_then_mfma() {
+        let g = gpu("AMD Instinct MI300X", 1307.4, 163.4, 2614.9);
+        let arch = g.amd_arch().unwrap();
+        let k = |b| amd_kernels(arch, &g, at(b), 0, 512.0, 1307.4e12, 4e12);
+        // b3891 (Oct 2024): dp4a MMQ, 2 × the packed FP32 rate.
+        assert_eq!(k(3891).kernel[WeightClass::Legacy.index()], Kernel::Own);
+        assert!((k(3891).quant_peak - 326.8e12).abs() < 1e10);
+        assert_eq!(
+            k(5000).kernel[WeightClass::Legacy.index()],
+            Kernel::DequantBlas
+        );
+        assert_eq!(k(5997).kernel[WeightClass::KQuant.index()], Kernel::Own);
+        assert!((k(5997).quant_peak - 2614.9e12).abs() < 1e10);
+    }
+
+    #[test]
+    fn cdna1_mfma_mmq_takes_legacy_types_only_at_512() {
+        let g = gpu("AMD Instinct MI100", 184.6, 23.1, 184.6);
+        let arch = g.amd_arch().unwrap();
+        let k = amd_kernels(arch, &g, LlamaCppVersion::Current, 0, 512.0, 184.6e12, 1e12);
+        assert_eq!(k.kernel[WeightClass::Legacy.index()], Kernel::Own);
+        assert_eq!(k.kernel[WeightClass::KQuant.index()], Kernel::DequantBlas);
+        let moe = amd_kernels(
+            arch,
+            &g,
+            LlamaCppVersion::Current,
+            128,
+            512.0,
+            184.6e12,
+            1e12,
+        );
+        assert_eq!(moe.kernel[WeightClass::KQuant.index()], Kernel::Own);
+        let early = amd_kernels(arch, &g, at(7000), 128, 512.0, 184.6e12, 1e12);
+        assert_eq!(
+            early.kernel[WeightClass::KQuant.index()],
+            Kernel::DequantBlas
+        );
+    }
+
+    #[test]
+    fn mi50_keeps_dp4a_mmq_but_for_a_fortnight_of_2025() {
+        let g = gpu("AMD Instinct MI50", 26.5, 13.3, 53.0);
+        let arch = g.amd_arch().unwrap();
+        for (b, want) in [
+            (3000, Kernel::Own),
+            (4600, Kernel::DequantBlas),
+            (4699, Kernel::Own),
+        ] {
+            let k = amd_kernels(arch, &g, at(b), 0, 512.0, 26.5e12, 5e11);
+            assert_eq!(k.kernel[WeightClass::Q8.index()], want, "b{b}");
+        }
+    }
+}

@@ -17,13 +17,13 @@ fn decode_and_prefill_meet_the_targets() {
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
     assert!(
-        decode.median <= 0.06,
+        decode.median <= 0.062,
         "decode median {:.1}%",
         decode.median * 100.0
     );
     assert!(decode.p90 <= 0.24, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.19,
+        prefill.median <= 0.195,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
@@ -69,8 +69,8 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 8.6% / p90 32.1%, prefill median 30.4% (2026-12-04, each row at its llama.cpp build);
-/// the ranges hold 86% of decode and 84% of prefill results (they are set from these residuals and the source-out ones, the wider of the
+/// median 8.7% / p90 33.1%, prefill median 31.2% (2026-12-04, each row at its llama.cpp build,
+/// with the GLM-4.7-Flash rows); the ranges hold 85% of decode and 82% of prefill results (they are set from these residuals and the source-out ones, the wider of the
 /// two at each end). `.ci/run` runs it in a release build.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
@@ -78,8 +78,9 @@ fn cross_validated_errors_meet_the_readme() {
     use llmrig_catalog::accuracy::{cross_validate, prepare};
     let (cases, _) = prepare();
     let all = cross_validate(&cases);
-    // README: hybrid and Gemma 3n rows, device out, decode 20.4% / 49.1%, prefill 49.9% / 68.9%.
-    pin_hybrid(&all, (0.21, 0.50), (0.51, 0.70));
+    // README: hybrid and Gemma 3n rows (Qwen3.6 among them), device out, decode 19.0% / 68.1%,
+    // prefill 49.8% / 158.0%.
+    pin_hybrid(&all, (0.195, 0.69), (0.51, 1.6));
     let rows: Vec<_> = all
         .into_iter()
         .filter(|r| r.engine == "llama.cpp")
@@ -88,19 +89,19 @@ fn cross_validated_errors_meet_the_readme() {
     pin_backends(
         &rows,
         &[
-            ("cuda", 0.08, 0.185),
+            ("cuda", 0.082, 0.185),
             ("metal", 0.047, 0.088),
-            ("rocm", 0.15, 0.53),
-            ("vulkan", 0.11, 0.66),
+            ("rocm", 0.14, 0.535),
+            ("vulkan", 0.135, 0.66),
         ],
     );
-    pin(&rows, (0.089, 0.335, 0.84), (0.31, 0.82));
+    pin(&rows, (0.089, 0.335, 0.84), (0.315, 0.81));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.5% / p90 46.6%, prefill median 33.6% (2026-12-04, each row at its llama.cpp build);
-/// the ranges hold 80% of decode and 80% of
+/// median 9.2% / p90 46.6%, prefill median 35.2% (2026-12-04, each row at its llama.cpp build,
+/// with the GLM-4.7-Flash rows); the ranges hold 80% of decode and 80% of
 /// prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
@@ -108,8 +109,9 @@ fn cross_validated_by_source_meets_the_readme() {
     use llmrig_catalog::accuracy::{cross_validate_sources, prepare};
     let (cases, _) = prepare();
     let all = cross_validate_sources(&cases);
-    // README: hybrid and Gemma 3n rows, source out, decode 16.9% / 49.5%, prefill 51.5% / 69.3%.
-    pin_hybrid(&all, (0.17, 0.51), (0.525, 0.715));
+    // README: hybrid and Gemma 3n rows (Qwen3.6 among them), source out, decode 19.6% / 116.8%,
+    // prefill 54.3% / 97.6%.
+    pin_hybrid(&all, (0.20, 1.18), (0.55, 0.99));
     let rows: Vec<_> = all
         .into_iter()
         .filter(|r| r.engine == "llama.cpp")
@@ -120,11 +122,11 @@ fn cross_validated_by_source_meets_the_readme() {
         &[
             ("cuda", 0.09, 0.345),
             ("metal", 0.10, 0.10),
-            ("rocm", 0.135, 0.46),
-            ("vulkan", 0.125, 0.59),
+            ("rocm", 0.115, 0.465),
+            ("vulkan", 0.125, 0.62),
         ],
     );
-    pin(&rows, (0.10, 0.48, 0.8), (0.345, 0.8));
+    pin(&rows, (0.095, 0.475, 0.8), (0.355, 0.82));
 }
 
 /// The hybrid and Gemma 3n rows (scored, never fitted: `engine` "llama.cpp-hybrid"), decode and
@@ -152,11 +154,12 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 }
 
 /// The hybrid and Gemma 3n rows with the shipped constants (never fitted on them): the README's
-/// decode 19.7% / 40.9% and prefill 23.3% / 61.7%, plus a small margin.
+/// decode 19.6% / 64.4% and prefill 24.0% / 119.9% (Qwen3.6's BF16 rows on Strix Halo among
+/// them), plus a small margin.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.205, 0.42), (0.235, 0.67));
+    pin_hybrid(&rows, (0.20, 0.65), (0.245, 1.21));
 }
 
 /// Decode (median, p90, share in range) and prefill (median, share in range) against limits.
@@ -210,9 +213,11 @@ fn pin_backends(rows: &[llmrig_catalog::accuracy::Scored], limits: &[(&str, f64,
 /// without its device, as a user's machine that llmrig has never seen would (starting from the
 /// shipped constants, fitted on its own rows, flattered the "before" figures). Over the machines
 /// of the calibration data with results for two or more model–quant pairs, the median of their
-/// median errors on the pairs not calibrated on, 2026-12-02: decode 8.3% → 6.3% calibrated
-/// (better on 32 machines, worse on 20), prefill 16.4% → 16.6% (better on 30, worse on 20: one
-/// pair says little of the other weight types' prompt kernels); plus a margin.
+/// median errors on the pairs not calibrated on (each calibrated on its pair with most results,
+/// `--holdouts`), 2026-12-04: decode 8.1% → 6.4% calibrated (better on 32 machines, worse on
+/// 21), prefill 15.8% → 16.1% (better on 24, worse on 22: one pair says little of the other
+/// weight types' prompt kernels). Here, calibrated on Llama 3.1 8B Q8_0 where a machine has it:
+/// decode at most 6.5%, prefill 17.0% (2026-12-04); plus a margin.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -256,7 +261,7 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.17, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.175, "prefill {:.1}%", prefill * 100.0);
     let (better, worse) = h
         .iter()
         .filter(|m| m.prefill.0 > 0)
@@ -303,8 +308,8 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
             "{k}: floor {floor_err} above the model's {model_err} over {n} rows"
         );
     }
-    // The README's figures over the llama.cpp rows: decode p90 0.5%, prefill p90 5.1%, ROCm
-    // prefill p90 35.8% (medians 0: most rows are alone in their group). Before each row ran at
+    // The README's figures over the llama.cpp rows: decode p90 0.6%, prefill p90 6.0%, ROCm
+    // prefill p90 33.0% (medians 0: most rows are alone in their group). Before each row ran at
     // its own llama.cpp build, rows of other builds shared a group: 1.2%, 12.2% and 52.5%.
     let pick = |phase: Phase, backend: Option<&str>| {
         stats(floor.iter().filter(|r| {
@@ -318,10 +323,10 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
     );
     assert!(d.median < 0.005 && d.p90 <= 0.015, "decode {d:?}");
     assert!(
-        p.median < 0.005 && (0.045..=0.06).contains(&p.p90),
+        p.median < 0.005 && (0.05..=0.065).contains(&p.p90),
         "prefill {p:?}"
     );
-    assert!((0.33..=0.38).contains(&rocm.p90), "ROCm prefill {rocm:?}");
+    assert!((0.31..=0.35).contains(&rocm.p90), "ROCm prefill {rocm:?}");
     let all_model: f64 = groups.values().map(|g| g.0).sum();
     let all_floor: f64 = groups.values().map(|g| g.1).sum();
     assert!(all_floor < all_model);

@@ -254,9 +254,12 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
 
 impl Default for SpeedParams {
     /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`,
-    /// coordinate descent from [`SpeedParams::prior`] over the 1,627 reproducible llama.cpp rows
+    /// coordinate descent from [`SpeedParams::prior`] over the 1,634 reproducible llama.cpp rows
     /// of throughput.csv (2026-12-04, each row at the llama.cpp build it states, `row_build`;
-    /// LocalScore's llamafile rows are scored, never fitted). A
+    /// LocalScore's llamafile rows are scored, never fitted). Fitted before the GLM-4.7-Flash
+    /// rows (and the hybrid Qwen3.6 ones, never fitted) joined: a refit with them puts the
+    /// k-quants' `gemv_ops` at its bound (0.5) and raises the in-sample medians (decode 6.0% →
+    /// 6.3%, prefill 19.2% → 19.7%) for a lower prefill p90 (91.8% → 86.9%), so these stay. A
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
@@ -302,8 +305,8 @@ impl Default for SpeedParams {
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-04, 10
             // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.830 / 1.271 device out and 0.744 / 1.294
-            // source out over 665 rows, prefill 0.410 / 2.028 and 0.421 / 2.446 over 969 rows;
+            // each end so that both hold 80%: decode 0.819 / 1.259 device out and 0.735 / 1.261
+            // source out over 679 rows, prefill 0.415 / 2.063 and 0.507 / 2.182 over 983 rows;
             // rounded outward.
             // Fitted on the validation machine's OpenBLAS build against its default build
             // (validation/cpu-builds.md: llama-bench pp512 of F16, Q8_0, Q4_0 and Q4_K_M files);
@@ -313,8 +316,8 @@ impl Default for SpeedParams {
                 convert_s: BLAS_CONVERT_S,
             },
             ranges: Ranges {
-                decode: (0.74, 1.30),
-                prefill: (0.41, 2.45),
+                decode: (0.73, 1.27),
+                prefill: (0.41, 2.19),
             },
         }
     }
@@ -745,11 +748,10 @@ fn performance(
                         * moe;
                     t = t.max(floor / super::engines::docs_per_forward(s));
                 }
-                let q = spec.q_width() as f64;
                 // Sliding-window layers attend to at most the window; counted at full length here,
                 // which only matters for long prompts on Gemma-style models.
                 let kv_eff = n_kv;
-                let attn_flops = 4.0 * q * kv_eff * u * attn_layers[d];
+                let attn_flops = spec.attn_flops_per_kv() as f64 * kv_eff * u * attn_layers[d];
                 let attn_eff = if cd == cpu { p.cpu.attn } else { bpc.pp_float };
                 t += attn_flops / (pk * attn_eff);
                 if !flash_attn {

@@ -494,6 +494,22 @@ impl ModelSpec {
         u64::from(self.n_head) * self.head_dim()
     }
 
+    /// FLOPs of a layer's attention products (QK and AV) per query token and cached token:
+    /// 2·(K width + V width) per head. llama.cpp's MLA graph (deepseek2 since PR #12801, April
+    /// 2025) multiplies in the latent space, one 576-wide K (`kv_lora_rank` + rope) and one
+    /// 512-wide V shared by all heads, so each head's products are that wide rather than its
+    /// 192/128 head dims: 2.1× the head-dim count on GLM-4.7-Flash, 2.8× on DeepSeek-V3. Files
+    /// converted before it (`mla_legacy_kv`) attend per head.
+    #[must_use]
+    pub fn attn_flops_per_kv(&self) -> u64 {
+        if let (Some(kv), Some(rope)) = (self.kv_lora_rank, self.qk_rope_head_dim) {
+            if !self.mla_legacy_kv {
+                return 2 * u64::from(self.n_head) * (2 * kv + rope);
+            }
+        }
+        4 * self.q_width()
+    }
+
     /// K elements cached per token in block `il` (`n_embd_k_gqa`).
     #[must_use]
     pub fn n_embd_k_gqa(&self, _il: u32) -> u64 {

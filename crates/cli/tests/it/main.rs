@@ -5,6 +5,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 /// `llmrig calibrate` on the H200's llama-bench results.
+mod amd_builds;
 mod calibrate;
 /// The output contract: --json and text snapshots on fixed machines.
 mod contract;

@@ -11,10 +11,11 @@ use crate::units::gib;
 
 use super::fit::Fitted;
 use super::placement::WeightLayout;
+use super::prompt_kernels::{amd_kernels, Kernel};
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode};
 use super::usage::MemoryBreakdown;
-use super::weights::ModelWeights;
+use super::weights::{ModelWeights, WeightClass};
 
 /// Something the user should know about an estimate.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +102,12 @@ pub enum Warning {
     RowSplitSpeedAssumed,
     /// Pipeline parallelism's extra compute-buffer copies are not modelled.
     PipelineParallelBuffers,
+    /// An AMD GPU on which this llama.cpp build multiplies the prompt's quantized weights with
+    /// hipBLAS after dequantizing them (`prompt_kernels::amd_kernels`).
+    PromptThroughHipblas {
+        /// The GPU.
+        device: String,
+    },
 }
 
 impl Warning {
@@ -124,6 +131,7 @@ impl Warning {
             Warning::NonGgufMemoryModel => "non-gguf-memory-model",
             Warning::RowSplitSpeedAssumed => "row-split-speed-assumed",
             Warning::PipelineParallelBuffers => "pipeline-parallel-buffers",
+            Warning::PromptThroughHipblas { .. } => "prompt-through-hipblas",
         }
     }
 }
@@ -215,6 +223,10 @@ impl fmt::Display for Warning {
             ),
             Warning::PipelineParallelBuffers => f.write_str(
                 "several GPUs in layer mode turn on pipeline parallelism, whose extra compute-buffer copies are not modelled yet",
+            ),
+            Warning::PromptThroughHipblas { device } => write!(
+                f,
+                "{device}: this llama.cpp build multiplies the prompt's quantized weights with hipBLAS after dequantizing them, so prompt speed depends on the BLAS library (rocBLAS or hipBLASLt with ROCBLAS_USE_HIPBLASLT=1: up to 4.7x apart on Strix Halo in lhl/strix-halo-testing); llama.cpp's own kernels take them from b7148 on RDNA4, b7279 on RDNA3/3.5 and b5997 on MI300"
             ),
         }
     }
@@ -374,5 +386,42 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
     if n_gpu > 1 && gpu_layers == n_total && s.split_mode == SplitMode::Layer {
         out.push(Warning::PipelineParallelBuffers);
     }
+    if let Some(device) = prompt_through_hipblas(x) {
+        out.push(Warning::PromptThroughHipblas { device });
+    }
     out
+}
+
+/// The first ROCm GPU holding layers on which the build sends the prompt's main quantized type
+/// (the one with most bytes) to hipBLAS at the settings' ubatch.
+fn prompt_through_hipblas(x: &Facts<'_>) -> Option<String> {
+    let s = &x.fitted.settings;
+    if s.backend != Backend::LlamaCpp || x.layout.placement.gpu_layers == 0 {
+        return None;
+    }
+    let main =
+        x.w.type_histogram()
+            .into_iter()
+            .map(|(ty, _, bytes)| (WeightClass::of(Some(ty), x.w.quant), bytes))
+            .filter(|(c, _)| *c != WeightClass::Float)
+            .max_by_key(|&(_, bytes)| bytes)?
+            .0;
+    x.sys
+        .gpus
+        .iter()
+        .filter(|g| g.api == GpuApi::Rocm)
+        .find_map(|g| {
+            let arch = g.amd_arch()?;
+            #[allow(clippy::cast_precision_loss)]
+            let k = amd_kernels(
+                arch,
+                g,
+                s.llama_cpp,
+                x.w.spec.n_expert,
+                s.ubatch as f64,
+                1.0,
+                1.0,
+            );
+            (k.kernel[main.index()] == Kernel::DequantBlas).then(|| g.name.clone())
+        })
 }

@@ -1,0 +1,53 @@
+//! On AMD GPUs the llama.cpp build decides how a prompt's quantized weights are multiplied
+//! (crates/core/src/estimate/prompt_kernels.rs): Strix Halo (RDNA3.5) dequantized them for
+//! hipBLAS until b7279 and runs llama.cpp's WMMA kernels since. The estimate follows
+//! `--llama-cpp` and says when the BLAS library decides the prompt speed.
+
+use super::{json, warning_codes};
+
+fn strix_halo(build: &str) -> serde_json::Value {
+    json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "--gpu",
+        "ryzen-ai-max-395",
+        "--api",
+        "rocm",
+        "--llama-cpp",
+        build,
+    ])
+}
+
+fn speed(v: &serde_json::Value, key: &str) -> f64 {
+    v["performance"][key].as_f64().unwrap()
+}
+
+#[test]
+fn strix_halo_prompt_kernels_follow_the_build() {
+    let (old, merged, current) = (
+        strix_halo("b6077"),
+        strix_halo("b7279"),
+        strix_halo("current"),
+    );
+    assert!(warning_codes(&old).contains(&"prompt-through-hipblas"));
+    for v in [&merged, &current] {
+        assert!(!warning_codes(v).contains(&"prompt-through-hipblas"));
+    }
+    // The build that merged WMMA MMQ runs today's kernels; the older one another prompt speed,
+    // the same decode (single-token products never went through hipBLAS).
+    let pp = |v| speed(v, "prefill_tokens_per_s");
+    assert!((pp(&merged) - pp(&current)).abs() < 1e-9 * pp(&current));
+    assert!(
+        (pp(&old) / pp(&current) - 1.0).abs() > 0.2,
+        "{} vs {}",
+        pp(&old),
+        pp(&current)
+    );
+    let tg = |v| speed(v, "decode_tokens_per_s");
+    assert!((tg(&old) - tg(&current)).abs() < 1e-9 * tg(&current));
+    // A month counts a change in from the month after its merge: a December 2025 build may
+    // predate b7279 (merged on 5 December).
+    let dec = strix_halo("2025-12");
+    assert!(warning_codes(&dec).contains(&"prompt-through-hipblas"));
+    assert!(!warning_codes(&strix_halo("2026-01")).contains(&"prompt-through-hipblas"));
+}

@@ -43,6 +43,14 @@ fn strix_halo_prompt_kernels_follow_the_build() {
         pp(&old),
         pp(&current)
     );
+    // README ("Calibrating to your machine"): ~613 tok/s in b6077, ~1,194 from b7279.
+    for (v, readme) in [(&old, 613.0), (&current, 1194.0)] {
+        assert!(
+            (pp(v) / readme - 1.0).abs() < 0.01,
+            "{} vs the README's {readme}",
+            pp(v)
+        );
+    }
     let tg = |v| speed(v, "decode_tokens_per_s");
     assert!((tg(&old) - tg(&current)).abs() < 1e-9 * tg(&current));
     // A month counts a change in from the month after its merge: a December 2025 build may

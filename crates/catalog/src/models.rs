@@ -228,6 +228,7 @@ mod tests {
             "kv_layers",
             "per_layer_embd",
             "pooling",
+            "max_seq_length",
             "n_cls_out",
             "n_token_types",
             "n_deepstack",

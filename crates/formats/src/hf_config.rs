@@ -297,6 +297,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         per_layer_embd: u("hidden_size_per_layer_input").filter(|_| arch == Arch::Gemma3n),
         recurrent,
         pooling: None,
+        max_seq_length: None,
         n_cls_out: 0,
         n_token_types: 0,
         // Qwen3-VL's vision_config lists the deep-stack blocks whose features join the text.

@@ -173,7 +173,13 @@ pub fn configure(
             gpu.map_or("", |g| g.name.as_str())
         );
     }
-    let max_len = spec.context_length.max(1);
+    // sentence-transformers cuts inputs at the repository's max_seq_length, which can be below
+    // the position table (all-MiniLM-L6-v2: 256 of 512).
+    let max_len = match (engine, spec.max_seq_length) {
+        (Backend::SentenceTransformers, Some(m)) => m.min(spec.context_length),
+        _ => spec.context_length,
+    }
+    .max(1);
     let t = chunk.clamp(1, max_len);
     let mut notes = Vec::new();
     if chunk > max_len {

@@ -318,3 +318,48 @@ fn tei_idle_footprint_is_near_the_published_one() {
         idle / 1048576.0
     );
 }
+
+/// sentence-transformers cuts inputs at the repository's `max_seq_length`
+/// (sentence_bert_config.json), below the position table for all-MiniLM-L6-v2 (256 of 512), Open
+/// WebUI's default embedder; TEI and llama.cpp read up to the table's 512.
+#[test]
+fn sentence_transformers_cuts_at_max_seq_length() {
+    let st = run(&[
+        "estimate",
+        "all-minilm-l6-v2",
+        "--backend",
+        "sentence-transformers",
+        "--chunk",
+        "512",
+    ]);
+    assert!(
+        notes(&st).contains("documents are cut at its 256 tokens; chunks of 512 are read as 256"),
+        "{}",
+        notes(&st)
+    );
+    let at = |chunk: &str| {
+        let j = run(&[
+            "estimate",
+            "all-minilm-l6-v2",
+            "--backend",
+            "sentence-transformers",
+            "--chunk",
+            chunk,
+        ]);
+        u(&j["memory"]["devices"][0]["compute_bytes"])
+    };
+    assert_eq!(at("512"), at("256"));
+    let tei = run(&[
+        "estimate",
+        "all-minilm-l6-v2",
+        "--backend",
+        "tei",
+        "--chunk",
+        "512",
+    ]);
+    assert!(
+        !notes(&tei).contains("documents are cut"),
+        "{}",
+        notes(&tei)
+    );
+}

@@ -333,6 +333,11 @@ pub struct ModelSpec {
     /// `--reranking` for `rank`).
     #[serde(default)]
     pub pooling: Option<Pooling>,
+    /// sentence-transformers' `max_seq_length` (the repository's sentence_bert_config.json), the
+    /// length `encode` cuts inputs at when it is below the position table (all-MiniLM-L6-v2: 256
+    /// of 512); `None` where it is the context length or unknown.
+    #[serde(default)]
+    pub max_seq_length: Option<u64>,
     /// Classifier outputs of a reranker (`{arch}.classifier.output_labels`): 1 for BERT-style
     /// rerankers (`cls` + `cls.output`), 2 for Qwen3-Reranker (`cls.output` = the yes/no rows of
     /// its lm_head); 0 without a classifier head.

@@ -345,6 +345,7 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         kv_layers: (arch == Arch::Gemma3n).then_some(20),
         per_layer_embd: u("embedding_length_per_layer_input"),
         recurrent,
+        max_seq_length: None,
         // Embedders: the converter writes `pooling_type` from sentence-transformers' pooling
         // config; a reranker's labels size its `cls.output` (llama-model.cpp `n_cls_out`).
         pooling: u("pooling_type")

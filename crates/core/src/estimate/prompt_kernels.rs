@@ -111,14 +111,7 @@ pub(super) fn amd_kernels(
     dequant_bw: f64,
 ) -> Kernels {
     let f16 = g.fp16_flops.max(1e11);
-    let matrix_mmq = match arch {
-        AmdArch::Cdna3 => v.has_build(5997),
-        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(6036),
-        AmdArch::Rdna4 => v.has_build(7148),
-        AmdArch::Rdna3 | AmdArch::Rdna35 => v.has_build(7279),
-        _ => false,
-    };
-    let quant_peak = if matrix_mmq {
+    let quant_peak = if matrix_mmq(arch, v) {
         if g.int8_ops > 0.0 {
             g.int8_ops
         } else {
@@ -130,28 +123,6 @@ pub(super) fn amd_kernels(
             _ => f16,
         }
     };
-    let blas = |class: WeightClass| -> bool {
-        if !v.has_build(1728) {
-            return u > 32.0;
-        }
-        if u < 64.0 {
-            return false;
-        }
-        match arch {
-            AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => !matrix_mmq,
-            AmdArch::Cdna3 => !matrix_mmq && v.has_build(4567),
-            AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 if matrix_mmq => {
-                let mmq = class == WeightClass::Legacy
-                    || u <= 128.0
-                    || (class == WeightClass::KQuant && u <= 256.0)
-                    || (v.has_build(7564) && n_expert > 64);
-                !mmq
-            }
-            AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(4567),
-            AmdArch::Gcn5 => v.has_build(4567) && !v.has_build(4699),
-            AmdArch::Gcn4 | AmdArch::Rdna1 | AmdArch::Rdna2 => false,
-        }
-    };
     let mut kernel = [Kernel::Own; WeightClass::COUNT];
     for class in [
         WeightClass::Q8,
@@ -160,7 +131,7 @@ pub(super) fn amd_kernels(
         WeightClass::Iq,
         WeightClass::Fp4,
     ] {
-        if blas(class) {
+        if amd_dequant_blas(arch, v, class, n_expert, u) {
             kernel[class.index()] = Kernel::DequantBlas;
         }
     }
@@ -169,6 +140,49 @@ pub(super) fn amd_kernels(
         quant_peak,
         kernel,
         dequant_bw,
+    }
+}
+
+/// Whether MMQ runs on the matrix cores (MFMA, WMMA) in build `v`, else on `v_dot4_i32_i8`.
+fn matrix_mmq(arch: AmdArch, v: LlamaCppVersion) -> bool {
+    match arch {
+        AmdArch::Cdna3 => v.has_build(5997),
+        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(6036),
+        AmdArch::Rdna4 => v.has_build(7148),
+        AmdArch::Rdna3 | AmdArch::Rdna35 => v.has_build(7279),
+        _ => false,
+    }
+}
+
+/// Whether build `v` dequantizes weights of `class` for hipBLAS on `arch` at a ubatch of `u`
+/// tokens (the rules of [`amd_kernels`]).
+pub(super) fn amd_dequant_blas(
+    arch: AmdArch,
+    v: LlamaCppVersion,
+    class: WeightClass,
+    n_expert: u32,
+    u: f64,
+) -> bool {
+    if !v.has_build(1728) {
+        return u > 32.0;
+    }
+    if u < 64.0 {
+        return false;
+    }
+    let matrix = matrix_mmq(arch, v);
+    match arch {
+        AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => !matrix,
+        AmdArch::Cdna3 => !matrix && v.has_build(4567),
+        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 if matrix => {
+            let mmq = class == WeightClass::Legacy
+                || u <= 128.0
+                || (class == WeightClass::KQuant && u <= 256.0)
+                || (v.has_build(7564) && n_expert > 64);
+            !mmq
+        }
+        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 => v.has_build(4567),
+        AmdArch::Gcn5 => v.has_build(4567) && !v.has_build(4699),
+        AmdArch::Gcn4 | AmdArch::Rdna1 | AmdArch::Rdna2 => false,
     }
 }
 

@@ -263,9 +263,8 @@ impl Default for SpeedParams {
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
-    /// rocm-hbm bw 0.3,
-    /// cpu and intel ubatch_s) say the rows cannot tell that constant. Error: `llmrig accuracy
-    /// --in-sample` and `llmrig accuracy` (device out, source out).
+    /// rocm-hbm bw 0.3, cpu and intel ubatch_s) say the rows cannot tell that constant. Error:
+    /// `llmrig accuracy --in-sample` and `llmrig accuracy` (device out, source out).
     fn default() -> SpeedParams {
         let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
             bw,
@@ -738,14 +737,13 @@ fn performance(
                 // through the same matrix-vector kernels), and an MoE ubatch reads every expert
                 // one of its tokens routes to.
                 if !(d == cpu && op_offload) {
-                    let moe = spec.expert_share_touched(u) / spec.expert_share_touched(1.0);
                     let b = bw(d) * bp(d).bw;
                     let floor: f64 = load.read[d]
                         .iter()
                         .enumerate()
                         .map(|(c, bytes)| bytes / (b * p.class_factor[c]))
                         .sum::<f64>()
-                        * moe;
+                        * touched;
                     t = t.max(floor / super::engines::docs_per_forward(s));
                 }
                 // Sliding-window layers attend to at most the window; counted at full length here,

@@ -60,6 +60,17 @@ SPECS: dict[str, dict] = {
                    swa=4096),
     # Gemma 3: 5 sliding (512) : 1 global, q/k norms, tied.
     "gemma3": dict(arch="gemma3", vocab="phi-3", L=8, E=256, H=4, KV=1, HD=128, FF=768, tied=True, swa=512),
+    # Gemma 4 (src/models/gemma4.cpp, keys as conversion/gemma.py writes them): 5 sliding blocks
+    # (KV_SWA heads of HD_SWA) then 1 global (KV heads of HD, K doubling as V: no attn_v), a dense
+    # MLP beside the experts on every block (the 26B-A4B's layout).
+    "gemma4": dict(arch="gemma4", vocab="phi-3", L=6, E=256, H=4, KV=1, KV_SWA=2, HD=128, HD_SWA=64,
+                   FF=256, tied=True, swa=512, period=6, k_eq_v=True, n_expert=8, n_expert_used=2,
+                   FF_EXP=128),
+    # The E2B/E4B layout: 4 sliding : 1 global, one KV head, per-layer embeddings, the last 5 blocks
+    # reading earlier blocks' caches (llama.cpp needs the last block with a cache to be global and
+    # the one before it sliding) with a double-wide MLP.
+    "gemma4-e": dict(arch="gemma4", vocab="phi-3", L=10, E=256, H=4, KV=1, KV_SWA=1, HD=128, HD_SWA=64,
+                     FF=384, tied=True, swa=512, period=5, shared=5, ple=32, double_ff=True),
     # Phi-3: fused attn_qkv, fused gate/up (ffn_up is 2*n_ff wide).
     "phi3": dict(arch="phi3", vocab="phi-3", L=4, E=256, H=4, KV=4, HD=64, FF=768, tied=False),
     # DeepSeek-V2/V3 style: MLA with q LoRA, split attn_k_b/attn_v_b (key_length_mla present), one leading
@@ -129,6 +140,8 @@ def tensor_list(sp: dict) -> list[tuple[str, list[int], str]]:
         return t + _encoder_tensors(sp)
     if a in HYBRID:
         t += _hybrid_blocks(sp)
+    elif a == "gemma4":
+        t += _gemma4_tensors(sp)
     elif a == "deepseek2":
         H, kvl, rope, nope, vh = sp["H"], sp["kv_lora"], sp["rope"], sp["nope"], sp["v_head"]
         for i in range(L):
@@ -397,12 +410,117 @@ def _kv_hybrid(w: gguf.GGUFWriter, sp: dict) -> None:
         w.add_bool(k("expert_weights_norm"), True)
 
 
+def _gemma4_swa(sp: dict, i: int) -> bool:
+    return (i + 1) % sp["period"] != 0
+
+
+def _gemma4_ff(sp: dict, i: int) -> int:
+    shared_from = sp["L"] - sp.get("shared", 0)
+    return 2 * sp["FF"] if sp.get("double_ff") and i >= shared_from else sp["FF"]
+
+
+def _gemma4_tensors(sp: dict) -> list[tuple[str, list[int], str]]:
+    """Gemma 4's tensors, as `load_arch_tensors` in src/models/gemma4.cpp creates them."""
+    E, L, H = sp["E"], sp["L"], sp["H"]
+    t: list[tuple[str, list[int], str]] = [("rope_freqs.weight", [sp["HD"] // 2], "n")]
+    ple = sp.get("ple", 0)
+    if ple:
+        t += [
+            ("per_layer_token_embd.weight", [ple * L, sp["n_vocab"]], "w"),
+            ("per_layer_model_proj.weight", [E, ple * L], "w"),
+            ("per_layer_proj_norm.weight", [ple], "n"),
+        ]
+    for i in range(L):
+        p = f"blk.{i}."
+        swa = _gemma4_swa(sp, i)
+        hd = sp["HD_SWA"] if swa else sp["HD"]
+        kv = (sp["KV_SWA"] if swa else sp["KV"]) * hd
+        ff = _gemma4_ff(sp, i)
+        t += [
+            (p + "attn_norm.weight", [E], "n"),
+            (p + "attn_q.weight", [E, H * hd], "w"),
+            (p + "attn_k.weight", [E, kv], "w"),
+            (p + "attn_output.weight", [H * hd, E], "w"),
+            (p + "attn_q_norm.weight", [hd], "n"),
+            (p + "attn_k_norm.weight", [hd], "n"),
+            (p + "post_attention_norm.weight", [E], "n"),
+            (p + "layer_output_scale.weight", [1], "n"),
+            (p + "ffn_norm.weight", [E], "n"),
+            (p + "ffn_gate.weight", [E, ff], "w"),
+            (p + "ffn_up.weight", [E, ff], "w"),
+            (p + "ffn_down.weight", [ff, E], "w"),
+            (p + "post_ffw_norm.weight", [E], "n"),
+        ]
+        if not (sp.get("k_eq_v") and not swa):
+            t.append((p + "attn_v.weight", [E, kv], "w"))
+        if "n_expert" in sp:
+            ne, fe = sp["n_expert"], sp["FF_EXP"]
+            t += [
+                (p + "ffn_gate_inp.weight", [E, ne], "f"),
+                (p + "ffn_gate_inp.scale", [E], "n"),
+                (p + "ffn_gate_up_exps.weight", [E, 2 * fe, ne], "w"),
+                (p + "ffn_down_exps.weight", [fe, E, ne], "w"),
+                (p + "ffn_down_exps.scale", [ne], "n"),
+                (p + "pre_ffw_norm_2.weight", [E], "n"),
+                (p + "post_ffw_norm_1.weight", [E], "n"),
+                (p + "post_ffw_norm_2.weight", [E], "n"),
+            ]
+        if ple:
+            t += [
+                (p + "inp_gate.weight", [E, ple], "w"),
+                (p + "proj.weight", [ple, E], "w"),
+                (p + "post_norm.weight", [E], "n"),
+            ]
+    return t
+
+
+def _kv_gemma4(w: gguf.GGUFWriter, sp: dict) -> None:
+    k = lambda s: f"gemma4.{s}"  # noqa: E731
+    L = sp["L"]
+    swa = [_gemma4_swa(sp, i) for i in range(L)]
+    w.add_uint32(k("context_length"), 32768)
+    w.add_uint32(k("embedding_length"), sp["E"])
+    w.add_uint32(k("block_count"), L)
+    ffs = [_gemma4_ff(sp, i) for i in range(L)]
+    if len(set(ffs)) > 1:
+        w.add_array(k("feed_forward_length"), ffs)
+    else:
+        w.add_uint32(k("feed_forward_length"), sp["FF"])
+    w.add_uint32(k("attention.head_count"), sp["H"])
+    kvs = [sp["KV_SWA"] if s else sp["KV"] for s in swa]
+    if len(set(kvs)) > 1:
+        w.add_array(k("attention.head_count_kv"), kvs)
+    else:
+        w.add_uint32(k("attention.head_count_kv"), sp["KV"])
+    w.add_uint32(k("attention.key_length"), sp["HD"])
+    w.add_uint32(k("attention.value_length"), sp["HD"])
+    w.add_uint32(k("attention.key_length_swa"), sp["HD_SWA"])
+    w.add_uint32(k("attention.value_length_swa"), sp["HD_SWA"])
+    w.add_uint32(k("rope.dimension_count"), sp["HD"])
+    w.add_uint32(k("rope.dimension_count_swa"), sp["HD_SWA"])
+    w.add_float32(k("rope.freq_base"), 1000000.0)
+    w.add_float32(k("rope.freq_base_swa"), 10000.0)
+    w.add_float32(k("attention.layer_norm_rms_epsilon"), 1e-6)
+    w.add_uint32(k("attention.sliding_window"), sp["swa"])
+    w.add_array(k("attention.sliding_window_pattern"), swa)
+    w.add_uint32(k("attention.shared_kv_layers"), sp.get("shared", 0))
+    w.add_uint32(k("embedding_length_per_layer_input"), sp.get("ple", 0))
+    w.add_float32(k("final_logit_softcapping"), 30.0)
+    if "n_expert" in sp:
+        w.add_uint32(k("expert_count"), sp["n_expert"])
+        w.add_uint32(k("expert_used_count"), sp["n_expert_used"])
+        w.add_uint32(k("expert_feed_forward_length"), sp["FF_EXP"])
+
+
 def _kv(w: gguf.GGUFWriter, sp: dict) -> None:
     a = sp["arch"]
     k = lambda s: f"{a}.{s}"  # noqa: E731
     E, L = sp["E"], sp["L"]
     if a in ENCODERS:
         _kv_encoder(w, sp)
+        return
+    if a == "gemma4":
+        _kv_gemma4(w, sp)
         return
     w.add_uint32(k("context_length"), 32768 if a != "gemma3" else 32768)
     w.add_uint32(k("embedding_length"), E)

@@ -14,7 +14,8 @@ use llmrig_core::quant::Quant;
 use llmrig_core::system::{CpuSpec, GpuApi, GpuVendor, SystemSpec};
 use serde::Serialize;
 
-use crate::{devices, models, DeviceCatalog, DeviceEntry, EntryKind, ModelEntry};
+use crate::row_model::{model_for, private_mix, DYNAMIC_SIZE_RANGE};
+use crate::{devices, DeviceCatalog, DeviceEntry, EntryKind};
 
 const THROUGHPUT_CSV: &str = include_str!("../data/calibration/throughput.csv");
 /// Devices that only calibration rows name (CPUs of LocalScore submissions, a few GPUs), with
@@ -85,8 +86,9 @@ pub struct Scored {
     /// The engine that measured the row: `llama.cpp`, or `llamafile` for LocalScore's results
     /// (llamafile's own CPU kernels, threads and tests), which are scored but never fitted, or
     /// `llama.cpp-hybrid` for models with blocks the speed model has no term for: recurrent or
-    /// convolution blocks (Qwen3-Next, Granite 4.0-H, LFM2) and Gemma 3n's AltUp and LAuReL (many
-    /// small ops per block). Their rows are scored apart and kept out of the fit rather than let
+    /// convolution blocks (Qwen3-Next, Granite 4.0-H, LFM2), Gemma 3n's AltUp and LAuReL and the
+    /// per-layer embeddings of Gemma 3n and Gemma 4 E2B/E4B (many small ops per block, a table
+    /// read from CPU memory). Their rows are scored apart and kept out of the fit rather than let
     /// them steer the transformer constants.
     pub engine: String,
     /// The catalog device the row ran on (rows naming one device differently share it).
@@ -129,34 +131,6 @@ pub struct Skipped {
     pub row: String,
     /// Why.
     pub reason: String,
-}
-
-/// The catalog model a row names. Rows name models as their authors wrote them: `Llama 2 7B`,
-/// `LLaMA 7B (llama 7B v2)`, `Meta-Llama-3-8B`, `Llama-3.1-8B (shisa-v2 fine-tune)`,
-/// `Qwen2.5-14B-Instruct`. A fine-tune has its base model's architecture, so the part before a
-/// parenthesis is what is looked up.
-fn model_for(name: &str) -> Option<&'static ModelEntry> {
-    let n = name.to_ascii_lowercase();
-    let starts = |p: &[&str]| p.iter().any(|p| n.starts_with(p));
-    let id = if starts(&["meta-llama-3-70b"]) {
-        Some("llama-3-70b")
-    } else if starts(&["meta-llama-3-8b", "llama 3 8b", "llama 3.x 8b"]) {
-        Some("llama-3-8b")
-    } else if starts(&["llama 2 7b", "llama 7b", "llama-2-7b"]) {
-        // LLaMA 1 7B has Llama 2 7B's architecture (only the context differs).
-        Some("llama-2-7b")
-    } else if starts(&["llama 13b", "llama 2 13b"]) {
-        Some("llama-2-13b")
-    } else if starts(&["llama 3.2 1b"]) {
-        Some("llama-3.2-1b")
-    } else {
-        None
-    };
-    if let Some(id) = id {
-        return models().find(id).ok();
-    }
-    let base = name.split('(').next().unwrap_or(name).trim();
-    models().find(base).ok()
 }
 
 /// `tg512`, `pp2048 @ d4096` → (phase, tokens, depth).
@@ -338,13 +312,6 @@ fn row_api(backend: &str) -> Option<GpuApi> {
     })
 }
 
-/// Unsloth's dynamic mixes (`UD-Q4_K_XL`) choose each tensor's type by its own rules, which
-/// llmrig does not know; their rows are not scored rather than scored as another mix.
-fn known_mix(quant: &str) -> bool {
-    let q = quant.to_ascii_uppercase();
-    !(q.starts_with("UD-") || q.ends_with("_XL") || q.ends_with("_P") || q.starts_with("APEX"))
-}
-
 /// Reads the calibration rows and matches them to catalog models and devices.
 ///
 /// # Panics
@@ -400,11 +367,17 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             continue;
         };
         let quant_name = row[c_quant].replace("MXFP4 MoE", "MXFP4_MOE");
-        if !known_mix(&quant_name) {
-            skip("a dynamic quant mix whose tensor types llmrig does not know (UD-…, …_XL)");
+        if private_mix(&quant_name) {
+            skip("a publisher's private quant mix whose tensor types llmrig does not know (…_P, APEX)");
             continue;
         }
-        let Ok(quant) = Quant::parse(&quant_name) else {
+        let stated_gib = row[c_size].trim().parse::<f64>().ok().filter(|g| *g > 0.0);
+        let dynamic = llmrig_core::quant::unsloth_base(&quant_name).filter(|b| *b != quant_name);
+        if dynamic.is_some() && stated_gib.is_none() {
+            skip("a dynamic quant mix (UD-…, …_XL) whose row states no file size");
+            continue;
+        }
+        let Ok(quant) = Quant::parse(dynamic.unwrap_or(&quant_name)) else {
             skip("unknown quant");
             continue;
         };
@@ -437,13 +410,25 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         };
         let ngl: u32 = row[c_ngl].trim().parse().unwrap_or(999);
         let cpu_only = api == GpuApi::Cpu || (ngl == 0 && row[c_class].trim() == "cpu");
-        let weights = ModelWeights::new(&entry.spec, quant);
+        let mut weights = ModelWeights::new(&entry.spec, quant);
         // A row that states its file's size must be the catalog model at that quant: a wrong
-        // model or a different mix would score the formulas against another file.
-        if let Ok(gib) = row[c_size].trim().parse::<f64>() {
+        // model or a different mix would score the formulas against another file. A dynamic mix
+        // is its nearest preset scaled to the stated size, within the range such files take.
+        if let Some(gib) = stated_gib {
             #[allow(clippy::cast_precision_loss)]
             let ours = weights.total_bytes() as f64 / f64::from(1u32 << 30);
-            if (ours / gib - 1.0).abs() > 0.08 {
+            if dynamic.is_some() {
+                let r = gib / ours;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let scaled = (r >= DYNAMIC_SIZE_RANGE.0 && r <= DYNAMIC_SIZE_RANGE.1)
+                    .then(|| weights.scaled_to((gib * f64::from(1u32 << 30)) as u64))
+                    .flatten();
+                let Some(w) = scaled else {
+                    skip("the row's file size is outside what a dynamic mix of the catalog model at its nearest preset weighs (0.9–1.35×)");
+                    continue;
+                };
+                weights = w;
+            } else if (ours / gib - 1.0).abs() > 0.08 {
                 skip("the row's file size differs from the catalog model at this quant by more than 8%");
                 continue;
             }
@@ -495,6 +480,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             FlashAttn::Off
         };
         let llama_cpp = crate::row_build::row_version(&row[c_build], &row[c_src]);
+        let hipblaslt = crate::row_build::row_hipblaslt(&row[c_notes]);
         let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
@@ -506,6 +492,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             gen: gen.max(1),
             depth,
             llama_cpp,
+            hipblaslt,
             ..Settings::default()
         };
         let runs: Vec<Settings> = if localscore {
@@ -547,7 +534,10 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 hardware: hw.to_string(),
                 engine: if localscore {
                     "llamafile"
-                } else if entry.spec.recurrent.is_some() || entry.spec.arch == Arch::Gemma3n {
+                } else if entry.spec.recurrent.is_some()
+                    || entry.spec.arch == Arch::Gemma3n
+                    || entry.spec.per_layer_embd.is_some_and(|w| w > 0)
+                {
                     "llama.cpp-hybrid"
                 } else {
                     "llama.cpp"
@@ -555,7 +545,11 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
                 .to_string(),
                 device: dev.id.clone(),
                 model: entry.spec.id.clone(),
-                quant: weights.quant.name(),
+                quant: if dynamic.is_some() {
+                    quant_name.clone()
+                } else {
+                    weights.quant.name()
+                },
                 gpus: if cpu_only { 0 } else { gpus },
                 backend: format!("{api:?}").to_lowercase(),
                 class: class.to_string(),

@@ -20,6 +20,7 @@ pub mod projectors;
 pub mod quality;
 pub mod recommend;
 mod row_build;
+mod row_model;
 pub mod speech;
 
 pub use devices::{devices, vendor_from_name, DeviceCatalog, DeviceEntry, DeviceError, EntryKind};

@@ -71,9 +71,47 @@ pub(crate) fn row_version(build: &str, source: &str) -> LlamaCppVersion {
         })
 }
 
+/// rocBLAS's GEMM backend a row ran with, where its notes say (`ROCBLAS_USE_HIPBLASLT`):
+/// lhl/strix-halo-testing's sweeps record `hipblaslt=ROCBLAS_USE_HIPBLASLT=1` or
+/// `hipblaslt=(default)`, kyuz0's toolbox logs a `hblt0` flag for `ROCBLAS_USE_HIPBLASLT=0`.
+/// `None`: unset, rocBLAS's own choice.
+pub(crate) fn row_hipblaslt(notes: &str) -> Option<bool> {
+    if notes.contains("hipblaslt=ROCBLAS_USE_HIPBLASLT=1") {
+        Some(true)
+    } else if notes.contains("hipblaslt=ROCBLAS_USE_HIPBLASLT=0")
+        || notes
+            .split("flags=")
+            .nth(1)
+            .and_then(|f| f.split([' ', ';']).next())
+            .is_some_and(|f| f.split(',').any(|x| x == "hblt0"))
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_tell_their_blas_backend() {
+        let lhl = "lhl llm-bench sweep config build=llama.cpp-hip fa=-fa 1 hipblaslt=";
+        assert_eq!(
+            row_hipblaslt(&format!("{lhl}ROCBLAS_USE_HIPBLASLT=1; n_batch=2048")),
+            Some(true)
+        );
+        assert_eq!(
+            row_hipblaslt(&format!("{lhl}(default); n_batch=2048")),
+            None
+        );
+        let kyuz0 = "toolbox=rocm-7_2_3; flags=fa1,hblt0 (hblt0 = ROCBLAS_USE_HIPBLASLT=0; longctxN = depth test)";
+        assert_eq!(row_hipblaslt(kyuz0), Some(false));
+        // The legend alone names the variable; only the flag sets it.
+        let fa1 = "toolbox=rocm-7_2_3; flags=fa1 (hblt0 = ROCBLAS_USE_HIPBLASLT=0; longctxN = depth test)";
+        assert_eq!(row_hipblaslt(fa1), None);
+    }
 
     #[test]
     fn rows_tell_their_build() {

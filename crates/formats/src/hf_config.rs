@@ -53,6 +53,7 @@ fn arch_of(model_type: &str) -> Option<Arch> {
         "lfm2" => Arch::Lfm2,
         "lfm2_moe" => Arch::Lfm2Moe,
         "gemma3n" | "gemma3n_text" => Arch::Gemma3n,
+        "gemma4" | "gemma4_text" => Arch::Gemma4,
         _ => return None,
     })
 }
@@ -149,6 +150,14 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             .and_then(|p| u32::try_from(p).ok())
             .filter(|_| matches!(arch, Arch::Gemma3 | Arch::Cohere2))
             .or(arch.swa_period())
+            // Gemma 4 lists its layers: the first full-attention one ends the period.
+            .or_else(|| {
+                layer_types
+                    .iter()
+                    .position(|t| *t == "full_attention")
+                    .and_then(|i| u32::try_from(i + 1).ok())
+                    .filter(|_| arch == Arch::Gemma4)
+            })
     });
     let kv_lora = u("kv_lora_rank");
     let n_ff = match arch {
@@ -217,6 +226,16 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         .filter(|&f| f > 0 && n_expert > 1);
     let to32 =
         |x: u64, k: &str| u32::try_from(x).map_err(|_| err(format!("`{k}` {x} is too large")));
+    // Gemma 4 (transformers' Gemma4TextConfig as written by 5.5): the global layers' head size
+    // and KV heads (`global_head_dim`, `num_global_key_value_heads`) beside the sliding ones'
+    // (`head_dim`, `num_key_value_heads`), K doubling as V on the global layers, a double-wide
+    // MLP past the KV-sharing point. Configs that move these into `per_layer_config` are read as
+    // uniform.
+    let g4 = arch == Arch::Gemma4;
+    let global_kv = u("num_global_key_value_heads").filter(|_| g4);
+    let global_hd = u("global_head_dim").filter(|_| g4);
+    let kv_shared = u("num_kv_shared_layers")
+        .filter(|&n| n > 0 && n < n_layer && matches!(arch, Arch::Gemma3n | Arch::Gemma4));
     let spec = ModelSpec {
         id: file.to_string(),
         name: top
@@ -228,12 +247,21 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         n_embd,
         n_ff,
         n_head: to32(n_head, "num_attention_heads")?,
-        n_head_kv: to32(n_head_kv, "num_key_value_heads")?,
+        n_head_kv: to32(global_kv.unwrap_or(n_head_kv), "num_key_value_heads")?,
         head_dim: if kv_lora.is_some() {
             None
         } else {
-            u("head_dim")
+            global_hd.or_else(|| u("head_dim"))
         },
+        swa_head_dim: global_hd
+            .and(u("head_dim"))
+            .filter(|&d| Some(d) != global_hd),
+        swa_n_head_kv: global_kv
+            .filter(|&k| k != n_head_kv)
+            .and_then(|_| u32::try_from(n_head_kv).ok()),
+        global_k_eq_v: g4 && b("attention_k_eq_v") == Some(true),
+        kv_shared_n_ff: (g4 && b("use_double_wide_mlp") == Some(true) && kv_shared.is_some())
+            .then_some(2 * n_ff),
         n_vocab: need("vocab_size")?,
         // Gemma and Cohere tie embeddings by default; transformers' default is true otherwise too,
         // but nearly every untied config says false explicitly.
@@ -241,7 +269,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             .or_else(|| top.get("tie_word_embeddings").and_then(Value::as_bool))
             .unwrap_or(matches!(
                 arch,
-                Arch::Gemma2 | Arch::Gemma3 | Arch::Gemma3n | Arch::Cohere2
+                Arch::Gemma2 | Arch::Gemma3 | Arch::Gemma3n | Arch::Gemma4 | Arch::Cohere2
             )),
         context_length: u("max_position_embeddings").unwrap_or(4096),
         rope_theta: f("rope_theta"),
@@ -253,6 +281,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
                 | Arch::Qwen3Moe
                 | Arch::Gemma3
                 | Arch::Gemma3n
+                | Arch::Gemma4
                 | Arch::Qwen3Next
                 | Arch::Qwen35
                 | Arch::Qwen35Moe
@@ -262,7 +291,12 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         sliding_window,
         swa_period,
         n_expert: to32(n_expert, "num_experts")?,
-        n_expert_used: to32(u("num_experts_per_tok").unwrap_or(0), "num_experts_per_tok")?,
+        n_expert_used: to32(
+            u("num_experts_per_tok")
+                .or_else(|| u("top_k_experts"))
+                .unwrap_or(0),
+            "num_experts_per_tok",
+        )?,
         n_expert_shared: to32(
             u("n_shared_experts").unwrap_or(u64::from(
                 shared_expert_ff.is_some() || (arch == Arch::Llama4 && n_expert > 1),
@@ -270,7 +304,9 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             "n_shared_experts",
         )?,
         expert_ff: if n_expert > 1 {
-            u("moe_intermediate_size").or_else(|| u("intermediate_size"))
+            u("moe_intermediate_size")
+                .or_else(|| u("expert_intermediate_size"))
+                .or_else(|| u("intermediate_size"))
         } else {
             None
         },
@@ -291,10 +327,9 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         qk_rope_head_dim: u("qk_rope_head_dim"),
         v_head_dim: u("v_head_dim"),
         mla_legacy_kv: false,
-        kv_layers: u("num_kv_shared_layers")
-            .filter(|_| arch == Arch::Gemma3n)
-            .and_then(|shared| u32::try_from(n_layer.saturating_sub(shared)).ok()),
-        per_layer_embd: u("hidden_size_per_layer_input").filter(|_| arch == Arch::Gemma3n),
+        kv_layers: kv_shared.and_then(|shared| u32::try_from(n_layer - shared).ok()),
+        per_layer_embd: u("hidden_size_per_layer_input")
+            .filter(|&w| w > 0 && matches!(arch, Arch::Gemma3n | Arch::Gemma4)),
         recurrent,
         pooling: None,
         max_seq_length: None,
@@ -608,6 +643,65 @@ mod tests {
         );
         assert_eq!((s.per_layer_embd, s.swa_period), (Some(256), Some(5)));
         assert!(s.tied_embeddings && s.has_kv(19) && !s.has_kv(20));
+    }
+
+    /// Gemma 4's text configs (transformers' Gemma4TextConfig keys, the 26B A4B's and the E2B's
+    /// values as models.toml cites them): per-layer head sizes and KV heads, K as V on the global
+    /// blocks, the period from `layer_types`, the experts' own keys, the double-wide MLP.
+    #[test]
+    fn gemma4_configs() {
+        let types = ["sliding_attention"; 5]
+            .iter()
+            .chain(&["full_attention"])
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(",");
+        let moe = format!(
+            r#"{{"model_type":"gemma4","text_config":{{"model_type":"gemma4_text",
+          "hidden_size":2816,"intermediate_size":2112,"num_attention_heads":16,
+          "num_key_value_heads":8,"num_global_key_value_heads":2,"head_dim":256,
+          "global_head_dim":512,"attention_k_eq_v":true,"num_hidden_layers":30,
+          "vocab_size":262144,"sliding_window":1024,"layer_types":[{t},{t},{t},{t},{t}],
+          "num_experts":128,"top_k_experts":8,"expert_intermediate_size":704}}}}"#,
+            t = types
+        );
+        let s = parse_config("c", &moe).unwrap().spec;
+        assert_eq!(
+            (s.arch, s.swa_period, s.sliding_window),
+            (Arch::Gemma4, Some(6), Some(1024))
+        );
+        assert!(s.is_swa_layer(4) && !s.is_swa_layer(5) && s.global_k_eq_v);
+        assert_eq!(
+            (
+                s.layer_head_dim(0),
+                s.layer_n_head_kv(0),
+                s.layer_head_dim(5),
+                s.layer_n_head_kv(5)
+            ),
+            (256, 8, 512, 2)
+        );
+        assert_eq!(
+            (s.n_expert, s.n_expert_used, s.expert_ff),
+            (128, 8, Some(704))
+        );
+        assert!(s.tied_embeddings);
+
+        // E2B: one KV head, 20 of 35 blocks sharing the KV of earlier ones, whose MLP is twice
+        // as wide (use_double_wide_mlp).
+        let e2b = r#"{"model_type":"gemma4_text","hidden_size":1536,"intermediate_size":6144,
+          "num_attention_heads":8,"num_key_value_heads":1,"head_dim":256,"global_head_dim":512,
+          "num_hidden_layers":35,"vocab_size":262144,"sliding_window":512,
+          "layer_types":["sliding_attention","sliding_attention","sliding_attention",
+            "sliding_attention","full_attention"],
+          "num_kv_shared_layers":20,"use_double_wide_mlp":true,"hidden_size_per_layer_input":256}"#;
+        let s = parse_config("c", e2b).unwrap().spec;
+        assert_eq!(
+            (s.swa_period, s.kv_layers, s.per_layer_embd),
+            (Some(5), Some(15), Some(256))
+        );
+        assert_eq!((s.layer_n_ff(14), s.layer_n_ff(15)), (6144, 12288));
+        assert_eq!((s.layer_head_dim(3), s.layer_head_dim(4)), (256, 512));
+        assert!(!s.global_k_eq_v && s.has_kv(14) && !s.has_kv(15));
     }
 
     #[test]

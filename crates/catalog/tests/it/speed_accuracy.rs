@@ -16,14 +16,16 @@ fn decode_and_prefill_meet_the_targets() {
     assert!(skipped.len() <= 1500, "{} rows skipped", skipped.len());
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
+    // README, in sample (2026-12-04, 2,094 rows with Unsloth's dynamic mixes and Gemma 4):
+    // decode 6.5% / 27.0%, prefill 21.1%.
     assert!(
-        decode.median <= 0.062,
+        decode.median <= 0.067,
         "decode median {:.1}%",
         decode.median * 100.0
     );
-    assert!(decode.p90 <= 0.24, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(decode.p90 <= 0.275, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.195,
+        prefill.median <= 0.215,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
@@ -69,49 +71,53 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 8.7% / p90 33.1%, prefill median 31.2% (2026-12-04, each row at its llama.cpp build,
-/// with the GLM-4.7-Flash rows); the ranges hold 85% of decode and 82% of prefill results (they are set from these residuals and the source-out ones, the wider of the
-/// two at each end). `.ci/run` runs it in a release build.
+/// median 10.3% / p90 31.7%, prefill median 36.8% (2026-12-04, each row at its llama.cpp build
+/// and rocBLAS backend, 2,094 rows with Unsloth's dynamic mixes and Gemma 4, most of the new ones
+/// Strix Halo's); the ranges hold 85% of decode and 82% of prefill results (they are set from
+/// these residuals and the source-out ones, the wider of the two at each end). `.ci/run` runs it
+/// in a release build.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_errors_meet_the_readme() {
     use llmrig_catalog::accuracy::{cross_validate, prepare};
     let (cases, _) = prepare();
     let all = cross_validate(&cases);
-    // README: hybrid and Gemma 3n rows (Qwen3.6 among them), device out, decode 19.0% / 68.1%,
-    // prefill 49.8% / 158.0%.
-    pin_hybrid(&all, (0.195, 0.69), (0.51, 1.6));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
+    // decode 15.3% / 54.6%, prefill 50.5% / 224.7%.
+    pin_hybrid(&all, (0.16, 0.555), (0.515, 2.26));
     let rows: Vec<_> = all
         .into_iter()
         .filter(|r| r.engine == "llama.cpp")
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
+    // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
+    // of that backend (Vulkan prefill there 67.0%, here 69.9%).
     pin_backends(
         &rows,
         &[
-            ("cuda", 0.082, 0.185),
-            ("metal", 0.047, 0.088),
-            ("rocm", 0.14, 0.535),
-            ("vulkan", 0.135, 0.66),
+            ("cuda", 0.092, 0.197),
+            ("metal", 0.047, 0.097),
+            ("rocm", 0.15, 0.645),
+            ("vulkan", 0.125, 0.705),
         ],
     );
-    pin(&rows, (0.089, 0.335, 0.84), (0.315, 0.81));
+    pin(&rows, (0.105, 0.32, 0.84), (0.37, 0.81));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.2% / p90 46.6%, prefill median 35.2% (2026-12-04, each row at its llama.cpp build,
-/// with the GLM-4.7-Flash rows); the ranges hold 80% of decode and 80% of
-/// prefill results (the issue asks for 80% out of sample).
+/// median 9.0% / p90 44.0%, prefill median 36.0% (2026-12-04, 2,094 rows with Unsloth's dynamic
+/// mixes and Gemma 4); the ranges hold 82% of decode and 85% of prefill results (the issue asks
+/// for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
     use llmrig_catalog::accuracy::{cross_validate_sources, prepare};
     let (cases, _) = prepare();
     let all = cross_validate_sources(&cases);
-    // README: hybrid and Gemma 3n rows (Qwen3.6 among them), source out, decode 19.6% / 116.8%,
-    // prefill 54.3% / 97.6%.
-    pin_hybrid(&all, (0.20, 1.18), (0.55, 0.99));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 14.9% / 54.1%,
+    // prefill 52.9% / 103.9%.
+    pin_hybrid(&all, (0.155, 0.55), (0.535, 1.05));
     let rows: Vec<_> = all
         .into_iter()
         .filter(|r| r.engine == "llama.cpp")
@@ -120,13 +126,13 @@ fn cross_validated_by_source_meets_the_readme() {
     pin_backends(
         &rows,
         &[
-            ("cuda", 0.09, 0.345),
-            ("metal", 0.10, 0.10),
-            ("rocm", 0.115, 0.465),
-            ("vulkan", 0.125, 0.62),
+            ("cuda", 0.095, 0.32),
+            ("metal", 0.075, 0.10),
+            ("rocm", 0.10, 0.47),
+            ("vulkan", 0.12, 0.575),
         ],
     );
-    pin(&rows, (0.095, 0.475, 0.8), (0.355, 0.82));
+    pin(&rows, (0.092, 0.445, 0.81), (0.365, 0.84));
 }
 
 /// The hybrid and Gemma 3n rows (scored, never fitted: `engine` "llama.cpp-hybrid"), decode and
@@ -153,13 +159,13 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
     }
 }
 
-/// The hybrid and Gemma 3n rows with the shipped constants (never fitted on them): the README's
-/// decode 19.6% / 64.4% and prefill 24.0% / 119.9% (Qwen3.6's BF16 rows on Strix Halo among
-/// them), plus a small margin.
+/// The hybrid, Gemma 3n and Gemma 4 E2B/E4B rows with the shipped constants (never fitted on
+/// them): the README's decode 16.7% / 62.5% and prefill 28.5% / 102.5% (Qwen3.6's BF16 rows on
+/// Strix Halo among them), plus a small margin.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.20, 0.65), (0.245, 1.21));
+    pin_hybrid(&rows, (0.17, 0.63), (0.29, 1.03));
 }
 
 /// Decode (median, p90, share in range) and prefill (median, share in range) against limits.
@@ -214,10 +220,12 @@ fn pin_backends(rows: &[llmrig_catalog::accuracy::Scored], limits: &[(&str, f64,
 /// shipped constants, fitted on its own rows, flattered the "before" figures). Over the machines
 /// of the calibration data with results for two or more model–quant pairs, the median of their
 /// median errors on the pairs not calibrated on (each calibrated on its pair with most results,
-/// `--holdouts`), 2026-12-04: decode 8.1% → 6.4% calibrated (better on 32 machines, worse on
-/// 21), prefill 15.8% → 16.1% (better on 24, worse on 22: one pair says little of the other
-/// weight types' prompt kernels). Here, calibrated on Llama 3.1 8B Q8_0 where a machine has it:
-/// decode at most 6.5%, prefill 17.0% (2026-12-04); plus a margin.
+/// `--holdouts`), 2026-12-04 with the dynamic mixes and Gemma 4: decode 8.1% → 7.4% calibrated
+/// (better on 28 machines, worse on 25), prefill 15.4% → 17.2% (better on 24, worse on 24: one
+/// pair says little of the other weight types' prompt kernels; before those rows 8.1% → 6.4%
+/// and 15.8% → 16.1%). Here, calibrated on Llama 3.1 8B Q8_0 where a machine has it, over 65
+/// machines: decode 8.1% → 7.4%, prefill 16.5% → 17.2% (better on 29, worse on 28); plus a
+/// margin.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -256,12 +264,6 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             .map(|m| m.prefill.1)
             .collect(),
     );
-    assert!(decode <= 0.065, "decode {:.1}%", decode * 100.0);
-    assert!(
-        decode < decode_before,
-        "decode {decode} vs uncalibrated {decode_before}"
-    );
-    assert!(prefill <= 0.175, "prefill {:.1}%", prefill * 100.0);
     let (better, worse) = h
         .iter()
         .filter(|m| m.prefill.0 > 0)
@@ -271,6 +273,20 @@ fn cross_validated_calibration_carries_over_to_other_models() {
                 w + usize::from(m.prefill.2 > m.prefill.1),
             )
         });
+    // The carry-over figures go to stderr so a run with --nocapture shows them for the README.
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "calibration carry-over over {} machines: decode {decode_before:.4} -> {decode:.4}, prefill {prefill_before:.4} -> {prefill:.4} (better on {better}, worse on {worse})",
+            h.len()
+        );
+    }
+    assert!(decode <= 0.076, "decode {:.1}%", decode * 100.0);
+    assert!(
+        decode < decode_before,
+        "decode {decode} vs uncalibrated {decode_before}"
+    );
+    assert!(prefill <= 0.177, "prefill {:.1}%", prefill * 100.0);
     assert!(
         better > worse,
         "prefill better on {better} machines, worse on {worse} (uncalibrated median {prefill_before})"
@@ -308,9 +324,11 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
             "{k}: floor {floor_err} above the model's {model_err} over {n} rows"
         );
     }
-    // The README's figures over the llama.cpp rows: decode p90 0.6%, prefill p90 6.0%, ROCm
-    // prefill p90 33.0% (medians 0: most rows are alone in their group). Before each row ran at
-    // its own llama.cpp build, rows of other builds shared a group: 1.2%, 12.2% and 52.5%.
+    // The README's figures over the llama.cpp rows: decode p90 1.3%, prefill p90 6.1%, ROCm
+    // prefill p90 8.0% (medians 0: most rows are alone in their group). Before each row ran at
+    // its own llama.cpp build, rows of other builds shared a group: 1.2%, 12.2% and 52.5%; before
+    // each ran with its rocBLAS backend (`ROCBLAS_USE_HIPBLASLT`), with Unsloth's dynamic
+    // mixes: 1.3%, 12.3% and 32.8%.
     let pick = |phase: Phase, backend: Option<&str>| {
         stats(floor.iter().filter(|r| {
             r.engine == "llama.cpp" && r.phase == phase && backend.is_none_or(|b| r.backend == b)
@@ -326,7 +344,7 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
         p.median < 0.005 && (0.05..=0.065).contains(&p.p90),
         "prefill {p:?}"
     );
-    assert!((0.31..=0.35).contains(&rocm.p90), "ROCm prefill {rocm:?}");
+    assert!((0.07..=0.09).contains(&rocm.p90), "ROCm prefill {rocm:?}");
     let all_model: f64 = groups.values().map(|g| g.0).sum();
     let all_floor: f64 = groups.values().map(|g| g.1).sum();
     assert!(all_floor < all_model);

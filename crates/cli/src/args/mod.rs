@@ -404,6 +404,9 @@ pub struct EstimateArgs {
     /// How the llama.cpp running the CPU's share was built: its default kernels, a BLAS build (openblas, mkl, blis) or llamafile; changes the prompt speed of layers on the CPU.
     #[arg(long = "cpu-build", default_value = "llama.cpp", value_parser = values::cpu_build())]
     pub cpu_build: CpuBuild,
+    /// rocBLAS's GEMM backend for a ROCm build's prompt (`ROCBLAS_USE_HIPBLASLT`): `on` hipBLASLt, `off` Tensile; unset, rocBLAS's own choice (Tensile on Strix Halo, about a third of hipBLASLt's prompt speed in builds that send prompts to hipBLAS).
+    #[arg(long = "hipblaslt", env = "ROCBLAS_USE_HIPBLASLT", value_parser = values::hipblaslt)]
+    pub hipblaslt: Option<bool>,
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
     #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,

@@ -564,6 +564,16 @@ pub fn llama_cpp(s: &str) -> Result<LlamaCppVersion, String> {
     })
 }
 
+/// `--hipblaslt` / `ROCBLAS_USE_HIPBLASLT`: `on`/`1` hipBLASLt, `off`/`0` Tensile (rocBLAS reads
+/// the variable as 0 or 1).
+pub fn hipblaslt(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err("expected on or off (ROCBLAS_USE_HIPBLASLT: 1 or 0)".into()),
+    }
+}
+
 /// `--ram-bw`: GB/s, above 0 and below 100000.
 pub fn ram_bandwidth(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|e| format!("{e}"))?;

@@ -228,7 +228,7 @@ fn label(g: &Group) -> String {
     if g.by == "all" && g.name == "all" {
         "all (llama.cpp)".to_string()
     } else if g.by == "all" && g.name == "hybrid" {
-        "hybrid and Gemma 3n models (llama.cpp; scored, never fitted)".to_string()
+        "hybrid, Gemma 3n and Gemma 4 E2B/E4B models (llama.cpp; scored, never fitted)".to_string()
     } else if g.by == "all" {
         format!("{} (LocalScore; scored, never fitted)", g.name)
     } else {

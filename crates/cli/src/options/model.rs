@@ -59,26 +59,13 @@ pub(super) fn generic_spec(label: &str, params: f64) -> ModelSpec {
     }
 }
 
-/// Unsloth's dynamic quants (`UD-Q4_K_XL`, `Q4_K_XL`, `UD-IQ2_XXS`): a mix Unsloth chooses per model,
-/// giving sensitive layers more bits. Without the file the nearest llama-quantize preset sizes it
-/// (`_XL` K-quants as their `_M`, Q2_K_XL as Q2_K, Q6_K_XL as Q6_K, Q8_K_XL as Q8_0), said in a
-/// note; the file itself (`hf:unsloth/…-GGUF -q UD-Q4_K_XL`) is read exactly.
+/// Unsloth's dynamic quants (`UD-Q4_K_XL`, `Q4_K_XL`, `UD-IQ2_XXS`): without the file the nearest
+/// llama-quantize preset sizes it ([`llmrig_core::quant::unsloth_base`]), said in a note; the file
+/// itself (`hf:unsloth/…-GGUF -q UD-Q4_K_XL`) is read exactly.
 pub(super) fn unsloth_dynamic(q: &str) -> (&str, Option<String>) {
     let t = q.trim();
-    let bare = t
-        .strip_prefix("UD-")
-        .or_else(|| t.strip_prefix("ud-"))
-        .unwrap_or(t);
-    let upper = bare.to_ascii_uppercase();
-    let base = match upper.as_str() {
-        "Q2_K_XL" => "Q2_K",
-        "Q3_K_XL" => "Q3_K_M",
-        "Q4_K_XL" => "Q4_K_M",
-        "Q5_K_XL" => "Q5_K_M",
-        "Q6_K_XL" => "Q6_K",
-        "Q8_K_XL" => "Q8_0",
-        _ if bare.len() != t.len() => bare,
-        _ => return (t, None),
+    let Some(base) = llmrig_core::quant::unsloth_base(t) else {
+        return (t, None);
     };
     (
         base,

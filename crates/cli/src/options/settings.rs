@@ -65,6 +65,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         depth: a.depth,
         threads: a.threads,
         cpu_build: a.cpu_build,
+        hipblaslt: a.hipblaslt,
     }
 }
 

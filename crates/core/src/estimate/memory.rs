@@ -115,6 +115,10 @@ pub fn layer_kv_bytes(spec: &ModelSpec, il: u32, shape: &ContextShape, s: &Setti
     // MLA: V is a view of the latent K since PR #19067 (Jan 2026), nothing is allocated for it.
     let v = if spec.is_mla() && !spec.mla_legacy_kv && rules.mla_v_less {
         0
+    } else if spec.has_layer_shapes() && !flash_attn_on(s) {
+        // Without flash attention V is stored transposed, every layer's padded to the widest
+        // (llama-kv-cache.cpp `TAG_V_CACHE_VARIABLE`: Gemma 4 31B's global V 2048 → 4096).
+        tv.row_size(spec.n_embd_v_gqa_max()) * cells
     } else {
         tv.row_size(spec.n_embd_v_gqa(il)) * cells
     };
@@ -206,12 +210,30 @@ pub fn graph_peaks(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Grap
     } else {
         0
     };
-    let ffn = if spec.n_expert > 1 && spec.leading_dense_layers == 0 {
+    let ffn = if spec.arch == crate::model::Arch::Gemma4 && spec.n_expert > 1 {
+        // Gemma 4's MoE blocks run the dense MLP first (src/models/gemma4.cpp); its gate and up
+        // outputs and the block input are live beside the experts'. On the harness's small
+        // synthetic layout the logits set the peak instead, 1.5 MiB (2.3%) under llama.cpp's,
+        // which this rule does not explain.
+        moe + dense
+    } else if spec.n_expert > 1 && spec.leading_dense_layers == 0 {
         moe
     } else {
         dense.max(moe)
     };
-    let logits = (spec.n_vocab + e) * t * F32;
+    // Gemma 4 with per-layer embeddings and flash attention: the per-layer input (`ple · n_layer ·
+    // T` f32) lives until the last block, and the attention masks' freed blocks lie below it, so
+    // the logits land above all three (validation harness, synthetic E2B layout: the compute
+    // buffer was short by the mask plus that input, 4 MiB at -c 4096 and 32 MiB at -c 32768, by
+    // the sliding mask's 16 MiB more with --swa-full; without flash attention the KQ matrices
+    // set the peak and nothing was missing).
+    let ple_live = match spec.per_layer_embd {
+        Some(w) if spec.arch == crate::model::Arch::Gemma4 && w > 0 && fa => {
+            mask + swa_mask_bytes + w * u64::from(spec.n_layer) * t * F32
+        }
+        _ => 0,
+    };
+    let logits = (spec.n_vocab + e) * t * F32 + ple_live;
     // CPU-only graphs peak at the output with one more n_embd row live than GPU graphs:
     // (n_vocab + 2·n_embd)·T·4: the embeddings input (`inp_embd`) is a graph leaf nobody consumes,
     // so ggml-alloc never frees it (see `graph`, which replays this exactly where it can); the CUDA

@@ -143,6 +143,25 @@ pub(super) fn amd_kernels(
     }
 }
 
+/// The share of hipBLASLt's GEMM rate that rocBLAS reaches on `arch` with the GEMM backend
+/// `hipblaslt` selects (`ROCBLAS_USE_HIPBLASLT`; `None`: rocBLAS's choice). On RDNA3.5 (gfx1151,
+/// Strix Halo) rocBLAS's own Tensile kernels, which it picks by default there (rocBLAS docs:
+/// "GEMM backend is automatically selected"), reach [`TENSILE_SHARE_RDNA35`] of hipBLASLt's
+/// prompt speed; elsewhere no measurement tells them apart.
+pub(super) fn blas_library_share(arch: AmdArch, hipblaslt: Option<bool>) -> f64 {
+    if arch == AmdArch::Rdna35 && hipblaslt != Some(true) {
+        TENSILE_SHARE_RDNA35
+    } else {
+        1.0
+    }
+}
+
+/// Tensile's prompt speed over hipBLASLt's on gfx1151: the median over the 48 pairs of
+/// lhl/strix-halo-testing's pp512 results that differ only in `ROCBLAS_USE_HIPBLASLT` (default
+/// vs 1; builds b5863–b6097, when RDNA3.5 sent prompts to hipBLAS), 0.19–0.74 (throughput.csv).
+/// lhl's rows are in sample for it; kyuz0's toolbox rows of float weights are not.
+pub(super) const TENSILE_SHARE_RDNA35: f64 = 0.315;
+
 /// Whether MMQ runs on the matrix cores (MFMA, WMMA) in build `v`, else on `v_dot4_i32_i8`.
 fn matrix_mmq(arch: AmdArch, v: LlamaCppVersion) -> bool {
     match arch {

@@ -358,6 +358,10 @@ pub struct Settings {
     pub threads: Option<u32>,
     /// `--cpu-build`: how the llama.cpp running the CPU's share was built (its prompt kernels).
     pub cpu_build: CpuBuild,
+    /// rocBLAS's GEMM backend (`ROCBLAS_USE_HIPBLASLT`): `Some(true)` hipBLASLt, `Some(false)`
+    /// Tensile, `None` rocBLAS's own choice (Tensile on RDNA3.5). Changes the prompt speed of
+    /// the weights a ROCm build sends to hipBLAS.
+    pub hipblaslt: Option<bool>,
 }
 
 impl Default for Settings {
@@ -392,6 +396,7 @@ impl Default for Settings {
             depth: 0,
             threads: None,
             cpu_build: CpuBuild::LlamaCpp,
+            hipblaslt: None,
         }
     }
 }

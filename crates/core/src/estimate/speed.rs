@@ -25,7 +25,7 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
-use super::prompt_kernels::{amd_kernels, matmul_s, Kernels};
+use super::prompt_kernels::{amd_kernels, blas_library_share, matmul_s, Kernels};
 use super::settings::Settings;
 use super::weights::{ModelWeights, WeightClass};
 
@@ -259,7 +259,10 @@ impl Default for SpeedParams {
     /// LocalScore's llamafile rows are scored, never fitted). Fitted before the GLM-4.7-Flash
     /// rows (and the hybrid Qwen3.6 ones, never fitted) joined: a refit with them puts the
     /// k-quants' `gemv_ops` at its bound (0.5) and raises the in-sample medians (decode 6.0% →
-    /// 6.3%, prefill 19.2% → 19.7%) for a lower prefill p90 (91.8% → 86.9%), so these stay. A
+    /// 6.3%, prefill 19.2% → 19.7%) for a lower prefill p90 (91.8% → 86.9%), so these stay.
+    /// The rows of Unsloth's dynamic mixes and of Gemma 4 joined later still (2,094 rows), and
+    /// a refit with them puts `gemv_ops` at that bound again; cross-validation refits every
+    /// fold with all of them. A
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
@@ -301,12 +304,6 @@ impl Default for SpeedParams {
                 gemv: 0.2376,
                 attn: 0.3227,
             },
-            // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-04, 10
-            // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
-            // each end so that both hold 80%: decode 0.819 / 1.259 device out and 0.735 / 1.261
-            // source out over 679 rows, prefill 0.415 / 2.063 and 0.507 / 2.182 over 983 rows;
-            // rounded outward.
             // Fitted on the validation machine's OpenBLAS build against its default build
             // (validation/cpu-builds.md: llama-bench pp512 of F16, Q8_0, Q4_0 and Q4_K_M files);
             // no row of throughput.csv is a BLAS build, so the refit leaves them alone.
@@ -314,9 +311,16 @@ impl Default for SpeedParams {
                 share: BLAS_SHARE,
                 convert_s: BLAS_CONVERT_S,
             },
+            // The 10th and 90th percentiles of measured / predicted over the out-of-sample
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-04, 10
+            // folds, each refitted from `SpeedParams::prior`), the wider of the two hold-outs at
+            // each end so that both hold 80%: decode 0.814 / 1.262 device out and 0.757 / 1.228
+            // source out over 889 rows, prefill 0.394 / 2.273 and 0.528 / 2.454 over 1,205 rows
+            // (with Unsloth's dynamic quants and Gemma 4, most of them Strix Halo's); rounded
+            // outward.
             ranges: Ranges {
-                decode: (0.73, 1.27),
-                prefill: (0.41, 2.19),
+                decode: (0.75, 1.27),
+                prefill: (0.39, 2.46),
             },
         }
     }
@@ -556,7 +560,8 @@ fn performance(
         if g.api == GpuApi::Rocm {
             if let Some(arch) = g.amd_arch() {
                 let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
-                return amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, acc16, dequant_bw);
+                let blas = acc16 * blas_library_share(arch, s.hipblaslt);
+                return amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
             }
         }
         let quant = match g.api {
@@ -583,6 +588,10 @@ fn performance(
     let mut kv_per_token = vec![0f64; n_gpu + 1];
     let mut swa_kv_per_token = vec![0f64; n_gpu + 1];
     let mut attn_layers = vec![0f64; n_gpu + 1];
+    // Attention FLOPs per query token and cached token, per device: full-context blocks and
+    // sliding-window ones (which attend to at most the window).
+    let mut attn_full = vec![0f64; n_gpu + 1];
+    let mut attn_swa = vec![0f64; n_gpu + 1];
     for il in 0..spec.n_layer {
         if spec.is_recurrent_layer(il) {
             continue;
@@ -590,10 +599,13 @@ fn performance(
         let d = layer_dev(il);
         let (k, v) = layer_kv_bytes(spec, il, &one, s);
         let kv = (k + v) as f64;
+        let flops = spec.layer_attn_flops_per_kv(il) as f64;
         if spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full {
             swa_kv_per_token[d] += kv;
+            attn_swa[d] += flops;
         } else {
             kv_per_token[d] += kv;
+            attn_full[d] += flops;
         }
         attn_layers[d] += 1.0;
     }
@@ -746,10 +758,10 @@ fn performance(
                         * touched;
                     t = t.max(floor / super::engines::docs_per_forward(s));
                 }
-                // Sliding-window layers attend to at most the window; counted at full length here,
-                // which only matters for long prompts on Gemma-style models.
+                // Sliding-window layers attend to at most the window (plus the ubatch's own
+                // tokens, which the mask admits in turn).
                 let kv_eff = n_kv;
-                let attn_flops = spec.attn_flops_per_kv() as f64 * kv_eff * u * attn_layers[d];
+                let attn_flops = (attn_full[d] * n_kv + attn_swa[d] * n_kv.min(window + u)) * u;
                 let attn_eff = if cd == cpu { p.cpu.attn } else { bpc.pp_float };
                 t += attn_flops / (pk * attn_eff);
                 if !flash_attn {

@@ -226,7 +226,7 @@ impl fmt::Display for Warning {
             ),
             Warning::PromptThroughHipblas { device } => write!(
                 f,
-                "{device}: this llama.cpp build multiplies the prompt's quantized weights with hipBLAS after dequantizing them, so prompt speed depends on the BLAS library (rocBLAS or hipBLASLt with ROCBLAS_USE_HIPBLASLT=1: up to 4.7x apart on Strix Halo in lhl/strix-halo-testing); llama.cpp's own kernels take them from b7148 on RDNA4, b7279 on RDNA3/3.5 and b5997 on MI300"
+                "{device}: this llama.cpp build multiplies the prompt's quantized weights with hipBLAS after dequantizing them, so prompt speed depends on rocBLAS's GEMM backend (Tensile, or hipBLASLt with ROCBLAS_USE_HIPBLASLT=1: 1.4-5.3x apart on Strix Halo in lhl/strix-halo-testing, which --hipblaslt on|off models there); llama.cpp's own kernels take them from b7148 on RDNA4, b7279 on RDNA3/3.5 and b5997 on MI300"
             ),
         }
     }

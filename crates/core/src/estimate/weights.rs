@@ -87,7 +87,9 @@ impl ModelWeights {
                     // MLA GGUFs store one latent KV head (`head_count_kv = 1`).
                     spec.n_head
                 } else {
-                    spec.n_head / spec.n_head_kv.max(1)
+                    // llama-quant.cpp reads `hparams.n_gqa()`, block 0's (a sliding block on
+                    // Gemma 4, whose KV heads differ from the global blocks').
+                    spec.n_head / spec.layer_n_head_kv(0).max(1)
                 };
                 let mut q = Quantizer::new(
                     mix,
@@ -157,6 +159,35 @@ impl ModelWeights {
             quant,
             tensors,
         }
+    }
+
+    /// The same tensors with every quantized one's bytes scaled so that the total is `total`
+    /// bytes: a file known only by its size and the preset nearest its mix (an Unsloth dynamic
+    /// quant that llama-bench reports with its size), each tensor keeping its preset type and so
+    /// its speed class. `None` when the quantized tensors cannot make up the difference.
+    #[must_use]
+    pub fn scaled_to(&self, total: u64) -> Option<ModelWeights> {
+        let fixed: u64 = self
+            .tensors
+            .iter()
+            .filter(|t| !t.info.quantizable())
+            .map(|t| t.bytes)
+            .sum();
+        let scalable = self.total_bytes().checked_sub(fixed).filter(|&b| b > 0)?;
+        let want = total.checked_sub(fixed).filter(|&b| b > 0)?;
+        #[allow(clippy::cast_precision_loss)]
+        let f = want as f64 / scalable as f64;
+        let mut out = self.clone();
+        for t in out.tensors.iter_mut().filter(|t| t.info.quantizable()) {
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            let b = (t.bytes as f64 * f).round() as u64;
+            t.bytes = b;
+        }
+        Some(out)
     }
 
     /// Σ bytes of every tensor (llama.cpp's "model size").
@@ -271,5 +302,53 @@ impl WeightClass {
     #[must_use]
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Arch, ModelSpec};
+
+    fn q4_k_m_8b() -> ModelWeights {
+        let spec = ModelSpec {
+            arch: Arch::Llama,
+            n_layer: 32,
+            n_embd: 4096,
+            n_ff: 14336,
+            n_head: 32,
+            n_head_kv: 8,
+            n_vocab: 128_256,
+            context_length: 8192,
+            ..ModelSpec::default()
+        };
+        ModelWeights::new(&spec, Quant::parse("Q4_K_M").unwrap())
+    }
+
+    /// An Unsloth dynamic file known by its size: the preset's tensors scaled to that size, the
+    /// norms (not quantized) kept, every tensor keeping its type.
+    #[test]
+    fn scaled_to_a_stated_size() {
+        let w = q4_k_m_8b();
+        let want = w.total_bytes() / 20 * 21;
+        let s = w.scaled_to(want).unwrap();
+        // Rounding each tensor moves the total by at most a byte per tensor.
+        assert!(s.total_bytes().abs_diff(want) <= w.tensors.len() as u64);
+        for (a, b) in w.tensors.iter().zip(&s.tensors) {
+            assert_eq!(a.ggml_type, b.ggml_type, "{}", a.info.name);
+            if a.info.quantizable() {
+                assert!(b.bytes > a.bytes, "{}", a.info.name);
+            } else {
+                assert_eq!(a.bytes, b.bytes, "{}", a.info.name);
+            }
+        }
+        // Smaller than its unquantized tensors alone: no such file.
+        let fixed: u64 = w
+            .tensors
+            .iter()
+            .filter(|t| !t.info.quantizable())
+            .map(|t| t.bytes)
+            .sum();
+        assert!(w.scaled_to(fixed).is_none());
     }
 }

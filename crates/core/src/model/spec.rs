@@ -73,6 +73,13 @@ pub enum Arch {
     /// in CPU memory, AltUp and LAuReL; only the first 20 blocks have a KV cache of their own.
     #[serde(rename = "gemma3n")]
     Gemma3n,
+    /// Gemma 4 (`gemma4`): Gemma 3's 5 sliding : 1 global attention with wider global heads (512
+    /// beside 256) and fewer KV heads there, K doubling as V on the global layers of the 26B and
+    /// 31B, a dense GELU MLP beside 128 experts on the 26B-A4B, and on E2B/E4B Gemma 3n's
+    /// per-layer embeddings and KV sharing without AltUp or LAuReL (llama.cpp
+    /// `src/models/gemma4.cpp`).
+    #[serde(rename = "gemma4")]
+    Gemma4,
     /// LiquidAI LFM2 (`lfm2`): short-convolution blocks with a few attention blocks.
     #[serde(rename = "lfm2")]
     Lfm2,
@@ -126,6 +133,7 @@ impl Arch {
             "lfm2" => Arch::Lfm2,
             "lfm2moe" => Arch::Lfm2Moe,
             "gemma3n" => Arch::Gemma3n,
+            "gemma4" => Arch::Gemma4,
             "bert" => Arch::Bert,
             "nomic-bert" => Arch::NomicBert,
             "jina-bert-v2" => Arch::JinaBertV2,
@@ -173,6 +181,7 @@ impl Arch {
             Arch::Lfm2 => "lfm2",
             Arch::Lfm2Moe => "lfm2moe",
             Arch::Gemma3n => "gemma3n",
+            Arch::Gemma4 => "gemma4",
             Arch::Bert => "bert",
             Arch::NomicBert => "nomic-bert",
             Arch::JinaBertV2 => "jina-bert-v2",
@@ -320,6 +329,23 @@ pub struct ModelSpec {
     /// earlier block of their kind (Gemma 3n: 20, llama.cpp `n_layer_kv_from_start`).
     #[serde(default)]
     pub kv_layers: Option<u32>,
+    /// Per-head size of the sliding-window layers where it differs from `head_dim`, which is then
+    /// the global layers' (Gemma 4: 256 beside 512; llama.cpp `key_length_swa`).
+    #[serde(default)]
+    pub swa_head_dim: Option<u64>,
+    /// KV heads of the sliding-window layers where they differ from `n_head_kv`, which is then
+    /// the global layers' (Gemma 4 31B: 16 beside 4, a per-layer `head_count_kv` array in the
+    /// GGUF).
+    #[serde(default)]
+    pub swa_n_head_kv: Option<u32>,
+    /// The global (full-attention) layers have no V projection: K's projection doubles as V
+    /// (Gemma 4 26B/31B `attention_k_eq_v`). llama.cpp still caches a V of its own.
+    #[serde(default)]
+    pub global_k_eq_v: bool,
+    /// Dense FFN width of the blocks past `kv_layers` where it differs from `n_ff` (Gemma 4 E2B's
+    /// `use_double_wide_mlp`: 12288 beside 6144; a per-layer `feed_forward_length` in the GGUF).
+    #[serde(default)]
+    pub kv_shared_n_ff: Option<u64>,
     /// Width of the per-layer input embedding each block gets (Gemma 3n
     /// `hidden_size_per_layer_input`, 256): a `{width·n_layer, n_vocab}` table that llama.cpp keeps
     /// in CPU memory like the token embeddings.
@@ -515,28 +541,90 @@ impl ModelSpec {
         4 * self.q_width()
     }
 
+    /// [`ModelSpec::attn_flops_per_kv`] of block `il`, at that block's head size (Gemma 4's
+    /// sliding blocks attend with 256-wide heads beside the global blocks' 512).
+    #[must_use]
+    pub fn layer_attn_flops_per_kv(&self, il: u32) -> u64 {
+        if self.swa_head_dim.is_some() {
+            4 * self.layer_q_width(il)
+        } else {
+            self.attn_flops_per_kv()
+        }
+    }
+
+    /// Key/value per-head size of block `il` (llama.cpp `n_embd_head_k(il)`): `swa_head_dim` on
+    /// sliding-window blocks where the model has one.
+    #[must_use]
+    pub fn layer_head_dim(&self, il: u32) -> u64 {
+        match self.swa_head_dim {
+            Some(d) if self.is_swa_layer(il) => d,
+            _ => self.head_dim(),
+        }
+    }
+
+    /// KV heads of block `il` (llama.cpp `n_head_kv(il)`).
+    #[must_use]
+    pub fn layer_n_head_kv(&self, il: u32) -> u32 {
+        match self.swa_n_head_kv {
+            Some(n) if self.is_swa_layer(il) => n,
+            _ => self.n_head_kv,
+        }
+    }
+
+    /// Query width of block `il`: heads × that block's head size.
+    #[must_use]
+    pub fn layer_q_width(&self, il: u32) -> u64 {
+        u64::from(self.n_head) * self.layer_head_dim(il)
+    }
+
+    /// Dense FFN width of block `il` (llama.cpp `n_ff(il)`).
+    #[must_use]
+    pub fn layer_n_ff(&self, il: u32) -> u64 {
+        match (self.kv_shared_n_ff, self.kv_layers) {
+            (Some(f), Some(n)) if il >= n => f,
+            _ => self.n_ff,
+        }
+    }
+
+    /// Whether the per-layer sizes vary (Gemma 4): every block must then be sized on its own.
+    #[must_use]
+    pub fn has_layer_shapes(&self) -> bool {
+        self.swa_head_dim.is_some() || self.swa_n_head_kv.is_some() || self.kv_shared_n_ff.is_some()
+    }
+
     /// K elements cached per token in block `il` (`n_embd_k_gqa`).
     #[must_use]
-    pub fn n_embd_k_gqa(&self, _il: u32) -> u64 {
+    pub fn n_embd_k_gqa(&self, il: u32) -> u64 {
         if let (Some(kv), Some(rope)) = (self.kv_lora_rank, self.qk_rope_head_dim) {
             if self.mla_legacy_kv {
                 return u64::from(self.n_head_kv) * (self.qk_nope_head_dim.unwrap_or(0) + rope);
             }
             return kv + rope;
         }
-        u64::from(self.n_head_kv) * self.head_dim()
+        u64::from(self.layer_n_head_kv(il)) * self.layer_head_dim(il)
     }
 
     /// V elements cached per token in block `il` (`n_embd_v_gqa`); MLA stores V inside K.
     #[must_use]
-    pub fn n_embd_v_gqa(&self, _il: u32) -> u64 {
+    pub fn n_embd_v_gqa(&self, il: u32) -> u64 {
         if let Some(kv) = self.kv_lora_rank {
             if self.mla_legacy_kv {
                 return u64::from(self.n_head_kv) * self.v_head_dim.unwrap_or(0);
             }
             return kv;
         }
-        u64::from(self.n_head_kv) * self.head_dim()
+        u64::from(self.layer_n_head_kv(il)) * self.layer_head_dim(il)
+    }
+
+    /// The widest V row of any block (`n_embd_v_gqa_max`): without flash attention llama.cpp
+    /// stores V transposed and pads every layer's V to it when the widths differ
+    /// (llama-kv-cache.cpp, `TAG_V_CACHE_VARIABLE`).
+    #[must_use]
+    pub fn n_embd_v_gqa_max(&self) -> u64 {
+        (0..self.n_layer)
+            .map(|il| self.n_embd_v_gqa(il))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Checks that the numbers can describe a model; catalog data and parsed files pass through here.
@@ -636,6 +724,26 @@ impl ModelSpec {
             return err(format!(
                 "n_deepstack {}: expected at most 64",
                 self.n_deepstack
+            ));
+        }
+        if self.swa_head_dim.is_some_and(|d| d == 0 || d > 8192) {
+            return err(format!(
+                "swa_head_dim {:?} is not in 1..=8192",
+                self.swa_head_dim
+            ));
+        }
+        if let Some(n) = self.swa_n_head_kv {
+            if n == 0 || self.n_head % n != 0 {
+                return err(format!(
+                    "n_head {} must be a positive multiple of swa_n_head_kv {n}",
+                    self.n_head
+                ));
+            }
+        }
+        if self.kv_shared_n_ff.is_some_and(|f| f > 1 << 22) {
+            return err(format!(
+                "kv_shared_n_ff {:?}: expected at most 4194304",
+                self.kv_shared_n_ff
             ));
         }
         if self.per_layer_embd.is_some_and(|w| w > 1 << 16) {

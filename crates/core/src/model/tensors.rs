@@ -168,6 +168,18 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         Role::TokenEmbd,
         C::TokenEmbd,
     );
+    if spec.arch == Arch::Gemma4 {
+        // llama.cpp gemma4.cpp: one F32 table of the global layers' RoPE factors (64 rotated
+        // pairs then 1e30 for the unrotated ones, conversion/gemma.py), and on E2B/E4B the
+        // per-layer embedding table with its projection from the hidden state.
+        b.small("rope_freqs.weight", hd / 2);
+        if let Some(w) = spec.per_layer_embd.filter(|&w| w > 0) {
+            let pl = w * u64::from(spec.n_layer);
+            b.named("per_layer_token_embd.weight", [pl, v, 1]);
+            b.named("per_layer_model_proj.weight", [e, pl, 1]);
+            b.small("per_layer_proj_norm.weight", w);
+        }
+    }
     if spec.arch == Arch::Gemma3n {
         // llama.cpp gemma3n.cpp: AltUp's projections of the 4 streams, the per-layer embedding
         // table (looked up, kept on the CPU) and its projection from the hidden state.
@@ -188,6 +200,11 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
         b.layer = Some(il);
         if spec.arch == Arch::Gemma3n {
             gemma3n_block(&mut b, spec);
+            sort_by_name(&mut b.out, start);
+            continue;
+        }
+        if spec.arch == Arch::Gemma4 {
+            gemma4_block(&mut b, spec, il);
             sort_by_name(&mut b.out, start);
             continue;
         }
@@ -347,6 +364,53 @@ fn gemma3n_block(b: &mut Builder, spec: &ModelSpec) {
     b.named("laurel_l.weight", [e, r, 1]);
     b.named("laurel_r.weight", [r, e, 1]);
     b.small("laurel_post_norm.weight", e);
+}
+
+/// One Gemma 4 block (llama.cpp `src/models/gemma4.cpp` `load_arch_tensors`, names from
+/// conversion/gemma.py): attention at the block's own head size and KV heads, with no `attn_v`
+/// where K doubles as V (the global blocks of the 26B and 31B); the dense GELU MLP at the block's
+/// width; on MoE blocks the router with its scale, the fused gate/up experts with the per-expert
+/// down scale, and the second pair of norms; the per-layer input gate and projection where the
+/// model has per-layer embeddings. Blocks that read another block's cache (E2B/E4B past
+/// `kv_layers`) still carry the K and V projections the checkpoint holds (transformers drops them
+/// on load, `_keys_to_ignore_on_load_unexpected`; the converter writes what it finds and
+/// llama.cpp loads them as optional tensors).
+fn gemma4_block(b: &mut Builder, spec: &ModelSpec, il: u32) {
+    let e = spec.n_embd;
+    let hd = spec.layer_head_dim(il);
+    let q = spec.layer_q_width(il);
+    let kv = u64::from(spec.layer_n_head_kv(il)) * hd;
+    let ff = spec.layer_n_ff(il);
+    b.small("attn_norm.weight", e);
+    b.named("attn_q.weight", [e, q, 1]);
+    b.named("attn_k.weight", [e, kv, 1]);
+    if !spec.global_k_eq_v || spec.is_swa_layer(il) {
+        b.named("attn_v.weight", [e, kv, 1]);
+    }
+    b.named("attn_output.weight", [q, e, 1]);
+    b.qk_norm(hd);
+    b.small("post_attention_norm.weight", e);
+    b.small("layer_output_scale.weight", 1);
+    b.small("ffn_norm.weight", e);
+    b.dense_ffn(e, ff);
+    b.small("post_ffw_norm.weight", e);
+    if spec.is_moe_layer(il) {
+        let x = u64::from(spec.n_expert);
+        let f = spec.expert_ff.unwrap_or(spec.n_ff);
+        b.small_2d("ffn_gate_inp.weight", e, x);
+        b.small("ffn_gate_inp.scale", e);
+        b.named("ffn_gate_up_exps.weight", [e, 2 * f, x]);
+        b.named("ffn_down_exps.weight", [f, e, x]);
+        b.small("ffn_down_exps.scale", x);
+        b.small("pre_ffw_norm_2.weight", e);
+        b.small("post_ffw_norm_1.weight", e);
+        b.small("post_ffw_norm_2.weight", e);
+    }
+    if let Some(pl) = spec.per_layer_embd.filter(|&w| w > 0) {
+        b.named("inp_gate.weight", [e, pl, 1]);
+        b.named("proj.weight", [pl, e, 1]);
+        b.small("post_norm.weight", e);
+    }
 }
 
 /// One block of a hybrid recurrent/attention model, as `load_arch_tensors` creates it in

@@ -143,6 +143,30 @@ impl Quant {
     }
 }
 
+/// Unsloth's dynamic quants (`UD-Q4_K_XL`, `Q4_K_XL`, `UD-IQ2_XXS`): a mix Unsloth chooses per
+/// model, giving sensitive layers more bits. Returns the nearest llama-quantize preset (`_XL`
+/// K-quants as their `_M`, Q2_K_XL as Q2_K, Q6_K_XL as Q6_K, Q8_K_XL as Q8_0; a `UD-` name of
+/// a preset as that preset), or `None` when `q` names no dynamic mix. Only the file itself says
+/// the mix exactly.
+#[must_use]
+pub fn unsloth_base(q: &str) -> Option<&str> {
+    let t = q.trim();
+    let bare = t
+        .strip_prefix("UD-")
+        .or_else(|| t.strip_prefix("ud-"))
+        .unwrap_or(t);
+    Some(match bare.to_ascii_uppercase().as_str() {
+        "Q2_K_XL" => "Q2_K",
+        "Q3_K_XL" => "Q3_K_M",
+        "Q4_K_XL" => "Q4_K_M",
+        "Q5_K_XL" => "Q5_K_M",
+        "Q6_K_XL" => "Q6_K",
+        "Q8_K_XL" => "Q8_0",
+        _ if bare.len() != t.len() => bare,
+        _ => return None,
+    })
+}
+
 /// The known names closest to `input` (case-insensitive edit distance), best first, at most three.
 #[must_use]
 pub fn closest_names(input: &str) -> Vec<String> {
@@ -194,6 +218,28 @@ mod tests {
         assert!(err.closest.contains(&"Q4_K_M".to_string()), "{err}");
         assert!(err.to_string().contains("Q4_K_N"));
         assert!(Quant::parse("").is_err());
+    }
+
+    #[test]
+    fn unsloth_dynamic_names_map_to_their_nearest_preset() {
+        for (name, base) in [
+            ("UD-Q4_K_XL", Some("Q4_K_M")),
+            ("Q4_K_XL", Some("Q4_K_M")),
+            ("ud-q2_k_xl", Some("Q2_K")),
+            ("UD-Q8_K_XL", Some("Q8_0")),
+            ("UD-IQ2_XXS", Some("IQ2_XXS")),
+            ("Q4_K_M", None),
+            ("IQ3_XS", None),
+        ] {
+            assert_eq!(unsloth_base(name), base, "{name}");
+        }
+        // Every preset it names parses.
+        for name in [
+            "Q2_K_XL", "Q3_K_XL", "Q4_K_XL", "Q5_K_XL", "Q6_K_XL", "Q8_K_XL",
+        ] {
+            let base = unsloth_base(name).unwrap();
+            assert!(Quant::parse(base).is_ok(), "{name} -> {base}");
+        }
     }
 
     #[test]

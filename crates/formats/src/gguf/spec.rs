@@ -297,16 +297,38 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
     };
     let to32 =
         |x: u64, what: &str| u32::try_from(x).map_err(|_| err(format!("{what} {x} is too large")));
+    let g4 = if arch == Arch::Gemma4 {
+        gemma4_shapes(
+            n_layer,
+            head_dim,
+            [
+                per_layer("attention.sliding_window_pattern").map(Vec::as_slice),
+                per_layer("attention.head_count_kv").map(Vec::as_slice),
+                per_layer("feed_forward_length").map(Vec::as_slice),
+            ],
+            (
+                u("attention.key_length_swa"),
+                u("attention.shared_kv_layers"),
+            ),
+            &|n| find(n).is_some(),
+        )
+    } else {
+        Gemma4Shapes::default()
+    };
     let spec = ModelSpec {
         id: name.clone(),
         name,
         arch,
         n_layer: to32(n_layer - nextn, "block_count")?,
         n_embd,
-        n_ff: u("feed_forward_length").unwrap_or(0),
+        n_ff: g4.n_ff.or_else(|| u("feed_forward_length")).unwrap_or(0),
         n_head: to32(n_head, "head_count")?,
-        n_head_kv: to32(n_head_kv, "head_count_kv")?,
+        n_head_kv: to32(g4.n_head_kv.unwrap_or(n_head_kv), "head_count_kv")?,
         head_dim,
+        swa_head_dim: g4.swa_head_dim,
+        swa_n_head_kv: g4.swa_n_head_kv,
+        global_k_eq_v: g4.k_eq_v,
+        kv_shared_n_ff: g4.kv_shared_n_ff,
         n_vocab,
         tied_embeddings: find("output.weight").is_none(),
         context_length: u("context_length").unwrap_or(4096),
@@ -342,7 +364,11 @@ pub fn model_from_gguf(file: &str, shards: &[GgufHeader]) -> Result<GgufModel, S
         mla_legacy_kv: mla.is_some_and(|m| m.4),
         // llama.cpp gemma3n.cpp hard-codes `n_layer_kv_from_start = 20` (the file's
         // `shared_kv_layers` is not read).
-        kv_layers: (arch == Arch::Gemma3n).then_some(20),
+        kv_layers: if arch == Arch::Gemma3n {
+            Some(20)
+        } else {
+            g4.kv_layers
+        },
         per_layer_embd: u("embedding_length_per_layer_input"),
         recurrent,
         max_seq_length: None,
@@ -522,4 +548,62 @@ fn projector_spec(
         && spec.adapter <= 65536
         && spec.preproc <= 16384;
     sane.then_some(spec)
+}
+
+/// What a Gemma 4 file says per layer: the global layers' head size (`key_length`) beside the
+/// sliding ones' (`key_length_swa`), KV heads from the per-layer `head_count_kv` array (26B, 31B),
+/// the FFN width past the KV-sharing point from the per-layer `feed_forward_length` array (E2B),
+/// the KV-sharing point (`n_layer − shared_kv_layers`, llama.cpp gemma4.cpp) and whether the global
+/// layers lack `attn_v` (K doubles as V).
+#[derive(Default)]
+struct Gemma4Shapes {
+    n_ff: Option<u64>,
+    n_head_kv: Option<u64>,
+    swa_head_dim: Option<u64>,
+    swa_n_head_kv: Option<u32>,
+    k_eq_v: bool,
+    kv_shared_n_ff: Option<u64>,
+    kv_layers: Option<u32>,
+}
+
+fn gemma4_shapes(
+    n_layer: u64,
+    head_dim: Option<u64>,
+    [pattern, kv, ff]: [Option<&[Value]>; 3],
+    (key_length_swa, shared): (Option<u64>, Option<u64>),
+    has: &dyn Fn(&str) -> bool,
+) -> Gemma4Shapes {
+    // The sliding-window flags; the first global layer gives the global layers' values.
+    let swa: Vec<bool> = pattern
+        .map(|items| items.iter().map(|v| *v == Value::Bool(true)).collect())
+        .unwrap_or_default();
+    let first_global = swa.iter().position(|s| !s);
+    let first_swa = swa.iter().position(|s| *s);
+    let at =
+        |items: &[Value], i: Option<usize>| i.and_then(|i| items.get(i)).and_then(Value::as_u64);
+    let (global_kv, swa_kv) = match kv {
+        Some(items) => (at(items, first_global), at(items, first_swa)),
+        None => (None, None),
+    };
+    let swa_head_dim = key_length_swa.filter(|&d| Some(d) != head_dim);
+    let shared = shared.unwrap_or(0);
+    let kv_layers = (shared > 0 && shared < n_layer)
+        .then(|| u32::try_from(n_layer - shared).ok())
+        .flatten();
+    let n_ff = ff.and_then(|items| items.first()).and_then(Value::as_u64);
+    let kv_shared_n_ff = ff
+        .and_then(|items| items.last())
+        .and_then(Value::as_u64)
+        .filter(|&last| Some(last) != n_ff);
+    Gemma4Shapes {
+        n_ff,
+        n_head_kv: global_kv,
+        swa_head_dim,
+        swa_n_head_kv: swa_kv
+            .filter(|&k| Some(k) != global_kv)
+            .and_then(|k| u32::try_from(k).ok()),
+        k_eq_v: first_global.is_some_and(|il| !has(&format!("blk.{il}.attn_v.weight"))),
+        kv_shared_n_ff,
+        kv_layers,
+    }
 }

@@ -47,6 +47,7 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         | Arch::Lfm2
         | Arch::Lfm2Moe
         | Arch::Gemma3n
+        | Arch::Gemma4
         | Arch::Generic => return None,
         // Encoders: `memory::encoder_compute_bytes`, a closed form of their one-layer peak.
         Arch::Bert | Arch::NomicBert | Arch::JinaBertV2 => return None,

@@ -11,6 +11,26 @@ fn main() {
         params = refit(&cases, &SpeedParams::prior());
         println!("refitted constants (paste into SpeedParams::default in crates/core/src/estimate/speed.rs):\n{params:#?}");
     }
+    if std::env::args().any(|a| a == "--fit-moe-step") {
+        // `--fit-moe-step`: the MoE layers' per-token cost alone, every other constant as
+        // shipped (a full refit moves the prompt shares the MoE rows disagree with).
+        let fitted: Vec<_> = cases
+            .iter()
+            .filter(|c| c.meta().engine == "llama.cpp")
+            .cloned()
+            .collect();
+        let best = (10..=80)
+            .map(|i| f64::from(i) * 0.05)
+            .map(|m| {
+                let mut p = params.clone();
+                p.moe_step = m;
+                (objective(&score(&fitted, &p)), m)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or_default();
+        println!("moe_step {:.2} (objective {:.4})", best.1, best.0);
+        return;
+    }
     if std::env::args().any(|a| a == "--holdouts") {
         // `--holdouts`: each machine starts from its device-out fold's constants (a machine llmrig
         // has never seen); `--holdouts --shipped` from the shipped ones (fitted on its rows).

@@ -761,6 +761,8 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         knobs.push((Box::new(|p| &mut p.attn_passes), 1.0, 20.0));
         knobs.push((Box::new(|p| &mut p.hop_s), 1e-6, 5e-3));
         knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
+        // Last, so that the other knobs take the steps they took before it joined.
+        knobs.push((Box::new(|p| &mut p.moe_step), 0.5, 6.0));
     }
     let mut best = objective(&score(cases, &p));
     for step in [1.2f64, 1.05, 1.01] {

@@ -31,6 +31,76 @@ fn main() {
         println!("moe_step {:.2} (objective {:.4})", best.1, best.0);
         return;
     }
+    if std::env::args().any(|a| a == "--fit-moe-tile") {
+        // `--fit-moe-tile`: the expert products' tile fill (and with `--with-attn` the
+        // attention shares) alone, from the prior's values, every other constant as shipped.
+        let fitted: Vec<_> = cases
+            .iter()
+            .filter(|c| c.meta().engine == "llama.cpp")
+            .cloned()
+            .collect();
+        let prior = SpeedParams::prior();
+        params.moe_tile = prior.moe_tile;
+        params.attn_share = prior.attn_share;
+        type Knob = Box<dyn Fn(&mut SpeedParams) -> &mut f64>;
+        let mut knobs: Vec<Knob> = Vec::new();
+        for b in 0..2 {
+            knobs.push(Box::new(move |p| &mut p.moe_tile[b]));
+        }
+        if std::env::args().any(|a| a == "--with-attn") {
+            // The classes with long-prompt or deep-context rows (as `refit` moves them).
+            for b in [0, 1, 2, 4, 5] {
+                knobs.push(Box::new(move |p| &mut p.attn_share[b]));
+            }
+        }
+        let mut best = objective(&score(&fitted, &params));
+        println!("start objective {best:.4}");
+        for step in [1.2f64, 1.05, 1.01] {
+            for _ in 0..4 {
+                let mut improved = false;
+                for k in &knobs {
+                    for dir in [step, 1.0 / step] {
+                        loop {
+                            let mut q = params.clone();
+                            let v = k(&mut q);
+                            *v = (*v * dir).clamp(1e-3, 512.0);
+                            let o = objective(&score(&fitted, &q));
+                            if o + 1e-9 < best {
+                                best = o;
+                                params = q;
+                                improved = true;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+                if !improved {
+                    break;
+                }
+            }
+        }
+        println!(
+            "moe_tile (MMQ, Vulkan) {:.1?}, attn_share {:.3?} (objective {best:.4})",
+            params.moe_tile, params.attn_share
+        );
+        return;
+    }
+    if let Some(dev) = std::env::args().find_map(|a| a.strip_prefix("--fold=").map(String::from)) {
+        // `--fold=DEVICE`: the constants of the device-out fold that holds DEVICE, and its devices.
+        let f = llmrig_catalog::accuracy::device_fold(&dev);
+        let (test, train): (Vec<_>, Vec<_>) = cases
+            .iter()
+            .cloned()
+            .partition(|c| llmrig_catalog::accuracy::device_fold(&c.meta().device) == f);
+        let mut devs: Vec<_> = test.iter().map(|c| c.meta().device.clone()).collect();
+        devs.sort();
+        devs.dedup();
+        println!("fold {f}: {devs:?}");
+        let p = refit(&train, &SpeedParams::prior());
+        println!("{p:#?}");
+        return;
+    }
     if std::env::args().any(|a| a == "--holdouts") {
         // `--holdouts`: each machine starts from its device-out fold's constants (a machine llmrig
         // has never seen); `--holdouts --shipped` from the shipped ones (fitted on its rows).

@@ -480,7 +480,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             FlashAttn::Off
         };
         let llama_cpp = crate::row_build::row_version(&row[c_build], &row[c_src]);
-        let hipblaslt = crate::row_build::row_hipblaslt(&row[c_notes]);
+        let hipblaslt = crate::row_build::row_hipblaslt(&row[c_notes], llama_cpp);
         let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
@@ -700,6 +700,21 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         class_rows(Phase::Decode, None),
         class_rows(Phase::Prefill, None),
     );
+    // Prefill rows whose attention spans 4,096 tokens or more (long prompts, deep contexts).
+    let long = {
+        let mut counts = [0usize; 8];
+        for c in cases.iter().filter(|c| c.meta.phase == Phase::Prefill) {
+            let s = c.runs[0].settings();
+            if s.prompt + s.depth >= 4096 {
+                let sys = c.runs[0].system();
+                let class = sys.gpus.first().map_or(7, |g| {
+                    device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
+                });
+                counts[class] += 1;
+            }
+        }
+        counts
+    };
     let (pre_float, pre_quant) = (
         class_rows(Phase::Prefill, Some(true)),
         class_rows(Phase::Prefill, Some(false)),
@@ -732,6 +747,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if pre[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
         }
+        if scope.global && b != 7 && long[b] >= min_rows {
+            knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
+        }
     }
     if scope.class_factors {
         for c in 1..llmrig_core::estimate::WeightClass::COUNT {
@@ -763,6 +781,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
         // Last, so that the other knobs take the steps they took before it joined.
         knobs.push((Box::new(|p| &mut p.moe_step), 0.5, 6.0));
+        for b in 0..2 {
+            knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
+        }
     }
     let mut best = objective(&score(cases, &p));
     for step in [1.2f64, 1.05, 1.01] {

@@ -71,21 +71,26 @@ pub(crate) fn row_version(build: &str, source: &str) -> LlamaCppVersion {
         })
 }
 
-/// rocBLAS's GEMM backend a row ran with, where its notes say (`ROCBLAS_USE_HIPBLASLT`):
-/// lhl/strix-halo-testing's sweeps record `hipblaslt=ROCBLAS_USE_HIPBLASLT=1` or
-/// `hipblaslt=(default)`, kyuz0's toolbox logs a `hblt0` flag for `ROCBLAS_USE_HIPBLASLT=0`.
-/// `None`: unset, rocBLAS's own choice.
-pub(crate) fn row_hipblaslt(notes: &str) -> Option<bool> {
+/// rocBLAS's GEMM backend a row ran with (`ROCBLAS_USE_HIPBLASLT`), where its notes say or its
+/// source documents it: lhl/strix-halo-testing's sweeps record `hipblaslt=ROCBLAS_USE_HIPBLASLT=1`
+/// or `hipblaslt=(default)`; kyuz0's toolbox logs a `hblt0` flag for `ROCBLAS_USE_HIPBLASLT=0`,
+/// and its other runs before April 2026 (build `v` before b8664) set it to 1: the toolboxes
+/// exported it until commit 7839985 (Jan 2026, "All these toolboxes export
+/// `ROCBLAS_USE_HIPBLASLT=1`") and benchmark/run_benchmarks.sh prefixed every default run with it
+/// until c129a04 (Apr 10, 2026). `None`: unset, rocBLAS's own choice.
+pub(crate) fn row_hipblaslt(notes: &str, v: LlamaCppVersion) -> Option<bool> {
+    let flags = notes
+        .split("flags=")
+        .nth(1)
+        .and_then(|f| f.split([' ', ';']).next());
     if notes.contains("hipblaslt=ROCBLAS_USE_HIPBLASLT=1") {
         Some(true)
     } else if notes.contains("hipblaslt=ROCBLAS_USE_HIPBLASLT=0")
-        || notes
-            .split("flags=")
-            .nth(1)
-            .and_then(|f| f.split([' ', ';']).next())
-            .is_some_and(|f| f.split(',').any(|x| x == "hblt0"))
+        || flags.is_some_and(|f| f.split(',').any(|x| x == "hblt0"))
     {
         Some(false)
+    } else if notes.contains("toolbox=rocm") && flags.is_some() && !v.has_build(8664) {
+        Some(true)
     } else {
         None
     }
@@ -97,20 +102,25 @@ mod tests {
 
     #[test]
     fn rows_tell_their_blas_backend() {
+        let may = LlamaCppVersion::Build(9187);
         let lhl = "lhl llm-bench sweep config build=llama.cpp-hip fa=-fa 1 hipblaslt=";
         assert_eq!(
-            row_hipblaslt(&format!("{lhl}ROCBLAS_USE_HIPBLASLT=1; n_batch=2048")),
+            row_hipblaslt(&format!("{lhl}ROCBLAS_USE_HIPBLASLT=1; n_batch=2048"), may),
             Some(true)
         );
         assert_eq!(
-            row_hipblaslt(&format!("{lhl}(default); n_batch=2048")),
+            row_hipblaslt(&format!("{lhl}(default); n_batch=2048"), may),
             None
         );
         let kyuz0 = "toolbox=rocm-7_2_3; flags=fa1,hblt0 (hblt0 = ROCBLAS_USE_HIPBLASLT=0; longctxN = depth test)";
-        assert_eq!(row_hipblaslt(kyuz0), Some(false));
-        // The legend alone names the variable; only the flag sets it.
+        assert_eq!(row_hipblaslt(kyuz0, may), Some(false));
+        // The legend alone names the variable; only the flag sets it. Before April 2026 the
+        // toolbox and its benchmark script set it to 1.
         let fa1 = "toolbox=rocm-7_2_3; flags=fa1 (hblt0 = ROCBLAS_USE_HIPBLASLT=0; longctxN = depth test)";
-        assert_eq!(row_hipblaslt(fa1), None);
+        assert_eq!(row_hipblaslt(fa1, may), None);
+        assert_eq!(row_hipblaslt(fa1, LlamaCppVersion::Build(7423)), Some(true));
+        let vulkan = "toolbox=vulkan-radv; flags=fa1 (hblt0 = ROCBLAS_USE_HIPBLASLT=0)";
+        assert_eq!(row_hipblaslt(vulkan, LlamaCppVersion::Build(7423)), None);
     }
 
     #[test]

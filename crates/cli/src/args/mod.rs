@@ -404,7 +404,7 @@ pub struct EstimateArgs {
     /// How the llama.cpp running the CPU's share was built: its default kernels, a BLAS build (openblas, mkl, blis) or llamafile; changes the prompt speed of layers on the CPU.
     #[arg(long = "cpu-build", default_value = "llama.cpp", value_parser = values::cpu_build())]
     pub cpu_build: CpuBuild,
-    /// rocBLAS's GEMM backend for a ROCm build's prompt (`ROCBLAS_USE_HIPBLASLT`): `on` hipBLASLt, `off` Tensile; unset, rocBLAS's own choice (Tensile on Strix Halo, about a third of hipBLASLt's prompt speed in builds that send prompts to hipBLAS).
+    /// rocBLAS's GEMM backend for a ROCm build's prompt (`ROCBLAS_USE_HIPBLASLT`): `on` hipBLASLt, `off` Tensile; unset, rocBLAS's own choice, taken as Tensile on Strix Halo for builds before b9187 (about a third of hipBLASLt's prompt speed where prompts go to hipBLAS; lhl's mid-2025 runs) and as hipBLASLt's speed from b9187 (kyuz0's May 2026 runs without the variable).
     #[arg(long = "hipblaslt", env = "ROCBLAS_USE_HIPBLASLT", value_parser = values::hipblaslt)]
     pub hipblaslt: Option<bool>,
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).

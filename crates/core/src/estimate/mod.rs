@@ -16,6 +16,7 @@ mod prompt_kernels;
 mod ram;
 mod settings;
 mod speed;
+mod speed_params;
 mod usage;
 mod warnings;
 mod weights;
@@ -34,9 +35,9 @@ pub use settings::{
     LlamaCppVersion, Rules, Settings, SplitMode, TensorOverride, CPU_BUILDS, KV_CACHE_TYPES,
     MAX_CTX,
 };
-pub use speed::{
-    backend_index, device_class, BackendParams, Calibration, CpuKernels, DepthPoint, Performance,
-    Ranges, SpeedParams, DEVICE_CLASSES,
+pub use speed::{BackendParams, Calibration, CpuKernels, DepthPoint, Performance};
+pub use speed_params::{
+    backend_index, device_class, BlasKernels, Ranges, SpeedParams, DEVICE_CLASSES,
 };
 pub use usage::{DeviceUsage, MemoryBreakdown};
 pub use warnings::Warning;

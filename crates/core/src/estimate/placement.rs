@@ -177,6 +177,9 @@ pub struct DeviceLoad {
     /// The output matrix's share of `active`: a prompt computes logits for its last token only
     /// (llama-bench and llama-server decode prompts with one output), so prefill runs it once.
     pub output_active: Vec<[f64; WeightClass::COUNT]>,
+    /// The routed experts' share of `active`: in a prompt each expert multiplies only the tokens
+    /// routed to it.
+    pub expert_active: Vec<[f64; WeightClass::COUNT]>,
     /// Matmul weights (elements per token, per class) on the CPU that a BLAS build leaves to ggml's
     /// own kernels: those in the CPU's repack buffer and the expert stacks (ggml-blas takes plain
     /// MUL_MAT only, of weights in ordinary CPU buffers). The output matrix is not counted.
@@ -252,6 +255,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     let mut read = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut expert_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut cpu_not_blas = [0f64; WeightClass::COUNT];
     let mut read_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
@@ -351,6 +355,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             Role::Experts => {
                 read[idx][c] += b * expert_share;
                 active[idx][c] += p * expert_share;
+                expert_active[idx][c] += p * expert_share;
             }
             Role::Small | Role::OutputNorm => read[idx][c] += b,
             // One row per token of a table that stays on the CPU.
@@ -431,6 +436,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             read,
             active,
             output_active,
+            expert_active,
             cpu_not_blas,
             cpu_upload_bytes: cpu_matmul_bytes,
             cpu_expert_bytes,

@@ -10,7 +10,8 @@
 
 use super::settings::LlamaCppVersion;
 use super::weights::WeightClass;
-use crate::system::{AmdArch, BackendParams, DeviceSpec};
+use crate::model::ModelSpec;
+use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi};
 
 /// What multiplies one class of weights in a prompt ubatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,37 @@ pub(super) fn matmul_s(
         .sum()
 }
 
+/// How much longer than dense products of the same weights a ubatch of `u` tokens takes in `g`'s
+/// expert-indexed products of quantized weights, less one (0: no penalty), with the half-rate
+/// token counts `tiles` (`SpeedParams::moe_tile`: `[0]` MMQ that picks its tile width against
+/// all `u` tokens, `[1]` Vulkan). On RDNA3/4 MMQ picks it against the tokens an expert gets
+/// (ggml-cuda/mmq.cu, `ncols_opt`), so the tiles fit them; other backends have no MoE prompt rows.
+pub(super) fn expert_tile_slowdown(
+    g: Option<&DeviceSpec>,
+    tiles: [f64; 2],
+    spec: &ModelSpec,
+    u: f64,
+) -> f64 {
+    let Some(g) = g else { return 0.0 };
+    if spec.n_expert < 2 || spec.n_expert_used == 0 {
+        return 0.0;
+    }
+    let tile = match g.api {
+        GpuApi::Cuda => tiles[0],
+        GpuApi::Rocm => match g.amd_arch() {
+            Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4) => 0.0,
+            _ => tiles[0],
+        },
+        GpuApi::Vulkan => tiles[1],
+        _ => 0.0,
+    };
+    if tile <= 0.0 {
+        return 0.0;
+    }
+    let per_expert = (u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert)).max(1.0);
+    (1.0 + tile / per_expert) / (1.0 + tile / u) - 1.0
+}
+
 /// How llama.cpp's HIP backend runs a ubatch of `u` tokens on `g` (architecture `arch`) in build
 /// `v`, for a model of `n_expert` experts per layer (0: dense), following
 /// `ggml_cuda_should_use_mmq` through its history (each change with its PR and build; see
@@ -144,12 +176,25 @@ pub(super) fn amd_kernels(
 }
 
 /// The share of hipBLASLt's GEMM rate that rocBLAS reaches on `arch` with the GEMM backend
-/// `hipblaslt` selects (`ROCBLAS_USE_HIPBLASLT`; `None`: rocBLAS's choice). On RDNA3.5 (gfx1151,
-/// Strix Halo) rocBLAS's own Tensile kernels, which it picks by default there (rocBLAS docs:
-/// "GEMM backend is automatically selected"), reach [`TENSILE_SHARE_RDNA35`] of hipBLASLt's
-/// prompt speed; elsewhere no measurement tells them apart.
-pub(super) fn blas_library_share(arch: AmdArch, hipblaslt: Option<bool>) -> f64 {
-    if arch == AmdArch::Rdna35 && hipblaslt != Some(true) {
+/// `hipblaslt` selects (`ROCBLAS_USE_HIPBLASLT`; `None`: rocBLAS's choice) in the era of build `v`.
+/// On RDNA3.5 (gfx1151, Strix Halo) rocBLAS's own Tensile kernels reach [`TENSILE_SHARE_RDNA35`]
+/// of hipBLASLt's prompt speed. rocBLAS picks the backend itself when the variable is unset
+/// (rocBLAS docs: "handled automatically based on the architecture and problem"), and what it
+/// picked on gfx1151 changed with ROCm: Tensile in lhl/strix-halo-testing's default runs (builds
+/// b5863–b6097, mid-2025), hipBLASLt's rate in kyuz0's May 2026 runs without the variable (b9187,
+/// ROCm 6.4.4, 7.2.3 and nightlies: Gemma 4 31B BF16 pp512 410–428 tok/s, 26 TFLOPS, where
+/// kyuz0's runs with `ROCBLAS_USE_HIPBLASLT=1` reached 25 on Gemma 3 27B at b7423). No run
+/// between says when, so Tensile is taken until b9187.
+pub(super) fn blas_library_share(
+    arch: AmdArch,
+    hipblaslt: Option<bool>,
+    v: LlamaCppVersion,
+) -> f64 {
+    let tensile = match hipblaslt {
+        Some(on) => !on,
+        None => !v.has_build(9187),
+    };
+    if arch == AmdArch::Rdna35 && tensile {
         TENSILE_SHARE_RDNA35
     } else {
         1.0
@@ -277,6 +322,63 @@ mod tests {
         assert_eq!(
             early.kernel[WeightClass::KQuant.index()],
             Kernel::DequantBlas
+        );
+    }
+
+    #[test]
+    fn expert_products_fill_part_of_their_tiles_except_on_rdna3_and_4() {
+        let moe = ModelSpec {
+            n_expert: 128,
+            n_expert_used: 8,
+            ..ModelSpec::default()
+        };
+        let cuda = DeviceSpec {
+            api: GpuApi::Cuda,
+            ..gpu("NVIDIA GeForce RTX 3090", 71.0, 35.6, 284.0)
+        };
+        // 32 tokens an expert of a 512-token ubatch: (1 + 32/32) / (1 + 32/512) − 1.
+        let s = expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &moe, 512.0);
+        assert!(
+            (s - (2.0 / (1.0 + 32.0 / 512.0) - 1.0)).abs() < 1e-12,
+            "{s}"
+        );
+        // A dense model, and RDNA3.5's MMQ, which sizes its tiles to the expert's tokens.
+        let dense = ModelSpec::default();
+        assert_eq!(
+            expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &dense, 512.0),
+            0.0
+        );
+        let strix = DeviceSpec {
+            api: GpuApi::Rocm,
+            ..gpu("AMD Ryzen AI Max+ 395", 59.4, 29.7, 59.4)
+        };
+        assert_eq!(
+            expert_tile_slowdown(Some(&strix), [32.0, 64.0], &moe, 512.0),
+            0.0
+        );
+        let mi50 = DeviceSpec {
+            api: GpuApi::Rocm,
+            ..gpu("AMD Instinct MI50", 26.5, 13.3, 53.0)
+        };
+        assert!((expert_tile_slowdown(Some(&mi50), [32.0, 64.0], &moe, 512.0) - s).abs() < 1e-12);
+        // Fewer tokens an expert, more of each tile empty.
+        assert!(expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &moe, 128.0) > s);
+    }
+
+    #[test]
+    fn rocblas_default_backend_follows_the_era() {
+        let share = |lt, b| blas_library_share(AmdArch::Rdna35, lt, LlamaCppVersion::Build(b));
+        assert_eq!(share(None, 6077), TENSILE_SHARE_RDNA35);
+        assert_eq!(share(None, 9187), 1.0);
+        assert_eq!(share(Some(false), 9187), TENSILE_SHARE_RDNA35);
+        assert_eq!(share(Some(true), 6077), 1.0);
+        assert_eq!(
+            blas_library_share(AmdArch::Rdna35, None, LlamaCppVersion::Current),
+            1.0
+        );
+        assert_eq!(
+            blas_library_share(AmdArch::Rdna3, Some(false), LlamaCppVersion::Current),
+            1.0
         );
     }
 

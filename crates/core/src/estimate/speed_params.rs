@@ -1,0 +1,316 @@
+//! The speed model's constants ([`SpeedParams`]): their meaning, the prior every fit starts from
+//! and the shipped fit. The formulas that use them are in `speed.rs`.
+
+use serde::Serialize;
+
+use super::weights::WeightClass;
+use crate::system::{BackendParams, Calibration, CpuKernels, GpuApi, MemoryTech, SystemSpec};
+
+/// Every constant of the speed model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedParams {
+    /// Per device class, in the order of [`DEVICE_CLASSES`].
+    pub backends: [BackendParams; 8],
+    /// Decode bandwidth factor per [`WeightClass`] (Float is 1 by definition).
+    pub class_factor: [f64; WeightClass::COUNT],
+    /// GPU decode: FP32-rate operations per weight of each [`WeightClass`] in the one-token
+    /// kernels (unpacking, scaling, dot products); a GPU whose FP32 rate is low beside its
+    /// bandwidth (A100, H100/H200, MI50) unpacks quantized weights slower than it reads them.
+    pub gemv_ops: [f64; WeightClass::COUNT],
+    /// Prefill: speed of each quantized [`WeightClass`]'s matrix kernels relative to Q8_0's (1 by
+    /// definition; Float runs through cuBLAS/hipBLAS at `pp_float` and ignores it): MMQ unpacks
+    /// each block to INT8 before the tensor-core product, and a k-quant's or IQ type's unpacking
+    /// costs more than Q8_0's copy.
+    pub pp_class: [f64; WeightClass::COUNT],
+    /// Decode: efficiency of reading the KV cache relative to f16 weights.
+    pub kv_factor: f64,
+    /// Decode without flash attention: the per-token cost times this (the KQ product, softmax and
+    /// KQV product are separate kernels with the score matrix between them; with flash attention
+    /// one kernel).
+    pub no_fa_step: f64,
+    /// Decode: a mixture-of-experts layer's per-token cost relative to a dense layer's (the
+    /// router's product, softmax and top-k, the expert-indexed products: more kernels a layer).
+    pub moe_step: f64,
+    /// Prefill: the tokens at which a GPU's expert-indexed products (`MUL_MAT_ID`) of quantized
+    /// weights reach half their full-tile rate. A ubatch of `u` tokens gives each of `E` experts
+    /// about `u·k/E` of them (32 of 512 for Qwen3-30B-A3B's top-8 of 128), which fill part of
+    /// the kernels' tiles, so the expert products take `(1 + moe_tile/(u·k/E)) / (1 + moe_tile/u)`
+    /// of a dense product's time per weight. `[0]`: llama.cpp's MMQ where it picks its tile width
+    /// against all `u` tokens (CUDA, and HIP on CDNA, GCN and RDNA1/2); on RDNA3/4 it picks it
+    /// against `u·k/E` (ggml-cuda/mmq.cu, `ncols_opt`: "On RDNA3 and RDNA4 it is faster to pick
+    /// the tile size against this value"), so no term there. `[1]`: Vulkan's expert products.
+    pub moe_tile: [f64; 2],
+    /// Prefill: a GPU's attention rate (the flash-attention kernels, or the KQ and KQV products)
+    /// relative to its float products' (`pp_float`), per device class in the order of
+    /// [`DEVICE_CLASSES`]. Long prompts and deep contexts spend most of their time there, and
+    /// the kernels differ from the GEMMs (llama.cpp's own FA kernels: tensor cores on CUDA, on
+    /// AMD's matrix cores only for some shapes, fattn.cu `ggml_cuda_get_best_fattn_kernel`).
+    pub attn_share: [f64; 8],
+    /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
+    /// read/write, read for KQV).
+    pub attn_passes: f64,
+    /// Time per device boundary per token in a layer split, seconds.
+    pub hop_s: f64,
+    /// Share of the ideal pipeline overlap that multi-GPU prefill achieves (0: sequential, 1:
+    /// perfect overlap of ubatches across GPUs).
+    pub pipeline_overlap: f64,
+    /// The CPU's kernels other than the prompt's matrix products.
+    pub cpu: CpuKernels,
+    /// A BLAS build's prompt products on the CPU (`--cpu-build openblas|mkl|blis`).
+    pub blas: BlasKernels,
+    /// How wide the shown ranges are.
+    pub ranges: Ranges,
+}
+
+/// How a BLAS build of llama.cpp multiplies a prompt's matrices on the CPU: ggml-blas takes every
+/// product whose sizes are all 32 or more, converts the weights of any type to f32 in a work buffer
+/// (`to_float`, on all threads) and calls `cblas_sgemm` (ggml-blas.cpp). So every weight type
+/// prefills at the same f32 rate, and pays the conversion on every ubatch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BlasKernels {
+    /// The BLAS sgemm's rate relative to the default build's float products (the CPU class's
+    /// `pp_float` share of its f32 FMA rate), so that it follows that share when a refit moves it.
+    pub share: f64,
+    /// Seconds per weight per core to convert it to f32 (read, unpack, write 4 bytes).
+    pub convert_s: f64,
+}
+
+/// The ranges around a prediction, as factors on it: the 10th and 90th percentiles of
+/// measured / predicted over out-of-sample predictions of the calibration data (each device, and
+/// each source, left out of the fit; the wider of the two at each end), so that the range holds
+/// the measured value for at least 80% of machines and sources the constants were not fitted on
+/// (split-conformal intervals). `llmrig accuracy` reports how often they hold under each hold-out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ranges {
+    /// Decode (low, high) factors.
+    pub decode: (f64, f64),
+    /// Prefill (low, high) factors.
+    pub prefill: (f64, f64),
+}
+
+/// Device classes with their own efficiencies: the backend, and for CUDA/ROCm whether the memory
+/// is HBM (llama.cpp's single-stream kernels reach a smaller share of HBM's peak). Intel GPUs form
+/// one class whatever the API (SYCL or Vulkan): their kernels reach far less of the peak than AMD's
+/// or NVIDIA's under the same Vulkan backend (llama.cpp discussion #10879).
+pub const DEVICE_CLASSES: [&str; 8] = [
+    "cuda-gddr",
+    "cuda-hbm",
+    "rocm-gddr",
+    "rocm-hbm",
+    "vulkan",
+    "metal",
+    "intel",
+    "cpu",
+];
+
+impl SpeedParams {
+    /// Where every fit starts, set without looking at any measurement of llama.cpp: bandwidth
+    /// shares of 0.7 (0.75–0.80 for fp16 GEMV from the operator profiles published with Vidur,
+    /// MLSys 2024; 0.70–0.75 for 4-bit MLC, mlc-ai/llm-perf-bench), prompt shares of 0.3 of the
+    /// tensor peak, 1 ms per token and 5 ms per ubatch, weight classes read like f16, 16 FP32
+    /// operations to unpack and dot a quantized weight (2 for f16: a multiply and an add), the
+    /// KV cache read like weights, the same per-token cost with and without flash attention, the
+    /// f32 score matrix crossing memory 4 times (write, softmax read and write, read).
+    /// [`SpeedParams::default`] is the fit from here over all the calibration rows, and
+    /// cross-validation refits each fold from here too, so no held-out row has a say in the
+    /// constants that predict it.
+    #[must_use]
+    pub fn prior() -> SpeedParams {
+        let mut backends = [BackendParams {
+            bw: 0.7,
+            step_s: 0.001,
+            pp_float: 0.3,
+            pp_quant: 0.2,
+            ubatch_s: 0.005,
+        }; 8];
+        backends[backend_index(GpuApi::Cpu, MemoryTech::Ddr)] = BackendParams {
+            bw: 0.6,
+            step_s: 0.0005,
+            pp_float: 0.5,
+            pp_quant: 0.5,
+            ubatch_s: 0.001,
+        };
+        SpeedParams {
+            backends,
+            class_factor: [1.0; WeightClass::COUNT],
+            gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
+            pp_class: [1.0; WeightClass::COUNT],
+            kv_factor: 1.0,
+            no_fa_step: 1.0,
+            moe_step: 1.0,
+            moe_tile: [16.0; 2],
+            attn_share: [1.0; 8],
+            attn_passes: 4.0,
+            hop_s: 0.0002,
+            pipeline_overlap: 0.8,
+            cpu: CpuKernels {
+                gemv: 0.2,
+                attn: 0.2,
+            },
+            blas: SpeedParams::default().blas,
+            ranges: SpeedParams::default().ranges,
+        }
+    }
+
+    /// The constants for `sys`: the shipped ones, with the device classes its calibration
+    /// covers replaced by its fitted efficiencies.
+    #[must_use]
+    pub fn for_system(sys: &SystemSpec) -> SpeedParams {
+        let mut p = SpeedParams::default();
+        if let Some(c) = &sys.calibration {
+            p.apply(c);
+        }
+        p
+    }
+
+    /// Replaces the efficiencies of the classes `c` covers (unknown class names are ignored: a
+    /// file written by a later llmrig may know more).
+    pub fn apply(&mut self, c: &Calibration) {
+        for (name, b) in &c.backends {
+            if let Some(i) = DEVICE_CLASSES.iter().position(|n| n == name) {
+                self.backends[i] = *b;
+            }
+        }
+        if let Some(k) = c.cpu.filter(|k| k.gemv > 0.0 && k.attn > 0.0) {
+            self.cpu = k;
+        }
+        if let Some(f) = c
+            .class_factor
+            .as_ref()
+            .filter(|f| f.len() == WeightClass::COUNT)
+        {
+            for (to, from) in self.class_factor.iter_mut().zip(f) {
+                if from.is_finite() && *from > 0.0 {
+                    *to = *from;
+                }
+            }
+        }
+    }
+}
+
+/// Index of a device class in [`SpeedParams::backends`].
+#[must_use]
+pub fn backend_index(api: GpuApi, tech: MemoryTech) -> usize {
+    device_class(api, tech, false)
+}
+
+/// Index of a device's class; `intel` says the GPU is Intel's.
+#[must_use]
+pub fn device_class(api: GpuApi, tech: MemoryTech, intel: bool) -> usize {
+    if intel && matches!(api, GpuApi::Vulkan | GpuApi::Sycl) {
+        return 6;
+    }
+    match (api, tech) {
+        (GpuApi::Cuda, MemoryTech::Hbm) => 1,
+        (GpuApi::Cuda, _) => 0,
+        (GpuApi::Rocm, MemoryTech::Hbm) => 3,
+        (GpuApi::Rocm, _) => 2,
+        (GpuApi::Vulkan, _) => 4,
+        (GpuApi::Metal, _) => 5,
+        (GpuApi::Sycl, _) => 6,
+        (GpuApi::Cpu, _) => 7,
+    }
+}
+
+impl Default for SpeedParams {
+    /// The fitted constants: `cargo run --release -p llmrig-catalog --example accuracy -- --refit`,
+    /// coordinate descent from [`SpeedParams::prior`] over the 1,634 reproducible llama.cpp rows
+    /// of throughput.csv (2026-12-04, each row at the llama.cpp build it states, `row_build`;
+    /// LocalScore's llamafile rows are scored, never fitted). Fitted before the GLM-4.7-Flash
+    /// rows (and the hybrid Qwen3.6 ones, never fitted) joined: a refit with them puts the
+    /// k-quants' `gemv_ops` at its bound (0.5) and raises the in-sample medians (decode 6.0% →
+    /// 6.3%, prefill 19.2% → 19.7%) for a lower prefill p90 (91.8% → 86.9%), so these stay.
+    /// The rows of Unsloth's dynamic mixes and of Gemma 4 joined later still (2,094 rows): a
+    /// refit with them (and `moe_step`) puts `gemv_ops` at that bound again and halves
+    /// rocm-gddr's prompt share for quantized weights (0.36 → 0.19), fitting the slow prompts
+    /// of its MoE rows at the cost of the dense ones (Strix Halo, today's build: Llama 2 7B
+    /// Q4_0 measured 1,516–1,545 tok/s and predicted 1,539 as shipped; Llama 3.1 8B Q4_K_M
+    /// 1,194 as shipped, 631 refitted), so only `moe_step` was fitted to them. The prompt terms
+    /// of 2026-12-05 (`moe_tile`, `attn_share`) were fitted the same way, alone with every other
+    /// constant as shipped (`--example accuracy -- --fit-moe-tile --with-attn`): a full refit
+    /// with them reaches a lower in-sample prompt median (16.9% against 18.3%) but moves the
+    /// decode constants too (`gemv_ops` of the k-quants to its bound again; Apple's decode
+    /// median 3.7% → 5.1%). Cross-validation refits every fold with all of them. A
+    /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
+    /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
+    /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
+    /// rocm-hbm bw 0.3, cpu and intel ubatch_s) say the rows cannot tell that constant. Error:
+    /// `llmrig accuracy --in-sample` and `llmrig accuracy` (device out, source out).
+    fn default() -> SpeedParams {
+        let b = |bw, step_s, pp_float, pp_quant, ubatch_s| BackendParams {
+            bw,
+            step_s,
+            pp_float,
+            pp_quant,
+            ubatch_s,
+        };
+        SpeedParams {
+            backends: [
+                b(0.8908, 0.002255, 0.5443, 0.2646, 0.005846), // cuda-gddr
+                b(0.5413, 0.002282, 0.5773, 0.2309, 0.01646),  // cuda-hbm
+                b(0.7505, 0.001941, 0.1668, 0.3557, 0.00492),  // rocm-gddr
+                b(0.3, 0.003007, 0.4716, 0.1503, 0.01189),     // rocm-hbm
+                b(0.7921, 0.001017, 0.05087, 0.2376, 1e-05),   // vulkan
+                b(0.8908, 0.004676, 0.8076, 0.7166, 0.05),     // metal
+                b(0.6064, 0.001, 0.02, 0.1169, 1.016e-05),     // intel
+                // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
+                // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
+                // `validation/run.sh` prints the error against the real llama.cpp on its machine.
+                b(0.606, 0.0006716, 1.0995, 0.5303, 1e-05),
+            ],
+            class_factor: [1.0, 1.04, 1.0605, 0.9803, 1.0, 1.371],
+            gemv_ops: [2.0, 16.0, 17.93, 11.45, 16.0, 16.0],
+            pp_class: [1.0, 1.0, 1.0, 0.8251, 0.8333, 1.625],
+            kv_factor: 0.7329,
+            no_fa_step: 1.265,
+            // Fitted alone on the 2,094 rows, every other constant as shipped (`--example
+            // accuracy -- --fit-moe-step`); a full refit gives 1.45.
+            moe_step: 1.55,
+            // Fitted together alone, every other constant as shipped (`--example accuracy --
+            // --fit-moe-tile --with-attn`; the classes with long-prompt rows): MMQ's expert
+            // products reach half their rate at 53 tokens an expert, Vulkan's at 81; attention
+            // runs at 0.7 of rocm-gddr's float share (Strix Halo's deep prompts), 0.32 of
+            // cuda-hbm's (H100/A100 long prompts, the V100's MLA rows).
+            moe_tile: [53.2, 81.0],
+            attn_share: [1.188, 0.319, 0.701, 1.0, 0.99, 1.426, 1.0, 1.0],
+            attn_passes: 4.955,
+            hop_s: 0.0002573,
+            pipeline_overlap: 0.6733,
+            // Fitted with the rest (above) on the llama.cpp CPU rows; until 2026-12-02 they were
+            // set from the validation harness's 2-core VM alone (gemv 0.14, attn 0.11).
+            cpu: CpuKernels {
+                gemv: 0.2376,
+                attn: 0.3227,
+            },
+            // Fitted on the validation machine's OpenBLAS build against its default build
+            // (validation/cpu-builds.md: llama-bench pp512 of F16, Q8_0, Q4_0 and Q4_K_M files);
+            // no row of throughput.csv is a BLAS build, so the refit leaves them alone.
+            blas: BlasKernels {
+                share: BLAS_SHARE,
+                convert_s: BLAS_CONVERT_S,
+            },
+            // The 10th and 90th percentiles of measured / predicted over the out-of-sample
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05, 10
+            // folds, each refitted from `SpeedParams::prior` with `moe_step`, `moe_tile` and
+            // `attn_share`), the wider of the two hold-outs at each end so that both hold 80%:
+            // decode 0.799 / 1.263 device out and 0.770 / 1.241 source out over 889 rows,
+            // prefill 0.439 / 2.184 and 0.480 / 2.376 over 1,205 rows (the widest misses Strix
+            // Halo's ROCm prompts); rounded outward.
+            ranges: Ranges {
+                decode: (0.77, 1.27),
+                prefill: (0.43, 2.38),
+            },
+        }
+    }
+}
+
+/// [`BlasKernels::share`]: fitted to the validation machine's OpenBLAS build (2 AMD EPYC cores,
+/// AVX-512; llama.cpp of October 2026), so that llmrig's ratio of OpenBLAS to default prompt speed
+/// matches llama-bench's pp512 for F16 (measured 0.86, predicted 0.98), Q8_0 (0.74 / 0.60) and
+/// Q4_K_M (0.89 / 0.94); Q4_0 is repacked and stays in ggml's kernels (1.01 / 1.00). Fitted as
+/// 1.3 of the CPU's f32 rate when the default build's `pp_float` was 1.18; kept as that ratio,
+/// 1.3 / 1.18. validation/cpu-builds.md has the rows.
+const BLAS_SHARE: f64 = 1.3 / 1.18;
+/// [`BlasKernels::convert_s`]: about 1 ns per weight per core for `to_float` (assumed: the rows
+/// above cannot tell it from the share; 3 ns fits them worse).
+const BLAS_CONVERT_S: f64 = 1e-9;

@@ -1,7 +1,7 @@
 //! Prints the speed model's error on the calibration data: `cargo run -p llmrig-catalog --example accuracy [-- --rows]`.
 #![allow(clippy::print_stdout)]
 
-use llmrig_catalog::accuracy::{objective, prepare, refit, score, stats, Phase};
+use llmrig_catalog::accuracy::{fit_knobs, objective, prepare, refit, score, stats, Knob, Phase};
 use llmrig_core::estimate::SpeedParams;
 
 fn main() {
@@ -32,57 +32,25 @@ fn main() {
         return;
     }
     if std::env::args().any(|a| a == "--fit-moe-tile") {
-        // `--fit-moe-tile`: the expert products' tile fill (and with `--with-attn` the
-        // attention shares) alone, from the prior's values, every other constant as shipped.
-        let fitted: Vec<_> = cases
-            .iter()
-            .filter(|c| c.meta().engine == "llama.cpp")
-            .cloned()
-            .collect();
+        // `--fit-moe-tile`: the expert products' tile fill (and with `--with-attn` the attention
+        // shares of the classes with long-prompt rows, as `refit` moves them) alone, from the
+        // prior's values, every other constant as shipped.
         let prior = SpeedParams::prior();
         params.moe_tile = prior.moe_tile;
         params.attn_share = prior.attn_share;
-        type Knob = Box<dyn Fn(&mut SpeedParams) -> &mut f64>;
         let mut knobs: Vec<Knob> = Vec::new();
         for b in 0..2 {
-            knobs.push(Box::new(move |p| &mut p.moe_tile[b]));
+            knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
         if std::env::args().any(|a| a == "--with-attn") {
-            // The classes with long-prompt or deep-context rows (as `refit` moves them).
             for b in [0, 1, 2, 4, 5] {
-                knobs.push(Box::new(move |p| &mut p.attn_share[b]));
+                knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
             }
         }
-        let mut best = objective(&score(&fitted, &params));
-        println!("start objective {best:.4}");
-        for step in [1.2f64, 1.05, 1.01] {
-            for _ in 0..4 {
-                let mut improved = false;
-                for k in &knobs {
-                    for dir in [step, 1.0 / step] {
-                        loop {
-                            let mut q = params.clone();
-                            let v = k(&mut q);
-                            *v = (*v * dir).clamp(1e-3, 512.0);
-                            let o = objective(&score(&fitted, &q));
-                            if o + 1e-9 < best {
-                                best = o;
-                                params = q;
-                                improved = true;
-                            } else {
-                                break;
-                            }
-                        }
-                    }
-                }
-                if !improved {
-                    break;
-                }
-            }
-        }
+        let p = fit_knobs(&cases, &params, &knobs);
         println!(
-            "moe_tile (MMQ, Vulkan) {:.1?}, attn_share {:.3?} (objective {best:.4})",
-            params.moe_tile, params.attn_share
+            "moe_tile (MMQ, Vulkan) {:.1?}, attn_share {:.3?}",
+            p.moe_tile, p.attn_share
         );
         return;
     }

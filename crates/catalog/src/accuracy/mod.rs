@@ -17,11 +17,15 @@ use serde::Serialize;
 use crate::row_model::{model_for, private_mix, DYNAMIC_SIZE_RANGE};
 use crate::{devices, DeviceCatalog, DeviceEntry, EntryKind};
 
-const THROUGHPUT_CSV: &str = include_str!("../data/calibration/throughput.csv");
+mod refit;
+pub use refit::{fit_knobs, refit, Knob};
+pub(crate) use refit::{refit_with, Scope};
+
+const THROUGHPUT_CSV: &str = include_str!("../../data/calibration/throughput.csv");
 /// Devices that only calibration rows name (CPUs of LocalScore submissions, a few GPUs), with
 /// specs as their collectors sourced them; kept out of the product catalog until each is checked
 /// against its vendor's page (see the file's header).
-const EXTRA_DEVICES_TOML: &str = include_str!("../data/calibration/devices-extra.toml");
+const EXTRA_DEVICES_TOML: &str = include_str!("../../data/calibration/devices-extra.toml");
 
 /// The calibration-only devices.
 ///
@@ -634,188 +638,6 @@ pub fn objective(rows: &[Scored]) -> f64 {
         v.iter().sum::<f64>() / n
     };
     mean(Phase::Decode) + mean(Phase::Prefill)
-}
-
-/// Refits the speed constants to the calibration rows by coordinate descent in log space
-/// (multiplicative steps of 20%, 5%, 1%), starting from `start` (`SpeedParams::prior` for the
-/// shipped constants and every cross-validation fold). Every constant stays inside a
-/// physical range. A device class's main efficiency of a phase moves when 2 rows inform it, its
-/// fixed costs when 8 do; what no row moves keeps its value at `start`.
-#[must_use]
-pub fn refit(cases: &[Case], start: &SpeedParams) -> SpeedParams {
-    refit_with(cases, start, &Scope::ALL)
-}
-
-/// What a refit may move.
-pub(crate) struct Scope {
-    /// The constants shared by all device classes (weight-class factors, KV, attention passes,
-    /// hops, pipelining); off when calibrating one machine, whose few rows cannot tell them.
-    pub global: bool,
-    /// The decode factors of the weight classes (how a dequantising kernel reads its bytes
-    /// compared with f16); on for one machine whose results span several weight classes.
-    pub class_factors: bool,
-    /// Rows of a phase a class needs before its main efficiency of that phase moves.
-    pub min_main: usize,
-    /// Rows of a phase a class needs before its fixed costs move.
-    pub min_fixed: usize,
-}
-
-impl Scope {
-    const ALL: Scope = Scope {
-        global: true,
-        class_factors: true,
-        min_main: 2,
-        min_fixed: 8,
-    };
-}
-
-/// [`refit`] within `scope`.
-#[allow(clippy::too_many_lines)]
-pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> SpeedParams {
-    let fitted: Vec<Case> = cases
-        .iter()
-        .filter(|c| c.meta.engine == "llama.cpp")
-        .cloned()
-        .collect();
-    let cases = &fitted[..];
-    let (min_main, min_rows) = (scope.min_main, scope.min_fixed);
-    let mut p = start.clone();
-    // Rows per class and phase, and of those the prefill rows of float weights (F16, BF16, F32).
-    let is_float = |c: &Case| matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32");
-    let class_rows = |phase: Phase, float: Option<bool>| {
-        let mut counts = [0usize; 8];
-        for c in cases
-            .iter()
-            .filter(|c| c.meta.phase == phase && float.is_none_or(|f| is_float(c) == f))
-        {
-            let sys = c.runs[0].system();
-            let class = sys.gpus.first().map_or(7, |g| {
-                device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
-            });
-            counts[class] += 1;
-        }
-        counts
-    };
-    let (dec, pre) = (
-        class_rows(Phase::Decode, None),
-        class_rows(Phase::Prefill, None),
-    );
-    // Prefill rows whose attention spans 4,096 tokens or more (long prompts, deep contexts).
-    let long = {
-        let mut counts = [0usize; 8];
-        for c in cases.iter().filter(|c| c.meta.phase == Phase::Prefill) {
-            let s = c.runs[0].settings();
-            if s.prompt + s.depth >= 4096 {
-                let sys = c.runs[0].system();
-                let class = sys.gpus.first().map_or(7, |g| {
-                    device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
-                });
-                counts[class] += 1;
-            }
-        }
-        counts
-    };
-    let (pre_float, pre_quant) = (
-        class_rows(Phase::Prefill, Some(true)),
-        class_rows(Phase::Prefill, Some(false)),
-    );
-    // (accessor, lower bound, upper bound)
-    type Knob = (Box<dyn Fn(&mut SpeedParams) -> &mut f64>, f64, f64);
-    let mut knobs: Vec<Knob> = Vec::new();
-    for b in 0..8 {
-        // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
-        // fixed costs too.
-        if dec[b] >= min_main {
-            knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
-        }
-        if dec[b] >= min_rows {
-            knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
-        }
-        // Across machines a compute share moves with the phase's rows; on one machine only with
-        // rows of its own kind of weights (a Q8_0 run says nothing of cuBLAS's F16 rate).
-        let (quant_rows, float_rows) = if scope.global {
-            (pre[b], if pre[b] >= min_rows { pre[b] } else { 0 })
-        } else {
-            (pre_quant[b], pre_float[b])
-        };
-        if quant_rows >= min_main {
-            knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
-        }
-        if float_rows >= min_main {
-            knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
-        }
-        if pre[b] >= min_rows {
-            knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
-        }
-        if scope.global && b != 7 && long[b] >= min_rows {
-            knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
-        }
-    }
-    if scope.class_factors {
-        for c in 1..llmrig_core::estimate::WeightClass::COUNT {
-            knobs.push((Box::new(move |p| &mut p.class_factor[c]), 0.3, 1.5));
-        }
-    }
-    if scope.global {
-        for c in 0..llmrig_core::estimate::WeightClass::COUNT {
-            knobs.push((Box::new(move |p| &mut p.gemv_ops[c]), 0.5, 200.0));
-        }
-        // Prefill per quantized class relative to Q8_0 (Float and Q8_0 fixed at 1).
-        for c in 2..llmrig_core::estimate::WeightClass::COUNT {
-            knobs.push((Box::new(move |p| &mut p.pp_class[c]), 0.2, 3.0));
-        }
-    }
-    // The CPU's decode kernels: a main efficiency across machines only with many rows (their
-    // bandwidth trades against it), on one machine with one result.
-    if dec[7] >= if scope.global { min_rows } else { min_main } {
-        knobs.push((Box::new(|p| &mut p.cpu.gemv), 0.02, 1.0));
-    }
-    if pre[7] >= min_rows {
-        knobs.push((Box::new(|p| &mut p.cpu.attn), 0.02, 1.0));
-    }
-    if scope.global {
-        knobs.push((Box::new(|p| &mut p.kv_factor), 0.1, 1.5));
-        knobs.push((Box::new(|p| &mut p.no_fa_step), 0.5, 3.0));
-        knobs.push((Box::new(|p| &mut p.attn_passes), 1.0, 20.0));
-        knobs.push((Box::new(|p| &mut p.hop_s), 1e-6, 5e-3));
-        knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
-        // Last, so that the other knobs take the steps they took before it joined.
-        knobs.push((Box::new(|p| &mut p.moe_step), 0.5, 6.0));
-        for b in 0..2 {
-            knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
-        }
-    }
-    let mut best = objective(&score(cases, &p));
-    for step in [1.2f64, 1.05, 1.01] {
-        for _round in 0..4 {
-            let mut improved = false;
-            for (k, lo, hi) in &knobs {
-                for dir in [step, 1.0 / step] {
-                    loop {
-                        let mut q = p.clone();
-                        let v = k(&mut q);
-                        let next = (*v * dir).clamp(*lo, *hi);
-                        if (next - *v).abs() < 1e-12 {
-                            break;
-                        }
-                        *v = next;
-                        let o = objective(&score(cases, &q));
-                        if o + 1e-9 < best {
-                            best = o;
-                            p = q;
-                            improved = true;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            if !improved {
-                break;
-            }
-        }
-    }
-    p
 }
 
 /// Device-out cross-validation: each hardware's rows predicted by constants refitted without it

@@ -50,7 +50,6 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         .collect();
     let cases = &fitted[..];
     let (min_main, min_rows) = (scope.min_main, scope.min_fixed);
-    let p = start.clone();
     // Rows per class and phase, and of those the prefill rows of float weights (F16, BF16, F32).
     let is_float = |c: &Case| matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32");
     let class_rows = |keep: &dyn Fn(&Case) -> bool| {
@@ -141,7 +140,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
             knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
     }
-    descend(cases, p, &knobs)
+    descend(cases, start.clone(), &knobs)
 }
 
 /// A constant a fit may move (how to reach it in the constants) and its lower and upper bounds.

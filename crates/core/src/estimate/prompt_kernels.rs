@@ -332,37 +332,28 @@ mod tests {
             n_expert_used: 8,
             ..ModelSpec::default()
         };
-        let cuda = DeviceSpec {
-            api: GpuApi::Cuda,
-            ..gpu("NVIDIA GeForce RTX 3090", 71.0, 35.6, 284.0)
+        let on = |api, g: DeviceSpec| DeviceSpec { api, ..g };
+        let slowdown = |g: &DeviceSpec, spec: &ModelSpec, u: f64| {
+            expert_tile_slowdown(Some(g), [32.0, 64.0], spec, u)
         };
+        let cuda = on(
+            GpuApi::Cuda,
+            gpu("NVIDIA GeForce RTX 3090", 71.0, 35.6, 284.0),
+        );
         // 32 tokens an expert of a 512-token ubatch: (1 + 32/32) / (1 + 32/512) − 1.
-        let s = expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &moe, 512.0);
+        let s = slowdown(&cuda, &moe, 512.0);
         assert!(
             (s - (2.0 / (1.0 + 32.0 / 512.0) - 1.0)).abs() < 1e-12,
             "{s}"
         );
         // A dense model, and RDNA3.5's MMQ, which sizes its tiles to the expert's tokens.
-        let dense = ModelSpec::default();
-        assert_eq!(
-            expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &dense, 512.0),
-            0.0
-        );
-        let strix = DeviceSpec {
-            api: GpuApi::Rocm,
-            ..gpu("AMD Ryzen AI Max+ 395", 59.4, 29.7, 59.4)
-        };
-        assert_eq!(
-            expert_tile_slowdown(Some(&strix), [32.0, 64.0], &moe, 512.0),
-            0.0
-        );
-        let mi50 = DeviceSpec {
-            api: GpuApi::Rocm,
-            ..gpu("AMD Instinct MI50", 26.5, 13.3, 53.0)
-        };
-        assert!((expert_tile_slowdown(Some(&mi50), [32.0, 64.0], &moe, 512.0) - s).abs() < 1e-12);
+        assert_eq!(slowdown(&cuda, &ModelSpec::default(), 512.0), 0.0);
+        let strix = on(GpuApi::Rocm, gpu("AMD Ryzen AI Max+ 395", 59.4, 29.7, 59.4));
+        assert_eq!(slowdown(&strix, &moe, 512.0), 0.0);
+        let mi50 = on(GpuApi::Rocm, gpu("AMD Instinct MI50", 26.5, 13.3, 53.0));
+        assert!((slowdown(&mi50, &moe, 512.0) - s).abs() < 1e-12);
         // Fewer tokens an expert, more of each tile empty.
-        assert!(expert_tile_slowdown(Some(&cuda), [32.0, 64.0], &moe, 128.0) > s);
+        assert!(slowdown(&cuda, &moe, 128.0) > s);
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn decode_and_prefill_meet_the_targets() {
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
     // README, in sample (2026-12-05, 2,094 rows; the MoE layers' per-token cost, the expert
     // products' tile fill and the attention shares fitted to them): decode 6.3% / 24.4%, prefill
-    // 18.3%.
+    // 18.3% / 69.4%.
     assert!(
         decode.median <= 0.065,
         "decode median {:.1}%",
@@ -29,6 +29,11 @@ fn decode_and_prefill_meet_the_targets() {
         prefill.median <= 0.188,
         "prefill median {:.1}%",
         prefill.median * 100.0
+    );
+    assert!(
+        prefill.p90 <= 0.70,
+        "prefill p90 {:.1}%",
+        prefill.p90 * 100.0
     );
 }
 
@@ -72,9 +77,9 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 9.7% / p90 30.6%, prefill median 36.3% (2026-12-05, each row at its llama.cpp build
-/// and rocBLAS backend, 2,094 rows; MoE layers' per-token cost, the expert products' tile fill,
-/// the attention shares); the ranges hold 82% of decode and 82% of prefill results (they are
+/// median 9.7% / p90 30.6%, prefill median 36.3% / p90 127.3% (2026-12-05, each row at its
+/// llama.cpp build and rocBLAS backend, 2,094 rows; MoE layers' per-token cost, the expert
+/// products' tile fill, the attention shares); the ranges hold 82% of decode and 82% of prefill results (they are
 /// set from
 /// these residuals and the source-out ones, the wider of the two at each end). `.ci/run` runs it
 /// in a release build.
@@ -104,13 +109,13 @@ fn cross_validated_errors_meet_the_readme() {
             ("vulkan", 0.115, 0.72),
         ],
     );
-    pin(&rows, (0.10, 0.31, 0.81), (0.37, 0.81));
+    pin(&rows, (0.10, 0.31, 0.81), (0.37, 1.29, 0.81));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 8.6% / p90 38.1%, prefill median 31.6% (2026-12-05, 2,094 rows; MoE layers' per-token
-/// cost, the expert products' tile fill, the attention shares); the ranges hold 82% of decode
+/// median 8.6% / p90 38.1%, prefill median 31.6% / p90 104.7% (2026-12-05, 2,094 rows; MoE
+/// layers' per-token cost, the expert products' tile fill, the attention shares); the ranges hold 82% of decode
 /// and 84% of prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
@@ -137,7 +142,7 @@ fn cross_validated_by_source_meets_the_readme() {
             ("vulkan", 0.077, 0.41),
         ],
     );
-    pin(&rows, (0.09, 0.385, 0.81), (0.32, 0.83));
+    pin(&rows, (0.09, 0.385, 0.81), (0.32, 1.06, 0.83));
 }
 
 /// The hybrid and Gemma 3n rows (scored, never fitted: `engine` "llama.cpp-hybrid"), decode and
@@ -173,8 +178,12 @@ fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     pin_hybrid(&rows, (0.165, 0.555), (0.245, 0.795));
 }
 
-/// Decode (median, p90, share in range) and prefill (median, share in range) against limits.
-fn pin(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64, f64), prefill: (f64, f64)) {
+/// Decode and prefill (median, p90, share in range) against limits.
+fn pin(
+    rows: &[llmrig_catalog::accuracy::Scored],
+    decode: (f64, f64, f64),
+    prefill: (f64, f64, f64),
+) {
     let d = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let p = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
     // The figures go to stderr so a run with --nocapture shows them for the README.
@@ -206,8 +215,9 @@ fn pin(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64, f64), prefi
         "prefill median {:.1}%",
         p.median * 100.0
     );
+    assert!(p.p90 <= prefill.1, "prefill p90 {:.1}%", p.p90 * 100.0);
     assert!(
-        p.in_range >= prefill.1,
+        p.in_range >= prefill.2,
         "prefill in range {:.0}%",
         p.in_range * 100.0
     );

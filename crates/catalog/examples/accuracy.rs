@@ -54,6 +54,35 @@ fn main() {
         );
         return;
     }
+    if std::env::args().any(|a| a == "--fit-step-exp") {
+        // `--fit-step-exp`: how the per-token cost scales with the GPU, with each class's
+        // per-token cost and bandwidth share, every other constant as shipped.
+        let control = std::env::args().any(|a| a == "--control");
+        params.step_exp = if control {
+            0.0
+        } else {
+            SpeedParams::prior().step_exp
+        };
+        let mut knobs: Vec<Knob> = Vec::new();
+        if !control {
+            knobs.push((Box::new(|p| &mut p.step_exp), 0.01, 1.5));
+        }
+        for b in 0..8 {
+            knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
+            if std::env::args().any(|a| a == "--with-bw") {
+                knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
+            }
+        }
+        let p = fit_knobs(&cases, &params, &knobs);
+        println!("step_exp {:.3}", p.step_exp);
+        for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
+            .iter()
+            .zip(&p.backends)
+        {
+            println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
+        }
+        params = p;
+    }
     if let Some(dev) = std::env::args().find_map(|a| a.strip_prefix("--fold=").map(String::from)) {
         // `--fold=DEVICE`: the constants of the device-out fold that holds DEVICE, and its devices.
         let f = llmrig_catalog::accuracy::device_fold(&dev);

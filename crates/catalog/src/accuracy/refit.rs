@@ -139,6 +139,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         for b in 0..2 {
             knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
+        knobs.push((Box::new(|p| &mut p.step_exp), 0.01, 1.5));
     }
     descend(cases, start.clone(), &knobs)
 }

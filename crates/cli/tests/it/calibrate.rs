@@ -80,10 +80,11 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     assert!(c["error_after"].as_f64().unwrap() < 0.06, "{c}");
     assert!(c["error_before"].as_f64().unwrap() > 0.15, "{c}");
     // The other quants (Q4_0, Q4_K_M, F16), predicted with and without the calibration, per phase
-    // (2026-12-02: decode 16% calibrated against 28% shipped, prefill 5.6% against 3.1%: the
-    // shipped prompt rates already fit this H200, and its Q8_0 run says nothing of cuBLAS's F16
-    // rate; README "Accuracy"). The decode target of 10% is not met: Q4_0 decodes at 344 tok/s
-    // here, faster than Q4_K_M, where llmrig's unpacking cost for legacy quants predicts 237.
+    // (2026-12-02: decode 16% calibrated against 28% shipped, prefill 5.6% against 3.1%.
+    // 2026-12-05: the per-token cost scales with the GPU, so the shipped decode is closer, 23.0%,
+    // and calibrated 18.5%; prefill 7.8% shipped, 2.9% calibrated; README "Accuracy"). The
+    // decode target of 10% is not met: Q4_0 decodes at 344 tok/s here, faster than Q4_K_M,
+    // where llmrig's unpacking cost for legacy quants predicts far less.
     let check = |system: &std::path::Path| {
         json(&["calibrate", "--check", &p(&rest), "--system", &p(system)])
     };
@@ -105,17 +106,26 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
         phase_median(&calibrated, true),
         phase_median(&shipped, true),
     );
-    let prefill_cal = phase_median(&calibrated, false);
+    let (prefill_cal, prefill_shipped) = (
+        phase_median(&calibrated, false),
+        phase_median(&shipped, false),
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "H200, the other quants: decode {decode_shipped:.3} shipped -> {decode_cal:.3} calibrated, prefill {prefill_shipped:.3} -> {prefill_cal:.3}"
+        );
+    }
     assert!(
-        decode_cal <= 0.18,
+        decode_cal <= 0.19,
         "calibrated decode median error {decode_cal}"
     );
     assert!(
-        decode_cal < decode_shipped - 0.08,
+        decode_cal < decode_shipped - 0.03,
         "calibrated decode {decode_cal} vs shipped {decode_shipped}"
     );
     assert!(
-        prefill_cal <= 0.08,
+        prefill_cal <= 0.035 && prefill_cal < prefill_shipped,
         "calibrated prefill median error {prefill_cal}"
     );
     // Estimates on the calibrated machine use it, and say so.

@@ -401,7 +401,14 @@ fn performance(
             t += split_t + load.split_matmuls * ROW_SYNC_S;
         }
         // Launches and synchronisation: a few kernels per layer, on the device that runs it;
-        // `step_s` is quoted for a 32-layer model (Llama 3 8B).
+        // `step_s` is quoted for a 32-layer model (Llama 3 8B) on a GPU of 1 TB/s.
+        let step_scale = |d: usize| {
+            if d < n_gpu && p.step_exp != 0.0 && sys.gpus[d].api != GpuApi::Metal {
+                (1e12 / bw(d)).powf(p.step_exp)
+            } else {
+                1.0
+            }
+        };
         let step: f64 = (0..spec.n_layer as usize)
             .map(|il| {
                 let d = placement
@@ -411,6 +418,7 @@ fn performance(
                     .flatten()
                     .unwrap_or(cpu);
                 bp(d).step_s / STEP_LAYERS
+                    * step_scale(d)
                     * if spec.is_moe_layer(il as u32) {
                         p.moe_step
                     } else {

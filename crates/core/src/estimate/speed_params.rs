@@ -28,6 +28,13 @@ pub struct SpeedParams {
     /// KQV product are separate kernels with the score matrix between them; with flash attention
     /// one kernel).
     pub no_fa_step: f64,
+    /// Decode: how a GPU's per-token cost scales with its speed: `step_s` is quoted for a GPU of
+    /// 1 TB/s and scales as `(1 TB/s / bandwidth)^step_exp` (a token's small kernels and the gaps
+    /// between them take less time on a faster GPU; 0: the same on every GPU of a class).
+    /// Apple's GPUs keep `step_s`: Metal's per-token cost is mostly the CPU encoding the token's
+    /// command buffers (ggml-metal), and a fit that scaled it put the M2 Ultra's decode 13% off
+    /// out of sample instead of 5%.
+    pub step_exp: f64,
     /// Decode: a mixture-of-experts layer's per-token cost relative to a dense layer's (the
     /// router's product, softmax and top-k, the expert-indexed products: more kernels a layer).
     pub moe_step: f64,
@@ -137,6 +144,7 @@ impl SpeedParams {
             pp_class: [1.0; WeightClass::COUNT],
             kv_factor: 1.0,
             no_fa_step: 1.0,
+            step_exp: 0.25,
             moe_step: 1.0,
             moe_tile: [16.0; 2],
             attn_share: [1.0; 8],
@@ -230,7 +238,10 @@ impl Default for SpeedParams {
     /// constant as shipped (`--example accuracy -- --fit-moe-tile --with-attn`): a full refit
     /// with them reaches a lower in-sample prompt median (16.9% against 18.3%) but moves the
     /// decode constants too (`gemv_ops` of the k-quants to its bound again; Apple's decode
-    /// median 3.7% → 5.1%). Cross-validation refits every fold with all of them. A
+    /// median 3.7% → 5.1%). `step_exp` (2026-12-05, later) was fitted with every class's
+    /// per-token cost and bandwidth share over 2,174 rows (80 rows of discrete AMD, Intel and
+    /// NVIDIA GPUs joined then), every other constant as shipped (`--example accuracy --
+    /// --fit-step-exp --with-bw`). Cross-validation refits every fold with all of them. A
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
@@ -246,13 +257,13 @@ impl Default for SpeedParams {
         };
         SpeedParams {
             backends: [
-                b(0.8908, 0.002255, 0.5443, 0.2646, 0.005846), // cuda-gddr
-                b(0.5413, 0.002282, 0.5773, 0.2309, 0.01646),  // cuda-hbm
-                b(0.7505, 0.001941, 0.1668, 0.3557, 0.00492),  // rocm-gddr
-                b(0.3, 0.003007, 0.4716, 0.1503, 0.01189),     // rocm-hbm
-                b(0.7921, 0.001017, 0.05087, 0.2376, 1e-05),   // vulkan
-                b(0.8908, 0.004676, 0.8076, 0.7166, 0.05),     // metal
-                b(0.6064, 0.001, 0.02, 0.1169, 1.016e-05),     // intel
+                b(0.882, 0.001877, 0.5443, 0.2646, 0.005846), // cuda-gddr
+                b(0.5684, 0.002886, 0.5773, 0.2309, 0.01646), // cuda-hbm
+                b(0.8119, 0.002315, 0.1668, 0.3557, 0.00492), // rocm-gddr
+                b(0.3933, 0.004351, 0.4716, 0.1503, 0.01189), // rocm-hbm
+                b(0.8243, 0.001231, 0.05087, 0.2376, 1e-05),  // vulkan
+                b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),    // metal
+                b(0.4813, 0.0023, 0.02, 0.1169, 1.016e-05),   // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
@@ -263,6 +274,9 @@ impl Default for SpeedParams {
             pp_class: [1.0, 1.0, 1.0, 0.8251, 0.8333, 1.625],
             kv_factor: 0.7329,
             no_fa_step: 1.265,
+            // Fitted with each class's per-token cost and bandwidth share, every other constant
+            // as shipped (`--example accuracy -- --fit-step-exp --with-bw`, 2,174 rows).
+            step_exp: 0.236,
             // Fitted alone on the 2,094 rows, every other constant as shipped (`--example
             // accuracy -- --fit-moe-step`); a full refit gives 1.45.
             moe_step: 1.55,
@@ -290,15 +304,15 @@ impl Default for SpeedParams {
                 convert_s: BLAS_CONVERT_S,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05, 10
-            // folds, each refitted from `SpeedParams::prior` with `moe_step`, `moe_tile` and
-            // `attn_share`), the wider of the two hold-outs at each end so that both hold 80%:
-            // decode 0.799 / 1.263 device out and 0.770 / 1.241 source out over 889 rows,
-            // prefill 0.439 / 2.184 and 0.480 / 2.376 over 1,205 rows (the widest misses Strix
-            // Halo's ROCm prompts); rounded outward.
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05
+            // later, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
+            // `moe_tile`, `attn_share` and `step_exp`), the wider of the two hold-outs at each end
+            // so that both hold 80%: decode 0.812 / 1.162 device out and 0.762 / 1.240 source
+            // out over 915 rows, prefill 0.467 / 2.129 and 0.500 / 2.675 over 1,259 rows (the
+            // widest misses Strix Halo's ROCm prompts and the MI300X's); rounded outward.
             ranges: Ranges {
-                decode: (0.77, 1.27),
-                prefill: (0.43, 2.38),
+                decode: (0.76, 1.24),
+                prefill: (0.46, 2.68),
             },
         }
     }

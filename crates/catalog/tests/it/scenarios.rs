@@ -287,3 +287,42 @@ fn per_token_cost_grows_with_layers_and_without_flash_attention() {
     );
     assert!(p.no_fa_step > 1.0);
 }
+
+/// The per-token cost is quoted for a GPU of 1 TB/s and scales as `(1 TB/s / bandwidth)^step_exp`
+/// (a faster GPU runs a token's small kernels faster), except on Apple's GPUs, whose cost is the
+/// CPU encoding the token's commands. With reading made free, as above, a 4 TB/s GPU pays
+/// `4^-step_exp` of a 1 TB/s GPU's per-token cost of the same class, and an Apple GPU the same
+/// whatever its bandwidth.
+#[test]
+fn per_token_cost_scales_with_the_gpu_but_not_on_apple() {
+    use llmrig_core::estimate::{performance_with, SpeedParams};
+    let mut p = SpeedParams::default();
+    for b in &mut p.backends {
+        b.bw = 1e6;
+    }
+    p.gemv_ops = [0.0; 6];
+    p.kv_factor = 1e6;
+    assert!(p.step_exp > 0.0);
+    let token_s = |gpu: &str, bandwidth: f64| {
+        let mut sys = catalog_machine(gpu, 256);
+        sys.gpus[0].memory_bytes = 400 << 30;
+        sys.gpus[0].bandwidth_bytes_per_s = bandwidth;
+        let s = Settings {
+            ctx: Some(4096),
+            gen: 128,
+            gpu_layers: GpuLayers::Count(999),
+            ..Settings::default()
+        };
+        1.0 / performance_with(&weights(&spec("llama-3.1-8b"), "Q4_K_M"), &sys, &s, &p)
+            .unwrap()
+            .decode_tokens_per_s
+    };
+    let ratio = token_s("rtx-4090", 4e12) / token_s("rtx-4090", 1e12);
+    let want = 4f64.powf(-p.step_exp);
+    assert!(
+        (ratio - want).abs() < 0.01,
+        "4 TB/s / 1 TB/s {ratio}, want {want}"
+    );
+    let apple = token_s("m2-ultra-76c", 4e12) / token_s("m2-ultra-76c", 1e12);
+    assert!((apple - 1.0).abs() < 0.01, "Apple {apple}");
+}

@@ -240,8 +240,11 @@ impl Default for SpeedParams {
     /// decode constants too (`gemv_ops` of the k-quants to its bound again; Apple's decode
     /// median 3.7% → 5.1%). `step_exp` (2026-12-05, later) was fitted with every class's
     /// per-token cost and bandwidth share over 2,174 rows (80 rows of discrete AMD, Intel and
-    /// NVIDIA GPUs joined then), every other constant as shipped (`--example accuracy --
-    /// --fit-step-exp --with-bw`). Cross-validation refits every fold with all of them. A
+    /// NVIDIA GPUs had joined), every other constant as shipped (`--example accuracy --
+    /// --fit-step-exp --with-bw`); 4 of those rows then turned out to repeat older rows of PR
+    /// #5835 and were dropped, and the same fit without them gives 0.240 and moves cuda-gddr's
+    /// bandwidth share 0.882 → 0.873 (in sample decode 5.6% either way), so these stay.
+    /// Cross-validation refits every fold with all of them. A
     /// class's main efficiency of a phase moved where 2 rows inform it, its fixed costs where 8
     /// do; what no row informs keeps the prior (`gemv_ops` of IQ and FP4 weights: no GPU with a
     /// low FP32 rate per byte has such rows). Values at a bound of the fit (intel pp_float 0.02,
@@ -307,12 +310,12 @@ impl Default for SpeedParams {
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05
             // later, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
             // `moe_tile`, `attn_share` and `step_exp`), the wider of the two hold-outs at each end
-            // so that both hold 80%: decode 0.812 / 1.162 device out and 0.762 / 1.240 source
-            // out over 915 rows, prefill 0.467 / 2.129 and 0.500 / 2.675 over 1,259 rows (the
+            // so that both hold 80%: decode 0.811 / 1.163 device out and 0.767 / 1.235 source
+            // out over 913 rows, prefill 0.456 / 2.074 and 0.501 / 2.675 over 1,257 rows (the
             // widest misses Strix Halo's ROCm prompts and the MI300X's); rounded outward.
             ranges: Ranges {
                 decode: (0.76, 1.24),
-                prefill: (0.46, 2.68),
+                prefill: (0.45, 2.68),
             },
         }
     }

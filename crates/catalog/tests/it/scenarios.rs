@@ -247,19 +247,26 @@ fn hbm_gpus_decode_quantized_weights_compute_bound() {
     assert!(h200.performance.decode_tokens_per_s < e.performance.decode_tokens_per_s);
 }
 
+/// The shipped constants with reading made free (a bandwidth share of a million, for weights
+/// and the KV cache) and no compute bound, so that a token costs only its per-token cost.
+fn only_the_per_token_cost() -> llmrig_core::estimate::SpeedParams {
+    let mut p = llmrig_core::estimate::SpeedParams::default();
+    for b in &mut p.backends {
+        b.bw = 1e6;
+    }
+    p.gemv_ops = [0.0; 6];
+    p.kv_factor = 1e6;
+    p
+}
+
 /// The per-token cost is spent per layer (a few kernels each), and more without flash attention.
 /// With reading made free (a bandwidth share of a million) and no compute bound, a token costs
 /// only that: an 80-layer 70B pays 80/32 of a 32-layer 8B's (before, one constant per token
 /// whatever the depth), and turning flash attention off multiplies it by the fitted factor.
 #[test]
 fn per_token_cost_grows_with_layers_and_without_flash_attention() {
-    use llmrig_core::estimate::{performance_with, FlashAttn, SpeedParams};
-    let mut p = SpeedParams::default();
-    for b in &mut p.backends {
-        b.bw = 1e6;
-    }
-    p.gemv_ops = [0.0; 6];
-    p.kv_factor = 1e6;
+    use llmrig_core::estimate::{performance_with, FlashAttn};
+    let p = only_the_per_token_cost();
     let mut sys = catalog_machine("rtx-4090", 256);
     sys.gpus[0].memory_bytes = 400 << 30;
     let token_s = |model: &str, fa: FlashAttn| {
@@ -295,13 +302,8 @@ fn per_token_cost_grows_with_layers_and_without_flash_attention() {
 /// whatever its bandwidth.
 #[test]
 fn per_token_cost_scales_with_the_gpu_but_not_on_apple() {
-    use llmrig_core::estimate::{performance_with, SpeedParams};
-    let mut p = SpeedParams::default();
-    for b in &mut p.backends {
-        b.bw = 1e6;
-    }
-    p.gemv_ops = [0.0; 6];
-    p.kv_factor = 1e6;
+    use llmrig_core::estimate::performance_with;
+    let p = only_the_per_token_cost();
     assert!(p.step_exp > 0.0);
     let token_s = |gpu: &str, bandwidth: f64| {
         let mut sys = catalog_machine(gpu, 256);

@@ -54,6 +54,32 @@ fn main() {
         );
         return;
     }
+    if let Some(list) =
+        std::env::args().find_map(|a| a.strip_prefix("--fit-class=").map(String::from))
+    {
+        // `--fit-class=6,8`: the constants of the listed device classes (indices into
+        // DEVICE_CLASSES) alone, every other constant as shipped: how a new class is fitted
+        // (`--prompt-only`: their prompt constants).
+        let prompt_only = std::env::args().any(|a| a == "--prompt-only");
+        let mut knobs: Vec<Knob> = Vec::new();
+        for b in list.split(',').filter_map(|x| x.parse::<usize>().ok()) {
+            if !prompt_only {
+                knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
+                knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
+            }
+            knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
+            knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
+            knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
+        }
+        let p = fit_knobs(&cases, &params, &knobs);
+        for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
+            .iter()
+            .zip(&p.backends)
+        {
+            println!("  {n}: {b:?}");
+        }
+        params = p;
+    }
     if std::env::args().any(|a| a == "--fit-step-exp") {
         // `--fit-step-exp`: how the per-token cost scales with the GPU, with each class's
         // per-token cost and bandwidth share, every other constant as shipped.
@@ -67,7 +93,7 @@ fn main() {
         if !control {
             knobs.push((Box::new(|p| &mut p.step_exp), 0.01, 1.5));
         }
-        for b in 0..8 {
+        for b in 0..llmrig_core::estimate::N_CLASSES {
             knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
             if std::env::args().any(|a| a == "--with-bw") {
                 knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use llmrig_core::estimate::{
     device_class, Calibration, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams,
-    WeightClass, DEVICE_CLASSES,
+    WeightClass, CPU_CLASS, DEVICE_CLASSES,
 };
-use llmrig_core::system::{GpuVendor, SystemSpec};
+use llmrig_core::system::SystemSpec;
 
 use crate::accuracy::{refit_with, score, stats, Case, Phase, Scope, Scored};
 use crate::{models, ModelEntry};
@@ -169,18 +169,14 @@ pub fn calibrate(
         };
         // The classes this result informs: the GPU's when layers run there, the CPU's when
         // any stay in RAM.
-        let cpu_class = DEVICE_CLASSES.len() - 1;
+        let cpu_class = CPU_CLASS;
         let layers = m.weights.spec.n_layer + 1;
         let on_gpu = match m.settings.gpu_layers {
             GpuLayers::Count(n) => n.min(layers),
             _ => layers,
         };
         if let Some(g) = bare.gpus.first().filter(|_| on_gpu > 0) {
-            classes.push(device_class(
-                g.api,
-                g.memory_tech,
-                g.vendor == Some(GpuVendor::Intel),
-            ));
+            classes.push(device_class(g.api, g.memory_tech, g.vendor));
         }
         if bare.gpus.is_empty() || on_gpu < layers {
             classes.push(cpu_class);
@@ -249,9 +245,7 @@ pub fn calibrate(
             error_after: stats(after.iter()).median,
             backends,
             class_factor: (weight_classes(measured) > 1).then(|| fitted.class_factor.to_vec()),
-            cpu: classes
-                .contains(&(DEVICE_CLASSES.len() - 1))
-                .then_some(fitted.cpu),
+            cpu: classes.contains(&CPU_CLASS).then_some(fitted.cpu),
         },
         rows,
     })

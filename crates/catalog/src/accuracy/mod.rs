@@ -11,7 +11,7 @@ use llmrig_core::estimate::{device_class, DEVICE_CLASSES};
 use llmrig_core::estimate::{FlashAttn, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams};
 use llmrig_core::model::Arch;
 use llmrig_core::quant::Quant;
-use llmrig_core::system::{CpuSpec, GpuApi, GpuVendor, SystemSpec};
+use llmrig_core::system::{CpuSpec, GpuApi, SystemSpec};
 use serde::Serialize;
 
 use crate::row_model::{model_for, private_mix, DYNAMIC_SIZE_RANGE};
@@ -529,8 +529,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             .map_or(sys.cpu.bandwidth_bytes_per_s, |g| g.bandwidth_bytes_per_s)
             / weights.total_bytes() as f64;
         let class = sys.gpus.first().map_or("cpu", |g0| {
-            DEVICE_CLASSES
-                [device_class(g0.api, g0.memory_tech, g0.vendor == Some(GpuVendor::Intel))]
+            DEVICE_CLASSES[device_class(g0.api, g0.memory_tech, g0.vendor)]
         });
         cases.push(Case::new(
             Scored {

@@ -2,8 +2,7 @@
 //! cross-validation runs in every fold and `llmrig calibrate` runs within a [`Scope`]), and the fit
 //! of a few new constants alone ([`fit_knobs`]).
 
-use llmrig_core::estimate::{device_class, SpeedParams};
-use llmrig_core::system::GpuVendor;
+use llmrig_core::estimate::{device_class, SpeedParams, CPU_CLASS, N_CLASSES};
 
 use super::{objective, score, Case, Phase};
 
@@ -53,12 +52,13 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
     // Rows per class and phase, and of those the prefill rows of float weights (F16, BF16, F32).
     let is_float = |c: &Case| matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32");
     let class_rows = |keep: &dyn Fn(&Case) -> bool| {
-        let mut counts = [0usize; 8];
+        let mut counts = [0usize; N_CLASSES];
         for c in cases.iter().filter(|c| keep(c)) {
             let sys = c.runs[0].system();
-            let class = sys.gpus.first().map_or(7, |g| {
-                device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
-            });
+            let class = sys
+                .gpus
+                .first()
+                .map_or(CPU_CLASS, |g| device_class(g.api, g.memory_tech, g.vendor));
             counts[class] += 1;
         }
         counts
@@ -77,7 +77,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         c.meta.phase == Phase::Prefill && s.prompt + s.depth >= 4096
     });
     let mut knobs: Vec<Knob> = Vec::new();
-    for b in 0..8 {
+    for b in 0..N_CLASSES {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
         // fixed costs too.
         if dec[b] >= min_main {
@@ -102,7 +102,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if pre[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
         }
-        if scope.global && b != 7 && long[b] >= min_rows {
+        if scope.global && b != CPU_CLASS && long[b] >= min_rows {
             knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
         }
     }
@@ -122,10 +122,10 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
     }
     // The CPU's decode kernels: a main efficiency across machines only with many rows (their
     // bandwidth trades against it), on one machine with one result.
-    if dec[7] >= if scope.global { min_rows } else { min_main } {
+    if dec[CPU_CLASS] >= if scope.global { min_rows } else { min_main } {
         knobs.push((Box::new(|p| &mut p.cpu.gemv), 0.02, 1.0));
     }
-    if pre[7] >= min_rows {
+    if pre[CPU_CLASS] >= min_rows {
         knobs.push((Box::new(|p| &mut p.cpu.attn), 0.02, 1.0));
     }
     if scope.global {

@@ -42,15 +42,10 @@ fn decode_and_prefill_meet_the_targets() {
 /// one PCIe lane, which no spec sheet shows).
 /// Where llmrig is still worse than the naive rule. The Cix P1 CP8180 (12 Arm cores) prefill is
 /// predicted 2.6× too fast: the CPU constants are fitted mostly on x86 laptops (the 7840HS rows of
-/// llmfit's cache), and the Arm per-core rate is a rough one (`flops_per_core`). Intel's Arc
-/// A770, B580 and 140V on Vulkan in PR #14001 (master b5583, under Windows and Linux) prefill
-/// 3–6× slower than predicted: that master ran Intel's prompts on scalar shaders (the PR added
-/// the cooperative-matrix path), and the Intel class's shares are fitted on its few other rows
-/// (1.3–2.2× device out, where the refit sees these rows).
-const KNOWN_WORSE: [(&str, Phase); 2] = [
-    ("geerlingguy/ai-benchmarks#51", Phase::Prefill),
-    ("ggml-org/llama.cpp#14001", Phase::Prefill),
-];
+/// llmfit's cache), and the Arm per-core rate is a rough one (`flops_per_core`). (Intel's Arc
+/// GPUs on Vulkan in PR #14001 were here, 3–6× slower than predicted, until their prompts ran on
+/// the scalar shaders that build used: `prompt_kernels::vulkan_matrix_cores`.)
+const KNOWN_WORSE: [(&str, Phase); 1] = [("geerlingguy/ai-benchmarks#51", Phase::Prefill)];
 
 #[test]
 fn better_than_the_naive_rule_on_every_source() {
@@ -84,12 +79,12 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 7.4% / p90 29.0%, prefill median 36.6% / p90 119.2% (2026-12-05, each row at its
-/// llama.cpp build and rocBLAS backend, 2,170 rows; MoE layers' per-token cost, the expert
-/// products' tile fill, the attention shares, the per-token cost's scaling with the GPU); the
-/// ranges hold 87% of decode and 84% of prefill results (they are set from these residuals and
-/// the source-out ones, the wider of the two at each end). `.ci/run` runs it in a release
-/// build.
+/// median 8.3% / p90 29.0%, prefill median 33.7% / p90 112.2% (2026-12-05, each row at its
+/// llama.cpp build and rocBLAS backend, 2,213 rows; MoE layers' per-token cost, the expert
+/// products' tile fill, the attention shares, the per-token cost's scaling with the GPU,
+/// Vulkan's matrix cores by maker and NVIDIA's own Vulkan class); the ranges hold 86% of decode
+/// and 82% of prefill results (they are set from these residuals and the source-out ones, the
+/// wider of the two at each end). `.ci/run` runs it in a release build.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_errors_meet_the_readme() {
@@ -103,30 +98,30 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.6% / 18.9%, Metal 4.8% / 8.6%,
-    // ROCm 7.2% / 59.7%, Vulkan 8.7% / 61.9%).
+    // of that backend (here, decode / prefill medians: CUDA 7.8% / 19.4%, Metal 5.4% / 8.7%,
+    // ROCm 7.6% / 56.4%, Vulkan 12.1% / 43.4%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.08, 0.195),
-            ("metal", 0.052, 0.09),
-            ("rocm", 0.076, 0.605),
-            ("vulkan", 0.092, 0.625),
+            ("cuda", 0.08, 0.2),
+            ("metal", 0.056, 0.09),
+            ("rocm", 0.079, 0.58),
+            ("vulkan", 0.125, 0.45),
         ],
     );
-    pin(&rows, (0.078, 0.295, 0.85), (0.37, 1.21, 0.83));
+    pin(&rows, (0.086, 0.295, 0.85), (0.345, 1.14, 0.815));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 14.0% / 52.6%, prefill 50.2% / 130.2%.
-    pin_hybrid(&all, (0.145, 0.535), (0.505, 1.31));
+    // decode 13.9% / 49.9%, prefill 50.5% / 128.0%.
+    pin_hybrid(&all, (0.145, 0.505), (0.51, 1.29));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.0% / p90 42.4%, prefill median 35.4% / p90 98.8% (2026-12-05, 2,170 rows; MoE
+/// median 9.8% / p90 36.9%, prefill median 33.5% / p90 97.5% (2026-12-05, 2,213 rows; MoE
 /// layers' per-token cost, the expert products' tile fill, the attention shares, the per-token
-/// cost's scaling with the GPU); the ranges hold 80% of decode and 82% of prefill results (the
-/// issue asks for 80% out of sample).
+/// cost's scaling with the GPU, Vulkan's matrix cores by maker); the ranges hold 80% of decode
+/// and 82% of prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -139,21 +134,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 9.1% / 33.4%, Metal 8.4% / 7.4%,
-    // ROCm 8.6% / 44.0%, Vulkan 8.4% / 40.2%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 10.0% / 33.1%, Metal 8.5% / 9.0%,
+    // ROCm 9.9% / 39.1%, Vulkan 7.8% / 37.0%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.095, 0.345),
-            ("metal", 0.088, 0.079),
-            ("rocm", 0.09, 0.45),
-            ("vulkan", 0.088, 0.41),
+            ("cuda", 0.103, 0.34),
+            ("metal", 0.088, 0.093),
+            ("rocm", 0.102, 0.40),
+            ("vulkan", 0.081, 0.375),
         ],
     );
-    pin(&rows, (0.094, 0.435, 0.80), (0.36, 1.0, 0.815));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 13.6% / 43.5%,
-    // prefill 50.5% / 119.3%.
-    pin_hybrid(&all, (0.14, 0.445), (0.51, 1.205));
+    pin(&rows, (0.10, 0.375, 0.80), (0.345, 0.99, 0.815));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.2% / 43.5%,
+    // prefill 50.5% / 120.6%.
+    pin_hybrid(&all, (0.13, 0.44), (0.51, 1.21));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -292,8 +287,9 @@ fn pin_backends(
 /// the expert tiles, the attention shares and rocBLAS's default by era (2026-12-05): decode 8.0%
 /// → 5.8%, prefill 16.0% → 17.7% (better on 36 machines, worse on 24, yet the median machine
 /// worse). With the 76 rows of 2026-12-05 (69 machines) and the per-token cost's scaling with
-/// the GPU: decode 7.0% → 6.1%, prefill 17.8% → 17.8% (better on 35, worse on 27); plus a
-/// margin.
+/// the GPU: decode 7.0% → 6.1%, prefill 17.8% → 17.8% (better on 35, worse on 27). With
+/// NVIDIA's Vulkan rows and class (70 machines): decode 7.5% → 7.1%, prefill 18.3% → 18.3%
+/// (better on 37, worse on 27); plus a margin.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -349,12 +345,12 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    assert!(decode <= 0.064, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.073, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.182, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.186, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant neither helps nor hurts the others much: the
     // median machine within an eighth of uncalibrated, and the machines it helps no fewer than
     // those it hurts less a few.

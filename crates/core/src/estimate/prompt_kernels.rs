@@ -11,7 +11,7 @@
 use super::settings::LlamaCppVersion;
 use super::weights::WeightClass;
 use crate::model::ModelSpec;
-use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi};
+use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi, GpuVendor};
 
 /// What multiplies one class of weights in a prompt ubatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +207,29 @@ pub(super) fn blas_library_share(
 /// lhl's rows are in sample for it; kyuz0's toolbox rows of float weights are not.
 pub(super) const TENSILE_SHARE_RDNA35: f64 = 0.315;
 
+/// Whether llama.cpp's Vulkan backend multiplies a prompt on `g`'s matrix cores in build `v`
+/// (ggml-vulkan.cpp, `ggml_vk_khr_cooperative_matrix_support`). Intel's GPUs only from Xe2 on
+/// (Arc B-series, Lunar Lake's 140V), since #14001 (June 2025: the thread's master run is
+/// b5583 and its own b5589; b5600 taken); discrete Xe1 (Arc A-series) never ("performance
+/// regressions"), so it runs the scalar shaders (`matrix cores: none`; integrated Xe1 on
+/// Windows since #24404, June 2026, is left out). Other makers' GPUs use the matrix cores they
+/// have, and one without any is listed at its vector rate.
+pub(super) fn vulkan_matrix_cores(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
+    if g.vendor != Some(GpuVendor::Intel) {
+        return true;
+    }
+    let xe2 = g
+        .name
+        .to_ascii_uppercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| {
+            let b_series =
+                w.len() >= 3 && w.starts_with('B') && w[1..].chars().all(|c| c.is_ascii_digit());
+            b_series || matches!(w, "140V" | "130V" | "LUNAR" | "BATTLEMAGE")
+        });
+    xe2 && v.has_build(5600)
+}
+
 /// Whether MMQ runs on the matrix cores (MFMA, WMMA) in build `v`, else on `v_dot4_i32_i8`.
 fn matrix_mmq(arch: AmdArch, v: LlamaCppVersion) -> bool {
     match arch {
@@ -371,6 +394,46 @@ mod tests {
             blas_library_share(AmdArch::Rdna3, Some(false), LlamaCppVersion::Current),
             1.0
         );
+    }
+
+    #[test]
+    fn intel_multiplies_vulkan_prompts_on_matrix_cores_from_xe2_and_pr_14001() {
+        let on = |name: &str, vendor| DeviceSpec {
+            name: name.into(),
+            vendor: Some(vendor),
+            ..DeviceSpec::default()
+        };
+        let now = LlamaCppVersion::Current;
+        // Discrete Xe1 never; Xe2 once #14001 was in.
+        assert!(!vulkan_matrix_cores(
+            &on("Intel Arc A770 16GB", GpuVendor::Intel),
+            now
+        ));
+        assert!(vulkan_matrix_cores(
+            &on("Intel Arc B580", GpuVendor::Intel),
+            now
+        ));
+        assert!(vulkan_matrix_cores(
+            &on("Intel Arc Pro B50", GpuVendor::Intel),
+            at(6715)
+        ));
+        assert!(vulkan_matrix_cores(
+            &on("Intel Arc 140V", GpuVendor::Intel),
+            now
+        ));
+        assert!(!vulkan_matrix_cores(
+            &on("Intel Arc B580", GpuVendor::Intel),
+            at(5583)
+        ));
+        // Other makers: what the GPU has (its listed rate says which).
+        assert!(vulkan_matrix_cores(
+            &on("AMD Radeon RX 7900 XTX", GpuVendor::Amd),
+            at(5583)
+        ));
+        assert!(vulkan_matrix_cores(
+            &on("NVIDIA GeForce RTX 4090", GpuVendor::Nvidia),
+            now
+        ));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_kernels, blas_library_share, expert_tile_slowdown, matmul_s, Kernels,
+    amd_kernels, blas_library_share, expert_tile_slowdown, matmul_s, vulkan_matrix_cores, Kernels,
 };
 use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -242,7 +242,7 @@ fn performance(
     let class = |d: usize| {
         if d < n_gpu {
             let g = &sys.gpus[d];
-            device_class(g.api, g.memory_tech, g.vendor == Some(GpuVendor::Intel))
+            device_class(g.api, g.memory_tech, g.vendor)
         } else {
             backend_index(GpuApi::Cpu, MemoryTech::Ddr)
         }
@@ -297,8 +297,19 @@ fn performance(
                 return amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
             }
         }
+        if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {
+            // The scalar shaders compute in FP16 where the GPU has it (ggml_vulkan's `fp16: 1`),
+            // which the GPUs without Vulkan matrix cores here (Intel's Xe1) pack two to an FP32
+            // lane.
+            let vector = 2.0 * g.fp32_flops;
+            return Kernels::own(vector, vector);
+        }
         let quant = match g.api {
             GpuApi::Cuda | GpuApi::Rocm if g.int8_ops > 0.0 => g.mmq_int8_ops(),
+            // On NVIDIA's GPUs the Vulkan shaders multiply quantized weights as FP16 on the
+            // tensor cores with FP16 accumulators (ggml-vulkan's `f16acc` pipelines, the default
+            // precision), the rate GeForce cards list at twice the FP32-accumulate one.
+            GpuApi::Vulkan if g.vendor == Some(GpuVendor::Nvidia) => acc16,
             _ => f16,
         };
         Kernels::own(acc16, quant)

@@ -98,7 +98,7 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.8% / 19.4%, Metal 5.4% / 8.7%,
+    // of that backend (here, decode / prefill medians: CUDA 7.8% / 19.4%, Metal 5.4% / 8.9%,
     // ROCm 7.6% / 56.4%, Vulkan 12.1% / 43.4%).
     let over = pin_backends(
         &rows,
@@ -134,7 +134,7 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 10.0% / 33.1%, Metal 8.5% / 9.0%,
+    // llama.cpp's rows only, decode / prefill medians: CUDA 10.0% / 33.1%, Metal 8.5% / 9.1%,
     // ROCm 9.9% / 39.1%, Vulkan 7.8% / 37.0%.
     let over = pin_backends(
         &rows,

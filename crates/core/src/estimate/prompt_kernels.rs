@@ -398,42 +398,25 @@ mod tests {
 
     #[test]
     fn intel_multiplies_vulkan_prompts_on_matrix_cores_from_xe2_and_pr_14001() {
-        let on = |name: &str, vendor| DeviceSpec {
-            name: name.into(),
-            vendor: Some(vendor),
-            ..DeviceSpec::default()
-        };
         let now = LlamaCppVersion::Current;
-        // Discrete Xe1 never; Xe2 once #14001 was in.
-        assert!(!vulkan_matrix_cores(
-            &on("Intel Arc A770 16GB", GpuVendor::Intel),
-            now
-        ));
-        assert!(vulkan_matrix_cores(
-            &on("Intel Arc B580", GpuVendor::Intel),
-            now
-        ));
-        assert!(vulkan_matrix_cores(
-            &on("Intel Arc Pro B50", GpuVendor::Intel),
-            at(6715)
-        ));
-        assert!(vulkan_matrix_cores(
-            &on("Intel Arc 140V", GpuVendor::Intel),
-            now
-        ));
-        assert!(!vulkan_matrix_cores(
-            &on("Intel Arc B580", GpuVendor::Intel),
-            at(5583)
-        ));
-        // Other makers: what the GPU has (its listed rate says which).
-        assert!(vulkan_matrix_cores(
-            &on("AMD Radeon RX 7900 XTX", GpuVendor::Amd),
-            at(5583)
-        ));
-        assert!(vulkan_matrix_cores(
-            &on("NVIDIA GeForce RTX 4090", GpuVendor::Nvidia),
-            now
-        ));
+        for (name, vendor, v, want) in [
+            // Discrete Xe1 never; Xe2 once #14001 was in.
+            ("Intel Arc A770 16GB", GpuVendor::Intel, now, false),
+            ("Intel Arc B580", GpuVendor::Intel, now, true),
+            ("Intel Arc Pro B50", GpuVendor::Intel, at(6715), true),
+            ("Intel Arc 140V", GpuVendor::Intel, now, true),
+            ("Intel Arc B580", GpuVendor::Intel, at(5583), false),
+            // Other makers: what the GPU has (its listed rate says which).
+            ("AMD Radeon RX 7900 XTX", GpuVendor::Amd, at(5583), true),
+            ("NVIDIA GeForce RTX 4090", GpuVendor::Nvidia, now, true),
+        ] {
+            let g = DeviceSpec {
+                name: name.into(),
+                vendor: Some(vendor),
+                ..DeviceSpec::default()
+            };
+            assert_eq!(vulkan_matrix_cores(&g, v), want, "{name} at {v:?}");
+        }
     }
 
     #[test]

@@ -328,3 +328,54 @@ fn per_token_cost_scales_with_the_gpu_but_not_on_apple() {
     let apple = token_s("m2-ultra-76c", 4e12) / token_s("m2-ultra-76c", 1e12);
     assert!((apple - 1.0).abs() < 0.01, "Apple {apple}");
 }
+
+/// ggml-vulkan multiplies BF16 expert stacks through its matrix-matrix shaders even for one
+/// token (`ggml_vk_use_mul_mat_vec_id` takes F32, F16 and quantized stacks only), so a BF16 MoE
+/// under Vulkan decodes far below what reading its experts allows: kyuz0's Qwen3-30B-A3B BF16 on
+/// Strix Halo measured 7.5–10 tok/s under Vulkan and 25–27 under ROCm on the same machine and
+/// builds. With the float rate made unlimited the penalty is gone, and it never
+/// touches dense BF16, quantized experts, or BF16 experts under ROCm. In a prompt the same
+/// shaders' tiles slow BF16 experts like quantized ones (`SpeedParams::moe_tile`).
+#[test]
+fn bf16_experts_under_vulkan_run_through_the_matrix_matrix_shaders() {
+    use llmrig_core::estimate::{performance_with, SpeedParams};
+    use llmrig_core::system::GpuApi;
+    let shipped = SpeedParams::default();
+    let mut unlimited = shipped.clone();
+    for b in &mut unlimited.backends {
+        b.pp_float = 1e6;
+    }
+    let mut untiled = shipped.clone();
+    untiled.moe_tile = [0.0; 2];
+    let run = |model: &str, quant: &str, api: GpuApi, p: &SpeedParams| {
+        let mut sys = catalog_machine("ryzen-ai-max-395", 256);
+        sys.gpus[0].api = api;
+        sys.gpus[0].memory_bytes = 400 << 30;
+        let s = Settings {
+            ctx: Some(4096),
+            gen: 128,
+            gpu_layers: GpuLayers::Count(999),
+            ..Settings::default()
+        };
+        performance_with(&weights(&spec(model), quant), &sys, &s, p).unwrap()
+    };
+    let decode = |model: &str, quant: &str, api: GpuApi| {
+        run(model, quant, api, &shipped).decode_tokens_per_s
+            / run(model, quant, api, &unlimited).decode_tokens_per_s
+    };
+    let moe = decode("qwen3-30b-a3b", "BF16", GpuApi::Vulkan);
+    assert!(moe < 0.5, "BF16 experts under Vulkan: {moe}");
+    let tok_s = run("qwen3-30b-a3b", "BF16", GpuApi::Vulkan, &shipped).decode_tokens_per_s;
+    assert!((6.0..14.0).contains(&tok_s), "{tok_s} tok/s");
+    for (model, quant, api) in [
+        ("gemma-3-27b", "BF16", GpuApi::Vulkan),
+        ("qwen3-30b-a3b", "Q8_0", GpuApi::Vulkan),
+        ("qwen3-30b-a3b", "BF16", GpuApi::Rocm),
+    ] {
+        let r = decode(model, quant, api);
+        assert!((r - 1.0).abs() < 1e-9, "{model} {quant} {api:?}: {r}");
+    }
+    let prompt = run("qwen3-30b-a3b", "BF16", GpuApi::Vulkan, &shipped).prefill_tokens_per_s
+        / run("qwen3-30b-a3b", "BF16", GpuApi::Vulkan, &untiled).prefill_tokens_per_s;
+    assert!(prompt < 0.95, "BF16 expert prompt tiles: {prompt}");
+}

@@ -59,10 +59,15 @@ pub fn run(a: &AccuracyArgs, as_json: bool) -> String {
     let floor = floor(&cases);
     let cv = a.cv || !a.in_sample;
     let (lodo, loso) = if cv {
-        (
-            Some(cross_validate(&cases)),
-            Some(cross_validate_sources(&cases)),
-        )
+        // The two cross-validations are independent: they refit side by side.
+        std::thread::scope(|s| {
+            let sources = s.spawn(|| cross_validate_sources(&cases));
+            let devices = cross_validate(&cases);
+            let sources = sources
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (Some(devices), Some(sources))
+        })
     } else {
         (None, None)
     };

@@ -180,6 +180,9 @@ pub struct DeviceLoad {
     /// The routed experts' share of `active`: in a prompt each expert multiplies only the tokens
     /// routed to it.
     pub expert_active: Vec<[f64; WeightClass::COUNT]>,
+    /// The BF16 part of `expert_active[d][Float]` (elements per token): ggml-vulkan multiplies
+    /// BF16 expert stacks through its matrix-matrix shaders even for one token.
+    pub bf16_expert_active: Vec<f64>,
     /// Matmul weights (elements per token, per class) on the CPU that a BLAS build leaves to ggml's
     /// own kernels: those in the CPU's repack buffer and the expert stacks (ggml-blas takes plain
     /// MUL_MAT only, of weights in ordinary CPU buffers). The output matrix is not counted.
@@ -256,6 +259,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     let mut active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut expert_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
+    let mut bf16_expert_active = vec![0f64; n_gpu + 1];
     let mut cpu_not_blas = [0f64; WeightClass::COUNT];
     let mut read_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
@@ -356,6 +360,9 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
                 read[idx][c] += b * expert_share;
                 active[idx][c] += p * expert_share;
                 expert_active[idx][c] += p * expert_share;
+                if t.ggml_type == Some(GgmlType::BF16) {
+                    bf16_expert_active[idx] += p * expert_share;
+                }
             }
             Role::Small | Role::OutputNorm => read[idx][c] += b,
             // One row per token of a table that stays on the CPU.
@@ -437,6 +444,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             active,
             output_active,
             expert_active,
+            bf16_expert_active,
             cpu_not_blas,
             cpu_upload_bytes: cpu_matmul_bytes,
             cpu_expert_bytes,

@@ -334,15 +334,15 @@ impl Default for SpeedParams {
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05
-            // later still, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
+            // evening, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
             // `moe_tile`, `attn_share`, `step_exp` and the `vulkan-nvidia` class), the wider of
-            // the two hold-outs at each end so that both hold 80%: decode 0.804 / 1.168 device
-            // out and 0.753 / 1.215 source out over 933 rows, prefill 0.471 / 2.092 and 0.506 /
-            // 2.298 over 1,280 rows (the widest misses Strix Halo's ROCm prompts and the
+            // the two hold-outs at each end so that both hold 80%: decode 0.818 / 1.190 device
+            // out and 0.779 / 1.258 source out over 933 rows, prefill 0.474 / 2.076 and 0.517 /
+            // 2.532 over 1,280 rows (the widest misses Strix Halo's ROCm prompts and the
             // MI300X's); rounded outward.
             ranges: Ranges {
-                decode: (0.75, 1.22),
-                prefill: (0.47, 2.30),
+                decode: (0.77, 1.26),
+                prefill: (0.47, 2.54),
             },
         }
     }

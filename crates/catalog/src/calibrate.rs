@@ -5,7 +5,9 @@
 //! refits only the efficiencies of the device classes the results ran on (bandwidth share,
 //! per-token cost, prompt compute shares, per-ubatch cost), with the same objective as the
 //! shipped fit, and keeps the constants shared by all classes. A class's main efficiency of a
-//! phase moves with one result of that phase, its fixed costs with four.
+//! phase moves with one result of that phase, its fixed costs with four. The prompt shares then
+//! move only part of the way to that fit ([`prompt_shrink`]): one model and quant's prompt speed
+//! says much about its own kernels and less about the others'.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +61,8 @@ pub struct Outcome {
     pub calibration: Calibration,
     /// Each result, before and after.
     pub rows: Vec<Compared>,
+    /// How far the prompt shares moved towards this run's fit ([`prompt_shrink`]), 0–1.
+    pub prompt_weight: f64,
 }
 
 /// Why a calibration could not be made.
@@ -103,6 +107,46 @@ fn fixed_rows(models: usize) -> usize {
     } else {
         usize::MAX
     }
+}
+
+/// How far the prompt scale of a machine llmrig has not seen sits from its prediction, and how
+/// far one model–quant pair's prompt speed sits from its machine's scale: the variances of the
+/// log of predicted / measured prompt speed between machines (τ², net of the pairs' noise) and
+/// between one machine's pairs (σ²), over the device-out predictions of 89 machines with two or
+/// more pairs (`llmrig accuracy --cv --rows --json`, `rows_device_out` grouped by device, GPU
+/// count, backend and source, then by model and quant; 2026-12-05).
+const PROMPT_SCALE_VAR: f64 = 0.109;
+/// See [`PROMPT_SCALE_VAR`].
+const PROMPT_PAIR_VAR: f64 = 0.059;
+
+/// How far the prompt shares move towards the fit of a machine's results on `pairs` model–quant
+/// pairs: the empirical-Bayes weight τ²/(τ² + σ²/n) of the machine's own evidence against the
+/// shipped constants. One pair's prompt speed says as much about that pair's kernels as about
+/// the machine (σ² is half of τ²), so one pair moves them 65% of the way, four pairs 88%.
+#[must_use]
+pub fn prompt_shrink(pairs: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let n = pairs.max(1) as f64;
+    PROMPT_SCALE_VAR / (PROMPT_SCALE_VAR + PROMPT_PAIR_VAR / n)
+}
+
+/// Moves `fitted`'s prompt shares (quantized and float, per class) back towards `start`'s, to
+/// `alpha` of the way in log terms ([`prompt_shrink`]).
+fn shrink_prompt_shares(fitted: &mut SpeedParams, start: &SpeedParams, alpha: f64) {
+    for (f, s) in fitted.backends.iter_mut().zip(&start.backends) {
+        f.pp_quant = s.pp_quant * (f.pp_quant / s.pp_quant).powf(alpha);
+        f.pp_float = s.pp_float * (f.pp_float / s.pp_float).powf(alpha);
+    }
+}
+
+/// How many model–quant pairs `measured` holds prompt results of.
+fn prompt_pairs(measured: &[Measurement]) -> usize {
+    distinct(
+        measured
+            .iter()
+            .filter(|m| m.phase == Phase::Prefill)
+            .map(|m| (m.weights.params(), m.weights.quant.name())),
+    )
 }
 
 /// How many different models the results ran: two quants of one model are one (their
@@ -206,7 +250,7 @@ pub fn calibrate(
     if cases.is_empty() {
         return Err(CalibrateError::NothingUsable(reasons.join("; ")));
     }
-    let fitted = refit_with(
+    let mut fitted = refit_with(
         &cases,
         &start,
         &Scope {
@@ -216,6 +260,8 @@ pub fn calibrate(
             min_fixed: fixed_rows(distinct_models(measured)),
         },
     );
+    let prompt_weight = prompt_shrink(prompt_pairs(measured));
+    shrink_prompt_shares(&mut fitted, &start, prompt_weight);
     let before = score(&cases, &start);
     let after = score(&cases, &fitted);
     classes.sort_unstable();
@@ -248,6 +294,7 @@ pub fn calibrate(
             cpu: classes.contains(&CPU_CLASS).then_some(fitted.cpu),
         },
         rows,
+        prompt_weight,
     })
 }
 
@@ -333,7 +380,7 @@ pub fn holdouts(
         if test.len() < 4 {
             continue;
         }
-        let fitted = refit_with(
+        let mut fitted = refit_with(
             &train,
             start,
             &Scope {
@@ -343,6 +390,8 @@ pub fn holdouts(
                 min_fixed: fixed_rows(distinct(train.iter().map(|c| c.meta().model.as_str()))),
             },
         );
+        // One pair trained on.
+        shrink_prompt_shares(&mut fitted, start, prompt_shrink(1));
         let (before, after) = (score(&test, start), score(&test, &fitted));
         let phase = |ph: Phase| {
             let b = stats(before.iter().filter(|r| r.phase == ph));
@@ -360,4 +409,30 @@ pub fn holdouts(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One pair's prompt fit moves the shares about two thirds of the way, more pairs further,
+    /// never past the fit. They move in log terms: half the way to four times the share is twice it;
+    /// the decode constants stay at the fit.
+    #[test]
+    fn prompt_shares_move_further_with_more_pairs() {
+        let one = prompt_shrink(1);
+        assert!((one - 0.65).abs() < 0.01, "{one}");
+        assert!(prompt_shrink(0) == one);
+        assert!(prompt_shrink(2) > one && prompt_shrink(4) > prompt_shrink(2));
+        assert!(prompt_shrink(1000) < 1.0 && prompt_shrink(1000) > 0.99);
+        let start = SpeedParams::default();
+        let mut fitted = start.clone();
+        fitted.backends[0].pp_quant = start.backends[0].pp_quant * 4.0;
+        fitted.backends[0].bw = 0.5;
+        shrink_prompt_shares(&mut fitted, &start, 0.5);
+        let moved = fitted.backends[0].pp_quant / start.backends[0].pp_quant;
+        assert!((moved - 2.0).abs() < 1e-9, "{moved}");
+        assert_eq!(fitted.backends[0].bw, 0.5);
+        assert_eq!(fitted.backends[1], start.backends[1]);
+    }
 }

@@ -290,7 +290,10 @@ fn pin_backends(
 /// the GPU: decode 7.0% → 6.1%, prefill 17.8% → 17.8% (better on 35, worse on 27). With
 /// NVIDIA's Vulkan rows and class (70 machines): decode 7.5% → 7.1%, prefill 18.3% → 18.3%
 /// (better on 37, worse on 27). With BF16 experts through Vulkan's matrix-matrix shaders: decode
-/// 7.6% → 5.9%, prefill 16.8% → 18.4% (better on 39, worse on 26); plus a margin.
+/// 7.6% → 5.9%, prefill 16.8% → 18.4% (better on 39, worse on 26). Then the prompt shares move
+/// only 65% of the way to one pair's fit (`calibrate::prompt_shrink`, an empirical-Bayes weight
+/// from the device-out residuals, not from these figures): prefill 16.8% → 16.1% (better on 40,
+/// worse on 25), so calibrating now helps the median machine's prompts; plus a margin.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -351,12 +354,11 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.186, "prefill {:.1}%", prefill * 100.0);
-    // Calibrating prompts on one model and quant neither helps nor hurts the others much: the
-    // median machine within an eighth of uncalibrated, and the machines it helps no fewer than
-    // those it hurts less a few.
+    assert!(prefill <= 0.165, "prefill {:.1}%", prefill * 100.0);
+    // Calibrating prompts on one model and quant helps the others a little: the median machine
+    // better than uncalibrated, and more machines helped than hurt.
     assert!(
-        prefill <= prefill_before * 1.125 && better + 5 >= worse,
+        prefill < prefill_before && better > worse,
         "prefill {prefill} vs uncalibrated {prefill_before}: better on {better} machines, worse on {worse}"
     );
 }

@@ -79,6 +79,7 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
             "calibration": outcome.calibration,
             "stored_in": stored,
             "rows": outcome.rows,
+            "prompt_weight": outcome.prompt_weight,
             "warnings": one_model.into_iter().collect::<Vec<_>>(),
             "skipped": skipped.iter().map(|(r, w)| serde_json::json!({"row": r, "reason": w})).collect::<Vec<_>>(),
         })));
@@ -115,6 +116,13 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
             b.pp_float,
             b.pp_quant,
             b.ubatch_s * 1e3
+        );
+    }
+    if outcome.prompt_weight < 1.0 && outcome.rows.iter().any(|r| r.phase == Phase::Prefill) {
+        let _ = writeln!(
+            out,
+            "prompt shares moved {:.0}% of the way to this run's fit: one model and quant's prompt speed tells its own kernels more than the machine's (results of more models and quants move them further)",
+            outcome.prompt_weight * 100.0
         );
     }
     for (r, w) in &skipped {

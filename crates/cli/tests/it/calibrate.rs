@@ -85,7 +85,10 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
     // 2026-12-05: the per-token cost scales with the GPU, so the shipped decode is closer, 23.0%,
     // and calibrated 18.5%; prefill 7.8% shipped, 2.9% calibrated; README "Accuracy"). The
     // decode target of 10% is not met: Q4_0 decodes at 344 tok/s here, faster than Q4_K_M,
-    // where llmrig's unpacking cost for legacy quants predicts far less.
+    // where llmrig's unpacking cost for legacy quants predicts far less. Since the evening of
+    // 2026-12-05 one pair's prompt fit moves the prompt shares 65% of the way
+    // (`calibrate::prompt_shrink`, which makes the median machine of the calibration data better
+    // rather than worse): prefill 4.4% calibrated here (2.9% when they moved all the way).
     let check = |system: &std::path::Path| {
         json(&["calibrate", "--check", &p(&rest), "--system", &p(system)])
     };
@@ -126,7 +129,7 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
         "calibrated decode {decode_cal} vs shipped {decode_shipped}"
     );
     assert!(
-        prefill_cal <= 0.035 && prefill_cal < prefill_shipped,
+        prefill_cal <= 0.05 && prefill_cal < prefill_shipped,
         "calibrated prefill median error {prefill_cal}"
     );
     // Estimates on the calibrated machine use it, and say so.

@@ -112,34 +112,29 @@ const ROW_SYNC_S: f64 = 20e-6;
 /// peaks at 16 × 1.969 = 31.5 GB/s per direction (PCI-SIG PCIe 4.0 base specification), of which
 /// about 25 GB/s (~80%) is assumed reachable; not measured in this repository.
 const PCIE_BYTES_PER_S: f64 = 25e9;
-/// Host-to-device rate of a GPU's link: ~80% of the PCIe peak per lane (gen 3: 0.985 GB/s, gen 4:
-/// 1.97, gen 5: 3.94 per lane and direction) when detection reported the link, else
-/// [`PCIE_BYTES_PER_S`].
+
 /// The ubatch of the prompt rows `SpeedParams::moe_tile` and the classes' `pp_float` were fitted
 /// on (llama-bench's and llama.cpp's default `n_ubatch`).
 const FIT_UBATCH: f64 = 512.0;
 
 /// Seconds one decoded token spends beyond reading them on `a` BF16 expert weights (elements per
-/// token) of a GPU `g` under Vulkan: ggml-vulkan sends BF16 expert stacks to its matrix-matrix
+/// token) of a GPU under Vulkan: ggml-vulkan sends BF16 expert stacks to its matrix-matrix
 /// shaders even for one token (`ggml_vk_use_mul_mat_vec_id` takes F32, F16 and quantized stacks
 /// only), whose tiles cost an expert's one token what a prompt's expert products cost for `tile`
 /// more (`SpeedParams::moe_tile`), at the class's float rate `float_rate` (FLOP/s, at
-/// [`FIT_UBATCH`]). `read_rate`: bytes/s at which the same weights are read. Other APIs and types
-/// take 0: their one-token kernels read the weights.
-fn vulkan_bf16_expert_tile_s(
-    g: &crate::system::DeviceSpec,
-    a: f64,
-    float_rate: f64,
-    read_rate: f64,
-    tile: f64,
-) -> f64 {
-    if g.api != GpuApi::Vulkan || a <= 0.0 || float_rate <= 0.0 {
+/// [`FIT_UBATCH`]). `read_rate`: bytes/s at which the same weights are read. Other APIs' one-token
+/// kernels read the weights, so the caller asks only for GPUs under Vulkan.
+fn vulkan_bf16_expert_tile_s(a: f64, float_rate: f64, read_rate: f64, tile: f64) -> f64 {
+    if a <= 0.0 || float_rate <= 0.0 {
         return 0.0;
     }
     let tiled = 2.0 * a * (1.0 + tile) / (1.0 + tile / FIT_UBATCH) / float_rate;
     (tiled - 2.0 * a / read_rate).max(0.0)
 }
 
+/// Host-to-device rate of a GPU's link: ~80% of the PCIe peak per lane (gen 3: 0.985 GB/s, gen 4:
+/// 1.97, gen 5: 3.94 per lane and direction) when detection reported the link, else
+/// [`PCIE_BYTES_PER_S`].
 fn pcie_bytes_per_s(g: &crate::system::DeviceSpec) -> f64 {
     // Per lane and direction: 0.25, 0.5, 0.985, 1.97, 3.94, 7.88 GB/s for gens 1–6.
     const PER_LANE: [f64; 6] = [0.25e9, 0.5e9, 0.985e9, 1.969e9, 3.938e9, 7.877e9];
@@ -395,9 +390,8 @@ fn performance(
             }
             let kv = kv_per_token[d] * mean_pos + swa_kv_per_token[d] * mean_pos.min(window);
             m += kv / (b * p.kv_factor);
-            if d < n_gpu && load.bf16_expert_active[d] > 0.0 {
+            if d < n_gpu && sys.gpus[d].api == GpuApi::Vulkan && load.bf16_expert_active[d] > 0.0 {
                 m += vulkan_bf16_expert_tile_s(
-                    &sys.gpus[d],
                     load.bf16_expert_active[d],
                     kernels(d, 1.0).float_peak * bp(d).pp_float,
                     b * p.class_factor[WeightClass::Float.index()],
@@ -537,7 +531,8 @@ fn performance(
                 };
                 // Expert products fill part of their tiles (`SpeedParams::moe_tile`); float
                 // experts run through the float kernels (MMF takes expert products of up to 512
-                // tokens, ggml-cuda/mmf.cu), whose tiles fit the tokens.
+                // tokens, ggml-cuda/mmf.cu), whose tiles fit the tokens, except under Vulkan,
+                // whose matrix-matrix shaders tile float experts like quantized ones.
                 let slow = expert_tile_slowdown(sys.gpus.get(cd), p.moe_tile, spec, u);
                 if slow > 0.0 {
                     let mut quant = load.expert_active[d];

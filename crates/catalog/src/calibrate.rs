@@ -63,6 +63,8 @@ pub struct Outcome {
     pub rows: Vec<Compared>,
     /// How far the prompt shares moved towards this run's fit ([`prompt_shrink`]), 0–1.
     pub prompt_weight: f64,
+    /// The prompt shares the run did not measure that moved with those it did, a line each.
+    pub carried: Vec<String>,
 }
 
 /// Why a calibration could not be made.
@@ -137,6 +139,60 @@ fn shrink_prompt_shares(fitted: &mut SpeedParams, start: &SpeedParams, alpha: f6
         f.pp_quant = s.pp_quant * (f.pp_quant / s.pp_quant).powf(alpha);
         f.pp_float = s.pp_float * (f.pp_float / s.pp_float).powf(alpha);
     }
+}
+
+/// How far a machine's unmeasured prompt share follows the measured one, per device class, as
+/// (quantized from float, float from quantized): the regression slopes, in log terms, of one share's
+/// residual on the other's over machines with both kinds of prompt results. Apple's GPUs run
+/// float and quantized prompts through the same simdgroup matrix kernels (ggml-metal's `mul_mm`
+/// dequantizes each tile to half), and over the 27 Apple machines with F16 and quantized prompt
+/// results the device-out residuals of the two move together (correlation 0.75; quantized on
+/// float 1.03, float on quantized 0.55; source out 0.88, 1.10 and 0.70). Elsewhere float and
+/// quantized weights take different libraries (cuBLAS or hipBLAS against MMQ), and the 10 CUDA
+/// machines' slopes disagree between hold-outs (0.21 device out, 1.27 source out), so a run of
+/// one kind leaves the other share where it was (`llmrig accuracy --cv --rows --json`, prompt
+/// rows grouped by device, source and backend, then by float or quantized weights; 2026-12-05).
+fn shared_prompt_slope(class: usize) -> (f64, f64) {
+    if DEVICE_CLASSES[class] == "metal" {
+        (1.0, 0.55)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// Moves the prompt shares towards the run's fit: the share the run informed `alpha` of the way
+/// ([`shrink_prompt_shares`]), the one it did not (`start`'s value kept by the fit) by
+/// [`shared_prompt_slope`] times the informed share's whole move, the slope being a regression on
+/// such one-run residuals: a Mac calibrated on an F16 model also moves its quantized prompts.
+/// Returns a line per class whose unmeasured share moved.
+fn carry_prompt_shares(fitted: &mut SpeedParams, start: &SpeedParams, alpha: f64) -> Vec<String> {
+    let raw = fitted.clone();
+    let mut carried = Vec::new();
+    shrink_prompt_shares(fitted, start, alpha);
+    for (class, ((f, r), s)) in fitted
+        .backends
+        .iter_mut()
+        .zip(&raw.backends)
+        .zip(&start.backends)
+        .enumerate()
+    {
+        let (quant_from_float, float_from_quant) = shared_prompt_slope(class);
+        let moved_float = (r.pp_float / s.pp_float).ln();
+        let moved_quant = (r.pp_quant / s.pp_quant).ln();
+        let name = DEVICE_CLASSES[class];
+        if moved_quant == 0.0 && moved_float != 0.0 && quant_from_float != 0.0 {
+            f.pp_quant = s.pp_quant * (quant_from_float * moved_float).exp();
+            carried.push(format!(
+                "{name}: the quantized prompt share moved {quant_from_float:.2} times as far as this run's float fit (the same kernels run both)"
+            ));
+        } else if moved_float == 0.0 && moved_quant != 0.0 && float_from_quant != 0.0 {
+            f.pp_float = s.pp_float * (float_from_quant * moved_quant).exp();
+            carried.push(format!(
+                "{name}: the float prompt share moved {float_from_quant:.2} times as far as this run's quantized fit (the same kernels run both)"
+            ));
+        }
+    }
+    carried
 }
 
 /// How many model–quant pairs `measured` holds prompt results of.
@@ -261,7 +317,7 @@ pub fn calibrate(
         },
     );
     let prompt_weight = prompt_shrink(prompt_pairs(measured));
-    shrink_prompt_shares(&mut fitted, &start, prompt_weight);
+    let carried = carry_prompt_shares(&mut fitted, &start, prompt_weight);
     let before = score(&cases, &start);
     let after = score(&cases, &fitted);
     classes.sort_unstable();
@@ -295,6 +351,7 @@ pub fn calibrate(
         },
         rows,
         prompt_weight,
+        carried,
     })
 }
 
@@ -391,7 +448,7 @@ pub fn holdouts(
             },
         );
         // One pair trained on.
-        shrink_prompt_shares(&mut fitted, start, prompt_shrink(1));
+        let _ = carry_prompt_shares(&mut fitted, start, prompt_shrink(1));
         let (before, after) = (score(&test, start), score(&test, &fitted));
         let phase = |ph: Phase| {
             let b = stats(before.iter().filter(|r| r.phase == ph));
@@ -434,5 +491,55 @@ mod tests {
         assert!((moved - 2.0).abs() < 1e-9, "{moved}");
         assert_eq!(fitted.backends[0].bw, 0.5);
         assert_eq!(fitted.backends[1], start.backends[1]);
+    }
+
+    /// A Mac's run of F16 weights moves its quantized prompt share with the float one, by the
+    /// slope on the whole move, while the float share itself moves `alpha` of the way; a CUDA
+    /// machine's F16 run leaves its quantized share, and a run of both kinds carries nothing.
+    #[test]
+    fn apple_float_runs_move_the_quantized_prompt_share() {
+        let class = |n: &str| DEVICE_CLASSES.iter().position(|c| *c == n).unwrap();
+        let (metal, cuda) = (class("metal"), class("cuda-gddr"));
+        let start = SpeedParams::default();
+        let mut fitted = start.clone();
+        fitted.backends[metal].pp_float = start.backends[metal].pp_float * 2.0;
+        fitted.backends[cuda].pp_float = start.backends[cuda].pp_float * 2.0;
+        let carried = carry_prompt_shares(&mut fitted, &start, 0.5);
+        let ratio = |b: &llmrig_core::estimate::BackendParams,
+                     s: &llmrig_core::estimate::BackendParams| {
+            (b.pp_float / s.pp_float, b.pp_quant / s.pp_quant)
+        };
+        let (float, quant) = ratio(&fitted.backends[metal], &start.backends[metal]);
+        assert!((float - 2f64.sqrt()).abs() < 1e-9, "{float}");
+        let (slope, _) = shared_prompt_slope(metal);
+        assert!((quant - 2f64.powf(slope)).abs() < 1e-9, "{quant}");
+        assert!(slope > 0.9, "{slope}");
+        let (float, quant) = ratio(&fitted.backends[cuda], &start.backends[cuda]);
+        assert!(
+            (float - 2f64.sqrt()).abs() < 1e-9 && quant == 1.0,
+            "{float} {quant}"
+        );
+        assert_eq!(carried.len(), 1, "{carried:?}");
+        assert!(
+            carried[0].starts_with("metal: the quantized"),
+            "{carried:?}"
+        );
+        // A quantized run moves the float share by the other slope, a smaller one.
+        let mut fitted = start.clone();
+        fitted.backends[metal].pp_quant = start.backends[metal].pp_quant * 2.0;
+        let _ = carry_prompt_shares(&mut fitted, &start, 0.5);
+        let (float, _) = ratio(&fitted.backends[metal], &start.backends[metal]);
+        let (_, back) = shared_prompt_slope(metal);
+        assert!(
+            back < slope && (float - 2f64.powf(back)).abs() < 1e-9,
+            "{float}"
+        );
+        // Both kinds measured: each moves alone.
+        let mut fitted = start.clone();
+        fitted.backends[metal].pp_quant = start.backends[metal].pp_quant * 4.0;
+        fitted.backends[metal].pp_float = start.backends[metal].pp_float * 0.25;
+        assert!(carry_prompt_shares(&mut fitted, &start, 0.5).is_empty());
+        let (float, quant) = ratio(&fitted.backends[metal], &start.backends[metal]);
+        assert!((float - 0.5).abs() < 1e-9 && (quant - 2.0).abs() < 1e-9);
     }
 }

@@ -293,7 +293,10 @@ fn pin_backends(
 /// 7.6% → 5.9%, prefill 16.8% → 18.4% (better on 39, worse on 26). Then the prompt shares move
 /// only 65% of the way to one pair's fit (`calibrate::prompt_shrink`, an empirical-Bayes weight
 /// from the device-out residuals, not from these figures): prefill 16.8% → 16.1% (better on 40,
-/// worse on 25), so calibrating now helps the median machine's prompts; plus a margin.
+/// worse on 25), so calibrating now helps the median machine's prompts. On a Mac the share the
+/// run did not measure moves with the one it did (`calibrate::carry_prompt_shares`, slopes from
+/// the device-out residuals of the 27 Apple machines): prefill 16.8% → 14.5% (better on 36,
+/// worse on 29); the target is 15%.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -354,7 +357,7 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.165, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.15, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the others a little: the median machine
     // better than uncalibrated, and more machines helped than hurt.
     assert!(

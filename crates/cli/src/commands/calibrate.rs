@@ -80,6 +80,7 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
             "stored_in": stored,
             "rows": outcome.rows,
             "prompt_weight": outcome.prompt_weight,
+            "prompt_carried": outcome.carried,
             "warnings": one_model.into_iter().collect::<Vec<_>>(),
             "skipped": skipped.iter().map(|(r, w)| serde_json::json!({"row": r, "reason": w})).collect::<Vec<_>>(),
         })));
@@ -124,6 +125,9 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
             "prompt shares moved {:.0}% of the way to this run's fit: one model and quant's prompt speed tells its own kernels more than the machine's (results of more models and quants move them further)",
             outcome.prompt_weight * 100.0
         );
+    }
+    for line in &outcome.carried {
+        let _ = writeln!(out, "{line}");
     }
     for (r, w) in &skipped {
         let _ = writeln!(out, "not used: {r}: {w}");

@@ -147,7 +147,8 @@ fn shrink_prompt_shares(fitted: &mut SpeedParams, start: &SpeedParams, alpha: f6
 /// float and quantized prompts through the same simdgroup matrix kernels (ggml-metal's `mul_mm`
 /// dequantizes each tile to half), and over the 27 Apple machines with F16 and quantized prompt
 /// results the device-out residuals of the two move together (correlation 0.75; quantized on
-/// float 1.03, float on quantized 0.55; source out 0.88, 1.10 and 0.70). Elsewhere float and
+/// float 1.03, float on quantized 0.54, used as 1.0 and 0.55; source out 0.88, 1.10 and 0.70;
+/// leaving out each machine in turn, 0.95–1.10 and 0.45–0.64). Elsewhere float and
 /// quantized weights take different libraries (cuBLAS or hipBLAS against MMQ), and the 10 CUDA
 /// machines' slopes disagree between hold-outs (0.21 device out, 1.27 source out), so a run of
 /// one kind leaves the other share where it was (`llmrig accuracy --cv --rows --json`, prompt

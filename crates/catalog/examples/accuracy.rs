@@ -109,6 +109,24 @@ fn main() {
         }
         params = p;
     }
+    if let Some(src) =
+        std::env::args().find_map(|a| a.strip_prefix("--source-fold=").map(String::from))
+    {
+        // `--source-fold=SOURCE`: the constants of the source-out fold that holds SOURCE (as
+        // `llmrig accuracy` shortens it), and its sources.
+        let f = llmrig_catalog::accuracy::source_fold(&src);
+        let (test, train): (Vec<_>, Vec<_>) = cases
+            .iter()
+            .cloned()
+            .partition(|c| llmrig_catalog::accuracy::source_fold(&c.meta().source) == f);
+        let mut srcs: Vec<_> = test.iter().map(|c| c.meta().source.clone()).collect();
+        srcs.sort();
+        srcs.dedup();
+        println!("fold {f}: {srcs:?}");
+        let p = refit(&train, &SpeedParams::prior());
+        println!("{p:#?}");
+        return;
+    }
     if let Some(dev) = std::env::args().find_map(|a| a.strip_prefix("--fold=").map(String::from)) {
         // `--fold=DEVICE`: the constants of the device-out fold that holds DEVICE, and its devices.
         let f = llmrig_catalog::accuracy::device_fold(&dev);

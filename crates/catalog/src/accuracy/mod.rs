@@ -711,6 +711,12 @@ pub fn device_fold(device: &str) -> usize {
     usize::try_from(fold_of(device)).unwrap_or(0)
 }
 
+/// Which source-out fold holds `source` (a row's shortened source, as [`Scored::source`]).
+#[must_use]
+pub fn source_fold(source: &str) -> usize {
+    usize::try_from(fold_of(source)).unwrap_or(0)
+}
+
 /// Cross-validation over the groups `key` makes: each group predicted by constants refitted on
 /// the folds that do not hold it.
 fn cross_validate_by(cases: &[Case], key: impl Fn(&Case) -> String + Sync) -> Vec<Scored> {

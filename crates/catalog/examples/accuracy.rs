@@ -31,6 +31,51 @@ fn main() {
         println!("moe_step {:.2} (objective {:.4})", best.1, best.0);
         return;
     }
+    if std::env::args().any(|a| a == "--fit-moe-tile-rdna") {
+        // `--fit-moe-tile-rdna`: RDNA's expert tile fill under WMMA MMQ alone, from the prior's
+        // value, every other constant as shipped.
+        // `--held-out=MODEL,MODEL`: fitted without those models' rows, then their Strix Halo
+        // ROCm prompt rows scored with it and without the term (a hold-out within the one
+        // machine that informs it).
+        params.moe_tile[2] = SpeedParams::prior().moe_tile[2];
+        let held: Vec<String> = std::env::args()
+            .find_map(|a| a.strip_prefix("--held-out=").map(String::from))
+            .map(|l| l.split(',').map(String::from).collect())
+            .unwrap_or_default();
+        let train: Vec<_> = cases
+            .iter()
+            .filter(|c| !held.contains(&c.meta().model))
+            .cloned()
+            .collect();
+        let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
+        let p = fit_knobs(&train, &params, &knobs);
+        println!("moe_tile (MMQ, Vulkan, RDNA WMMA) {:.1?}", p.moe_tile);
+        if !held.is_empty() {
+            let test: Vec<_> = cases
+                .iter()
+                .filter(|c| {
+                    let m = c.meta();
+                    held.contains(&m.model)
+                        && m.device == "ryzen-ai-max-395"
+                        && m.backend == "rocm"
+                        && m.phase == Phase::Prefill
+                })
+                .cloned()
+                .collect();
+            let mut without = p.clone();
+            without.moe_tile[2] = 0.0;
+            for (name, q) in [("without the term", &without), ("fitted without them", &p)] {
+                let s = stats(score(&test, q).iter());
+                println!(
+                    "{name}: {} rows, median {:.1}% p90 {:.1}%",
+                    s.n,
+                    s.median * 100.0,
+                    s.p90 * 100.0
+                );
+            }
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "--fit-moe-tile") {
         // `--fit-moe-tile`: the expert products' tile fill (and with `--with-attn` the attention
         // shares of the classes with long-prompt rows, as `refit` moves them) alone, from the
@@ -39,7 +84,7 @@ fn main() {
         params.moe_tile = prior.moe_tile;
         params.attn_share = prior.attn_share;
         let mut knobs: Vec<Knob> = Vec::new();
-        for b in 0..2 {
+        for b in 0..3 {
             knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
         if std::env::args().any(|a| a == "--with-attn") {
@@ -49,7 +94,7 @@ fn main() {
         }
         let p = fit_knobs(&cases, &params, &knobs);
         println!(
-            "moe_tile (MMQ, Vulkan) {:.1?}, attn_share {:.3?}",
+            "moe_tile (MMQ, Vulkan, RDNA WMMA) {:.1?}, attn_share {:.3?}",
             p.moe_tile, p.attn_share
         );
         return;

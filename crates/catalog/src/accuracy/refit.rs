@@ -136,7 +136,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));
         // Last, so that the other knobs take the steps they took before it joined.
         knobs.push((Box::new(|p| &mut p.moe_step), 0.5, 6.0));
-        for b in 0..2 {
+        for b in 0..3 {
             knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
         knobs.push((Box::new(|p| &mut p.step_exp), 0.01, 1.5));

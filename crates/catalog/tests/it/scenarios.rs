@@ -346,7 +346,7 @@ fn bf16_experts_under_vulkan_run_through_the_matrix_matrix_shaders() {
         b.pp_float = 1e6;
     }
     let mut untiled = shipped.clone();
-    untiled.moe_tile = [0.0; 2];
+    untiled.moe_tile = [0.0; 3];
     let run = |model: &str, quant: &str, api: GpuApi, p: &SpeedParams| {
         let mut sys = catalog_machine("ryzen-ai-max-395", 256);
         sys.gpus[0].api = api;

@@ -16,9 +16,9 @@ fn decode_and_prefill_meet_the_targets() {
     assert!(skipped.len() <= 1500, "{} rows skipped", skipped.len());
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
-    // README, in sample (2026-12-05, 2,170 rows; the MoE layers' per-token cost, the expert
-    // products' tile fill, the attention shares and the per-token cost's scaling with the GPU
-    // fitted to them): decode 5.7% / 26.1%, prefill 19.1% / 79.0%.
+    // README, in sample (2026-12-05, 2,213 rows; the MoE layers' per-token cost, the expert
+    // products' tile fill, RDNA's under WMMA MMQ, the attention shares and the per-token cost's
+    // scaling with the GPU fitted to them): decode 5.6% / 24.0%, prefill 18.3% / 67.7%.
     assert!(
         decode.median <= 0.06,
         "decode median {:.1}%",
@@ -26,12 +26,12 @@ fn decode_and_prefill_meet_the_targets() {
     );
     assert!(decode.p90 <= 0.27, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.195,
+        prefill.median <= 0.19,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.80,
+        prefill.p90 <= 0.70,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );
@@ -79,12 +79,13 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 8.1% / p90 28.8%, prefill median 33.7% / p90 110.9% (2026-12-05, each row at its
+/// median 8.2% / p90 29.5%, prefill median 33.4% / p90 112.2% (2026-12-05, each row at its
 /// llama.cpp build and rocBLAS backend, 2,213 rows; MoE layers' per-token cost, the expert
-/// products' tile fill, the attention shares, the per-token cost's scaling with the GPU,
-/// Vulkan's matrix cores by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's
-/// matrix-matrix shaders); the ranges hold 87% of decode and 84% of prefill results (they are set from these residuals and the source-out ones, the
-/// wider of the two at each end). `.ci/run` runs it in a release build.
+/// products' tile fill, RDNA's under WMMA MMQ, the attention shares, the per-token cost's
+/// scaling with the GPU, Vulkan's matrix cores by maker, NVIDIA's own Vulkan class and BF16
+/// experts through Vulkan's matrix-matrix shaders); the ranges hold 87% of decode and 83.5% of
+/// prefill results (they are set from these residuals and the source-out ones, the wider of the
+/// two at each end). `.ci/run` runs it in a release build.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_errors_meet_the_readme() {
@@ -98,30 +99,31 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.7% / 19.8%, Metal 4.8% / 9.2%,
-    // ROCm 7.3% / 55.9%, Vulkan 12.1% / 42.0%).
+    // of that backend (here, decode / prefill medians: CUDA 7.7% / 20.1%, Metal 4.9% / 8.5%,
+    // ROCm 7.4% / 56.8%, Vulkan 12.0% / 41.1%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.08, 0.2),
+            ("cuda", 0.08, 0.205),
             ("metal", 0.05, 0.095),
             ("rocm", 0.076, 0.58),
             ("vulkan", 0.125, 0.43),
         ],
     );
-    pin(&rows, (0.084, 0.29, 0.865), (0.34, 1.12, 0.835));
+    pin(&rows, (0.084, 0.30, 0.865), (0.34, 1.13, 0.83));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 13.9% / 42.5%, prefill 50.8% / 128.0%.
+    // decode 14.0% / 42.5%, prefill 50.0% / 121.6%.
     pin_hybrid(&all, (0.145, 0.43), (0.51, 1.29));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 8.9% / p90 35.1%, prefill median 33.3% / p90 93.4% (2026-12-05, 2,213 rows; MoE
-/// layers' per-token cost, the expert products' tile fill, the attention shares, the per-token
-/// cost's scaling with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's
-/// matrix-matrix shaders); the ranges hold 81% of decode and 82% of prefill results (the issue asks for 80% out of sample).
+/// median 9.1% / p90 35.4%, prefill median 33.8% / p90 94.1% (2026-12-05, 2,213 rows; MoE
+/// layers' per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, the attention
+/// shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores by maker, BF16
+/// experts through Vulkan's matrix-matrix shaders); the ranges hold 80.6% of decode and 82.7% of
+/// prefill results (the issue asks for 80% out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -134,21 +136,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 9.1% / 31.3%, Metal 8.6% / 9.1%,
-    // ROCm 9.0% / 42.4%, Vulkan 7.8% / 34.3%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 9.0% / 30.6%, Metal 9.5% / 8.4%,
+    // ROCm 8.9% / 42.6%, Vulkan 7.9% / 36.2%.
     let over = pin_backends(
         &rows,
         &[
             ("cuda", 0.093, 0.32),
-            ("metal", 0.088, 0.093),
+            ("metal", 0.097, 0.093),
             ("rocm", 0.092, 0.43),
-            ("vulkan", 0.08, 0.35),
+            ("vulkan", 0.08, 0.365),
         ],
     );
-    pin(&rows, (0.092, 0.355, 0.805), (0.335, 0.94, 0.82));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 11.9% / 35.7%,
-    // prefill 50.1% / 119.1%.
-    pin_hybrid(&all, (0.12, 0.36), (0.505, 1.195));
+    pin(&rows, (0.092, 0.36, 0.805), (0.34, 0.945, 0.82));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 11.9% / 36.2%,
+    // prefill 49.8% / 110.2%.
+    pin_hybrid(&all, (0.12, 0.365), (0.505, 1.195));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -185,12 +187,12 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 }
 
 /// The hybrid, Gemma 3n and Gemma 4 E2B/E4B rows with the shipped constants (never fitted on
-/// them): the README's decode 13.9% / 38.6% and prefill 24.5% / 66.9% (Qwen3.6's BF16 rows on
+/// them): the README's decode 13.9% / 38.6% and prefill 20.1% / 60.4% (Qwen3.6's BF16 rows on
 /// Strix Halo among them), plus a small margin.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.145, 0.39), (0.25, 0.675));
+    pin_hybrid(&rows, (0.145, 0.39), (0.205, 0.61));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -296,7 +298,8 @@ fn pin_backends(
 /// worse on 25), so calibrating now helps the median machine's prompts. On a Mac the share the
 /// run did not measure moves with the one it did (`calibrate::carry_prompt_shares`, slopes from
 /// the device-out residuals of the 27 Apple machines): prefill 16.8% → 14.5% (better on 36,
-/// worse on 29); the issue's target is 15%.
+/// worse on 29); the issue's target is 15%. With RDNA's expert tiles the folds' constants moved,
+/// and decode with them: 6.9% → 6.0% (prefill the same).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -421,4 +424,79 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
     let all_model: f64 = groups.values().map(|g| g.0).sum();
     let all_floor: f64 = groups.values().map(|g| g.1).sum();
     assert!(all_floor < all_model);
+}
+
+/// RDNA's expert tile fill under WMMA MMQ (`SpeedParams::moe_tile[2]`) is informed by one machine,
+/// Strix Halo, so neither hold-out of `llmrig accuracy` can test it (without Strix Halo, or
+/// without kyuz0's results, no row informs it and the fold keeps the prior). This holds it out
+/// within that machine: fitted alone on the MoE models kyuz0 ran at b7423 (GLM-4.5-Air, the
+/// Qwen3 MoEs), it must predict the prompts of those run at b9187–b9193 (Gemma 4 26B-A4B,
+/// GLM-4.7-Flash, gpt-oss-120b, Qwen3.5-122B-A10B, Qwen3.6-35B-A3B) better than no term, and the
+/// other way round (measured: median / p90 11.1% / 64.5% → 7.3% / 29.5% and 42.4% / 113.5% →
+/// 13.2% / 37.0%).
+#[test]
+#[ignore = "slow: .ci/run runs it in a release build"]
+fn cross_validated_rdna_expert_tiles_across_models() {
+    use llmrig_catalog::accuracy::{fit_knobs, prepare, score, Knob};
+    use llmrig_core::estimate::SpeedParams;
+    let (cases, _) = prepare();
+    let early = [
+        "glm-4.5-air",
+        "qwen3-235b-a22b-instruct-2507",
+        "qwen3-30b-a3b",
+        "qwen3-30b-a3b-instruct-2507",
+        "qwen3-coder-30b-a3b",
+        "qwen3-next-80b-a3b",
+    ];
+    let late = [
+        "gemma-4-26b-a4b",
+        "glm-4.7-flash",
+        "gpt-oss-120b",
+        "qwen3.5-122b-a10b",
+        "qwen3.6-35b-a3b",
+    ];
+    // Each half held out in turn: the term is fitted on every other row (the other half's
+    // among them) and scored on the held-out half's Strix Halo ROCm prompts.
+    for test_models in [&late[..], &early[..]] {
+        let mut start = SpeedParams::default();
+        start.moe_tile[2] = SpeedParams::prior().moe_tile[2];
+        let train: Vec<_> = cases
+            .iter()
+            .filter(|c| !test_models.contains(&c.meta().model.as_str()))
+            .cloned()
+            .collect();
+        let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
+        let fitted = fit_knobs(&train, &start, &knobs);
+        let test: Vec<_> = cases
+            .iter()
+            .filter(|c| {
+                let m = c.meta();
+                test_models.contains(&m.model.as_str())
+                    && m.device == "ryzen-ai-max-395"
+                    && m.backend == "rocm"
+                    && m.phase == Phase::Prefill
+            })
+            .cloned()
+            .collect();
+        assert!(test.len() >= 30, "{} rows", test.len());
+        let mut without = fitted.clone();
+        without.moe_tile[2] = 0.0;
+        let (a, b) = (
+            stats(score(&test, &without).iter()),
+            stats(score(&test, &fitted).iter()),
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "tile {:.1}: {} rows {:.1}% / {:.1}% -> {:.1}% / {:.1}%",
+                fitted.moe_tile[2],
+                b.n,
+                a.median * 100.0,
+                a.p90 * 100.0,
+                b.median * 100.0,
+                b.p90 * 100.0
+            );
+        }
+        assert!(b.median < a.median && b.p90 < a.p90, "{a:?} -> {b:?}");
+    }
 }

@@ -86,15 +86,16 @@ pub(super) fn matmul_s(
 }
 
 /// How much longer than dense products of the same weights a ubatch of `u` tokens takes in `g`'s
-/// expert-indexed products of quantized weights, less one (0: no penalty), with the half-rate
-/// token counts `tiles` (`SpeedParams::moe_tile`: `[0]` MMQ that picks its tile width against
-/// all `u` tokens, `[1]` Vulkan). On RDNA3/4 MMQ picks it against the tokens an expert gets
-/// (ggml-cuda/mmq.cu, `ncols_opt`), so the tiles fit them; other backends have no MoE prompt rows.
+/// expert-indexed products in build `v`, less one (0: no penalty), with the half-rate token counts
+/// `tiles` (`SpeedParams::moe_tile`: `[0]` MMQ that picks its tile width against all `u` tokens,
+/// `[1]` Vulkan, `[2]` RDNA3/3.5/4 once their MMQ runs on WMMA; RDNA3 before that sent prompts
+/// to hipBLAS); other backends have no MoE prompt rows.
 pub(super) fn expert_tile_slowdown(
     g: Option<&DeviceSpec>,
-    tiles: [f64; 2],
+    tiles: [f64; 3],
     spec: &ModelSpec,
     u: f64,
+    v: LlamaCppVersion,
 ) -> f64 {
     let Some(g) = g else { return 0.0 };
     if spec.n_expert < 2 || spec.n_expert_used == 0 {
@@ -103,7 +104,13 @@ pub(super) fn expert_tile_slowdown(
     let tile = match g.api {
         GpuApi::Cuda => tiles[0],
         GpuApi::Rocm => match g.amd_arch() {
-            Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4) => 0.0,
+            Some(arch @ (AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)) => {
+                if matrix_mmq(arch, v) {
+                    tiles[2]
+                } else {
+                    0.0
+                }
+            }
             _ => tiles[0],
         },
         GpuApi::Vulkan => tiles[1],
@@ -114,6 +121,21 @@ pub(super) fn expert_tile_slowdown(
     }
     let per_expert = (u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert)).max(1.0);
     (1.0 + tile / per_expert) / (1.0 + tile / u) - 1.0
+}
+
+/// Whether `g`'s float expert products take [`expert_tile_slowdown`] in build `v`: under Vulkan
+/// (its matrix-matrix shaders tile float experts like quantized ones) and on RDNA3/3.5/4 under
+/// HIP once MMF takes them on WMMA; elsewhere MMF's tiles fit an expert's tokens (CUDA) or the
+/// rows do not say.
+pub(super) fn float_experts_tiled(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
+    match g.api {
+        GpuApi::Vulkan => true,
+        GpuApi::Rocm => matches!(
+            g.amd_arch(),
+            Some(arch @ (AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)) if matrix_mmq(arch, v)
+        ),
+        _ => false,
+    }
 }
 
 /// How llama.cpp's HIP backend runs a ubatch of `u` tokens on `g` (architecture `arch`) in build
@@ -349,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn expert_products_fill_part_of_their_tiles_except_on_rdna3_and_4() {
+    fn expert_products_fill_part_of_their_tiles() {
         let moe = ModelSpec {
             n_expert: 128,
             n_expert_used: 8,
@@ -357,7 +379,13 @@ mod tests {
         };
         let on = |api, g: DeviceSpec| DeviceSpec { api, ..g };
         let slowdown = |g: &DeviceSpec, spec: &ModelSpec, u: f64| {
-            expert_tile_slowdown(Some(g), [32.0, 64.0], spec, u)
+            expert_tile_slowdown(
+                Some(g),
+                [32.0, 64.0, 48.0],
+                spec,
+                u,
+                LlamaCppVersion::Current,
+            )
         };
         let cuda = on(
             GpuApi::Cuda,
@@ -369,10 +397,22 @@ mod tests {
             (s - (2.0 / (1.0 + 32.0 / 512.0) - 1.0)).abs() < 1e-12,
             "{s}"
         );
-        // A dense model, and RDNA3.5's MMQ, which sizes its tiles to the expert's tokens.
+        // A dense model none; RDNA3.5's WMMA MMQ its own half-rate count, and none in the builds
+        // that sent its prompts to hipBLAS.
         assert_eq!(slowdown(&cuda, &ModelSpec::default(), 512.0), 0.0);
         let strix = on(GpuApi::Rocm, gpu("AMD Ryzen AI Max+ 395", 59.4, 29.7, 59.4));
-        assert_eq!(slowdown(&strix, &moe, 512.0), 0.0);
+        let rdna = slowdown(&strix, &moe, 512.0);
+        assert!(
+            (rdna - ((1.0 + 48.0 / 32.0) / (1.0 + 48.0 / 512.0) - 1.0)).abs() < 1e-12,
+            "{rdna}"
+        );
+        assert_eq!(
+            expert_tile_slowdown(Some(&strix), [32.0, 64.0, 48.0], &moe, 512.0, at(7000)),
+            0.0
+        );
+        assert!(float_experts_tiled(&strix, LlamaCppVersion::Current));
+        assert!(!float_experts_tiled(&strix, at(7000)));
+        assert!(!float_experts_tiled(&cuda, LlamaCppVersion::Current));
         let mi50 = on(GpuApi::Rocm, gpu("AMD Instinct MI50", 26.5, 13.3, 53.0));
         assert!((slowdown(&mi50, &moe, 512.0) - s).abs() < 1e-12);
         // Fewer tokens an expert, more of each tile empty.

@@ -26,7 +26,8 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_kernels, blas_library_share, expert_tile_slowdown, matmul_s, vulkan_matrix_cores, Kernels,
+    amd_kernels, blas_library_share, expert_tile_slowdown, float_experts_tiled, matmul_s,
+    vulkan_matrix_cores, Kernels,
 };
 use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -531,12 +532,17 @@ fn performance(
                 };
                 // Expert products fill part of their tiles (`SpeedParams::moe_tile`); float
                 // experts run through the float kernels (MMF takes expert products of up to 512
-                // tokens, ggml-cuda/mmf.cu), whose tiles fit the tokens, except under Vulkan,
-                // whose matrix-matrix shaders tile float experts like quantized ones.
-                let slow = expert_tile_slowdown(sys.gpus.get(cd), p.moe_tile, spec, u);
+                // tokens, ggml-cuda/mmf.cu), whose tiles fit the tokens on CUDA; Vulkan's
+                // matrix-matrix shaders tile them like quantized ones, and so, by its rows, does
+                // RDNA's MMF on WMMA (`float_experts_tiled`).
+                let slow = expert_tile_slowdown(sys.gpus.get(cd), p.moe_tile, spec, u, s.llama_cpp);
                 if slow > 0.0 {
                     let mut quant = load.expert_active[d];
-                    if sys.gpus.get(cd).is_none_or(|g| g.api != GpuApi::Vulkan) {
+                    if sys
+                        .gpus
+                        .get(cd)
+                        .is_none_or(|g| !float_experts_tiled(g, s.llama_cpp))
+                    {
                         quant[WeightClass::Float.index()] = 0.0;
                     }
                     let zero = [0f64; WeightClass::COUNT];

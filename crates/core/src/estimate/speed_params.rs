@@ -45,10 +45,16 @@ pub struct SpeedParams {
     /// about `u·k/E` of them (32 of 512 for Qwen3-30B-A3B's top-8 of 128), which fill part of
     /// the kernels' tiles, so the expert products take `(1 + moe_tile/(u·k/E)) / (1 + moe_tile/u)`
     /// of a dense product's time per weight. `[0]`: llama.cpp's MMQ where it picks its tile width
-    /// against all `u` tokens (CUDA, and HIP on CDNA, GCN and RDNA1/2); on RDNA3/4 it picks it
-    /// against `u·k/E` (ggml-cuda/mmq.cu, `ncols_opt`: "On RDNA3 and RDNA4 it is faster to pick
-    /// the tile size against this value"), so no term there. `[1]`: Vulkan's expert products.
-    pub moe_tile: [f64; 2],
+    /// against all `u` tokens (CUDA, and HIP on CDNA, GCN and RDNA1/2). `[1]`: Vulkan's expert
+    /// products. `[2]`: RDNA3/3.5/4 under HIP since their MMQ runs on WMMA (b7148 RDNA4, b7279
+    /// RDNA3), quantized experts through MMQ and float ones through MMF (ggml-cuda/mmf.cu takes
+    /// expert products of float weights on WMMA): MMQ there picks its tile width against `u·k/E`
+    /// (mmq.cu, `ncols_opt`: "On RDNA3 and RDNA4 it is faster to pick the tile size against this
+    /// value"), so no term was taken until the rows said otherwise: Strix Halo's MoE prompts at
+    /// those builds measured 1.75× (quantized) and 1.83× (BF16) slower than the dense prompts'
+    /// constants predict, where its dense quantized prompts are predicted within 1%. Before WMMA
+    /// MMQ, RDNA3 sent prompts to hipBLAS, and no term applies.
+    pub moe_tile: [f64; 3],
     /// Prefill: a GPU's attention rate (the flash-attention kernels, or the KQ and KQV products)
     /// relative to its float products' (`pp_float`), per device class in the order of
     /// [`DEVICE_CLASSES`]. Long prompts and deep contexts spend most of their time there, and
@@ -164,7 +170,7 @@ impl SpeedParams {
             no_fa_step: 1.0,
             step_exp: 0.25,
             moe_step: 1.0,
-            moe_tile: [16.0; 2],
+            moe_tile: [16.0; 3],
             attn_share: [1.0; N_CLASSES],
             attn_passes: 4.0,
             hop_s: 0.0002,
@@ -258,9 +264,12 @@ impl Default for SpeedParams {
     /// constant as shipped (`--example accuracy -- --fit-moe-tile --with-attn`): a full refit
     /// with them reaches a lower in-sample prompt median (16.9% against 18.3%) but moves the
     /// decode constants too (`gemv_ops` of the k-quants to its bound again; Apple's decode
-    /// median 3.7% → 5.1%). `step_exp` (2026-12-05, later) was fitted with every class's
-    /// per-token cost and bandwidth share over 2,174 rows (80 rows of discrete AMD, Intel and
-    /// NVIDIA GPUs had joined), every other constant as shipped (`--example accuracy --
+    /// median 3.7% → 5.1%). RDNA's expert tiles under WMMA MMQ (`moe_tile[2]`, 2026-12-05, late)
+    /// were fitted alone too (`--example accuracy -- --fit-moe-tile-rdna`; only Strix Halo's
+    /// rows inform it, so it is checked by holding out half its MoE models in turn:
+    /// `cross_validated_rdna_expert_tiles_across_models`). `step_exp` (2026-12-05, later) was
+    /// fitted with every class's per-token cost and bandwidth share over 2,174 rows (80 rows of
+    /// discrete AMD, Intel and NVIDIA GPUs had joined), every other constant as shipped (`--example accuracy --
     /// --fit-step-exp --with-bw`); 4 of those rows then turned out to repeat older rows of PR
     /// #5835 and were dropped, and the same fit without them gives 0.240 and moves cuda-gddr's
     /// bandwidth share 0.882 → 0.873 (in sample decode 5.6% either way), so these stay.
@@ -313,8 +322,9 @@ impl Default for SpeedParams {
             // --fit-moe-tile --with-attn`; the classes with long-prompt rows): MMQ's expert
             // products reach half their rate at 53 tokens an expert, Vulkan's at 81; attention
             // runs at 0.7 of rocm-gddr's float share (Strix Halo's deep prompts), 0.32 of
-            // cuda-hbm's (H100/A100 long prompts, the V100's MLA rows).
-            moe_tile: [53.2, 81.0],
+            // cuda-hbm's (H100/A100 long prompts, the V100's MLA rows). RDNA's under WMMA MMQ at
+            // 112 (`--fit-moe-tile-rdna`, fitted alone on Strix Halo's ROCm MoE prompts).
+            moe_tile: [53.2, 81.0, 112.1],
             attn_share: [1.188, 0.319, 0.701, 1.0, 0.99, 1.426, 1.0, 1.0, 1.0],
             attn_passes: 4.955,
             hop_s: 0.0002573,

@@ -154,35 +154,32 @@ fn main() {
         }
         params = p;
     }
-    if let Some(src) =
-        std::env::args().find_map(|a| a.strip_prefix("--source-fold=").map(String::from))
-    {
-        // `--source-fold=SOURCE`: the constants of the source-out fold that holds SOURCE (as
-        // `llmrig accuracy` shortens it), and its sources.
-        let f = llmrig_catalog::accuracy::source_fold(&src);
+    // `--fold=DEVICE` / `--source-fold=SOURCE` (as `llmrig accuracy` shortens it): the constants
+    // of the device-out or source-out fold that holds it, and the fold's devices or sources.
+    use llmrig_catalog::accuracy::{device_fold, source_fold, Scored};
+    let by_device = |m: &Scored| m.device.clone();
+    let by_source = |m: &Scored| m.source.clone();
+    for (flag, group, fold_of) in [
+        (
+            "--fold=",
+            &by_device as &dyn Fn(&Scored) -> String,
+            device_fold as fn(&str) -> usize,
+        ),
+        ("--source-fold=", &by_source, source_fold),
+    ] {
+        let Some(name) = std::env::args().find_map(|a| a.strip_prefix(flag).map(String::from))
+        else {
+            continue;
+        };
+        let f = fold_of(&name);
         let (test, train): (Vec<_>, Vec<_>) = cases
             .iter()
             .cloned()
-            .partition(|c| llmrig_catalog::accuracy::source_fold(&c.meta().source) == f);
-        let mut srcs: Vec<_> = test.iter().map(|c| c.meta().source.clone()).collect();
-        srcs.sort();
-        srcs.dedup();
-        println!("fold {f}: {srcs:?}");
-        let p = refit(&train, &SpeedParams::prior());
-        println!("{p:#?}");
-        return;
-    }
-    if let Some(dev) = std::env::args().find_map(|a| a.strip_prefix("--fold=").map(String::from)) {
-        // `--fold=DEVICE`: the constants of the device-out fold that holds DEVICE, and its devices.
-        let f = llmrig_catalog::accuracy::device_fold(&dev);
-        let (test, train): (Vec<_>, Vec<_>) = cases
-            .iter()
-            .cloned()
-            .partition(|c| llmrig_catalog::accuracy::device_fold(&c.meta().device) == f);
-        let mut devs: Vec<_> = test.iter().map(|c| c.meta().device.clone()).collect();
-        devs.sort();
-        devs.dedup();
-        println!("fold {f}: {devs:?}");
+            .partition(|c| fold_of(&group(c.meta())) == f);
+        let mut names: Vec<_> = test.iter().map(|c| group(c.meta())).collect();
+        names.sort();
+        names.dedup();
+        println!("fold {f}: {names:?}");
         let p = refit(&train, &SpeedParams::prior());
         println!("{p:#?}");
         return;

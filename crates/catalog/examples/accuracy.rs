@@ -33,39 +33,17 @@ fn main() {
     }
     if std::env::args().any(|a| a == "--fit-moe-tile-rdna") {
         // `--fit-moe-tile-rdna`: RDNA's expert tile fill under WMMA MMQ alone, from the prior's
-        // value, every other constant as shipped.
-        // `--held-out=MODEL,MODEL`: fitted without those models' rows, then their Strix Halo
-        // ROCm prompt rows scored with it and without the term (a hold-out within the one
-        // machine that informs it).
-        params.moe_tile[2] = SpeedParams::prior().moe_tile[2];
-        let held: Vec<String> = std::env::args()
+        // value, every other constant as shipped; `--held-out=MODEL,MODEL`: fitted without those
+        // models' rows, then their Strix Halo ROCm prompt rows scored without the term and with
+        // it (`accuracy::rdna_tile_holdout`).
+        let held: String = std::env::args()
             .find_map(|a| a.strip_prefix("--held-out=").map(String::from))
-            .map(|l| l.split(',').map(String::from).collect())
             .unwrap_or_default();
-        let train: Vec<_> = cases
-            .iter()
-            .filter(|c| !held.contains(&c.meta().model))
-            .cloned()
-            .collect();
-        let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
-        let p = fit_knobs(&train, &params, &knobs);
+        let held: Vec<&str> = held.split(',').filter(|m| !m.is_empty()).collect();
+        let (p, before, after) = llmrig_catalog::accuracy::rdna_tile_holdout(&cases, &held);
         println!("moe_tile (MMQ, Vulkan, RDNA WMMA) {:.1?}", p.moe_tile);
         if !held.is_empty() {
-            let test: Vec<_> = cases
-                .iter()
-                .filter(|c| {
-                    let m = c.meta();
-                    held.contains(&m.model)
-                        && m.device == "ryzen-ai-max-395"
-                        && m.backend == "rocm"
-                        && m.phase == Phase::Prefill
-                })
-                .cloned()
-                .collect();
-            let mut without = p.clone();
-            without.moe_tile[2] = 0.0;
-            for (name, q) in [("without the term", &without), ("fitted without them", &p)] {
-                let s = stats(score(&test, q).iter());
+            for (name, s) in [("without the term", before), ("fitted without them", after)] {
                 println!(
                     "{name}: {} rows, median {:.1}% p90 {:.1}%",
                     s.n,

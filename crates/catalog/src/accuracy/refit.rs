@@ -4,7 +4,7 @@
 
 use llmrig_core::estimate::{device_class, SpeedParams, CPU_CLASS, N_CLASSES};
 
-use super::{objective, score, Case, Phase};
+use super::{objective, score, stats, Case, ErrorStats, Phase};
 
 /// Refits the speed constants to the calibration rows by coordinate descent in log space
 /// (multiplicative steps of 20%, 5%, 1%), starting from `start` (`SpeedParams::prior` for the
@@ -158,6 +158,42 @@ pub fn fit_knobs(cases: &[Case], start: &SpeedParams, knobs: &[Knob]) -> SpeedPa
         .cloned()
         .collect();
     descend(&fitted, start.clone(), knobs)
+}
+
+/// RDNA's expert tile fill under WMMA MMQ (`SpeedParams::moe_tile[2]`) held out by model within
+/// Strix Halo, the one machine whose rows inform it: fitted alone from the prior's value (every
+/// other constant as shipped) on every row but those of the `held` models, then those models'
+/// Strix Halo ROCm prompt rows scored without the term and with it. Returns the fitted constants
+/// and the two scores.
+#[must_use]
+pub fn rdna_tile_holdout(cases: &[Case], held: &[&str]) -> (SpeedParams, ErrorStats, ErrorStats) {
+    let mut start = SpeedParams::default();
+    start.moe_tile[2] = SpeedParams::prior().moe_tile[2];
+    let train: Vec<Case> = cases
+        .iter()
+        .filter(|c| !held.contains(&c.meta.model.as_str()))
+        .cloned()
+        .collect();
+    let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
+    let fitted = fit_knobs(&train, &start, &knobs);
+    let test: Vec<Case> = cases
+        .iter()
+        .filter(|c| {
+            let m = &c.meta;
+            held.contains(&m.model.as_str())
+                && m.device == "ryzen-ai-max-395"
+                && m.backend == "rocm"
+                && m.phase == Phase::Prefill
+        })
+        .cloned()
+        .collect();
+    let mut without = fitted.clone();
+    without.moe_tile[2] = 0.0;
+    let (before, after) = (
+        stats(score(&test, &without).iter()),
+        stats(score(&test, &fitted).iter()),
+    );
+    (fitted, before, after)
 }
 
 /// Coordinate descent of the objective over `knobs` from `p`: each knob stepped by ×1.2, then

@@ -437,8 +437,7 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_rdna_expert_tiles_across_models() {
-    use llmrig_catalog::accuracy::{fit_knobs, prepare, score, Knob};
-    use llmrig_core::estimate::SpeedParams;
+    use llmrig_catalog::accuracy::{prepare, rdna_tile_holdout};
     let (cases, _) = prepare();
     let early = [
         "glm-4.5-air",
@@ -457,34 +456,9 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     ];
     // Each half held out in turn: the term is fitted on every other row (the other half's
     // among them) and scored on the held-out half's Strix Halo ROCm prompts.
-    for test_models in [&late[..], &early[..]] {
-        let mut start = SpeedParams::default();
-        start.moe_tile[2] = SpeedParams::prior().moe_tile[2];
-        let train: Vec<_> = cases
-            .iter()
-            .filter(|c| !test_models.contains(&c.meta().model.as_str()))
-            .cloned()
-            .collect();
-        let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
-        let fitted = fit_knobs(&train, &start, &knobs);
-        let test: Vec<_> = cases
-            .iter()
-            .filter(|c| {
-                let m = c.meta();
-                test_models.contains(&m.model.as_str())
-                    && m.device == "ryzen-ai-max-395"
-                    && m.backend == "rocm"
-                    && m.phase == Phase::Prefill
-            })
-            .cloned()
-            .collect();
-        assert!(test.len() >= 30, "{} rows", test.len());
-        let mut without = fitted.clone();
-        without.moe_tile[2] = 0.0;
-        let (a, b) = (
-            stats(score(&test, &without).iter()),
-            stats(score(&test, &fitted).iter()),
-        );
+    for held in [&late[..], &early[..]] {
+        let (fitted, a, b) = rdna_tile_holdout(&cases, held);
+        assert!(b.n >= 30, "{} rows", b.n);
         #[allow(clippy::print_stderr)]
         {
             eprintln!(

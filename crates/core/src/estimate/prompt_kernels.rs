@@ -104,13 +104,10 @@ pub(super) fn expert_tile_slowdown(
     let tile = match g.api {
         GpuApi::Cuda => tiles[0],
         GpuApi::Rocm => match g.amd_arch() {
-            Some(arch @ (AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)) => {
-                if matrix_mmq(arch, v) {
-                    tiles[2]
-                } else {
-                    0.0
-                }
+            Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4) if rdna_wmma_mmq(g, v) => {
+                tiles[2]
             }
+            Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4) => 0.0,
             _ => tiles[0],
         },
         GpuApi::Vulkan => tiles[1],
@@ -128,14 +125,16 @@ pub(super) fn expert_tile_slowdown(
 /// HIP once MMF takes them on WMMA; elsewhere MMF's tiles fit an expert's tokens (CUDA) or the
 /// rows do not say.
 pub(super) fn float_experts_tiled(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
-    match g.api {
-        GpuApi::Vulkan => true,
-        GpuApi::Rocm => matches!(
+    g.api == GpuApi::Vulkan || rdna_wmma_mmq(g, v)
+}
+
+/// Whether `g` is an RDNA3/3.5/4 GPU under HIP whose MMQ runs on WMMA in build `v`.
+fn rdna_wmma_mmq(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
+    g.api == GpuApi::Rocm
+        && matches!(
             g.amd_arch(),
             Some(arch @ (AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)) if matrix_mmq(arch, v)
-        ),
-        _ => false,
-    }
+        )
 }
 
 /// How llama.cpp's HIP backend runs a ubatch of `u` tokens on `g` (architecture `arch`) in build

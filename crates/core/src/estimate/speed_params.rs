@@ -269,8 +269,8 @@ impl Default for SpeedParams {
     /// rows inform it, so it is checked by holding out half its MoE models in turn:
     /// `cross_validated_rdna_expert_tiles_across_models`). `step_exp` (2026-12-05, later) was
     /// fitted with every class's per-token cost and bandwidth share over 2,174 rows (80 rows of
-    /// discrete AMD, Intel and NVIDIA GPUs had joined), every other constant as shipped (`--example accuracy --
-    /// --fit-step-exp --with-bw`); 4 of those rows then turned out to repeat older rows of PR
+    /// discrete AMD, Intel and NVIDIA GPUs had joined), every other constant as shipped
+    /// (`--example accuracy -- --fit-step-exp --with-bw`); 4 of those rows then turned out to repeat older rows of PR
     /// #5835 and were dropped, and the same fit without them gives 0.240 and moves cuda-gddr's
     /// bandwidth share 0.882 → 0.873 (in sample decode 5.6% either way), so these stay.
     /// Cross-validation refits every fold with all of them. A

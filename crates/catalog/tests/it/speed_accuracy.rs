@@ -456,7 +456,8 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     ];
     // Each half held out in turn: the term is fitted on every other row (the other half's
     // among them) and scored on the held-out half's Strix Halo ROCm prompts.
-    for held in [&late[..], &early[..]] {
+    // The README's figures with the term, plus a small margin: 7.3% / 29.5% and 13.2% / 37.0%.
+    for (held, (median, p90)) in [(&late[..], (0.075, 0.30)), (&early[..], (0.135, 0.375))] {
         let (fitted, a, b) = rdna_tile_holdout(&cases, held);
         assert!(b.n >= 30, "{} rows", b.n);
         #[allow(clippy::print_stderr)]
@@ -472,5 +473,6 @@ fn cross_validated_rdna_expert_tiles_across_models() {
             );
         }
         assert!(b.median < a.median && b.p90 < a.p90, "{a:?} -> {b:?}");
+        assert!(b.median <= median && b.p90 <= p90, "{b:?}");
     }
 }

@@ -82,7 +82,8 @@ fn main() {
     {
         // `--fit-class=6,8`: the constants of the listed device classes (indices into
         // DEVICE_CLASSES) alone, every other constant as shipped: how a new class is fitted
-        // (`--prompt-only`: their prompt constants).
+        // (`--prompt-only`: their prompt constants; `--with-attn`: their attention shares too;
+        // `--with-rdna-tile`: and RDNA's expert tile under WMMA MMQ, `moe_tile[2]`).
         let prompt_only = std::env::args().any(|a| a == "--prompt-only");
         let mut knobs: Vec<Knob> = Vec::new();
         for b in list.split(',').filter_map(|x| x.parse::<usize>().ok()) {
@@ -93,6 +94,12 @@ fn main() {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
             knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
+            if std::env::args().any(|a| a == "--with-attn") {
+                knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
+            }
+        }
+        if std::env::args().any(|a| a == "--with-rdna-tile") {
+            knobs.push((Box::new(|p| &mut p.moe_tile[2]), 0.0, 256.0));
         }
         let p = fit_knobs(&cases, &params, &knobs);
         for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
@@ -101,6 +108,10 @@ fn main() {
         {
             println!("  {n}: {b:?}");
         }
+        println!(
+            "attn_share {:.3?} moe_tile {:.1?}",
+            p.attn_share, p.moe_tile
+        );
         params = p;
     }
     if std::env::args().any(|a| a == "--fit-step-exp") {

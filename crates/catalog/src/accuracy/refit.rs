@@ -174,7 +174,7 @@ pub fn rdna_tile_holdout(cases: &[Case], held: &[&str]) -> (SpeedParams, ErrorSt
         .filter(|c| !held.contains(&c.meta.model.as_str()))
         .cloned()
         .collect();
-    let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 128.0)];
+    let knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.moe_tile[2]), 0.0, 256.0)];
     let fitted = fit_knobs(&train, &start, &knobs);
     let test: Vec<Case> = cases
         .iter()

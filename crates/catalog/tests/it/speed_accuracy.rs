@@ -16,11 +16,12 @@ fn decode_and_prefill_meet_the_targets() {
     assert!(skipped.len() <= 1500, "{} rows skipped", skipped.len());
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
-    // README, in sample (2026-12-05, 2,213 rows; the MoE layers' per-token cost, the expert
-    // products' tile fill, RDNA's under WMMA MMQ, the attention shares and the per-token cost's
-    // scaling with the GPU fitted to them): decode 5.6% / 24.0%, prefill 18.3% / 67.7%.
+    // README, in sample (2026-12-05 night, 2,342 rows with kyuz0's R9700 ones; the MoE layers'
+    // per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, the attention shares,
+    // the per-token cost's scaling with the GPU and rocm-gddr's prompt constants fitted to them):
+    // decode 6.0% / 25.1%, prefill 18.3% / 70.7%.
     assert!(
-        decode.median <= 0.06,
+        decode.median <= 0.062,
         "decode median {:.1}%",
         decode.median * 100.0
     );
@@ -31,7 +32,7 @@ fn decode_and_prefill_meet_the_targets() {
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.70,
+        prefill.p90 <= 0.72,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );
@@ -79,13 +80,15 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 8.2% / p90 29.5%, prefill median 33.4% / p90 112.2% (2026-12-05, each row at its
-/// llama.cpp build and rocBLAS backend, 2,213 rows; MoE layers' per-token cost, the expert
-/// products' tile fill, RDNA's under WMMA MMQ, the attention shares, the per-token cost's
-/// scaling with the GPU, Vulkan's matrix cores by maker, NVIDIA's own Vulkan class and BF16
-/// experts through Vulkan's matrix-matrix shaders); the ranges hold 87% of decode and 83.5% of
-/// prefill results (they are set from these residuals and the source-out ones, the wider of the
-/// two at each end). `.ci/run` runs it in a release build.
+/// median 10.7% / p90 34.8%, prefill median 28.2% / p90 79.6% (2026-12-05 night, each row at its
+/// llama.cpp build and rocBLAS backend, 2,342 rows with kyuz0's R9700 ones; MoE layers'
+/// per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, RDNA4's MMQ at its FP16
+/// rate, the attention shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores
+/// by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's matrix-matrix shaders;
+/// decode was 8.2% / 29.5% before the R9700's rows, which set rocm-gddr's decode constants in
+/// Strix Halo's fold); the ranges hold 83.6% of decode and 83.8% of prefill results (they are
+/// set from these residuals and the source-out ones, the wider of the two at each end). `.ci/run`
+/// runs it in a release build.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_errors_meet_the_readme() {
@@ -99,31 +102,32 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.7% / 20.1%, Metal 4.9% / 8.5%,
-    // ROCm 7.4% / 56.8%, Vulkan 12.0% / 41.1%).
+    // of that backend (here, decode / prefill medians: CUDA 8.0% / 19.2%, Metal 4.6% / 8.8%,
+    // ROCm 14.7% / 37.8%, Vulkan 12.2% / 40.5%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.08, 0.205),
-            ("metal", 0.05, 0.095),
-            ("rocm", 0.076, 0.58),
-            ("vulkan", 0.125, 0.43),
+            ("cuda", 0.082, 0.195),
+            ("metal", 0.048, 0.092),
+            ("rocm", 0.15, 0.385),
+            ("vulkan", 0.125, 0.41),
         ],
     );
-    pin(&rows, (0.084, 0.30, 0.865), (0.34, 1.13, 0.83));
+    pin(&rows, (0.11, 0.355, 0.83), (0.29, 0.81, 0.83));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 14.0% / 42.5%, prefill 50.0% / 121.6%.
-    pin_hybrid(&all, (0.145, 0.43), (0.51, 1.29));
+    // decode 21.0% / 43.9%, prefill 36.4% / 74.2%.
+    pin_hybrid(&all, (0.215, 0.445), (0.37, 0.75));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.1% / p90 35.4%, prefill median 33.8% / p90 94.1% (2026-12-05, 2,213 rows; MoE
-/// layers' per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, the attention
-/// shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores by maker, BF16
-/// experts through Vulkan's matrix-matrix shaders); the ranges hold 80.6% of decode and 82.7% of
-/// prefill results (the issue asks for 80% out of sample).
+/// median 9.1% / p90 41.7%, prefill median 31.9% / p90 80.0% (2026-12-05 night, 2,342 rows with
+/// kyuz0's R9700 ones; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
+/// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
+/// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
+/// shaders); the ranges hold 80.0% of decode and 80.6% of prefill results (the issue asks for 80%
+/// out of sample; 797 of 996 decode rows).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -136,21 +140,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 9.0% / 30.6%, Metal 9.5% / 8.4%,
-    // ROCm 8.9% / 42.6%, Vulkan 7.9% / 36.2%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 8.6% / 32.4%, Metal 8.1% / 9.5%,
+    // ROCm 9.6% / 35.1%, Vulkan 9.4% / 35.5%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.093, 0.32),
-            ("metal", 0.097, 0.093),
-            ("rocm", 0.092, 0.43),
-            ("vulkan", 0.08, 0.365),
+            ("cuda", 0.09, 0.33),
+            ("metal", 0.085, 0.097),
+            ("rocm", 0.1, 0.36),
+            ("vulkan", 0.097, 0.36),
         ],
     );
-    pin(&rows, (0.092, 0.36, 0.805), (0.34, 0.945, 0.82));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 11.9% / 36.2%,
-    // prefill 49.8% / 110.2%.
-    pin_hybrid(&all, (0.12, 0.365), (0.505, 1.195));
+    pin(&rows, (0.093, 0.42, 0.80), (0.325, 0.805, 0.80));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.2% / 38.6%,
+    // prefill 33.4% / 68.7%.
+    pin_hybrid(&all, (0.125, 0.39), (0.34, 0.695));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -187,12 +191,13 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 }
 
 /// The hybrid, Gemma 3n and Gemma 4 E2B/E4B rows with the shipped constants (never fitted on
-/// them): the README's decode 13.9% / 38.6% and prefill 20.1% / 60.4% (Qwen3.6's BF16 rows on
-/// Strix Halo among them), plus a small margin.
+/// them): the README's decode 13.9% / 38.6% and prefill 20.1% / 66.8% (Qwen3.6's BF16 rows on
+/// Strix Halo among them; 60.4% before rocm-gddr's prompt constants were refitted with the
+/// R9700's rows), plus a small margin.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.145, 0.39), (0.205, 0.61));
+    pin_hybrid(&rows, (0.145, 0.39), (0.205, 0.68));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -299,7 +304,9 @@ fn pin_backends(
 /// run did not measure moves with the one it did (`calibrate::carry_prompt_shares`, slopes from
 /// the device-out residuals of the 27 Apple machines): prefill 16.8% → 14.5% (better on 36,
 /// worse on 29); the issue's target is 15%. With RDNA's expert tiles the folds' constants moved,
-/// and decode with them: 6.9% → 6.0% (prefill the same).
+/// and decode with them: 6.9% → 6.0% (prefill the same). With kyuz0's R9700 rows (71 machines)
+/// and RDNA4's MMQ at its FP16 rate: decode 7.7% → 6.3%, prefill 16.8% → 13.7% (better on 35,
+/// worse on 29).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -355,12 +362,12 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    assert!(decode <= 0.062, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.065, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.15, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.14, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the others a little: the median machine
     // better than uncalibrated, and more machines helped than hurt.
     assert!(
@@ -400,8 +407,10 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
             "{k}: floor {floor_err} above the model's {model_err} over {n} rows"
         );
     }
-    // The README's figures over the llama.cpp rows: decode p90 1.3%, prefill p90 6.1%, ROCm
-    // prefill p90 8.0% (medians 0: most rows are alone in their group). Before each row ran at
+    // The README's figures over the llama.cpp rows: decode p90 1.3%, prefill p90 7.6%, ROCm
+    // prefill p90 10.2% (medians 0: most rows are alone in their group). The R9700's rows ran one
+    // build under three ROCm releases (6.4.4, 7.1.1, a 7 nightly) that llmrig does not see, and
+    // some prompts differ 2x between them: before those rows, 6.1% and 8.0%. Before each row ran at
     // its own llama.cpp build, rows of other builds shared a group: 1.2%, 12.2% and 52.5%; before
     // each ran with its rocBLAS backend (`ROCBLAS_USE_HIPBLASLT`), with Unsloth's dynamic
     // mixes: 1.3%, 12.3% and 32.8%.
@@ -417,10 +426,10 @@ fn the_noise_floor_is_below_the_model_in_every_group() {
     );
     assert!(d.median < 0.005 && d.p90 <= 0.015, "decode {d:?}");
     assert!(
-        p.median < 0.005 && (0.05..=0.065).contains(&p.p90),
+        p.median < 0.005 && (0.07..=0.085).contains(&p.p90),
         "prefill {p:?}"
     );
-    assert!((0.07..=0.09).contains(&rocm.p90), "ROCm prefill {rocm:?}");
+    assert!((0.09..=0.11).contains(&rocm.p90), "ROCm prefill {rocm:?}");
     let all_model: f64 = groups.values().map(|g| g.0).sum();
     let all_floor: f64 = groups.values().map(|g| g.1).sum();
     assert!(all_floor < all_model);
@@ -456,8 +465,10 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     ];
     // Each half held out in turn: the term is fitted on every other row (the other half's
     // among them) and scored on the held-out half's Strix Halo ROCm prompts.
-    // The README's figures with the term, plus a small margin: 7.3% / 29.5% and 13.2% / 37.0%.
-    for (held, (median, p90)) in [(&late[..], (0.075, 0.30)), (&early[..], (0.135, 0.375))] {
+    // The README's figures with the term, plus a small margin: 7.3% / 33.3% and 14.2% / 65.5%
+    // (7.3% / 29.5% and 13.2% / 37.0% before the R9700's rows moved rocm-gddr's prompt constants:
+    // the second half's BF16 MoE prompts, Qwen3-30B-A3B's, are now 1.5-1.8x too fast).
+    for (held, (median, p90)) in [(&late[..], (0.075, 0.34)), (&early[..], (0.145, 0.66))] {
         let (fitted, a, b) = rdna_tile_holdout(&cases, held);
         assert!(b.n >= 30, "{} rows", b.n);
         #[allow(clippy::print_stderr)]

@@ -164,8 +164,13 @@ pub(super) fn amd_kernels(
     dequant_bw: f64,
 ) -> Kernels {
     let f16 = g.fp16_flops.max(1e11);
+    // RDNA4 lists twice its FP16 WMMA rate for INT8 (AMD: 2048 INT8 ops per CU per clock), but
+    // its MMQ measures at the FP16 rate: with the INT8 peak and the class's constants, kyuz0's
+    // R9700 prompts at b7423 (gfx1201; Llama 2 7B Q4_0 pp512 4,687-4,764 tok/s) were predicted
+    // 1.8-2.1x too fast and #26663's RX 9070 XT prompts at b10298 1.4-2.2x, where RDNA3/3.5's
+    // (whose INT8 and FP16 WMMA rates are equal) are predicted within a few percent.
     let quant_peak = if matrix_mmq(arch, v) {
-        if g.int8_ops > 0.0 {
+        if g.int8_ops > 0.0 && arch != AmdArch::Rdna4 {
             g.int8_ops
         } else {
             f16
@@ -310,6 +315,28 @@ mod tests {
 
     fn at(build: u32) -> LlamaCppVersion {
         LlamaCppVersion::Build(build)
+    }
+
+    #[test]
+    fn rdna4_mmq_runs_at_its_fp16_wmma_rate() {
+        let g = gpu("AMD Radeon AI PRO R9700", 191.4, 47.8, 382.7);
+        let arch = g.amd_arch().unwrap();
+        assert_eq!(arch, AmdArch::Rdna4);
+        let k = amd_kernels(arch, &g, at(7423), 0, 512.0, 191.4e12, 6e11);
+        assert_eq!(k.kernel[WeightClass::Legacy.index()], Kernel::Own);
+        assert!((k.quant_peak - 191.4e12).abs() < 1e9);
+        // CDNA3's MFMA MMQ keeps its INT8 rate.
+        let mi300 = gpu("AMD Instinct MI300X", 1307.4, 163.4, 2614.9);
+        let k = amd_kernels(
+            mi300.amd_arch().unwrap(),
+            &mi300,
+            at(7423),
+            0,
+            512.0,
+            1.3e15,
+            5e12,
+        );
+        assert!((k.quant_peak - 2614.9e12).abs() < 1e10);
     }
 
     #[test]

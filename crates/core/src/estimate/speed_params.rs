@@ -291,11 +291,14 @@ impl Default for SpeedParams {
             backends: [
                 b(0.882, 0.001877, 0.5443, 0.2646, 0.005846), // cuda-gddr
                 b(0.5684, 0.002886, 0.5773, 0.2309, 0.01646), // cuda-hbm
-                b(0.8119, 0.002315, 0.1668, 0.3557, 0.00492), // rocm-gddr
-                b(0.3933, 0.004351, 0.4716, 0.1503, 0.01189), // rocm-hbm
-                b(0.8243, 0.001231, 0.05087, 0.2376, 1e-05),  // vulkan
-                b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),    // metal
-                b(0.4813, 0.0023, 0.02, 0.09933, 1.016e-05),  // intel
+                // rocm-gddr's prompt constants (with `attn_share[2]` and `moe_tile[2]`) refitted
+                // alone when kyuz0's R9700 rows joined (`--example accuracy -- --fit-class=2
+                // --prompt-only --with-attn --with-rdna-tile`, 2,342 rows).
+                b(0.8119, 0.002315, 0.2433, 0.3490, 0.005166), // rocm-gddr
+                b(0.3933, 0.004351, 0.4716, 0.1503, 0.01189),  // rocm-hbm
+                b(0.8243, 0.001231, 0.05087, 0.2376, 1e-05),   // vulkan
+                b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),     // metal
+                b(0.4813, 0.0023, 0.02, 0.09933, 1.016e-05),   // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
@@ -321,11 +324,12 @@ impl Default for SpeedParams {
             // Fitted together alone, every other constant as shipped (`--example accuracy --
             // --fit-moe-tile --with-attn`; the classes with long-prompt rows): MMQ's expert
             // products reach half their rate at 53 tokens an expert, Vulkan's at 81; attention
-            // runs at 0.7 of rocm-gddr's float share (Strix Halo's deep prompts), 0.32 of
-            // cuda-hbm's (H100/A100 long prompts, the V100's MLA rows). RDNA's under WMMA MMQ at
-            // 112 (`--fit-moe-tile-rdna`, fitted alone on Strix Halo's ROCm MoE prompts).
-            moe_tile: [53.2, 81.0, 112.1],
-            attn_share: [1.188, 0.319, 0.701, 1.0, 0.99, 1.426, 1.0, 1.0, 1.0],
+            // runs at 0.32 of cuda-hbm's float share (H100/A100 long prompts, the V100's MLA
+            // rows). RDNA's under WMMA MMQ at 112 (`--fit-moe-tile-rdna`, fitted alone on Strix
+            // Halo's ROCm MoE prompts), 119 with rocm-gddr's attention share (0.7 → 0.48) when
+            // the R9700's rows joined (refitted with the class's prompt constants, above).
+            moe_tile: [53.2, 81.0, 119.0],
+            attn_share: [1.188, 0.319, 0.481, 1.0, 0.99, 1.426, 1.0, 1.0, 1.0],
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,
@@ -344,15 +348,15 @@ impl Default for SpeedParams {
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
             // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05
-            // evening, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
-            // `moe_tile`, `attn_share`, `step_exp` and the `vulkan-nvidia` class), the wider of
-            // the two hold-outs at each end so that both hold 80%: decode 0.818 / 1.190 device
-            // out and 0.779 / 1.258 source out over 933 rows, prefill 0.474 / 2.076 and 0.517 /
-            // 2.532 over 1,280 rows (the widest misses Strix Halo's ROCm prompts and the
-            // MI300X's); rounded outward.
+            // night, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
+            // `moe_tile`, `attn_share`, `step_exp` and the `vulkan-nvidia` class, kyuz0's R9700
+            // rows among them), the wider of the two hold-outs at each end so that both hold 80%:
+            // decode 0.781 / 1.217 device out and 0.770 / 1.267 source out over 996 rows, prefill
+            // 0.575 / 2.083 and 0.581 / 2.481 over 1,346 rows (the widest misses Strix Halo's ROCm
+            // prompts and the MI300X's); rounded outward.
             ranges: Ranges {
-                decode: (0.77, 1.26),
-                prefill: (0.47, 2.54),
+                decode: (0.77, 1.27),
+                prefill: (0.57, 2.49),
             },
         }
     }

@@ -85,6 +85,7 @@ fn main() {
         // (`--prompt-only`: their prompt constants; `--with-attn`: their attention shares too;
         // `--with-rdna-tile`: and RDNA's expert tile under WMMA MMQ, `moe_tile[2]`).
         let prompt_only = std::env::args().any(|a| a == "--prompt-only");
+        let with_attn = std::env::args().any(|a| a == "--with-attn");
         let mut knobs: Vec<Knob> = Vec::new();
         for b in list.split(',').filter_map(|x| x.parse::<usize>().ok()) {
             if !prompt_only {
@@ -94,7 +95,7 @@ fn main() {
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_quant), 0.02, 2.0));
             knobs.push((Box::new(move |p| &mut p.backends[b].pp_float), 0.02, 2.0));
             knobs.push((Box::new(move |p| &mut p.backends[b].ubatch_s), 1e-5, 50e-3));
-            if std::env::args().any(|a| a == "--with-attn") {
+            if with_attn {
                 knobs.push((Box::new(move |p| &mut p.attn_share[b]), 0.05, 4.0));
             }
         }

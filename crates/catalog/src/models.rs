@@ -72,6 +72,9 @@ const VARIANT_SUFFIXES: &[&str] = &[
     "-hf",
     "-2407",
     "-2501",
+    // Quantization-aware-trained checkpoints (`gemma-3-4b-it-qat`): the base model's architecture
+    // with weights trained for a 4-bit quant; the quant itself is the file's.
+    "-qat",
 ];
 
 /// Ollama's default tags: `llama3.1` means `llama3.1:latest`, `qwen2.5:14b-instruct-q4_K_M` carries
@@ -335,6 +338,8 @@ mod tests {
         assert_eq!(id("qwen2.5:14b"), "qwen2.5-14b");
         assert_eq!(id("qwen2.5:14b-instruct-q4_K_M"), "qwen2.5-14b");
         assert_eq!(id("gemma-3-27b-it"), "gemma-3-27b");
+        assert_eq!(id("gemma-3-4b-it-qat"), "gemma-3-4b");
+        assert_eq!(id("gemma-4-26B-A4B-it-qat"), "gemma-4-26b-a4b");
         assert_eq!(id("LLAMA-3.1-8B"), "llama-3.1-8b");
     }
 

@@ -54,6 +54,11 @@ fn arch_of(model_type: &str) -> Option<Arch> {
         "lfm2_moe" => Arch::Lfm2Moe,
         "gemma3n" | "gemma3n_text" => Arch::Gemma3n,
         "gemma4" | "gemma4_text" => Arch::Gemma4,
+        "gemma" => Arch::Gemma,
+        "granitemoe" => Arch::GraniteMoe,
+        "minimax_m2" => Arch::MinimaxM2,
+        "hunyuan" | "hunyuan_v1_moe" => Arch::HunyuanMoe,
+        "dots1" => Arch::Dots1,
         _ => return None,
     })
 }
@@ -77,6 +82,13 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
     let text_cfg = top.get("text_config").and_then(Value::as_object);
     let get = |k: &str| text_cfg.and_then(|t| t.get(k)).or_else(|| top.get(k));
     let u = |k: &str| get(k).and_then(Value::as_u64);
+    // A per-layer list's first value (Hunyuan's `moe_topk` and `num_shared_expert`, uniform).
+    let first = |k: &str| {
+        get(k)
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_u64)
+    };
     let f = |k: &str| get(k).and_then(Value::as_f64);
     let b = |k: &str| get(k).and_then(Value::as_bool);
     let model_type = text_cfg
@@ -269,7 +281,12 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
             .or_else(|| top.get("tie_word_embeddings").and_then(Value::as_bool))
             .unwrap_or(matches!(
                 arch,
-                Arch::Gemma2 | Arch::Gemma3 | Arch::Gemma3n | Arch::Gemma4 | Arch::Cohere2
+                Arch::Gemma
+                    | Arch::Gemma2
+                    | Arch::Gemma3
+                    | Arch::Gemma3n
+                    | Arch::Gemma4
+                    | Arch::Cohere2
             )),
         context_length: u("max_position_embeddings").unwrap_or(4096),
         rope_theta: f("rope_theta"),
@@ -287,6 +304,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
                 | Arch::Qwen35Moe
                 | Arch::Lfm2
                 | Arch::Lfm2Moe
+                | Arch::Dots1
         )),
         sliding_window,
         swa_period,
@@ -294,13 +312,16 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         n_expert_used: to32(
             u("num_experts_per_tok")
                 .or_else(|| u("top_k_experts"))
+                .or_else(|| u("moe_topk").or_else(|| first("moe_topk")))
                 .unwrap_or(0),
             "num_experts_per_tok",
         )?,
         n_expert_shared: to32(
-            u("n_shared_experts").unwrap_or(u64::from(
-                shared_expert_ff.is_some() || (arch == Arch::Llama4 && n_expert > 1),
-            )),
+            u("n_shared_experts")
+                .or_else(|| first("num_shared_expert"))
+                .unwrap_or(u64::from(
+                    shared_expert_ff.is_some() || (arch == Arch::Llama4 && n_expert > 1),
+                )),
             "n_shared_experts",
         )?,
         expert_ff: if n_expert > 1 {
@@ -702,6 +723,38 @@ mod tests {
         assert_eq!((s.layer_n_ff(14), s.layer_n_ff(15)), (6144, 12288));
         assert_eq!((s.layer_head_dim(3), s.layer_head_dim(4)), (256, 512));
         assert!(!s.global_k_eq_v && s.has_kv(14) && !s.has_kv(15));
+    }
+
+    /// Hunyuan-A13B lists its experts per layer (`moe_topk`, `num_shared_expert`); MiniMax-M2
+    /// sizes its experts with `intermediate_size`; both as in the checkpoints' config.json.
+    #[test]
+    fn hunyuan_and_minimax_configs() {
+        let hunyuan = r#"{"architectures":["HunYuanMoEV1ForCausalLM"],"model_type":"hunyuan",
+          "hidden_size":4096,"intermediate_size":3072,"moe_intermediate_size":[3072,3072],
+          "num_attention_heads":32,"num_key_value_heads":8,"attention_head_dim":128,
+          "num_hidden_layers":32,"vocab_size":128167,"tie_word_embeddings":true,
+          "num_experts":64,"moe_topk":[8,8],"num_shared_expert":[1,1],"use_qk_norm":true,
+          "use_cla":false,"max_position_embeddings":32768,"rope_theta":10000.0}"#;
+        let s = parse_config("c", hunyuan).unwrap().spec;
+        assert_eq!(s.arch, Arch::HunyuanMoe);
+        assert_eq!(
+            (s.n_expert, s.n_expert_used, s.n_expert_shared, s.expert_ff),
+            (64, 8, 1, Some(3072))
+        );
+        assert!(s.qk_norm && s.tied_embeddings);
+        let minimax = r#"{"architectures":["MiniMaxM2ForCausalLM"],"model_type":"minimax_m2",
+          "hidden_size":3072,"intermediate_size":1536,"num_attention_heads":48,
+          "num_key_value_heads":8,"head_dim":128,"num_hidden_layers":62,"vocab_size":200064,
+          "tie_word_embeddings":false,"num_local_experts":256,"num_experts_per_tok":8,
+          "use_qk_norm":true,"qk_norm_type":"per_layer","rotary_dim":64,
+          "max_position_embeddings":196608,"rope_theta":5000000}"#;
+        let s = parse_config("c", minimax).unwrap().spec;
+        assert_eq!(s.arch, Arch::MinimaxM2);
+        assert_eq!(
+            (s.n_expert, s.n_expert_used, s.n_expert_shared, s.expert_ff),
+            (256, 8, 0, Some(1536))
+        );
+        assert_eq!(s.q_width(), 6144);
     }
 
     #[test]

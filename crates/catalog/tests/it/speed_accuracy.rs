@@ -16,10 +16,12 @@ fn decode_and_prefill_meet_the_targets() {
     assert!(skipped.len() <= 1500, "{} rows skipped", skipped.len());
     let decode = stats(rows.iter().filter(|r| r.phase == Phase::Decode));
     let prefill = stats(rows.iter().filter(|r| r.phase == Phase::Prefill));
-    // README, in sample (2026-12-05 night, 2,342 rows with kyuz0's R9700 ones; the MoE layers'
-    // per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, the attention shares,
-    // the per-token cost's scaling with the GPU and rocm-gddr's prompt constants fitted to them):
-    // decode 6.0% / 25.1%, prefill 18.3% / 70.7%.
+    // README, in sample (2026-12-06, 2,457 rows: kyuz0's R9700 ones, then the 115 of MiniMax-M2.7,
+    // Hunyuan-A13B, dots.llm1, Granite 3.x MoE, Gemma 2B and the Gemma QAT files, which joined
+    // without a refit; the MoE layers' per-token cost, the expert products' tile fill, RDNA's
+    // under WMMA MMQ, the attention shares, the per-token cost's scaling with the GPU and
+    // rocm-gddr's prompt constants fitted before them): decode 6.0% / 25.4%, prefill 18.8% /
+    // 71.3% (6.0% / 25.1% and 18.3% / 70.7% on the 2,342 rows before).
     assert!(
         decode.median <= 0.062,
         "decode median {:.1}%",
@@ -80,13 +82,14 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 10.7% / p90 34.8%, prefill median 28.2% / p90 79.6% (2026-12-05 night, each row at its
-/// llama.cpp build and rocBLAS backend, 2,342 rows with kyuz0's R9700 ones; MoE layers'
+/// median 10.8% / p90 36.5%, prefill median 30.0% / p90 80.9% (2026-12-06, each row at its
+/// llama.cpp build and rocBLAS backend, 2,457 rows with kyuz0's R9700 ones and the 115 of the
+/// models added that day, 10.7% / 34.8% and 28.2% / 79.6% on the 2,342 before them; MoE layers'
 /// per-token cost, the expert products' tile fill, RDNA's under WMMA MMQ, RDNA4's MMQ at its FP16
 /// rate, the attention shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores
 /// by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's matrix-matrix shaders;
 /// decode was 8.2% / 29.5% before the R9700's rows, which set rocm-gddr's decode constants in
-/// Strix Halo's fold); the ranges hold 83.6% of decode and 83.8% of prefill results (they are
+/// Strix Halo's fold); the ranges hold 84.0% of decode and 80.2% of prefill results (they are
 /// set from these residuals and the source-out ones, the wider of the two at each end). `.ci/run`
 /// runs it in a release build.
 #[test]
@@ -102,32 +105,33 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 8.0% / 19.2%, Metal 4.6% / 8.8%,
-    // ROCm 14.7% / 37.8%, Vulkan 12.2% / 40.5%).
+    // of that backend (here, decode / prefill medians: CUDA 8.2% / 19.3%, Metal 4.8% / 9.3%,
+    // ROCm 15.8% / 40.4%, Vulkan 10.7% / 38.5%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.082, 0.195),
-            ("metal", 0.048, 0.092),
-            ("rocm", 0.15, 0.385),
-            ("vulkan", 0.125, 0.41),
+            ("cuda", 0.084, 0.197),
+            ("metal", 0.05, 0.095),
+            ("rocm", 0.162, 0.41),
+            ("vulkan", 0.11, 0.39),
         ],
     );
-    pin(&rows, (0.11, 0.355, 0.83), (0.29, 0.81, 0.83));
+    pin(&rows, (0.11, 0.37, 0.83), (0.305, 0.815, 0.80));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 21.0% / 43.9%, prefill 36.4% / 74.2%.
-    pin_hybrid(&all, (0.215, 0.445), (0.37, 0.75));
+    // decode 21.8% / 44.0%, prefill 37.3% / 73.8%.
+    pin_hybrid(&all, (0.222, 0.445), (0.378, 0.745));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.1% / p90 41.7%, prefill median 31.9% / p90 80.0% (2026-12-05 night, 2,342 rows with
-/// kyuz0's R9700 ones; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
+/// median 8.8% / p90 44.0%, prefill median 32.7% / p90 79.0% (2026-12-06, 2,457 rows with
+/// kyuz0's R9700 ones and the 115 of the models added that day; 9.1% / 41.7% and 31.9% / 80.0%
+/// on the 2,342 before them; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
 /// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
 /// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
-/// shaders); the ranges hold 80.0% of decode and 80.6% of prefill results (the issue asks for 80%
-/// out of sample; 797 of 996 decode rows).
+/// shaders); the ranges hold 80.4% of decode and 82.7% of prefill results (the issue asks for 80%
+/// out of sample; 835 of 1,039 decode rows).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -140,21 +144,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 8.6% / 32.4%, Metal 8.1% / 9.5%,
-    // ROCm 9.6% / 35.1%, Vulkan 9.4% / 35.5%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 8.5% / 32.2%, Metal 8.8% / 10.9%,
+    // ROCm 8.6% / 36.4%, Vulkan 9.0% / 38.0%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.09, 0.33),
-            ("metal", 0.085, 0.097),
-            ("rocm", 0.1, 0.36),
-            ("vulkan", 0.097, 0.36),
+            ("cuda", 0.088, 0.33),
+            ("metal", 0.09, 0.112),
+            ("rocm", 0.09, 0.37),
+            ("vulkan", 0.093, 0.385),
         ],
     );
-    pin(&rows, (0.093, 0.42, 0.80), (0.325, 0.805, 0.80));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.2% / 38.6%,
-    // prefill 33.4% / 68.7%.
-    pin_hybrid(&all, (0.125, 0.39), (0.34, 0.695));
+    pin(&rows, (0.091, 0.445, 0.80), (0.33, 0.80, 0.80));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 13.9% / 37.7%,
+    // prefill 37.9% / 69.1%.
+    pin_hybrid(&all, (0.142, 0.385), (0.385, 0.70));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -306,7 +310,9 @@ fn pin_backends(
 /// worse on 29); the issue's target is 15%. With RDNA's expert tiles the folds' constants moved,
 /// and decode with them: 6.9% → 6.0% (prefill the same). With kyuz0's R9700 rows (71 machines)
 /// and RDNA4's MMQ at its FP16 rate: decode 7.7% → 6.3%, prefill 16.8% → 13.7% (better on 35,
-/// worse on 29).
+/// worse on 29). With the 115 rows of the six models added on 2026-12-06 (no machine more, but
+/// more results on Strix Halo, the MI100 and the DGX Spark, and other folds): decode 7.8% → 6.6%,
+/// prefill 17.2% → 14.4% (better on 33, worse on 32).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -362,12 +368,12 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    assert!(decode <= 0.065, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.068, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.14, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.147, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the others a little: the median machine
     // better than uncalibrated, and more machines helped than hurt.
     assert!(
@@ -465,10 +471,12 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     ];
     // Each half held out in turn: the term is fitted on every other row (the other half's
     // among them) and scored on the held-out half's Strix Halo ROCm prompts.
-    // The README's figures with the term, plus a small margin: 7.3% / 33.3% and 14.2% / 65.5%
-    // (7.3% / 29.5% and 13.2% / 37.0% before the R9700's rows moved rocm-gddr's prompt constants:
-    // the second half's BF16 MoE prompts, Qwen3-30B-A3B's, are now 1.5-1.8x too fast).
-    for (held, (median, p90)) in [(&late[..], (0.075, 0.34)), (&early[..], (0.145, 0.66))] {
+    // The README's figures with the term, plus a small margin: 7.1% / 38.3% and 12.4% / 65.7%
+    // (7.3% / 33.3% and 14.2% / 65.5% before MiniMax-M2.7's b9187-b9193 prompts joined the
+    // rows that fit the term, 2026-12-06; 7.3% / 29.5% and 13.2% / 37.0% before the R9700's rows
+    // moved rocm-gddr's prompt constants: the second half's BF16 MoE prompts, Qwen3-30B-A3B's,
+    // are now 1.5-1.8x too fast).
+    for (held, (median, p90)) in [(&late[..], (0.075, 0.39)), (&early[..], (0.145, 0.66))] {
         let (fitted, a, b) = rdna_tile_holdout(&cases, held);
         assert!(b.n >= 30, "{} rows", b.n);
         #[allow(clippy::print_stderr)]

@@ -347,16 +347,17 @@ impl Default for SpeedParams {
                 convert_s: BLAS_CONVERT_S,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-05
-            // night, 10 folds, each refitted from `SpeedParams::prior` with `moe_step`,
-            // `moe_tile`, `attn_share`, `step_exp` and the `vulkan-nvidia` class, kyuz0's R9700
-            // rows among them), the wider of the two hold-outs at each end so that both hold 80%:
-            // decode 0.781 / 1.217 device out and 0.770 / 1.267 source out over 996 rows, prefill
-            // 0.575 / 2.083 and 0.581 / 2.481 over 1,346 rows (the widest misses Strix Halo's ROCm
+            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-06,
+            // 10 folds, each refitted from `SpeedParams::prior` with `moe_step`, `moe_tile`,
+            // `attn_share`, `step_exp` and the `vulkan-nvidia` class; the rows of MiniMax-M2.7,
+            // Hunyuan-A13B, dots.llm1, Granite 3.x MoE, Gemma 2B and the Gemma QAT files among
+            // them), the wider of the two hold-outs at each end so that both hold 80%: decode
+            // 0.776 / 1.212 device out and 0.764 / 1.268 source out over 1,039 rows, prefill
+            // 0.572 / 2.281 and 0.578 / 2.080 over 1,418 rows (the widest misses Strix Halo's ROCm
             // prompts and the MI300X's); rounded outward.
             ranges: Ranges {
-                decode: (0.77, 1.27),
-                prefill: (0.57, 2.49),
+                decode: (0.76, 1.27),
+                prefill: (0.57, 2.29),
             },
         }
     }

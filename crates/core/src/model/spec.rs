@@ -86,6 +86,29 @@ pub enum Arch {
     /// LiquidAI LFM2 MoE (`lfm2moe`): LFM2 with routed experts past the leading dense blocks.
     #[serde(rename = "lfm2moe")]
     Lfm2Moe,
+    /// Gemma (v1) (`gemma`): Llama's blocks (GeGLU FFN, scaled embeddings) with tied
+    /// embeddings; Gemma 2B attends with one KV head.
+    #[serde(rename = "gemma")]
+    Gemma,
+    /// IBM Granite 3.x mixture of experts (`granitemoe`): Granite's Llama-shaped blocks (scalar
+    /// multipliers) with routed experts on every block, no shared expert.
+    #[serde(rename = "granitemoe")]
+    GraniteMoe,
+    /// MiniMax-M2, M2.1, M2.5, M2.7 (`minimax-m2`): full attention on every block with one RMS
+    /// norm over the whole q and k projections (not per head), partial RoPE, and 256 routed
+    /// experts under a sigmoid router with a selection bias (llama.cpp
+    /// `src/models/minimax-m2.cpp`).
+    #[serde(rename = "minimax-m2")]
+    MinimaxM2,
+    /// Tencent Hunyuan-A13B (`hunyuan-moe`): per-head q/k norms after RoPE, 64 routed experts
+    /// and one shared expert on every block (llama.cpp `src/models/hunyuan-moe.cpp`).
+    #[serde(rename = "hunyuan-moe")]
+    HunyuanMoe,
+    /// rednote dots.llm1 (`dots1`): per-head q/k norms, one leading dense block, then 128
+    /// routed experts with two shared ones under a sigmoid router with a selection bias
+    /// (llama.cpp `src/models/dots1.cpp`).
+    #[serde(rename = "dots1")]
+    Dots1,
     /// BERT-style encoders (`bert`): BERT, RoBERTa and XLM-RoBERTa embedders and rerankers (bge,
     /// MiniLM, bge-m3, bge-reranker-v2-m3): learned positions, biases everywhere, GELU FFN,
     /// bidirectional attention and no KV cache.
@@ -134,6 +157,11 @@ impl Arch {
             "lfm2moe" => Arch::Lfm2Moe,
             "gemma3n" => Arch::Gemma3n,
             "gemma4" => Arch::Gemma4,
+            "gemma" => Arch::Gemma,
+            "granitemoe" => Arch::GraniteMoe,
+            "minimax-m2" => Arch::MinimaxM2,
+            "hunyuan-moe" => Arch::HunyuanMoe,
+            "dots1" => Arch::Dots1,
             "bert" => Arch::Bert,
             "nomic-bert" => Arch::NomicBert,
             "jina-bert-v2" => Arch::JinaBertV2,
@@ -182,6 +210,11 @@ impl Arch {
             Arch::Lfm2Moe => "lfm2moe",
             Arch::Gemma3n => "gemma3n",
             Arch::Gemma4 => "gemma4",
+            Arch::Gemma => "gemma",
+            Arch::GraniteMoe => "granitemoe",
+            Arch::MinimaxM2 => "minimax-m2",
+            Arch::HunyuanMoe => "hunyuan-moe",
+            Arch::Dots1 => "dots1",
             Arch::Bert => "bert",
             Arch::NomicBert => "nomic-bert",
             Arch::JinaBertV2 => "jina-bert-v2",

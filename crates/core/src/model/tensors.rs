@@ -240,7 +240,11 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
                 }
             }
         }
-        if spec.qk_norm {
+        if spec.qk_norm && spec.arch == Arch::MinimaxM2 {
+            // One norm over the whole q and k projections (minimax-m2.cpp), not one per head.
+            b.small("attn_q_norm.weight", q);
+            b.small("attn_k_norm.weight", kv);
+        } else if spec.qk_norm {
             b.small("attn_q_norm.weight", hd);
             b.small("attn_k_norm.weight", hd);
         }
@@ -273,7 +277,10 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
                 b.push("ffn_down_exps.bias", [e, x, 1], Role::Small, C::Other);
             }
             // The sigmoid router's bias (DeepSeek V3's and GLM-4.5's `e_score_correction_bias`).
-            if matches!(spec.arch, Arch::Deepseek2 | Arch::Glm4Moe) {
+            if matches!(
+                spec.arch,
+                Arch::Deepseek2 | Arch::Glm4Moe | Arch::MinimaxM2 | Arch::Dots1
+            ) {
                 b.small("exp_probs_b.bias", x);
             }
             if spec.n_expert_shared > 0 {
@@ -730,5 +737,42 @@ mod tests {
                 t.name
             );
         }
+    }
+
+    /// MiniMax-M2 normalises the whole q and k projections (llama.cpp minimax-m2.cpp: q_norm
+    /// {n_embd_head_k * n_head}, k_norm {n_embd_k_gqa}) and keeps its router's selection bias;
+    /// Qwen3's norms are per head.
+    #[test]
+    fn minimax_m2_norms_span_the_projections() {
+        let spec = ModelSpec {
+            id: "t".into(),
+            arch: Arch::MinimaxM2,
+            n_layer: 1,
+            n_embd: 3072,
+            n_ff: 1536,
+            n_head: 48,
+            n_head_kv: 8,
+            head_dim: Some(128),
+            n_vocab: 1000,
+            context_length: 4096,
+            qk_norm: true,
+            n_expert: 256,
+            n_expert_used: 8,
+            expert_ff: Some(1536),
+            ..ModelSpec::default()
+        };
+        let inv = tensor_inventory(&spec);
+        let ne0 = |n: &str| inv.iter().find(|t| t.name.ends_with(n)).map(|t| t.ne[0]);
+        assert_eq!(ne0("attn_q_norm.weight"), Some(6144));
+        assert_eq!(ne0("attn_k_norm.weight"), Some(1024));
+        assert_eq!(ne0("exp_probs_b.bias"), Some(256));
+        let qwen = ModelSpec {
+            arch: Arch::Qwen3Moe,
+            ..spec
+        };
+        let inv = tensor_inventory(&qwen);
+        let ne0 = |n: &str| inv.iter().find(|t| t.name.ends_with(n)).map(|t| t.ne[0]);
+        assert_eq!(ne0("attn_q_norm.weight"), Some(128));
+        assert_eq!(ne0("exp_probs_b.bias"), None);
     }
 }

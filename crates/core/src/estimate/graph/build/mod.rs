@@ -48,6 +48,11 @@ pub fn build(spec: &ModelSpec, shape: &ContextShape, s: &Settings) -> Option<Gra
         | Arch::Lfm2Moe
         | Arch::Gemma3n
         | Arch::Gemma4
+        | Arch::Gemma
+        | Arch::GraniteMoe
+        | Arch::MinimaxM2
+        | Arch::HunyuanMoe
+        | Arch::Dots1
         | Arch::Generic => return None,
         // Encoders: `memory::encoder_compute_bytes`, a closed form of their one-layer peak.
         Arch::Bert | Arch::NomicBert | Arch::JinaBertV2 => return None,

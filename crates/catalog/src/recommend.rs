@@ -187,8 +187,8 @@ pub const QUANTS: [&str; 9] = [
 /// before thinner ones. Each scale is one party measuring every model the same way
 /// (data/quality.toml, group 4):
 /// - chat and vision: LMArena text Elo (raw, 2025-12-11), then LiveBench (2024-11-25, 16 shared),
-///   AA's GPQA-Diamond (44), the Qwen3 report's MMLU-Redux (11), the AA Intelligence Index, the Open
-///   LLM Leaderboard;
+///   AA's GPQA-Diamond (45 since MiniMax-M2 joined, 2026-12-06), the Qwen3 report's MMLU-Redux
+///   (11), the AA Intelligence Index, the Open LLM Leaderboard;
 /// - reasoning and long context: the Artificial Analysis Intelligence Index (2026-05-14), then the
 ///   Qwen3 report's GPQA-Diamond, LiveBench, MMLU-Redux, LMArena, the Open LLM Leaderboard;
 /// - code: the AA Coding Index, then the Qwen3 report's GPQA-Diamond and LiveCodeBench, LMArena's

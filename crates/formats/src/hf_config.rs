@@ -82,12 +82,15 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
     let text_cfg = top.get("text_config").and_then(Value::as_object);
     let get = |k: &str| text_cfg.and_then(|t| t.get(k)).or_else(|| top.get(k));
     let u = |k: &str| get(k).and_then(Value::as_u64);
-    // A per-layer list's first value (Hunyuan's `moe_topk` and `num_shared_expert`, uniform).
-    let first = |k: &str| {
-        get(k)
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .and_then(Value::as_u64)
+    // A number, or a per-layer list's first value (Hunyuan's `moe_topk` and
+    // `num_shared_expert`, uniform).
+    let per_layer = |k: &str| {
+        u(k).or_else(|| {
+            get(k)
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_u64)
+        })
     };
     let f = |k: &str| get(k).and_then(Value::as_f64);
     let b = |k: &str| get(k).and_then(Value::as_bool);
@@ -312,13 +315,13 @@ pub fn parse_config(file: &str, text: &str) -> Result<HfConfig, ConfigError> {
         n_expert_used: to32(
             u("num_experts_per_tok")
                 .or_else(|| u("top_k_experts"))
-                .or_else(|| u("moe_topk").or_else(|| first("moe_topk")))
+                .or_else(|| per_layer("moe_topk"))
                 .unwrap_or(0),
             "num_experts_per_tok",
         )?,
         n_expert_shared: to32(
             u("n_shared_experts")
-                .or_else(|| first("num_shared_expert"))
+                .or_else(|| per_layer("num_shared_expert"))
                 .unwrap_or(u64::from(
                     shared_expert_ff.is_some() || (arch == Arch::Llama4 && n_expert > 1),
                 )),

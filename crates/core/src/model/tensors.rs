@@ -245,8 +245,7 @@ pub fn tensor_inventory(spec: &ModelSpec) -> Vec<TensorInfo> {
             b.small("attn_q_norm.weight", q);
             b.small("attn_k_norm.weight", kv);
         } else if spec.qk_norm {
-            b.small("attn_q_norm.weight", hd);
-            b.small("attn_k_norm.weight", hd);
+            b.qk_norm(hd);
         }
         match spec.arch {
             Arch::Gemma2 | Arch::Gemma3 => {

@@ -65,11 +65,12 @@ fn get(s: &Server, target: &str, head: &str) -> (u16, String) {
     } else {
         format!("Host: {}\r\n", s.addr)
     };
-    write!(
+    // The server may answer and close before the whole request is written (an oversized head is
+    // cut at its limit), so a failed write is not the test's failure: the answer read below is.
+    let _ = write!(
         c,
         "GET {target} HTTP/1.1\r\n{host}{head}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    );
     let mut raw = Vec::new();
     let _ = c.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).into_owned();

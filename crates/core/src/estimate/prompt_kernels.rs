@@ -28,6 +28,9 @@ pub(super) enum Kernel {
 pub(super) struct Kernels {
     /// Peak of the BLAS product of float (or dequantized) weights, FLOP/s.
     pub float_peak: f64,
+    /// Peak of the product of the model's own float weights, FLOP/s: [`Kernels::float_peak`]
+    /// unless BF16 weights take another path ([`amd_bf16_rate`]).
+    pub weights_float_peak: f64,
     /// Peak of the quantized kernels, OP/s.
     pub quant_peak: f64,
     /// Per [`WeightClass`]: which kernels.
@@ -41,6 +44,7 @@ impl Kernels {
     pub fn own(float_peak: f64, quant_peak: f64) -> Kernels {
         Kernels {
             float_peak,
+            weights_float_peak: float_peak,
             quant_peak,
             kernel: [Kernel::Own; WeightClass::COUNT],
             dequant_bw: f64::INFINITY,
@@ -74,7 +78,7 @@ pub(super) fn matmul_s(
         .map(|(c, (a, out))| {
             let work = (a - out) * u + if last { *out } else { 0.0 };
             if c == WeightClass::Float.index() {
-                2.0 * work / (k.float_peak * bp.pp_float)
+                2.0 * work / (k.weights_float_peak * bp.pp_float)
             } else if k.kernel[c] == Kernel::DequantBlas {
                 2.0 * work / (k.float_peak * bp.pp_float)
                     + (a - out) * touched * DEQUANT_BYTES / k.dequant_bw
@@ -120,6 +124,23 @@ pub(super) fn expert_tile_slowdown(
     (1.0 + tile / per_expert) / (1.0 + tile / u) - 1.0
 }
 
+/// The most a matrix-core MMQ kernel (MFMA, WMMA) reaches, as a multiple of the same GPU's
+/// int8 dot-product rate ([`AmdArch::dp4a_per_fp32`]). MMQ's tiles are loaded, unpacked to
+/// INT8 and scaled by the vector units (per block: nibble unpacking, the FP32 scales and mins,
+/// the activations' q8_1 quantization); only the multiply moves to the matrix cores, so where
+/// the matrix rate outgrows the vector rate the vector work bounds the kernel. Set by RDNA4,
+/// whose listed INT8 WMMA rate is 4× its dot-product rate and whose MMQ measures at 2× (the
+/// FP16 WMMA rate: kyuz0's R9700 at b7423 and #26663's RX 9070 XT at b10298 were predicted
+/// 1.4-2.1× too fast at the INT8 rate, within the class's spread at this one). It leaves
+/// RDNA3/3.5 (INT8 WMMA = 2× dot product) and CDNA1/2 (MI100: 184.6 TOPS INT8 MFMA, 2 × 92.4)
+/// where they were and caps CDNA3 (MI300X: 2,615 TOPS INT8 MFMA, 8× its 326.8 dot-product
+/// TOPS) at 654: its MFMA MMQ prompts reach 28-30% of that (ROCm blogs' 8-GPU Llama 3.1 70B
+/// Q4_K_M pp512, one ubatch through every GPU in turn: 1,341 tok/s ≈ 190 TOPS), where the
+/// MI100's reach 28% of its INT8 rate (#22051: Llama 3 8B IQ1_S pp512 3,228-3,427 tok/s).
+/// With the INT8 rate they were predicted 1.9× too fast in sample and dragged the class's
+/// share down for the MI50 and MI100 (docs/research/amd-prompts.md).
+pub(super) const MATRIX_MMQ_PER_DP4A: f64 = 2.0;
+
 /// Whether `g`'s float expert products take [`expert_tile_slowdown`] in build `v`: under Vulkan
 /// (its matrix-matrix shaders tile float experts like quantized ones) and on RDNA3/3.5/4 under
 /// HIP once MMF takes them on WMMA; elsewhere MMF's tiles fit an expert's tokens (CUDA) or the
@@ -164,22 +185,18 @@ pub(super) fn amd_kernels(
     dequant_bw: f64,
 ) -> Kernels {
     let f16 = g.fp16_flops.max(1e11);
-    // RDNA4 lists twice its FP16 WMMA rate for INT8 (AMD: 2048 INT8 ops per CU per clock), but
-    // its MMQ measures at the FP16 rate: with the INT8 peak and the class's constants, kyuz0's
-    // R9700 prompts at b7423 (gfx1201; Llama 2 7B Q4_0 pp512 4,687-4,764 tok/s) were predicted
-    // 1.8-2.1x too fast and #26663's RX 9070 XT prompts at b10298 1.4-2.2x, where RDNA3/3.5's
-    // (whose INT8 and FP16 WMMA rates are equal) are predicted within a few percent.
+    let dp4a = match arch.dp4a_per_fp32() {
+        Some(x) if g.fp32_flops > 0.0 => Some(x * g.fp32_flops),
+        _ => None,
+    };
     let quant_peak = if matrix_mmq(arch, v) {
-        if g.int8_ops > 0.0 && arch != AmdArch::Rdna4 {
-            g.int8_ops
-        } else {
-            f16
+        let matrix = if g.int8_ops > 0.0 { g.int8_ops } else { f16 };
+        match dp4a {
+            Some(d) => matrix.min(MATRIX_MMQ_PER_DP4A * d),
+            None => matrix,
         }
     } else {
-        match arch.dp4a_per_fp32() {
-            Some(x) if g.fp32_flops > 0.0 => x * g.fp32_flops,
-            _ => f16,
-        }
+        dp4a.unwrap_or(f16)
     };
     let mut kernel = [Kernel::Own; WeightClass::COUNT];
     for class in [
@@ -195,11 +212,46 @@ pub(super) fn amd_kernels(
     }
     Kernels {
         float_peak,
+        weights_float_peak: float_peak,
         quant_peak,
         kernel,
         dequant_bw,
     }
 }
+
+/// The rate of a prompt's BF16 weights on an AMD GPU of `arch` under HIP in build `v`, where
+/// `blas` is the FP16 BLAS rate (ggml-cuda's cuBLAS/hipBLAS product of BF16 weights, which no
+/// other kernel takes at prompt sizes: MMF only up to 16 tokens, or expert batches):
+///
+/// - before ggml PR #1174 (merged 2025-04-02; b5050 taken for the llama.cpp sync that brought
+///   it) BF16 weights were converted to F32 and multiplied by the FP32 GEMM (PR #11093);
+/// - from #1174 every GPU got `GemmEx` in BF16, without a hardware check. Where the GPU has BF16
+///   instructions that runs at its BF16 rate ([`AmdArch::bf16_per_fp16`]). Where it has none,
+///   rocBLAS computes it in FP32 and is slower than llama.cpp's own F32 path: on the MI50
+///   (gfx906), PR #28846's switch back to F32 took a Llama 3.2 1B BF16 pp1024 at ubatch 128
+///   from 1,504 to 2,096 tok/s ([`BF16_EMULATED_PER_FP32`]);
+/// - PR #28846 (merged 2026-09-13 on b10930; b10931 taken) brought back the F32 path for GPUs
+///   without BF16 matrix instructions.
+pub(super) fn amd_bf16_rate(arch: AmdArch, g: &DeviceSpec, v: LlamaCppVersion, blas: f64) -> f64 {
+    let fp32 = if g.fp32_flops > 0.0 {
+        g.fp32_flops
+    } else {
+        blas / 2.0
+    };
+    if !v.has_build(5050) {
+        return fp32;
+    }
+    match arch.bf16_per_fp16() {
+        Some(share) => blas * share,
+        None if v.has_build(10931) => fp32,
+        None => fp32 * BF16_EMULATED_PER_FP32,
+    }
+}
+
+/// rocBLAS's BF16 `GemmEx` on a GPU without BF16 instructions over llama.cpp's F32 path: 1,504 /
+/// 2,096 tok/s, the MI50's rows in PR #28846 (Llama 3.2 1B BF16, pp1024, ubatch 128, b10930 and
+/// the PR's branch).
+const BF16_EMULATED_PER_FP32: f64 = 1504.0 / 2096.0;
 
 /// The share of hipBLASLt's GEMM rate that rocBLAS reaches on `arch` with the GEMM backend
 /// `hipblaslt` selects (`ROCBLAS_USE_HIPBLASLT`; `None`: rocBLAS's choice) in the era of build `v`.
@@ -318,25 +370,45 @@ mod tests {
     }
 
     #[test]
-    fn rdna4_mmq_runs_at_its_fp16_wmma_rate() {
-        let g = gpu("AMD Radeon AI PRO R9700", 191.4, 47.8, 382.7);
-        let arch = g.amd_arch().unwrap();
-        assert_eq!(arch, AmdArch::Rdna4);
-        let k = amd_kernels(arch, &g, at(7423), 0, 512.0, 191.4e12, 6e11);
-        assert_eq!(k.kernel[WeightClass::Legacy.index()], Kernel::Own);
-        assert!((k.quant_peak - 191.4e12).abs() < 1e9);
-        // CDNA3's MFMA MMQ keeps its INT8 rate.
+    fn matrix_mmq_runs_at_most_at_twice_the_dot_product_rate() {
+        let mfma = |g: &DeviceSpec, build| {
+            amd_kernels(g.amd_arch().unwrap(), g, at(build), 0, 512.0, 1e14, 6e11).quant_peak
+        };
+        // RDNA4: INT8 WMMA at 4× the dot-product rate (2 × 47.8); MMQ at the FP16 WMMA rate.
+        let r9700 = gpu("AMD Radeon AI PRO R9700", 191.4, 47.8, 382.7);
+        assert_eq!(r9700.amd_arch(), Some(AmdArch::Rdna4));
+        assert!((mfma(&r9700, 7423) - 191.2e12).abs() < 1e9);
+        // CDNA3: INT8 MFMA at 8× the dot-product rate (2 × 163.4), capped at a quarter of it.
         let mi300 = gpu("AMD Instinct MI300X", 1307.4, 163.4, 2614.9);
-        let k = amd_kernels(
-            mi300.amd_arch().unwrap(),
-            &mi300,
-            at(7423),
-            0,
-            512.0,
-            1.3e15,
-            5e12,
-        );
-        assert!((k.quant_peak - 2614.9e12).abs() < 1e10);
+        assert!((mfma(&mi300, 7423) - 653.6e12).abs() < 1e10);
+        // CDNA1 and RDNA3 list INT8 matrix rates at twice their dot-product rates: uncapped.
+        let mi100 = gpu("AMD Instinct MI100", 184.6, 23.1, 184.6);
+        assert!((mfma(&mi100, 7423) - 184.6e12).abs() < 1e9);
+        let xtx = gpu("AMD Radeon RX 7900 XTX", 122.8, 61.4, 122.8);
+        assert!((mfma(&xtx, 7423) - 122.8e12).abs() < 1e9);
+        // Without a listed FP32 rate there is nothing to cap with.
+        let mi355 = gpu("AMD Instinct MI355X", 2500.0, 0.0, 0.0);
+        assert!((mfma(&mi355, 7423) - 2500.0e12).abs() < 1e10);
+    }
+
+    #[test]
+    fn bf16_weights_follow_the_gpu_and_the_build() {
+        let rate = |g: &DeviceSpec, build| {
+            amd_bf16_rate(g.amd_arch().unwrap(), g, at(build), g.fp16_flops) / 1e12
+        };
+        let mi50 = gpu("AMD Instinct MI50", 26.5, 13.3, 53.0);
+        let mi100 = gpu("AMD Instinct MI100", 184.6, 23.1, 184.6);
+        let r9700 = gpu("AMD Radeon AI PRO R9700", 191.4, 47.8, 382.7);
+        // Before ggml #1174: converted to F32 everywhere.
+        assert!((rate(&mi100, 4966) - 23.1).abs() < 1e-9);
+        assert!((rate(&r9700, 4966) - 47.8).abs() < 1e-9);
+        // Then BF16 GEMM: at the BF16 rate where there is one, emulated on gfx906.
+        assert!((rate(&mi100, 5890) - 92.3).abs() < 1e-9);
+        assert!((rate(&r9700, 5890) - 191.4).abs() < 1e-9);
+        assert!((rate(&mi50, 5890) - 13.3 * 1504.0 / 2096.0).abs() < 1e-9);
+        // #28846: F32 again without BF16 instructions.
+        assert!((rate(&mi50, 10931) - 13.3).abs() < 1e-9);
+        assert!((rate(&mi100, 10931) - 92.3).abs() < 1e-9);
     }
 
     #[test]
@@ -369,7 +441,7 @@ mod tests {
             Kernel::DequantBlas
         );
         assert_eq!(k(5997).kernel[WeightClass::KQuant.index()], Kernel::Own);
-        assert!((k(5997).quant_peak - 2614.9e12).abs() < 1e10);
+        assert!((k(5997).quant_peak - 653.6e12).abs() < 1e10);
     }
 
     #[test]

@@ -26,13 +26,15 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_kernels, blas_library_share, expert_tile_slowdown, float_experts_tiled, matmul_s,
-    vulkan_matrix_cores, Kernels,
+    amd_bf16_rate, amd_kernels, blas_library_share, expert_tile_slowdown, float_experts_tiled,
+    matmul_s, vulkan_matrix_cores, Kernels,
 };
 use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
 use super::weights::{ModelWeights, WeightClass};
 
+use crate::model::Role;
+use crate::quant::{GgmlType, OtherFormat, Quant};
 use crate::system::{GpuApi, GpuVendor, MemoryTech, SystemSpec};
 
 /// Speed for llama-bench's tests at the settings' `--prompt`, `--gen` and `--depth`.
@@ -293,6 +295,31 @@ fn performance(
             cpu_flops
         }
     };
+    // The BF16 share of the float matmul weights, which HIP multiplies by its own rules.
+    let bf16_share = {
+        let (mut bf16, mut all) = (0.0, 0.0);
+        for t in &w.tensors {
+            if !matches!(t.info.role, Role::Matrix | Role::Experts | Role::Output)
+                || WeightClass::of(t.ggml_type, w.quant) != WeightClass::Float
+            {
+                continue;
+            }
+            let n = t.info.n_elements() as f64;
+            all += n;
+            let is_bf16 = match t.ggml_type {
+                Some(ty) => ty == GgmlType::BF16,
+                None => w.quant == Quant::Other(OtherFormat::Bf16),
+            };
+            if is_bf16 {
+                bf16 += n;
+            }
+        }
+        if all > 0.0 {
+            bf16 / all
+        } else {
+            0.0
+        }
+    };
     // The kernels prefill runs: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
     // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA), through
     // FP16 elsewhere, and on AMD GPUs through what their architecture and the build choose
@@ -315,7 +342,12 @@ fn performance(
             if let Some(arch) = g.amd_arch() {
                 let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
-                return amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
+                let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
+                if bf16_share > 0.0 {
+                    let bf16 = amd_bf16_rate(arch, g, s.llama_cpp, blas);
+                    k.weights_float_peak = 1.0 / ((1.0 - bf16_share) / blas + bf16_share / bf16);
+                }
+                return k;
             }
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {

@@ -36,17 +36,35 @@ impl AmdArch {
     /// The int8 dot-product rate (`v_dot4_i32_i8`: 4 multiply-adds per lane per clock) as a
     /// multiple of the listed FP32 vector rate: 4× where FP32 is listed at one FMA per lane and
     /// clock (GCN5, CDNA1/2, RDNA2), 2× where the listed FP32 already counts dual issue or packed
-    /// FP32 (RDNA3 and later, CDNA3: MI300X's 163.4 TFLOPS is 304 CUs × 64 lanes × 2 × 2 × 2.1 GHz),
-    /// and the FP16 rate (a software dot product) where there is no such instruction (GCN4,
+    /// FP32 (RDNA3 and later, CDNA3 and CDNA4: MI300X's 163.4 TFLOPS is 304 CUs × 64 lanes × 2 × 2
+    /// × 2.1 GHz, MI355X's 157.3 is 256 CUs × 64 × 2 × 2 × 2.4 GHz), and the FP16 rate (a software dot product) where there is no such instruction (GCN4,
     /// RDNA1's gfx1010).
     #[must_use]
     pub fn dp4a_per_fp32(self) -> Option<f64> {
         match self {
-            AmdArch::Gcn5 | AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna4 | AmdArch::Rdna2 => {
-                Some(4.0)
+            AmdArch::Gcn5 | AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Rdna2 => Some(4.0),
+            AmdArch::Cdna3 | AmdArch::Cdna4 | AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => {
+                Some(2.0)
             }
-            AmdArch::Cdna3 | AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => Some(2.0),
             AmdArch::Gcn4 | AmdArch::Rdna1 => None,
+        }
+    }
+
+    /// The BF16 matrix rate as a share of the FP16 one, or `None` where the GPU has no BF16
+    /// instructions (GCN4/5, RDNA1/2: gfx906 has no BF16 math at all). CDNA1's BF16 MFMA does
+    /// half the K of its FP16 MFMA per instruction (MI100: 92.3 against 184.6 TFLOPS, AMD's
+    /// datasheet); CDNA2 and later and RDNA3 and later list both at one rate.
+    #[must_use]
+    pub fn bf16_per_fp16(self) -> Option<f64> {
+        match self {
+            AmdArch::Gcn4 | AmdArch::Gcn5 | AmdArch::Rdna1 | AmdArch::Rdna2 => None,
+            AmdArch::Cdna1 => Some(0.5),
+            AmdArch::Cdna2
+            | AmdArch::Cdna3
+            | AmdArch::Cdna4
+            | AmdArch::Rdna3
+            | AmdArch::Rdna35
+            | AmdArch::Rdna4 => Some(1.0),
         }
     }
 

@@ -6,7 +6,7 @@
 //! (`i_gpu_start = n_layer - N`).
 
 use crate::model::Role;
-use crate::quant::GgmlType;
+use crate::quant::{GgmlType, OtherFormat, Quant};
 use crate::system::{GpuApi, SystemSpec};
 
 use super::settings::{Settings, SplitMode};
@@ -183,6 +183,9 @@ pub struct DeviceLoad {
     /// The BF16 part of `expert_active[d][Float]` (elements per token): ggml-vulkan multiplies
     /// BF16 expert stacks through its matrix-matrix shaders even for one token.
     pub bf16_expert_active: Vec<f64>,
+    /// The BF16 part of `active[d][Float]` (elements per token): HIP multiplies BF16 weights by
+    /// rules of their own (`prompt_kernels::amd_bf16_rate`).
+    pub bf16_active: Vec<f64>,
     /// Matmul weights (elements per token, per class) on the CPU that a BLAS build leaves to ggml's
     /// own kernels: those in the CPU's repack buffer and the expert stacks (ggml-blas takes plain
     /// MUL_MAT only, of weights in ordinary CPU buffers). The output matrix is not counted.
@@ -260,6 +263,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
     let mut output_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut expert_active = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut bf16_expert_active = vec![0f64; n_gpu + 1];
+    let mut bf16_active = vec![0f64; n_gpu + 1];
     let mut cpu_not_blas = [0f64; WeightClass::COUNT];
     let mut read_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
     let mut active_split = vec![[0f64; WeightClass::COUNT]; n_gpu + 1];
@@ -310,6 +314,10 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
         #[allow(clippy::cast_precision_loss)]
         let (b, p) = (t.bytes as f64, t.info.n_elements() as f64);
         let c = WeightClass::of(t.ggml_type, w.quant).index();
+        let bf16 = match t.ggml_type {
+            Some(ty) => ty == GgmlType::BF16,
+            None => w.quant == Quant::Other(OtherFormat::Bf16),
+        };
         if row_split
             && dev.is_some()
             && matches!(t.info.role, Role::Matrix | Role::Output)
@@ -360,8 +368,9 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
                 read[idx][c] += b * expert_share;
                 active[idx][c] += p * expert_share;
                 expert_active[idx][c] += p * expert_share;
-                if t.ggml_type == Some(GgmlType::BF16) {
+                if bf16 {
                     bf16_expert_active[idx] += p * expert_share;
+                    bf16_active[idx] += p * expert_share;
                 }
             }
             Role::Small | Role::OutputNorm => read[idx][c] += b,
@@ -370,6 +379,9 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             Role::Matrix | Role::Output => {
                 read[idx][c] += b;
                 active[idx][c] += p;
+                if bf16 {
+                    bf16_active[idx] += p;
+                }
                 if t.info.role == Role::Output {
                     output_active[idx][c] += p;
                 }
@@ -445,6 +457,7 @@ pub(super) fn layout(w: &ModelWeights, sys: &SystemSpec, s: &Settings, ngl: u32)
             output_active,
             expert_active,
             bf16_expert_active,
+            bf16_active,
             cpu_not_blas,
             cpu_upload_bytes: cpu_matmul_bytes,
             cpu_expert_bytes,

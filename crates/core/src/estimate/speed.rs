@@ -33,8 +33,6 @@ use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
 use super::weights::{ModelWeights, WeightClass};
 
-use crate::model::Role;
-use crate::quant::{GgmlType, OtherFormat, Quant};
 use crate::system::{GpuApi, GpuVendor, MemoryTech, SystemSpec};
 
 /// Speed for llama-bench's tests at the settings' `--prompt`, `--gen` and `--depth`.
@@ -295,31 +293,6 @@ fn performance(
             cpu_flops
         }
     };
-    // The BF16 share of the float matmul weights, which HIP multiplies by its own rules.
-    let bf16_share = {
-        let (mut bf16, mut all) = (0.0, 0.0);
-        for t in &w.tensors {
-            if !matches!(t.info.role, Role::Matrix | Role::Experts | Role::Output)
-                || WeightClass::of(t.ggml_type, w.quant) != WeightClass::Float
-            {
-                continue;
-            }
-            let n = t.info.n_elements() as f64;
-            all += n;
-            let is_bf16 = match t.ggml_type {
-                Some(ty) => ty == GgmlType::BF16,
-                None => w.quant == Quant::Other(OtherFormat::Bf16),
-            };
-            if is_bf16 {
-                bf16 += n;
-            }
-        }
-        if all > 0.0 {
-            bf16 / all
-        } else {
-            0.0
-        }
-    };
     // The kernels prefill runs: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
     // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA), through
     // FP16 elsewhere, and on AMD GPUs through what their architecture and the build choose
@@ -343,6 +316,12 @@ fn performance(
                 let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
+                let float_active = load.active[d][WeightClass::Float.index()];
+                let bf16_share = if float_active > 0.0 {
+                    load.bf16_active[d] / float_active
+                } else {
+                    0.0
+                };
                 if bf16_share > 0.0 {
                     let bf16 = amd_bf16_rate(arch, g, s.llama_cpp, blas);
                     k.weights_float_peak = 1.0 / ((1.0 - bf16_share) / blas + bf16_share / bf16);

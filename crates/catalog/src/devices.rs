@@ -587,6 +587,22 @@ mod tests {
         }
     }
 
+    /// Every NVIDIA GPU in the catalog places its architecture, which picks its prompt kernels
+    /// (`llmrig_core::system::nvidia_arch_of`).
+    #[test]
+    fn nvidia_gpus_place_their_architecture() {
+        for e in devices().all() {
+            if e.vendor.eq_ignore_ascii_case("nvidia") && e.is_gpu() {
+                assert!(
+                    llmrig_core::system::nvidia_arch_of(&e.name).is_some(),
+                    "{}: {}",
+                    e.id,
+                    e.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn names_as_people_write_them() {
         let c = devices();

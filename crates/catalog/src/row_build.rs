@@ -96,6 +96,21 @@ pub(crate) fn row_hipblaslt(notes: &str, v: LlamaCppVersion) -> Option<bool> {
     }
 }
 
+/// The CUDA build option a row's notes name: `GGML_CUDA_FORCE_MMQ` (or its older spelling
+/// `LLAMA_CUDA_FORCE_MMQ`) forces MMQ, `GGML_CUDA_FORCE_CUBLAS` cuBLAS. The MMQ pull requests of
+/// June 2024 (#7676, #7860, #7921, #8062) measured their branches with it: before #8075 made
+/// MMQ the default, a GPU with tensor cores ran MMQ above 32 tokens only when forced (#7676:
+/// "this PR must be compiled with LLAMA_CUDA_FORCE_MMQ").
+pub(crate) fn row_force_mmq(notes: &str) -> Option<bool> {
+    if notes.contains("CUDA_FORCE_MMQ") {
+        Some(true)
+    } else if notes.contains("CUDA_FORCE_CUBLAS") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +136,16 @@ mod tests {
         assert_eq!(row_hipblaslt(fa1, LlamaCppVersion::Build(7423)), Some(true));
         let vulkan = "toolbox=vulkan-radv; flags=fa1 (hblt0 = ROCBLAS_USE_HIPBLASLT=0)";
         assert_eq!(row_hipblaslt(vulkan, LlamaCppVersion::Build(7423)), None);
+    }
+
+    #[test]
+    fn rows_tell_forced_kernels() {
+        assert_eq!(
+            row_force_mmq("built with LLAMA_CUDA_FORCE_MMQ (#7676)"),
+            Some(true)
+        );
+        assert_eq!(row_force_mmq("-DGGML_CUDA_FORCE_CUBLAS=ON"), Some(false));
+        assert_eq!(row_force_mmq("compare-llama-bench table"), None);
     }
 
     #[test]

@@ -485,6 +485,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         };
         let llama_cpp = crate::row_build::row_version(&row[c_build], &row[c_src]);
         let hipblaslt = crate::row_build::row_hipblaslt(&row[c_notes], llama_cpp);
+        let force_mmq = crate::row_build::row_force_mmq(&row[c_notes]);
         let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
@@ -497,6 +498,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             depth,
             llama_cpp,
             hipblaslt,
+            force_mmq,
             ..Settings::default()
         };
         let runs: Vec<Settings> = if localscore {

@@ -84,7 +84,10 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 11.0% / p90 36.4%, prefill median 28.5% / p90 79.4% (2026-12-06, matrix-core MMQ
+/// median 11.3% / p90 36.8%, prefill median 27.8% / p90 77.7% (2026-12-06, night: CUDA's
+/// quantized prompts before b3216 through cuBLAS, `prompt_kernels::cuda_kernels`, and the L40S's
+/// contradicted 8B F16 rows excluded, 2,449 rows; decode was 11.0% / 36.4% and prefill 28.5% /
+/// 79.4% before, decode moving through the constants the folds share; earlier, matrix-core MMQ
 /// capped at twice the dot-product rate, `prompt_kernels::MATRIX_MMQ_PER_DP4A`, and BF16
 /// weights by GPU and build, `prompt_kernels::amd_bf16_rate`: 10.8% / 36.5% and 30.0% / 80.9%
 /// before; each row at its
@@ -94,7 +97,7 @@ fn better_than_the_naive_rule_on_every_source() {
 /// rate, the attention shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores
 /// by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's matrix-matrix shaders;
 /// decode was 8.2% / 29.5% before the R9700's rows, which set rocm-gddr's decode constants in
-/// Strix Halo's fold); the ranges hold 84.1% of decode and 83.0% of prefill results (they are
+/// Strix Halo's fold); the ranges hold 83.4% of decode and 81.3% of prefill results (they are
 /// set from these residuals and the source-out ones, the wider of the two at each end). `.ci/run`
 /// runs it in a release build.
 #[test]
@@ -110,35 +113,36 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 8.2% / 19.4%, Metal 4.5% / 9.3%,
-    // ROCm 15.6% / 36.2%, Vulkan 11.4% / 40.7%).
+    // of that backend (here, decode / prefill medians: CUDA 8.1% / 19.7%, Metal 4.8% / 6.6%,
+    // ROCm 16.4% / 35.1%, Vulkan 11.4% / 39.1%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.083, 0.196),
-            ("metal", 0.047, 0.095),
-            ("rocm", 0.158, 0.366),
-            ("vulkan", 0.116, 0.412),
+            ("cuda", 0.083, 0.199),
+            ("metal", 0.049, 0.067),
+            ("rocm", 0.165, 0.353),
+            ("vulkan", 0.116, 0.393),
         ],
     );
-    pin(&rows, (0.112, 0.366, 0.83), (0.288, 0.798, 0.82));
+    pin(&rows, (0.115, 0.369, 0.83), (0.279, 0.779, 0.81));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 20.1% / 43.9%, prefill 36.7% / 70.2%.
-    pin_hybrid(&all, (0.203, 0.442), (0.37, 0.705));
+    // decode 22.8% / 44.2%, prefill 37.1% / 74.4%.
+    pin_hybrid(&all, (0.228, 0.443), (0.371, 0.745));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.0% / p90 42.4%, prefill median 30.8% / p90 78.8% (2026-12-06, matrix-core MMQ
+/// median 9.0% / p90 41.3%, prefill median 27.5% / p90 73.1% (2026-12-06, night, CUDA's
+/// pre-b3216 prompts through cuBLAS: 9.0% / 42.4% and 30.8% / 78.8% before; earlier, matrix-core MMQ
 /// capped at twice the dot-product rate and BF16 weights by GPU and build: 8.8% / 44.0% and
 /// 32.7% / 79.0% before; 2,457 rows with
 /// kyuz0's R9700 ones and the 115 of the models added that day; 9.1% / 41.7% and 31.9% / 80.0%
 /// on the 2,342 before them; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
 /// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
 /// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
-/// shaders); the ranges hold 80.5% of decode and 83.6% of prefill results (the issue asks for 80%
-/// out of sample; 835 of 1,039 decode rows).
+/// shaders); the ranges hold 80.8% of decode and 81.4% of prefill results (the issue asks for 80%
+/// out of sample; 839 of 1,039 decode rows).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -151,21 +155,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 8.4% / 31.1%, Metal 8.6% / 11.1%,
-    // ROCm 9.0% / 32.0%, Vulkan 8.7% / 38.0%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 9.4% / 21.1%, Metal 8.8% / 8.8%,
+    // ROCm 8.5% / 31.6%, Vulkan 8.6% / 37.2%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.087, 0.315),
-            ("metal", 0.089, 0.115),
-            ("rocm", 0.092, 0.325),
-            ("vulkan", 0.09, 0.384),
+            ("cuda", 0.095, 0.212),
+            ("metal", 0.089, 0.089),
+            ("rocm", 0.086, 0.319),
+            ("vulkan", 0.088, 0.373),
         ],
     );
-    pin(&rows, (0.091, 0.428, 0.80), (0.312, 0.792, 0.82));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.8% / 39.0%,
-    // prefill 33.5% / 69.3%.
-    pin_hybrid(&all, (0.13, 0.395), (0.338, 0.70));
+    pin(&rows, (0.091, 0.415, 0.80), (0.275, 0.733, 0.81));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 13.0% / 38.7%,
+    // prefill 34.2% / 70.5%.
+    pin_hybrid(&all, (0.131, 0.388), (0.343, 0.707));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -323,8 +327,10 @@ fn pin_backends(
 /// dot-product rate (the folds' constants moved, and `prompt_shrink`'s residuals with them):
 /// decode 7.9% → 6.2%, prefill 16.3% → 13.8%, but better on 31 machines and worse on 35; with
 /// BF16 weights by GPU and build too, decode 7.9% → 6.3%, prefill 15.6% → 13.8% (better on
-/// 34, worse on 32). The median machine gains; per machine it is close to a coin flip, pinned
-/// as such: at least 40% of the machines helped.
+/// 34, worse on 32), pinned then as a coin flip (at least 40% helped). With CUDA's quantized
+/// prompts before b3216 through cuBLAS (`prompt_kernels::cuda_kernels`; XiongjieDai's May 2024
+/// rows had run at today's MMQ rules) and the L40S's contradicted 8B F16 rows out: decode 7.9% →
+/// 6.9%, prefill 17.5% → 12.8%, better on 40 machines and worse on 26: pinned as a majority.
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -380,16 +386,17 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    assert!(decode <= 0.068, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.070, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.147, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.13, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the median machine's other models, and
-    // per machine it is close to a coin flip (34 helped, 32 hurt): at least 40% helped.
+    // most machines (40 helped, 26 hurt; 34 and 32 before CUDA's pre-b3216 prompts went through
+    // cuBLAS, when this asked for at least 40% helped).
     assert!(
-        prefill < prefill_before && 10 * better >= 4 * (better + worse),
+        prefill < prefill_before && better > worse,
         "prefill {prefill} vs uncalibrated {prefill_before}: better on {better} machines, worse on {worse}"
     );
 }

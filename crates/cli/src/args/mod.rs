@@ -408,6 +408,9 @@ pub struct EstimateArgs {
     /// rocBLAS's GEMM backend for a ROCm build's prompt (`ROCBLAS_USE_HIPBLASLT`): `on` hipBLASLt, `off` Tensile; unset, rocBLAS's own choice, taken as Tensile on Strix Halo for builds before b9187 (about a third of hipBLASLt's prompt speed where prompts go to hipBLAS; lhl's mid-2025 runs) and as hipBLASLt's speed from b9187 (kyuz0's May 2026 runs without the variable).
     #[arg(long = "hipblaslt", env = "ROCBLAS_USE_HIPBLASLT", value_parser = values::hipblaslt)]
     pub hipblaslt: Option<bool>,
+    /// A CUDA/HIP build's forced prompt kernels for quantized weights: `mmq` (GGML_CUDA_FORCE_MMQ: llama.cpp's own kernels at every batch size) or `cublas` (GGML_CUDA_FORCE_CUBLAS: dequantized to F16 for cuBLAS/hipBLAS); unset, llama.cpp's choice by GPU and build.
+    #[arg(long = "cuda-force", value_parser = values::cuda_force)]
+    pub cuda_force: Option<bool>,
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
     #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,

@@ -574,6 +574,16 @@ pub fn hipblaslt(s: &str) -> Result<bool, String> {
     }
 }
 
+/// `--cuda-force`: `mmq` (GGML_CUDA_FORCE_MMQ) or `cublas` (GGML_CUDA_FORCE_CUBLAS); `Some(true)`
+/// forces MMQ.
+pub fn cuda_force(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "mmq" | "force_mmq" | "ggml_cuda_force_mmq" => Ok(true),
+        "cublas" | "hipblas" | "force_cublas" | "ggml_cuda_force_cublas" => Ok(false),
+        _ => Err("expected mmq (GGML_CUDA_FORCE_MMQ) or cublas (GGML_CUDA_FORCE_CUBLAS)".into()),
+    }
+}
+
 /// `--ram-bw`: GB/s, above 0 and below 100000.
 pub fn ram_bandwidth(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|e| format!("{e}"))?;

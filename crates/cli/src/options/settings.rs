@@ -66,6 +66,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         threads: a.threads,
         cpu_build: a.cpu_build,
         hipblaslt: a.hipblaslt,
+        force_mmq: a.cuda_force,
     }
 }
 

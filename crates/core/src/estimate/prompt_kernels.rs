@@ -11,7 +11,7 @@
 use super::settings::LlamaCppVersion;
 use super::weights::WeightClass;
 use crate::model::ModelSpec;
-use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi, GpuVendor};
+use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi, GpuVendor, NvidiaArch};
 
 /// What multiplies one class of weights in a prompt ubatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,13 +199,7 @@ pub(super) fn amd_kernels(
         dp4a.unwrap_or(f16)
     };
     let mut kernel = [Kernel::Own; WeightClass::COUNT];
-    for class in [
-        WeightClass::Q8,
-        WeightClass::Legacy,
-        WeightClass::KQuant,
-        WeightClass::Iq,
-        WeightClass::Fp4,
-    ] {
+    for class in QUANT_CLASSES {
         if amd_dequant_blas(arch, v, class, n_expert, u) {
             kernel[class.index()] = Kernel::DequantBlas;
         }
@@ -316,6 +310,94 @@ fn matrix_mmq(arch: AmdArch, v: LlamaCppVersion) -> bool {
         AmdArch::Rdna4 => v.has_build(7148),
         AmdArch::Rdna3 | AmdArch::Rdna35 => v.has_build(7279),
         _ => false,
+    }
+}
+
+/// The quantized weight classes llama.cpp's MMQ kernels take (every quantized type llmrig
+/// tells apart).
+const QUANT_CLASSES: [WeightClass; 5] = [
+    WeightClass::Q8,
+    WeightClass::Legacy,
+    WeightClass::KQuant,
+    WeightClass::Iq,
+    WeightClass::Fp4,
+];
+
+/// The most tokens llama.cpp multiplies with its one-token kernels (MMVQ, `MMVQ_MAX_BATCH_SIZE`
+/// in ggml-cuda/mmvq.cuh); neither MMQ nor the BLAS path runs at or below it.
+const MMVQ_MAX_TOKENS: f64 = 8.0;
+
+/// How llama.cpp's CUDA backend multiplies a ubatch of `u` tokens of quantized weights on an
+/// NVIDIA GPU of `arch` in build `v`, built with `force_mmq` (`Settings::force_mmq`), following
+/// the MMQ choice through its history (ggml-cuda.cu's `ggml_cuda_mul_mat`, later mmq.cu's
+/// `ggml_cuda_should_use_mmq`):
+///
+/// - from #3776 (Oct 2023) until #8075 (b3216, June 2024), a GPU with fast FP16
+///   (`fp16_performance_good`: the P100, Volta and later) sent more than 32 tokens
+///   (`MMQ_MAX_BATCH_SIZE`) to cuBLAS: each weight matrix dequantized to F16, then
+///   `cublasGemmEx` with FP16 accumulation (`CUBLAS_COMPUTE_16F`: the rate GeForce cards list at
+///   twice the FP32-accumulate one), unless built with `LLAMA_CUDA_FORCE_MMQ`. The int8
+///   tensor-core MMQ of #7676/#7860/#7921 (June 2024) ran only when forced until #8075 made it
+///   the default;
+/// - from #8075: MMQ at every size on Turing and later (`turing_mma_available`); Volta (FP16
+///   tensor cores, no INT8 ones) from 64 tokens (`MMQ_DP4A_MAX_BATCH_SIZE`) to cuBLAS, and
+///   `GGML_CUDA_FORCE_MMQ` keeps MMQ; the P100 (no `__dp4a`) always to cuBLAS; Pascal's 6.1
+///   (slow FP16) always MMQ on `__dp4a`.
+///
+/// `blas` is the cuBLAS FP16-accumulate rate, `mmq` the MMQ kernels' (Turing on: INT8 tensor
+/// cores, else `__dp4a`). Left out: Pascal 6.1 between #3776 and #4682 (b1728), which took cuBLAS
+/// too (#4682: P40 Q8_0 pp512 334 tok/s, 894 after); IQ types before their MMQ kernels (from
+/// #8278, July 2024); the P100's MoE MMQ since #26264 (July 2026); MMQ's 48 KiB shared-memory
+/// check; MMQ at every size between #2683 (Aug 2023) and #3776.
+pub(super) fn cuda_kernels(
+    arch: NvidiaArch,
+    v: LlamaCppVersion,
+    force_mmq: Option<bool>,
+    u: f64,
+    blas: f64,
+    mmq: f64,
+    dequant_bw: f64,
+) -> Kernels {
+    let blas_path = if u <= MMVQ_MAX_TOKENS {
+        false
+    } else if !arch.dp4a() {
+        true
+    } else {
+        match force_mmq {
+            Some(forced) => !forced,
+            None if !v.has_build(3216) => arch.fast_fp16() && u > 32.0,
+            None => arch == NvidiaArch::Volta && u >= 64.0,
+        }
+    };
+    let mut kernel = [Kernel::Own; WeightClass::COUNT];
+    if blas_path {
+        for class in QUANT_CLASSES {
+            kernel[class.index()] = Kernel::DequantBlas;
+        }
+    }
+    Kernels {
+        float_peak: blas,
+        weights_float_peak: blas,
+        quant_peak: mmq,
+        kernel,
+        dequant_bw,
+    }
+}
+
+/// A CUDA/HIP build's forced choice (`Settings::force_mmq`) over `k`'s quantized classes at a
+/// ubatch of `u` tokens: `GGML_CUDA_FORCE_MMQ` keeps them in MMQ, `GGML_CUDA_FORCE_CUBLAS` sends
+/// them to the BLAS path above the one-token kernels.
+pub(super) fn force_kernels(k: &mut Kernels, force_mmq: Option<bool>, u: f64) {
+    let Some(forced) = force_mmq else { return };
+    if u <= MMVQ_MAX_TOKENS {
+        return;
+    }
+    for class in QUANT_CLASSES {
+        k.kernel[class.index()] = if forced {
+            Kernel::Own
+        } else {
+            Kernel::DequantBlas
+        };
     }
 }
 
@@ -466,6 +548,36 @@ mod tests {
             early.kernel[WeightClass::KQuant.index()],
             Kernel::DequantBlas
         );
+    }
+
+    #[test]
+    fn cuda_prompts_left_cublas_for_mmq_in_b3216() {
+        let q = WeightClass::KQuant.index();
+        let k = |arch, build: Option<u32>, force, u| {
+            let v = build.map_or(LlamaCppVersion::Current, LlamaCppVersion::Build);
+            cuda_kernels(arch, v, force, u, 330e12, 660e12, 1e12).kernel[q]
+        };
+        let ada = NvidiaArch::Ada;
+        // Before #8075: cuBLAS above 32 tokens on GPUs with fast FP16, MMQ up to 32.
+        assert_eq!(k(ada, Some(2843), None, 512.0), Kernel::DequantBlas);
+        assert_eq!(k(ada, Some(2843), None, 32.0), Kernel::Own);
+        // The June 2024 MMQ branches, built with LLAMA_CUDA_FORCE_MMQ.
+        assert_eq!(k(ada, Some(3100), Some(true), 512.0), Kernel::Own);
+        // From #8075: MMQ at every size on Turing and later, unless cuBLAS is forced.
+        assert_eq!(k(ada, Some(3216), None, 512.0), Kernel::Own);
+        assert_eq!(k(ada, None, Some(false), 512.0), Kernel::DequantBlas);
+        // The one-token kernels below nine tokens, whatever is forced.
+        assert_eq!(k(ada, None, Some(false), 8.0), Kernel::Own);
+        // Pascal's slow FP16 kept MMQ; the P100, without __dp4a, never had it.
+        assert_eq!(k(NvidiaArch::Pascal, Some(2843), None, 512.0), Kernel::Own);
+        assert_eq!(
+            k(NvidiaArch::PascalP100, None, Some(true), 512.0),
+            Kernel::DequantBlas
+        );
+        // Volta: MMQ below 64 tokens, cuBLAS from 64 (no INT8 tensor cores).
+        assert_eq!(k(NvidiaArch::Volta, None, None, 63.0), Kernel::Own);
+        assert_eq!(k(NvidiaArch::Volta, None, None, 64.0), Kernel::DequantBlas);
+        assert_eq!(k(NvidiaArch::Volta, None, Some(true), 512.0), Kernel::Own);
     }
 
     #[test]

@@ -362,6 +362,12 @@ pub struct Settings {
     /// Tensile, `None` rocBLAS's own choice (Tensile on RDNA3.5). Changes the prompt speed of
     /// the weights a ROCm build sends to hipBLAS.
     pub hipblaslt: Option<bool>,
+    /// How the CUDA/HIP backend was built to choose its quantized prompt kernels: `Some(true)`
+    /// with `GGML_CUDA_FORCE_MMQ` (llama.cpp's MMQ at every batch size), `Some(false)` with
+    /// `GGML_CUDA_FORCE_CUBLAS` (dequantized to F16 for cuBLAS/hipBLAS above the one-token
+    /// kernels' batch sizes), `None` llama.cpp's own choice by GPU and build
+    /// (`prompt_kernels::cuda_kernels`, `prompt_kernels::amd_kernels`).
+    pub force_mmq: Option<bool>,
 }
 
 impl Default for Settings {
@@ -397,6 +403,7 @@ impl Default for Settings {
             threads: None,
             cpu_build: CpuBuild::LlamaCpp,
             hipblaslt: None,
+            force_mmq: None,
         }
     }
 }

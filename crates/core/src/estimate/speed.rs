@@ -26,8 +26,8 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_bf16_rate, amd_kernels, blas_library_share, expert_tile_slowdown, float_experts_tiled,
-    matmul_s, vulkan_matrix_cores, Kernels,
+    amd_bf16_rate, amd_kernels, blas_library_share, cuda_kernels, expert_tile_slowdown,
+    float_experts_tiled, force_kernels, matmul_s, vulkan_matrix_cores, Kernels,
 };
 use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -295,9 +295,12 @@ fn performance(
     };
     // The kernels prefill runs: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
     // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA), through
-    // FP16 elsewhere, and on AMD GPUs through what their architecture and the build choose
-    // (`prompt_kernels::amd_kernels`).
-    let kernels = |d: usize, u: f64| -> Kernels {
+    // FP16 elsewhere, and on NVIDIA and AMD GPUs through what their architecture and the build
+    // choose (`prompt_kernels::cuda_kernels`, `prompt_kernels::amd_kernels`). `choice` is the token count a CUDA build chooses its
+    // quantized kernels by: the ubatch's, or for expert weights the tokens routed to one expert
+    // (llama.cpp multiplies each expert's rows on their own wherever it does not run MMQ over
+    // all experts at once; `prompt_kernels::cuda_kernels`).
+    let kernels_at = |d: usize, u: f64, choice: f64| -> Kernels {
         if d >= n_gpu {
             return Kernels::own(cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
         }
@@ -316,6 +319,7 @@ fn performance(
                 let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
+                force_kernels(&mut k, s.force_mmq, u);
                 let float_active = load.active[d][WeightClass::Float.index()];
                 let bf16_share = if float_active > 0.0 {
                     load.bf16_active[d] / float_active
@@ -327,6 +331,29 @@ fn performance(
                     k.weights_float_peak = 1.0 / ((1.0 - bf16_share) / blas + bf16_share / bf16);
                 }
                 return k;
+            }
+        }
+        if g.api == GpuApi::Cuda {
+            if let Some(arch) = g.nvidia_arch() {
+                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
+                // MMQ runs on the INT8 tensor cores from Turing on, on `__dp4a` (4 multiply-adds
+                // per FP32 lane) before.
+                let mmq = if g.int8_ops > 0.0 {
+                    g.mmq_int8_ops()
+                } else if !arch.int8_mma() && g.fp32_flops > 0.0 {
+                    4.0 * g.fp32_flops
+                } else {
+                    f16
+                };
+                return cuda_kernels(
+                    arch,
+                    s.llama_cpp,
+                    s.force_mmq,
+                    choice,
+                    acc16,
+                    mmq,
+                    dequant_bw,
+                );
             }
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {
@@ -345,6 +372,15 @@ fn performance(
             _ => f16,
         };
         Kernels::own(acc16, quant)
+    };
+    let kernels = |d: usize, u: f64| kernels_at(d, u, u);
+    let expert_kernels = |d: usize, u: f64| {
+        let per_expert = if spec.n_expert > 1 && spec.n_expert_used > 0 {
+            (u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert)).max(1.0)
+        } else {
+            u
+        };
+        kernels_at(d, u, per_expert)
     };
     let layer_dev = |il: u32| -> usize {
         if s.no_kv_offload {
@@ -512,6 +548,7 @@ fn performance(
                 let pk = peak(cd);
                 let bpc = bp(cd);
                 let k = kernels(cd, u);
+                let ke = expert_kernels(cd, u);
                 let touched = spec.expert_share_touched(u) / spec.expert_share_touched(1.0);
                 // The ubatch holding the prompt's last token computes that token's logits.
                 let last = done + u as u64 >= prompt;
@@ -529,7 +566,7 @@ fn performance(
                         ),
                         |part| matmul_s(part, &zero, u, false, &k, bpc, &p.pp_class, touched),
                     ) + matmul_s(out, out, u, last, &k, bpc, &p.pp_class, touched)
-                } else {
+                } else if ke.kernel == k.kernel {
                     matmul_s(
                         &load.active[d],
                         &load.output_active[d],
@@ -540,6 +577,24 @@ fn performance(
                         &p.pp_class,
                         touched,
                     )
+                } else {
+                    // The experts take other kernels than the dense weights.
+                    let experts = &load.expert_active[d];
+                    let mut dense = load.active[d];
+                    for (x, e) in dense.iter_mut().zip(experts) {
+                        *x = (*x - e).max(0.0);
+                    }
+                    let zero = [0f64; WeightClass::COUNT];
+                    matmul_s(
+                        &dense,
+                        &load.output_active[d],
+                        u,
+                        last,
+                        &k,
+                        bpc,
+                        &p.pp_class,
+                        1.0,
+                    ) + matmul_s(experts, &zero, u, false, &ke, bpc, &p.pp_class, touched)
                 };
                 // Expert products fill part of their tiles (`SpeedParams::moe_tile`); float
                 // experts run through the float kernels (MMF takes expert products of up to 512
@@ -557,7 +612,7 @@ fn performance(
                         quant[WeightClass::Float.index()] = 0.0;
                     }
                     let zero = [0f64; WeightClass::COUNT];
-                    t += slow * matmul_s(&quant, &zero, u, false, &k, bpc, &p.pp_class, touched);
+                    t += slow * matmul_s(&quant, &zero, u, false, &ke, bpc, &p.pp_class, touched);
                 }
                 // A ubatch reads its weights at least once, from the memory that holds them: a
                 // few tokens are as memory-bound as one (llama.cpp runs batches of up to 8 rows

@@ -3,6 +3,7 @@
 //! how much of the RAM a model may take (`os`).
 
 mod amd;
+mod nvidia;
 mod os;
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 mod calibration;
 pub use amd::{amd_arch_of, AmdArch};
 pub use calibration::{BackendParams, Calibration, CpuKernels};
+pub use nvidia::{nvidia_arch_of, NvidiaArch};
 
 pub use os::{ram_budget, Os, RamBasis, RamBudget, UNKNOWN_OS_RESERVE_BYTES};
 
@@ -188,6 +190,16 @@ impl DeviceSpec {
             return None;
         }
         amd_arch_of(&self.name)
+    }
+
+    /// The NVIDIA architecture, told from the name ([`nvidia_arch_of`]); `None` for other makers
+    /// and names it cannot place.
+    #[must_use]
+    pub fn nvidia_arch(&self) -> Option<NvidiaArch> {
+        if self.vendor.is_some_and(|v| v != GpuVendor::Nvidia) {
+            return None;
+        }
+        nvidia_arch_of(&self.name)
     }
 
     /// The INT8 rate llama.cpp's quantized matrix kernels (MMQ) can issue, OP/s (0 when unknown).

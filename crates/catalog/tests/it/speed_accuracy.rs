@@ -23,7 +23,9 @@ fn decode_and_prefill_meet_the_targets() {
     // rocm-gddr's prompt constants fitted before them): decode 6.0% / 25.4%, prefill 18.4% /
     // 67.3% once matrix-core MMQ was capped at twice the dot-product rate and BF16 weights took
     // their path by GPU and build (18.8% / 71.3%
-    // before; 6.0% / 25.1% and 18.3% / 70.7% on the 2,342 rows before those).
+    // before; 6.0% / 25.1% and 18.3% / 70.7% on the 2,342 rows before those). 2026-12-06,
+    // night: 2,449 rows (the L40S's contradicted 8B F16 rows excluded), CUDA's pre-b3216 prompts
+    // through cuBLAS and the CUDA classes' prompt constants refitted alone: prefill 17.7% / 63.3%.
     assert!(
         decode.median <= 0.062,
         "decode median {:.1}%",
@@ -31,12 +33,12 @@ fn decode_and_prefill_meet_the_targets() {
     );
     assert!(decode.p90 <= 0.27, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.187,
+        prefill.median <= 0.179,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.678,
+        prefill.p90 <= 0.636,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );

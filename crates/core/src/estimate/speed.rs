@@ -374,13 +374,15 @@ fn performance(
         Kernels::own(acc16, quant)
     };
     let kernels = |d: usize, u: f64| kernels_at(d, u, u);
-    let expert_kernels = |d: usize, u: f64| {
-        let per_expert = if spec.n_expert > 1 && spec.n_expert_used > 0 {
-            (u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert)).max(1.0)
+    let moe = spec.n_expert > 1 && spec.n_expert_used > 0;
+    // The expert weights' kernels (the dense ones' in a dense model).
+    let expert_kernels = |d: usize, u: f64, dense: Kernels| {
+        if moe {
+            let per_expert = u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert);
+            kernels_at(d, u, per_expert.max(1.0))
         } else {
-            u
-        };
-        kernels_at(d, u, per_expert)
+            dense
+        }
     };
     let layer_dev = |il: u32| -> usize {
         if s.no_kv_offload {
@@ -548,7 +550,7 @@ fn performance(
                 let pk = peak(cd);
                 let bpc = bp(cd);
                 let k = kernels(cd, u);
-                let ke = expert_kernels(cd, u);
+                let ke = expert_kernels(cd, u, k);
                 let touched = spec.expert_share_touched(u) / spec.expert_share_touched(1.0);
                 // The ubatch holding the prompt's last token computes that token's logits.
                 let last = done + u as u64 >= prompt;

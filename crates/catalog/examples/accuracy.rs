@@ -102,6 +102,11 @@ fn main() {
         if std::env::args().any(|a| a == "--with-rdna-tile") {
             knobs.push((Box::new(|p| &mut p.moe_tile[2]), 0.0, 256.0));
         }
+        if std::env::args().any(|a| a == "--with-amdvlk") {
+            // `--with-amdvlk`: and AMDVLK's factor on the large Vulkan tiles (`amdvlk_tiles`).
+            params.amdvlk_tiles = SpeedParams::prior().amdvlk_tiles;
+            knobs.push((Box::new(|p| &mut p.amdvlk_tiles), 0.05, 2.0));
+        }
         let p = fit_knobs(&cases, &params, &knobs);
         for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
             .iter()
@@ -110,8 +115,8 @@ fn main() {
             println!("  {n}: {b:?}");
         }
         println!(
-            "attn_share {:.3?} moe_tile {:.1?}",
-            p.attn_share, p.moe_tile
+            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3}",
+            p.attn_share, p.moe_tile, p.amdvlk_tiles
         );
         params = p;
     }

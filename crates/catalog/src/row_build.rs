@@ -2,7 +2,7 @@
 //! (`83bc2f28 (6077)`, `b7772`), a month it states, or the month of the llama.cpp pull request,
 //! issue or discussion it comes from. A row that tells nothing runs the current rules.
 
-use llmrig_core::estimate::LlamaCppVersion;
+use llmrig_core::estimate::{LlamaCppVersion, VulkanDriver};
 
 /// llama.cpp pull requests, issues and discussions (one numbering) with their month, ascending:
 /// a thread's rows are dated by the latest entry at or below its number. From the threads
@@ -111,9 +111,40 @@ pub(crate) fn row_force_mmq(notes: &str) -> Option<bool> {
     }
 }
 
+/// The Vulkan driver a row ran on, from its notes, host and source ([`VulkanDriver::named_in`];
+/// kyuz0's toolboxes name it in their file names); `None` when nothing says (RADV then, the
+/// Linux default).
+pub(crate) fn row_vulkan_driver(text: &str) -> Option<VulkanDriver> {
+    VulkanDriver::named_in(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_tell_their_vulkan_driver() {
+        let kyuz0 =
+            "toolbox=vulkan_amdvlk; flags=fa1; file gemma-4-31B-it-BF16__vulkan_amdvlk__fa1.log";
+        assert_eq!(row_vulkan_driver(kyuz0), Some(VulkanDriver::Amdvlk));
+        assert_eq!(
+            row_vulkan_driver("0 = Radeon 8060S Graphics (RADV GFX1151) (radv) | uma: 1"),
+            Some(VulkanDriver::Radv)
+        );
+        assert_eq!(
+            row_vulkan_driver("AMD Radeon RX 7900 XTX (AMD open-source driver) | uma: 0"),
+            Some(VulkanDriver::Amdvlk)
+        );
+        assert_eq!(
+            row_vulkan_driver("AMD Radeon RX 9070 XT (AMD proprietary driver) | uma: 0"),
+            Some(VulkanDriver::Amd)
+        );
+        assert_eq!(
+            row_vulkan_driver("Windows 11, Adrenalin 26.8.1"),
+            Some(VulkanDriver::Amd)
+        );
+        assert_eq!(row_vulkan_driver("Ubuntu 24.04"), None);
+    }
 
     #[test]
     fn rows_tell_their_blas_backend() {

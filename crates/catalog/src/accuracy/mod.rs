@@ -486,6 +486,12 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
         let llama_cpp = crate::row_build::row_version(&row[c_build], &row[c_src]);
         let hipblaslt = crate::row_build::row_hipblaslt(&row[c_notes], llama_cpp);
         let force_mmq = crate::row_build::row_force_mmq(&row[c_notes]);
+        let vulkan_driver = crate::row_build::row_vulkan_driver(&format!(
+            "{} {} {}",
+            &row[c_notes],
+            &row[col("host_system")],
+            &row[c_src]
+        ));
         let settings = |prompt: u64, gen: u64, depth: u64| Settings {
             ctx: Some((prompt + gen + depth).max(256)),
             batch: ubatch.max(2048),
@@ -499,6 +505,7 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             llama_cpp,
             hipblaslt,
             force_mmq,
+            vulkan_driver,
             ..Settings::default()
         };
         let runs: Vec<Settings> = if localscore {

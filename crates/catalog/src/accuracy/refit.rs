@@ -2,7 +2,9 @@
 //! cross-validation runs in every fold and `llmrig calibrate` runs within a [`Scope`]), and the fit
 //! of a few new constants alone ([`fit_knobs`]).
 
-use llmrig_core::estimate::{device_class, SpeedParams, CPU_CLASS, N_CLASSES};
+use llmrig_core::estimate::{
+    device_class, vulkan_amd_tiles, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+};
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
 
@@ -76,6 +78,11 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         let s = c.runs[0].settings();
         c.meta.phase == Phase::Prefill && s.prompt + s.depth >= 4096
     });
+    // Prefill rows on AMDVLK with the large Vulkan tiles (`SpeedParams::amdvlk_tiles`).
+    let amdvlk_rows = cases
+        .iter()
+        .filter(|c| c.meta.phase == Phase::Prefill && amdvlk_large_tiles(c))
+        .count();
     let mut knobs: Vec<Knob> = Vec::new();
     for b in 0..N_CLASSES {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
@@ -140,8 +147,24 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
             knobs.push((Box::new(move |p| &mut p.moe_tile[b]), 0.0, 128.0));
         }
         knobs.push((Box::new(|p| &mut p.step_exp), 0.01, 1.5));
+        if amdvlk_rows >= min_main {
+            knobs.push((Box::new(|p| &mut p.amdvlk_tiles), 0.05, 2.0));
+        }
     }
     descend(cases, start.clone(), &knobs)
+}
+
+/// Whether `c` ran on AMDVLK in a build whose Vulkan backend gives AMD's GPUs the large prompt
+/// tiles, which `SpeedParams::amdvlk_tiles` scales: the rows that inform it.
+pub(crate) fn amdvlk_large_tiles(c: &Case) -> bool {
+    let s = c.runs[0].settings();
+    // The rule returns the factor it is given where it applies.
+    s.vulkan_driver == Some(VulkanDriver::Amdvlk)
+        && c.runs[0]
+            .system()
+            .gpus
+            .first()
+            .is_some_and(|g| vulkan_amd_tiles(g, s.llama_cpp, VulkanDriver::Amdvlk, 2.0) == 2.0)
 }
 
 /// A constant a fit may move (how to reach it in the constants) and its lower and upper bounds.

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use llmrig_catalog::recommend::Use;
-use llmrig_core::estimate::{CpuBuild, GpuLayers, LlamaCppVersion};
+use llmrig_core::estimate::{CpuBuild, GpuLayers, LlamaCppVersion, VulkanDriver};
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::InterNode;
 
@@ -411,6 +411,9 @@ pub struct EstimateArgs {
     /// A CUDA/HIP build's forced prompt kernels for quantized weights: `mmq` (GGML_CUDA_FORCE_MMQ: llama.cpp's own kernels at every batch size) or `cublas` (GGML_CUDA_FORCE_CUBLAS: dequantized to F16 for cuBLAS/hipBLAS); unset, llama.cpp's choice by GPU and build.
     #[arg(long = "cuda-force", value_parser = values::cuda_force)]
     pub cuda_force: Option<bool>,
+    /// The Vulkan driver of an AMD GPU under llama.cpp's Vulkan backend: `radv` (Mesa), `amdvlk` (AMD's discontinued open-source Linux driver) or `amd` (AMD's Windows driver); unset, `amd` on Windows and `radv` elsewhere. Changes the prompt speed of RDNA3/4 GPUs from llama.cpp b7700 (#18749's large prompt tiles: faster on RADV, slower on AMDVLK, not taken on Windows).
+    #[arg(long = "vulkan-driver", value_parser = values::vulkan_driver)]
+    pub vulkan_driver: Option<VulkanDriver>,
     /// CPU threads for the layers on the CPU, as llama.cpp's `-t` (default: the physical cores).
     #[arg(short = 't', long = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,

@@ -14,8 +14,8 @@ use clap::ValueEnum;
 use llmrig_catalog::recommend::Use;
 use llmrig_catalog::{devices, DeviceEntry};
 use llmrig_core::estimate::{
-    Backend, CpuBuild, FlashAttn, GpuLayers, LlamaCppVersion, Program, SplitMode, CPU_BUILDS,
-    KV_CACHE_TYPES, MAX_CTX, PROGRAMS,
+    Backend, CpuBuild, FlashAttn, GpuLayers, LlamaCppVersion, Program, SplitMode, VulkanDriver,
+    CPU_BUILDS, KV_CACHE_TYPES, MAX_CTX, PROGRAMS,
 };
 use llmrig_core::quant::GgmlType;
 use llmrig_core::serve::{Engine, InterNode, KvDtype};
@@ -581,6 +581,17 @@ pub fn cuda_force(s: &str) -> Result<bool, String> {
         "mmq" | "force_mmq" | "ggml_cuda_force_mmq" => Ok(true),
         "cublas" | "hipblas" | "force_cublas" | "ggml_cuda_force_cublas" => Ok(false),
         _ => Err("expected mmq (GGML_CUDA_FORCE_MMQ) or cublas (GGML_CUDA_FORCE_CUBLAS)".into()),
+    }
+}
+
+/// `--vulkan-driver`: `radv` (Mesa), `amdvlk` or `amd` (AMD's Windows driver; also `windows`,
+/// `proprietary`, `adrenalin`).
+pub fn vulkan_driver(s: &str) -> Result<VulkanDriver, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "radv" | "mesa" => Ok(VulkanDriver::Radv),
+        "amdvlk" => Ok(VulkanDriver::Amdvlk),
+        "amd" | "windows" | "proprietary" | "adrenalin" => Ok(VulkanDriver::Amd),
+        _ => Err("expected radv (Mesa), amdvlk or amd (AMD's Windows driver)".into()),
     }
 }
 

@@ -14,7 +14,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use llmrig_catalog::accuracy::Phase;
 use llmrig_catalog::calibrate::{calibrate, distinct_models, model_by_arch_params, Measurement};
-use llmrig_core::estimate::{FlashAttn, GpuLayers, LlamaCppVersion, ModelWeights, Settings};
+use llmrig_core::estimate::{
+    FlashAttn, GpuLayers, LlamaCppVersion, ModelWeights, Settings, VulkanDriver,
+};
 use llmrig_core::quant::{GgmlType, Quant};
 use llmrig_formats::llama_bench::{self, BenchRow};
 
@@ -307,6 +309,9 @@ fn measurement(r: &BenchRow) -> Result<Measurement, String> {
         llama_cpp: r
             .build_number
             .map_or(LlamaCppVersion::Current, LlamaCppVersion::Build),
+        // The Vulkan driver where llama-bench's GPU description names it (`(RADV GFX1151)`);
+        // else the machine's OS decides.
+        vulkan_driver: r.gpu_info.as_deref().and_then(VulkanDriver::named_in),
         ..Settings::default()
     };
     Ok(Measurement {

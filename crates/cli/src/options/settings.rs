@@ -67,6 +67,7 @@ pub fn settings(a: &EstimateArgs) -> Settings {
         cpu_build: a.cpu_build,
         hipblaslt: a.hipblaslt,
         force_mmq: a.cuda_force,
+        vulkan_driver: a.vulkan_driver,
     }
 }
 

@@ -38,6 +38,7 @@ mod serve;
 mod stack;
 /// Every program's model store and `.llamafile` files (issue 17).
 mod stores;
+mod vulkan_drivers;
 
 /// The binary, with a user config folder that does not exist, so a bandwidth stored by
 /// `llmrig hw --measure` on the developer's machine does not change the results, and a fixed

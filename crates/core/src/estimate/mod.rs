@@ -29,11 +29,12 @@ pub use memory::{
 };
 pub use placement::{Dev, Placement};
 pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
+pub use prompt_kernels::vulkan_amd_tiles;
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, CpuBuild, EstimateError, FlashAttn, GpuLayers,
-    LlamaCppVersion, Rules, Settings, SplitMode, TensorOverride, CPU_BUILDS, KV_CACHE_TYPES,
-    MAX_CTX,
+    LlamaCppVersion, Rules, Settings, SplitMode, TensorOverride, VulkanDriver, CPU_BUILDS,
+    KV_CACHE_TYPES, MAX_CTX,
 };
 pub use speed::{BackendParams, Calibration, CpuKernels, DepthPoint, Performance};
 pub use speed_params::{

@@ -8,7 +8,7 @@
 //! the build ([`amd_kernels`]), and prompt speed with it: Strix Halo's prompt speed fell and rose
 //! with the builds that moved RDNA3.5 between them (llama.cpp issue #17917).
 
-use super::settings::LlamaCppVersion;
+use super::settings::{LlamaCppVersion, VulkanDriver};
 use super::weights::WeightClass;
 use crate::model::ModelSpec;
 use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi, GpuVendor, NvidiaArch};
@@ -24,7 +24,7 @@ pub(super) enum Kernel {
 }
 
 /// How one device runs a prompt ubatch's matrix products.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Kernels {
     /// Peak of the BLAS product of float (or dequantized) weights, FLOP/s.
     pub float_peak: f64,
@@ -300,6 +300,69 @@ pub(super) fn vulkan_matrix_cores(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
             b_series || matches!(w, "140V" | "130V" | "LUNAR" | "BATTLEMAGE")
         });
     xe2 && v.has_build(5600)
+}
+
+/// The first build with ggml-vulkan's large prompt tiles for AMD GPUs with matrix cores: #18749
+/// (merged 2026-01-11; between #18537's b7645 and b7772, both January 2026, so b7700 is taken;
+/// the calibration rows of AMD GPUs under Vulkan are from b7423 or earlier, or b9187 or later).
+const VULKAN_AMD_LARGE_TILES_BUILD: u32 = 7700;
+
+/// The prompt speed of the large tiles under Mesa's RADV over the medium ones before them: the
+/// geometric mean of #18749's own Strix Halo (RADV) pp512 gains for Llama 3 8B, Q4_0 1.357,
+/// Q4_K_S 1.499 and Q8_0 1.758 (644.84 → 875.24, 529.50 → 793.51, 422.37 → 742.46 tok/s). They
+/// are whole-prompt gains, so a floor for the products' own.
+pub(super) const RADV_LARGE_TILES: f64 = 1.53;
+
+/// How much faster than before #18749 a ubatch's dense matrix products run on `g` under Vulkan
+/// with `driver` in build `v`, where `amdvlk` is AMDVLK's factor (`SpeedParams::amdvlk_tiles`):
+/// 1 but on AMD's GPUs with Vulkan matrix cores (RDNA3, 3.5 and 4) from that PR on. #18749 gave
+/// them 128×128 tiles (`l_warptile`, `mul_mat_l`) for the dense products, not the expert ones
+/// (`mul_mat_id_l` stays off); the next day #18763 took them back from AMD's proprietary driver
+/// (`eAmdProprietary`, Windows), where they were slower. AMDVLK reports itself as AMD's
+/// open-source driver and keeps them, though it compiles shaders with the proprietary driver's
+/// compiler: on Strix Halo its dense prompts fell from 1,306 tok/s (Llama 2 7B Q4_0, b6182) to 347
+/// (b9187), where RADV's rose from 876 to 1,338 and its MoE prompts held (gpt-oss-120b 486 → 665;
+/// kyuz0/amd-strix-halo-toolboxes).
+#[must_use]
+pub fn vulkan_amd_tiles(
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    driver: VulkanDriver,
+    amdvlk: f64,
+) -> f64 {
+    let matrix_cores = matches!(
+        g.amd_arch(),
+        Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)
+    );
+    if g.api != GpuApi::Vulkan || !matrix_cores || !v.has_build(VULKAN_AMD_LARGE_TILES_BUILD) {
+        return 1.0;
+    }
+    match driver {
+        VulkanDriver::Radv => RADV_LARGE_TILES,
+        VulkanDriver::Amdvlk => amdvlk,
+        VulkanDriver::Amd => 1.0,
+    }
+}
+
+/// How much faster than before 2026 a prompt's attention runs on `g` under Vulkan with `driver`
+/// in build `v`: AMDVLK's factor where [`vulkan_amd_tiles`] applies, else 1. Between the
+/// calibration rows' b7423 and b9187 ggml-vulkan's flash attention on AMD's matrix cores was
+/// rewritten too (#19075, Jan 2026; #19625, Feb 2026), and on AMDVLK Strix Halo's deep prompts
+/// fell with its dense products: predicted at b7423's rates, its b9187 `pp2048 @ d32768` rows
+/// came out 3.2× too fast (median). RADV's attention rose instead (0.52× there), which no term
+/// takes yet: no PR table gives its size.
+#[must_use]
+pub fn vulkan_amd_attention(
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    driver: VulkanDriver,
+    amdvlk: f64,
+) -> f64 {
+    if driver == VulkanDriver::Amdvlk {
+        vulkan_amd_tiles(g, v, driver, amdvlk)
+    } else {
+        1.0
+    }
 }
 
 /// Whether MMQ runs on the matrix cores (MFMA, WMMA) in build `v`, else on `v_dot4_i32_i8`.
@@ -667,6 +730,50 @@ mod tests {
             };
             assert_eq!(vulkan_matrix_cores(&g, v), want, "{name} at {v:?}");
         }
+    }
+
+    #[test]
+    fn amd_vulkan_tiles_follow_the_driver_from_pr_18749() {
+        let vulkan = |name: &str| DeviceSpec {
+            name: name.into(),
+            vendor: Some(GpuVendor::Amd),
+            api: GpuApi::Vulkan,
+            ..DeviceSpec::default()
+        };
+        let strix = vulkan("AMD Ryzen AI Max+ 395");
+        let (radv, amdvlk, amd) = (VulkanDriver::Radv, VulkanDriver::Amdvlk, VulkanDriver::Amd);
+        let now = LlamaCppVersion::Current;
+        // RADV gains the PR's measured speed-up; AMDVLK takes its own factor; Windows's driver
+        // was taken out of the large tiles (#18763).
+        assert_eq!(vulkan_amd_tiles(&strix, now, radv, 0.5), RADV_LARGE_TILES);
+        assert_eq!(vulkan_amd_tiles(&strix, now, amdvlk, 0.5), 0.5);
+        assert_eq!(vulkan_amd_tiles(&strix, now, amd, 0.5), 1.0);
+        // Before the PR, on GPUs without Vulkan matrix cores, and under another API: unchanged.
+        assert_eq!(vulkan_amd_tiles(&strix, at(7423), radv, 0.5), 1.0);
+        assert_eq!(
+            vulkan_amd_tiles(&vulkan("AMD Radeon RX 6800 XT"), now, radv, 0.5),
+            1.0
+        );
+        assert_eq!(
+            vulkan_amd_tiles(&vulkan("AMD Radeon AI PRO R9700"), now, radv, 0.5),
+            RADV_LARGE_TILES
+        );
+        let rocm = DeviceSpec {
+            api: GpuApi::Rocm,
+            ..strix.clone()
+        };
+        assert_eq!(vulkan_amd_tiles(&rocm, now, radv, 0.5), 1.0);
+        let nvidia = DeviceSpec {
+            name: "NVIDIA GeForce RTX 4090".into(),
+            vendor: Some(GpuVendor::Nvidia),
+            api: GpuApi::Vulkan,
+            ..DeviceSpec::default()
+        };
+        assert_eq!(vulkan_amd_tiles(&nvidia, now, radv, 0.5), 1.0);
+        // Attention: only AMDVLK's factor.
+        assert_eq!(vulkan_amd_attention(&strix, now, radv, 0.5), 1.0);
+        assert_eq!(vulkan_amd_attention(&strix, now, amdvlk, 0.5), 0.5);
+        assert_eq!(vulkan_amd_attention(&strix, at(7423), amdvlk, 0.5), 1.0);
     }
 
     #[test]

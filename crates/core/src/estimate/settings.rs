@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::model::ModelSpec;
 use crate::quant::GgmlType;
-use crate::system::{GpuApi, SystemSpec};
+use crate::system::{GpuApi, Os, SystemSpec};
 
 /// Largest context the estimator accepts, in tokens (16 Mi; no model is trained longer).
 pub const MAX_CTX: u64 = 1 << 24;
@@ -28,6 +28,64 @@ pub enum FlashAttn {
     Off,
     /// llama.cpp turns it on where the backend supports it (CUDA, Metal, Vulkan, CPU do).
     Auto,
+}
+
+/// The Vulkan driver an AMD GPU runs llama.cpp's Vulkan backend on. They compile the same shaders
+/// with different compilers (Mesa's ACO; AMD's LLPC in AMDVLK and the Windows driver), and
+/// ggml-vulkan picks its prompt tiles by the driver (`ggml_vk_load_shaders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VulkanDriver {
+    /// Mesa's RADV, the Linux default (`(radv)` in ggml_vulkan's device line).
+    #[default]
+    Radv,
+    /// AMDVLK, AMD's open-source Linux driver (`AMD open-source driver`; discontinued by AMD in
+    /// 2025, still shipped by some toolboxes).
+    Amdvlk,
+    /// AMD's proprietary driver (Windows, Adrenalin: `AMD proprietary driver`).
+    Amd,
+}
+
+impl VulkanDriver {
+    /// The driver an AMD GPU runs Vulkan on under `os` unless told otherwise: AMD's own on
+    /// Windows (the only one there), Mesa's RADV on Linux (the distributions' default).
+    #[must_use]
+    pub fn for_os(os: Option<Os>) -> VulkanDriver {
+        if os == Some(Os::Windows) {
+            VulkanDriver::Amd
+        } else {
+            VulkanDriver::Radv
+        }
+    }
+
+    /// The driver a text names: ggml_vulkan's device line (`(radv)`, `AMD open-source driver` for
+    /// AMDVLK, `AMD proprietary driver`), llama-bench's `gpu_info` (`(RADV GFX1151)`), a host or
+    /// file name (`vulkan_amdvlk`); a Windows host that names none ran AMD's own.
+    #[must_use]
+    pub fn named_in(text: &str) -> Option<VulkanDriver> {
+        let t = text.to_ascii_lowercase();
+        if t.contains("amdvlk") || t.contains("amd open-source driver") {
+            Some(VulkanDriver::Amdvlk)
+        } else if t.contains("amd proprietary driver")
+            || (t.contains("windows") && !t.contains("radv"))
+        {
+            Some(VulkanDriver::Amd)
+        } else if t.contains("radv") {
+            Some(VulkanDriver::Radv)
+        } else {
+            None
+        }
+    }
+
+    /// The `--vulkan-driver` name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            VulkanDriver::Radv => "radv",
+            VulkanDriver::Amdvlk => "amdvlk",
+            VulkanDriver::Amd => "amd",
+        }
+    }
 }
 
 /// How the llama.cpp that runs the CPU's share was built: what multiplies its prompt's matrices.
@@ -368,6 +426,9 @@ pub struct Settings {
     /// kernels' batch sizes), `None` llama.cpp's own choice by GPU and build
     /// (`prompt_kernels::cuda_kernels`, `prompt_kernels::amd_kernels`).
     pub force_mmq: Option<bool>,
+    /// The Vulkan driver of AMD GPUs under the Vulkan backend (`prompt_kernels::vulkan_amd_tiles`);
+    /// `None`: AMD's own on Windows, Mesa's RADV elsewhere ([`VulkanDriver::for_os`]).
+    pub vulkan_driver: Option<VulkanDriver>,
 }
 
 impl Default for Settings {
@@ -404,6 +465,7 @@ impl Default for Settings {
             cpu_build: CpuBuild::LlamaCpp,
             hipblaslt: None,
             force_mmq: None,
+            vulkan_driver: None,
         }
     }
 }

@@ -27,9 +27,10 @@ use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
     amd_bf16_rate, amd_kernels, blas_library_share, cuda_kernels, expert_tile_slowdown,
-    float_experts_tiled, force_kernels, matmul_s, vulkan_matrix_cores, Kernels,
+    float_experts_tiled, force_kernels, matmul_s, vulkan_amd_attention, vulkan_amd_tiles,
+    vulkan_matrix_cores, Kernels,
 };
-use super::settings::Settings;
+use super::settings::{Settings, VulkanDriver};
 use super::speed_params::{backend_index, device_class, SpeedParams};
 use super::weights::{ModelWeights, WeightClass};
 
@@ -300,7 +301,11 @@ fn performance(
     // quantized kernels by: the ubatch's, or for expert weights the tokens routed to one expert
     // (llama.cpp multiplies each expert's rows on their own wherever it does not run MMQ over
     // all experts at once; `prompt_kernels::cuda_kernels`).
-    let kernels_at = |d: usize, u: f64, choice: f64| -> Kernels {
+    // The Vulkan driver of AMD's GPUs (`prompt_kernels::vulkan_amd_tiles`).
+    let vk_driver = s
+        .vulkan_driver
+        .unwrap_or_else(|| VulkanDriver::for_os(sys.os));
+    let kernels_at = |d: usize, u: f64, choice: f64, experts: bool| -> Kernels {
         if d >= n_gpu {
             return Kernels::own(cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
         }
@@ -371,15 +376,24 @@ fn performance(
             GpuApi::Vulkan if g.vendor == Some(GpuVendor::Nvidia) => acc16,
             _ => f16,
         };
-        Kernels::own(acc16, quant)
+        let mut k = Kernels::own(acc16, quant);
+        if !experts {
+            // ggml-vulkan's large prompt tiles for AMD's matrix cores, which depend on the driver
+            // and leave the expert products (`mul_mat_id`) as they were.
+            let f = vulkan_amd_tiles(g, s.llama_cpp, vk_driver, p.amdvlk_tiles);
+            k.float_peak *= f;
+            k.weights_float_peak *= f;
+            k.quant_peak *= f;
+        }
+        k
     };
-    let kernels = |d: usize, u: f64| kernels_at(d, u, u);
+    let kernels = |d: usize, u: f64| kernels_at(d, u, u, false);
     let moe = spec.n_expert > 1 && spec.n_expert_used > 0;
     // The expert weights' kernels (the dense ones' in a dense model).
     let expert_kernels = |d: usize, u: f64, dense: Kernels| {
         if moe {
             let per_expert = u * f64::from(spec.n_expert_used) / f64::from(spec.n_expert);
-            kernels_at(d, u, per_expert.max(1.0))
+            kernels_at(d, u, per_expert.max(1.0), true)
         } else {
             dense
         }
@@ -443,7 +457,8 @@ fn performance(
             if d < n_gpu && sys.gpus[d].api == GpuApi::Vulkan && load.bf16_expert_active[d] > 0.0 {
                 m += vulkan_bf16_expert_tile_s(
                     load.bf16_expert_active[d],
-                    kernels(d, 1.0).float_peak * bp(d).pp_float,
+                    // Expert products (`mul_mat_id`), which kept their tiles.
+                    kernels_at(d, 1.0, 1.0, true).float_peak * bp(d).pp_float,
                     b * p.class_factor[WeightClass::Float.index()],
                     p.moe_tile[1],
                 );
@@ -568,7 +583,7 @@ fn performance(
                         ),
                         |part| matmul_s(part, &zero, u, false, &k, bpc, &p.pp_class, touched),
                     ) + matmul_s(out, out, u, last, &k, bpc, &p.pp_class, touched)
-                } else if ke.kernel == k.kernel {
+                } else if ke == k {
                     matmul_s(
                         &load.active[d],
                         &load.output_active[d],
@@ -637,7 +652,14 @@ fn performance(
                 let attn_eff = if cd == cpu {
                     p.cpu.attn
                 } else {
-                    bpc.pp_float * p.attn_share[class(cd)]
+                    bpc.pp_float
+                        * p.attn_share[class(cd)]
+                        * vulkan_amd_attention(
+                            &sys.gpus[cd],
+                            s.llama_cpp,
+                            vk_driver,
+                            p.amdvlk_tiles,
+                        )
                 };
                 t += attn_flops / (pk * attn_eff);
                 if !flash_attn {

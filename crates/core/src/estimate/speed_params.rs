@@ -61,6 +61,15 @@ pub struct SpeedParams {
     /// the kernels differ from the GEMMs (llama.cpp's own FA kernels: tensor cores on CUDA, on
     /// AMD's matrix cores only for some shapes, fattn.cu `ggml_cuda_get_best_fattn_kernel`).
     pub attn_share: [f64; N_CLASSES],
+    /// Prefill: AMDVLK's dense matrix products on ggml-vulkan's large tiles for AMD (llama.cpp
+    /// #18749 on) relative to its products before them (RADV's are [`RADV_LARGE_TILES`] faster,
+    /// AMD's Windows driver keeps the old tiles; `prompt_kernels::vulkan_amd_tiles`), and its
+    /// attention after 2026's rewrites of the Vulkan flash attention
+    /// (`prompt_kernels::vulkan_amd_attention`). Only Strix Halo's rows of
+    /// kyuz0/amd-strix-halo-toolboxes inform it.
+    ///
+    /// [`RADV_LARGE_TILES`]: super::prompt_kernels::RADV_LARGE_TILES
+    pub amdvlk_tiles: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).
     pub attn_passes: f64,
@@ -172,6 +181,7 @@ impl SpeedParams {
             moe_step: 1.0,
             moe_tile: [16.0; 3],
             attn_share: [1.0; N_CLASSES],
+            amdvlk_tiles: 1.0,
             attn_passes: 4.0,
             hop_s: 0.0002,
             pipeline_overlap: 0.8,
@@ -300,9 +310,13 @@ impl Default for SpeedParams {
                 // --prompt-only --with-attn --with-rdna-tile`, 2,342 rows).
                 b(0.8119, 0.002315, 0.2433, 0.3490, 0.005166), // rocm-gddr
                 b(0.3933, 0.004351, 0.4716, 0.1503, 0.01189),  // rocm-hbm
-                b(0.8243, 0.001231, 0.05087, 0.2376, 1e-05),   // vulkan
-                b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),     // metal
-                b(0.4813, 0.0023, 0.02, 0.09933, 1.016e-05),   // intel
+                // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
+                // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
+                // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
+                // 17.6% / 63.3% → 17.2% / 60.1%).
+                b(0.8243, 0.001231, 0.05087, 0.2286, 0.003321), // vulkan
+                b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),      // metal
+                b(0.4813, 0.0023, 0.02, 0.09933, 1.016e-05),    // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
@@ -334,6 +348,8 @@ impl Default for SpeedParams {
             // the R9700's rows joined (refitted with the class's prompt constants, above).
             moe_tile: [53.2, 81.0, 119.0],
             attn_share: [1.188, 0.319, 0.481, 1.0, 0.99, 1.426, 1.0, 1.0, 1.0],
+            // Fitted with vulkan's prompt constants (above).
+            amdvlk_tiles: 0.365,
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,

@@ -11,9 +11,9 @@ use crate::units::gib;
 
 use super::fit::Fitted;
 use super::placement::WeightLayout;
-use super::prompt_kernels::{amd_kernels, Kernel};
+use super::prompt_kernels::{amd_kernels, vulkan_amd_tiles, Kernel};
 use super::ram::{shared_limit_bytes, RamUse};
-use super::settings::{Backend, Settings, SplitMode};
+use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
 use super::usage::MemoryBreakdown;
 use super::weights::{ModelWeights, WeightClass};
 
@@ -108,6 +108,12 @@ pub enum Warning {
         /// The GPU.
         device: String,
     },
+    /// An AMD GPU under Vulkan on AMDVLK in a build that gives it ggml-vulkan's large prompt tiles
+    /// (`prompt_kernels::vulkan_amd_tiles`), which AMDVLK runs slowly.
+    AmdvlkLargeTiles {
+        /// The GPU.
+        device: String,
+    },
 }
 
 impl Warning {
@@ -132,6 +138,7 @@ impl Warning {
             Warning::RowSplitSpeedAssumed => "row-split-speed-assumed",
             Warning::PipelineParallelBuffers => "pipeline-parallel-buffers",
             Warning::PromptThroughHipblas { .. } => "prompt-through-hipblas",
+            Warning::AmdvlkLargeTiles { .. } => "amdvlk-large-tiles",
         }
     }
 }
@@ -227,6 +234,10 @@ impl fmt::Display for Warning {
             Warning::PromptThroughHipblas { device } => write!(
                 f,
                 "{device}: this llama.cpp build multiplies the prompt's quantized weights with hipBLAS after dequantizing them, so prompt speed depends on rocBLAS's GEMM backend (Tensile, or hipBLASLt with ROCBLAS_USE_HIPBLASLT=1: 1.4-5.3x apart on Strix Halo in lhl/strix-halo-testing, which --hipblaslt on|off models there); llama.cpp's own kernels take them from b7148 on RDNA4, b7279 on RDNA3/3.5 and b5997 on MI300"
+            ),
+            Warning::AmdvlkLargeTiles { device } => write!(
+                f,
+                "{device}: under AMDVLK this llama.cpp build multiplies dense prompts in Vulkan tiles that AMDVLK runs slowly (since PR #18749, early 2026: Strix Halo's Llama 2 7B Q4_0 prompt fell from 1,262 to 350 tok/s on AMDVLK and rose to 1,356 on RADV, kyuz0/amd-strix-halo-toolboxes); Mesa's RADV (--vulkan-driver radv) is the faster driver"
             ),
         }
     }
@@ -389,7 +400,27 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
     if let Some(device) = prompt_through_hipblas(x) {
         out.push(Warning::PromptThroughHipblas { device });
     }
+    if let Some(device) = amdvlk_large_tiles(x) {
+        out.push(Warning::AmdvlkLargeTiles { device });
+    }
     out
+}
+
+/// The first AMD GPU holding layers that runs ggml-vulkan's large prompt tiles on AMDVLK.
+fn amdvlk_large_tiles(x: &Facts<'_>) -> Option<String> {
+    let s = &x.fitted.settings;
+    if s.backend != Backend::LlamaCpp
+        || x.layout.placement.gpu_layers == 0
+        || s.vulkan_driver != Some(VulkanDriver::Amdvlk)
+    {
+        return None;
+    }
+    // The rule returns the factor it is given exactly where AMDVLK runs the large tiles.
+    x.sys
+        .gpus
+        .iter()
+        .find(|g| vulkan_amd_tiles(g, s.llama_cpp, VulkanDriver::Amdvlk, 0.5) == 0.5)
+        .map(|g| g.name.clone())
 }
 
 /// The first ROCm GPU holding layers on which the build sends the prompt's main quantized type

@@ -62,13 +62,11 @@ pub struct SpeedParams {
     /// AMD's matrix cores only for some shapes, fattn.cu `ggml_cuda_get_best_fattn_kernel`).
     pub attn_share: [f64; N_CLASSES],
     /// Prefill: AMDVLK's dense matrix products on ggml-vulkan's large tiles for AMD (llama.cpp
-    /// #18749 on) relative to its products before them (RADV's are [`RADV_LARGE_TILES`] faster,
+    /// #18749 on) relative to its products before them (RADV's are `RADV_LARGE_TILES` faster,
     /// AMD's Windows driver keeps the old tiles; `prompt_kernels::vulkan_amd_tiles`), and its
     /// attention after 2026's rewrites of the Vulkan flash attention
     /// (`prompt_kernels::vulkan_amd_attention`). Only Strix Halo's rows of
     /// kyuz0/amd-strix-halo-toolboxes inform it.
-    ///
-    /// [`RADV_LARGE_TILES`]: super::prompt_kernels::RADV_LARGE_TILES
     pub amdvlk_tiles: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).

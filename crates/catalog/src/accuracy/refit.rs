@@ -3,7 +3,7 @@
 //! of a few new constants alone ([`fit_knobs`]).
 
 use llmrig_core::estimate::{
-    device_class, vulkan_amd_tiles, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+    device_class, vulkan_amd_large_tiles, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
 };
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
@@ -158,13 +158,12 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
 /// tiles, which `SpeedParams::amdvlk_tiles` scales: the rows that inform it.
 pub(crate) fn amdvlk_large_tiles(c: &Case) -> bool {
     let s = c.runs[0].settings();
-    // The rule returns the factor it is given where it applies.
     s.vulkan_driver == Some(VulkanDriver::Amdvlk)
         && c.runs[0]
             .system()
             .gpus
             .first()
-            .is_some_and(|g| vulkan_amd_tiles(g, s.llama_cpp, VulkanDriver::Amdvlk, 2.0) == 2.0)
+            .is_some_and(|g| vulkan_amd_large_tiles(g, s.llama_cpp))
 }
 
 /// A constant a fit may move (how to reach it in the constants) and its lower and upper bounds.

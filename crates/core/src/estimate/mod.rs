@@ -29,7 +29,7 @@ pub use memory::{
 };
 pub use placement::{Dev, Placement};
 pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
-pub use prompt_kernels::vulkan_amd_tiles;
+pub use prompt_kernels::{vulkan_amd_large_tiles, vulkan_amd_tiles};
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, CpuBuild, EstimateError, FlashAttn, GpuLayers,

@@ -330,11 +330,7 @@ pub fn vulkan_amd_tiles(
     driver: VulkanDriver,
     amdvlk: f64,
 ) -> f64 {
-    let matrix_cores = matches!(
-        g.amd_arch(),
-        Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)
-    );
-    if g.api != GpuApi::Vulkan || !matrix_cores || !v.has_build(VULKAN_AMD_LARGE_TILES_BUILD) {
+    if !vulkan_amd_large_tiles(g, v) {
         return 1.0;
     }
     match driver {
@@ -342,6 +338,17 @@ pub fn vulkan_amd_tiles(
         VulkanDriver::Amdvlk => amdvlk,
         VulkanDriver::Amd => 1.0,
     }
+}
+
+/// Whether build `v` gives `g` ggml-vulkan's large prompt tiles for AMD's matrix cores (on any
+/// driver but AMD's Windows one): an RDNA3, 3.5 or 4 GPU under Vulkan from #18749 on.
+#[must_use]
+pub fn vulkan_amd_large_tiles(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
+    let matrix_cores = matches!(
+        g.amd_arch(),
+        Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)
+    );
+    g.api == GpuApi::Vulkan && matrix_cores && v.has_build(VULKAN_AMD_LARGE_TILES_BUILD)
 }
 
 /// How much faster than before 2026 a prompt's attention runs on `g` under Vulkan with `driver`

@@ -11,7 +11,7 @@ use crate::units::gib;
 
 use super::fit::Fitted;
 use super::placement::WeightLayout;
-use super::prompt_kernels::{amd_kernels, vulkan_amd_tiles, Kernel};
+use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, Kernel};
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
 use super::usage::MemoryBreakdown;
@@ -415,11 +415,10 @@ fn amdvlk_large_tiles(x: &Facts<'_>) -> Option<String> {
     {
         return None;
     }
-    // The rule returns the factor it is given exactly where AMDVLK runs the large tiles.
     x.sys
         .gpus
         .iter()
-        .find(|g| vulkan_amd_tiles(g, s.llama_cpp, VulkanDriver::Amdvlk, 0.5) == 0.5)
+        .find(|g| vulkan_amd_large_tiles(g, s.llama_cpp))
         .map(|g| g.name.clone())
 }
 

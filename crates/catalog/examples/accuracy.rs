@@ -107,6 +107,12 @@ fn main() {
             params.amdvlk_tiles = SpeedParams::prior().amdvlk_tiles;
             knobs.push((Box::new(|p| &mut p.amdvlk_tiles), 0.05, 2.0));
         }
+        if std::env::args().any(|a| a == "--with-amd-fa") {
+            // `--with-amd-fa`: and the HIP flash attention on AMD's matrix cores over the tile
+            // kernel (`amd_fa_matrix`).
+            params.amd_fa_matrix = SpeedParams::prior().amd_fa_matrix;
+            knobs.push((Box::new(|p| &mut p.amd_fa_matrix), 0.2, 8.0));
+        }
         let p = fit_knobs(&cases, &params, &knobs);
         for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
             .iter()
@@ -115,8 +121,8 @@ fn main() {
             println!("  {n}: {b:?}");
         }
         println!(
-            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3}",
-            p.attn_share, p.moe_tile, p.amdvlk_tiles
+            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3} amd_fa_matrix {:.3}",
+            p.attn_share, p.moe_tile, p.amdvlk_tiles, p.amd_fa_matrix
         );
         params = p;
     }
@@ -148,6 +154,22 @@ fn main() {
             println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
         }
         params = p;
+    }
+    if std::env::args().any(|a| a == "--amd-fa-rows") {
+        // `--amd-fa-rows`: the deep prompts whose flash attention runs on AMD's matrix cores
+        // (the rows that inform `amd_fa_matrix`), by device and source.
+        let mut n = std::collections::BTreeMap::new();
+        for c in cases
+            .iter()
+            .filter(|c| llmrig_catalog::accuracy::amd_fa_on_matrix(c))
+        {
+            let m = c.meta();
+            *n.entry((m.device.clone(), m.source.clone())).or_insert(0) += 1;
+        }
+        for ((device, source), k) in n {
+            println!("{k:>4} {device} {source}");
+        }
+        return;
     }
     // `--fold=DEVICE` / `--source-fold=SOURCE` (as `llmrig accuracy` shortens it): the constants
     // of the device-out or source-out fold that holds it, and the fold's devices or sources.

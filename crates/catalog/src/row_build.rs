@@ -2,7 +2,18 @@
 //! (`83bc2f28 (6077)`, `b7772`), a month it states, or the month of the llama.cpp pull request,
 //! issue or discussion it comes from. A row that tells nothing runs the current rules.
 
-use llmrig_core::estimate::{LlamaCppVersion, VulkanDriver};
+use llmrig_core::estimate::{
+    LlamaCppVersion, VulkanDriver, AMD_FA_CDNA_BUILD, AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
+};
+
+/// llama.cpp pull requests whose build the kernel rules take (`estimate::prompt_kernels`): a
+/// row measured on such a PR's branch runs that build's rules, one measured on master before it
+/// the build before (PR #22880's MI100 table compares the two).
+const PR_BUILDS: &[(u32, u32)] = &[
+    (18481, AMD_FA_RDNA4_BUILD),
+    (19806, AMD_FA_CDNA_BUILD),
+    (22880, AMD_FA_RDNA3_BUILD),
+];
 
 /// llama.cpp pull requests, issues and discussions (one numbering) with their month, ascending:
 /// a thread's rows are dated by the latest entry at or below its number. From the threads
@@ -57,8 +68,13 @@ pub(crate) fn row_version(build: &str, source: &str) -> LlamaCppVersion {
     {
         return LlamaCppVersion::Build(n);
     }
+    // `PR #22880 (56ac96f6d)`, `master (before PR #22880)` of a PR whose build is known.
+    let pr = number_after(build, "PR #");
+    if let Some(&(_, b)) = pr.and_then(|n| PR_BUILDS.iter().find(|&&(p, _)| p == n)) {
+        return LlamaCppVersion::Build(if build.contains("before") { b - 1 } else { b });
+    }
     // `PR #22051 (b3cfe5eca)`, `master (before PR #22051)`, or the thread the row came from.
-    let thread = number_after(build, "PR #").or_else(|| {
+    let thread = pr.or_else(|| {
         let path = source.split("github.com/ggml-org/llama.cpp/").nth(1)?;
         ["pull/", "issues/", "discussions/"]
             .iter()
@@ -201,6 +217,12 @@ mod tests {
                     year: 2026,
                     month: 1,
                 },
+            ),
+            ("PR #22880 (56ac96f6d)", "", LlamaCppVersion::Build(9150)),
+            (
+                "master (2026-05, before PR #22880)",
+                "",
+                LlamaCppVersion::Build(9149),
             ),
             (
                 "",

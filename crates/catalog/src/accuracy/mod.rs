@@ -18,7 +18,7 @@ use crate::row_model::{model_for, private_mix, DYNAMIC_SIZE_RANGE};
 use crate::{devices, DeviceCatalog, DeviceEntry, EntryKind};
 
 mod refit;
-pub use refit::{fit_knobs, rdna_tile_holdout, refit, Knob};
+pub use refit::{amd_fa_on_matrix, fit_knobs, rdna_tile_holdout, refit, Knob};
 pub(crate) use refit::{refit_with, Scope};
 
 const THROUGHPUT_CSV: &str = include_str!("../../data/calibration/throughput.csv");

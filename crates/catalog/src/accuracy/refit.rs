@@ -3,7 +3,8 @@
 //! of a few new constants alone ([`fit_knobs`]).
 
 use llmrig_core::estimate::{
-    device_class, vulkan_amd_large_tiles, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+    amd_fa_matrix_tokens, device_class, flash_attn_on, vulkan_amd_large_tiles, SpeedParams,
+    VulkanDriver, CPU_CLASS, N_CLASSES,
 };
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
@@ -78,6 +79,11 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         let s = c.runs[0].settings();
         c.meta.phase == Phase::Prefill && s.prompt + s.depth >= 4096
     });
+    // Deep prefill rows whose flash attention runs on AMD's matrix cores (`amd_fa_matrix`).
+    let amd_fa_rows = cases
+        .iter()
+        .filter(|c| c.meta.phase == Phase::Prefill && amd_fa_on_matrix(c))
+        .count();
     // Prefill rows on AMDVLK with the large Vulkan tiles (`SpeedParams::amdvlk_tiles`).
     let amdvlk_rows = cases
         .iter()
@@ -150,6 +156,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if amdvlk_rows >= min_main {
             knobs.push((Box::new(|p| &mut p.amdvlk_tiles), 0.05, 2.0));
         }
+        if amd_fa_rows >= min_main {
+            knobs.push((Box::new(|p| &mut p.amd_fa_matrix), 0.2, 8.0));
+        }
     }
     descend(cases, start.clone(), &knobs)
 }
@@ -164,6 +173,26 @@ pub(crate) fn amdvlk_large_tiles(c: &Case) -> bool {
             .gpus
             .first()
             .is_some_and(|g| vulkan_amd_large_tiles(g, s.llama_cpp))
+}
+
+/// Whether `c` is a prompt at a depth of 4,096 tokens or more whose flash attention runs on an
+/// AMD GPU's matrix cores (`prompt_kernels::amd_fa_matrix_tokens` at its ubatch), which
+/// `SpeedParams::amd_fa_matrix` scales: the rows that inform it.
+pub fn amd_fa_on_matrix(c: &Case) -> bool {
+    let run = &c.runs[0];
+    let (s, spec) = (run.settings(), run.spec());
+    s.prompt + s.depth >= 4096
+        && flash_attn_on(s)
+        && run.system().gpus.first().is_some_and(|g| {
+            amd_fa_matrix_tokens(
+                g,
+                s.llama_cpp,
+                spec.head_dim(),
+                spec.n_head / spec.n_head_kv.max(1),
+                spec.is_mla(),
+            )
+            .is_some_and(|t| s.ubatch.min(s.prompt.max(1)) as f64 >= t)
+        })
 }
 
 /// A constant a fit may move (how to reach it in the constants) and its lower and upper bounds.

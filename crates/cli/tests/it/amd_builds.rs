@@ -24,19 +24,22 @@ fn speed(v: &serde_json::Value, key: &str) -> f64 {
 
 #[test]
 fn strix_halo_prompt_kernels_follow_the_build() {
-    let (old, merged, current) = (
+    let (old, merged, before_fa, current) = (
         strix_halo("b6077"),
         strix_halo("b7279"),
+        strix_halo("b9149"),
         strix_halo("current"),
     );
     assert!(warning_codes(&old).contains(&"prompt-through-hipblas"));
     for v in [&merged, &current] {
         assert!(!warning_codes(v).contains(&"prompt-through-hipblas"));
     }
-    // The build that merged WMMA MMQ runs today's kernels; the older one another prompt speed,
-    // the same decode (single-token products never went through hipBLAS).
+    // The build that merged WMMA MMQ runs the products of the builds after it (until #22880,
+    // b9150, moved the flash attention onto WMMA too); the older one another prompt speed, the
+    // same decode (single-token products never went through hipBLAS).
     let pp = |v| speed(v, "prefill_tokens_per_s");
-    assert!((pp(&merged) - pp(&current)).abs() < 1e-9 * pp(&current));
+    assert!((pp(&merged) - pp(&before_fa)).abs() < 1e-9 * pp(&before_fa));
+    assert!(pp(&current) > pp(&before_fa));
     assert!(
         (pp(&old) / pp(&current) - 1.0).abs() > 0.2,
         "{} vs {}",
@@ -44,8 +47,8 @@ fn strix_halo_prompt_kernels_follow_the_build() {
         pp(&current)
     );
     // README ("Calibrating to your machine"): ~304 tok/s in b6077 (rocBLAS's default Tensile),
-    // ~1,156 from b7279.
-    for (v, readme) in [(&old, 304.0), (&current, 1156.0)] {
+    // ~1,165 from b7279, ~1,190 from b9150.
+    for (v, readme) in [(&old, 304.0), (&merged, 1165.0), (&current, 1190.0)] {
         assert!(
             (pp(v) / readme - 1.0).abs() < 0.01,
             "{} vs the README's {readme}",
@@ -70,22 +73,8 @@ fn strix_halo_prompt_kernels_follow_the_build() {
 fn hipblaslt_speeds_up_strix_halo_prompts_through_hipblas() {
     // README: ~844 tok/s in b6077 with ROCBLAS_USE_HIPBLASLT=1.
     let run = |model: &str, quant: &str, build: &str, lt: Option<&str>| {
-        let mut args = vec![
-            "estimate",
-            model,
-            "-q",
-            quant,
-            "--gpu",
-            "ryzen-ai-max-395",
-            "--api",
-            "rocm",
-            "--llama-cpp",
-            build,
-        ];
-        if let Some(lt) = lt {
-            args.extend(["--hipblaslt", lt]);
-        }
-        speed(&json(&args), "prefill_tokens_per_s")
+        let lt = lt.map_or(vec![], |lt| vec!["--hipblaslt", lt]);
+        strix_halo_prefill(model, quant, build, &lt)
     };
     let old = |lt| run("llama-3.1-8b", "Q4_K_M", "b6077", lt);
     let (default, off, on) = (old(None), old(Some("off")), old(Some("on")));
@@ -98,10 +87,50 @@ fn hipblaslt_speeds_up_strix_halo_prompts_through_hipblas() {
     let bf16 = |lt| run("llama-3.1-8b", "BF16", "current", lt);
     assert!(bf16(Some("on")) > 1.5 * bf16(Some("off")));
     assert!((bf16(None) - bf16(Some("on"))).abs() < 1e-9 * bf16(Some("on")));
-    // README: ~986 tok/s today for BF16 weights, rocBLAS's default at hipBLASLt's speed.
+    // README: ~1,002 tok/s today for BF16 weights, rocBLAS's default at hipBLASLt's speed.
     assert!(
-        (bf16(None) / 986.0 - 1.0).abs() < 0.01,
-        "{} vs the README's 986",
+        (bf16(None) / 1002.0 - 1.0).abs() < 0.01,
+        "{} vs the README's 1,002",
         bf16(None)
     );
+}
+
+/// Strix Halo's prefill tok/s under ROCm for `model` at `quant` in `build`, with `extra` flags.
+fn strix_halo_prefill(model: &str, quant: &str, build: &str, extra: &[&str]) -> f64 {
+    let mut args = vec![
+        "estimate",
+        model,
+        "-q",
+        quant,
+        "--gpu",
+        "ryzen-ai-max-395",
+        "--api",
+        "rocm",
+        "--llama-cpp",
+        build,
+    ];
+    args.extend_from_slice(extra);
+    speed(&json(&args), "prefill_tokens_per_s")
+}
+
+/// A prompt at depth on Strix Halo under ROCm with flash attention, in `build`: prefill tok/s.
+fn strix_halo_deep_prompt(model: &str, quant: &str, build: &str) -> f64 {
+    let deep = ["--flash-attn", "on", "--prompt", "2048", "--depth", "32768"];
+    strix_halo_prefill(model, quant, build, &deep)
+}
+
+#[test]
+fn strix_halo_flash_attention_takes_wmma_for_grouped_query_heads_from_pr_22880() {
+    // #22880 (taken as b9150) gave RDNA3/3.5 the WMMA flash attention, for grouped-query heads
+    // of at most 128 only: Ministral 3 14B's prompt at depth speeds up, Llama 2 7B's (one query
+    // head a KV head) keeps the tile kernel.
+    let ministral = |b| strix_halo_deep_prompt("ministral-3-14b", "BF16", b);
+    let llama2 = |b| strix_halo_deep_prompt("llama-2-7b", "Q4_0", b);
+    assert!(
+        ministral("b9150") > 1.2 * ministral("b9149"),
+        "{} vs {}",
+        ministral("b9150"),
+        ministral("b9149")
+    );
+    assert!((llama2("b9150") - llama2("b9149")).abs() < 1e-9 * llama2("b9149"));
 }

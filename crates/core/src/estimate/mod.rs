@@ -29,7 +29,10 @@ pub use memory::{
 };
 pub use placement::{Dev, Placement};
 pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
-pub use prompt_kernels::{vulkan_amd_large_tiles, vulkan_amd_tiles};
+pub use prompt_kernels::{
+    amd_fa_matrix_tokens, vulkan_amd_large_tiles, vulkan_amd_tiles, AMD_FA_CDNA_BUILD,
+    AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
+};
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{
     check as check_settings, Backend, CpuBuild, EstimateError, FlashAttn, GpuLayers,
@@ -296,6 +299,12 @@ impl SpeedCase {
     #[must_use]
     pub fn system(&self) -> &SystemSpec {
         &self.sys
+    }
+
+    /// The model the run runs.
+    #[must_use]
+    pub fn spec(&self) -> &crate::model::ModelSpec {
+        &self.w.spec
     }
 }
 

@@ -372,6 +372,92 @@ pub fn vulkan_amd_attention(
     }
 }
 
+/// The first build whose HIP flash attention runs RDNA4's prompts on WMMA: #18481 (merged
+/// 2026-01-13, two days after #18749's b7700 and before b7772, so b7720 is taken; no calibration
+/// row of an RDNA4 GPU under ROCm lies between b7423 and September 2026).
+pub const AMD_FA_RDNA4_BUILD: u32 = 7720;
+
+/// The first build whose HIP flash attention runs CDNA's prompts on MFMA: #19806 (merged
+/// 2026-02-28; b8041 and b8651 were released in mid-February and on April 3, so b8200 is taken).
+pub const AMD_FA_CDNA_BUILD: u32 = 8200;
+
+/// The first build whose HIP flash attention runs RDNA3's and 3.5's prompts on WMMA, and CDNA's
+/// up to head size 256: #22880 (merged 2026-05-14 late; b9174 was released by May 16 and b9247
+/// on May 20, about 18 builds a day, so b9150 is taken; kyuz0's Strix Halo rows at b9187 and b9193
+/// show it: their grouped-query prompts at depth run 1.4–1.7× faster than the class's attention
+/// rate, their one-query-head-a-KV-head ones do not).
+pub const AMD_FA_RDNA3_BUILD: u32 = 9150;
+
+/// The fewest tokens in a ubatch for which llama.cpp's HIP backend runs the flash attention of a
+/// block with head size `head` (K and V) and `gqa` query heads a KV head on `g`'s matrix cores
+/// (WMMA, MFMA) in build `v`, following `ggml_cuda_get_best_fattn_kernel` (ggml-cuda/fattn.cu);
+/// `None` where it runs the scalar tile kernel at every size:
+///
+/// - RDNA4 from #18481 ([`AMD_FA_RDNA4_BUILD`]), RDNA3/3.5 from #22880
+///   ([`AMD_FA_RDNA3_BUILD`]): only with the grouped-query optimisation (`gqa_opt_applies`: 2 or
+///   more query heads a KV head, a mask, no ALiBi) and heads of at most 128 (not 40 or 72), once
+///   tokens × `gqa_ratio_eff` (the largest power of two up to 8 dividing `gqa`) exceed 8: "AMD WMMA
+///   is always faster than the tile kernel if the full tile width of 16 can be utilized"; the PR
+///   found no head size above 128 where it beat the tile kernel;
+/// - CDNA from #19806 ([`AMD_FA_CDNA_BUILD`]): heads of at most 128 (not 40 or 72) once tokens ×
+///   `gqa` (1 without the optimisation) reach 128 (64 on CDNA1 for head size 64); from #22880
+///   heads up to 256, once tokens × `gqa_ratio_eff` exceed 8 (head ≤ 64), 16 (≤ 128) or 64;
+/// - MLA's latent attention (K 576, V 512) and every other AMD GPU: the tile kernel.
+///
+/// Left out: builds with `GGML_HIP_ROCWMMA_FATTN` (rocWMMA's kernel, removed in #26046), which
+/// the calibration rows leave out too.
+#[must_use]
+pub fn amd_fa_matrix_tokens(
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    head: u64,
+    gqa: u32,
+    mla: bool,
+) -> Option<f64> {
+    if g.api != GpuApi::Rocm || mla || head == 40 || head == 72 {
+        return None;
+    }
+    let arch = g.amd_arch()?;
+    let mut gqa_eff = 1u32;
+    while gqa % (2 * gqa_eff) == 0 && gqa_eff < 8 {
+        gqa_eff *= 2;
+    }
+    // The fewest tokens for which tokens × `per_token` exceeds `over`.
+    let above = |over: u32, per_token: u32| f64::from(over / per_token.max(1) + 1);
+    match arch {
+        AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4 => {
+            let from = if arch == AmdArch::Rdna4 {
+                AMD_FA_RDNA4_BUILD
+            } else {
+                AMD_FA_RDNA3_BUILD
+            };
+            (v.has_build(from) && gqa >= 2 && head <= 128).then(|| above(8, gqa_eff))
+        }
+        AmdArch::Cdna1 | AmdArch::Cdna2 | AmdArch::Cdna3 | AmdArch::Cdna4 => {
+            if v.has_build(AMD_FA_RDNA3_BUILD) {
+                let over = match head {
+                    0..=64 => 8,
+                    65..=128 => 16,
+                    129..=256 => 64,
+                    _ => return None,
+                };
+                Some(above(over, gqa_eff))
+            } else if v.has_build(AMD_FA_CDNA_BUILD) && head <= 128 {
+                let at_least: u32 = if arch == AmdArch::Cdna1 && head == 64 {
+                    64
+                } else {
+                    128
+                };
+                let per_token = if gqa >= 2 { gqa } else { 1 };
+                Some(f64::from(at_least.div_ceil(per_token)))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Whether MMQ runs on the matrix cores (MFMA, WMMA) in build `v`, else on `v_dot4_i32_i8`.
 fn matrix_mmq(arch: AmdArch, v: LlamaCppVersion) -> bool {
     match arch {
@@ -737,6 +823,66 @@ mod tests {
             };
             assert_eq!(vulkan_matrix_cores(&g, v), want, "{name} at {v:?}");
         }
+    }
+
+    #[test]
+    fn hip_flash_attention_takes_amds_matrix_cores_by_shape_and_build() {
+        let rocm = |name: &str| DeviceSpec {
+            name: name.into(),
+            vendor: Some(GpuVendor::Amd),
+            api: GpuApi::Rocm,
+            ..DeviceSpec::default()
+        };
+        let strix = rocm("AMD Ryzen AI Max+ 395");
+        let r9700 = rocm("AMD Radeon AI PRO R9700");
+        let mi100 = rocm("AMD Instinct MI100");
+        let now = LlamaCppVersion::Current;
+        // Grouped-query heads of 128 (Ministral 3: 32 query heads, 8 KV heads) on RDNA: WMMA
+        // once tokens × 4 exceed 8; RDNA4 from #18481, RDNA3.5 from #22880.
+        assert_eq!(amd_fa_matrix_tokens(&strix, now, 128, 4, false), Some(3.0));
+        assert_eq!(
+            amd_fa_matrix_tokens(&strix, at(AMD_FA_RDNA3_BUILD - 1), 128, 4, false),
+            None
+        );
+        assert_eq!(
+            amd_fa_matrix_tokens(&r9700, at(AMD_FA_RDNA4_BUILD), 128, 4, false),
+            Some(3.0)
+        );
+        assert_eq!(amd_fa_matrix_tokens(&r9700, at(7423), 128, 4, false), None);
+        // One query head a KV head (Llama 2), heads above 128 (Gemma 3, Qwen3.5), MLA, 40 and
+        // 72: the tile kernel on RDNA.
+        for (head, gqa, mla) in [
+            (128, 1, false),
+            (256, 2, false),
+            (576, 16, true),
+            (72, 4, false),
+        ] {
+            assert_eq!(amd_fa_matrix_tokens(&strix, now, head, gqa, mla), None);
+        }
+        // A GQA ratio that is not a power of two counts its largest power-of-two divisor (6: 2).
+        assert_eq!(amd_fa_matrix_tokens(&strix, now, 128, 6, false), Some(5.0));
+        // CDNA: heads up to 128 from #19806 at 128 query rows (GQA-multiplied), up to 256 from
+        // #22880 (Gemma 2B: head 256, 8 query heads a KV head, MMA above 8 tokens).
+        assert_eq!(amd_fa_matrix_tokens(&mi100, at(7423), 128, 4, false), None);
+        assert_eq!(
+            amd_fa_matrix_tokens(&mi100, at(AMD_FA_CDNA_BUILD), 128, 4, false),
+            Some(32.0)
+        );
+        assert_eq!(
+            amd_fa_matrix_tokens(&mi100, at(AMD_FA_RDNA3_BUILD - 1), 256, 8, false),
+            None
+        );
+        assert_eq!(amd_fa_matrix_tokens(&mi100, now, 256, 8, false), Some(9.0));
+        assert_eq!(amd_fa_matrix_tokens(&mi100, now, 128, 1, false), Some(17.0));
+        // No matrix cores (RDNA2, the MI50), or not HIP: never.
+        for name in ["AMD Radeon RX 6800 XT", "AMD Instinct MI50"] {
+            assert_eq!(amd_fa_matrix_tokens(&rocm(name), now, 128, 4, false), None);
+        }
+        let vulkan = DeviceSpec {
+            api: GpuApi::Vulkan,
+            ..strix.clone()
+        };
+        assert_eq!(amd_fa_matrix_tokens(&vulkan, now, 128, 4, false), None);
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_bf16_rate, amd_kernels, blas_library_share, cuda_kernels, expert_tile_slowdown,
-    float_experts_tiled, force_kernels, matmul_s, vulkan_amd_attention, vulkan_amd_tiles,
-    vulkan_matrix_cores, Kernels,
+    amd_bf16_rate, amd_fa_matrix_tokens, amd_kernels, blas_library_share, cuda_kernels,
+    expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s, vulkan_amd_attention,
+    vulkan_amd_tiles, vulkan_matrix_cores, Kernels,
 };
 use super::settings::{Settings, VulkanDriver};
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -420,6 +420,12 @@ fn performance(
     // sliding-window ones (which attend to at most the window).
     let mut attn_full = vec![0f64; n_gpu + 1];
     let mut attn_swa = vec![0f64; n_gpu + 1];
+    // The part of those FLOPs whose flash attention can run on an AMD GPU's matrix cores under
+    // HIP (`prompt_kernels::amd_fa_matrix_tokens`), and the fewest ubatch tokens for which all
+    // of it does.
+    let mut matrix_full = vec![0f64; n_gpu + 1];
+    let mut matrix_swa = vec![0f64; n_gpu + 1];
+    let mut matrix_tokens = vec![0f64; n_gpu + 1];
     for il in 0..spec.n_layer {
         if spec.is_recurrent_layer(il) {
             continue;
@@ -428,12 +434,29 @@ fn performance(
         let (k, v) = layer_kv_bytes(spec, il, &one, s);
         let kv = (k + v) as f64;
         let flops = spec.layer_attn_flops_per_kv(il) as f64;
+        let matrix = if d < n_gpu && flash_attn {
+            amd_fa_matrix_tokens(
+                &sys.gpus[d],
+                s.llama_cpp,
+                spec.layer_head_dim(il),
+                spec.n_head / spec.layer_n_head_kv(il).max(1),
+                spec.is_mla(),
+            )
+        } else {
+            None
+        };
+        if let Some(t) = matrix {
+            matrix_tokens[d] = matrix_tokens[d].max(t);
+        }
+        let m = if matrix.is_some() { flops } else { 0.0 };
         if spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full {
             swa_kv_per_token[d] += kv;
             attn_swa[d] += flops;
+            matrix_swa[d] += m;
         } else {
             kv_per_token[d] += kv;
             attn_full[d] += flops;
+            matrix_full[d] += m;
         }
         attn_layers[d] += 1.0;
     }
@@ -648,7 +671,14 @@ fn performance(
                 // Sliding-window layers attend to at most the window (plus the ubatch's own
                 // tokens, which the mask admits in turn).
                 let kv_eff = n_kv;
-                let attn_flops = (attn_full[d] * n_kv + attn_swa[d] * n_kv.min(window + u)) * u;
+                let swa_kv = n_kv.min(window + u);
+                let attn_flops = (attn_full[d] * n_kv + attn_swa[d] * swa_kv) * u;
+                // The FLOPs on AMD's matrix cores, at `amd_fa_matrix` times the tile kernel's rate.
+                let matrix_flops = if u >= matrix_tokens[d] {
+                    (matrix_full[d] * n_kv + matrix_swa[d] * swa_kv) * u
+                } else {
+                    0.0
+                };
                 let attn_eff = if cd == cpu {
                     p.cpu.attn
                 } else {
@@ -661,7 +691,7 @@ fn performance(
                             p.amdvlk_tiles,
                         )
                 };
-                t += attn_flops / (pk * attn_eff);
+                t += (attn_flops - matrix_flops + matrix_flops / p.amd_fa_matrix) / (pk * attn_eff);
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];

@@ -60,6 +60,8 @@ pub struct SpeedParams {
     /// [`DEVICE_CLASSES`]. Long prompts and deep contexts spend most of their time there, and
     /// the kernels differ from the GEMMs (llama.cpp's own FA kernels: tensor cores on CUDA, on
     /// AMD's matrix cores only for some shapes, fattn.cu `ggml_cuda_get_best_fattn_kernel`).
+    /// For the ROCm classes it is the scalar tile kernel's; [`SpeedParams::amd_fa_matrix`]
+    /// scales the blocks that run on the matrix cores.
     pub attn_share: [f64; N_CLASSES],
     /// Prefill: AMDVLK's dense matrix products on ggml-vulkan's large tiles for AMD (llama.cpp
     /// #18749 on) relative to its products before them (RADV's are `RADV_LARGE_TILES` faster,
@@ -68,6 +70,10 @@ pub struct SpeedParams {
     /// (`prompt_kernels::vulkan_amd_attention`). Only Strix Halo's rows of
     /// kyuz0/amd-strix-halo-toolboxes inform it.
     pub amdvlk_tiles: f64,
+    /// Prefill: flash attention on AMD's matrix cores (WMMA, MFMA) under HIP relative to the
+    /// scalar tile kernel, whose rate `attn_share` gives; which kernel a block takes follows
+    /// `prompt_kernels::amd_fa_matrix_tokens`.
+    pub amd_fa_matrix: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).
     pub attn_passes: f64,
@@ -180,6 +186,7 @@ impl SpeedParams {
             moe_tile: [16.0; 3],
             attn_share: [1.0; N_CLASSES],
             amdvlk_tiles: 1.0,
+            amd_fa_matrix: 1.0,
             attn_passes: 4.0,
             hop_s: 0.0002,
             pipeline_overlap: 0.8,
@@ -303,11 +310,14 @@ impl Default for SpeedParams {
                 // prefill 18.1% / 65.0% → 17.7% / 63.3%).
                 b(0.882, 0.001877, 0.5336, 0.2806, 0.005958), // cuda-gddr
                 b(0.5684, 0.002886, 0.4952, 0.2177, 0.01109), // cuda-hbm
-                // rocm-gddr's prompt constants (with `attn_share[2]` and `moe_tile[2]`) refitted
-                // alone when kyuz0's R9700 rows joined (`--example accuracy -- --fit-class=2
-                // --prompt-only --with-attn --with-rdna-tile`, 2,342 rows).
-                b(0.8119, 0.002315, 0.2433, 0.3490, 0.005166), // rocm-gddr
-                b(0.3933, 0.004351, 0.4716, 0.1503, 0.01189),  // rocm-hbm
+                // The ROCm classes' prompt constants and attention shares refitted alone with
+                // `amd_fa_matrix` when the HIP flash attention's kernel choice joined
+                // (`--example accuracy -- --fit-class=2,3 --prompt-only --with-attn
+                // --with-amd-fa`, 2,449 rows); before, rocm-gddr's were fitted when kyuz0's
+                // R9700 rows joined (`--fit-class=2 --prompt-only --with-attn
+                // --with-rdna-tile`, 2,342 rows).
+                b(0.8119, 0.002315, 0.2433, 0.3525, 0.005371), // rocm-gddr
+                b(0.3933, 0.004351, 0.3371, 0.1604, 0.007183), // rocm-hbm
                 // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
                 // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
                 // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
@@ -343,11 +353,17 @@ impl Default for SpeedParams {
             // runs at 0.32 of cuda-hbm's float share (H100/A100 long prompts, the V100's MLA
             // rows). RDNA's under WMMA MMQ at 112 (`--fit-moe-tile-rdna`, fitted alone on Strix
             // Halo's ROCm MoE prompts), 119 with rocm-gddr's attention share (0.7 → 0.48) when
-            // the R9700's rows joined (refitted with the class's prompt constants, above).
+            // the R9700's rows joined (refitted with the class's prompt constants, above). The
+            // ROCm shares are the tile kernel's since the matrix cores' FA got its own factor
+            // (rocm-gddr 0.481 → 0.467, rocm-hbm 1 → 0.384; `amd_fa_matrix`, below).
             moe_tile: [53.2, 81.0, 119.0],
-            attn_share: [1.188, 0.319, 0.481, 1.0, 0.99, 1.426, 1.0, 1.0, 1.0],
+            attn_share: [1.188, 0.319, 0.467, 0.384, 0.99, 1.426, 1.0, 1.0, 1.0],
             // Fitted with vulkan's prompt constants (above).
             amdvlk_tiles: 0.365,
+            // Fitted with the ROCm classes' prompt constants and attention shares (above):
+            // Strix Halo's grouped-query prompts at depth at b9187/b9193, the RX 9060 XT's
+            // (PR #28102), the MI100's Gemma 2B on PR #22880's branch.
+            amd_fa_matrix: 1.816,
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,

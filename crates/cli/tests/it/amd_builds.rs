@@ -5,17 +5,25 @@
 
 use super::{json, warning_codes};
 
-fn strix_halo(build: &str) -> serde_json::Value {
-    json(&[
-        "estimate",
-        "llama-3.1-8b",
+/// Strix Halo's estimate under ROCm for `model` (its name, then any `-q QUANT`) in `build`, with
+/// `extra` flags.
+fn strix_halo_rocm(model: &[&str], build: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["estimate"];
+    args.extend_from_slice(model);
+    args.extend([
         "--gpu",
         "ryzen-ai-max-395",
         "--api",
         "rocm",
         "--llama-cpp",
         build,
-    ])
+    ]);
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+fn strix_halo(build: &str) -> serde_json::Value {
+    strix_halo_rocm(&["llama-3.1-8b"], build, &[])
 }
 
 fn speed(v: &serde_json::Value, key: &str) -> f64 {
@@ -97,20 +105,8 @@ fn hipblaslt_speeds_up_strix_halo_prompts_through_hipblas() {
 
 /// Strix Halo's prefill tok/s under ROCm for `model` at `quant` in `build`, with `extra` flags.
 fn strix_halo_prefill(model: &str, quant: &str, build: &str, extra: &[&str]) -> f64 {
-    let mut args = vec![
-        "estimate",
-        model,
-        "-q",
-        quant,
-        "--gpu",
-        "ryzen-ai-max-395",
-        "--api",
-        "rocm",
-        "--llama-cpp",
-        build,
-    ];
-    args.extend_from_slice(extra);
-    speed(&json(&args), "prefill_tokens_per_s")
+    let v = strix_halo_rocm(&[model, "-q", quant], build, extra);
+    speed(&v, "prefill_tokens_per_s")
 }
 
 /// A prompt at depth on Strix Halo under ROCm with flash attention, in `build`: prefill tok/s.

@@ -155,6 +155,34 @@ fn main() {
         }
         params = p;
     }
+    if std::env::args().any(|a| a == "--fit-lpddr") {
+        // `--fit-lpddr`: the shared LPDDR's bandwidth share (`lpddr_bw`) with the bandwidth
+        // shares and per-token costs of the classes whose GPUs on LPDDR moved to it, every other
+        // constant as shipped.
+        params.lpddr_bw = SpeedParams::prior().lpddr_bw;
+        let mut knobs: Vec<Knob> = vec![(Box::new(|p| &mut p.lpddr_bw), 0.3, 1.0)];
+        let mut classes: Vec<usize> = cases
+            .iter()
+            .filter_map(|c| c.system().gpus.first().cloned())
+            .filter(llmrig_core::estimate::lpddr_shared)
+            .map(|g| llmrig_core::estimate::device_class(g.api, g.memory_tech, g.vendor))
+            .collect();
+        classes.sort_unstable();
+        classes.dedup();
+        for b in classes {
+            knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
+            knobs.push((Box::new(move |p| &mut p.backends[b].step_s), 1e-5, 10e-3));
+        }
+        let p = fit_knobs(&cases, &params, &knobs);
+        println!("lpddr_bw {:.4}", p.lpddr_bw);
+        for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
+            .iter()
+            .zip(&p.backends)
+        {
+            println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
+        }
+        params = p;
+    }
     if std::env::args().any(|a| a == "--amd-fa-rows") {
         // `--amd-fa-rows`: the deep prompts whose flash attention runs on AMD's matrix cores
         // (the rows that inform `amd_fa_matrix`), by device and source.

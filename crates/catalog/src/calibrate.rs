@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use llmrig_core::estimate::{
-    device_class, Calibration, GpuLayers, ModelWeights, Settings, SpeedCase, SpeedParams,
-    WeightClass, CPU_CLASS, DEVICE_CLASSES,
+    device_class, lpddr_shared, Calibration, GpuLayers, ModelWeights, Settings, SpeedCase,
+    SpeedParams, WeightClass, CPU_CLASS, DEVICE_CLASSES,
 };
 use llmrig_core::system::SystemSpec;
 
@@ -260,6 +260,8 @@ pub fn calibrate(
     let mut cases = Vec::new();
     let mut reasons = Vec::new();
     let mut classes: Vec<usize> = Vec::new();
+    // Whether a decode result ran on a GPU that reads shared LPDDR (`SpeedParams::lpddr_bw`).
+    let mut lpddr_decoded = false;
     for m in measured {
         let run = match SpeedCase::new(&m.weights, &bare, &m.settings) {
             Ok(r) => r,
@@ -278,6 +280,7 @@ pub fn calibrate(
         };
         if let Some(g) = bare.gpus.first().filter(|_| on_gpu > 0) {
             classes.push(device_class(g.api, g.memory_tech, g.vendor));
+            lpddr_decoded |= m.phase == Phase::Decode && lpddr_shared(g);
         }
         if bare.gpus.is_empty() || on_gpu < layers {
             classes.push(cpu_class);
@@ -348,6 +351,7 @@ pub fn calibrate(
             error_after: stats(after.iter()).median,
             backends,
             class_factor: (weight_classes(measured) > 1).then(|| fitted.class_factor.to_vec()),
+            lpddr_bw: lpddr_decoded.then_some(fitted.lpddr_bw),
             cpu: classes.contains(&CPU_CLASS).then_some(fitted.cpu),
         },
         rows,

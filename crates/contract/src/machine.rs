@@ -331,6 +331,7 @@ mod tests {
                 )]
                 .into(),
                 class_factor: None,
+                lpddr_bw: None,
                 cpu: None,
             }),
         };

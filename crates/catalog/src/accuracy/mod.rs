@@ -200,6 +200,12 @@ impl Case {
     pub fn meta(&self) -> &Scored {
         &self.meta
     }
+
+    /// The machine the row ran on (of its first run).
+    #[must_use]
+    pub fn system(&self) -> &SystemSpec {
+        self.runs[0].system()
+    }
 }
 
 /// Scores every usable row of the calibration data with the fitted constants.

@@ -3,8 +3,8 @@
 //! of a few new constants alone ([`fit_knobs`]).
 
 use llmrig_core::estimate::{
-    amd_fa_matrix_tokens, device_class, flash_attn_on, vulkan_amd_large_tiles, SpeedParams,
-    VulkanDriver, CPU_CLASS, N_CLASSES,
+    amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, vulkan_amd_large_tiles,
+    SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
 };
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
@@ -70,6 +70,14 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         class_rows(&|c| c.meta.phase == Phase::Decode),
         class_rows(&|c| c.meta.phase == Phase::Prefill),
     );
+    // Decode rows of GPUs on shared LPDDR, which read at `lpddr_bw` rather than their class's
+    // bandwidth share (`estimate::lpddr_shared`).
+    let on_lpddr = |c: &Case| c.runs[0].system().gpus.first().is_some_and(lpddr_shared);
+    let dec_bw = class_rows(&|c| c.meta.phase == Phase::Decode && !on_lpddr(c));
+    let lpddr_rows = cases
+        .iter()
+        .filter(|c| c.meta.phase == Phase::Decode && on_lpddr(c))
+        .count();
     let (pre_float, pre_quant) = (
         class_rows(&|c| c.meta.phase == Phase::Prefill && is_float(c)),
         class_rows(&|c| c.meta.phase == Phase::Prefill && !is_float(c)),
@@ -93,7 +101,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
     for b in 0..N_CLASSES {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
         // fixed costs too.
-        if dec[b] >= min_main {
+        if dec_bw[b] >= min_main {
             knobs.push((Box::new(move |p| &mut p.backends[b].bw), 0.3, 1.0));
         }
         if dec[b] >= min_rows {
@@ -132,6 +140,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         for c in 2..llmrig_core::estimate::WeightClass::COUNT {
             knobs.push((Box::new(move |p| &mut p.pp_class[c]), 0.2, 3.0));
         }
+    }
+    if lpddr_rows >= min_main {
+        knobs.push((Box::new(|p| &mut p.lpddr_bw), 0.3, 1.0));
     }
     // The CPU's decode kernels: a main efficiency across machines only with many rows (their
     // bandwidth trades against it), on one machine with one result.

@@ -29,13 +29,15 @@ fn decode_and_prefill_meet_the_targets() {
     // Later, AMD's Vulkan prompts by driver and the Vulkan class's prompt constants refitted alone
     // with AMDVLK's factor: prefill 17.2% / 60.1%. Later still, AMD's HIP flash attention on the
     // matrix cores and the ROCm classes' prompt constants refitted alone with its factor: 17.1% /
-    // 60.5%.
+    // 60.5%. Shared LPDDR's own bandwidth share (`SpeedParams::lpddr_bw`), fitted with the
+    // bandwidth shares and per-token costs of the classes whose LPDDR GPUs moved to it: decode
+    // 6.0% / 25.4% -> 5.8% / 23.8%.
     assert!(
-        decode.median <= 0.062,
+        decode.median <= 0.06,
         "decode median {:.1}%",
         decode.median * 100.0
     );
-    assert!(decode.p90 <= 0.27, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(decode.p90 <= 0.245, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
         prefill.median <= 0.173,
         "prefill median {:.1}%",
@@ -90,7 +92,10 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 11.0% / p90 36.2%, prefill median 27.7% / p90 76.5% (2026-12-06, later still: AMD's HIP
+/// median 7.4% / p90 33.9%, prefill median 27.3% / p90 75.1% (2026-12-06, last: shared LPDDR's
+/// own bandwidth share, `SpeedParams::lpddr_bw`, Strix Halo's decode learnt from the DGX Spark's
+/// and back; 11.0% / 36.2% and 27.7% / 76.5% before, the prefill median measured against the
+/// ranges of then; later still: AMD's HIP
 /// flash attention on the matrix cores, `prompt_kernels::amd_fa_matrix_tokens`; 11.3% / 37.3%
 /// and 27.9% / 78.7% before; late: AMD's Vulkan
 /// prompts by driver, `prompt_kernels::vulkan_amd_tiles`; 11.3% / 36.8% and 27.7% / 77.7%
@@ -107,7 +112,7 @@ fn better_than_the_naive_rule_on_every_source() {
 /// rate, the attention shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores
 /// by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's matrix-matrix shaders;
 /// decode was 8.2% / 29.5% before the R9700's rows, which set rocm-gddr's decode constants in
-/// Strix Halo's fold); the ranges hold 83.4% of decode and 81.3% of prefill results (they are
+/// Strix Halo's fold); the ranges hold 82.5% of decode and 81.2% of prefill results (they are
 /// set from these residuals and the source-out ones, the wider of the two at each end). `.ci/run`
 /// runs it in a release build.
 #[test]
@@ -123,27 +128,29 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 8.0% / 19.5%, Metal 4.7% / 7.5%,
-    // ROCm 15.8% / 33.6%, Vulkan 11.4% / 40.5%).
+    // of that backend (here, decode / prefill medians: CUDA 7.7% / 20.4%, Metal 4.4% / 7.4%,
+    // ROCm 6.7% / 33.3%, Vulkan 10.1% / 41.2%).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.081, 0.197),
-            ("metal", 0.049, 0.077),
-            ("rocm", 0.16, 0.34),
-            ("vulkan", 0.116, 0.407),
+            ("cuda", 0.078, 0.206),
+            ("metal", 0.045, 0.076),
+            ("rocm", 0.069, 0.335),
+            ("vulkan", 0.103, 0.414),
         ],
     );
-    pin(&rows, (0.112, 0.365, 0.83), (0.279, 0.77, 0.82));
+    pin(&rows, (0.075, 0.341, 0.82), (0.275, 0.753, 0.81));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 22.1% / 43.9%, prefill 36.9% / 74.2%.
-    pin_hybrid(&all, (0.223, 0.441), (0.371, 0.744));
+    // decode 13.7% / 43.4%, prefill 36.6% / 73.9%.
+    pin_hybrid(&all, (0.138, 0.436), (0.368, 0.741));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 8.5% / p90 41.0%, prefill median 26.1% / p90 73.5% (2026-12-06, later still, AMD's HIP
+/// median 10.3% / p90 38.9%, prefill median 28.0% / p90 74.4% (2026-12-06, last, shared LPDDR's
+/// own bandwidth share: 8.5% / 41.0% and 26.1% / 73.5% before, worse in the fold of
+/// XiongjieDai's tables, whose other CUDA rows no longer include the DGX Spark's; later still, AMD's HIP
 /// flash attention on the matrix cores: 9.5% / 41.4% and 27.6% / 73.4% before; late, AMD's Vulkan
 /// prompts by driver: 9.0% / 41.3% and 27.4% / 73.1% before, decode through the constants the
 /// folds share, the pins loosened to match; night, CUDA's
@@ -154,8 +161,8 @@ fn cross_validated_errors_meet_the_readme() {
 /// on the 2,342 before them; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
 /// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
 /// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
-/// shaders); the ranges hold 81.8% of decode and 81.9% of prefill results (the issue asks for 80%
-/// out of sample; 850 of 1,039 decode rows).
+/// shaders); the ranges hold 80.4% of decode and 80.1% of prefill results (the issue asks for 80%
+/// out of sample).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -168,21 +175,21 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 8.3% / 21.9%, Metal 7.9% / 8.7%,
-    // ROCm 8.2% / 28.5%, Vulkan 8.7% / 37.1%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 15.2% / 28.0%, Metal 7.3% / 7.8%,
+    // ROCm 7.5% / 28.2%, Vulkan 7.3% / 37.1%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.084, 0.221),
-            ("metal", 0.081, 0.089),
-            ("rocm", 0.084, 0.287),
-            ("vulkan", 0.088, 0.373),
+            ("cuda", 0.154, 0.282),
+            ("metal", 0.074, 0.079),
+            ("rocm", 0.076, 0.284),
+            ("vulkan", 0.074, 0.373),
         ],
     );
-    pin(&rows, (0.087, 0.413, 0.81), (0.263, 0.737, 0.81));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 13.4% / 37.8%,
-    // prefill 34.8% / 69.8%.
-    pin_hybrid(&all, (0.135, 0.381), (0.35, 0.70));
+    pin(&rows, (0.104, 0.391, 0.80), (0.281, 0.746, 0.80));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 11.7% / 37.2%,
+    // prefill 35.2% / 69.8%.
+    pin_hybrid(&all, (0.119, 0.374), (0.354, 0.70));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -219,7 +226,8 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 }
 
 /// The hybrid, Gemma 3n and Gemma 4 E2B/E4B rows with the shipped constants (never fitted on
-/// them): the README's decode 13.9% / 38.6% and prefill 21.2% / 59.5% (Qwen3.6's BF16 rows on
+/// them): the README's decode 11.2% / 37.9% (13.9% / 38.6% before shared LPDDR's own bandwidth
+/// share) and prefill 21.1% / 60.1% (Qwen3.6's BF16 rows on
 /// Strix Halo among them; 20.1% / 66.8% before AMD's Vulkan prompts followed the driver, which
 /// puts Qwen3.6-27B's dense RADV prompt 1.6× too fast, the median pin loosened to match; 60.4%
 /// p90 before rocm-gddr's prompt constants were refitted with the R9700's rows), plus a small
@@ -227,7 +235,7 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.145, 0.39), (0.214, 0.603));
+    pin_hybrid(&rows, (0.114, 0.381), (0.214, 0.603));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -346,6 +354,9 @@ fn pin_backends(
 /// prompts before b3216 through cuBLAS (`prompt_kernels::cuda_kernels`; XiongjieDai's May 2024
 /// rows had run at today's MMQ rules) and the L40S's contradicted 8B F16 rows out: decode 7.9% →
 /// 6.9%, prefill 17.5% → 12.8%, better on 40 machines and worse on 26: pinned as a majority.
+/// With shared LPDDR's own bandwidth share (`SpeedParams::lpddr_bw`, fitted on an LPDDR
+/// machine's decode results): decode 7.0% → 5.6%, prefill 18.2% → 12.6% (better on 41, worse
+/// on 24; 7.9% → 6.4% and 19.1% → 12.9%, 39 and 27, before).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_calibration_carries_over_to_other_models() {
@@ -401,16 +412,18 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    // 6.41% since AMD's HIP flash attention takes its kernel (6.98% before; 6.9% before AMD's
-    // Vulkan prompts followed the driver, through the constants the folds share).
-    assert!(decode <= 0.066, "decode {:.1}%", decode * 100.0);
+    // 5.56% since shared LPDDR has its own bandwidth share (6.41% before; 6.98% before AMD's HIP
+    // flash attention took its kernel; 6.9% before AMD's Vulkan prompts followed the driver,
+    // through the constants the folds share).
+    assert!(decode <= 0.058, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.13, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.128, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the median machine's other models, and
-    // most machines (39 helped, 27 hurt since AMD's HIP flash attention takes its kernel; 40 and
+    // most machines (41 helped, 24 hurt since shared LPDDR has its own bandwidth share; 39 and 27
+    // since AMD's HIP flash attention took its kernel; 40 and
     // 26 before; 34 and 32 before CUDA's pre-b3216 prompts went through
     // cuBLAS, when this asked for at least 40% helped).
     assert!(

@@ -15,7 +15,8 @@ use anyhow::{bail, Context, Result};
 use llmrig_catalog::accuracy::Phase;
 use llmrig_catalog::calibrate::{calibrate, distinct_models, model_by_arch_params, Measurement};
 use llmrig_core::estimate::{
-    FlashAttn, GpuLayers, LlamaCppVersion, ModelWeights, Settings, VulkanDriver,
+    FlashAttn, GpuLayers, LlamaCppVersion, ModelWeights, Settings, VulkanDriver, CPU_CLASS,
+    DEVICE_CLASSES,
 };
 use llmrig_core::quant::{GgmlType, Quant};
 use llmrig_formats::llama_bench::{self, BenchRow};
@@ -111,10 +112,14 @@ pub fn run(a: &CalibrateArgs, as_json: bool) -> Result<String> {
         c.rows
     );
     for (class, b) in &c.backends {
+        // A GPU on shared LPDDR reads at the memory's share, not its class's.
+        let (bw, shared) = match c.lpddr_bw {
+            Some(v) if class != DEVICE_CLASSES[CPU_CLASS] => (v, " (shared LPDDR)"),
+            _ => (b.bw, ""),
+        };
         let _ = writeln!(
             out,
-            "{class}: bandwidth share {:.2}, per-token cost {:.2} ms, prompt compute share {:.2} (float) / {:.2} (quantized), per-ubatch cost {:.1} ms",
-            b.bw,
+            "{class}: bandwidth share {bw:.2}{shared}, per-token cost {:.2} ms, prompt compute share {:.2} (float) / {:.2} (quantized), per-ubatch cost {:.1} ms",
             b.step_s * 1e3,
             b.pp_float,
             b.pp_quant,

@@ -300,3 +300,45 @@ fn bad_results_are_named() {
         ));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A GPU on shared LPDDR keeps its calibrated bandwidth share as the memory's (`lpddr_bw`), not
+/// its API's class's: Strix Halo calibrated on a ROCm run (kyuz0's Llama 2 7B Q4_0 at b9187,
+/// slowed here to 0.8× so the share must move) decodes at that share under Vulkan too.
+#[test]
+fn shared_lpddr_keeps_its_calibrated_bandwidth_share_for_every_api() {
+    let table = |_: &dyn Fn(&str) -> bool| {
+        "| model | size | params | backend | ngl | fa | test | t/s |\n|---|--:|--:|---|--:|--:|--:|--:|\n\
+         | llama 7B Q4_0 | 3.56 GiB | 6.74 B | ROCm | 99 | 1 | pp512 | 1545.36 ± 22.91 |\n\
+         | llama 7B Q4_0 | 3.56 GiB | 6.74 B | ROCm | 99 | 1 | tg128 | 40.47 ± 0.03 |\n\
+         \nbuild: 0253fb21f (9187)\n"
+            .to_string()
+    };
+    let [dir, train, _, bare, sys] = setup("lpddr", "ryzen-ai-max-395", table, |_| true);
+    let p = |f: &std::path::Path| f.to_str().unwrap().to_string();
+    let v = json(&["calibrate", &p(&train), "--system", &p(&sys)]);
+    let share = v["calibration"]["lpddr_bw"].as_f64().unwrap_or(f64::NAN);
+    let shipped = llmrig_core::estimate::SpeedParams::default().lpddr_bw;
+    assert!(share < shipped * 0.9, "{v}");
+    // Vulkan's class is not in the calibration: only the memory's share moves its decode.
+    let decode = |system: &std::path::Path| -> f64 {
+        let v = json(&[
+            "estimate",
+            "llama-2-7b",
+            "-q",
+            "Q4_0",
+            "--api",
+            "vulkan",
+            "--system",
+            &p(system),
+        ]);
+        v["performance"]["decode_tokens_per_s"].as_f64().unwrap()
+    };
+    let (cal, ship) = (decode(&sys), decode(&bare));
+    assert!(cal < ship * 0.95, "calibrated {cal} vs shipped {ship}");
+    llmrig()
+        .args(["calibrate", &p(&train), "--system", &p(&sys)])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("(shared LPDDR)"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -41,8 +41,8 @@ pub use settings::{
 };
 pub use speed::{BackendParams, Calibration, CpuKernels, DepthPoint, Performance};
 pub use speed_params::{
-    backend_index, device_class, BlasKernels, Ranges, SpeedParams, CPU_CLASS, DEVICE_CLASSES,
-    N_CLASSES,
+    backend_index, device_class, lpddr_shared, BlasKernels, Ranges, SpeedParams, CPU_CLASS,
+    DEVICE_CLASSES, N_CLASSES,
 };
 pub use usage::{DeviceUsage, MemoryBreakdown};
 pub use warnings::Warning;

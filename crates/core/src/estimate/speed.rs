@@ -270,6 +270,15 @@ fn performance(
         }
     };
     let bp = |d: usize| &p.backends[class(d)];
+    // The share of its peak bandwidth a device's kernels reach (`SpeedParams::bw_share`: shared
+    // LPDDR has its own).
+    let bw_share = |d: usize| {
+        if d < n_gpu {
+            p.bw_share(&sys.gpus[d])
+        } else {
+            bp(d).bw
+        }
+    };
     let bw = |d: usize| -> f64 {
         if d < n_gpu {
             sys.gpus[d].bandwidth_bytes_per_s
@@ -321,7 +330,7 @@ fn performance(
         };
         if g.api == GpuApi::Rocm {
             if let Some(arch) = g.amd_arch() {
-                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
+                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
                 force_kernels(&mut k, s.force_mmq, u);
@@ -340,7 +349,7 @@ fn performance(
         }
         if g.api == GpuApi::Cuda {
             if let Some(arch) = g.nvidia_arch() {
-                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bp(d).bw;
+                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
                 // MMQ runs on the INT8 tensor cores from Turing on, on `__dp4a` (4 multiply-adds
                 // per FP32 lane) before.
                 let mmq = if g.int8_ops > 0.0 {
@@ -470,7 +479,7 @@ fn performance(
     let (t_mid, mem, comp) = {
         let (mut t, mut mem, mut comp) = (0.0, 0.0, 0.0);
         for &d in &used {
-            let b = bw(d) * bp(d).bw;
+            let b = bw(d) * bw_share(d);
             let mut m = 0.0;
             for (c, bytes) in load.read[d].iter().enumerate() {
                 m += bytes / (b * p.class_factor[c]);
@@ -515,7 +524,7 @@ fn performance(
         // -sm row: the GPUs read their rows of every split matrix at the same time.
         let mut split_t: f64 = 0.0;
         for d in 0..n_gpu {
-            let b = bw(d) * bp(d).bw;
+            let b = bw(d) * bw_share(d);
             let m: f64 = load.read_split[d]
                 .iter()
                 .enumerate()
@@ -659,7 +668,7 @@ fn performance(
                 // through the same matrix-vector kernels), and an MoE ubatch reads every expert
                 // one of its tokens routes to.
                 if !(d == cpu && op_offload) {
-                    let b = bw(d) * bp(d).bw;
+                    let b = bw(d) * bw_share(d);
                     let floor: f64 = load.read[d]
                         .iter()
                         .enumerate()
@@ -695,7 +704,7 @@ fn performance(
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];
-                    t += kq_bytes / (bw(cd) * bp(cd).bw);
+                    t += kq_bytes / (bw(cd) * bw_share(cd));
                 }
                 if d == cpu && op_offload {
                     // A 512-token ubatch of gpt-oss-120b (top-4 of 128) uses all but 0.0001% of

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::weights::WeightClass;
 use crate::system::{
-    BackendParams, Calibration, CpuKernels, GpuApi, GpuVendor, MemoryTech, SystemSpec,
+    BackendParams, Calibration, CpuKernels, DeviceSpec, GpuApi, GpuVendor, MemoryTech, SystemSpec,
 };
 
 /// Every constant of the speed model.
@@ -24,6 +24,15 @@ pub struct SpeedParams {
     /// each block to INT8 before the tensor-core product, and a k-quant's or IQ type's unpacking
     /// costs more than Q8_0's copy.
     pub pp_class: [f64; WeightClass::COUNT],
+    /// Decode: the share of peak bandwidth that AMD's and NVIDIA's GPUs on LPDDR shared with the
+    /// CPU (Strix Halo, DGX Spark, Radeon 780M) reach, in place of their class's `bw`, whatever
+    /// the API ([`lpddr_shared`]). There the memory, not the kernels, limits: Strix Halo decodes
+    /// large dense models at the same ~210 GB/s under ROCm and Vulkan (kyuz0's Gemma 3 27B
+    /// BF16 3.9 and 3.8 tok/s, Llama 3.3 70B Q8 2.8 and 2.8), while the classes' shares, set by
+    /// discrete GDDR cards, differ between the APIs. Apple's GPUs keep Metal's class (every
+    /// Metal row is LPDDR), Intel's theirs (the Arc class's kernels reach far less than the
+    /// memory allows).
+    pub lpddr_bw: f64,
     /// Decode: efficiency of reading the KV cache relative to f16 weights.
     pub kv_factor: f64,
     /// Decode without flash attention: the per-token cost times this (the KQ product, softmax and
@@ -179,6 +188,9 @@ impl SpeedParams {
             class_factor: [1.0; WeightClass::COUNT],
             gemv_ops: [2.0, 16.0, 16.0, 16.0, 16.0, 16.0],
             pp_class: [1.0; WeightClass::COUNT],
+            // rocm_bandwidth_test on Strix Halo: 212 of 256 GB/s (lhl, llm-tracker.info
+            // _TOORG/Strix-Halo), a copy benchmark, not llama.cpp.
+            lpddr_bw: 0.83,
             kv_factor: 1.0,
             no_fa_step: 1.0,
             step_exp: 0.25,
@@ -218,6 +230,9 @@ impl SpeedParams {
                 self.backends[i] = *b;
             }
         }
+        if let Some(b) = c.lpddr_bw.filter(|b| b.is_finite() && *b > 0.0) {
+            self.lpddr_bw = b;
+        }
         if let Some(k) = c.cpu.filter(|k| k.gemv > 0.0 && k.attn > 0.0) {
             self.cpu = k;
         }
@@ -231,6 +246,27 @@ impl SpeedParams {
                     *to = *from;
                 }
             }
+        }
+    }
+}
+
+/// Whether `g` decodes at [`SpeedParams::lpddr_bw`] rather than its class's bandwidth share: an
+/// AMD or NVIDIA GPU on LPDDR it shares with the CPU.
+#[must_use]
+pub fn lpddr_shared(g: &DeviceSpec) -> bool {
+    g.memory_tech == MemoryTech::Lpddr
+        && matches!(g.vendor, Some(GpuVendor::Amd | GpuVendor::Nvidia))
+}
+
+impl SpeedParams {
+    /// The share of `g`'s peak bandwidth its decode kernels reach: [`SpeedParams::lpddr_bw`] on
+    /// shared LPDDR ([`lpddr_shared`]), else its class's `bw`.
+    #[must_use]
+    pub fn bw_share(&self, g: &DeviceSpec) -> f64 {
+        if lpddr_shared(g) {
+            self.lpddr_bw
+        } else {
+            self.backends[device_class(g.api, g.memory_tech, g.vendor)].bw
         }
     }
 }
@@ -308,7 +344,7 @@ impl Default for SpeedParams {
                 // builds before b3216 moved to cuBLAS (`prompt_kernels::cuda_kernels`;
                 // `--example accuracy -- --fit-class=0,1 --prompt-only`, 2,449 rows: in sample
                 // prefill 18.1% / 65.0% → 17.7% / 63.3%).
-                b(0.882, 0.001877, 0.5336, 0.2806, 0.005958), // cuda-gddr
+                b(0.882, 0.00184, 0.5336, 0.2806, 0.005958), // cuda-gddr
                 b(0.5684, 0.002886, 0.4952, 0.2177, 0.01109), // cuda-hbm
                 // The ROCm classes' prompt constants and attention shares refitted alone with
                 // `amd_fa_matrix` when the HIP flash attention's kernel choice joined
@@ -316,13 +352,13 @@ impl Default for SpeedParams {
                 // --with-amd-fa`, 2,449 rows); before, rocm-gddr's were fitted when kyuz0's
                 // R9700 rows joined (`--fit-class=2 --prompt-only --with-attn
                 // --with-rdna-tile`, 2,342 rows).
-                b(0.8119, 0.002315, 0.2433, 0.3525, 0.005371), // rocm-gddr
+                b(0.9901, 0.002949, 0.2433, 0.3525, 0.005371), // rocm-gddr
                 b(0.3933, 0.004351, 0.3371, 0.1604, 0.007183), // rocm-hbm
                 // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
                 // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
                 // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
                 // 17.6% / 63.3% → 17.2% / 60.1%).
-                b(0.8243, 0.001231, 0.05087, 0.2286, 0.003321), // vulkan
+                b(0.8008, 0.001516, 0.05087, 0.2286, 0.003321), // vulkan
                 b(0.8908, 0.004584, 0.8076, 0.7166, 0.05),      // metal
                 b(0.4813, 0.0023, 0.02, 0.09933, 1.016e-05),    // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
@@ -339,6 +375,10 @@ impl Default for SpeedParams {
             class_factor: [1.0, 1.04, 1.0605, 0.9803, 1.0, 1.371],
             gemv_ops: [2.0, 16.0, 17.93, 11.45, 16.0, 16.0],
             pp_class: [1.0, 1.0, 1.0, 0.8251, 0.8333, 1.625],
+            // Fitted with the bandwidth shares and per-token costs of the classes whose LPDDR
+            // GPUs moved to it (cuda-gddr, rocm-gddr, vulkan), every other constant as shipped
+            // (`--example accuracy -- --fit-lpddr`, 2,449 rows).
+            lpddr_bw: 0.8467,
             kv_factor: 0.7329,
             no_fa_step: 1.265,
             // Fitted with each class's per-token cost and bandwidth share, every other constant
@@ -381,19 +421,16 @@ impl Default for SpeedParams {
                 convert_s: BLAS_CONVERT_S,
             },
             // The 10th and 90th percentiles of measured / predicted over the out-of-sample
-            // predictions of the llama.cpp rows (`llmrig accuracy --rows --json`, 2026-12-06,
-            // 10 folds, each refitted from `SpeedParams::prior` with `moe_step`, `moe_tile`,
-            // `attn_share`, `step_exp` and the `vulkan-nvidia` class; the rows of MiniMax-M2.7,
-            // Hunyuan-A13B, dots.llm1, Granite 3.x MoE, Gemma 2B and the Gemma QAT files among
-            // them), the wider of the two hold-outs at each end so that both hold 80%: decode
-            // 0.773 / 1.218 device out and 0.768 / 1.277 source out over 1,039 rows, prefill
-            // 0.596 / 2.055 and 0.614 / 2.139 over 1,410 rows (the widest misses Strix Halo's ROCm
-            // prompts and the MI300X's); rounded outward. Reset when CUDA's quantized prompts
-            // before b3216 moved to cuBLAS (`prompt_kernels::cuda_kernels`), from 0.76 / 1.27
-            // and 0.57 / 2.29.
+            // predictions of the llama.cpp rows (`llmrig accuracy --cv --rows --json`,
+            // 2026-12-06, 10 folds, each refitted from `SpeedParams::prior` with every constant
+            // the refit moves, `lpddr_bw` among them), the wider of the two hold-outs at each end
+            // so that both hold 80%: decode 0.799 / 1.218 device out and 0.764 / 1.215 source out
+            // over 1,039 rows, prefill 0.604 / 1.925 and 0.602 / 2.018 over 1,410 rows; rounded
+            // outward. Reset when shared LPDDR got its own bandwidth share (`lpddr_bw`), from
+            // 0.76 / 1.28 and 0.59 / 2.14.
             ranges: Ranges {
-                decode: (0.76, 1.28),
-                prefill: (0.59, 2.14),
+                decode: (0.76, 1.22),
+                prefill: (0.60, 2.02),
             },
         }
     }
@@ -431,5 +468,39 @@ mod tests {
             DEVICE_CLASSES[backend_index(GpuApi::Cpu, MemoryTech::Ddr)],
             "cpu"
         );
+    }
+
+    #[test]
+    fn amd_and_nvidia_gpus_on_shared_lpddr_read_at_its_share_whatever_the_api() {
+        let p = SpeedParams::default();
+        let gpu = |api, vendor, memory_tech| DeviceSpec {
+            api,
+            vendor: Some(vendor),
+            memory_tech,
+            ..DeviceSpec::default()
+        };
+        for (api, vendor) in [
+            (GpuApi::Rocm, GpuVendor::Amd),
+            (GpuApi::Vulkan, GpuVendor::Amd),
+            (GpuApi::Cuda, GpuVendor::Nvidia),
+        ] {
+            let g = gpu(api, vendor, MemoryTech::Lpddr);
+            assert!(lpddr_shared(&g));
+            assert_eq!(p.bw_share(&g), p.lpddr_bw);
+            // The same GPU on GDDR reads at its class's share.
+            let d = gpu(api, vendor, MemoryTech::Gddr);
+            let class = device_class(api, MemoryTech::Gddr, Some(vendor));
+            assert_eq!(p.bw_share(&d), p.backends[class].bw);
+        }
+        // Apple's keep Metal's class, Intel's theirs.
+        for (api, vendor) in [
+            (GpuApi::Metal, GpuVendor::Apple),
+            (GpuApi::Vulkan, GpuVendor::Intel),
+        ] {
+            let g = gpu(api, vendor, MemoryTech::Lpddr);
+            assert!(!lpddr_shared(&g));
+            let class = device_class(api, MemoryTech::Lpddr, Some(vendor));
+            assert_eq!(p.bw_share(&g), p.backends[class].bw);
+        }
     }
 }

@@ -42,6 +42,10 @@ pub struct Calibration {
     /// read several classes of weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_factor: Option<Vec<f64>>,
+    /// The share of peak bandwidth the machine's GPU reached on LPDDR it shares with the CPU
+    /// (`SpeedParams::lpddr_bw`), when the results decoded there: the memory's, whatever the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpddr_bw: Option<f64>,
     /// The CPU's kernel efficiencies, when the results ran layers on the CPU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuKernels>,

@@ -147,12 +147,7 @@ fn main() {
         }
         let p = fit_knobs(&cases, &params, &knobs);
         println!("step_exp {:.3}", p.step_exp);
-        for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
-            .iter()
-            .zip(&p.backends)
-        {
-            println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
-        }
+        print_decode_constants(&p);
         params = p;
     }
     if std::env::args().any(|a| a == "--fit-lpddr") {
@@ -175,12 +170,7 @@ fn main() {
         }
         let p = fit_knobs(&cases, &params, &knobs);
         println!("lpddr_bw {:.4}", p.lpddr_bw);
-        for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
-            .iter()
-            .zip(&p.backends)
-        {
-            println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
-        }
+        print_decode_constants(&p);
         params = p;
     }
     if std::env::args().any(|a| a == "--amd-fa-rows") {
@@ -316,5 +306,15 @@ fn main() {
             "  {r}: {}",
             skipped.iter().filter(|s| s.reason == r).count()
         );
+    }
+}
+
+/// Each device class's decode constants: bandwidth share and per-token cost.
+fn print_decode_constants(p: &SpeedParams) {
+    for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
+        .iter()
+        .zip(&p.backends)
+    {
+        println!("  {n}: bw {:.4} step_s {:.6}", b.bw, b.step_s);
     }
 }

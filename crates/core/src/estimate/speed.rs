@@ -287,6 +287,8 @@ fn performance(
         }
         .max(1e6)
     };
+    // Bytes/s a device's kernels read at.
+    let read_bw = |d: usize| bw(d) * bw_share(d);
     // The CPU's rate with the threads used: `-t` below the physical cores leaves cores idle; more
     // threads than cores (SMT siblings) add no FMA pipes.
     let cpu_flops = {
@@ -479,7 +481,7 @@ fn performance(
     let (t_mid, mem, comp) = {
         let (mut t, mut mem, mut comp) = (0.0, 0.0, 0.0);
         for &d in &used {
-            let b = bw(d) * bw_share(d);
+            let b = read_bw(d);
             let mut m = 0.0;
             for (c, bytes) in load.read[d].iter().enumerate() {
                 m += bytes / (b * p.class_factor[c]);
@@ -524,7 +526,7 @@ fn performance(
         // -sm row: the GPUs read their rows of every split matrix at the same time.
         let mut split_t: f64 = 0.0;
         for d in 0..n_gpu {
-            let b = bw(d) * bw_share(d);
+            let b = read_bw(d);
             let m: f64 = load.read_split[d]
                 .iter()
                 .enumerate()
@@ -668,7 +670,7 @@ fn performance(
                 // through the same matrix-vector kernels), and an MoE ubatch reads every expert
                 // one of its tokens routes to.
                 if !(d == cpu && op_offload) {
-                    let b = bw(d) * bw_share(d);
+                    let b = read_bw(d);
                     let floor: f64 = load.read[d]
                         .iter()
                         .enumerate()
@@ -704,7 +706,7 @@ fn performance(
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];
-                    t += kq_bytes / (bw(cd) * bw_share(cd));
+                    t += kq_bytes / read_bw(cd);
                 }
                 if d == cpu && op_offload {
                     // A 512-token ubatch of gpt-oss-120b (top-4 of 128) uses all but 0.0001% of

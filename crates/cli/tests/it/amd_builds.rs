@@ -95,10 +95,10 @@ fn hipblaslt_speeds_up_strix_halo_prompts_through_hipblas() {
     let bf16 = |lt| run("llama-3.1-8b", "BF16", "current", lt);
     assert!(bf16(Some("on")) > 1.5 * bf16(Some("off")));
     assert!((bf16(None) - bf16(Some("on"))).abs() < 1e-9 * bf16(Some("on")));
-    // README: ~1,002 tok/s today for BF16 weights, rocBLAS's default at hipBLASLt's speed.
+    // README: ~992 tok/s today for BF16 weights, rocBLAS's default at hipBLASLt's speed.
     assert!(
-        (bf16(None) / 1002.0 - 1.0).abs() < 0.01,
-        "{} vs the README's 1,002",
+        (bf16(None) / 992.0 - 1.0).abs() < 0.01,
+        "{} vs the README's 992",
         bf16(None)
     );
 }
@@ -118,12 +118,13 @@ fn strix_halo_deep_prompt(model: &str, quant: &str, build: &str) -> f64 {
 #[test]
 fn strix_halo_flash_attention_takes_wmma_for_grouped_query_heads_from_pr_22880() {
     // #22880 (taken as b9150) gave RDNA3/3.5 the WMMA flash attention, for grouped-query heads
-    // of at most 128 only: Ministral 3 14B's prompt at depth speeds up, Llama 2 7B's (one query
-    // head a KV head) keeps the tile kernel.
+    // of at most 128 only: Ministral 3 14B's prompt at depth speeds up (1.17x predicted since the
+    // tile kernel runs at the vector rate and `amd_fa_matrix` was refitted with it, 1.816 ->
+    // 1.65), Llama 2 7B's (one query head a KV head) keeps the tile kernel.
     let ministral = |b| strix_halo_deep_prompt("ministral-3-14b", "BF16", b);
     let llama2 = |b| strix_halo_deep_prompt("llama-2-7b", "Q4_0", b);
     assert!(
-        ministral("b9150") > 1.2 * ministral("b9149"),
+        ministral("b9150") > 1.12 * ministral("b9149"),
         "{} vs {}",
         ministral("b9150"),
         ministral("b9149")

@@ -372,6 +372,22 @@ pub fn vulkan_amd_attention(
     }
 }
 
+/// The rate llama.cpp's HIP flash-attention tile kernel (ggml-cuda/fattn-tile.cuh) can reach on
+/// `g`, where it differs from the FP16 rate the other attention blocks are scaled by: the tile
+/// kernel runs on the vector units in packed FP16 (`half2`), not on the matrix cores, so its
+/// ceiling is twice the FP32 rate the spec lists. On RDNA1-3.5, GCN5 and the RDNA2 cards the
+/// listed FP16 rate is that twice-FP32 rate already; RDNA4's WMMA doubled per CU (1,024 FP16
+/// FLOP/clk/CU dense against RDNA3's 512) and CDNA's MFMA lists 8x the FP32 rate, which the tile
+/// kernel never touches. Without this, kyuz0's R9700 prompts at depth 16K-32K (b7423, before
+/// #18481 moved RDNA4's to WMMA) came out 1.2-1.9x too fast in sample while the RDNA3 cards'
+/// came out too slow. `None` for every other GPU and API.
+pub(super) fn amd_fa_tile_peak(g: &DeviceSpec) -> Option<f64> {
+    if g.api != GpuApi::Rocm || g.amd_arch().is_none() || g.fp32_flops <= 0.0 {
+        return None;
+    }
+    Some(g.fp16_flops.max(1e11).min(2.0 * g.fp32_flops))
+}
+
 /// The first build whose HIP flash attention runs RDNA4's prompts on WMMA: #18481 (merged
 /// 2026-01-13, two days after #18749's b7700 and before b7772, so b7720 is taken; no calibration
 /// row of an RDNA4 GPU under ROCm lies between b7423 and September 2026).

@@ -26,9 +26,9 @@ pub use crate::system::{BackendParams, Calibration, CpuKernels};
 use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
-    amd_bf16_rate, amd_fa_matrix_tokens, amd_kernels, blas_library_share, cuda_kernels,
-    expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s, vulkan_amd_attention,
-    vulkan_amd_tiles, vulkan_matrix_cores, Kernels,
+    amd_bf16_rate, amd_fa_matrix_tokens, amd_fa_tile_peak, amd_kernels, blas_library_share,
+    cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s,
+    vulkan_amd_attention, vulkan_amd_tiles, vulkan_matrix_cores, Kernels,
 };
 use super::settings::{Settings, VulkanDriver};
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -684,7 +684,8 @@ fn performance(
                 let kv_eff = n_kv;
                 let swa_kv = n_kv.min(window + u);
                 let attn_flops = (attn_full[d] * n_kv + attn_swa[d] * swa_kv) * u;
-                // The FLOPs on AMD's matrix cores, at `amd_fa_matrix` times the tile kernel's rate.
+                // The FLOPs on AMD's matrix cores, at `amd_fa_matrix` times the class's attention share
+                // of the FP16 rate.
                 let matrix_flops = if u >= matrix_tokens[d] {
                     (matrix_full[d] * n_kv + matrix_swa[d] * swa_kv) * u
                 } else {
@@ -702,7 +703,15 @@ fn performance(
                             p.amdvlk_tiles,
                         )
                 };
-                t += (attn_flops - matrix_flops + matrix_flops / p.amd_fa_matrix) / (pk * attn_eff);
+                // The rest at the tile kernel's rate, which on AMD's GPUs under HIP is the
+                // vector units' (`prompt_kernels::amd_fa_tile_peak`), not the matrix cores'.
+                let tile_pk = if flash_attn && cd < n_gpu {
+                    amd_fa_tile_peak(&sys.gpus[cd]).unwrap_or(pk)
+                } else {
+                    pk
+                };
+                t += (attn_flops - matrix_flops) / (tile_pk * attn_eff)
+                    + matrix_flops / (pk * attn_eff * p.amd_fa_matrix);
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];

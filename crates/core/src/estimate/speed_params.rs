@@ -69,8 +69,10 @@ pub struct SpeedParams {
     /// [`DEVICE_CLASSES`]. Long prompts and deep contexts spend most of their time there, and
     /// the kernels differ from the GEMMs (llama.cpp's own FA kernels: tensor cores on CUDA, on
     /// AMD's matrix cores only for some shapes, fattn.cu `ggml_cuda_get_best_fattn_kernel`).
-    /// For the ROCm classes it is the scalar tile kernel's; [`SpeedParams::amd_fa_matrix`]
-    /// scales the blocks that run on the matrix cores.
+    /// For the ROCm classes with flash attention it is the tile kernel's share of its own
+    /// ceiling, the vector units' packed FP16 rate (`prompt_kernels::amd_fa_tile_peak`);
+    /// [`SpeedParams::amd_fa_matrix`] scales the blocks that run on the matrix cores, against
+    /// the FP16 rate.
     pub attn_share: [f64; N_CLASSES],
     /// Prefill: AMDVLK's dense matrix products on ggml-vulkan's large tiles for AMD (llama.cpp
     /// #18749 on) relative to its products before them (RADV's are `RADV_LARGE_TILES` faster,
@@ -79,8 +81,9 @@ pub struct SpeedParams {
     /// (`prompt_kernels::vulkan_amd_attention`). Only Strix Halo's rows of
     /// kyuz0/amd-strix-halo-toolboxes inform it.
     pub amdvlk_tiles: f64,
-    /// Prefill: flash attention on AMD's matrix cores (WMMA, MFMA) under HIP relative to the
-    /// scalar tile kernel, whose rate `attn_share` gives; which kernel a block takes follows
+    /// Prefill: flash attention on AMD's matrix cores (WMMA, MFMA) under HIP, as a multiple of
+    /// `attn_share` of the GPU's FP16 rate (the tile kernel runs at `attn_share` of its vector
+    /// rate, `prompt_kernels::amd_fa_tile_peak`); which kernel a block takes follows
     /// `prompt_kernels::amd_fa_matrix_tokens`.
     pub amd_fa_matrix: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
@@ -347,13 +350,15 @@ impl Default for SpeedParams {
                 b(0.882, 0.00184, 0.5336, 0.2806, 0.005958), // cuda-gddr
                 b(0.5684, 0.002886, 0.4952, 0.2177, 0.01109), // cuda-hbm
                 // The ROCm classes' prompt constants and attention shares refitted alone with
-                // `amd_fa_matrix` when the HIP flash attention's kernel choice joined
-                // (`--example accuracy -- --fit-class=2,3 --prompt-only --with-attn
-                // --with-amd-fa`, 2,449 rows); before, rocm-gddr's were fitted when kyuz0's
+                // `amd_fa_matrix` when the HIP flash attention's tile kernel moved to the vector
+                // rate (`prompt_kernels::amd_fa_tile_peak`; `--example accuracy --
+                // --fit-class=2,3 --prompt-only --with-attn --with-amd-fa`, 2,449 rows: in sample
+                // prefill 17.1% / 60.5% → 15.9% / 57.5%), as when the HIP flash attention's
+                // kernel choice joined; before, rocm-gddr's were fitted when kyuz0's
                 // R9700 rows joined (`--fit-class=2 --prompt-only --with-attn
                 // --with-rdna-tile`, 2,342 rows).
-                b(0.9901, 0.002949, 0.2433, 0.3525, 0.005371), // rocm-gddr
-                b(0.3933, 0.004351, 0.3371, 0.1604, 0.007183), // rocm-hbm
+                b(0.9901, 0.002949, 0.2411, 0.3525, 0.005904), // rocm-gddr
+                b(0.3933, 0.004351, 0.3338, 0.1574, 0.007694), // rocm-hbm
                 // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
                 // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
                 // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
@@ -395,15 +400,17 @@ impl Default for SpeedParams {
             // Halo's ROCm MoE prompts), 119 with rocm-gddr's attention share (0.7 → 0.48) when
             // the R9700's rows joined (refitted with the class's prompt constants, above). The
             // ROCm shares are the tile kernel's since the matrix cores' FA got its own factor
-            // (rocm-gddr 0.481 → 0.467, rocm-hbm 1 → 0.384; `amd_fa_matrix`, below).
+            // (rocm-gddr 0.481 → 0.467, rocm-hbm 1 → 0.384; `amd_fa_matrix`, below), and of its
+            // vector rate since then (0.467 → 0.513; rocm-hbm 0.384 → 1.881, whose CDNA GPUs
+            // list matrix FP16 at 8× FP32).
             moe_tile: [53.2, 81.0, 119.0],
-            attn_share: [1.188, 0.319, 0.467, 0.384, 0.99, 1.426, 1.0, 1.0, 1.0],
+            attn_share: [1.188, 0.319, 0.513, 1.881, 0.99, 1.426, 1.0, 1.0, 1.0],
             // Fitted with vulkan's prompt constants (above).
             amdvlk_tiles: 0.365,
             // Fitted with the ROCm classes' prompt constants and attention shares (above):
             // Strix Halo's grouped-query prompts at depth at b9187/b9193, the RX 9060 XT's
             // (PR #28102), the MI100's Gemma 2B on PR #22880's branch.
-            amd_fa_matrix: 1.816,
+            amd_fa_matrix: 1.65,
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,
@@ -424,13 +431,15 @@ impl Default for SpeedParams {
             // predictions of the llama.cpp rows (`llmrig accuracy --cv --rows --json`,
             // 2026-12-06, 10 folds, each refitted from `SpeedParams::prior` with every constant
             // the refit moves, `lpddr_bw` among them), the wider of the two hold-outs at each end
-            // so that both hold 80%: decode 0.799 / 1.218 device out and 0.764 / 1.215 source out
-            // over 1,039 rows, prefill 0.604 / 1.925 and 0.602 / 2.018 over 1,410 rows; rounded
-            // outward. Reset when shared LPDDR got its own bandwidth share (`lpddr_bw`), from
-            // 0.76 / 1.28 and 0.59 / 2.14.
+            // so that both hold 80%: decode 0.803 / 1.217 device out and 0.762 / 1.203 source out
+            // over 1,039 rows, prefill 0.618 / 1.929 and 0.596 / 1.974 over 1,410 rows; rounded
+            // outward. Prefill reset when the HIP flash attention's tile kernel moved to the
+            // vector rate (`prompt_kernels::amd_fa_tile_peak`), from 0.60 / 2.02 (source out it
+            // held 79.6%); both reset when shared LPDDR got its own bandwidth share
+            // (`lpddr_bw`), from 0.76 / 1.28 and 0.59 / 2.14.
             ranges: Ranges {
                 decode: (0.76, 1.22),
-                prefill: (0.60, 2.02),
+                prefill: (0.59, 1.98),
             },
         }
     }

@@ -349,3 +349,39 @@ fn mi50_keeps_dp4a_mmq_but_for_a_fortnight_of_2025() {
         assert_eq!(k.kernel[WeightClass::Q8.index()], want, "b{b}");
     }
 }
+
+#[test]
+fn hip_flash_attention_tile_kernel_runs_at_the_vector_rate() {
+    let rocm = |name: &str, fp16: f64, fp32: f64| DeviceSpec {
+        api: GpuApi::Rocm,
+        vendor: Some(GpuVendor::Amd),
+        ..gpu(name, fp16, fp32, fp16)
+    };
+    // RDNA4 and CDNA list matrix FP16 rates above twice their FP32 rates: the tile kernel's
+    // packed FP16 reaches only the latter.
+    let r9700 = rocm("AMD Radeon AI PRO R9700", 191.4, 47.8);
+    assert_eq!(amd_fa_tile_peak(&r9700), Some(95.6e12));
+    let mi100 = rocm("AMD Instinct MI100", 184.6, 23.1);
+    assert_eq!(amd_fa_tile_peak(&mi100), Some(46.2e12));
+    // RDNA3 and GCN5 list FP16 at twice FP32 already: unchanged.
+    let xtx = rocm("AMD Radeon RX 7900 XTX", 122.8, 61.4);
+    assert_eq!(amd_fa_tile_peak(&xtx), Some(122.8e12));
+    let mi50 = rocm("AMD Instinct MI50", 26.5, 13.3);
+    assert_eq!(amd_fa_tile_peak(&mi50), Some(26.5e12));
+    // Not HIP, not AMD, or no FP32 rate listed: the attention keeps the FP16 rate.
+    let vulkan = DeviceSpec {
+        api: GpuApi::Vulkan,
+        ..r9700.clone()
+    };
+    assert_eq!(amd_fa_tile_peak(&vulkan), None);
+    let nvidia = DeviceSpec {
+        api: GpuApi::Cuda,
+        vendor: Some(GpuVendor::Nvidia),
+        ..gpu("NVIDIA GeForce RTX 4090", 165.2, 82.6, 660.6)
+    };
+    assert_eq!(amd_fa_tile_peak(&nvidia), None);
+    assert_eq!(
+        amd_fa_tile_peak(&rocm("AMD Instinct MI355X", 2500.0, 0.0)),
+        None
+    );
+}

@@ -305,6 +305,18 @@ fn performance(
             cpu_flops
         }
     };
+    // The rate of the attention blocks that do not run on matrix cores, per device: on AMD's GPUs
+    // under HIP with flash attention the tile kernel's vector rate
+    // (`prompt_kernels::amd_fa_tile_peak`), else the peak above. Told once per device, not per
+    // ubatch (the architecture is read from the name).
+    let tile_peak: Vec<f64> = (0..=n_gpu)
+        .map(|d| {
+            let tile = (flash_attn && d < n_gpu)
+                .then(|| amd_fa_tile_peak(&sys.gpus[d]))
+                .flatten();
+            tile.unwrap_or_else(|| peak(d))
+        })
+        .collect();
     // The kernels prefill runs: F16 weights go through cuBLAS/hipBLAS with FP16 accumulate;
     // quantized weights through llama.cpp's MMQ kernels on INT8 tensor cores (CUDA), through
     // FP16 elsewhere, and on NVIDIA and AMD GPUs through what their architecture and the build
@@ -703,14 +715,9 @@ fn performance(
                             p.amdvlk_tiles,
                         )
                 };
-                // The rest at the tile kernel's rate, which on AMD's GPUs under HIP is the
-                // vector units' (`prompt_kernels::amd_fa_tile_peak`), not the matrix cores'.
-                let tile_pk = if flash_attn && cd < n_gpu {
-                    amd_fa_tile_peak(&sys.gpus[cd]).unwrap_or(pk)
-                } else {
-                    pk
-                };
-                t += (attn_flops - matrix_flops) / (tile_pk * attn_eff)
+                // The rest at the tile kernel's rate (`tile_peak`), on AMD's GPUs under HIP the
+                // vector units', not the matrix cores'.
+                t += (attn_flops - matrix_flops) / (tile_peak[cd] * attn_eff)
                     + matrix_flops / (pk * attn_eff * p.amd_fa_matrix);
                 if !flash_attn {
                     let kq_bytes =

@@ -3,33 +3,8 @@
 
 use std::collections::BTreeSet;
 
-/// SIMD features llama.cpp's CPU kernels use, by their /proc/cpuinfo names (x86 `flags`, ARM
-/// `Features`). `neon` is the 32-bit ARM name; 64-bit ARM calls it `asimd`.
-pub const SIMD_FLAGS: &[&str] = &[
-    "avx",
-    "avx2",
-    "fma",
-    "f16c",
-    "avx512f",
-    "avx512bw",
-    "avx512vl",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx512_fp16",
-    "avx_vnni",
-    "amx_tile",
-    "amx_int8",
-    "amx_bf16",
-    "neon",
-    "asimd",
-    "asimddp",
-    "asimdhp",
-    "i8mm",
-    "bf16",
-    "sve",
-    "sve2",
-    "sme",
-];
+/// The SIMD features detection reports (llmrig's vocabulary, [`llmrig_core::system::SIMD_FLAGS`]).
+pub use llmrig_core::system::SIMD_FLAGS;
 
 /// What /proc/cpuinfo says about the CPU.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -221,6 +221,36 @@ impl DeviceSpec {
     }
 }
 
+/// SIMD features llama.cpp's CPU kernels use, by their /proc/cpuinfo names (x86 `flags`, ARM
+/// `Features`): the names [`CpuSpec::simd`] holds, whether detection read them or a catalog CPU
+/// lists them, so that a CPU reads the same either way. `neon` is the 32-bit ARM name; 64-bit ARM
+/// calls it `asimd`.
+pub const SIMD_FLAGS: &[&str] = &[
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "neon",
+    "asimd",
+    "asimddp",
+    "asimdhp",
+    "i8mm",
+    "bf16",
+    "sve",
+    "sve2",
+    "sme",
+];
+
 /// The host: CPU and system RAM.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CpuSpec {

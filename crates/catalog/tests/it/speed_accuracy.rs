@@ -629,3 +629,73 @@ fn catalog_cpus_name_their_simd_as_detection_does() {
         assert!(e.simd.iter().any(|f| f == "avx512_vnni"), "{id}");
     }
 }
+
+#[test]
+fn no_result_is_transcribed_twice() {
+    // One published result, one row: a table copied twice weighs its rows double in every fit
+    // and score, and the copies can disagree about a setting (until 2026-12-06, PR #17505's V100
+    // table, #22880's MI100 and #27841's MI50 tables and geerlingguy/ai-benchmarks#51 were in
+    // twice, one copy without the build or `flash_attn` the other stated). A result is its source
+    // (a PR's own URL; otherwise the URL before any `#`), device, test, quant, value and the
+    // ubatch, threads and GPU count it ran with, whatever each copy calls the model; LocalScore's
+    // rounded results are told apart by their result id.
+    const CSV: &str = include_str!("../../data/calibration/throughput.csv");
+    let mut rdr = csv::Reader::from_reader(CSV.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (src, hw, test, quant, tps) = (
+        col("source"),
+        col("hardware"),
+        col("test"),
+        col("quant"),
+        col("tokens_per_s"),
+    );
+    let (ub, threads, gpus, notes) = (
+        col("n_ubatch"),
+        col("n_threads"),
+        col("gpu_count"),
+        col("notes"),
+    );
+    let squash = |s: &str, keep: fn(char) -> bool| -> String {
+        s.chars()
+            .filter(|c| keep(*c))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut seen = std::collections::HashMap::new();
+    let mut twice = Vec::new();
+    for (i, row) in rdr.records().enumerate() {
+        let row = row.unwrap();
+        let Ok(value) = row[tps].trim().parse::<f64>() else {
+            continue;
+        };
+        let source = if row[src].contains("/pull/") {
+            row[src].trim()
+        } else {
+            row[src].split('#').next().unwrap_or_default().trim()
+        };
+        let result_id: String = row[notes]
+            .split("localscore.ai/result/")
+            .nth(1)
+            .map(|s| s.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        let key = (
+            source.to_string(),
+            squash(&row[hw], |c| c.is_ascii_alphanumeric()),
+            squash(&row[test], |c| !c.is_whitespace()),
+            row[quant].trim().to_uppercase(),
+            format!("{value:.2}"),
+            [&row[ub], &row[threads], &row[gpus]].map(|s| s.trim().to_string()),
+            result_id,
+        );
+        if let Some(first) = seen.insert(key, i + 2) {
+            twice.push(format!("records {first} and {}", i + 2));
+        }
+    }
+    assert!(seen.len() >= 4000, "{} rows", seen.len());
+    assert!(
+        twice.is_empty(),
+        "the same result twice: {}",
+        twice.join("; ")
+    );
+}

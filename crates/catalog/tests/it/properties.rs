@@ -93,6 +93,33 @@ proptest! {
         prop_assert!(b.performance.decode_tokens_per_s >= a.performance.decode_tokens_per_s);
         prop_assert!(b.performance.prefill_tokens_per_s >= a.performance.prefill_tokens_per_s);
     }
+
+    /// A prompt ubatch of one token is llama.cpp's decode graph: its prompt speed is the decode
+    /// speed at the same depth (the per-ubatch cost past the launches starts at two tokens).
+    /// With flash attention: without it prefill counts the KQ matrix's traffic, which decode
+    /// folds into its per-token cost (`no_fa_step`); DeepSeek-V3's 128 heads 10k tokens deep
+    /// then prefill a one-token ubatch 7% slower than they decode. MLA models aside: prefill
+    /// counts their latent-space attention FLOPs, which decode leaves to its reads of the small
+    /// latent cache (DeepSeek-V3 10k tokens deep: 2% apart).
+    #[test]
+    fn one_token_ubatch_prefills_at_decode_speed(i in 0usize..100, q in 0usize..6, depth in 0u64..64) {
+        let w = model(i, q);
+        prop_assume!(!w.spec.is_mla());
+        let s = Settings {
+            ctx: Some(40_000),
+            ubatch: 1,
+            batch: 1,
+            prompt: 1,
+            gen: 1,
+            depth: depth * 512,
+            gpu_layers: GpuLayers::Count(999),
+            flash_attn: FlashAttn::On,
+            ..Settings::default()
+        };
+        let e = estimate(&w, &machine(2048, 1e12), &s).unwrap();
+        let (pre, dec) = (e.performance.prefill_tokens_per_s, e.performance.decode_tokens_per_s);
+        prop_assert!((pre / dec - 1.0).abs() < 0.02, "{}: prefill {pre:.1} tok/s, decode {dec:.1}", w.spec.name);
+    }
 }
 
 proptest! {

@@ -35,7 +35,9 @@ fn decode_and_prefill_meet_the_targets() {
     // (`prompt_kernels::amd_fa_tile_peak`), the ROCm classes' prompt constants refitted alone:
     // prefill 17.1% / 60.5% -> 15.9% / 57.5%. 2,418 rows once 31 duplicates left the calibration
     // data, and the catalog's CPUs named AVX-512 VNNI as detection does (the CPU class's quantized
-    // prompt share refitted alone): prefill 15.9% / 57.5% -> 15.7% / 56.3%.
+    // prompt share refitted alone): prefill 15.9% / 57.5% -> 15.7% / 56.3%. 2026-12-07: a
+    // prompt ubatch pays decode's launch cost and a one-token ubatch no more (every class's
+    // prompt constants refitted together): prefill 15.1% / 55.7%.
     assert!(
         decode.median <= 0.06,
         "decode median {:.1}%",
@@ -43,12 +45,12 @@ fn decode_and_prefill_meet_the_targets() {
     );
     assert!(decode.p90 <= 0.245, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.16,
+        prefill.median <= 0.155,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.57,
+        prefill.p90 <= 0.565,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );
@@ -97,7 +99,10 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 7.2% / p90 33.6%, prefill median 22.4% / p90 73.3% (2026-12-06, night: 31 duplicated
+/// median 7.3% / p90 34.1%, prefill median 20.8% / p90 69.3% (2026-12-07: a prompt ubatch pays
+/// decode's launch cost and a one-token ubatch no more, every class's prompt constants refitted;
+/// the MI100's one-token ubatches had been predicted 7x too slow in its fold; 7.2% / 33.6% and
+/// 22.4% / 73.3% before, decode through the constants the folds share; 2026-12-06, night: 31 duplicated
 /// rows gone, 2,418 rows, and the catalog's CPUs naming AVX-512 VNNI as detection does, the CPU
 /// class's quantized prompt share refitted; 7.3% / 34.2% and 22.5% / 74.5% before; later: the HIP flash
 /// attention's tile kernel at the vector rate, `prompt_kernels::amd_fa_tile_peak`, Strix Halo's
@@ -122,7 +127,7 @@ fn better_than_the_naive_rule_on_every_source() {
 /// rate, the attention shares, the per-token cost's scaling with the GPU, Vulkan's matrix cores
 /// by maker, NVIDIA's own Vulkan class and BF16 experts through Vulkan's matrix-matrix shaders;
 /// decode was 8.2% / 29.5% before the R9700's rows, which set rocm-gddr's decode constants in
-/// Strix Halo's fold); the ranges hold 83.0% of decode and 84.1% of prefill results (they are
+/// Strix Halo's fold); the ranges hold 82.7% of decode and 83.4% of prefill results (they are
 /// set from these residuals and the source-out ones, the wider of the two at each end). `.ci/run`
 /// runs it in a release build.
 #[test]
@@ -138,29 +143,32 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.7% / 19.9%, Metal 4.2% / 7.0%,
-    // ROCm 6.7% / 23.5%, Vulkan 9.1% / 39.8%).
+    // of that backend (here, decode / prefill medians: CUDA 7.6% / 18.6%, Metal 4.0% / 7.4%,
+    // ROCm 6.6% / 21.4%, Vulkan 10.9% / 36.9%; Vulkan's decode 9.1% and Metal's prefill 7.0%
+    // before the ubatch's launch cost, through the constants the folds share).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.079, 0.202),
-            ("metal", 0.045, 0.072),
-            ("rocm", 0.069, 0.248),
-            ("vulkan", 0.095, 0.402),
+            ("cuda", 0.078, 0.19),
+            ("metal", 0.043, 0.077),
+            ("rocm", 0.068, 0.217),
+            ("vulkan", 0.111, 0.372),
         ],
     );
-    pin(&rows, (0.074, 0.34, 0.82), (0.226, 0.74, 0.83));
+    pin(&rows, (0.074, 0.345, 0.82), (0.21, 0.70, 0.83));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 14.5% / 43.3%, prefill 40.7% / 80.7% (15.4% / 43.3% and 40.3% / 79.8% before the
+    // decode 16.5% / 43.6%, prefill 39.8% / 77.7% (14.5% / 43.3% and 40.7% / 80.7% before the
+    // ubatch's launch cost, decode through the constants the folds share; 15.4% / 43.3% and 40.3% / 79.8% before the
     // catalog's CPUs named AVX-512 VNNI; 13.7% / 43.4% and 36.6% / 73.9% before the tile
     // kernel's vector rate: worse, through the constants the folds share).
-    pin_hybrid(&all, (0.148, 0.437), (0.41, 0.81));
+    pin_hybrid(&all, (0.168, 0.44), (0.40, 0.78));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 10.9% / p90 39.5%, prefill median 22.2% / p90 79.7% (2026-12-06, night, the duplicates
+/// median 10.3% / p90 38.8%, prefill median 22.6% / p90 72.9% (2026-12-07, a prompt ubatch at
+/// decode's launch cost: 10.9% / 39.5% and 22.2% / 79.7% before; 2026-12-06, night, the duplicates
 /// gone and the catalog's CPUs naming AVX-512 VNNI: 10.3% / 38.9% and 25.9% / 76.4% before, decode
 /// through the constants the folds share, the prefill p90 in the fold of XiongjieDai's tables,
 /// whose H100 and A100 prompts the V100's and H200's rows alone now predict over 2x too slow;
@@ -178,8 +186,9 @@ fn cross_validated_errors_meet_the_readme() {
 /// on the 2,342 before them; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
 /// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
 /// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
-/// shaders); the ranges hold 80.8% of decode and 80.4% of prefill results (the issue asks for 80%
-/// out of sample; with the ranges of before, ×0.76–1.22 and ×0.59–1.98, 79.7% and 79.2%).
+/// shaders); the ranges hold 81.0% of decode and 80.2% of prefill results (the issue asks for 80%
+/// out of sample; the ranges, ×0.75–1.21 and ×0.61–1.92, are set from these residuals and the
+/// device-out ones).
 #[test]
 #[ignore = "slow: .ci/run runs it in a release build"]
 fn cross_validated_by_source_meets_the_readme() {
@@ -192,22 +201,24 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 16.9% / 20.8%, Metal 7.7% / 8.5%,
-    // ROCm 7.6% / 22.2%, Vulkan 7.3% / 36.4%.
+    // llama.cpp's rows only, decode / prefill medians: CUDA 16.5% / 23.6%, Metal 7.4% / 8.3%,
+    // ROCm 6.9% / 21.0%, Vulkan 7.5% / 34.1% (CUDA's prefill 20.8% before the ubatch's launch
+    // cost, in the fold of XiongjieDai's tables).
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.171, 0.21),
-            ("metal", 0.079, 0.087),
-            ("rocm", 0.08, 0.225),
-            ("vulkan", 0.079, 0.366),
+            ("cuda", 0.168, 0.24),
+            ("metal", 0.076, 0.086),
+            ("rocm", 0.072, 0.213),
+            ("vulkan", 0.078, 0.345),
         ],
     );
-    pin(&rows, (0.11, 0.397, 0.80), (0.225, 0.80, 0.80));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 13.2% / 37.4%,
-    // prefill 36.8% / 74.0% (11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
+    pin(&rows, (0.106, 0.392, 0.80), (0.23, 0.735, 0.80));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.2% / 34.0%,
+    // prefill 35.1% / 73.9% (13.2% / 37.4% and 36.8% / 74.0% before the ubatch's launch cost;
+    // 11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
     // AVX-512 VNNI; 11.7% / 37.2% and 35.2% / 69.8% before the tile kernel's vector rate).
-    pin_hybrid(&all, (0.134, 0.378), (0.372, 0.745));
+    pin_hybrid(&all, (0.125, 0.345), (0.354, 0.742));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -250,11 +261,13 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 /// Strix Halo among them; 20.1% / 66.8% before AMD's Vulkan prompts followed the driver, which
 /// puts Qwen3.6-27B's dense RADV prompt 1.6× too fast, the median pin loosened to match; 60.4%
 /// p90 before rocm-gddr's prompt constants were refitted with the R9700's rows), plus a small
-/// margin.
+/// margin. 2026-12-07: prefill 22.3% / 60.1% -> 23.0% / 61.6% once a prompt ubatch paid decode's
+/// launch cost and every class's prompt constants were refitted with it (the shifts are a few
+/// percent on every device; the ubatch rows that moved are not hybrid ones).
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.114, 0.381), (0.225, 0.603));
+    pin_hybrid(&rows, (0.114, 0.381), (0.232, 0.618));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -433,18 +446,22 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    // 5.36% since the calibration data lost its 31 duplicates and the catalog's CPUs name AVX-512
+    // 6.11% (prefill 12.44%, from 15.32% uncalibrated) since a prompt ubatch pays decode's
+    // launch cost: a machine's per-token cost, which calibration fits, now moves its prompts
+    // too, and the device-out starts moved with the refit; 5.36% (prefill 11.28% from 17.59%)
+    // since the calibration data lost its 31 duplicates and the catalog's CPUs name AVX-512
     // VNNI; 5.56% since shared LPDDR has its own bandwidth share, and with the tile kernel's vector rate (6.41% before; 6.98% before AMD's HIP
     // flash attention took its kernel; 6.9% before AMD's Vulkan prompts followed the driver,
     // through the constants the folds share).
-    assert!(decode <= 0.056, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.063, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.117, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.127, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the median machine's other models, and
-    // most machines (37 helped, 29 hurt since the catalog's CPUs name AVX-512 VNNI; 36 and 28
+    // most machines (35 helped, 30 hurt since a prompt ubatch pays decode's launch cost; 37 and
+    // 29 since the catalog's CPUs name AVX-512 VNNI; 36 and 28
     // since the tile kernel runs at the vector rate; 41 and 24
     // since shared LPDDR has its own bandwidth share; 39 and 27
     // since AMD's HIP flash attention took its kernel; 40 and
@@ -559,7 +576,9 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     ];
     // Each half held out in turn: the term is fitted on every other row (the other half's
     // among them) and scored on the held-out half's Strix Halo ROCm prompts.
-    // The README's figures with the term, plus a small margin: 6.6% / 43.4% and 14.7% / 69.3%
+    // The README's figures with the term, plus a small margin: 7.4% / 44.6% and 15.7% / 69.3%
+    // since a prompt ubatch pays decode's launch cost (every class's prompt constants refitted);
+    // 6.6% / 43.4% and 14.7% / 69.3%
     // since the HIP flash attention's tile kernel runs at the vector rate (the ROCm classes'
     // attention shares moved with it); 6.9% / 32.4% and 14.0% / 63.9%
     // since AMD's HIP flash attention takes its kernel (7.1% / 38.3% and 12.4% / 65.7% before;
@@ -567,7 +586,7 @@ fn cross_validated_rdna_expert_tiles_across_models() {
     // rows that fit the term, 2026-12-06; 7.3% / 29.5% and 13.2% / 37.0% before the R9700's rows
     // moved rocm-gddr's prompt constants: the second half's BF16 MoE prompts, Qwen3-30B-A3B's,
     // are now 1.5-1.8x too fast).
-    for (held, (median, p90)) in [(&late[..], (0.07, 0.44)), (&early[..], (0.15, 0.70))] {
+    for (held, (median, p90)) in [(&late[..], (0.077, 0.45)), (&early[..], (0.16, 0.70))] {
         let (fitted, a, b) = rdna_tile_holdout(&cases, held);
         assert!(b.n >= 30, "{} rows", b.n);
         #[allow(clippy::print_stderr)]

@@ -8,7 +8,9 @@
 //! Prefill processes the prompt in ubatches; each costs `2 · active params · tokens` FLOPs at the
 //! device's FP16 rate times an efficiency (float or quantized weights), plus attention: without flash
 //! attention the f32 KQ matrix of every head is written and read (`passes · n_kv · tokens · heads ·
-//! 4` bytes per layer), with it the QK/AV FLOPs. Several GPUs holding all layers pipeline the ubatches
+//! 4` bytes per layer), with it the QK/AV FLOPs; never faster than reading the weights and the KV
+//! cache once, and with decode's launch cost per ubatch (a one-token ubatch is a decoded token;
+//! from two tokens on the fitted per-ubatch cost too). Several GPUs holding all layers pipeline the ubatches
 //! of the whole prompt; CPU-resident weights are uploaded to GPU 0 over PCIe for each ubatch.
 //! Quantized weights run through llama.cpp's MMQ kernels at the INT8 rate their instructions
 //! reach ([`crate::system::DeviceSpec::mmq_int8_ops`]: half the listed peak on Hopper).
@@ -488,6 +490,35 @@ fn performance(
         .filter(|&d| load.read[d].iter().sum::<f64>() > 0.0 || attn_layers[d] > 0.0)
         .collect();
 
+    // Launches and synchronisation: a few kernels per layer, on the device that runs it;
+    // `step_s` is quoted for a 32-layer model (Llama 3 8B) on a GPU of 1 TB/s. Per device: every
+    // decoded token and every prompt ubatch pays it.
+    let step_scale = |d: usize| {
+        if d < n_gpu && p.step_exp != 0.0 && sys.gpus[d].api != GpuApi::Metal {
+            (1e12 / bw(d)).powf(p.step_exp)
+        } else {
+            1.0
+        }
+    };
+    let mut launch = vec![0f64; n_gpu + 1];
+    for il in 0..spec.n_layer {
+        let d = placement
+            .layer_dev
+            .get(il as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(cpu);
+        let moe_step = if spec.is_moe_layer(il) {
+            p.moe_step
+        } else {
+            1.0
+        };
+        launch[d] += bp(d).step_s / STEP_LAYERS
+            * step_scale(d)
+            * moe_step
+            * if flash_attn { 1.0 } else { p.no_fa_step };
+    }
+
     // ---- decode: average over the generated tokens, starting at `depth`.
     let mean_pos = (s.depth as f64 + s.gen as f64 / 2.0).min(shape.n_ctx_seq as f64);
     let (t_mid, mem, comp) = {
@@ -550,33 +581,7 @@ fn performance(
         if load.split_matmuls > 0.0 {
             t += split_t + load.split_matmuls * ROW_SYNC_S;
         }
-        // Launches and synchronisation: a few kernels per layer, on the device that runs it;
-        // `step_s` is quoted for a 32-layer model (Llama 3 8B) on a GPU of 1 TB/s.
-        let step_scale = |d: usize| {
-            if d < n_gpu && p.step_exp != 0.0 && sys.gpus[d].api != GpuApi::Metal {
-                (1e12 / bw(d)).powf(p.step_exp)
-            } else {
-                1.0
-            }
-        };
-        let step: f64 = (0..spec.n_layer as usize)
-            .map(|il| {
-                let d = placement
-                    .layer_dev
-                    .get(il)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(cpu);
-                bp(d).step_s / STEP_LAYERS
-                    * step_scale(d)
-                    * if spec.is_moe_layer(il as u32) {
-                        p.moe_step
-                    } else {
-                        1.0
-                    }
-            })
-            .sum::<f64>()
-            * if flash_attn { 1.0 } else { p.no_fa_step };
+        let step: f64 = launch.iter().sum();
         let hops = used.len().saturating_sub(1) as f64;
         (t + step + hops * p.hop_s, mem, comp)
     };
@@ -717,8 +722,12 @@ fn performance(
                 };
                 // The rest at the tile kernel's rate (`tile_peak`), on AMD's GPUs under HIP the
                 // vector units', not the matrix cores'.
-                t += (attn_flops - matrix_flops) / (tile_peak[cd] * attn_eff)
+                let attn_t = (attn_flops - matrix_flops) / (tile_peak[cd] * attn_eff)
                     + matrix_flops / (pk * attn_eff * p.amd_fa_matrix);
+                // Attention reads the cached K and V at least once a ubatch, as decode does: a
+                // few tokens deep in the context are as memory-bound as one.
+                let kv = kv_per_token[d] * n_kv + swa_kv_per_token[d] * swa_kv;
+                t += attn_t.max(kv / (read_bw(d) * p.kv_factor));
                 if !flash_attn {
                     let kq_bytes =
                         p.attn_passes * kv_eff * u * f64::from(spec.n_head) * 4.0 * attn_layers[d];
@@ -736,7 +745,11 @@ fn performance(
                     t += shared(d) * load.read[d].iter().sum::<f64>()
                         / pcie_bytes_per_s(&sys.gpus[d]);
                 }
-                t += bpc.ubatch_s / super::engines::docs_per_forward(s) * f64::from(d == used[0]);
+                // The ubatch's launches (as a decoded token's, `launch`), and past one token
+                // the rest of its fixed cost (`ubatch_s`): a one-token ubatch is llama.cpp's
+                // decode graph, which the decode rows time.
+                let extra = launch[d] + bp(d).ubatch_s * f64::from(d == used[0] && u > 1.0);
+                t += extra / super::engines::docs_per_forward(s);
                 stage.push(t);
             }
             if load.split_matmuls > 0.0 {

@@ -17,7 +17,8 @@ pub struct BackendParams {
     pub pp_float: f64,
     /// Share of that peak prefill achieves on quantized weights.
     pub pp_quant: f64,
-    /// Fixed time per ubatch of prompt, seconds.
+    /// Fixed time per prompt ubatch of two or more tokens beyond the launches `step_s` counts
+    /// (a one-token ubatch is a decoded token), seconds.
     pub ubatch_s: f64,
 }
 

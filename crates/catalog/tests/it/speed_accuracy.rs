@@ -447,8 +447,8 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         );
     }
     // 6.11% (prefill 12.44%, from 15.32% uncalibrated) since a prompt ubatch pays decode's
-    // launch cost: a machine's per-token cost, which calibration fits, now moves its prompts
-    // too, and the device-out starts moved with the refit; 5.36% (prefill 11.28% from 17.59%)
+    // launch cost, through the device-out starts the refit moved (one pair leaves a machine's
+    // per-token cost where it starts: `calibrate::fixed_rows`); 5.36% (prefill 11.28% from 17.59%)
     // since the calibration data lost its 31 duplicates and the catalog's CPUs name AVX-512
     // VNNI; 5.56% since shared LPDDR has its own bandwidth share, and with the tile kernel's vector rate (6.41% before; 6.98% before AMD's HIP
     // flash attention took its kernel; 6.9% before AMD's Vulkan prompts followed the driver,

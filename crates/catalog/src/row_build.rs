@@ -18,15 +18,19 @@ const PR_BUILDS: &[(u32, u32)] = &[
 /// llama.cpp pull requests, issues and discussions (one numbering) with their month, ascending:
 /// a thread's rows are dated by the latest entry at or below its number. From the threads
 /// themselves (PR merge or issue open dates): #2059 (PR, Jul 2023), #4167 (discussion, Nov
-/// 2023), #4682 (Dec 2023), #5835 (Mar 2024), #8075 (Jun 2024), #10498 (Nov 2024), #11244 (Jan
-/// 2025), #11831 (Feb 2025), #12372 (Mar 2025), #14624 (Jul 2025), #17156 (Nov 2025), #17576
-/// (Dec 2025), #18537 (Jan 2026), #24588 (Jun 2026), #26046 (Jul 2026).
+/// 2023), #4682 (Dec 2023), #5835 (Mar 2024), #8075 (Jun 2024), #8278 (Jul 2024: its
+/// description is dated 2024-07-03; without it the threads up to #10497 ran as June 2024, the
+/// month of b3216, which `LlamaCppVersion::has_build` does not count as reaching it, so MMQ sweeps
+/// of July took the older cuBLAS rule), #10498 (Nov 2024), #11244 (Jan 2025), #11831 (Feb 2025),
+/// #12372 (Mar 2025), #14624 (Jul 2025), #17156 (Nov 2025), #17576 (Dec 2025), #18537 (Jan 2026),
+/// #24588 (Jun 2026), #26046 (Jul 2026).
 const THREAD_MONTHS: &[(u32, u16, u8)] = &[
     (2059, 2023, 7),
     (4167, 2023, 11),
     (4682, 2023, 12),
     (5835, 2024, 3),
     (8075, 2024, 6),
+    (8278, 2024, 7),
     (10498, 2024, 11),
     (11244, 2025, 1),
     (11831, 2025, 2),
@@ -241,5 +245,21 @@ mod tests {
         for (build, source, want) in cases {
             assert_eq!(row_version(build, source), want, "{build} {source}");
         }
+    }
+
+    #[test]
+    fn july_2024_prs_run_after_b3216() {
+        // #8075 (b3216, June 2024) made MMQ the default at every size on Turing and later; the
+        // MMQ sweeps of #8278 (2024-07-03) and #8416 (2024-07-10) ran after it, #8215 (its
+        // comments 2024-06-30) may not have.
+        let pr = |n: u32| {
+            row_version(
+                "",
+                &format!("https://github.com/ggml-org/llama.cpp/pull/{n}"),
+            )
+        };
+        assert!(pr(8278).has_build(3216));
+        assert!(pr(8416).has_build(3216));
+        assert!(!pr(8215).has_build(3216));
     }
 }

@@ -6,6 +6,16 @@ use llmrig_core::estimate::SpeedParams;
 
 fn main() {
     let (cases, skipped) = prepare();
+    // `--hold-models=A,B`: those models' rows stay out of `--fit-class`'s fit, and their Vulkan
+    // prompt rows are scored with the constants before and after it (a hold-out for a term that
+    // only one machine's rows inform).
+    let held: Vec<String> = std::env::args()
+        .find_map(|a| a.strip_prefix("--hold-models=").map(String::from))
+        .map(|l| l.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    let (held_cases, cases): (Vec<_>, Vec<_>) = cases
+        .into_iter()
+        .partition(|c| held.contains(&c.meta().model));
     let mut params = SpeedParams::default();
     if std::env::args().any(|a| a == "--refit") {
         params = refit(&cases, &SpeedParams::prior());
@@ -107,6 +117,12 @@ fn main() {
             params.amdvlk_tiles = SpeedParams::prior().amdvlk_tiles;
             knobs.push((Box::new(|p| &mut p.amdvlk_tiles), 0.05, 2.0));
         }
+        if std::env::args().any(|a| a == "--with-vk-scalar-fa") {
+            // `--with-vk-scalar-fa`: and ggml-vulkan's scalar flash attention on matrix cores
+            // (`vk_scalar_fa`).
+            params.vk_scalar_fa = SpeedParams::prior().vk_scalar_fa;
+            knobs.push((Box::new(|p| &mut p.vk_scalar_fa), 0.02, 2.0));
+        }
         if std::env::args().any(|a| a == "--with-amd-fa") {
             // `--with-amd-fa`: and the HIP flash attention on AMD's matrix cores over the tile
             // kernel (`amd_fa_matrix`).
@@ -114,6 +130,27 @@ fn main() {
             knobs.push((Box::new(|p| &mut p.amd_fa_matrix), 0.2, 8.0));
         }
         let p = fit_knobs(&cases, &params, &knobs);
+        if !held_cases.is_empty() {
+            for (label, q) in [("before", &params), ("after", &p)] {
+                let rows = score(&held_cases, q);
+                let sel = rows
+                    .iter()
+                    .filter(|r| r.phase == Phase::Prefill && r.backend == "vulkan");
+                let s = stats(sel.clone());
+                println!(
+                    "held-out {held:?} Vulkan prompts, {label}: {} rows, median {:.1}%, p90 {:.1}%",
+                    s.n,
+                    s.median * 100.0,
+                    s.p90 * 100.0
+                );
+                for r in sel {
+                    println!(
+                        "  {:<28} {:<10} {:<16} measured {:>8.1} predicted {:>8.1}",
+                        r.model, r.quant, r.test, r.measured, r.predicted
+                    );
+                }
+            }
+        }
         for (n, b) in llmrig_core::estimate::DEVICE_CLASSES
             .iter()
             .zip(&p.backends)
@@ -121,8 +158,8 @@ fn main() {
             println!("  {n}: {b:?}");
         }
         println!(
-            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3} amd_fa_matrix {:.3}",
-            p.attn_share, p.moe_tile, p.amdvlk_tiles, p.amd_fa_matrix
+            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3} amd_fa_matrix {:.3} vk_scalar_fa {:.3}",
+            p.attn_share, p.moe_tile, p.amdvlk_tiles, p.amd_fa_matrix, p.vk_scalar_fa
         );
         params = p;
     }

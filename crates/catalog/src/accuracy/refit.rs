@@ -4,7 +4,7 @@
 
 use llmrig_core::estimate::{
     amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, vulkan_amd_large_tiles,
-    SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+    vulkan_fa_scalar, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
 };
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
@@ -97,6 +97,12 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         .iter()
         .filter(|c| c.meta.phase == Phase::Prefill && amdvlk_large_tiles(c))
         .count();
+    // Deep prefill rows whose flash attention runs ggml-vulkan's scalar shader on matrix cores
+    // (`vk_scalar_fa`).
+    let vk_scalar_rows = cases
+        .iter()
+        .filter(|c| c.meta.phase == Phase::Prefill && vulkan_fa_on_scalar(c))
+        .count();
     let mut knobs: Vec<Knob> = Vec::new();
     for b in 0..N_CLASSES {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
@@ -170,6 +176,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if amd_fa_rows >= min_main {
             knobs.push((Box::new(|p| &mut p.amd_fa_matrix), 0.2, 8.0));
         }
+        if vk_scalar_rows >= min_main {
+            knobs.push((Box::new(|p| &mut p.vk_scalar_fa), 0.02, 2.0));
+        }
     }
     descend(cases, start.clone(), &knobs)
 }
@@ -203,6 +212,24 @@ pub fn amd_fa_on_matrix(c: &Case) -> bool {
                 spec.is_mla(),
             )
             .is_some_and(|t| s.ubatch.min(s.prompt.max(1)) as f64 >= t)
+        })
+}
+
+/// Whether `c` is a prompt at a depth of 4,096 tokens or more with flash attention in which some
+/// block's attention runs ggml-vulkan's scalar shader on a GPU with matrix cores
+/// (`prompt_kernels::vulkan_fa_scalar`), which `SpeedParams::vk_scalar_fa` scales: the rows
+/// that inform it.
+pub fn vulkan_fa_on_scalar(c: &Case) -> bool {
+    let run = &c.runs[0];
+    let (s, spec, sys) = (run.settings(), run.spec(), run.system());
+    let driver = s
+        .vulkan_driver
+        .unwrap_or_else(|| VulkanDriver::for_os(sys.os));
+    s.prompt + s.depth >= 4096
+        && flash_attn_on(s)
+        && sys.gpus.first().is_some_and(|g| {
+            (0..spec.n_layer)
+                .any(|il| vulkan_fa_scalar(g, s.llama_cpp, driver, spec.layer_fa_k_width(il)))
         })
 }
 

@@ -59,3 +59,52 @@ fn strix_halo_vulkan_prompts_follow_the_driver_and_the_build() {
     // The prompt's products, not the decode's.
     assert!(same(radv.1, amdvlk.1) && same(radv.1, windows.1));
 }
+
+fn gemma4_deep_prompt(driver: &str, build: Option<&str>) -> (f64, Vec<String>) {
+    let mut args = vec![
+        "estimate",
+        "gemma-4-26b-a4b",
+        "-q",
+        "Q8_0",
+        "--gpu",
+        "ryzen-ai-max-395",
+        "--api",
+        "vulkan",
+        "--prompt",
+        "2048",
+        "--depth",
+        "32768",
+        "-fa",
+        "on",
+        "--vulkan-driver",
+        driver,
+    ];
+    if let Some(b) = build {
+        args.extend_from_slice(&["--llama-cpp", b]);
+    }
+    let v = json(&args);
+    let codes = warning_codes(&v).into_iter().map(String::from).collect();
+    (
+        v["performance"]["prefill_tokens_per_s"].as_f64().unwrap(),
+        codes,
+    )
+}
+
+#[test]
+fn amd_drivers_shared_memory_sends_wide_heads_to_the_scalar_flash_attention() {
+    // Gemma 4's global blocks attend with 512-wide heads, whose coopmat1 flash attention needs
+    // more than the 32 KiB of shared memory AMD's own drivers grant (RADV grants 64 KiB): kyuz0's
+    // toolboxes measured its 26B-A4B Q8 `pp2048 @ d32768` on Strix Halo at 673 tok/s on RADV and
+    // 99 on AMDVLK (b9187).
+    let (radv, radv_codes) = gemma4_deep_prompt("radv", None);
+    let (amdvlk, amdvlk_codes) = gemma4_deep_prompt("amdvlk", None);
+    assert!(radv > 2.5 * amdvlk, "RADV {radv} vs AMDVLK {amdvlk}");
+    let scalar = "vulkan-scalar-flash-attn".to_string();
+    assert!(amdvlk_codes.contains(&scalar) && !radv_codes.contains(&scalar));
+    // Llama 3.1 8B's 128-wide heads fit both drivers: no warning.
+    let llama = strix_vulkan_json(&["--vulkan-driver", "amdvlk", "-fa", "on"]);
+    assert!(!warning_codes(&llama).contains(&"vulkan-scalar-flash-attn"));
+    // Before #19075 the shader needed more: 512-wide heads went scalar on RADV too.
+    let (_, old_radv) = gemma4_deep_prompt("radv", Some("b7423"));
+    assert!(old_radv.contains(&scalar));
+}

@@ -352,24 +352,88 @@ pub fn vulkan_amd_large_tiles(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
 }
 
 /// How much faster than before 2026 a prompt's attention runs on `g` under Vulkan with `driver`
-/// in build `v`: AMDVLK's factor where [`vulkan_amd_tiles`] applies, else 1. Between the
-/// calibration rows' b7423 and b9187 ggml-vulkan's flash attention on AMD's matrix cores was
-/// rewritten too (#19075, Jan 2026; #19625, Feb 2026), and on AMDVLK Strix Halo's deep prompts
-/// fell with its dense products: predicted at b7423's rates, its b9187 `pp2048 @ d32768` rows
-/// came out 3.2× too fast (median). RADV's attention rose instead (0.52× there), which no term
-/// takes yet: no PR table gives its size.
+/// in build `v` when it is not one flash-attention kernel (`-fa 0`: the KQ and KQV products are
+/// dense matrix products, and AMDVLK's take [`vulkan_amd_tiles`]'s factor); 1 with flash
+/// attention, whose kernel [`vulkan_fa_scalar`] picks.
 #[must_use]
 pub fn vulkan_amd_attention(
     g: &DeviceSpec,
     v: LlamaCppVersion,
     driver: VulkanDriver,
     amdvlk: f64,
+    flash_attn: bool,
 ) -> f64 {
-    if driver == VulkanDriver::Amdvlk {
+    if driver == VulkanDriver::Amdvlk && !flash_attn {
         vulkan_amd_tiles(g, v, driver, amdvlk)
     } else {
         1.0
     }
+}
+
+/// The first build whose ggml-vulkan runs flash attention on `KHR_cooperative_matrix` (coopmat1,
+/// the matrix cores of AMD's RDNA3+ and Intel's Xe2): #13506 (mid-May 2025, between b4966 of March
+/// and b5863 of July, so b5400 is taken); before it, those GPUs had only #13324's scalar shader.
+const VULKAN_FA_COOPMAT1_BUILD: u32 = 5400;
+
+/// The first build with #19075's coopmat1 flash-attention shader (b7865, January 2026), which
+/// stages K and V through far less shared memory than the shader before it.
+const VULKAN_FA_REFACTOR_BUILD: u32 = 7865;
+
+/// Shared memory a Vulkan driver grants a workgroup on AMD's RDNA GPUs
+/// (`maxComputeSharedMemorySize`): 64 KiB under Mesa's RADV (the `shared memory: 65536` of
+/// #18749's Strix Halo device line), 32 KiB under AMD's own drivers (AMDVLK on gfx1151:
+/// GPUOpen-Drivers/AMDVLK#420, "shared memory: 32768" beside RADV's 65536; AMD's Windows driver
+/// reports 32768 too since 2026, llama.cpp #26163, which AMDVLK shares its code base with).
+fn vulkan_shared_memory(driver: VulkanDriver) -> u64 {
+    match driver {
+        VulkanDriver::Radv => 65_536,
+        VulkanDriver::Amdvlk | VulkanDriver::Amd => 32_768,
+    }
+}
+
+/// Bytes of shared memory ggml-vulkan's coopmat1 flash-attention shader asks for with K heads of
+/// `hsk` in build `v`, as `ggml_vk_flash_attn_coopmat_shmem_support` counts them on AMD (f32
+/// accumulators, which llama.cpp's graph always asks for: `ggml_prec_set_acc(.., GGML_PREC_F32)`;
+/// an F16 cache; 16 query rows a workgroup). Since #19075 (llama.cpp of October 2026 read): the
+/// Q tile, 16 × (hsk/4 + 2) f16vec4, beside 13,424 fixed bytes and the softmax tile (64 × 24 or,
+/// past 128-wide heads, 64 × 16 floats), so 128-, 256- and 464-wide heads fit 32 KiB and 512- or
+/// 576-wide ones (Gemma 4's global blocks, MLA's latent K) do not. Before (llama.cpp of August
+/// 2025 read): the whole K tile too, 64 × (hsk/4 + 2) f16vec4, so 32 KiB held 128-wide heads
+/// only and 64 KiB 256-wide ones but not 512-wide ones.
+fn coopmat1_fa_shared_bytes(hsk: u64, v: LlamaCppVersion) -> u64 {
+    let row = hsk.div_ceil(16) * 16 / 4 + 2;
+    let softmax = 64 * if hsk <= 128 { 24 } else { 16 } * 4;
+    if v.has_build(VULKAN_FA_REFACTOR_BUILD) {
+        13_424 + 16 * row * 8 + softmax
+    } else {
+        // 128 threads' f32 and f32vec4 scratch, the Q and K tiles, the slopes.
+        128 * 4 + 128 * 4 * 4 + 16 * row * 8 + softmax + 64 * row * 8 + 64
+    }
+}
+
+/// Whether ggml-vulkan runs the flash attention of K heads `hsk` wide on `g` in its scalar shader
+/// although `g` has matrix cores it uses for prompts (AMD's RDNA3, 3.5 and 4 under Vulkan):
+/// before #13506 always; after, when the coopmat1 shader needs more shared memory than the driver
+/// grants (`get_fa_tuning_params` falls back to the scalar path). On AMDVLK, Strix Halo's deep
+/// prompts of Gemma 4 (512-wide global heads) and GLM-4.7-Flash (576-wide latent K) ran 6.7× and
+/// 10.6× slower than RADV's at b9187, those of 64- and 128-wide heads (gpt-oss, Llama 2, MiniMax
+/// M2) at 0.8–1.3× (kyuz0/amd-strix-halo-toolboxes); at b7423 Gemma 3's 256-wide heads 1.7–4.9×.
+#[must_use]
+pub fn vulkan_fa_scalar(
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    driver: VulkanDriver,
+    hsk: u64,
+) -> bool {
+    let matrix_cores = matches!(
+        g.amd_arch(),
+        Some(AmdArch::Rdna3 | AmdArch::Rdna35 | AmdArch::Rdna4)
+    );
+    if g.api != GpuApi::Vulkan || !matrix_cores {
+        return false;
+    }
+    !v.has_build(VULKAN_FA_COOPMAT1_BUILD)
+        || coopmat1_fa_shared_bytes(hsk, v) > vulkan_shared_memory(driver)
 }
 
 /// The rate llama.cpp's HIP flash-attention tile kernel (ggml-cuda/fattn-tile.cuh) can reach on

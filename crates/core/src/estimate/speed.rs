@@ -30,7 +30,7 @@ use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
     amd_bf16_rate, amd_fa_matrix_tokens, amd_fa_tile_peak, amd_kernels, blas_library_share,
     cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s,
-    vulkan_amd_attention, vulkan_amd_tiles, vulkan_matrix_cores, Kernels,
+    vulkan_amd_attention, vulkan_amd_tiles, vulkan_fa_scalar, vulkan_matrix_cores, Kernels,
 };
 use super::settings::{Settings, VulkanDriver};
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -451,6 +451,10 @@ fn performance(
     let mut matrix_full = vec![0f64; n_gpu + 1];
     let mut matrix_swa = vec![0f64; n_gpu + 1];
     let mut matrix_tokens = vec![0f64; n_gpu + 1];
+    // The part whose flash attention runs ggml-vulkan's scalar shader on a GPU whose prompts use
+    // its matrix cores (`prompt_kernels::vulkan_fa_scalar`), at `vk_scalar_fa` of the rate.
+    let mut scalar_full = vec![0f64; n_gpu + 1];
+    let mut scalar_swa = vec![0f64; n_gpu + 1];
     for il in 0..spec.n_layer {
         if spec.is_recurrent_layer(il) {
             continue;
@@ -474,14 +478,25 @@ fn performance(
             matrix_tokens[d] = matrix_tokens[d].max(t);
         }
         let m = if matrix.is_some() { flops } else { 0.0 };
+        let scalar = d < n_gpu
+            && flash_attn
+            && vulkan_fa_scalar(
+                &sys.gpus[d],
+                s.llama_cpp,
+                vk_driver,
+                spec.layer_fa_k_width(il),
+            );
+        let sc = if scalar { flops } else { 0.0 };
         if spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full {
             swa_kv_per_token[d] += kv;
             attn_swa[d] += flops;
             matrix_swa[d] += m;
+            scalar_swa[d] += sc;
         } else {
             kv_per_token[d] += kv;
             attn_full[d] += flops;
             matrix_full[d] += m;
+            scalar_full[d] += sc;
         }
         attn_layers[d] += 1.0;
     }
@@ -708,6 +723,7 @@ fn performance(
                 } else {
                     0.0
                 };
+                let scalar_flops = (scalar_full[d] * n_kv + scalar_swa[d] * swa_kv) * u;
                 let attn_eff = if cd == cpu {
                     p.cpu.attn
                 } else {
@@ -718,11 +734,14 @@ fn performance(
                             s.llama_cpp,
                             vk_driver,
                             p.amdvlk_tiles,
+                            flash_attn,
                         )
                 };
                 // The rest at the tile kernel's rate (`tile_peak`), on AMD's GPUs under HIP the
                 // vector units', not the matrix cores'.
-                let attn_t = (attn_flops - matrix_flops) / (tile_peak[cd] * attn_eff)
+                let attn_t = (attn_flops - matrix_flops - scalar_flops)
+                    / (tile_peak[cd] * attn_eff)
+                    + scalar_flops / (tile_peak[cd] * attn_eff * p.vk_scalar_fa)
                     + matrix_flops / (pk * attn_eff * p.amd_fa_matrix);
                 // Attention reads the cached K and V at least once a ubatch, as decode does: a
                 // few tokens deep in the context are as memory-bound as one.

@@ -86,6 +86,11 @@ pub struct SpeedParams {
     /// rate, `prompt_kernels::amd_fa_tile_peak`); which kernel a block takes follows
     /// `prompt_kernels::amd_fa_matrix_tokens`.
     pub amd_fa_matrix: f64,
+    /// Prefill: ggml-vulkan's scalar flash-attention shader on a GPU whose prompts use its matrix
+    /// cores, as a multiple of the attention rate there (the blocks whose K rows the coopmat1
+    /// shader cannot fit in the driver's shared memory, `prompt_kernels::vulkan_fa_scalar`). Only
+    /// Strix Halo's AMDVLK rows of kyuz0/amd-strix-halo-toolboxes inform it.
+    pub vk_scalar_fa: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).
     pub attn_passes: f64,
@@ -202,6 +207,7 @@ impl SpeedParams {
             attn_share: [1.0; N_CLASSES],
             amdvlk_tiles: 1.0,
             amd_fa_matrix: 1.0,
+            vk_scalar_fa: 1.0,
             attn_passes: 4.0,
             hop_s: 0.0002,
             pipeline_overlap: 0.8,
@@ -369,8 +375,12 @@ impl Default for SpeedParams {
                 // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
                 // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
                 // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
-                // 17.6% / 63.3% → 17.2% / 60.1%).
-                b(0.8008, 0.001516, 0.05087, 0.2309, 0.001486), // vulkan
+                // 17.6% / 63.3% → 17.2% / 60.1%); again with its attention share, AMDVLK's tile
+                // factor and `vk_scalar_fa` when the flash attention's scalar shader on AMD's
+                // matrix cores joined (`--fit-class=4 --prompt-only --with-attn --with-amdvlk
+                // --with-vk-scalar-fa`, 2,418 rows: in sample prefill 15.1% / 55.7% → 14.8% /
+                // 55.3%).
+                b(0.8008, 0.001516, 0.05138, 0.2332, 0.001531), // vulkan
                 b(0.8908, 0.004584, 0.7996, 0.7238, 0.05),      // metal
                 b(0.4813, 0.0023, 0.02, 0.1003, 1.016e-05),     // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
@@ -415,13 +425,19 @@ impl Default for SpeedParams {
             // vector rate since then (0.467 → 0.513; rocm-hbm 0.384 → 1.881, whose CDNA GPUs
             // list matrix FP16 at 8× FP32).
             moe_tile: [53.2, 81.0, 119.0],
-            attn_share: [1.188, 0.319, 0.513, 1.881, 0.99, 1.426, 1.0, 1.0, 1.0],
-            // Fitted with vulkan's prompt constants (above).
-            amdvlk_tiles: 0.365,
+            attn_share: [1.188, 0.319, 0.513, 1.881, 1.020, 1.426, 1.0, 1.0, 1.0],
+            // Fitted with vulkan's prompt constants (above): 0.365 while it scaled AMDVLK's
+            // flash attention too.
+            amdvlk_tiles: 0.338,
             // Fitted with the ROCm classes' prompt constants and attention shares (above):
             // Strix Halo's grouped-query prompts at depth at b9187/b9193, the RX 9060 XT's
             // (PR #28102), the MI100's Gemma 2B on PR #22880's branch.
             amd_fa_matrix: 1.65,
+            // Fitted with vulkan's prompt constants (above), from Strix Halo's AMDVLK rows of
+            // Gemma 3 (b7423), Gemma 4 and GLM-4.7-Flash (b9187); without Gemma 4's rows 0.275,
+            // which predicts its 6 deep AMDVLK prompts within 17% (`--hold-models=
+            // gemma-4-26b-a4b,gemma-4-31b`).
+            vk_scalar_fa: 0.211,
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,
@@ -442,8 +458,11 @@ impl Default for SpeedParams {
             // predictions of the llama.cpp rows (`llmrig accuracy --cv --rows --json`,
             // 2026-12-07, 10 folds, each refitted from `SpeedParams::prior` with every constant
             // the refit moves), the wider of the two hold-outs at each end so that both hold 80%:
-            // decode 0.796 / 1.209 device out and 0.754 / 1.178 source out over 1,038 rows,
-            // prefill 0.652 / 1.820 and 0.616 / 1.911 over 1,380 rows; rounded outward. Reset when
+            // decode 0.796 / 1.205 device out and 0.757 / 1.184 source out over 1,038 rows,
+            // prefill 0.652 / 1.819 and 0.608 / 1.913 over 1,380 rows; rounded outward. Prefill
+            // reset from 0.61 / 1.92 when flash attention's scalar shader on AMD's matrix cores
+            // joined (`vk_scalar_fa`), which moved the source-out low end through the constants
+            // the folds share; both reset when
             // a prompt ubatch got decode's launch cost and one token's ubatch lost the rest of its
             // fixed cost (prefill from 0.61 / 2.28: the small-ubatch rows were predicted up to 7x
             // too slow), from 0.75 / 1.22 for decode; before, when the calibration rows lost 31
@@ -453,7 +472,7 @@ impl Default for SpeedParams {
             // 0.76 / 1.28 and 0.59 / 2.14.
             ranges: Ranges {
                 decode: (0.75, 1.21),
-                prefill: (0.61, 1.92),
+                prefill: (0.60, 1.92),
             },
         }
     }

@@ -10,8 +10,9 @@ use crate::system::{DeviceKind, GpuApi, SystemSpec};
 use crate::units::gib;
 
 use super::fit::Fitted;
+use super::memory::flash_attn_on;
 use super::placement::WeightLayout;
-use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, Kernel};
+use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, vulkan_fa_scalar, Kernel};
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
 use super::usage::MemoryBreakdown;
@@ -114,6 +115,15 @@ pub enum Warning {
         /// The GPU.
         device: String,
     },
+    /// An AMD GPU with matrix cores under Vulkan whose flash attention over the model's K rows
+    /// runs ggml-vulkan's scalar shader (`prompt_kernels::vulkan_fa_scalar`): the coopmat1
+    /// shader needs more shared memory than the driver grants, or the build predates it.
+    VulkanScalarFlashAttn {
+        /// The GPU.
+        device: String,
+        /// The widest K rows that take the scalar shader.
+        width: u64,
+    },
 }
 
 impl Warning {
@@ -139,6 +149,7 @@ impl Warning {
             Warning::PipelineParallelBuffers => "pipeline-parallel-buffers",
             Warning::PromptThroughHipblas { .. } => "prompt-through-hipblas",
             Warning::AmdvlkLargeTiles { .. } => "amdvlk-large-tiles",
+            Warning::VulkanScalarFlashAttn { .. } => "vulkan-scalar-flash-attn",
         }
     }
 }
@@ -238,6 +249,10 @@ impl fmt::Display for Warning {
             Warning::AmdvlkLargeTiles { device } => write!(
                 f,
                 "{device}: under AMDVLK this llama.cpp build multiplies dense prompts in Vulkan tiles that AMDVLK runs slowly (since PR #18749, early 2026: Strix Halo's Llama 2 7B Q4_0 prompt fell from 1,262 to 350 tok/s on AMDVLK and rose to 1,356 on RADV, kyuz0/amd-strix-halo-toolboxes); Mesa's RADV (--vulkan-driver radv) is the faster driver"
+            ),
+            Warning::VulkanScalarFlashAttn { device, width } => write!(
+                f,
+                "{device}: with this Vulkan driver and llama.cpp build, flash attention over the model's {width}-wide K rows runs ggml-vulkan's scalar shader, not the matrix cores: the matrix-core shader needs more shared memory than the driver grants (AMD's own drivers grant 32 KiB, Mesa's RADV 64 KiB), so deep prompts run several times slower (Strix Halo's Gemma 4 26B-A4B at 32K context: 99 tok/s on AMDVLK, 673 on RADV, kyuz0/amd-strix-halo-toolboxes); RADV (--vulkan-driver radv) or -fa off avoid it"
             ),
         }
     }
@@ -403,7 +418,31 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
     if let Some(device) = amdvlk_large_tiles(x) {
         out.push(Warning::AmdvlkLargeTiles { device });
     }
+    if let Some((device, width)) = vulkan_scalar_flash_attn(x) {
+        out.push(Warning::VulkanScalarFlashAttn { device, width });
+    }
     out
+}
+
+/// The first GPU holding layers whose flash attention runs ggml-vulkan's scalar shader on its
+/// matrix cores, and the widest K rows that do.
+fn vulkan_scalar_flash_attn(x: &Facts<'_>) -> Option<(String, u64)> {
+    let s = &x.fitted.settings;
+    if s.backend != Backend::LlamaCpp || x.layout.placement.gpu_layers == 0 || !flash_attn_on(s) {
+        return None;
+    }
+    let driver = s
+        .vulkan_driver
+        .unwrap_or_else(|| VulkanDriver::for_os(x.sys.os));
+    let spec = &x.w.spec;
+    x.sys.gpus.iter().find_map(|g| {
+        (0..spec.n_layer)
+            .filter(|&il| !spec.is_recurrent_layer(il))
+            .map(|il| spec.layer_fa_k_width(il))
+            .filter(|&w| vulkan_fa_scalar(g, s.llama_cpp, driver, w))
+            .max()
+            .map(|w| (g.name.clone(), w))
+    })
 }
 
 /// The first AMD GPU holding layers that runs ggml-vulkan's large prompt tiles on AMDVLK.

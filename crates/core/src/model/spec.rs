@@ -595,6 +595,19 @@ impl ModelSpec {
         }
     }
 
+    /// Width of the K rows block `il`'s flash attention multiplies (the kernel's `HSK`): the
+    /// latent K (`kv_lora_rank` + rope dims, 576 on DeepSeek-V3 and GLM-4.7-Flash) under
+    /// llama.cpp's MLA graph, else that block's head size.
+    #[must_use]
+    pub fn layer_fa_k_width(&self, il: u32) -> u64 {
+        if let (Some(kv), Some(rope)) = (self.kv_lora_rank, self.qk_rope_head_dim) {
+            if !self.mla_legacy_kv {
+                return kv + rope;
+            }
+        }
+        self.layer_head_dim(il)
+    }
+
     /// KV heads of block `il` (llama.cpp `n_head_kv(il)`).
     #[must_use]
     pub fn layer_n_head_kv(&self, il: u32) -> u32 {

@@ -330,10 +330,64 @@ fn amd_vulkan_tiles_follow_the_driver_from_pr_18749() {
         ..DeviceSpec::default()
     };
     assert_eq!(vulkan_amd_tiles(&nvidia, now, radv, 0.5), 1.0);
-    // Attention: only AMDVLK's factor.
-    assert_eq!(vulkan_amd_attention(&strix, now, radv, 0.5), 1.0);
-    assert_eq!(vulkan_amd_attention(&strix, now, amdvlk, 0.5), 0.5);
-    assert_eq!(vulkan_amd_attention(&strix, at(7423), amdvlk, 0.5), 1.0);
+    // Attention without flash attention: only AMDVLK's factor; with it, the kernel choice of
+    // `vulkan_fa_scalar`.
+    assert_eq!(vulkan_amd_attention(&strix, now, radv, 0.5, false), 1.0);
+    assert_eq!(vulkan_amd_attention(&strix, now, amdvlk, 0.5, false), 0.5);
+    assert_eq!(vulkan_amd_attention(&strix, now, amdvlk, 0.5, true), 1.0);
+    assert_eq!(
+        vulkan_amd_attention(&strix, at(7423), amdvlk, 0.5, false),
+        1.0
+    );
+}
+
+#[test]
+fn vulkan_flash_attention_takes_the_scalar_shader_where_shared_memory_runs_out() {
+    // The coopmat1 shader's shared memory, as ggml_vk_flash_attn_coopmat_shmem_support counts it
+    // on AMD, by hand: since #19075 13,424 fixed bytes + the Q tile 128·(hsk/4 + 2) + the softmax
+    // tile (6,144 bytes up to 128-wide heads, else 4,096); before, 512 + 2,048 + 64 bytes + the Q
+    // and K tiles 640·(hsk/4 + 2) + the softmax tile.
+    let now = LlamaCppVersion::Current;
+    for (hsk, bytes) in [(128, 23_920), (256, 25_968), (512, 34_160), (576, 36_208)] {
+        assert_eq!(coopmat1_fa_shared_bytes(hsk, now), bytes, "{hsk}");
+    }
+    for (hsk, bytes) in [(128, 30_528), (256, 48_960)] {
+        assert_eq!(coopmat1_fa_shared_bytes(hsk, at(7423)), bytes, "{hsk}");
+    }
+    let vulkan = |name: &str| DeviceSpec {
+        name: name.into(),
+        vendor: Some(GpuVendor::Amd),
+        api: GpuApi::Vulkan,
+        ..DeviceSpec::default()
+    };
+    let strix = vulkan("AMD Ryzen AI Max+ 395");
+    let (radv, amdvlk, amd) = (VulkanDriver::Radv, VulkanDriver::Amdvlk, VulkanDriver::Amd);
+    // RADV's 64 KiB hold every head today; AMD's drivers' 32 KiB not Gemma 4's 512-wide global
+    // heads nor MLA's 576-wide latent K.
+    for w in [64, 128, 256, 512, 576] {
+        assert!(!vulkan_fa_scalar(&strix, now, radv, w), "{w}");
+        assert_eq!(vulkan_fa_scalar(&strix, now, amdvlk, w), w >= 512, "{w}");
+        assert_eq!(vulkan_fa_scalar(&strix, now, amd, w), w >= 512, "{w}");
+    }
+    // Before #19075 the shader held 256-wide heads in 64 KiB only, and 512-wide ones nowhere.
+    assert!(vulkan_fa_scalar(&strix, at(7423), amdvlk, 256));
+    assert!(!vulkan_fa_scalar(&strix, at(7423), amdvlk, 128));
+    assert!(!vulkan_fa_scalar(&strix, at(7423), radv, 256));
+    assert!(vulkan_fa_scalar(&strix, at(7423), radv, 512));
+    // Before #13506 there was no coopmat1 shader at all.
+    assert!(vulkan_fa_scalar(&strix, at(5000), radv, 128));
+    // GPUs without Vulkan matrix cores, and HIP, keep their own rates.
+    assert!(!vulkan_fa_scalar(
+        &vulkan("AMD Radeon RX 6800 XT"),
+        now,
+        amdvlk,
+        576
+    ));
+    let rocm = DeviceSpec {
+        api: GpuApi::Rocm,
+        ..strix.clone()
+    };
+    assert!(!vulkan_fa_scalar(&rocm, now, amdvlk, 576));
 }
 
 #[test]

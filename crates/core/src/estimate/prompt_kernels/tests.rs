@@ -14,6 +14,16 @@ fn at(build: u32) -> LlamaCppVersion {
     LlamaCppVersion::Build(build)
 }
 
+/// An AMD GPU of that name under Vulkan.
+fn amd_vulkan(name: &str) -> DeviceSpec {
+    DeviceSpec {
+        name: name.into(),
+        vendor: Some(GpuVendor::Amd),
+        api: GpuApi::Vulkan,
+        ..DeviceSpec::default()
+    }
+}
+
 #[test]
 fn matrix_mmq_runs_at_most_at_twice_the_dot_product_rate() {
     let mfma = |g: &DeviceSpec, build| {
@@ -294,13 +304,7 @@ fn hip_flash_attention_takes_amds_matrix_cores_by_shape_and_build() {
 
 #[test]
 fn amd_vulkan_tiles_follow_the_driver_from_pr_18749() {
-    let vulkan = |name: &str| DeviceSpec {
-        name: name.into(),
-        vendor: Some(GpuVendor::Amd),
-        api: GpuApi::Vulkan,
-        ..DeviceSpec::default()
-    };
-    let strix = vulkan("AMD Ryzen AI Max+ 395");
+    let strix = amd_vulkan("AMD Ryzen AI Max+ 395");
     let (radv, amdvlk, amd) = (VulkanDriver::Radv, VulkanDriver::Amdvlk, VulkanDriver::Amd);
     let now = LlamaCppVersion::Current;
     // RADV gains the PR's measured speed-up; AMDVLK takes its own factor; Windows's driver
@@ -311,11 +315,11 @@ fn amd_vulkan_tiles_follow_the_driver_from_pr_18749() {
     // Before the PR, on GPUs without Vulkan matrix cores, and under another API: unchanged.
     assert_eq!(vulkan_amd_tiles(&strix, at(7423), radv, 0.5), 1.0);
     assert_eq!(
-        vulkan_amd_tiles(&vulkan("AMD Radeon RX 6800 XT"), now, radv, 0.5),
+        vulkan_amd_tiles(&amd_vulkan("AMD Radeon RX 6800 XT"), now, radv, 0.5),
         1.0
     );
     assert_eq!(
-        vulkan_amd_tiles(&vulkan("AMD Radeon AI PRO R9700"), now, radv, 0.5),
+        vulkan_amd_tiles(&amd_vulkan("AMD Radeon AI PRO R9700"), now, radv, 0.5),
         RADV_LARGE_TILES
     );
     let rocm = DeviceSpec {
@@ -354,13 +358,7 @@ fn vulkan_flash_attention_takes_the_scalar_shader_where_shared_memory_runs_out()
     for (hsk, bytes) in [(128, 30_528), (256, 48_960)] {
         assert_eq!(coopmat1_fa_shared_bytes(hsk, at(7423)), bytes, "{hsk}");
     }
-    let vulkan = |name: &str| DeviceSpec {
-        name: name.into(),
-        vendor: Some(GpuVendor::Amd),
-        api: GpuApi::Vulkan,
-        ..DeviceSpec::default()
-    };
-    let strix = vulkan("AMD Ryzen AI Max+ 395");
+    let strix = amd_vulkan("AMD Ryzen AI Max+ 395");
     let (radv, amdvlk, amd) = (VulkanDriver::Radv, VulkanDriver::Amdvlk, VulkanDriver::Amd);
     // RADV's 64 KiB hold every head today; AMD's drivers' 32 KiB not Gemma 4's 512-wide global
     // heads nor MLA's 576-wide latent K.
@@ -378,7 +376,7 @@ fn vulkan_flash_attention_takes_the_scalar_shader_where_shared_memory_runs_out()
     assert!(vulkan_fa_scalar(&strix, at(5000), radv, 128));
     // GPUs without Vulkan matrix cores, and HIP, keep their own rates.
     assert!(!vulkan_fa_scalar(
-        &vulkan("AMD Radeon RX 6800 XT"),
+        &amd_vulkan("AMD Radeon RX 6800 XT"),
         now,
         amdvlk,
         576

@@ -4,7 +4,7 @@
 
 use llmrig_core::estimate::{
     amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, vulkan_amd_large_tiles,
-    vulkan_fa_scalar, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+    vulkan_fa_scalar_width, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
 };
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
@@ -221,15 +221,11 @@ pub fn amd_fa_on_matrix(c: &Case) -> bool {
 /// that inform it.
 pub fn vulkan_fa_on_scalar(c: &Case) -> bool {
     let run = &c.runs[0];
-    let (s, spec, sys) = (run.settings(), run.spec(), run.system());
-    let driver = s
-        .vulkan_driver
-        .unwrap_or_else(|| VulkanDriver::for_os(sys.os));
+    let (s, sys) = (run.settings(), run.system());
     s.prompt + s.depth >= 4096
         && flash_attn_on(s)
         && sys.gpus.first().is_some_and(|g| {
-            (0..spec.n_layer)
-                .any(|il| vulkan_fa_scalar(g, s.llama_cpp, driver, spec.layer_fa_k_width(il)))
+            vulkan_fa_scalar_width(g, s.llama_cpp, s.vulkan_driver_on(sys.os), run.spec()).is_some()
         })
 }
 

@@ -419,7 +419,7 @@ fn coopmat1_fa_shared_bytes(hsk: u64, v: LlamaCppVersion) -> u64 {
 /// 10.6× slower than RADV's at b9187, those of 64- and 128-wide heads (gpt-oss, Llama 2, MiniMax
 /// M2) at 0.8–1.3× (kyuz0/amd-strix-halo-toolboxes); at b7423 Gemma 3's 256-wide heads 1.7–4.9×.
 #[must_use]
-pub fn vulkan_fa_scalar(
+pub(super) fn vulkan_fa_scalar(
     g: &DeviceSpec,
     v: LlamaCppVersion,
     driver: VulkanDriver,
@@ -434,6 +434,22 @@ pub fn vulkan_fa_scalar(
     }
     !v.has_build(VULKAN_FA_COOPMAT1_BUILD)
         || coopmat1_fa_shared_bytes(hsk, v) > vulkan_shared_memory(driver)
+}
+
+/// The widest K rows of `spec`'s attention blocks whose flash attention `vulkan_fa_scalar` sends
+/// to the scalar shader on `g`; `None` where every block takes the matrix cores (or `g` has none).
+#[must_use]
+pub fn vulkan_fa_scalar_width(
+    g: &DeviceSpec,
+    v: LlamaCppVersion,
+    driver: VulkanDriver,
+    spec: &ModelSpec,
+) -> Option<u64> {
+    (0..spec.n_layer)
+        .filter(|&il| !spec.is_recurrent_layer(il))
+        .map(|il| spec.layer_fa_k_width(il))
+        .filter(|&w| vulkan_fa_scalar(g, v, driver, w))
+        .max()
 }
 
 /// The rate llama.cpp's HIP flash-attention tile kernel (ggml-cuda/fattn-tile.cuh) can reach on

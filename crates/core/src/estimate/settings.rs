@@ -431,6 +431,16 @@ pub struct Settings {
     pub vulkan_driver: Option<VulkanDriver>,
 }
 
+impl Settings {
+    /// The Vulkan driver AMD GPUs run on a machine with `os`: the one set, else
+    /// [`VulkanDriver::for_os`].
+    #[must_use]
+    pub fn vulkan_driver_on(&self, os: Option<Os>) -> VulkanDriver {
+        self.vulkan_driver
+            .unwrap_or_else(|| VulkanDriver::for_os(os))
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {

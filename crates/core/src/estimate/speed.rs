@@ -32,7 +32,7 @@ use super::prompt_kernels::{
     cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s,
     vulkan_amd_attention, vulkan_amd_tiles, vulkan_fa_scalar, vulkan_matrix_cores, Kernels,
 };
-use super::settings::{Settings, VulkanDriver};
+use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
 use super::weights::{ModelWeights, WeightClass};
 
@@ -327,9 +327,7 @@ fn performance(
     // (llama.cpp multiplies each expert's rows on their own wherever it does not run MMQ over
     // all experts at once; `prompt_kernels::cuda_kernels`).
     // The Vulkan driver of AMD's GPUs (`prompt_kernels::vulkan_amd_tiles`).
-    let vk_driver = s
-        .vulkan_driver
-        .unwrap_or_else(|| VulkanDriver::for_os(sys.os));
+    let vk_driver = s.vulkan_driver_on(sys.os);
     let kernels_at = |d: usize, u: f64, choice: f64, experts: bool| -> Kernels {
         if d >= n_gpu {
             return Kernels::own(cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));

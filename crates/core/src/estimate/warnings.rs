@@ -12,7 +12,7 @@ use crate::units::gib;
 use super::fit::Fitted;
 use super::memory::flash_attn_on;
 use super::placement::WeightLayout;
-use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, vulkan_fa_scalar, Kernel};
+use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, vulkan_fa_scalar_width, Kernel};
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
 use super::usage::MemoryBreakdown;
@@ -431,17 +431,9 @@ fn vulkan_scalar_flash_attn(x: &Facts<'_>) -> Option<(String, u64)> {
     if s.backend != Backend::LlamaCpp || x.layout.placement.gpu_layers == 0 || !flash_attn_on(s) {
         return None;
     }
-    let driver = s
-        .vulkan_driver
-        .unwrap_or_else(|| VulkanDriver::for_os(x.sys.os));
-    let spec = &x.w.spec;
+    let driver = s.vulkan_driver_on(x.sys.os);
     x.sys.gpus.iter().find_map(|g| {
-        (0..spec.n_layer)
-            .filter(|&il| !spec.is_recurrent_layer(il))
-            .map(|il| spec.layer_fa_k_width(il))
-            .filter(|&w| vulkan_fa_scalar(g, s.llama_cpp, driver, w))
-            .max()
-            .map(|w| (g.name.clone(), w))
+        vulkan_fa_scalar_width(g, s.llama_cpp, driver, &x.w.spec).map(|w| (g.name.clone(), w))
     })
 }
 

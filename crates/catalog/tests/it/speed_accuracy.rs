@@ -37,7 +37,10 @@ fn decode_and_prefill_meet_the_targets() {
     // data, and the catalog's CPUs named AVX-512 VNNI as detection does (the CPU class's quantized
     // prompt share refitted alone): prefill 15.9% / 57.5% -> 15.7% / 56.3%. 2026-12-07: a
     // prompt ubatch pays decode's launch cost and a one-token ubatch no more (every class's
-    // prompt constants refitted together): prefill 15.1% / 55.7%.
+    // prompt constants refitted together): prefill 15.1% / 55.7%. Later: flash attention's scalar
+    // shader on AMD's matrix cores, the Vulkan class's prompt constants refitted with its factor:
+    // decode 5.8% -> 5.9% (BF16 experts' decode reads the Vulkan float share), prefill 14.8% /
+    // 55.3%.
     assert!(
         decode.median <= 0.06,
         "decode median {:.1}%",
@@ -45,12 +48,12 @@ fn decode_and_prefill_meet_the_targets() {
     );
     assert!(decode.p90 <= 0.245, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.155,
+        prefill.median <= 0.152,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.565,
+        prefill.p90 <= 0.56,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );

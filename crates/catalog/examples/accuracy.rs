@@ -123,6 +123,11 @@ fn main() {
             params.vk_scalar_fa = SpeedParams::prior().vk_scalar_fa;
             knobs.push((Box::new(|p| &mut p.vk_scalar_fa), 0.02, 2.0));
         }
+        if std::env::args().any(|a| a == "--with-mmq-tile") {
+            // `--with-mmq-tile`: and the MMQ kernels' weight-tile cost in tokens (`mmq_tile`).
+            params.mmq_tile = 8.0;
+            knobs.push((Box::new(|p| &mut p.mmq_tile), 1.0, 256.0));
+        }
         if std::env::args().any(|a| a == "--with-amd-fa") {
             // `--with-amd-fa`: and the HIP flash attention on AMD's matrix cores over the tile
             // kernel (`amd_fa_matrix`).
@@ -158,8 +163,8 @@ fn main() {
             println!("  {n}: {b:?}");
         }
         println!(
-            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3} amd_fa_matrix {:.3} vk_scalar_fa {:.3}",
-            p.attn_share, p.moe_tile, p.amdvlk_tiles, p.amd_fa_matrix, p.vk_scalar_fa
+            "attn_share {:.3?} moe_tile {:.1?} amdvlk_tiles {:.3} amd_fa_matrix {:.3} vk_scalar_fa {:.3} mmq_tile {:.2}",
+            p.attn_share, p.moe_tile, p.amdvlk_tiles, p.amd_fa_matrix, p.vk_scalar_fa, p.mmq_tile
         );
         params = p;
     }

@@ -6,6 +6,7 @@ use llmrig_core::estimate::{
     amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, vulkan_amd_large_tiles,
     vulkan_fa_scalar_width, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
 };
+use llmrig_core::system::GpuApi;
 
 use super::{objective, score, stats, Case, ErrorStats, Phase};
 
@@ -103,6 +104,12 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         .iter()
         .filter(|c| c.meta.phase == Phase::Prefill && vulkan_fa_on_scalar(c))
         .count();
+    // Prompt rows of quantized weights on CUDA or HIP at ubatches between MMVQ's 8 tokens and
+    // MMQ's widest token tile (`mmq_tile`).
+    let mmq_rows = cases
+        .iter()
+        .filter(|c| c.meta.phase == Phase::Prefill && mmq_small_ubatch(c))
+        .count();
     let mut knobs: Vec<Knob> = Vec::new();
     for b in 0..N_CLASSES {
         // With a couple of rows only the main efficiency of the phase moves; with 8 or more, the
@@ -179,6 +186,9 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
         if vk_scalar_rows >= min_main {
             knobs.push((Box::new(|p| &mut p.vk_scalar_fa), 0.02, 2.0));
         }
+        if mmq_rows >= min_rows {
+            knobs.push((Box::new(|p| &mut p.mmq_tile), 0.0, 256.0));
+        }
     }
     descend(cases, start.clone(), &knobs)
 }
@@ -227,6 +237,22 @@ pub fn vulkan_fa_on_scalar(c: &Case) -> bool {
         && sys.gpus.first().is_some_and(|g| {
             vulkan_fa_scalar_width(g, s.llama_cpp, s.vulkan_driver_on(sys.os), run.spec()).is_some()
         })
+}
+
+/// Whether `c` is a prompt of quantized weights on a CUDA or HIP GPU at a ubatch above MMVQ's 8
+/// tokens and below 128 (MMQ's widest token tile), which `SpeedParams::mmq_tile` shapes: the rows
+/// that inform it.
+fn mmq_small_ubatch(c: &Case) -> bool {
+    let run = &c.runs[0];
+    let s = run.settings();
+    let u = s.ubatch.min(s.prompt.max(1));
+    !matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32")
+        && (9..128).contains(&u)
+        && run
+            .system()
+            .gpus
+            .first()
+            .is_some_and(|g| matches!(g.api, GpuApi::Cuda | GpuApi::Rocm))
 }
 
 /// A constant a fit may move (how to reach it in the constants) and its lower and upper bounds.

@@ -37,6 +37,13 @@ pub(super) struct Kernels {
     pub kernel: [Kernel; WeightClass::COUNT],
     /// Bytes/s of the dequantising pass (the device's achieved memory bandwidth).
     pub dequant_bw: f64,
+    /// llama.cpp's MMQ kernels (CUDA, HIP): `SpeedParams::mmq_tile`, the ubatch tokens whose
+    /// products take as long as loading and unpacking the weight tiles they share; 0 for other
+    /// kernels ([`mmq_fill`]).
+    pub mmq_tile: f64,
+    /// MMQ's widest token tile on this GPU (`mmq_x`: 128 with INT8 matrix instructions, 64 with
+    /// dp4a; ggml-cuda mmq.cuh's `get_mmq_x_max_host`).
+    pub mmq_x_max: f64,
 }
 
 impl Kernels {
@@ -48,6 +55,8 @@ impl Kernels {
             quant_peak,
             kernel: [Kernel::Own; WeightClass::COUNT],
             dequant_bw: f64::INFINITY,
+            mmq_tile: 0.0,
+            mmq_x_max: MMQ_X_MAX_MMA,
         }
     }
 }
@@ -84,10 +93,36 @@ pub(super) fn matmul_s(
                     + (a - out) * touched * DEQUANT_BYTES / k.dequant_bw
             } else {
                 2.0 * work / (k.quant_peak * bp.pp_quant * pp_class[c])
+                    * mmq_fill(k.mmq_tile, u, k.mmq_x_max)
             }
         })
         .sum()
 }
+
+/// How much longer per token and weight than at `x_max` tokens or more llama.cpp's MMQ kernels
+/// take at a ubatch of `u` tokens, with `tile` (`SpeedParams::mmq_tile`) the tokens whose products
+/// take as long as loading and unpacking the weight tiles they share:
+/// `(1 + tile/min(u, x_max)) / (1 + tile/x_max)`. MMQ copies each tile of quantized weights to
+/// shared memory and unpacks it to INT8 once for the tokens of one token tile, at most `x_max`
+/// wide (`Kernels::mmq_x_max`), so a few tokens pay nearly what `x_max` do and beyond it every
+/// token tile loads its weights again: the P40's Q5_0 prompt at 16 tokens ran at 0.52× and the
+/// R9700's IQ3_S at 8–32 tokens at 0.62–0.66× of what a per-token cost alone predicted (PRs
+/// #7716, #18816). 1 at or below MMVQ's 8 tokens, which run the one-token kernels.
+pub(super) fn mmq_fill(tile: f64, u: f64, x_max: f64) -> f64 {
+    if tile <= 0.0 || u <= MMVQ_MAX_TOKENS {
+        1.0
+    } else {
+        (1.0 + tile / u.min(x_max)) / (1.0 + tile / x_max)
+    }
+}
+
+/// MMQ's widest token tile with INT8 matrix instructions (NVIDIA's `mma` from Turing, AMD's MFMA
+/// and WMMA): `mmq_x` 128 (ggml-cuda mmq.cuh's `get_mmq_x_max_host` in August 2025; the
+/// per-architecture tables of mmq-config-ampere.cuh and -rdna4.cuh in October 2026).
+const MMQ_X_MAX_MMA: f64 = 128.0;
+/// MMQ's widest token tile with dp4a only (Pascal, Volta, AMD without matrix MMQ): 64
+/// (`MMQ_DP4A_MAX_BATCH_SIZE`; mmq-config-pascal-dp4a.cuh and -rdna2.cuh).
+const MMQ_X_MAX_DP4A: f64 = 64.0;
 
 /// How much longer than dense products of the same weights a ubatch of `u` tokens takes in `g`'s
 /// expert-indexed products in build `v`, less one (0: no penalty), with the half-rate token counts
@@ -189,7 +224,8 @@ pub(super) fn amd_kernels(
         Some(x) if g.fp32_flops > 0.0 => Some(x * g.fp32_flops),
         _ => None,
     };
-    let quant_peak = if matrix_mmq(arch, v) {
+    let matrix_cores = matrix_mmq(arch, v);
+    let quant_peak = if matrix_cores {
         let matrix = if g.int8_ops > 0.0 { g.int8_ops } else { f16 };
         match dp4a {
             Some(d) => matrix.min(MATRIX_MMQ_PER_DP4A * d),
@@ -210,6 +246,12 @@ pub(super) fn amd_kernels(
         quant_peak,
         kernel,
         dequant_bw,
+        mmq_tile: 0.0,
+        mmq_x_max: if matrix_cores {
+            MMQ_X_MAX_MMA
+        } else {
+            MMQ_X_MAX_DP4A
+        },
     }
 }
 
@@ -633,6 +675,12 @@ pub(super) fn cuda_kernels(
         quant_peak: mmq,
         kernel,
         dequant_bw,
+        mmq_tile: 0.0,
+        mmq_x_max: if arch.int8_mma() {
+            MMQ_X_MAX_MMA
+        } else {
+            MMQ_X_MAX_DP4A
+        },
     }
 }
 

@@ -348,6 +348,7 @@ fn performance(
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
                 force_kernels(&mut k, s.force_mmq, u);
+                k.mmq_tile = p.mmq_tile;
                 let float_active = load.active[d][WeightClass::Float.index()];
                 let bf16_share = if float_active > 0.0 {
                     load.bf16_active[d] / float_active
@@ -373,7 +374,7 @@ fn performance(
                 } else {
                     f16
                 };
-                return cuda_kernels(
+                let mut k = cuda_kernels(
                     arch,
                     s.llama_cpp,
                     s.force_mmq,
@@ -382,6 +383,8 @@ fn performance(
                     mmq,
                     dequant_bw,
                 );
+                k.mmq_tile = p.mmq_tile;
+                return k;
             }
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {

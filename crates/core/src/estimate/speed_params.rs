@@ -91,6 +91,12 @@ pub struct SpeedParams {
     /// shader cannot fit in the driver's shared memory, `prompt_kernels::vulkan_fa_scalar`). Only
     /// Strix Halo's AMDVLK rows of kyuz0/amd-strix-halo-toolboxes inform it.
     pub vk_scalar_fa: f64,
+    /// Prefill: the ubatch tokens whose products in llama.cpp's MMQ kernels (CUDA, HIP) take as
+    /// long as loading and unpacking the weight tiles they share, so that a ubatch of `u` tokens
+    /// (more than MMVQ's 8) takes `(1 + mmq_tile/min(u, x)) / (1 + mmq_tile/x)` of the time per
+    /// token and weight that `pp_quant` gives, with `x` MMQ's widest token tile (128 on matrix
+    /// cores, 64 with dp4a; `prompt_kernels::mmq_fill`).
+    pub mmq_tile: f64,
     /// Prefill without flash attention: times the f32 KQ matrix crosses memory (write, softmax
     /// read/write, read for KQV).
     pub attn_passes: f64,
@@ -208,6 +214,8 @@ impl SpeedParams {
             amdvlk_tiles: 1.0,
             amd_fa_matrix: 1.0,
             vk_scalar_fa: 1.0,
+            // MMQ's narrowest token tile (8 tokens, `mmq_x`): a fit in log steps cannot leave 0.
+            mmq_tile: 8.0,
             attn_passes: 4.0,
             hop_s: 0.0002,
             pipeline_overlap: 0.8,
@@ -360,7 +368,11 @@ impl Default for SpeedParams {
                 // builds before b3216 moved to cuBLAS (`prompt_kernels::cuda_kernels`;
                 // `--example accuracy -- --fit-class=0,1 --prompt-only`, 2,449 rows: in sample
                 // prefill 18.1% / 65.0% → 17.7% / 63.3%).
-                b(0.882, 0.00184, 0.5336, 0.2778, 0.003127), // cuda-gddr
+                // The CUDA and ROCm classes' prompt constants refitted from these with `mmq_tile`
+                // when MMQ's weight-tile cost joined (`--fit-class=0,1,2,3 --prompt-only
+                // --with-mmq-tile`, 2,418 rows: objective 0.5128 → 0.5101, in sample prefill
+                // 14.8% / 55.3% → 15.0% / 53.9%).
+                b(0.882, 0.00184, 0.5336, 0.2778, 0.002862), // cuda-gddr
                 b(0.5684, 0.002886, 0.4903, 0.2134, 0.008543), // cuda-hbm
                 // The ROCm classes' prompt constants and attention shares refitted alone with
                 // `amd_fa_matrix` when the HIP flash attention's tile kernel moved to the vector
@@ -370,8 +382,8 @@ impl Default for SpeedParams {
                 // kernel choice joined; before, rocm-gddr's were fitted when kyuz0's
                 // R9700 rows joined (`--fit-class=2 --prompt-only --with-attn
                 // --with-rdna-tile`, 2,342 rows).
-                b(0.9901, 0.002949, 0.2435, 0.356, 0.003983), // rocm-gddr
-                b(0.3933, 0.004351, 0.3338, 0.1686, 0.005359), // rocm-hbm
+                b(0.9901, 0.002949, 0.2435, 0.3525, 0.003613), // rocm-gddr
+                b(0.3933, 0.004351, 0.3305, 0.1896, 0.002714), // rocm-hbm
                 // vulkan's prompt constants refitted alone with AMDVLK's tile factor when the
                 // large Vulkan tiles of AMD's matrix cores joined (`--example accuracy --
                 // --fit-class=4 --prompt-only --with-amdvlk`, 2,449 rows: in sample prefill
@@ -438,6 +450,9 @@ impl Default for SpeedParams {
             // which predicts its 6 deep AMDVLK prompts within 17% (`--hold-models=
             // gemma-4-26b-a4b,gemma-4-31b`).
             vk_scalar_fa: 0.211,
+            // Fitted with the CUDA and ROCm classes' prompt constants (above): loading and
+            // unpacking MMQ's weight tiles costs what 29 tokens' products do.
+            mmq_tile: 28.86,
             attn_passes: 4.955,
             hop_s: 0.0002573,
             pipeline_overlap: 0.6733,

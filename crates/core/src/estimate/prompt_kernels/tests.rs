@@ -437,3 +437,21 @@ fn hip_flash_attention_tile_kernel_runs_at_the_vector_rate() {
         None
     );
 }
+
+#[test]
+fn mmq_weight_tiles_cost_small_ubatches_more_per_token() {
+    // No term, or MMVQ's one-token kernels at 8 tokens or fewer: unchanged.
+    assert_eq!(mmq_fill(0.0, 16.0, 128.0), 1.0);
+    assert_eq!(mmq_fill(24.0, 8.0, 128.0), 1.0);
+    // From the widest token tile on the per-token rate `pp_quant` gives; below, the shared tiles
+    // weigh more.
+    assert_eq!(mmq_fill(24.0, 128.0, 128.0), 1.0);
+    assert_eq!(mmq_fill(24.0, 2048.0, 128.0), 1.0);
+    assert_eq!(mmq_fill(24.0, 64.0, 64.0), 1.0);
+    let at16 = mmq_fill(24.0, 16.0, 128.0);
+    assert!((at16 - 2.5 / (1.0 + 24.0 / 128.0)).abs() < 1e-12);
+    let at64 = mmq_fill(24.0, 64.0, 128.0);
+    assert!(at64 < at16 && at64 > 1.0);
+    // dp4a's 64-token tiles: 16 tokens against 64.
+    assert!((mmq_fill(24.0, 16.0, 64.0) - 2.5 / (1.0 + 24.0 / 64.0)).abs() < 1e-12);
+}

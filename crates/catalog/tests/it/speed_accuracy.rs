@@ -41,7 +41,9 @@ fn decode_and_prefill_meet_the_targets() {
     // shader on AMD's matrix cores, the Vulkan class's prompt constants refitted with its factor:
     // decode 5.8% -> 5.9% (BF16 experts' decode reads the Vulkan float share), prefill 14.8% /
     // 55.3%. Later still, MMQ's weight tiles at small ubatches (`SpeedParams::mmq_tile`), the CUDA
-    // and ROCm classes' prompt constants refitted with it: prefill 15.0% / 53.9%.
+    // and ROCm classes' prompt constants refitted with it: prefill 15.0% / 53.9%. The 86 rows of
+    // eleven PR threads (80 scored) joined without a refit: decode 5.9% / 24.3%, prefill 15.1% /
+    // 53.0% over 2,498 rows.
     assert!(
         decode.median <= 0.06,
         "decode median {:.1}%",
@@ -150,8 +152,10 @@ fn cross_validated_errors_meet_the_readme() {
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
-    // of that backend (here, decode / prefill medians: CUDA 7.5% / 18.2%, Metal 4.0% / 6.6%,
-    // ROCm 6.2% / 18.1%, Vulkan 10.7% / 38.4%; CUDA 7.6% / 19.1%, Metal 4.0% / 7.3%, ROCm 6.6% /
+    // of that backend (here, decode / prefill medians: CUDA 7.8% / 18.6%, Metal 4.8% / 6.5%,
+    // ROCm 6.1% / 18.9%, Vulkan 12.5% / 37.9% with the 86 rows of the PR threads, decode worse
+    // through the constants the folds share; CUDA 7.5% / 18.2%, Metal 4.0% / 6.6%, ROCm 6.2% /
+    // 18.1%, Vulkan 10.7% / 38.4% before them; CUDA 7.6% / 19.1%, Metal 4.0% / 7.3%, ROCm 6.6% /
     // 21.6% and Vulkan 10.9% / 37.7% before MMQ's weight tiles at small ubatches, Vulkan's
     // through the constants the folds share; CUDA's prefill 18.6% and Vulkan's 36.9% before
     // the Vulkan scalar flash attention, through the constants the folds share; Vulkan's decode
@@ -160,26 +164,28 @@ fn cross_validated_errors_meet_the_readme() {
         &rows,
         &[
             ("cuda", 0.078, 0.194),
-            ("metal", 0.043, 0.077),
+            ("metal", 0.049, 0.077),
             ("rocm", 0.068, 0.217),
-            ("vulkan", 0.111, 0.386),
+            ("vulkan", 0.127, 0.386),
         ],
     );
-    pin(&rows, (0.074, 0.346, 0.82), (0.195, 0.68, 0.84));
+    pin(&rows, (0.074, 0.352, 0.82), (0.2, 0.695, 0.84));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 16.7% / 44.2%, prefill 40.0% / 80.8% (16.3% / 43.6% and 39.8% / 77.7% before MMQ's
+    // decode 16.5% / 44.7%, prefill 41.7% / 80.8% (16.7% / 44.2% and 40.0% / 80.8% before the
+    // PR threads' 86 rows; 16.3% / 43.6% and 39.8% / 77.7% before MMQ's
     // weight tiles, through the constants the folds share; 14.5% / 43.3% and 40.7% / 80.7% before the
     // ubatch's launch cost, decode through the constants the folds share; 15.4% / 43.3% and 40.3% / 79.8% before the
     // catalog's CPUs named AVX-512 VNNI; 13.7% / 43.4% and 36.6% / 73.9% before the tile
     // kernel's vector rate: worse, through the constants the folds share).
-    pin_hybrid(&all, (0.168, 0.445), (0.403, 0.812));
+    pin_hybrid(&all, (0.168, 0.45), (0.42, 0.812));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 9.7% / p90 38.4%, prefill median 24.9% / p90 74.9% (2026-12-07, last, MMQ's weight
-/// tiles at small ubatches: 10.2% / 38.2% and 23.1% / 73.5% before, CUDA's prefill worse in the
+/// median 10.7% / p90 38.9%, prefill median 21.3% / p90 72.2% (2026-12-07, last, the 86 rows of
+/// eleven PR threads: on the 2,418 rows before them 9.7% / 38.4% -> 10.7% / 38.8% and 24.9% /
+/// 74.9% -> 22.0% / 72.9%; before, MMQ's weight tiles at small ubatches: 10.2% / 38.2% and 23.1% / 73.5% before, CUDA's prefill worse in the
 /// fold of XiongjieDai's tables, whose cuBLAS-era prompts read cuda-gddr's float share, which
 /// that fold now fits at 0.64 against 0.56 before and 0.53 in sample; later, flash
 /// attention's scalar shader on AMD's matrix cores: 10.3% / 38.8% and 22.6% / 72.9% before, worse
@@ -203,7 +209,7 @@ fn cross_validated_errors_meet_the_readme() {
 /// on the 2,342 before them; MoE layers' per-token cost, the expert products' tile fill, RDNA's under
 /// WMMA MMQ, RDNA4's MMQ at its FP16 rate, the attention shares, the per-token cost's scaling
 /// with the GPU, Vulkan's matrix cores by maker, BF16 experts through Vulkan's matrix-matrix
-/// shaders); the ranges hold 81.0% of decode and 80.1% of prefill results (the issue asks for 80%
+/// shaders); the ranges hold 80.3% of decode and 81.7% of prefill results (the issue asks for 80%
 /// out of sample; the ranges, ×0.75–1.21 and ×0.60–1.92, are set from these residuals and the
 /// device-out ones).
 #[test]
@@ -218,8 +224,9 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 14.5% / 30.5%, Metal 7.1% / 9.8%,
-    // ROCm 6.2% / 20.2%, Vulkan 7.8% / 36.5% (CUDA 15.3% / 24.8%, Metal 7.7% / 9.6%, ROCm 6.5% /
+    // llama.cpp's rows only, decode / prefill medians: CUDA 15.7% / 20.6%, Metal 7.9% / 9.3%,
+    // ROCm 7.0% / 19.6%, Vulkan 8.7% / 35.3% (CUDA 14.5% / 30.5%, Metal 7.1% / 9.8%, ROCm 6.2% /
+    // 20.2%, Vulkan 7.8% / 36.5% before the PR threads' 86 rows; CUDA 15.3% / 24.8%, Metal 7.7% / 9.6%, ROCm 6.5% /
     // 21.1% and Vulkan 7.6% / 34.6% before MMQ's weight tiles; 16.5% / 23.6%, 7.4% / 8.3%, 6.9% / 21.0% and
     // 7.5% / 34.1% before the Vulkan scalar flash attention, through the constants the folds
     // share; CUDA's prefill 20.8% before the ubatch's launch cost, in the fold of XiongjieDai's
@@ -227,20 +234,21 @@ fn cross_validated_by_source_meets_the_readme() {
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.168, 0.31),
+            ("cuda", 0.168, 0.21),
             ("metal", 0.08, 0.099),
             ("rocm", 0.072, 0.213),
-            ("vulkan", 0.079, 0.37),
+            ("vulkan", 0.088, 0.36),
         ],
     );
-    pin(&rows, (0.106, 0.392, 0.80), (0.253, 0.755, 0.80));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.7% / 34.0%,
-    // prefill 36.4% / 75.4% (12.3% / 34.0% and 35.7% / 73.8% before MMQ's weight tiles;
+    pin(&rows, (0.109, 0.392, 0.80), (0.217, 0.73, 0.80));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.3% / 34.0%,
+    // prefill 36.1% / 73.7% (12.7% / 34.0% and 36.4% / 75.4% before the PR threads' 86 rows;
+    // 12.3% / 34.0% and 35.7% / 73.8% before MMQ's weight tiles;
     // 35.1% / 73.9% before the Vulkan scalar flash attention;
     // 13.2% / 37.4% and 36.8% / 74.0% before the ubatch's launch cost;
     // 11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
     // AVX-512 VNNI; 11.7% / 37.2% and 35.2% / 69.8% before the tile kernel's vector rate).
-    pin_hybrid(&all, (0.13, 0.345), (0.368, 0.76));
+    pin_hybrid(&all, (0.13, 0.345), (0.365, 0.745));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -468,8 +476,9 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
-    // 5.68% (prefill 12.19%, from 14.96% uncalibrated; better on 34 machines, worse on 32) since
-    // MMQ's weight tiles at small ubatches; 6.11% (prefill 12.44%, from 15.32% uncalibrated) since a prompt ubatch pays decode's
+    // 6.11% (prefill 11.98%, from 15.44% uncalibrated; better on 37 machines, worse on 28) since
+    // the PR threads' 86 rows joined; 5.68% (prefill 12.19%, from 14.96% uncalibrated; better on
+    // 34, worse on 32) with MMQ's weight tiles at small ubatches before them; 6.11% (prefill 12.44%, from 15.32% uncalibrated) since a prompt ubatch pays decode's
     // launch cost, through the device-out starts the refit moved (one pair leaves a machine's
     // per-token cost where it starts: `calibrate::fixed_rows`); 5.36% (prefill 11.28% from 17.59%)
     // since the calibration data lost its 31 duplicates and the catalog's CPUs name AVX-512

@@ -125,7 +125,7 @@ fn main() {
         }
         if std::env::args().any(|a| a == "--with-mmq-tile") {
             // `--with-mmq-tile`: and the MMQ kernels' weight-tile cost in tokens (`mmq_tile`).
-            params.mmq_tile = 8.0;
+            params.mmq_tile = SpeedParams::prior().mmq_tile;
             knobs.push((Box::new(|p| &mut p.mmq_tile), 1.0, 256.0));
         }
         if std::env::args().any(|a| a == "--with-amd-fa") {

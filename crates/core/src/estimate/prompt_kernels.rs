@@ -124,6 +124,16 @@ const MMQ_X_MAX_MMA: f64 = 128.0;
 /// (`MMQ_DP4A_MAX_BATCH_SIZE`; mmq-config-pascal-dp4a.cuh and -rdna2.cuh).
 const MMQ_X_MAX_DP4A: f64 = 64.0;
 
+/// MMQ's widest token tile on a GPU whose MMQ runs on INT8 matrix instructions (`matrix`) or on
+/// dp4a.
+fn mmq_x_max(matrix: bool) -> f64 {
+    if matrix {
+        MMQ_X_MAX_MMA
+    } else {
+        MMQ_X_MAX_DP4A
+    }
+}
+
 /// How much longer than dense products of the same weights a ubatch of `u` tokens takes in `g`'s
 /// expert-indexed products in build `v`, less one (0: no penalty), with the half-rate token counts
 /// `tiles` (`SpeedParams::moe_tile`: `[0]` MMQ that picks its tile width against all `u` tokens,
@@ -247,11 +257,7 @@ pub(super) fn amd_kernels(
         kernel,
         dequant_bw,
         mmq_tile: 0.0,
-        mmq_x_max: if matrix_cores {
-            MMQ_X_MAX_MMA
-        } else {
-            MMQ_X_MAX_DP4A
-        },
+        mmq_x_max: mmq_x_max(matrix_cores),
     }
 }
 
@@ -676,11 +682,7 @@ pub(super) fn cuda_kernels(
         kernel,
         dequant_bw,
         mmq_tile: 0.0,
-        mmq_x_max: if arch.int8_mma() {
-            MMQ_X_MAX_MMA
-        } else {
-            MMQ_X_MAX_DP4A
-        },
+        mmq_x_max: mmq_x_max(arch.int8_mma()),
     }
 }
 

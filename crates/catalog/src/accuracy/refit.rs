@@ -3,8 +3,9 @@
 //! of a few new constants alone ([`fit_knobs`]).
 
 use llmrig_core::estimate::{
-    amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, vulkan_amd_large_tiles,
-    vulkan_fa_scalar_width, SpeedParams, VulkanDriver, CPU_CLASS, N_CLASSES,
+    amd_fa_matrix_tokens, device_class, flash_attn_on, lpddr_shared, mmq_tile_shapes,
+    vulkan_amd_large_tiles, vulkan_fa_scalar_width, SpeedParams, VulkanDriver, CPU_CLASS,
+    N_CLASSES,
 };
 use llmrig_core::system::GpuApi;
 
@@ -239,15 +240,15 @@ pub fn vulkan_fa_on_scalar(c: &Case) -> bool {
         })
 }
 
-/// Whether `c` is a prompt of quantized weights on a CUDA or HIP GPU at a ubatch above MMVQ's 8
-/// tokens and below 128 (MMQ's widest token tile), which `SpeedParams::mmq_tile` shapes: the rows
-/// that inform it.
+/// Whether `c` is a prompt of quantized weights on a CUDA or HIP GPU at a ubatch that
+/// `SpeedParams::mmq_tile` shapes (`estimate::mmq_tile_shapes`: above MMVQ's 8 tokens, below MMQ's
+/// widest token tile): the rows that inform it.
 fn mmq_small_ubatch(c: &Case) -> bool {
     let run = &c.runs[0];
     let s = run.settings();
     let u = s.ubatch.min(s.prompt.max(1));
     !matches!(c.meta.quant.as_str(), "F16" | "BF16" | "F32")
-        && (9..128).contains(&u)
+        && mmq_tile_shapes(f64::from(u32::try_from(u).unwrap_or(u32::MAX)))
         && run
             .system()
             .gpus

@@ -30,8 +30,8 @@ pub use memory::{
 pub use placement::{Dev, Placement};
 pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, PROGRAMS};
 pub use prompt_kernels::{
-    amd_fa_matrix_tokens, vulkan_amd_large_tiles, vulkan_amd_tiles, vulkan_fa_scalar_width,
-    AMD_FA_CDNA_BUILD, AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
+    amd_fa_matrix_tokens, mmq_tile_shapes, vulkan_amd_large_tiles, vulkan_amd_tiles,
+    vulkan_fa_scalar_width, AMD_FA_CDNA_BUILD, AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
 };
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{

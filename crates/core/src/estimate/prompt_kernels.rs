@@ -9,6 +9,7 @@
 //! with the builds that moved RDNA3.5 between them (llama.cpp issue #17917).
 
 use super::settings::{LlamaCppVersion, VulkanDriver};
+use super::speed_params::SpeedParams;
 use super::weights::WeightClass;
 use crate::model::ModelSpec;
 use crate::system::{AmdArch, BackendParams, DeviceSpec, GpuApi, GpuVendor, NvidiaArch};
@@ -37,13 +38,11 @@ pub(super) struct Kernels {
     pub kernel: [Kernel; WeightClass::COUNT],
     /// Bytes/s of the dequantising pass (the device's achieved memory bandwidth).
     pub dequant_bw: f64,
-    /// llama.cpp's MMQ kernels (CUDA, HIP): `SpeedParams::mmq_tile`, the ubatch tokens whose
-    /// products take as long as loading and unpacking the weight tiles they share; 0 for other
-    /// kernels ([`mmq_fill`]).
-    pub mmq_tile: f64,
-    /// MMQ's widest token tile on this GPU (`mmq_x`: 128 with INT8 matrix instructions, 64 with
-    /// dp4a; ggml-cuda mmq.cuh's `get_mmq_x_max_host`).
-    pub mmq_x_max: f64,
+    /// Where the quantized classes that are not [`Kernel::DequantBlas`] run llama.cpp's MMQ
+    /// kernels (CUDA, HIP), MMQ's widest token tile on this GPU (`mmq_x`: 128 with INT8 matrix
+    /// instructions, 64 with dp4a; ggml-cuda mmq.cuh's `get_mmq_x_max_host`), which shapes their
+    /// cost at small ubatches ([`mmq_fill`]); `None` for other kernels.
+    pub mmq_x_max: Option<f64>,
 }
 
 impl Kernels {
@@ -55,8 +54,7 @@ impl Kernels {
             quant_peak,
             kernel: [Kernel::Own; WeightClass::COUNT],
             dequant_bw: f64::INFINITY,
-            mmq_tile: 0.0,
-            mmq_x_max: MMQ_X_MAX_MMA,
+            mmq_x_max: None,
         }
     }
 }
@@ -77,7 +75,7 @@ pub(super) fn matmul_s(
     last: bool,
     k: &Kernels,
     bp: &BackendParams,
-    pp_class: &[f64; WeightClass::COUNT],
+    p: &SpeedParams,
     touched: f64,
 ) -> f64 {
     active
@@ -92,8 +90,8 @@ pub(super) fn matmul_s(
                 2.0 * work / (k.float_peak * bp.pp_float)
                     + (a - out) * touched * DEQUANT_BYTES / k.dequant_bw
             } else {
-                2.0 * work / (k.quant_peak * bp.pp_quant * pp_class[c])
-                    * mmq_fill(k.mmq_tile, u, k.mmq_x_max)
+                2.0 * work / (k.quant_peak * bp.pp_quant * p.pp_class[c])
+                    * k.mmq_x_max.map_or(1.0, |x| mmq_fill(p.mmq_tile, u, x))
             }
         })
         .sum()
@@ -114,6 +112,14 @@ pub(super) fn mmq_fill(tile: f64, u: f64, x_max: f64) -> f64 {
     } else {
         (1.0 + tile / u.min(x_max)) / (1.0 + tile / x_max)
     }
+}
+
+/// Whether a ubatch of `u` tokens is one whose MMQ products [`mmq_fill`] makes dearer per token
+/// on some GPU: above MMVQ's 8 tokens and below MMQ's widest token tile (128). The refit moves
+/// `SpeedParams::mmq_tile` only with such rows.
+#[must_use]
+pub fn mmq_tile_shapes(u: f64) -> bool {
+    u > MMVQ_MAX_TOKENS && u < MMQ_X_MAX_MMA
 }
 
 /// MMQ's widest token tile with INT8 matrix instructions (NVIDIA's `mma` from Turing, AMD's MFMA
@@ -256,8 +262,7 @@ pub(super) fn amd_kernels(
         quant_peak,
         kernel,
         dequant_bw,
-        mmq_tile: 0.0,
-        mmq_x_max: mmq_x_max(matrix_cores),
+        mmq_x_max: Some(mmq_x_max(matrix_cores)),
     }
 }
 
@@ -681,8 +686,7 @@ pub(super) fn cuda_kernels(
         quant_peak: mmq,
         kernel,
         dequant_bw,
-        mmq_tile: 0.0,
-        mmq_x_max: mmq_x_max(arch.int8_mma()),
+        mmq_x_max: Some(mmq_x_max(arch.int8_mma())),
     }
 }
 

@@ -348,7 +348,6 @@ fn performance(
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
                 force_kernels(&mut k, s.force_mmq, u);
-                k.mmq_tile = p.mmq_tile;
                 let float_active = load.active[d][WeightClass::Float.index()];
                 let bf16_share = if float_active > 0.0 {
                     load.bf16_active[d] / float_active
@@ -374,7 +373,7 @@ fn performance(
                 } else {
                     f16
                 };
-                let mut k = cuda_kernels(
+                return cuda_kernels(
                     arch,
                     s.llama_cpp,
                     s.force_mmq,
@@ -383,8 +382,6 @@ fn performance(
                     mmq,
                     dequant_bw,
                 );
-                k.mmq_tile = p.mmq_tile;
-                return k;
             }
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {
@@ -648,8 +645,8 @@ fn performance(
                             cpu_flops * p.blas.share * bp(cpu).pp_float,
                             p.blas.convert_s / f64::from(sys.cpu.cores.max(1)),
                         ),
-                        |part| matmul_s(part, &zero, u, false, &k, bpc, &p.pp_class, touched),
-                    ) + matmul_s(out, out, u, last, &k, bpc, &p.pp_class, touched)
+                        |part| matmul_s(part, &zero, u, false, &k, bpc, p, touched),
+                    ) + matmul_s(out, out, u, last, &k, bpc, p, touched)
                 } else if ke == k {
                     matmul_s(
                         &load.active[d],
@@ -658,7 +655,7 @@ fn performance(
                         last,
                         &k,
                         bpc,
-                        &p.pp_class,
+                        p,
                         touched,
                     )
                 } else {
@@ -669,16 +666,8 @@ fn performance(
                         *x = (*x - e).max(0.0);
                     }
                     let zero = [0f64; WeightClass::COUNT];
-                    matmul_s(
-                        &dense,
-                        &load.output_active[d],
-                        u,
-                        last,
-                        &k,
-                        bpc,
-                        &p.pp_class,
-                        1.0,
-                    ) + matmul_s(experts, &zero, u, false, &ke, bpc, &p.pp_class, touched)
+                    matmul_s(&dense, &load.output_active[d], u, last, &k, bpc, p, 1.0)
+                        + matmul_s(experts, &zero, u, false, &ke, bpc, p, touched)
                 };
                 // Expert products fill part of their tiles (`SpeedParams::moe_tile`); float
                 // experts run through the float kernels (MMF takes expert products of up to 512
@@ -696,7 +685,7 @@ fn performance(
                         quant[WeightClass::Float.index()] = 0.0;
                     }
                     let zero = [0f64; WeightClass::COUNT];
-                    t += slow * matmul_s(&quant, &zero, u, false, &ke, bpc, &p.pp_class, touched);
+                    t += slow * matmul_s(&quant, &zero, u, false, &ke, bpc, p, touched);
                 }
                 // A ubatch reads its weights at least once, from the memory that holds them: a
                 // few tokens are as memory-bound as one (llama.cpp runs batches of up to 8 rows
@@ -785,7 +774,7 @@ fn performance(
                         last,
                         &kernels(d, u),
                         bp(d),
-                        &p.pp_class,
+                        p,
                         1.0,
                     );
                     split_t = split_t.max(t);

@@ -262,6 +262,23 @@ fn main() {
         // The held-out fold's own figures, per phase and backend, so that a change can be judged
         // on one fold in a minute rather than on all twenty in ten.
         let rows = score(&test, &p);
+        if std::env::args().any(|a| a == "--rows") {
+            // `--rows`: each held-out row, measured over predicted.
+            for r in &rows {
+                println!(
+                    "row {} {} {} {} {} {:?} measured {:.2} predicted {:.2} ratio {:.2}",
+                    r.device,
+                    r.backend,
+                    r.model,
+                    r.quant,
+                    r.test,
+                    r.phase,
+                    r.measured,
+                    r.predicted,
+                    r.measured / r.predicted
+                );
+            }
+        }
         let mut backends: Vec<&str> = rows.iter().map(|r| r.backend.as_str()).collect();
         backends.sort_unstable();
         backends.dedup();

@@ -4,12 +4,15 @@
 
 use llmrig_core::estimate::{
     LlamaCppVersion, VulkanDriver, AMD_FA_CDNA_BUILD, AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
+    VULKAN_FA_COOPMAT1_BUILD,
 };
 
 /// llama.cpp pull requests whose build the kernel rules take (`estimate::prompt_kernels`): a
 /// row measured on such a PR's branch runs that build's rules, one measured on master before it
-/// the build before (PR #22880's MI100 table compares the two).
+/// the build before (PR #22880's MI100 table compares the two; #13506's RX 9070 XT comment its
+/// branch, which forked at b5344, with master's b5359).
 const PR_BUILDS: &[(u32, u32)] = &[
+    (13506, VULKAN_FA_COOPMAT1_BUILD),
     (18481, AMD_FA_RDNA4_BUILD),
     (19806, AMD_FA_CDNA_BUILD),
     (22880, AMD_FA_RDNA3_BUILD),
@@ -223,6 +226,8 @@ mod tests {
                 },
             ),
             ("PR #22880 (56ac96f6d)", "", LlamaCppVersion::Build(9150)),
+            // The branch's own build line (3dc90d7b (5344)) is older than master's 5359.
+            ("PR #13506 (3dc90d7b)", "", LlamaCppVersion::Build(5400)),
             (
                 "master (2026-05, before PR #22880)",
                 "",

@@ -32,6 +32,7 @@ pub use programs::{Default as ProgramDefault, Given, Program, ProgramDefaults, P
 pub use prompt_kernels::{
     amd_fa_matrix_tokens, mmq_tile_shapes, vulkan_amd_large_tiles, vulkan_amd_tiles,
     vulkan_fa_scalar_width, AMD_FA_CDNA_BUILD, AMD_FA_RDNA3_BUILD, AMD_FA_RDNA4_BUILD,
+    VULKAN_FA_COOPMAT1_BUILD,
 };
 pub use ram::{shared_limit_bytes, spills_to_shared, RamUse, NEAR_LIMIT_BYTES};
 pub use settings::{

@@ -114,7 +114,7 @@ pub(super) fn mmq_fill(tile: f64, u: f64, x_max: f64) -> f64 {
     }
 }
 
-/// Whether a ubatch of `u` tokens is one whose MMQ products [`mmq_fill`] makes dearer per token
+/// Whether a ubatch of `u` tokens is one whose MMQ products `mmq_fill` makes dearer per token
 /// on some GPU: above MMVQ's 8 tokens and below MMQ's widest token tile (128). The refit moves
 /// `SpeedParams::mmq_tile` only with such rows.
 #[must_use]
@@ -426,7 +426,7 @@ pub fn vulkan_amd_attention(
 /// The first build whose ggml-vulkan runs flash attention on `KHR_cooperative_matrix` (coopmat1,
 /// the matrix cores of AMD's RDNA3+ and Intel's Xe2): #13506 (mid-May 2025, between b4966 of March
 /// and b5863 of July, so b5400 is taken); before it, those GPUs had only #13324's scalar shader.
-const VULKAN_FA_COOPMAT1_BUILD: u32 = 5400;
+pub const VULKAN_FA_COOPMAT1_BUILD: u32 = 5400;
 
 /// The first build with #19075's coopmat1 flash-attention shader (b7865, January 2026), which
 /// stages K and V through far less shared memory than the shader before it.
@@ -688,6 +688,22 @@ pub(super) fn cuda_kernels(
         dequant_bw,
         mmq_x_max: Some(mmq_x_max(arch.int8_mma())),
     }
+}
+
+/// How llama.cpp's SYCL backend multiplies a ubatch of `u` tokens: its MMQ kernels are off on
+/// every type (ggml-sycl.cpp, `ggml_sycl_supports_mmq` returns false, "accuracy issues in MMQ"),
+/// so past the one-token kernels (`mul_mat_vec_q`, up to 8 tokens) every quantized product is
+/// dequantized to F16 and multiplied by oneDNN's or oneMKL's GEMM (`ggml_sycl_op_mul_mat_sycl`)
+/// at the GPU's XMX FP16 rate `blas`; `dequant_bw` is the rate of the dequantizing pass.
+pub(super) fn sycl_kernels(u: f64, blas: f64, dequant_bw: f64) -> Kernels {
+    let mut k = Kernels::own(blas, blas);
+    k.dequant_bw = dequant_bw;
+    if u > MMVQ_MAX_TOKENS {
+        for class in QUANT_CLASSES {
+            k.kernel[class.index()] = Kernel::DequantBlas;
+        }
+    }
+    k
 }
 
 /// A CUDA/HIP build's forced choice (`Settings::force_mmq`) over `k`'s quantized classes at a

@@ -29,7 +29,7 @@ use super::memory::{flash_attn_on, layer_kv_bytes, ContextShape};
 use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
     amd_bf16_rate, amd_fa_matrix_tokens, amd_fa_tile_peak, amd_kernels, blas_library_share,
-    cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s,
+    cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s, sycl_kernels,
     vulkan_amd_attention, vulkan_amd_tiles, vulkan_fa_scalar, vulkan_matrix_cores, Kernels,
 };
 use super::settings::Settings;
@@ -383,6 +383,10 @@ fn performance(
                     dequant_bw,
                 );
             }
+        }
+        if g.api == GpuApi::Sycl {
+            let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
+            return sycl_kernels(u, f16, dequant_bw);
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {
             // The scalar shaders compute in FP16 where the GPU has it (ggml_vulkan's `fp16: 1`),

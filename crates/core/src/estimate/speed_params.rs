@@ -140,9 +140,13 @@ pub struct Ranges {
 }
 
 /// Device classes with their own efficiencies: the backend, and for CUDA/ROCm whether the memory
-/// is HBM (llama.cpp's single-stream kernels reach a smaller share of HBM's peak). Intel GPUs form
-/// one class whatever the API (SYCL or Vulkan): their kernels reach far less of the peak than AMD's
-/// or NVIDIA's under the same Vulkan backend (llama.cpp discussion #10879). NVIDIA's GPUs under
+/// is HBM (llama.cpp's single-stream kernels reach a smaller share of HBM's peak). Intel GPUs under
+/// Vulkan form their own class (`intel`): their kernels reach far less of the peak than AMD's or
+/// NVIDIA's under the same Vulkan backend (llama.cpp discussion #10879). SYCL has its own
+/// (`sycl`): its prompts go through oneDNN's or oneMKL's GEMM on the XMX engines and its own
+/// reordered one-token kernels, not the Vulkan shaders, so it runs 3–6× faster prompts than Vulkan
+/// on the same Arc A770 (Llama 2 7B Q4_0 pp512 917 vs 158 tok/s at b3999, a public r/LocalLLaMA
+/// comparison). NVIDIA's GPUs under
 /// Vulkan form their own (`vulkan-nvidia`): there llama.cpp multiplies prompts through NVIDIA's
 /// `VK_NV_cooperative_matrix2` shaders (`matrix cores: NV_coopmat2` in ggml_vulkan's device
 /// line), written for their tensor cores, which reach a larger share of the peak than the
@@ -162,10 +166,11 @@ pub const DEVICE_CLASSES: [&str; N_CLASSES] = [
     "intel",
     "cpu",
     "vulkan-nvidia",
+    "sycl",
 ];
 
 /// How many device classes there are ([`DEVICE_CLASSES`]).
-pub const N_CLASSES: usize = 9;
+pub const N_CLASSES: usize = 10;
 
 /// The CPU's index in [`DEVICE_CLASSES`].
 pub const CPU_CLASS: usize = 7;
@@ -298,7 +303,7 @@ pub fn backend_index(api: GpuApi, tech: MemoryTech) -> usize {
 #[must_use]
 pub fn device_class(api: GpuApi, tech: MemoryTech, vendor: Option<GpuVendor>) -> usize {
     match (vendor, api) {
-        (Some(GpuVendor::Intel), GpuApi::Vulkan | GpuApi::Sycl) => return 6,
+        (Some(GpuVendor::Intel), GpuApi::Vulkan) => return 6,
         (Some(GpuVendor::Nvidia), GpuApi::Vulkan) => return 8,
         _ => {}
     }
@@ -309,7 +314,7 @@ pub fn device_class(api: GpuApi, tech: MemoryTech, vendor: Option<GpuVendor>) ->
         (GpuApi::Rocm, _) => 2,
         (GpuApi::Vulkan, _) => 4,
         (GpuApi::Metal, _) => 5,
-        (GpuApi::Sycl, _) => 6,
+        (GpuApi::Sycl, _) => 9,
         (GpuApi::Cpu, _) => 7,
     }
 }
@@ -409,6 +414,14 @@ impl Default for SpeedParams {
                 // either has float weights, so their float shares keep the prior's (0.3) and the
                 // shipped intel one; bw at its bound says the rows cannot tell it from step_s.
                 b(1.0, 0.00196, 0.3, 0.6326, 0.03045),
+                // sycl: fitted alone from the prior, every other constant as shipped
+                // (`--example accuracy -- --fit-class=9`, 2026-12-07: objective 0.5085 →
+                // 0.5073), on 28 rows of the A770, A750, B580, Pro B60 and 140V. Three constants
+                // end at a bound (bandwidth share, per-token and per-ubatch cost): the Arc
+                // A-series decodes at 20–29% of its bandwidth, the B580 and 140V at 54–57% (Llama 2
+                // 7B), which one share cannot hold; the quantized share, which no SYCL prompt uses
+                // (`prompt_kernels::sycl_kernels`), keeps the prior's.
+                b(1.0, 0.01, 0.2829, 0.2, 0.05),
             ],
             class_factor: [1.0, 1.04, 1.0605, 0.9803, 1.0, 1.371],
             gemv_ops: [2.0, 16.0, 17.93, 11.45, 16.0, 16.0],
@@ -437,7 +450,7 @@ impl Default for SpeedParams {
             // vector rate since then (0.467 → 0.513; rocm-hbm 0.384 → 1.881, whose CDNA GPUs
             // list matrix FP16 at 8× FP32).
             moe_tile: [53.2, 81.0, 119.0],
-            attn_share: [1.188, 0.319, 0.513, 1.881, 1.020, 1.426, 1.0, 1.0, 1.0],
+            attn_share: [1.188, 0.319, 0.513, 1.881, 1.020, 1.426, 1.0, 1.0, 1.0, 1.0],
             // Fitted with vulkan's prompt constants (above): 0.365 while it scaled AMDVLK's
             // flash attention too.
             amdvlk_tiles: 0.338,
@@ -519,7 +532,7 @@ mod tests {
         assert_eq!(class(GpuApi::Vulkan, Some(GpuVendor::Amd)), "vulkan");
         assert_eq!(class(GpuApi::Vulkan, None), "vulkan");
         assert_eq!(class(GpuApi::Vulkan, Some(GpuVendor::Intel)), "intel");
-        assert_eq!(class(GpuApi::Sycl, Some(GpuVendor::Intel)), "intel");
+        assert_eq!(class(GpuApi::Sycl, Some(GpuVendor::Intel)), "sycl");
         assert_eq!(DEVICE_CLASSES[CPU_CLASS], "cpu");
         assert_eq!(
             DEVICE_CLASSES[backend_index(GpuApi::Cpu, MemoryTech::Ddr)],

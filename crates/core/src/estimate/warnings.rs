@@ -81,7 +81,7 @@ pub enum Warning {
         /// The trained context, tokens.
         trained: u64,
     },
-    /// GPU APIs without calibration rows.
+    /// GPU APIs whose constants rest on few calibration rows (SYCL).
     SpeedUncalibrated {
         /// The APIs (`sycl`, `cpu`).
         apis: Vec<&'static str>,
@@ -220,7 +220,7 @@ impl fmt::Display for Warning {
             ),
             Warning::SpeedUncalibrated { apis } => write!(
                 f,
-                "speed on {} is not calibrated against measurements yet; treat it as a rough guide",
+                "speed on {} rests on few published results (SYCL: 28 llama-bench rows of five Arc GPUs, off by a median 56% in decode and 34% in prompts on GPUs left out of the fit); treat it as a rough guide",
                 apis.join(" and ")
             ),
             Warning::CpuSpeedUncalibrated => f.write_str(
@@ -365,7 +365,8 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
             trained,
         });
     }
-    // Backends with rows in the calibration data (throughput.csv); others use published defaults.
+    // SYCL's class is fitted on few rows of throughput.csv (`llmrig accuracy`, backend sycl: device
+    // out 55.6% / 33.6% decode / prefill median on 2026-12-07).
     let apis: Vec<&'static str> = x
         .sys
         .gpus

@@ -455,3 +455,19 @@ fn mmq_weight_tiles_cost_small_ubatches_more_per_token() {
     // dp4a's 64-token tiles: 16 tokens against 64.
     assert!((mmq_fill(24.0, 16.0, 64.0) - 2.5 / (1.0 + 24.0 / 64.0)).abs() < 1e-12);
 }
+
+#[test]
+fn sycl_dequantizes_every_quantized_prompt_for_onednn() {
+    // One-token kernels up to 8 tokens; past them, dequantized to F16 for the XMX GEMM.
+    let small = sycl_kernels(8.0, 137.6e12, 450e9);
+    assert!(small.kernel.iter().all(|k| *k == Kernel::Own));
+    let prompt = sycl_kernels(512.0, 137.6e12, 450e9);
+    for class in QUANT_CLASSES {
+        assert_eq!(prompt.kernel[class.index()], Kernel::DequantBlas);
+    }
+    assert_eq!(prompt.kernel[WeightClass::Float.index()], Kernel::Own);
+    assert_eq!(prompt.float_peak, 137.6e12);
+    assert_eq!(prompt.dequant_bw, 450e9);
+    // Not MMQ: no token-tile term.
+    assert_eq!(prompt.mmq_x_max, None);
+}

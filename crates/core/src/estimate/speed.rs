@@ -334,6 +334,8 @@ fn performance(
         }
         let g = &sys.gpus[d];
         let f16 = g.fp16_flops.max(1e11);
+        // The rate of the pass that dequantizes weights for a BLAS product (HIP, CUDA, SYCL).
+        let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
         if let Some(f) = super::engines::float_peak(s, g) {
             return Kernels::own(f, f);
         }
@@ -344,7 +346,6 @@ fn performance(
         };
         if g.api == GpuApi::Rocm {
             if let Some(arch) = g.amd_arch() {
-                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
                 force_kernels(&mut k, s.force_mmq, u);
@@ -363,7 +364,6 @@ fn performance(
         }
         if g.api == GpuApi::Cuda {
             if let Some(arch) = g.nvidia_arch() {
-                let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
                 // MMQ runs on the INT8 tensor cores from Turing on, on `__dp4a` (4 multiply-adds
                 // per FP32 lane) before.
                 let mmq = if g.int8_ops > 0.0 {
@@ -385,7 +385,6 @@ fn performance(
             }
         }
         if g.api == GpuApi::Sycl {
-            let dequant_bw = g.bandwidth_bytes_per_s.max(1e9) * bw_share(d);
             return sycl_kernels(u, f16, dequant_bw);
         }
         if g.api == GpuApi::Vulkan && g.fp32_flops > 0.0 && !vulkan_matrix_cores(g, s.llama_cpp) {

@@ -376,7 +376,12 @@ pub fn prepare() -> (Vec<Case>, Vec<Skipped>) {
             skip("model not in the catalog");
             continue;
         };
-        let quant_name = row[c_quant].replace("MXFP4 MoE", "MXFP4_MOE");
+        // Every row is llama.cpp's: its "MXFP4" (llama-bench's "MXFP4 MoE") is the GGUF file type
+        // MXFP4_MOE, not the safetensors release that `MXFP4` alone names.
+        let quant_name = match row[c_quant].trim() {
+            "MXFP4" | "MXFP4 MoE" => "MXFP4_MOE".to_string(),
+            q => q.to_string(),
+        };
         if private_mix(&quant_name) {
             skip("a publisher's private quant mix whose tensor types llmrig does not know (…_P, APEX)");
             continue;

@@ -45,7 +45,10 @@ fn decode_and_prefill_meet_the_targets() {
     // eleven PR threads (80 scored) joined without a refit: decode 5.9% / 24.3%, prefill 15.1% /
     // 53.0% over 2,498 rows. 2026-12-07, evening: SYCL its own class (`sycl`, fitted alone) and 41
     // rows of AMD's and Intel's GPUs from llama.cpp threads: decode 6.0% / 25.8%, prefill 15.2% /
-    // 52.9% over 2,533 rows.
+    // 52.9% over 2,533 rows. 2026-12-07, night: llama.cpp's gpt-oss GGUFs keep the released
+    // MXFP4 experts at every file type, and a row's "MXFP4" is the file type MXFP4_MOE, so 157
+    // gpt-oss rows the size check had skipped are scored, without a refit: decode 5.9% / 24.5%,
+    // prefill 15.5% / 53.2% over 2,643 rows.
     assert!(
         decode.median <= 0.061,
         "decode median {:.1}%",
@@ -53,7 +56,7 @@ fn decode_and_prefill_meet_the_targets() {
     );
     assert!(decode.p90 <= 0.262, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.153,
+        prefill.median <= 0.158,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
@@ -107,7 +110,10 @@ fn better_than_the_naive_rule_on_every_source() {
 /// Out of sample: each device held out of the refit that then scores it (10 folds by device,
 /// `llmrig accuracy`), each fold refitted from `SpeedParams::prior`. The README's figures for the
 /// llama.cpp rows plus a small margin, so a change that makes them worse fails here: decode
-/// median 7.4% / p90 36.7%, prefill median 20.4% / p90 90.6% (2026-12-07, evening: SYCL its own
+/// median 7.7% / p90 36.2%, prefill median 21.1% / p90 95.4% (2026-12-07, night: 157 gpt-oss rows
+/// scored once its GGUFs are sized as llama.cpp writes them, experts MXFP4 at every file type;
+/// their Strix Halo Vulkan decodes come out 1.19x too fast in its fold, the old rows' predictions
+/// moving by under 2%; 7.4% / 36.7% and 20.4% / 90.6% before; 2026-12-07, evening: SYCL its own
 /// class and 41 rows of AMD's and Intel's GPUs; Vulkan's prefill p90 in Strix Halo's fold 107% ->
 /// 295%, whose float share, which also scales the class's attention, the new discrete Radeons'
 /// flash-attention rows now set at 0.24 where Strix Halo's BF16 prompts want 0.05; 7.3% / 35.0%
@@ -159,7 +165,8 @@ fn cross_validated_errors_meet_the_readme() {
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
     // llama.cpp's rows only: the README's backend rows also hold the hybrid and llamafile rows
     // of that backend (here, decode / prefill medians: CUDA 7.8% / 18.6%, Metal 4.8% / 6.5%,
-    // ROCm 6.4% / 18.1%, Vulkan 13.7% / 43.0% with SYCL's class and the 41 rows of AMD's and
+    // ROCm 6.7% / 20.9%, Vulkan 17.0% / 44.6% with the 157 gpt-oss rows (CUDA 7.9% / 19.5%,
+    // Metal 5.0% / 8.1%); ROCm 6.4% / 18.1%, Vulkan 13.7% / 43.0% with SYCL's class and the 41 rows of AMD's and
     // Intel's GPUs; CUDA 7.8% / 18.6%, Metal 4.8% / 6.5%, ROCm 6.1% / 18.9%, Vulkan 12.5% / 37.9% with the 86 rows of the PR threads, decode worse
     // through the constants the folds share; CUDA 7.5% / 18.2%, Metal 4.0% / 6.6%, ROCm 6.2% /
     // 18.1%, Vulkan 10.7% / 38.4% before them; CUDA 7.6% / 19.1%, Metal 4.0% / 7.3%, ROCm 6.6% /
@@ -170,28 +177,31 @@ fn cross_validated_errors_meet_the_readme() {
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.078, 0.194),
-            ("metal", 0.049, 0.077),
+            ("cuda", 0.081, 0.197),
+            ("metal", 0.052, 0.083),
             ("rocm", 0.068, 0.217),
-            ("vulkan", 0.14, 0.433),
+            ("vulkan", 0.172, 0.448),
         ],
     );
-    pin(&rows, (0.076, 0.37, 0.81), (0.206, 0.91, 0.83));
+    pin(&rows, (0.079, 0.37, 0.81), (0.213, 0.96, 0.81));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
-    // decode 17.5% / 65.0%, prefill 46.5% / 147.7% (Strix Halo's Vulkan fold as above; 16.5% /
+    // decode 15.5% / 65.0%, prefill 44.5% / 161.6% with the 157 gpt-oss rows (17.5% / 65.0% and
+    // 46.5% / 147.7% before: Strix Halo's Vulkan fold as above; 16.5% /
     // 44.7% and 41.7% / 80.8% before SYCL's class and the 41 rows; 16.7% / 44.2% and 40.0% / 80.8% before the
     // PR threads' 86 rows; 16.3% / 43.6% and 39.8% / 77.7% before MMQ's
     // weight tiles, through the constants the folds share; 14.5% / 43.3% and 40.7% / 80.7% before the
     // ubatch's launch cost, decode through the constants the folds share; 15.4% / 43.3% and 40.3% / 79.8% before the
     // catalog's CPUs named AVX-512 VNNI; 13.7% / 43.4% and 36.6% / 73.9% before the tile
     // kernel's vector rate: worse, through the constants the folds share).
-    pin_hybrid(&all, (0.177, 0.652), (0.467, 1.48));
+    pin_hybrid(&all, (0.177, 0.652), (0.467, 1.62));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
 /// Each source (one benchmark table, one thread, one results repository) predicted by constants
 /// refitted on the others (from `SpeedParams::prior`). The README's figures plus a margin: decode
-/// median 11.1% / p90 38.6%, prefill median 21.9% / p90 70.1% (2026-12-07, evening: SYCL its own
+/// median 10.6% / p90 37.2%, prefill median 21.1% / p90 67.7% (2026-12-07, night: 157 gpt-oss
+/// rows scored once its GGUFs are sized as llama.cpp writes them; 11.1% / 38.6% and 21.9% / 70.1%
+/// before; 2026-12-07, evening: SYCL its own
 /// class and 41 rows of AMD's and Intel's GPUs; 10.7% / 38.9% and 21.3% / 72.2% before;
 /// 2026-12-07, last, the 86 rows of
 /// eleven PR threads: on the 2,418 rows before them 9.7% / 38.4% -> 10.7% / 38.8% and 24.9% /
@@ -234,7 +244,9 @@ fn cross_validated_by_source_meets_the_readme() {
         .cloned()
         .collect();
     assert!(rows.len() >= 1600, "{} rows scored", rows.len());
-    // llama.cpp's rows only, decode / prefill medians: CUDA 15.8% / 22.3%, Metal 8.3% / 9.9%,
+    // llama.cpp's rows only, decode / prefill medians: CUDA 16.8% / 19.9%, Metal 8.1% / 11.5%,
+    // ROCm 6.8% / 20.5%, Vulkan 9.2% / 29.6% with the 157 gpt-oss rows (before them, as the
+    // README's backend rows then): CUDA 15.8% / 22.3%, Metal 8.3% / 9.9%,
     // ROCm 7.0% / 20.3%, Vulkan 8.0% / 31.9% (CUDA 15.7% / 20.6%, Metal 7.9% / 9.3%, ROCm 7.0% /
     // 19.6%, Vulkan 8.7% / 35.3% before SYCL's class and the 41 rows; CUDA 14.5% / 30.5%, Metal 7.1% / 9.8%, ROCm 6.2% /
     // 20.2%, Vulkan 7.8% / 36.5% before the PR threads' 86 rows; CUDA 15.3% / 24.8%, Metal 7.7% / 9.6%, ROCm 6.5% /
@@ -245,22 +257,23 @@ fn cross_validated_by_source_meets_the_readme() {
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.168, 0.227),
-            ("metal", 0.085, 0.101),
-            ("rocm", 0.072, 0.206),
-            ("vulkan", 0.088, 0.36),
+            ("cuda", 0.171, 0.227),
+            ("metal", 0.085, 0.118),
+            ("rocm", 0.072, 0.209),
+            ("vulkan", 0.094, 0.36),
         ],
     );
-    pin(&rows, (0.112, 0.39, 0.80), (0.221, 0.71, 0.81));
-    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 12.0% / 39.7%,
-    // prefill 33.5% / 70.1% (12.3% / 34.0% and 36.1% / 73.7% before SYCL's class and the 41
+    pin(&rows, (0.108, 0.38, 0.80), (0.215, 0.69, 0.81));
+    // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 14.0% / 43.6%,
+    // prefill 35.2% / 66.1% with the 157 gpt-oss rows, through the constants the folds share
+    // (12.0% / 39.7% and 33.5% / 70.1% before; 12.3% / 34.0% and 36.1% / 73.7% before SYCL's class and the 41
     // rows; 12.7% / 34.0% and 36.4% / 75.4% before the PR threads' 86 rows;
     // 12.3% / 34.0% and 35.7% / 73.8% before MMQ's weight tiles;
     // 35.1% / 73.9% before the Vulkan scalar flash attention;
     // 13.2% / 37.4% and 36.8% / 74.0% before the ubatch's launch cost;
     // 11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
     // AVX-512 VNNI; 11.7% / 37.2% and 35.2% / 69.8% before the tile kernel's vector rate).
-    pin_hybrid(&all, (0.13, 0.405), (0.365, 0.745));
+    pin_hybrid(&all, (0.143, 0.445), (0.365, 0.745));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -490,6 +503,8 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
+    // 6.2% (prefill 11.5%, from 15.5% uncalibrated; better on 41 machines, worse on 24) since
+    // the 157 gpt-oss rows were scored (2026-12-07, night; `--example accuracy -- --holdouts`);
     // 6.06% (prefill 12.90%, from 15.35% uncalibrated; better on 38 machines, worse on 26) since
     // SYCL's class and the 41 rows of AMD's and Intel's GPUs joined (2026-12-07, evening); 6.11%
     // (prefill 11.98%, from 15.44% uncalibrated; better on 37 machines, worse on 28) since
@@ -506,7 +521,7 @@ fn cross_validated_calibration_carries_over_to_other_models() {
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.131, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.118, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the median machine's other models, and
     // most machines (35 helped, 30 hurt since a prompt ubatch pays decode's launch cost; 37 and
     // 29 since the catalog's CPUs name AVX-512 VNNI; 36 and 28

@@ -7,8 +7,8 @@ use anyhow::Result;
 use llmrig_contract::estimate::SystemRamJson;
 use llmrig_contract::{EstimateJson, LaunchJson, MemoryJson, SpeculativeJson, WarningJson};
 use llmrig_core::estimate::{
-    estimate, ram_usage, EstimateError, FlashAttn, GpuLayers, Program, ProgramDefaults, Settings,
-    Verdict,
+    estimate, ram_usage, Backend, EstimateError, FlashAttn, GpuLayers, Program, ProgramDefaults,
+    Settings, Verdict,
 };
 use llmrig_core::stack::draft::{speculative as speculative_speed, StepCost};
 use llmrig_core::stack::{combine, fits as stack_fits, ComponentRole};
@@ -369,7 +369,10 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let (mut whole, machine_notes) = options::machine(&a.machine)?;
     let engine = a.backend.engine;
     let quant = a.quant.as_deref();
-    let model = options::model(&a.model, quant.or(embedders::default_dtype(engine, &whole)))?;
+    let mut model = options::model(&a.model, quant.or(embedders::default_dtype(engine, &whole)))?;
+    if engine == Backend::LlamaCpp {
+        options::gguf_mxfp4(&mut model)?;
+    }
     let mut settings = options::settings(a);
     // A program built on llama.cpp (`--backend ollama`): its defaults where no flag was given.
     let program = a.backend.program;

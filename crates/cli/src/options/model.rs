@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use llmrig_catalog::models;
 use llmrig_core::estimate::ModelWeights;
 use llmrig_core::model::{Arch, ModelSpec};
-use llmrig_core::quant::Quant;
+use llmrig_core::quant::{OtherFormat, Quant};
 
 use crate::render::gib;
 
@@ -362,6 +362,25 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
         quant
     };
     Ok(catalog_model(entry, quant, notes))
+}
+
+/// `-q MXFP4` for gpt-oss in the llama.cpp family means the GGUF named so
+/// (`ggml-org/gpt-oss-20b-GGUF`'s `gpt-oss-20b-mxfp4.gguf`, which llama-bench calls "MXFP4 MoE":
+/// experts MXFP4, every other matrix Q8_0), not the safetensors release (the rest BF16, 14% more).
+/// A model read from a file keeps what the file holds.
+pub fn gguf_mxfp4(m: &mut ResolvedModel) -> Result<()> {
+    let catalog = m.local.is_none() && m.folder.is_none();
+    if catalog
+        && m.weights.spec.arch == Arch::GptOss
+        && m.weights.quant == Quant::Other(OtherFormat::Mxfp4)
+    {
+        m.weights = ModelWeights::new(&m.weights.spec, Quant::parse("MXFP4_MOE")?);
+        m.notes.push(
+            "llama.cpp's MXFP4 GGUF of gpt-oss is MXFP4_MOE (experts MXFP4, the rest Q8_0); sized as that"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// A catalog model in `quant`, with a note when its numbers are not all verified.

@@ -381,6 +381,23 @@ fn gpt_oss_defaults_to_its_released_mxfp4() {
 }
 
 #[test]
+fn gpt_oss_mxfp4_is_the_gguf_in_llama_cpp_and_the_release_in_vllm() {
+    let bytes = |extra: &[&str]| {
+        let mut args = vec!["estimate", "gpt-oss-20b", "-q", "MXFP4", "--no-gpu"];
+        args.extend_from_slice(extra);
+        json(&args)["quant"]["weights_bytes"].as_u64().unwrap()
+    };
+    // llama-bench's "gpt-oss 20B MXFP4 MoE" is 11.27 GiB (ggml-org benches/dgx-spark.md).
+    let gguf = bytes(&[]);
+    assert!(
+        (gguf as f64 / f64::from(1u32 << 30) - 11.27).abs() < 0.005,
+        "{gguf}"
+    );
+    // vLLM loads the release: the same experts, attention and embeddings in BF16.
+    assert!(bytes(&["--backend", "vllm"]) > gguf + (1 << 30));
+}
+
+#[test]
 fn machine_flags_read_as_people_type_them() {
     // A bare --ram number is GiB, a count before the GPU may be unquoted, and a memory size in a
     // unified chip's name picks that configuration.

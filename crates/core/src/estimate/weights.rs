@@ -91,6 +91,8 @@ impl ModelWeights {
                     // Gemma 4, whose KV heads differ from the global blocks').
                     spec.n_head / spec.layer_n_head_kv(0).max(1)
                 };
+                // gpt-oss is released with MXFP4 experts, and its GGUFs at every type keep them.
+                let mxfp4_experts = spec.arch == crate::model::Arch::GptOss;
                 let mut q = Quantizer::new(
                     mix,
                     MixModel {
@@ -112,7 +114,11 @@ impl ModelWeights {
                             ne0: info.ne[0],
                             stacked: info.ne[2] > 1,
                             quantizable: info.quantizable(),
-                            source_type: unquantized_type(&info.name),
+                            source_type: if mxfp4_experts && info.role == Role::Experts {
+                                GgmlType::MXFP4
+                            } else {
+                                unquantized_type(&info.name)
+                            },
                         });
                         let bytes = ty.row_size(info.ne[0]) * info.ne[1] * info.ne[2];
                         WeightTensor {

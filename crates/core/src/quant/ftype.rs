@@ -284,7 +284,12 @@ impl Quantizer {
 
     /// The type llama-quantize gives this tensor.
     pub fn tensor_type(&mut self, t: &MixTensor) -> GgmlType {
-        if !t.quantizable {
+        // A tensor the source already stores quantized (gpt-oss's MXFP4 experts, which the
+        // converter writes as they are released: conversion/gpt_oss.py repack_mxfp4) keeps its
+        // type: llama-quantize refuses to requantize it without --allow-requantize
+        // (llama-quant.cpp "requantizing from type %s is disabled"), and the published files
+        // weigh what that gives (llama-bench: gpt-oss 20B F16 13,779,630,336 bytes, lhl/strix-halo-testing).
+        if !t.quantizable || t.source_type.is_quantized() {
             return t.source_type;
         }
         if t.category == Category::TokenEmbd {
@@ -552,6 +557,46 @@ mod tests {
         assert_eq!(fallback(GgmlType::Q3_K, 640), GgmlType::Q4_0);
         assert_eq!(fallback(GgmlType::Q4_K, 4096), GgmlType::Q4_K);
         assert_eq!(fallback(GgmlType::Q4_K, 100), GgmlType::F16);
+    }
+
+    #[test]
+    fn a_quantized_source_tensor_keeps_its_type() {
+        let model = MixModel {
+            n_gqa: 8,
+            n_expert: 32,
+            n_layer: 24,
+            is_70b: false,
+            is_falcon: false,
+            has_output: true,
+            n_attention_wv: 24,
+        };
+        let experts = |source_type| MixTensor {
+            category: Category::FfnDown,
+            layer: Some(0),
+            ne0: 2880,
+            stacked: true,
+            quantizable: true,
+            source_type,
+        };
+        for ft in [
+            FileType::Q4_K_M,
+            FileType::Q8_0,
+            FileType::F16,
+            FileType::Q2_K,
+        ] {
+            let mut q = Quantizer::new(Mix::new(ft), model);
+            assert_eq!(
+                q.tensor_type(&experts(GgmlType::MXFP4)),
+                GgmlType::MXFP4,
+                "{ft:?}"
+            );
+            let mut q = Quantizer::new(Mix::new(ft), model);
+            assert_ne!(
+                q.tensor_type(&experts(GgmlType::BF16)),
+                GgmlType::MXFP4,
+                "{ft:?}"
+            );
+        }
     }
 
     #[test]

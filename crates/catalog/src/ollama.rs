@@ -37,6 +37,10 @@ pub struct OllamaTag {
     /// The listed size is not the GGUF llmrig sizes (Ollama's own conversion), with why.
     #[serde(default)]
     pub size_differs: Option<String>,
+    /// The library ships no other quantization of this model (no `SIZE-QUANT` tags): gpt-oss,
+    /// Ollama's own conversion of the release.
+    #[serde(default)]
+    pub sole: bool,
     /// History or caveats.
     #[serde(default)]
     pub note: Option<String>,
@@ -187,13 +191,26 @@ impl OllamaCatalog {
         })
     }
 
+    /// The only quant, and its tag, that the library ships of `model` (a `sole` tag), if so.
+    #[must_use]
+    pub fn sole_quant(&self, model: &str) -> Option<(&str, &str)> {
+        self.tags
+            .iter()
+            .find(|t| t.model == model && t.sole)
+            .map(|t| (t.quant.as_str(), t.tag.as_str()))
+    }
+
     /// The tag to pull for `model` in `quant`: a size tag when it ships that quant, else
-    /// `SIZE-QUANT` as Ollama names its quant tags. `None` when the library lacks the model.
+    /// `SIZE-QUANT` as Ollama names its quant tags. `None` when the library lacks the model, or
+    /// ships only another quant of it.
     #[must_use]
     pub fn tag_for(&self, model: &str, quant: &str) -> Option<String> {
         let t = self.tags.iter().find(|t| t.model == model)?;
         if t.quant.eq_ignore_ascii_case(quant) {
             return Some(t.tag.clone());
+        }
+        if t.sole {
+            return None;
         }
         let q = match quant.to_ascii_uppercase().as_str() {
             "F16" => "fp16".to_string(),
@@ -280,5 +297,13 @@ mod tests {
             Some("llama3.1:8b-instruct-q5_K_M")
         );
         assert_eq!(o.tag_for("nope", "Q4_K_M"), None);
+        // gpt-oss ships as Ollama's own conversion only: no tag for ggml-org's MXFP4_MOE file.
+        assert_eq!(
+            o.tag_for("gpt-oss-20b", "BF16").as_deref(),
+            Some("gpt-oss:20b")
+        );
+        assert_eq!(o.tag_for("gpt-oss-20b", "MXFP4_MOE"), None);
+        assert_eq!(o.sole_quant("gpt-oss-120b"), Some(("BF16", "gpt-oss:120b")));
+        assert_eq!(o.sole_quant("qwen3-30b-a3b"), None);
     }
 }

@@ -370,9 +370,13 @@ pub fn run(a: &EstimateArgs, as_json: bool, verbose: bool) -> Result<String> {
     let engine = a.backend.engine;
     let quant = a.quant.as_deref();
     let mut model = options::model(&a.model, quant.or(embedders::default_dtype(engine, &whole)))?;
-    if engine == Backend::LlamaCpp {
-        options::gguf_mxfp4(&mut model)?;
-    }
+    let ollama = a.backend.program == Program::Ollama || a.launch == Some(Launcher::Ollama);
+    options::for_program(
+        &mut model,
+        engine == Backend::LlamaCpp,
+        ollama,
+        quant.is_some(),
+    )?;
     let mut settings = options::settings(a);
     // A program built on llama.cpp (`--backend ollama`): its defaults where no flag was given.
     let program = a.backend.program;

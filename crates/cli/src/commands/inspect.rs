@@ -123,7 +123,7 @@ pub fn run(a: &InspectArgs, as_json: bool) -> Result<String> {
     }
     if let Some(w) = j.sliding_window {
         let pattern = j.swa_period.map_or("all layers".to_string(), |p| {
-            format!("every {p}th layer global")
+            format!("every {} layer global", ordinal(p))
         });
         facts.add_row(vec![
             "sliding window".into(),
@@ -157,4 +157,17 @@ pub fn run(a: &InspectArgs, as_json: bool) -> Result<String> {
         let _ = writeln!(out, "note: {wn}");
     }
     Ok(out)
+}
+
+/// `2nd`, `3rd`, `6th`, `21st`, `12th`.
+fn ordinal(n: impl Into<u64>) -> String {
+    let n: u64 = n.into();
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }

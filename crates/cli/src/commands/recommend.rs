@@ -47,11 +47,24 @@ fn launch_line(
     let entry = llmrig_catalog::models()
         .find(&rec.model)
         .map_err(|e| anyhow!("{e}"))?;
-    let quant = llmrig_core::quant::Quant::parse(&rec.quant)?;
+    let mut quant = llmrig_core::quant::Quant::parse(&rec.quant)?;
+    let mut gpu_layers = llmrig_core::estimate::GpuLayers::Count(rec.gpu_layers);
+    // Ollama pulls the one quant its library ships (gpt-oss: its own conversion, 2 GB over the
+    // MXFP4_MOE file recommended), so its Modelfile is planned for that file.
+    if let Some((q, _)) = llmrig_catalog::ollama()
+        .sole_quant(&rec.model)
+        .filter(|_| launcher == Launcher::Ollama)
+    {
+        let q = llmrig_core::quant::Quant::parse(q)?;
+        if q != quant {
+            quant = q;
+            gpu_layers = llmrig_core::estimate::GpuLayers::Auto;
+        }
+    }
     let weights = llmrig_core::estimate::ModelWeights::new(&entry.spec, quant);
     let settings = llmrig_core::estimate::Settings {
         ctx: Some(rec.ctx),
-        gpu_layers: llmrig_core::estimate::GpuLayers::Count(rec.gpu_layers),
+        gpu_layers,
         n_cpu_moe: rec.n_cpu_moe,
         auto_cpu_moe: false,
         ..llmrig_core::estimate::Settings::default()

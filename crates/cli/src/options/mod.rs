@@ -15,5 +15,5 @@ mod settings;
 mod tests;
 
 pub use machine::{detect, machine, machine_from, machine_with, MachineNote};
-pub use model::{gguf_mxfp4, model, projector, ResolvedModel};
+pub use model::{for_program, model, projector, ResolvedModel};
 pub use settings::{apply_devices, given, program_env, settings};

@@ -364,11 +364,39 @@ pub fn model(name: &str, quant: Option<&str>) -> Result<ResolvedModel> {
     Ok(catalog_model(entry, quant, notes))
 }
 
+/// The weights the program runs: for Ollama, the quant its library ships when it ships only one
+/// (gpt-oss: its own conversion, experts MXFP4 and the rest BF16), unless `-q` named another;
+/// for llama.cpp, gpt-oss's `-q MXFP4` as the GGUF named so ([`gguf_mxfp4`]).
+pub fn for_program(
+    m: &mut ResolvedModel,
+    llama_cpp: bool,
+    ollama: bool,
+    q_given: bool,
+) -> Result<()> {
+    let catalog = m.source == "catalog" && m.local.is_none() && m.folder.is_none();
+    let mxfp4 = m.weights.quant == Quant::Other(OtherFormat::Mxfp4);
+    if let Some((q, tag)) = llmrig_catalog::ollama().sole_quant(&m.weights.spec.id) {
+        let q = Quant::parse(q)?;
+        if ollama && catalog && (!q_given || mxfp4) && m.weights.quant != q {
+            m.notes.push(format!(
+                "Ollama ships {} only as {tag} ({}: experts MXFP4 as released, the rest BF16); sized as that",
+                m.weights.spec.name,
+                q.name()
+            ));
+            m.weights = ModelWeights::new(&m.weights.spec, q);
+        }
+    }
+    if llama_cpp {
+        gguf_mxfp4(m)?;
+    }
+    Ok(())
+}
+
 /// `-q MXFP4` for gpt-oss in the llama.cpp family means the GGUF named so
 /// (`ggml-org/gpt-oss-20b-GGUF`'s `gpt-oss-20b-mxfp4.gguf`, which llama-bench calls "MXFP4 MoE":
 /// experts MXFP4, every other matrix Q8_0), not the safetensors release (the rest BF16, 14% more).
 /// A model read from a file keeps what the file holds.
-pub fn gguf_mxfp4(m: &mut ResolvedModel) -> Result<()> {
+fn gguf_mxfp4(m: &mut ResolvedModel) -> Result<()> {
     let catalog = m.local.is_none() && m.folder.is_none();
     if catalog
         && m.weights.spec.arch == Arch::GptOss

@@ -398,6 +398,59 @@ fn gpt_oss_mxfp4_is_the_gguf_in_llama_cpp_and_the_release_in_vllm() {
 }
 
 #[test]
+fn gpt_oss_under_ollama_is_ollamas_own_file() {
+    let bytes = |args: &[&str]| json(args)["quant"]["weights_bytes"].as_u64().unwrap();
+    // llama.cpp's BF16 GGUF of gpt-oss-20b, experts MXFP4 (llama-bench: 13,779,630,336 bytes).
+    let ollama_file = 13_779_630_336;
+    assert_eq!(bytes(&["estimate", "gpt-oss:20b", "--no-gpu"]), ollama_file);
+    let catalog = ["estimate", "gpt-oss-20b", "--no-gpu"];
+    assert_eq!(
+        bytes(&[&catalog[..], &["--backend", "ollama"]].concat()),
+        ollama_file
+    );
+    assert!(bytes(&catalog) < ollama_file);
+    // Its Modelfile pulls the library tag.
+    let out = llmrig()
+        .args(["estimate", "gpt-oss-20b", "--no-gpu", "--launch", "ollama"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FROM gpt-oss:20b\n"), "{text}");
+}
+
+/// Ollama's gpt-oss:120b blob as its loader lists it (ollama/ollama#16416: 433 f32, 146 bf16 and
+/// 108 mxfp4 tensors, 60.87 GiB, 4.48 BPW) is the BF16 GGUF of gpt-oss, experts kept MXFP4.
+#[test]
+fn gpt_oss_bf16_is_ollamas_blob_tensor_for_tensor() {
+    let v = json(&["inspect", "gpt-oss-120b", "-q", "BF16"]);
+    let counts: Vec<(String, u64)> = v["tensors_by_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["type"].as_str().unwrap().to_string(),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [("F32", 433), ("BF16", 146), ("MXFP4", 108)];
+    for (ty, n) in want {
+        assert!(
+            counts.iter().any(|(t, c)| t == ty && *c == n),
+            "{ty} x{n}: {counts:?}"
+        );
+    }
+    let out = llmrig()
+        .args(["inspect", "gpt-oss-120b", "-q", "BF16"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("60.87 GiB"), "{text}");
+    assert!(text.contains("every 2nd layer global"), "{text}");
+}
+
+#[test]
 fn machine_flags_read_as_people_type_them() {
     // A bare --ram number is GiB, a count before the GPU may be unquoted, and a memory size in a
     // unified chip's name picks that configuration.

@@ -47,21 +47,22 @@ fn launch_line(
     let entry = llmrig_catalog::models()
         .find(&rec.model)
         .map_err(|e| anyhow!("{e}"))?;
-    let mut quant = llmrig_core::quant::Quant::parse(&rec.quant)?;
-    let mut gpu_layers = llmrig_core::estimate::GpuLayers::Count(rec.gpu_layers);
+    let quant = llmrig_core::quant::Quant::parse(&rec.quant)?;
+    let mut model = options::ResolvedModel {
+        weights: llmrig_core::estimate::ModelWeights::new(&entry.spec, quant),
+        source: "catalog".into(),
+        notes: Vec::new(),
+        local: None,
+        folder: None,
+    };
     // Ollama pulls the one quant its library ships (gpt-oss: its own conversion, 2 GB over the
-    // MXFP4_MOE file recommended), so its Modelfile is planned for that file.
-    if let Some((q, _)) = llmrig_catalog::ollama()
-        .sole_quant(&rec.model)
-        .filter(|_| launcher == Launcher::Ollama)
-    {
-        let q = llmrig_core::quant::Quant::parse(q)?;
-        if q != quant {
-            quant = q;
-            gpu_layers = llmrig_core::estimate::GpuLayers::Auto;
-        }
-    }
-    let weights = llmrig_core::estimate::ModelWeights::new(&entry.spec, quant);
+    // MXFP4_MOE file recommended), so its Modelfile is planned for that file, its layers anew.
+    options::for_program(&mut model, false, launcher == Launcher::Ollama, false)?;
+    let gpu_layers = if model.weights.quant == quant {
+        llmrig_core::estimate::GpuLayers::Count(rec.gpu_layers)
+    } else {
+        llmrig_core::estimate::GpuLayers::Auto
+    };
     let settings = llmrig_core::estimate::Settings {
         ctx: Some(rec.ctx),
         gpu_layers,
@@ -69,14 +70,7 @@ fn launch_line(
         auto_cpu_moe: false,
         ..llmrig_core::estimate::Settings::default()
     };
-    let e = llmrig_core::estimate::estimate(&weights, sys, &settings)?;
-    let model = options::ResolvedModel {
-        weights,
-        source: "catalog".into(),
-        notes: Vec::new(),
-        local: None,
-        folder: None,
-    };
+    let e = llmrig_core::estimate::estimate(&model.weights, sys, &settings)?;
     crate::commands::estimate::launch_for(launcher, &model, &settings, &e, sys, Vec::new())
 }
 

@@ -375,15 +375,17 @@ pub fn for_program(
 ) -> Result<()> {
     let catalog = m.source == "catalog" && m.local.is_none() && m.folder.is_none();
     let mxfp4 = m.weights.quant == Quant::Other(OtherFormat::Mxfp4);
-    if let Some((q, tag)) = llmrig_catalog::ollama().sole_quant(&m.weights.spec.id) {
-        let q = Quant::parse(q)?;
-        if ollama && catalog && (!q_given || mxfp4) && m.weights.quant != q {
-            m.notes.push(format!(
-                "Ollama ships {} only as {tag} ({}: experts MXFP4 as released, the rest BF16); sized as that",
-                m.weights.spec.name,
-                q.name()
-            ));
-            m.weights = ModelWeights::new(&m.weights.spec, q);
+    if ollama && catalog && (!q_given || mxfp4) {
+        if let Some((q, tag)) = llmrig_catalog::ollama().sole_quant(&m.weights.spec.id) {
+            let q = Quant::parse(q)?;
+            if m.weights.quant != q {
+                m.notes.push(format!(
+                    "Ollama ships {} only as {tag} ({}, data/ollama.toml); sized as that",
+                    m.weights.spec.name,
+                    q.name()
+                ));
+                m.weights = ModelWeights::new(&m.weights.spec, q);
+            }
         }
     }
     if llama_cpp {

@@ -51,18 +51,18 @@ fn decode_and_prefill_meet_the_targets() {
     // release are read as MXFP4_MOE (157 in all), without a refit: decode 5.9% / 24.5%,
     // prefill 15.5% / 53.2% over 2,643 rows.
     assert!(
-        decode.median <= 0.061,
+        decode.median <= 0.0625,
         "decode median {:.1}%",
         decode.median * 100.0
     );
-    assert!(decode.p90 <= 0.262, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(decode.p90 <= 0.274, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
-        prefill.median <= 0.158,
+        prefill.median <= 0.160,
         "prefill median {:.1}%",
         prefill.median * 100.0
     );
     assert!(
-        prefill.p90 <= 0.545,
+        prefill.p90 <= 0.557,
         "prefill p90 {:.1}%",
         prefill.p90 * 100.0
     );
@@ -178,13 +178,13 @@ fn cross_validated_errors_meet_the_readme() {
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.081, 0.197),
-            ("metal", 0.052, 0.083),
-            ("rocm", 0.068, 0.217),
-            ("vulkan", 0.172, 0.448),
+            ("cuda", 0.081, 0.199),
+            ("metal", 0.042, 0.080),
+            ("rocm", 0.068, 0.210),
+            ("vulkan", 0.133, 0.308),
         ],
     );
-    pin(&rows, (0.079, 0.37, 0.81), (0.213, 0.96, 0.81));
+    pin(&rows, (0.0835, 0.328, 0.815), (0.213, 0.73, 0.835));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
     // decode 15.5% / 65.0%, prefill 44.5% / 161.6% with the 157 gpt-oss rows (17.5% / 65.0% and
     // 46.5% / 147.7% before: Strix Halo's Vulkan fold as above; 16.5% /
@@ -194,7 +194,7 @@ fn cross_validated_errors_meet_the_readme() {
     // ubatch's launch cost, decode through the constants the folds share; 15.4% / 43.3% and 40.3% / 79.8% before the
     // catalog's CPUs named AVX-512 VNNI; 13.7% / 43.4% and 36.6% / 73.9% before the tile
     // kernel's vector rate: worse, through the constants the folds share).
-    pin_hybrid(&all, (0.177, 0.652), (0.467, 1.62));
+    pin_hybrid(&all, (0.121, 0.494), (0.356, 0.945));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -258,13 +258,13 @@ fn cross_validated_by_source_meets_the_readme() {
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.171, 0.227),
-            ("metal", 0.085, 0.118),
-            ("rocm", 0.072, 0.209),
-            ("vulkan", 0.094, 0.36),
+            ("cuda", 0.170, 0.202),
+            ("metal", 0.078, 0.123),
+            ("rocm", 0.071, 0.202),
+            ("vulkan", 0.101, 0.324),
         ],
     );
-    pin(&rows, (0.108, 0.38, 0.80), (0.215, 0.69, 0.81));
+    pin(&rows, (0.106, 0.368, 0.815), (0.217, 0.715, 0.815));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 14.0% / 43.6%,
     // prefill 35.2% / 66.1% with the 157 gpt-oss rows, through the constants the folds share
     // (12.0% / 39.7% and 33.5% / 70.1% before; 12.3% / 34.0% and 36.1% / 73.7% before SYCL's class and the 41
@@ -274,7 +274,7 @@ fn cross_validated_by_source_meets_the_readme() {
     // 13.2% / 37.4% and 36.8% / 74.0% before the ubatch's launch cost;
     // 11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
     // AVX-512 VNNI; 11.7% / 37.2% and 35.2% / 69.8% before the tile kernel's vector rate).
-    pin_hybrid(&all, (0.143, 0.445), (0.365, 0.745));
+    pin_hybrid(&all, (0.134, 0.494), (0.345, 0.775));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -321,11 +321,13 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 /// launch cost and every class's prompt constants were refitted with it (the shifts are a few
 /// percent on every device; the ubatch rows that moved are not hybrid ones). 2026-12-07, evening:
 /// the Arc 140V's Gemma 4 E2B BF16 rows under Vulkan (#22461) join, decode 11.4% / 39.2%, prefill
-/// 21.1% / 62.9%.
+/// 21.1% / 62.9%. 2026-12-07, late night: two R9700s under Vulkan (kyuz0/amd-r9700-ai-toolboxes)
+/// add 12 rows of Qwen3-Next-80B-A3B, predicted 1.6–3.2x too fast (RADV's decodes half AMDVLK's at
+/// b7423), and the Vulkan class was refitted: decode 10.7% / 45.3%, prefill 21.4% / 74.2%.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.115, 0.395), (0.232, 0.632));
+    pin_hybrid(&rows, (0.109, 0.456), (0.217, 0.745));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -504,6 +506,12 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
+    // 6.3% (prefill 12.5%, from 17.1% uncalibrated; better on 37 machines, worse on 28) over 72
+    // machines since two R9700s under Vulkan joined with BF16 under Vulkan and Vulkan's serial
+    // multi-GPU prompts (2026-12-07, late night): Strix Halo's Vulkan machine 106% -> 29%
+    // uncalibrated, most others 2-3 points worse through the constants the folds share, and the
+    // RX 9070 XT's Vulkan prompts of #26663 15% -> 74%, its fold fitting Vulkan's per-ubatch cost
+    // at 38 ms to the R9700's AMDVLK deep prompts, which llmrig does not model;
     // 6.2% (prefill 11.5%, from 15.5% uncalibrated; better on 41 machines, worse on 24) since
     // the 157 gpt-oss rows were scored (2026-12-07, night; `--example accuracy -- --holdouts`);
     // 6.06% (prefill 12.90%, from 15.35% uncalibrated; better on 38 machines, worse on 26) since
@@ -517,12 +525,12 @@ fn cross_validated_calibration_carries_over_to_other_models() {
     // VNNI; 5.56% since shared LPDDR has its own bandwidth share, and with the tile kernel's vector rate (6.41% before; 6.98% before AMD's HIP
     // flash attention took its kernel; 6.9% before AMD's Vulkan prompts followed the driver,
     // through the constants the folds share).
-    assert!(decode <= 0.063, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.065, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"
     );
-    assert!(prefill <= 0.118, "prefill {:.1}%", prefill * 100.0);
+    assert!(prefill <= 0.128, "prefill {:.1}%", prefill * 100.0);
     // Calibrating prompts on one model and quant helps the median machine's other models, and
     // most machines (35 helped, 30 hurt since a prompt ubatch pays decode's launch cost; 37 and
     // 29 since the catalog's CPUs name AVX-512 VNNI; 36 and 28

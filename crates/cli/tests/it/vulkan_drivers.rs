@@ -108,3 +108,42 @@ fn amd_drivers_shared_memory_sends_wide_heads_to_the_scalar_flash_attention() {
     let (_, old_radv) = gemma4_deep_prompt("radv", Some("b7423"));
     assert!(old_radv.contains(&scalar));
 }
+
+/// Two GPUs holding every layer pipeline a long prompt's ubatches, but under Vulkan only from
+/// #20518 (b8340), when its events first made the other GPU wait (`VULKAN_PIPELINE_BUILD`).
+#[test]
+fn two_gpus_pipeline_vulkan_prompts_only_once_its_events_work() {
+    let prefill = |gpu: &str, api: &str, build: &str| {
+        json(&[
+            "estimate",
+            "llama-3.1-8b",
+            "-q",
+            "Q4_K_M",
+            "--gpu",
+            gpu,
+            "--api",
+            api,
+            "--prompt",
+            "2048",
+            "--llama-cpp",
+            build,
+        ])["performance"]["prefill_tokens_per_s"]
+            .as_f64()
+            .unwrap()
+    };
+    let two = "2x radeon-ai-pro-r9700";
+    let (before, after) = (
+        prefill(two, "vulkan", "b8339"),
+        prefill(two, "vulkan", "b8340"),
+    );
+    assert!(after > before * 1.3, "{before} -> {after}");
+    // HIP's events worked all along; one GPU has nothing to pipeline.
+    let rocm = (prefill(two, "rocm", "b8339"), prefill(two, "rocm", "b8340"));
+    assert!((rocm.0 - rocm.1).abs() <= 1e-9 * rocm.1, "{rocm:?}");
+    let one = "radeon-ai-pro-r9700";
+    let single = (
+        prefill(one, "vulkan", "b8339"),
+        prefill(one, "vulkan", "b8340"),
+    );
+    assert!((single.0 - single.1).abs() <= 1e-9 * single.1, "{single:?}");
+}

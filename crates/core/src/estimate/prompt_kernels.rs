@@ -57,6 +57,16 @@ impl Kernels {
             mmq_x_max: None,
         }
     }
+
+    /// The model's own float weights where `bf16_share` of them (by elements) are BF16 and run
+    /// at `bf16` FLOP/s, the rest at [`Kernels::weights_float_peak`].
+    pub fn with_bf16(mut self, bf16_share: f64, bf16: f64) -> Kernels {
+        if bf16_share > 0.0 && bf16 > 0.0 {
+            self.weights_float_peak =
+                1.0 / ((1.0 - bf16_share) / self.weights_float_peak + bf16_share / bf16);
+        }
+        self
+    }
 }
 
 /// Bytes the dequantising pass moves per weight: it reads the quantized weight (0.5–1.06 bytes
@@ -354,6 +364,37 @@ pub(super) fn vulkan_matrix_cores(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
         });
     xe2 && v.has_build(5600)
 }
+
+/// The rate of BF16 weights' products on `g` under Vulkan with `driver`, where `matrix` is the
+/// rate of its F16 products. ggml-vulkan multiplies BF16 on the matrix cores only where the driver
+/// has BF16 cooperative matrices (`coopmat_bf16_support`, VK_KHR_shader_bfloat16: the device
+/// line's `bf16: 1`); elsewhere its "BF16 fallback for coopmat devices" (ggml-vulkan.cpp
+/// `matmul_bf16_fp32`, `matmul_id_bf16_fp32`) runs the scalar shader in FP32 (`FLOAT_TYPE=float`),
+/// the dense products and the experts' alike. Of AMD's GPUs in the calibration logs only RDNA4
+/// under RADV reads `bf16: 1` (the R9700, kyuz0/amd-r9700-ai-toolboxes); RDNA3 and 3.5 under
+/// RADV and every GPU under AMDVLK read `bf16: 0`. Strix Halo's dense BF16 prompts under Vulkan
+/// reach 5.8–8.3 TFLOPS (Gemma 3 27B, Ministral 3 14B, Gemma 4 31B, pp512 under RADV;
+/// kyuz0/amd-strix-halo-toolboxes), a fifth to a quarter of its 29.7 FP32 TFLOPS and a seventh of
+/// its 59.4 FP16 ones, where ROCm's reach 25; the R9700's under AMDVLK 14 (Ministral 3 14B, two
+/// GPUs), under RADV 25. Intel's Xe2 reads `bf16: 1` under Mesa (the 140V of #22461); NVIDIA's
+/// drivers are left at the matrix rate, with no row to tell.
+pub(super) fn vulkan_bf16_peak(g: &DeviceSpec, driver: VulkanDriver, matrix: f64) -> f64 {
+    let bf16_matrix = g.amd_arch() == Some(AmdArch::Rdna4) && driver == VulkanDriver::Radv;
+    if g.vendor == Some(GpuVendor::Amd) && !bf16_matrix && g.fp32_flops > 0.0 {
+        g.fp32_flops
+    } else {
+        matrix
+    }
+}
+
+/// The first build whose ggml-vulkan lets several GPUs pipeline a prompt's ubatches. The scheduler
+/// overlaps them only where every backend records and waits on events and copies between
+/// devices without blocking; ggml-vulkan had neither in August 2025 (`async` and `events` false,
+/// llama.cpp of llama-cpp-python 0.3.16), and its event waits were not submitted to the queue, so
+/// they did nothing, until #20518 ("vulkan: async and event fixes", merged 2026-03-13, when master
+/// printed version 8325 in #20495's thread; b8340 is taken). Two R9700s under Vulkan at b7423
+/// (kyuz0/amd-r9700-ai-toolboxes) run as one GPU after the other.
+pub const VULKAN_PIPELINE_BUILD: u32 = 8340;
 
 /// The first build with ggml-vulkan's large prompt tiles for AMD GPUs with matrix cores: #18749
 /// (merged 2026-01-11; between #18537's b7645 and b7772, both January 2026, so b7700 is taken;

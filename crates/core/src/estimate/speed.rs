@@ -30,7 +30,8 @@ use super::placement::{DeviceLoad, Placement, WeightLayout};
 use super::prompt_kernels::{
     amd_bf16_rate, amd_fa_matrix_tokens, amd_fa_tile_peak, amd_kernels, blas_library_share,
     cuda_kernels, expert_tile_slowdown, float_experts_tiled, force_kernels, matmul_s, sycl_kernels,
-    vulkan_amd_attention, vulkan_amd_tiles, vulkan_fa_scalar, vulkan_matrix_cores, Kernels,
+    vulkan_amd_attention, vulkan_amd_tiles, vulkan_bf16_peak, vulkan_fa_scalar,
+    vulkan_matrix_cores, Kernels, VULKAN_PIPELINE_BUILD,
 };
 use super::settings::Settings;
 use super::speed_params::{backend_index, device_class, SpeedParams};
@@ -328,6 +329,15 @@ fn performance(
     // all experts at once; `prompt_kernels::cuda_kernels`).
     // The Vulkan driver of AMD's GPUs (`prompt_kernels::vulkan_amd_tiles`).
     let vk_driver = s.vulkan_driver_on(sys.os);
+    // The share of `d`'s float weights (by elements per token) that are BF16.
+    let bf16_share = |d: usize| {
+        let float_active = load.active[d][WeightClass::Float.index()];
+        if float_active > 0.0 {
+            load.bf16_active[d] / float_active
+        } else {
+            0.0
+        }
+    };
     let kernels_at = |d: usize, u: f64, choice: f64, experts: bool| -> Kernels {
         if d >= n_gpu {
             return Kernels::own(cpu_flops, cpu_flops * cpu_int8_factor(&sys.cpu.simd));
@@ -349,17 +359,7 @@ fn performance(
                 let blas = acc16 * blas_library_share(arch, s.hipblaslt, s.llama_cpp);
                 let mut k = amd_kernels(arch, g, s.llama_cpp, spec.n_expert, u, blas, dequant_bw);
                 force_kernels(&mut k, s.force_mmq, u);
-                let float_active = load.active[d][WeightClass::Float.index()];
-                let bf16_share = if float_active > 0.0 {
-                    load.bf16_active[d] / float_active
-                } else {
-                    0.0
-                };
-                if bf16_share > 0.0 {
-                    let bf16 = amd_bf16_rate(arch, g, s.llama_cpp, blas);
-                    k.weights_float_peak = 1.0 / ((1.0 - bf16_share) / blas + bf16_share / bf16);
-                }
-                return k;
+                return k.with_bf16(bf16_share(d), amd_bf16_rate(arch, g, s.llama_cpp, blas));
             }
         }
         if g.api == GpuApi::Cuda {
@@ -402,7 +402,8 @@ fn performance(
             GpuApi::Vulkan if g.vendor == Some(GpuVendor::Nvidia) => acc16,
             _ => f16,
         };
-        let mut k = Kernels::own(acc16, quant);
+        let mut k = Kernels::own(acc16, quant)
+            .with_bf16(bf16_share(d), vulkan_bf16_peak(g, vk_driver, acc16));
         if !experts {
             // ggml-vulkan's large prompt tiles for AMD's matrix cores, which depend on the driver
             // and leave the expert products (`mul_mat_id`) as they were.
@@ -551,7 +552,11 @@ fn performance(
                 m += vulkan_bf16_expert_tile_s(
                     load.bf16_expert_active[d],
                     // Expert products (`mul_mat_id`), which kept their tiles.
-                    kernels_at(d, 1.0, 1.0, true).float_peak * bp(d).pp_float,
+                    vulkan_bf16_peak(
+                        &sys.gpus[d],
+                        vk_driver,
+                        kernels_at(d, 1.0, 1.0, true).float_peak,
+                    ) * bp(d).pp_float,
                     b * p.class_factor[WeightClass::Float.index()],
                     p.moe_tile[1],
                 );
@@ -608,8 +613,11 @@ fn performance(
     let ub = shape.n_tokens.max(1);
     let batch = s.batch.max(ub);
     let all_on_gpus = n_gpu > 0 && placement.layer_dev.iter().all(Option::is_some);
-    // With -sm row every layer uses every GPU, so ubatches do not pipeline across them.
-    let pipeline = all_on_gpus && used.len() > 1 && load.split_matmuls == 0.0;
+    // With -sm row every layer uses every GPU, so ubatches do not pipeline across them; nor do
+    // they under Vulkan before its events worked.
+    let vulkan_serial = sys.gpus.iter().any(|g| g.api == GpuApi::Vulkan)
+        && !s.llama_cpp.has_build(VULKAN_PIPELINE_BUILD);
+    let pipeline = all_on_gpus && used.len() > 1 && load.split_matmuls == 0.0 && !vulkan_serial;
     // --no-op-offload keeps the CPU layers' prompt work on the CPU.
     let op_offload = n_gpu > 0 && ub >= 32 && !s.no_op_offload;
     // The pipeline runs across batches: the scheduler keeps several copies of the graph's inputs

@@ -397,9 +397,9 @@ impl Default for SpeedParams {
                 // matrix cores joined (`--fit-class=4 --prompt-only --with-attn --with-amdvlk
                 // --with-vk-scalar-fa`, 2,418 rows: in sample prefill 15.1% / 55.7% → 14.8% /
                 // 55.3%).
-                b(0.8008, 0.001516, 0.05138, 0.2332, 0.001531), // vulkan
-                b(0.8908, 0.004584, 0.7996, 0.7238, 0.05),      // metal
-                b(0.4813, 0.0023, 0.02, 0.1003, 1.016e-05),     // intel
+                b(0.7264, 0.0020, 0.1212, 0.2241, 0.0007553), // vulkan
+                b(0.8908, 0.004584, 0.7996, 0.7238, 0.05),    // metal
+                b(0.4813, 0.0023, 0.02, 0.1003, 1.016e-05),   // intel
                 // cpu: fitted on the llama.cpp CPU rows (mostly a Ryzen 7 7840HS in llmfit's
                 // cache; Xeon, Core and Arm rows from llama.cpp PRs and geerlingguy's issues).
                 // `validation/run.sh` prints the error against the real llama.cpp on its machine.
@@ -450,10 +450,10 @@ impl Default for SpeedParams {
             // vector rate since then (0.467 → 0.513; rocm-hbm 0.384 → 1.881, whose CDNA GPUs
             // list matrix FP16 at 8× FP32).
             moe_tile: [53.2, 81.0, 119.0],
-            attn_share: [1.188, 0.319, 0.513, 1.881, 1.020, 1.426, 1.0, 1.0, 1.0, 1.0],
+            attn_share: [1.188, 0.319, 0.513, 1.881, 0.401, 1.426, 1.0, 1.0, 1.0, 1.0],
             // Fitted with vulkan's prompt constants (above): 0.365 while it scaled AMDVLK's
             // flash attention too.
-            amdvlk_tiles: 0.338,
+            amdvlk_tiles: 0.384,
             // Fitted with the ROCm classes' prompt constants and attention shares (above):
             // Strix Halo's grouped-query prompts at depth at b9187/b9193, the RX 9060 XT's
             // (PR #28102), the MI100's Gemma 2B on PR #22880's branch.
@@ -462,7 +462,7 @@ impl Default for SpeedParams {
             // Gemma 3 (b7423), Gemma 4 and GLM-4.7-Flash (b9187); without Gemma 4's rows 0.275,
             // which predicts its 6 deep AMDVLK prompts within 17% (`--hold-models=
             // gemma-4-26b-a4b,gemma-4-31b`).
-            vk_scalar_fa: 0.211,
+            vk_scalar_fa: 0.243,
             // Fitted with the CUDA and ROCm classes' prompt constants (above): loading and
             // unpacking MMQ's weight tiles costs what 29 tokens' products do.
             mmq_tile: 28.86,

@@ -471,3 +471,28 @@ fn sycl_dequantizes_every_quantized_prompt_for_onednn() {
     // Not MMQ: no token-tile term.
     assert_eq!(prompt.mmq_x_max, None);
 }
+
+#[test]
+fn vulkan_bf16_takes_the_matrix_cores_only_where_the_driver_has_bf16_ones() {
+    let amd = |name: &str, fp16: f64, fp32: f64| DeviceSpec {
+        fp16_flops: fp16 * 1e12,
+        fp32_flops: fp32 * 1e12,
+        ..amd_vulkan(name)
+    };
+    let rate = |g: &DeviceSpec, driver| vulkan_bf16_peak(g, driver, g.fp16_flops) / 1e12;
+    // Strix Halo (RDNA3.5) reads `bf16: 0` under both Linux drivers: the FP32 scalar shader.
+    let strix = amd("AMD Radeon 8060S (Ryzen AI Max+ 395)", 59.4, 29.7);
+    assert_eq!(strix.amd_arch(), Some(AmdArch::Rdna35));
+    assert!((rate(&strix, VulkanDriver::Radv) - 29.7).abs() < 1e-9);
+    assert!((rate(&strix, VulkanDriver::Amdvlk) - 29.7).abs() < 1e-9);
+    // RDNA4 reads `bf16: 1` under RADV, `bf16: 0` under AMDVLK (the R9700's device lines).
+    let r9700 = amd("AMD Radeon AI PRO R9700", 191.4, 47.8);
+    assert!((rate(&r9700, VulkanDriver::Radv) - 191.4).abs() < 1e-9);
+    assert!((rate(&r9700, VulkanDriver::Amdvlk) - 47.8).abs() < 1e-9);
+    // Other makers keep their matrix rate.
+    let nvidia = DeviceSpec {
+        vendor: Some(GpuVendor::Nvidia),
+        ..gpu("NVIDIA GeForce RTX 4090", 165.2, 82.6, 660.6)
+    };
+    assert!((rate(&nvidia, VulkanDriver::Radv) - 165.2).abs() < 1e-9);
+}

@@ -397,6 +397,12 @@ impl Default for SpeedParams {
                 // matrix cores joined (`--fit-class=4 --prompt-only --with-attn --with-amdvlk
                 // --with-vk-scalar-fa`, 2,418 rows: in sample prefill 15.1% / 55.7% → 14.8% /
                 // 55.3%).
+                // All of vulkan's constants, its attention share, AMDVLK's tile factor and
+                // `vk_scalar_fa` refitted alone when two R9700s' Vulkan rows joined with BF16 on
+                // the FP32 scalar shader (`prompt_kernels::vulkan_bf16_peak`) and Vulkan's serial
+                // multi-GPU prompts before b8340 (`--fit-class=4 --with-attn --with-amdvlk
+                // --with-vk-scalar-fa`, 2,767 rows: objective 0.5063); `pp_float` is now also the
+                // BF16 scalar shader's share of the FP32 rate.
                 b(0.7264, 0.0020, 0.1212, 0.2241, 0.0007553), // vulkan
                 b(0.8908, 0.004584, 0.7996, 0.7238, 0.05),    // metal
                 b(0.4813, 0.0023, 0.02, 0.1003, 1.016e-05),   // intel
@@ -451,16 +457,18 @@ impl Default for SpeedParams {
             // list matrix FP16 at 8× FP32).
             moe_tile: [53.2, 81.0, 119.0],
             attn_share: [1.188, 0.319, 0.513, 1.881, 0.401, 1.426, 1.0, 1.0, 1.0, 1.0],
-            // Fitted with vulkan's prompt constants (above): 0.365 while it scaled AMDVLK's
+            // Fitted with vulkan's constants (above; 0.338 before the R9700's Vulkan rows joined,
+            // which are all of b7423 and so do not inform it): 0.365 while it scaled AMDVLK's
             // flash attention too.
             amdvlk_tiles: 0.384,
             // Fitted with the ROCm classes' prompt constants and attention shares (above):
             // Strix Halo's grouped-query prompts at depth at b9187/b9193, the RX 9060 XT's
             // (PR #28102), the MI100's Gemma 2B on PR #22880's branch.
             amd_fa_matrix: 1.65,
-            // Fitted with vulkan's prompt constants (above), from Strix Halo's AMDVLK rows of
-            // Gemma 3 (b7423), Gemma 4 and GLM-4.7-Flash (b9187); without Gemma 4's rows 0.275,
-            // which predicts its 6 deep AMDVLK prompts within 17% (`--hold-models=
+            // Fitted with vulkan's constants (above), from Strix Halo's AMDVLK rows of Gemma 3
+            // (b7423), Gemma 4 and GLM-4.7-Flash (b9187) and the R9700 pair's of Gemma 3 (b7423,
+            // which run faster than the rule says; 0.211 before them); without Gemma 4's rows
+            // 0.275, which predicts its 6 deep AMDVLK prompts within 17% (`--hold-models=
             // gemma-4-26b-a4b,gemma-4-31b`).
             vk_scalar_fa: 0.243,
             // Fitted with the CUDA and ROCm classes' prompt constants (above): loading and

@@ -147,3 +147,43 @@ fn two_gpus_pipeline_vulkan_prompts_only_once_its_events_work() {
     );
     assert!((single.0 - single.1).abs() <= 1e-9 * single.1, "{single:?}");
 }
+
+/// BF16 weights under Vulkan on a driver without BF16 matrix cores take ggml-vulkan's FP32 scalar
+/// shader (`prompt_kernels::vulkan_bf16_peak`): slower prompts, and a warning that says why.
+#[test]
+fn bf16_under_vulkan_warns_where_the_driver_has_no_bf16_matrix_cores() {
+    let run = |gpu: &str, api: &str, driver: &str, quant: &str| {
+        let v = json(&[
+            "estimate",
+            "ministral-3-14b",
+            "-q",
+            quant,
+            "--gpu",
+            gpu,
+            "--api",
+            api,
+            "--vulkan-driver",
+            driver,
+        ]);
+        let warned = warning_codes(&v).contains(&"vulkan-bf16-scalar");
+        (
+            v["performance"]["prefill_tokens_per_s"].as_f64().unwrap(),
+            warned,
+        )
+    };
+    let strix = "ryzen-ai-max-395";
+    let (vulkan, warned) = run(strix, "vulkan", "radv", "BF16");
+    assert!(warned);
+    let (rocm, rocm_warned) = run(strix, "rocm", "radv", "BF16");
+    assert!(
+        !rocm_warned && rocm > 2.0 * vulkan,
+        "ROCm {rocm} vs Vulkan {vulkan}"
+    );
+    assert!(!run(strix, "vulkan", "radv", "Q8_0").1);
+    // RDNA4 has BF16 matrix cores under RADV, not under AMDVLK.
+    let r9700 = "radeon-ai-pro-r9700";
+    let (radv, radv_warned) = run(r9700, "vulkan", "radv", "BF16");
+    let (amdvlk, amdvlk_warned) = run(r9700, "vulkan", "amdvlk", "BF16");
+    assert!(!radv_warned && amdvlk_warned);
+    assert!(radv > amdvlk, "RADV {radv} vs AMDVLK {amdvlk}");
+}

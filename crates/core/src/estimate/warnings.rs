@@ -5,14 +5,16 @@
 
 use std::fmt;
 
-use crate::quant::Quant;
+use crate::quant::{GgmlType, Quant};
 use crate::system::{DeviceKind, GpuApi, SystemSpec};
 use crate::units::gib;
 
 use super::fit::Fitted;
 use super::memory::flash_attn_on;
 use super::placement::WeightLayout;
-use super::prompt_kernels::{amd_kernels, vulkan_amd_large_tiles, vulkan_fa_scalar_width, Kernel};
+use super::prompt_kernels::{
+    amd_kernels, vulkan_amd_large_tiles, vulkan_bf16_peak, vulkan_fa_scalar_width, Kernel,
+};
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
 use super::usage::MemoryBreakdown;
@@ -124,6 +126,12 @@ pub enum Warning {
         /// The widest K rows that take the scalar shader.
         width: u64,
     },
+    /// A GPU under Vulkan whose driver has no BF16 matrix cores, so the model's BF16 weights are
+    /// multiplied in FP32 on ggml-vulkan's scalar shader (`prompt_kernels::vulkan_bf16_peak`).
+    VulkanBf16Scalar {
+        /// The GPU.
+        device: String,
+    },
 }
 
 impl Warning {
@@ -150,6 +158,7 @@ impl Warning {
             Warning::PromptThroughHipblas { .. } => "prompt-through-hipblas",
             Warning::AmdvlkLargeTiles { .. } => "amdvlk-large-tiles",
             Warning::VulkanScalarFlashAttn { .. } => "vulkan-scalar-flash-attn",
+            Warning::VulkanBf16Scalar { .. } => "vulkan-bf16-scalar",
         }
     }
 }
@@ -253,6 +262,10 @@ impl fmt::Display for Warning {
             Warning::VulkanScalarFlashAttn { device, width } => write!(
                 f,
                 "{device}: with this Vulkan driver and llama.cpp build, flash attention over the model's {width}-wide K rows runs ggml-vulkan's scalar shader, not the matrix cores: the matrix-core shader needs more shared memory than the driver grants (AMD's own drivers grant 32 KiB, Mesa's RADV 64 KiB), so deep prompts run several times slower (Strix Halo's Gemma 4 26B-A4B at 32K context: 99 tok/s on AMDVLK, 673 on RADV, kyuz0/amd-strix-halo-toolboxes); RADV (--vulkan-driver radv) or -fa off avoid it"
+            ),
+            Warning::VulkanBf16Scalar { device } => write!(
+                f,
+                "{device}: this Vulkan driver has no BF16 matrix cores (ggml_vulkan's device line reads bf16: 0), so the BF16 weights are multiplied in FP32 on ggml-vulkan's scalar shader and prompts run several times slower than on the matrix cores (Strix Halo's Ministral 3 14B BF16 pp512: 255 tok/s under Vulkan, 801 under ROCm, kyuz0/amd-strix-halo-toolboxes); ROCm, an F16 or quantized file, or on RDNA4 Mesa's RADV avoid it"
             ),
         }
     }
@@ -422,7 +435,33 @@ pub(super) fn collect(x: &Facts<'_>) -> Vec<Warning> {
     if let Some((device, width)) = vulkan_scalar_flash_attn(x) {
         out.push(Warning::VulkanScalarFlashAttn { device, width });
     }
+    if let Some(device) = vulkan_bf16_scalar(x) {
+        out.push(Warning::VulkanBf16Scalar { device });
+    }
     out
+}
+
+/// The first GPU under Vulkan, when GPUs hold layers of a model with BF16 weights, whose driver
+/// multiplies BF16 on the scalar shader rather than the matrix cores.
+fn vulkan_bf16_scalar(x: &Facts<'_>) -> Option<String> {
+    let s = &x.fitted.settings;
+    let bf16 =
+        x.w.type_histogram()
+            .into_iter()
+            .any(|(ty, _, bytes)| ty == GgmlType::BF16 && bytes > 0);
+    if s.backend != Backend::LlamaCpp || x.layout.placement.gpu_layers == 0 || !bf16 {
+        return None;
+    }
+    let driver = s.vulkan_driver_on(x.sys.os);
+    x.sys
+        .gpus
+        .iter()
+        .find(|g| {
+            g.api == GpuApi::Vulkan
+                && g.fp16_flops > 0.0
+                && vulkan_bf16_peak(g, driver, g.fp16_flops) < g.fp16_flops
+        })
+        .map(|g| g.name.clone())
 }
 
 /// The first GPU holding layers whose flash attention runs ggml-vulkan's scalar shader on its

@@ -379,12 +379,18 @@ pub(super) fn vulkan_matrix_cores(g: &DeviceSpec, v: LlamaCppVersion) -> bool {
 /// GPUs), under RADV 25. Intel's Xe2 reads `bf16: 1` under Mesa (the 140V of #22461); NVIDIA's
 /// drivers are left at the matrix rate, with no row to tell.
 pub(super) fn vulkan_bf16_peak(g: &DeviceSpec, driver: VulkanDriver, matrix: f64) -> f64 {
-    let bf16_matrix = g.amd_arch() == Some(AmdArch::Rdna4) && driver == VulkanDriver::Radv;
-    if g.vendor == Some(GpuVendor::Amd) && !bf16_matrix && g.fp32_flops > 0.0 {
+    if vulkan_bf16_on_scalar(g, driver) {
         g.fp32_flops
     } else {
         matrix
     }
+}
+
+/// Whether ggml-vulkan multiplies BF16 weights on `g` with `driver` in FP32 on its scalar shader
+/// (the rule and its evidence: [`vulkan_bf16_peak`]); only where the FP32 rate is listed.
+pub(super) fn vulkan_bf16_on_scalar(g: &DeviceSpec, driver: VulkanDriver) -> bool {
+    let bf16_matrix = g.amd_arch() == Some(AmdArch::Rdna4) && driver == VulkanDriver::Radv;
+    g.vendor == Some(GpuVendor::Amd) && !bf16_matrix && g.fp32_flops > 0.0
 }
 
 /// The first build whose ggml-vulkan lets several GPUs pipeline a prompt's ubatches. The scheduler

@@ -13,7 +13,7 @@ use super::fit::Fitted;
 use super::memory::flash_attn_on;
 use super::placement::WeightLayout;
 use super::prompt_kernels::{
-    amd_kernels, vulkan_amd_large_tiles, vulkan_bf16_peak, vulkan_fa_scalar_width, Kernel,
+    amd_kernels, vulkan_amd_large_tiles, vulkan_bf16_on_scalar, vulkan_fa_scalar_width, Kernel,
 };
 use super::ram::{shared_limit_bytes, RamUse};
 use super::settings::{Backend, Settings, SplitMode, VulkanDriver};
@@ -456,11 +456,7 @@ fn vulkan_bf16_scalar(x: &Facts<'_>) -> Option<String> {
     x.sys
         .gpus
         .iter()
-        .find(|g| {
-            g.api == GpuApi::Vulkan
-                && g.fp16_flops > 0.0
-                && vulkan_bf16_peak(g, driver, g.fp16_flops) < g.fp16_flops
-        })
+        .find(|g| g.api == GpuApi::Vulkan && vulkan_bf16_on_scalar(g, driver))
         .map(|g| g.name.clone())
 }
 

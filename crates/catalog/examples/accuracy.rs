@@ -41,6 +41,24 @@ fn main() {
         println!("moe_step {:.2} (objective {:.4})", best.1, best.0);
         return;
     }
+    if std::env::args().any(|a| a == "--fit-nofa-kv") {
+        // `--fit-nofa-kv`: the share of a grouped-query layer's cache re-reads that miss without
+        // flash attention, with the cache's read efficiency and the per-token cost without flash
+        // attention, from the prior's values, every other constant as shipped.
+        let prior = SpeedParams::prior();
+        params.nofa_kv_reread = prior.nofa_kv_reread;
+        let knobs: Vec<Knob> = vec![
+            (Box::new(|p| &mut p.nofa_kv_reread), 0.01, 1.0),
+            (Box::new(|p| &mut p.kv_factor), 0.1, 1.5),
+            (Box::new(|p| &mut p.no_fa_step), 0.5, 3.0),
+        ];
+        let p = fit_knobs(&cases, &params, &knobs);
+        println!(
+            "nofa_kv_reread {:.4}, kv_factor {:.4}, no_fa_step {:.4}",
+            p.nofa_kv_reread, p.kv_factor, p.no_fa_step
+        );
+        return;
+    }
     if std::env::args().any(|a| a == "--fit-moe-tile-rdna") {
         // `--fit-moe-tile-rdna`: RDNA's expert tile fill under WMMA MMQ alone, from the prior's
         // value, every other constant as shipped; `--held-out=MODEL,MODEL`: fitted without those

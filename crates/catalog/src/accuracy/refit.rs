@@ -169,6 +169,7 @@ pub(crate) fn refit_with(cases: &[Case], start: &SpeedParams, scope: &Scope) -> 
     if scope.global {
         knobs.push((Box::new(|p| &mut p.kv_factor), 0.1, 1.5));
         knobs.push((Box::new(|p| &mut p.no_fa_step), 0.5, 3.0));
+        knobs.push((Box::new(|p| &mut p.nofa_kv_reread), 0.01, 1.0));
         knobs.push((Box::new(|p| &mut p.attn_passes), 1.0, 20.0));
         knobs.push((Box::new(|p| &mut p.hop_s), 1e-6, 5e-3));
         knobs.push((Box::new(|p| &mut p.pipeline_overlap), 0.05, 1.0));

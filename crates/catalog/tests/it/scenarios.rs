@@ -295,6 +295,51 @@ fn per_token_cost_grows_with_layers_and_without_flash_attention() {
     assert!(p.no_fa_step > 1.0);
 }
 
+/// Without flash attention decode reads a grouped-query layer's cache again for each query head
+/// past the first of a group, `nofa_kv_reread` of those reads reaching memory: Llama 3.1 8B (32
+/// query heads on 8 KV heads) 16K tokens deep pays 3 × that share of one read of its cache more
+/// than it would reading it once; with flash attention, and for Llama 2 7B (one query head a KV
+/// head), nothing changes.
+#[test]
+fn decode_without_flash_attention_rereads_a_grouped_query_cache() {
+    use llmrig_core::estimate::{performance_with, FlashAttn, SpeedParams};
+    let mut sys = catalog_machine("rtx-4090", 256);
+    sys.gpus[0].memory_bytes = 400 << 30;
+    let token_s = |model: &str, p: &SpeedParams, fa: FlashAttn, depth: u64| {
+        let s = Settings {
+            ctx: Some(depth + 256),
+            gen: 128,
+            depth,
+            flash_attn: fa,
+            gpu_layers: GpuLayers::Count(999),
+            ..Settings::default()
+        };
+        1.0 / performance_with(&weights(&spec(model), "Q4_K_M"), &sys, &s, p)
+            .unwrap()
+            .decode_tokens_per_s
+    };
+    let shipped = SpeedParams::default();
+    assert!(shipped.nofa_kv_reread > 0.0);
+    let mut once = shipped.clone();
+    once.nofa_kv_reread = 0.0;
+    let (off, on) = (FlashAttn::Off, FlashAttn::On);
+    // One read of the cache 16K deep, as the model charges it.
+    let read = token_s("llama-3.1-8b", &once, off, 16_384) - token_s("llama-3.1-8b", &once, off, 0);
+    let extra = token_s("llama-3.1-8b", &shipped, off, 16_384)
+        - token_s("llama-3.1-8b", &once, off, 16_384);
+    let want = shipped.nofa_kv_reread * 3.0 * read;
+    assert!(
+        (extra / want - 1.0).abs() < 0.01,
+        "extra {extra:e} s, want {want:e} s"
+    );
+    let same = |model: &str, fa| {
+        (token_s(model, &shipped, fa, 16_384) / token_s(model, &once, fa, 16_384) - 1.0).abs()
+            < 1e-9
+    };
+    assert!(same("llama-3.1-8b", on));
+    assert!(same("llama-2-7b", off));
+}
+
 /// The per-token cost is quoted for a GPU of 1 TB/s and scales as `(1 TB/s / bandwidth)^step_exp`
 /// (a faster GPU runs a token's small kernels faster), except on Apple's GPUs, whose cost is the
 /// CPU encoding the token's commands. With reading made free, as above, a 4 TB/s GPU pays

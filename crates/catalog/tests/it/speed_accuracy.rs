@@ -49,13 +49,16 @@ fn decode_and_prefill_meet_the_targets() {
     // MXFP4 experts at every file type, and a row's "MXFP4" is the file type MXFP4_MOE, so 110
     // gpt-oss rows the size check had skipped are scored and 47 scored as the safetensors
     // release are read as MXFP4_MOE (157 in all), without a refit: decode 5.9% / 24.5%,
-    // prefill 15.5% / 53.2% over 2,643 rows.
+    // prefill 15.5% / 53.2% over 2,643 rows. 2026-12-08: decode without flash attention reads a
+    // grouped-query layer's cache again per query head (`SpeedParams::nofa_kv_reread`, fitted
+    // with the cache's read share and the no-FA per-token cost): decode 6.2% / 27.2% -> 6.0% /
+    // 27.6%, prefill 15.9% / 55.4% -> 15.8% / 55.4% over 2,767 rows.
     assert!(
         decode.median <= 0.0625,
         "decode median {:.1}%",
         decode.median * 100.0
     );
-    assert!(decode.p90 <= 0.274, "decode p90 {:.1}%", decode.p90 * 100.0);
+    assert!(decode.p90 <= 0.278, "decode p90 {:.1}%", decode.p90 * 100.0);
     assert!(
         prefill.median <= 0.160,
         "prefill median {:.1}%",
@@ -174,17 +177,20 @@ fn cross_validated_errors_meet_the_readme() {
     // 21.6% and Vulkan 10.9% / 37.7% before MMQ's weight tiles at small ubatches, Vulkan's
     // through the constants the folds share; CUDA's prefill 18.6% and Vulkan's 36.9% before
     // the Vulkan scalar flash attention, through the constants the folds share; Vulkan's decode
-    // 9.1% and Metal's prefill 7.0% before the ubatch's launch cost, the same way).
+    // 9.1% and Metal's prefill 7.0% before the ubatch's launch cost, the same way). 2026-12-08,
+    // no-FA decode's cache re-reads (`SpeedParams::nofa_kv_reread`): CUDA 7.5% / 19.4%, Metal
+    // 4.2% / 8.1%, ROCm 6.0% / 19.8%, Vulkan 12.6% / 30.3%; all rows decode 8.3% / 32.5% ->
+    // 7.7% / 30.9%, prefill 21.1% / 72.5% -> 20.5% / 70.9%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.081, 0.199),
-            ("metal", 0.042, 0.080),
-            ("rocm", 0.068, 0.210),
-            ("vulkan", 0.133, 0.308),
+            ("cuda", 0.077, 0.196),
+            ("metal", 0.044, 0.083),
+            ("rocm", 0.062, 0.201),
+            ("vulkan", 0.128, 0.306),
         ],
     );
-    pin(&rows, (0.0835, 0.328, 0.815), (0.213, 0.73, 0.835));
+    pin(&rows, (0.079, 0.313, 0.83), (0.207, 0.713, 0.835));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows (Qwen3.6 among them), device out,
     // decode 15.5% / 65.0%, prefill 44.5% / 161.6% with the 157 gpt-oss rows (17.5% / 65.0% and
     // 46.5% / 147.7% before: Strix Halo's Vulkan fold as above; 16.5% /
@@ -194,7 +200,7 @@ fn cross_validated_errors_meet_the_readme() {
     // ubatch's launch cost, decode through the constants the folds share; 15.4% / 43.3% and 40.3% / 79.8% before the
     // catalog's CPUs named AVX-512 VNNI; 13.7% / 43.4% and 36.6% / 73.9% before the tile
     // kernel's vector rate: worse, through the constants the folds share).
-    pin_hybrid(&all, (0.121, 0.494), (0.356, 0.945));
+    pin_hybrid(&all, (0.116, 0.494), (0.352, 0.92));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -254,17 +260,19 @@ fn cross_validated_by_source_meets_the_readme() {
     // 21.1% and Vulkan 7.6% / 34.6% before MMQ's weight tiles; 16.5% / 23.6%, 7.4% / 8.3%, 6.9% / 21.0% and
     // 7.5% / 34.1% before the Vulkan scalar flash attention, through the constants the folds
     // share; CUDA's prefill 20.8% before the ubatch's launch cost, in the fold of XiongjieDai's
-    // tables).
+    // tables). 2026-12-08, no-FA decode's cache re-reads: CUDA 15.5% / 20.6%, Metal 6.0% /
+    // 11.6%, ROCm 6.9% / 20.0%, Vulkan 9.9% / 32.4%; all rows decode 10.4% / 36.6% -> 10.0% /
+    // 37.1%, prefill 21.5% / 71.2% -> 21.4% / 70.4%.
     let over = pin_backends(
         &rows,
         &[
-            ("cuda", 0.170, 0.202),
-            ("metal", 0.078, 0.123),
+            ("cuda", 0.158, 0.208),
+            ("metal", 0.062, 0.118),
             ("rocm", 0.071, 0.202),
-            ("vulkan", 0.101, 0.324),
+            ("vulkan", 0.101, 0.327),
         ],
     );
-    pin(&rows, (0.106, 0.368, 0.815), (0.217, 0.715, 0.815));
+    pin(&rows, (0.102, 0.374, 0.82), (0.216, 0.708, 0.82));
     // README: hybrid, Gemma 3n and Gemma 4 E2B/E4B rows, source out, decode 14.0% / 43.6%,
     // prefill 35.2% / 66.1% with the 157 gpt-oss rows, through the constants the folds share
     // (12.0% / 39.7% and 33.5% / 70.1% before; 12.3% / 34.0% and 36.1% / 73.7% before SYCL's class and the 41
@@ -274,7 +282,11 @@ fn cross_validated_by_source_meets_the_readme() {
     // 13.2% / 37.4% and 36.8% / 74.0% before the ubatch's launch cost;
     // 11.8% / 34.8% and 36.6% / 73.7% before the catalog's CPUs named
     // AVX-512 VNNI; 11.7% / 37.2% and 35.2% / 69.8% before the tile kernel's vector rate).
-    pin_hybrid(&all, (0.134, 0.494), (0.345, 0.775));
+    // 2026-12-08, no-FA decode's cache re-reads: decode 13.2% / 49.2% -> 15.6% / 49.2%, prefill
+    // 34.3% / 77.1% -> 34.0% / 74.2%, through the constants the folds share (llmfit's 31 CUDA
+    // decodes of the hybrid models, mostly an RTX 3060's, 13.4% -> 17.9% median; their median
+    // ratio 0.92 -> 0.94).
+    pin_hybrid(&all, (0.158, 0.494), (0.343, 0.75));
     assert!(over.is_empty(), "{}", over.join("; "));
 }
 
@@ -324,10 +336,11 @@ fn pin_hybrid(rows: &[llmrig_catalog::accuracy::Scored], decode: (f64, f64), pre
 /// 21.1% / 62.9%. 2026-12-07, late night: two R9700s under Vulkan (kyuz0/amd-r9700-ai-toolboxes)
 /// add 12 rows of Qwen3-Next-80B-A3B, predicted 1.6–3.2x too fast (RADV's decodes half AMDVLK's at
 /// b7423), and the Vulkan class was refitted: decode 10.7% / 45.3%, prefill 21.4% / 74.2%.
+/// 2026-12-08: no-FA decode's cache re-reads, decode 10.7% / 45.9%.
 #[test]
 fn hybrid_rows_are_scored_apart_at_the_readme_figures() {
     let (rows, _) = score_all();
-    pin_hybrid(&rows, (0.109, 0.456), (0.217, 0.745));
+    pin_hybrid(&rows, (0.109, 0.462), (0.217, 0.745));
 }
 
 /// Decode and prefill (median, p90, share in range) against limits.
@@ -506,6 +519,8 @@ fn cross_validated_calibration_carries_over_to_other_models() {
             h.len()
         );
     }
+    // 5.8% from 7.7% uncalibrated (prefill 12.5%, from 17.9%; better on 35 machines, worse on
+    // 32) over 72 machines since no-FA decode re-reads a grouped-query layer's cache (2026-12-08);
     // 6.3% (prefill 12.5%, from 17.1% uncalibrated; better on 37 machines, worse on 28) over 72
     // machines since two R9700s under Vulkan joined with BF16 under Vulkan and Vulkan's serial
     // multi-GPU prompts (2026-12-07, late night): Strix Halo's Vulkan machine 106% -> 29%
@@ -525,7 +540,7 @@ fn cross_validated_calibration_carries_over_to_other_models() {
     // VNNI; 5.56% since shared LPDDR has its own bandwidth share, and with the tile kernel's vector rate (6.41% before; 6.98% before AMD's HIP
     // flash attention took its kernel; 6.9% before AMD's Vulkan prompts followed the driver,
     // through the constants the folds share).
-    assert!(decode <= 0.065, "decode {:.1}%", decode * 100.0);
+    assert!(decode <= 0.062, "decode {:.1}%", decode * 100.0);
     assert!(
         decode < decode_before,
         "decode {decode} vs uncalibrated {decode_before}"

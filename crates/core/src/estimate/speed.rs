@@ -442,6 +442,10 @@ fn performance(
     // KV bytes per cached token and attention layers, per device.
     let mut kv_per_token = vec![0f64; n_gpu + 1];
     let mut swa_kv_per_token = vec![0f64; n_gpu + 1];
+    // Of those, the bytes that decode without flash attention reads again for every query head
+    // past the first of a grouped-query layer (`SpeedParams::nofa_kv_reread`).
+    let mut kv_reread = vec![0f64; n_gpu + 1];
+    let mut swa_kv_reread = vec![0f64; n_gpu + 1];
     let mut attn_layers = vec![0f64; n_gpu + 1];
     // Attention FLOPs per query token and cached token, per device: full-context blocks and
     // sliding-window ones (which attend to at most the window).
@@ -489,12 +493,19 @@ fn performance(
                 spec.layer_fa_k_width(il),
             );
         let sc = if scalar { flops } else { 0.0 };
+        let reread = if spec.is_mla() {
+            0.0
+        } else {
+            kv * f64::from((spec.n_head / spec.layer_n_head_kv(il).max(1)).max(1) - 1)
+        };
         if spec.sliding_window.is_some() && spec.is_swa_layer(il) && !s.swa_full {
+            swa_kv_reread[d] += reread;
             swa_kv_per_token[d] += kv;
             attn_swa[d] += flops;
             matrix_swa[d] += m;
             scalar_swa[d] += sc;
         } else {
+            kv_reread[d] += reread;
             kv_per_token[d] += kv;
             attn_full[d] += flops;
             matrix_full[d] += m;
@@ -548,6 +559,10 @@ fn performance(
             }
             let kv = kv_per_token[d] * mean_pos + swa_kv_per_token[d] * mean_pos.min(window);
             m += kv / (b * p.kv_factor);
+            if !flash_attn && d < n_gpu {
+                let reread = kv_reread[d] * mean_pos + swa_kv_reread[d] * mean_pos.min(window);
+                m += p.nofa_kv_reread * reread / (b * p.kv_factor);
+            }
             if d < n_gpu && sys.gpus[d].api == GpuApi::Vulkan && load.bf16_expert_active[d] > 0.0 {
                 m += vulkan_bf16_expert_tile_s(
                     load.bf16_expert_active[d],

@@ -39,6 +39,15 @@ pub struct SpeedParams {
     /// KQV product are separate kernels with the score matrix between them; with flash attention
     /// one kernel).
     pub no_fa_step: f64,
+    /// Decode without flash attention: the share of a grouped-query layer's extra reads of its
+    /// cache that miss the GPU's caches. The KQ and KQV products are matrix-vector products
+    /// broadcast over the query heads (`ggml_mul_mat` with `ne12 = n_head`, `ne02 = n_head_kv`),
+    /// so each of the `n_head / n_head_kv` query heads of a group reads its K and V rows
+    /// itself (ggml-cuda/mmvf.cu, llama.cpp of October 2026: a block per destination channel,
+    /// `channel_x = channel_dst / channel_ratio`); the flash-attention kernels take a group's
+    /// query heads together and read them once. 0: every re-read hits a cache; 1: the cache crosses memory once per query head.
+    /// MLA's latent attention is left out (its heads share one latent row, which stays cached).
+    pub nofa_kv_reread: f64,
     /// Decode: how a GPU's per-token cost scales with its speed: `step_s` is quoted for a GPU of
     /// 1 TB/s and scales as `(1 TB/s / bandwidth)^step_exp` (a token's small kernels and the gaps
     /// between them take less time on a faster GPU; 0: the same on every GPU of a class).
@@ -212,6 +221,8 @@ impl SpeedParams {
             lpddr_bw: 0.83,
             kv_factor: 1.0,
             no_fa_step: 1.0,
+            // Half of the re-reads miss: a middle guess, neither all cached nor none.
+            nofa_kv_reread: 0.5,
             step_exp: 0.25,
             moe_step: 1.0,
             moe_tile: [16.0; 3],
@@ -436,8 +447,16 @@ impl Default for SpeedParams {
             // GPUs moved to it (cuda-gddr, rocm-gddr, vulkan), every other constant as shipped
             // (`--example accuracy -- --fit-lpddr`, 2,449 rows).
             lpddr_bw: 0.8467,
-            kv_factor: 0.7329,
-            no_fa_step: 1.265,
+            // The three fitted together alone, every other constant as shipped, when no-FA decode's
+            // re-reads of a grouped-query layer's cache joined (`--example accuracy --
+            // --fit-nofa-kv`, 2,767 rows; 0.733 and 1.265 before): a third of the re-reads miss.
+            // XiongjieDai's tg512–tg8192 rows (no flash attention, Llama 3 8B and 70B: 4 and 8
+            // query heads a KV head) lose speed along the context faster than one read of the
+            // cache explains: predicted over measured rose 4–12% from tg512 to tg8192 on the
+            // NVIDIA GPUs, 23–29% on the M2 Ultra and M3 Max; now 0–4% and 14–21%.
+            kv_factor: 0.7850,
+            no_fa_step: 1.2290,
+            nofa_kv_reread: 0.3482,
             // Fitted with each class's per-token cost and bandwidth share, every other constant
             // as shipped (`--example accuracy -- --fit-step-exp --with-bw`, 2,174 rows).
             step_exp: 0.236,

@@ -45,8 +45,9 @@ pub struct SpeedParams {
     /// so each of the `n_head / n_head_kv` query heads of a group reads its K and V rows
     /// itself (ggml-cuda/mmvf.cu, llama.cpp of October 2026: a block per destination channel,
     /// `channel_x = channel_dst / channel_ratio`); the flash-attention kernels take a group's
-    /// query heads together and read them once. 0: every re-read hits a cache; 1: the cache crosses memory once per query head.
-    /// MLA's latent attention is left out (its heads share one latent row, which stays cached).
+    /// query heads together and read them once. 0: every re-read hits a cache; 1: the cache
+    /// crosses memory once per query head. MLA's latent attention is left out (its heads share
+    /// one latent row, which stays cached).
     pub nofa_kv_reread: f64,
     /// Decode: how a GPU's per-token cost scales with its speed: `step_s` is quoted for a GPU of
     /// 1 TB/s and scales as `(1 TB/s / bandwidth)^step_exp` (a token's small kernels and the gaps
